@@ -1,0 +1,278 @@
+/**
+ * The libsodium primitives Coffer uses, behind one interface with two implementations: the WASM build
+ * (libsodium-wrappers-sumo, always available) and sodium-native (optional, fast). Both call the same
+ * libsodium, so a file written with one is byte-for-byte what the other would write from the same keys
+ * and nonces, and each decrypts the other's files.
+ */
+import { createRequire } from 'node:module';
+import sodium from 'libsodium-wrappers-sumo';
+
+export type BackendName = 'wasm' | 'native';
+
+export const STREAM_ABYTES = 17;
+export const STREAM_HEADERBYTES = 24;
+
+/** Encrypts one stream message. The returned view is only valid until the next call. */
+export interface StreamPusher {
+  push(message: Uint8Array, final: boolean): Uint8Array;
+}
+
+/** Decrypts one stream message; null when it fails authentication. The view is valid until the next call. */
+export interface StreamPuller {
+  pull(ciphertext: Uint8Array): { message: Uint8Array; final: boolean } | null;
+}
+
+export interface SodiumBackend {
+  readonly name: BackendName;
+  randomBytes(length: number): Uint8Array;
+  /** BLAKE2b (crypto_generichash), keyed when `key` is given. */
+  hash(outputLength: number, message: Uint8Array, key?: Uint8Array): Uint8Array;
+  aeadEncrypt(message: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array;
+  aeadDecrypt(ciphertext: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null;
+  boxKeypair(): { publicKey: Uint8Array; secretKey: Uint8Array };
+  boxSeal(message: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  boxSealOpen(ciphertext: Uint8Array, publicKey: Uint8Array, secretKey: Uint8Array): Uint8Array | null;
+  /** `maxMessage` bounds the messages this pusher will take, so the output buffer is allocated once. */
+  streamPush(key: Uint8Array, maxMessage: number): { header: Uint8Array; pusher: StreamPusher };
+  streamPull(header: Uint8Array, key: Uint8Array, maxMessage: number): StreamPuller;
+  /** Constant-time equality of two buffers of the same length. */
+  equal(a: Uint8Array, b: Uint8Array): boolean;
+  /** Overwrites a secret with zeros. */
+  zero(buffer: Uint8Array): void;
+}
+
+const TAG_MESSAGE = 0;
+const TAG_FINAL = 3;
+
+async function loadWasm(): Promise<SodiumBackend> {
+  await sodium.ready;
+  return {
+    name: 'wasm',
+    randomBytes: (length) => sodium.randombytes_buf(length),
+    hash: (outputLength, message, key) => sodium.crypto_generichash(outputLength, message, key ?? null),
+    aeadEncrypt: (message, ad, nonce, key) =>
+      sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(message, ad, null, nonce, key),
+    aeadDecrypt: (ciphertext, ad, nonce, key) => {
+      try {
+        return sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ciphertext, ad, nonce, key);
+      } catch {
+        return null;
+      }
+    },
+    boxKeypair: () => {
+      const pair = sodium.crypto_box_keypair();
+      return { publicKey: pair.publicKey, secretKey: pair.privateKey };
+    },
+    boxSeal: (message, publicKey) => sodium.crypto_box_seal(message, publicKey),
+    boxSealOpen: (ciphertext, publicKey, secretKey) => {
+      try {
+        return sodium.crypto_box_seal_open(ciphertext, publicKey, secretKey);
+      } catch {
+        return null;
+      }
+    },
+    streamPush: (key) => {
+      const { state, header } = sodium.crypto_secretstream_xchacha20poly1305_init_push(key);
+      return {
+        header,
+        pusher: {
+          push: (message, final) =>
+            sodium.crypto_secretstream_xchacha20poly1305_push(
+              state,
+              message,
+              null,
+              final ? TAG_FINAL : TAG_MESSAGE,
+            ),
+        },
+      };
+    },
+    streamPull: (header, key) => {
+      const state = sodium.crypto_secretstream_xchacha20poly1305_init_pull(header, key);
+      return {
+        pull: (ciphertext) => {
+          // libsodium.js returns false (it does not throw) when a message fails authentication; its
+          // typings do not say so.
+          const result: { message: Uint8Array; tag: number } | false =
+            sodium.crypto_secretstream_xchacha20poly1305_pull(state, ciphertext, null);
+          if (result === false) return null;
+          return { message: result.message, final: result.tag === TAG_FINAL };
+        },
+      };
+    },
+    equal: (a, b) => a.length === b.length && sodium.memcmp(a, b),
+    zero: (buffer) => {
+      sodium.memzero(buffer);
+    },
+  };
+}
+
+/** The subset of sodium-native 5 that Coffer calls (its published typings describe an older API). */
+interface SodiumNative {
+  randombytes_buf(buffer: Uint8Array): void;
+  crypto_generichash(output: Uint8Array, input: Uint8Array, key?: Uint8Array): void;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+    c: Uint8Array,
+    m: Uint8Array,
+    ad: Uint8Array | null,
+    nsec: null,
+    npub: Uint8Array,
+    k: Uint8Array,
+  ): number;
+  crypto_aead_xchacha20poly1305_ietf_decrypt(
+    m: Uint8Array,
+    nsec: null,
+    c: Uint8Array,
+    ad: Uint8Array | null,
+    npub: Uint8Array,
+    k: Uint8Array,
+  ): number;
+  crypto_box_keypair(pk: Uint8Array, sk: Uint8Array): void;
+  crypto_box_seal(c: Uint8Array, m: Uint8Array, pk: Uint8Array): void;
+  crypto_box_seal_open(m: Uint8Array, c: Uint8Array, pk: Uint8Array, sk: Uint8Array): boolean;
+  crypto_secretstream_xchacha20poly1305_STATEBYTES: number;
+  crypto_secretstream_xchacha20poly1305_init_push(state: Uint8Array, header: Uint8Array, k: Uint8Array): void;
+  crypto_secretstream_xchacha20poly1305_init_pull(state: Uint8Array, header: Uint8Array, k: Uint8Array): void;
+  crypto_secretstream_xchacha20poly1305_push(
+    state: Uint8Array,
+    c: Uint8Array,
+    m: Uint8Array,
+    ad: Uint8Array | null,
+    tag: number,
+  ): number;
+  crypto_secretstream_xchacha20poly1305_pull(
+    state: Uint8Array,
+    m: Uint8Array,
+    tag: Uint8Array,
+    c: Uint8Array,
+    ad: Uint8Array | null,
+  ): number;
+  sodium_memcmp(a: Uint8Array, b: Uint8Array): boolean;
+  sodium_memzero(buffer: Uint8Array): void;
+}
+
+function loadNative(): SodiumBackend {
+  const require = createRequire(import.meta.url);
+  const na = require('sodium-native') as SodiumNative;
+  const stateBytes = na.crypto_secretstream_xchacha20poly1305_STATEBYTES;
+  return {
+    name: 'native',
+    randomBytes: (length) => {
+      const out = new Uint8Array(length);
+      na.randombytes_buf(out);
+      return out;
+    },
+    hash: (outputLength, message, key) => {
+      const out = new Uint8Array(outputLength);
+      if (key) na.crypto_generichash(out, message, key);
+      else na.crypto_generichash(out, message);
+      return out;
+    },
+    aeadEncrypt: (message, ad, nonce, key) => {
+      const out = new Uint8Array(message.length + 16);
+      na.crypto_aead_xchacha20poly1305_ietf_encrypt(out, message, ad, null, nonce, key);
+      return out;
+    },
+    aeadDecrypt: (ciphertext, ad, nonce, key) => {
+      if (ciphertext.length < 16) return null;
+      const out = new Uint8Array(ciphertext.length - 16);
+      try {
+        na.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, ciphertext, ad, nonce, key);
+        return out;
+      } catch {
+        return null;
+      }
+    },
+    boxKeypair: () => {
+      const publicKey = new Uint8Array(32);
+      const secretKey = new Uint8Array(32);
+      na.crypto_box_keypair(publicKey, secretKey);
+      return { publicKey, secretKey };
+    },
+    boxSeal: (message, publicKey) => {
+      const out = new Uint8Array(message.length + 48);
+      na.crypto_box_seal(out, message, publicKey);
+      return out;
+    },
+    boxSealOpen: (ciphertext, publicKey, secretKey) => {
+      if (ciphertext.length < 48) return null;
+      const out = new Uint8Array(ciphertext.length - 48);
+      try {
+        return na.crypto_box_seal_open(out, ciphertext, publicKey, secretKey) ? out : null;
+      } catch {
+        return null;
+      }
+    },
+    streamPush: (key, maxMessage) => {
+      const state = new Uint8Array(stateBytes);
+      const header = new Uint8Array(STREAM_HEADERBYTES);
+      na.crypto_secretstream_xchacha20poly1305_init_push(state, header, key);
+      const out = new Uint8Array(maxMessage + STREAM_ABYTES);
+      return {
+        header,
+        pusher: {
+          push: (message, final) => {
+            const c = out.subarray(0, message.length + STREAM_ABYTES);
+            na.crypto_secretstream_xchacha20poly1305_push(
+              state,
+              c,
+              message,
+              null,
+              final ? TAG_FINAL : TAG_MESSAGE,
+            );
+            return c;
+          },
+        },
+      };
+    },
+    streamPull: (header, key, maxMessage) => {
+      const state = new Uint8Array(stateBytes);
+      na.crypto_secretstream_xchacha20poly1305_init_pull(state, header, key);
+      const out = new Uint8Array(maxMessage);
+      const tag = new Uint8Array(1);
+      return {
+        pull: (ciphertext) => {
+          if (ciphertext.length < STREAM_ABYTES || ciphertext.length - STREAM_ABYTES > maxMessage)
+            return null;
+          const m = out.subarray(0, ciphertext.length - STREAM_ABYTES);
+          try {
+            na.crypto_secretstream_xchacha20poly1305_pull(state, m, tag, ciphertext, null);
+          } catch {
+            return null; // sodium-native throws where libsodium returns -1: an unauthentic message
+          }
+          return { message: m, final: tag[0] === TAG_FINAL };
+        },
+      };
+    },
+    equal: (a, b) => a.length === b.length && na.sodium_memcmp(a, b),
+    zero: (buffer) => {
+      na.sodium_memzero(buffer);
+    },
+  };
+}
+
+const loaded = new Map<BackendName, Promise<SodiumBackend>>();
+
+/** Loads one backend by name; rejects when `native` cannot load on this machine. */
+export function loadBackend(name: BackendName): Promise<SodiumBackend> {
+  let backend = loaded.get(name);
+  if (!backend) {
+    backend = name === 'wasm' ? loadWasm() : Promise.resolve().then(loadNative);
+    loaded.set(name, backend);
+  }
+  return backend;
+}
+
+/**
+ * The backend to use: `COFFER_CRYPTO_BACKEND=wasm|native` forces one (and fails loudly if native cannot
+ * load); otherwise native where it loads, WASM elsewhere.
+ */
+export async function defaultBackend(): Promise<SodiumBackend> {
+  const forced = process.env.COFFER_CRYPTO_BACKEND;
+  if (forced === 'wasm' || forced === 'native') return loadBackend(forced);
+  if (forced) throw new Error(`COFFER_CRYPTO_BACKEND must be "wasm" or "native", not "${forced}"`);
+  try {
+    return await loadBackend('native');
+  } catch {
+    return loadBackend('wasm');
+  }
+}
