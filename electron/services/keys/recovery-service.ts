@@ -1,0 +1,160 @@
+/**
+ * Personal recovery codes and device restore (DESIGN.md "Keys", FORMAT.md §11.3–11.4): issue a code and
+ * its escrow record, confirm a code, export the record, and put a device key back from a record.
+ */
+import fs from 'node:fs';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
+import { CofferError } from '../../../crypto/errors.js';
+import { formatKeyId, type Identity } from '../../../crypto/keys.js';
+import { writeFileAtomic, type SettingsStore } from '../settings.js';
+import type { DeviceKeyService } from './device-key.js';
+import type { TrustedRecoveryKeys } from './trusted-keys.js';
+import {
+  createEscrowRecord,
+  openEscrowWithCode,
+  openEscrowWithRecoveryKey,
+  parseEscrowRecord,
+  serializeEscrowRecord,
+  type EscrowRecord,
+} from './escrow.js';
+import { formatRecoveryCode, generateRecoveryCode, recoveryCodeKeyId } from './recovery-code.js';
+
+export interface RecoveryServiceDeps {
+  sodium: SodiumBackend;
+  deviceKeys: DeviceKeyService;
+  trustedKeys: TrustedRecoveryKeys;
+  settings: SettingsStore;
+  /** Where this account's escrow record lives (AppPaths.escrowFile). */
+  escrowFile: string;
+}
+
+export interface IssuedCode {
+  /** The code as shown to the user, once: 8 groups joined by dashes. */
+  code: string;
+  keyId: string;
+  deviceKeyId: string;
+  /** Key IDs of the organization recovery keys the record is also sealed to. */
+  sealedTo: string[];
+}
+
+export type RestoreSecret =
+  | { kind: 'code'; code: Uint8Array }
+  | { kind: 'recovery'; identity: Extract<Identity, { kind: 'recovery' }> };
+
+export interface RestoreResult {
+  deviceKeyId: string;
+  /** After a code was used, the new one that replaces it (rotation after use). */
+  newCode?: IssuedCode;
+}
+
+export class RecoveryService {
+  constructor(private readonly deps: RecoveryServiceDeps) {}
+
+  /** Makes a new code and replaces the escrow record with one for it. */
+  async issueCode(): Promise<IssuedCode> {
+    const { sodium, deviceKeys, trustedKeys } = this.deps;
+    const deviceKey = await deviceKeys.getOrCreateDeviceKey();
+    const code = generateRecoveryCode(sodium);
+    try {
+      const record = createEscrowRecord(sodium, {
+        deviceKey,
+        code,
+        recoveryPublicKeys: trustedKeys.publicKeys(),
+      });
+      writeFileAtomic(this.deps.escrowFile, serializeEscrowRecord(record));
+      return {
+        code: formatRecoveryCode(code),
+        keyId: record.code.keyId,
+        deviceKeyId: record.deviceKeyId,
+        sealedTo: record.recovery.map((r) => r.keyId),
+      };
+    } finally {
+      sodium.zero(code);
+    }
+  }
+
+  readEscrow(file = this.deps.escrowFile): EscrowRecord {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new CofferError(
+          'NO_ESCROW',
+          `There is no escrow record at ${file}`,
+          file === this.deps.escrowFile
+            ? 'Run `coffer recovery code` to make a personal recovery code and its escrow record.'
+            : 'Check the path of the escrow file.',
+        );
+      }
+      throw error;
+    }
+    return parseEscrowRecord(text);
+  }
+
+  /** Checks a code the user typed back against the current record (`coffer recovery confirm`). */
+  async confirmCode(code: Uint8Array): Promise<{ keyId: string; deviceKeyId: string }> {
+    const { sodium, deviceKeys } = this.deps;
+    const record = this.readEscrow();
+    const key = openEscrowWithCode(sodium, record, code);
+    sodium.zero(key);
+    const current = await deviceKeys.deviceKeyId();
+    if (current !== record.deviceKeyId) {
+      throw new CofferError(
+        'STALE_ESCROW',
+        `The escrow record is for device key ${record.deviceKeyId}, but this account uses ${current}`,
+        'Run `coffer recovery code` to make a new code for the current device key.',
+      );
+    }
+    return { keyId: record.code.keyId, deviceKeyId: record.deviceKeyId };
+  }
+
+  exportEscrow(out: string): EscrowRecord {
+    const record = this.readEscrow();
+    try {
+      fs.writeFileSync(out, serializeEscrowRecord(record), { flag: 'wx', mode: 0o600 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new CofferError('FILE_EXISTS', `${out} already exists`, 'Choose another --out path.');
+      }
+      throw error;
+    }
+    return record;
+  }
+
+  /** Puts the device key from `escrowFile` into this account's keychain. */
+  async restoreDevice(
+    escrowFile: string,
+    secret: RestoreSecret,
+    options: { replace?: boolean } = {},
+  ): Promise<RestoreResult> {
+    const { sodium, deviceKeys, settings } = this.deps;
+    const record = this.readEscrow(escrowFile);
+    let codeId: string | undefined;
+    if (secret.kind === 'code') {
+      codeId = formatKeyId(recoveryCodeKeyId(sodium, secret.code));
+      if (settings.read().usedRecoveryCodeIds.includes(codeId)) {
+        throw new CofferError(
+          'RECOVERY_CODE_USED',
+          `Recovery code ${codeId} was already used on this machine and has been replaced`,
+          'Use the new code issued at that restore, or the organization recovery key.',
+        );
+      }
+    }
+    const key =
+      secret.kind === 'code'
+        ? openEscrowWithCode(sodium, record, secret.code)
+        : openEscrowWithRecoveryKey(sodium, record, secret.identity);
+    let deviceKeyId: string;
+    try {
+      deviceKeyId = await deviceKeys.install(key, options);
+    } finally {
+      sodium.zero(key);
+    }
+    if (!codeId) return { deviceKeyId };
+    // Rotation after use: the code was read out over the phone, so it is no longer secret.
+    const used = codeId;
+    settings.update((s) => ({ ...s, usedRecoveryCodeIds: [...new Set([...s.usedRecoveryCodeIds, used])] }));
+    return { deviceKeyId, newCode: await this.issueCode() };
+  }
+}
