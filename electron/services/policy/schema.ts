@@ -1,0 +1,182 @@
+/**
+ * The machine-wide policy: which settings exist, how each source's raw values are read into them, and what
+ * makes a policy invalid. docs/DEPLOYMENT.md "Policy reference" documents every key.
+ *
+ * Sources disagree on types (the registry has DWORDs and REG_MULTI_SZ, managed preferences have plist
+ * booleans and arrays, the Linux file has JSON), so each field accepts the forms its sources produce and is
+ * normalized here, once. Anything else is an error: a policy that says something we cannot read is reported
+ * and puts Coffer into its restrictive state, never silently ignored (a typo in `allowUnprotect` must not
+ * turn into "allowed").
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The keys IT can set, in the order the UI and docs list them. */
+export const POLICY_KEYS = [
+  'recoveryPublicKeys',
+  'requireRecoveryKey',
+  'mandatoryFolders',
+  'allowUnprotect',
+  'allowDecryptCopy',
+  'autoLockMinutes',
+  'updateUrl',
+] as const;
+export type PolicyKey = (typeof POLICY_KEYS)[number];
+
+export interface RecoveryPublicKey {
+  /** The text as written in the policy, kept for display and for round-tripping in reports. */
+  readonly text: string;
+  readonly publicKey: Uint8Array;
+}
+
+/** A valid policy. A key that is absent is not managed: the user's setting (or Coffer's default) applies. */
+export interface Policy {
+  readonly recoveryPublicKeys?: readonly RecoveryPublicKey[];
+  readonly requireRecoveryKey?: boolean;
+  /** Absolute, normalized paths (`~` already expanded). */
+  readonly mandatoryFolders?: readonly string[];
+  readonly allowUnprotect?: boolean;
+  readonly allowDecryptCopy?: boolean;
+  readonly autoLockMinutes?: number;
+  readonly updateUrl?: string;
+}
+
+export interface PolicyParseContext {
+  /** Turns a recovery public key's text into its 32 bytes, or null when it is not one. */
+  readonly parseRecoveryPublicKey: (text: string) => Uint8Array | null;
+  /** For `~` in mandatory folders: the home directory of the user Coffer runs as. */
+  readonly homeDir: string;
+  /** Path rules of the platform the policy applies to (tests pass path.win32 for Windows policies). */
+  readonly pathApi?: path.PlatformPath;
+}
+
+export type PolicyParseResult = { ok: true; policy: Policy } | { ok: false; problems: string[] };
+
+/**
+ * FORMAT.md §11 will define the public key text (helper A); until it lands, Coffer accepts the raw 32 bytes
+ * in standard base64 (44 characters), optionally behind a `coffer-recovery:` style prefix that the keys
+ * service can later make exact.
+ */
+export function parseBase64RecoveryPublicKey(text: string): Uint8Array | null {
+  const body = text.trim().replace(/^[a-z0-9-]+:/i, '');
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(body)) return null;
+  const bytes = Buffer.from(body, 'base64');
+  return bytes.length === 32 ? new Uint8Array(bytes) : null;
+}
+
+const MAX_LIST = 64;
+
+// Registry REG_DWORD and plist integers give 0/1 where JSON gives a boolean.
+const flag = z.union([z.boolean(), z.literal(0).transform(() => false), z.literal(1).transform(() => true)]);
+
+/** A list arrives as an array (JSON, plist, REG_MULTI_SZ) or as one string holding a JSON array (REG_SZ, VS Code's convention). */
+const stringList = z.preprocess(
+  (value) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value; // left as a string, so the array check below reports it
+    }
+  },
+  z
+    .array(z.string().trim().min(1, 'must not contain empty entries'))
+    .max(MAX_LIST, `must have at most ${MAX_LIST} entries`),
+);
+
+const rawPolicySchema = z.strictObject({
+  recoveryPublicKeys: stringList.optional(),
+  requireRecoveryKey: flag.optional(),
+  mandatoryFolders: stringList.optional(),
+  allowUnprotect: flag.optional(),
+  allowDecryptCopy: flag.optional(),
+  // 0 would mean "never lock": an organization that wants that omits the key instead.
+  autoLockMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .optional(),
+  updateUrl: z
+    .string()
+    .trim()
+    .refine((url) => {
+      try {
+        return new URL(url).protocol === 'https:';
+      } catch {
+        return false;
+      }
+    }, 'must be an https:// URL (updates are never fetched over plain HTTP)')
+    .optional(),
+});
+
+function expandHome(folder: string, ctx: PolicyParseContext): string {
+  if (folder === '~') return ctx.homeDir;
+  if (folder.startsWith('~/') || folder.startsWith('~\\')) return `${ctx.homeDir}${folder.slice(1)}`;
+  return folder;
+}
+
+/** Validates raw values from any source into a Policy, or lists every problem found (for the UI, CLI and log). */
+export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseResult {
+  const result = rawPolicySchema.safeParse(raw);
+  if (!result.success) {
+    return {
+      ok: false,
+      problems: result.error.issues.map((issue) => {
+        const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(policy)';
+        return `${where}: ${issue.message}`;
+      }),
+    };
+  }
+  const value = result.data;
+  const problems: string[] = [];
+  const p = ctx.pathApi ?? path;
+
+  let recoveryPublicKeys: RecoveryPublicKey[] | undefined;
+  if (value.recoveryPublicKeys !== undefined) {
+    recoveryPublicKeys = [];
+    value.recoveryPublicKeys.forEach((text, index) => {
+      const publicKey = ctx.parseRecoveryPublicKey(text);
+      if (publicKey === null) {
+        problems.push(`recoveryPublicKeys.${index}: not a recovery public key (expected 32 bytes in base64)`);
+      } else if (!recoveryPublicKeys?.some((k) => Buffer.from(k.publicKey).equals(publicKey))) {
+        recoveryPublicKeys?.push({ text, publicKey });
+      }
+    });
+  }
+
+  let mandatoryFolders: string[] | undefined;
+  if (value.mandatoryFolders !== undefined) {
+    mandatoryFolders = [];
+    value.mandatoryFolders.forEach((folder, index) => {
+      const expanded = expandHome(folder, ctx);
+      if (!p.isAbsolute(expanded)) {
+        problems.push(
+          `mandatoryFolders.${index}: must be an absolute path or start with ~ (got "${folder}")`,
+        );
+      } else {
+        mandatoryFolders?.push(p.resolve(expanded));
+      }
+    });
+  }
+
+  // requireRecoveryKey without keys is valid on purpose: IT may stage the requirement before the key, and
+  // Coffer then refuses to encrypt (NO_RECOVERY_KEY) instead of writing files nobody can recover.
+  if (problems.length > 0) return { ok: false, problems };
+
+  const policy: Policy = {
+    ...(recoveryPublicKeys !== undefined && { recoveryPublicKeys }),
+    ...(value.requireRecoveryKey !== undefined && { requireRecoveryKey: value.requireRecoveryKey }),
+    ...(mandatoryFolders !== undefined && { mandatoryFolders }),
+    ...(value.allowUnprotect !== undefined && { allowUnprotect: value.allowUnprotect }),
+    ...(value.allowDecryptCopy !== undefined && { allowDecryptCopy: value.allowDecryptCopy }),
+    ...(value.autoLockMinutes !== undefined && { autoLockMinutes: value.autoLockMinutes }),
+    ...(value.updateUrl !== undefined && { updateUrl: value.updateUrl }),
+  };
+  return { ok: true, policy };
+}
+
+/** The keys a policy manages, for "set by your organization" in the UI. */
+export function managedKeys(policy: Policy): PolicyKey[] {
+  return POLICY_KEYS.filter((key) => policy[key] !== undefined);
+}
