@@ -1,0 +1,156 @@
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { isCofferError } from '../../crypto/errors.js';
+import { inspectFd } from '../../crypto/file.js';
+import {
+  generateDeviceKey,
+  generateRecoveryKeyPair,
+  type Identity,
+  type Recipient,
+} from '../../crypto/keys.js';
+import { defaultBackend, type SodiumBackend } from '../../crypto/sodium.js';
+import { openSync, closeSync } from 'node:fs';
+import { SafeFiles } from './safe-file.js';
+
+let sodium: SodiumBackend;
+let files: SafeFiles;
+let device: Identity & { kind: 'device' };
+let recipients: Recipient[];
+
+beforeAll(async () => {
+  sodium = await defaultBackend();
+  files = new SafeFiles(sodium);
+  device = { kind: 'device', key: generateDeviceKey(sodium) };
+  recipients = [device];
+});
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'coffer-safe-'));
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    if (isCofferError(error)) return error.code;
+    throw error;
+  }
+  return undefined;
+}
+
+describe('SafeFiles', () => {
+  it('protects in place and restores name, content, mode and mtime', () => {
+    const dir = scratch();
+    const path = join(dir, 'report.xlsx');
+    const content = sodium.randomBytes(3 * 1024 * 1024 + 5);
+    writeFileSync(path, content);
+    chmodSync(path, 0o640);
+    utimesSync(path, new Date(), new Date(1_600_000_000_000));
+    const { target } = files.encryptInPlace(path, { recipients, identities: [device] });
+    expect(target).toBe(path + '.coffer');
+    expect(existsSync(path)).toBe(false);
+    expect(readdirSync(dir)).toEqual(['report.xlsx.coffer']);
+
+    // a renamed ciphertext still restores its true name
+    const renamed = join(dir, 'renamed.coffer');
+    writeFileSync(renamed, readFileSync(target));
+    const out = files.decryptTo(renamed, { identities: [device], removeSource: true });
+    expect(out.target).toBe(path);
+    expect(Buffer.compare(readFileSync(path), content)).toBe(0);
+    expect(statSync(path).mode & 0o777).toBe(0o640);
+    expect(statSync(path).mtimeMs).toBe(1_600_000_000_000);
+  });
+
+  it('never overwrites an existing file without force', () => {
+    const dir = scratch();
+    const path = join(dir, 'a.txt');
+    writeFileSync(path, 'secret');
+    files.encryptInPlace(path, { recipients, identities: [device], keep: true });
+    writeFileSync(path, 'newer, different');
+    expect(codeOf(() => files.decryptTo(path + '.coffer', { identities: [device] }))).toBe('ALREADY_EXISTS');
+    expect(readFileSync(path, 'utf8')).toBe('newer, different');
+    expect(readdirSync(dir).sort()).toEqual(['a.txt', 'a.txt.coffer']);
+    files.decryptTo(path + '.coffer', { identities: [device], force: true });
+    expect(readFileSync(path, 'utf8')).toBe('secret');
+  });
+
+  it('refuses to follow a symlink and to overwrite an existing .coffer', () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'real.txt'), 'x');
+    symlinkSync(join(dir, 'real.txt'), join(dir, 'link.txt'));
+    expect(
+      codeOf(() => files.encryptInPlace(join(dir, 'link.txt'), { recipients, identities: [device] })),
+    ).toBe('SYMLINK');
+    writeFileSync(join(dir, 'real.txt.coffer'), 'not ours');
+    expect(
+      codeOf(() => files.encryptInPlace(join(dir, 'real.txt'), { recipients, identities: [device] })),
+    ).toBe('ALREADY_EXISTS');
+    expect(readFileSync(join(dir, 'real.txt'), 'utf8')).toBe('x');
+    expect(readFileSync(join(dir, 'real.txt.coffer'), 'utf8')).toBe('not ours');
+    expect(readdirSync(dir).sort()).toEqual(['link.txt', 'real.txt', 'real.txt.coffer']);
+  });
+
+  it('leaves no result and no temp file when decryption fails', () => {
+    const dir = scratch();
+    const path = join(dir, 'b.bin');
+    writeFileSync(path, sodium.randomBytes(5000));
+    files.encryptInPlace(path, { recipients, identities: [device] });
+    truncateSync(path + '.coffer', statSync(path + '.coffer').size - 1);
+    expect(codeOf(() => files.decryptTo(path + '.coffer', { identities: [device] }))).toBe('TRUNCATED');
+    expect(readdirSync(dir)).toEqual(['b.bin.coffer']);
+  });
+
+  it('reports a name too long for the .coffer suffix and keeps the file', () => {
+    const dir = scratch();
+    const path = join(dir, 'n'.repeat(252));
+    writeFileSync(path, 'data');
+    expect(codeOf(() => files.encryptInPlace(path, { recipients, identities: [device] }))).toBe(
+      'NAME_TOO_LONG',
+    );
+    expect(readFileSync(path, 'utf8')).toBe('data');
+  });
+
+  it('rekeys by rewriting only the header; the new device opens it, the content is untouched', () => {
+    const dir = scratch();
+    const path = join(dir, 'c.bin');
+    const content = sodium.randomBytes(2_000_000);
+    writeFileSync(path, content);
+    const org = generateRecoveryKeyPair(sodium);
+    const orgIdentity: Identity = { kind: 'recovery', ...org };
+    files.encryptInPlace(path, {
+      recipients: [device, { kind: 'recovery', publicKey: org.publicKey }],
+      identities: [device],
+    });
+    const before = readFileSync(path + '.coffer');
+    const laptopB: Identity & { kind: 'device' } = { kind: 'device', key: generateDeviceKey(sodium) };
+    const result = files.rekey(
+      path + '.coffer',
+      [orgIdentity],
+      [laptopB, { kind: 'recovery', publicKey: org.publicKey }],
+      [laptopB],
+    );
+    const after = readFileSync(path + '.coffer');
+    expect(after.length).toBe(before.length);
+    expect(result.fileBytes).toBe(before.length);
+    expect(Buffer.compare(after.subarray(result.headerBytes), before.subarray(result.headerBytes))).toBe(0);
+    expect(codeOf(() => files.verify(path + '.coffer', [device]))).toBe('NO_MATCHING_KEY');
+    expect(files.verify(path + '.coffer', [laptopB]).size).toBe(content.length);
+    const fd = openSync(path + '.coffer', 'r');
+    expect(inspectFd(fd).stanzas.map((s) => s.kind)).toEqual(['device', 'recovery']);
+    closeSync(fd);
+    expect(readdirSync(dir)).toEqual(['c.bin.coffer']);
+  });
+});

@@ -1,0 +1,377 @@
+/**
+ * Crash-safe file operations (DESIGN.md "Writing files safely"). Every write goes to a temporary file in
+ * the target's folder, is fsynced and authenticated once more by reading it back, renamed into place, and
+ * the folder fsynced; only then is the source removed. A crash at any moment leaves the intact source or an
+ * intact, verifiable result — never neither — plus at most a temporary file, which is always garbage
+ * (isTempName) and removed by the next run.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  copyFileSync,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  futimesSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { CofferError } from '../../crypto/errors.js';
+import {
+  decryptFd,
+  encryptFd,
+  readHeaderFd,
+  rewrapHeader,
+  writeFully,
+  type Progress,
+} from '../../crypto/file.js';
+import type { Identity, Recipient } from '../../crypto/keys.js';
+import type { FileMetadata } from '../../crypto/metadata.js';
+import { DecryptSession } from '../../crypto/session.js';
+import type { SodiumBackend } from '../../crypto/sodium.js';
+import { errnoOf, toCofferError } from './fs-errors.js';
+
+export const PROTECTED_SUFFIX = '.coffer';
+const TEMP_MARK = '.coffer.tmp-';
+/** Most file systems allow 255 bytes per name. */
+const MAX_NAME_BYTES = 255;
+
+/** A leftover of an interrupted write: always safe to delete, never the only copy of anything. */
+export function isTempName(name: string): boolean {
+  return name.includes(TEMP_MARK);
+}
+
+export function isProtectedName(name: string): boolean {
+  return name.endsWith(PROTECTED_SUFFIX) && !isTempName(name);
+}
+
+function tempPathFor(target: string): string {
+  const suffix = `${TEMP_MARK}${randomBytes(6).toString('hex')}`;
+  const name = basename(target);
+  // A name near the limit still gets a temporary file, under a short name that is as recognizable.
+  const tempName = Buffer.byteLength(name + suffix) <= MAX_NAME_BYTES ? name + suffix : suffix.slice(1);
+  return join(dirname(target), tempName);
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (error) {
+    // Some platforms (Windows) and file systems cannot open or fsync a folder; the rename is still atomic.
+    if (!['EISDIR', 'EPERM', 'EACCES', 'EINVAL'].includes(errnoOf(error) ?? '')) throw error;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // best effort: a leftover temp file is recognized and removed by the next run
+  }
+}
+
+/** Renames without replacing an existing file (link + unlink is atomic no-clobber where links exist). */
+function renameNoClobber(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+    unlinkSync(from);
+  } catch (error) {
+    const errno = errnoOf(error);
+    if (errno !== 'EPERM' && errno !== 'ENOTSUP' && errno !== 'EXDEV') throw error;
+    // No hard links here (FAT, some network shares): check, then rename.
+    try {
+      lstatSync(to);
+      throw Object.assign(new Error('target exists'), { code: 'EEXIST' });
+    } catch (statError) {
+      if (errnoOf(statError) !== 'ENOENT') throw statError;
+    }
+    renameSync(from, to);
+  }
+}
+
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+// Windows has no O_NOFOLLOW; there lstat checks and reparse-point semantics apply instead.
+const NOFOLLOW = (constants as { O_NOFOLLOW?: number }).O_NOFOLLOW ?? 0;
+
+function openRegularForRead(path: string): { fd: number; stats: Stats } {
+  const fd = openSync(path, constants.O_RDONLY | NOFOLLOW);
+  const stats = fstatSync(fd);
+  if (!stats.isFile()) {
+    closeSync(fd);
+    throw new CofferError(
+      'NOT_A_FILE',
+      `${path}: not a regular file`,
+      'Only regular files can be protected.',
+    );
+  }
+  return { fd, stats };
+}
+
+/** Writes `target` through a temporary file that `fill` writes into; returns what `fill` returned. */
+function writeThroughTemp<T>(
+  target: string,
+  mode: number | null,
+  fill: (fd: number, tempPath: string) => T,
+): { result: T; temp: string } {
+  const temp = tempPathFor(target);
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+  try {
+    const result = fill(fd, temp);
+    if (mode !== null) fchmodSync(fd, mode);
+    fsyncSync(fd);
+    closeSync(fd);
+    return { result, temp };
+  } catch (error) {
+    closeSync(fd);
+    removeQuietly(temp);
+    throw error;
+  }
+}
+
+export interface EncryptInPlaceOptions extends Progress {
+  readonly recipients: readonly Recipient[];
+  /** Keys that open what was just written, for the read-back check. */
+  readonly identities: readonly Identity[];
+  /** Keep the plaintext after protecting it. */
+  readonly keep?: boolean;
+  /** Where to write; default `<path>.coffer`. */
+  readonly output?: string;
+}
+
+export interface DecryptOptions extends Progress {
+  readonly identities: readonly Identity[];
+  /** The folder for the result; default the folder of the source. */
+  readonly outDir?: string;
+  /** An exact output path (overrides outDir and the stored name). */
+  readonly output?: string;
+  /** Replace an existing file at the output path. */
+  readonly force?: boolean;
+  /** Remove the `.coffer` file once the plaintext is safely in place (unprotect). */
+  readonly removeSource?: boolean;
+}
+
+export class SafeFiles {
+  constructor(private readonly sodium: SodiumBackend) {}
+
+  /**
+   * `a.xlsx` → `a.xlsx.coffer`; the plaintext is removed only after the ciphertext is fsynced, read back
+   * and authenticated, renamed into place and the folder fsynced, and only if the plaintext did not change
+   * meanwhile (SOURCE_CHANGED otherwise, with the plaintext left as it is).
+   */
+  encryptInPlace(path: string, options: EncryptInPlaceOptions): { target: string; metadata: FileMetadata } {
+    const target = options.output ?? path + PROTECTED_SUFFIX;
+    try {
+      if (Buffer.byteLength(basename(target)) > MAX_NAME_BYTES) {
+        throw new CofferError(
+          'NAME_TOO_LONG',
+          `${path}: the name is too long to add "${PROTECTED_SUFFIX}"`,
+          'Shorten the file name; it stays in the clear until then.',
+        );
+      }
+      const source = openRegularForRead(path);
+      let metadata: FileMetadata;
+      let temp: string;
+      try {
+        ({ result: metadata, temp } = writeThroughTemp(target, source.stats.mode & 0o666, (fd) =>
+          encryptFd(this.sodium, source.fd, fd, { ...options, name: basename(path) }),
+        ));
+      } finally {
+        closeSync(source.fd);
+      }
+      try {
+        this.verifyFile(temp, options.identities, metadata.size);
+        renameNoClobber(temp, target);
+      } catch (error) {
+        removeQuietly(temp);
+        throw error;
+      }
+      fsyncDir(dirname(target));
+      if (!options.keep) {
+        let now: Stats | undefined;
+        try {
+          now = lstatSync(path);
+        } catch (error) {
+          if (errnoOf(error) !== 'ENOENT') throw error;
+        }
+        if (now && !sameFile(now, source.stats)) {
+          // Written to after we read it: the ciphertext is stale; keep the newer plaintext and retry later.
+          unlinkSync(target);
+          fsyncDir(dirname(target));
+          throw new CofferError(
+            'SOURCE_CHANGED',
+            `${path}: changed while it was being protected`,
+            'It will be protected once it stops changing.',
+          );
+        }
+        if (now) unlinkSync(path);
+        fsyncDir(dirname(path));
+      }
+      return { target, metadata };
+    } catch (error) {
+      throw toCofferError(error, path);
+    }
+  }
+
+  /**
+   * Decrypts `path` to the name stored in its metadata (or `output`), through a temporary file renamed into
+   * place only after the whole stream authenticated (FORMAT.md §5.3 rule 5). Never replaces an existing
+   * file unless `force`.
+   */
+  decryptTo(path: string, options: DecryptOptions): { target: string; metadata: FileMetadata } {
+    try {
+      const source = openRegularForRead(path);
+      let metadata: FileMetadata;
+      let temp: string;
+      const provisional =
+        options.output ?? join(options.outDir ?? dirname(path), basename(path, PROTECTED_SUFFIX));
+      try {
+        ({ result: metadata, temp } = writeThroughTemp(provisional, null, (fd) => {
+          const meta = decryptFd(this.sodium, source.fd, fd, options.identities, options);
+          fchmodSync(fd, meta.mode & 0o777); // never restore setuid/setgid/sticky bits
+          futimesSync(fd, new Date(), new Date(meta.mtimeMs));
+          return meta;
+        }));
+      } finally {
+        closeSync(source.fd);
+      }
+      const target = options.output ?? join(options.outDir ?? dirname(path), metadata.name);
+      try {
+        if (options.force) renameSync(temp, target);
+        else renameNoClobber(temp, target);
+      } catch (error) {
+        removeQuietly(temp);
+        throw error;
+      }
+      fsyncDir(dirname(target));
+      if (options.removeSource) {
+        unlinkSync(path);
+        fsyncDir(dirname(path));
+      }
+      return { target, metadata };
+    } catch (error) {
+      throw toCofferError(error, path);
+    }
+  }
+
+  /** Authenticates the whole file; returns its metadata. */
+  verify(path: string, identities: readonly Identity[], progress: Progress = {}): FileMetadata {
+    try {
+      const { fd } = openRegularForRead(path);
+      try {
+        return decryptFd(this.sodium, fd, null, identities, progress);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (error) {
+      throw toCofferError(error, path);
+    }
+  }
+
+  /**
+   * Gives a file to other recipients by rewriting only its header (FORMAT.md §8): the file is cloned (a
+   * reflink where the file system offers one), the new header written over the clone's, the clone's new
+   * header authenticated with `verifyWith`, and the clone renamed over the original. A kill at any moment
+   * leaves the original, which the old keys still open.
+   */
+  rekey(
+    path: string,
+    identities: readonly Identity[],
+    recipients: readonly Recipient[],
+    verifyWith: readonly Identity[],
+  ): { headerBytes: number; fileBytes: number } {
+    try {
+      const { fd, stats } = openRegularForRead(path);
+      let oldHeader: Uint8Array;
+      try {
+        oldHeader = readHeaderFd(fd);
+      } finally {
+        closeSync(fd);
+      }
+      const newHeader = rewrapHeader(this.sodium, oldHeader, identities, recipients);
+      const temp = tempPathFor(path);
+      try {
+        if (newHeader.length === oldHeader.length) {
+          copyFileSync(path, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+          const out = openSync(temp, constants.O_WRONLY | NOFOLLOW);
+          try {
+            writeFully(out, newHeader); // at offset 0: a fresh descriptor starts there
+            fsyncSync(out);
+          } finally {
+            closeSync(out);
+          }
+        } else {
+          this.copyWithHeader(path, temp, oldHeader.length, newHeader, stats.mode & 0o666);
+        }
+        // The payload bytes are the original's, unchanged; what is new is the header: check it opens.
+        const check = openSync(temp, 'r');
+        try {
+          new DecryptSession(this.sodium, readHeaderFd(check), verifyWith);
+        } finally {
+          closeSync(check);
+        }
+        renameSync(temp, path);
+      } catch (error) {
+        removeQuietly(temp);
+        throw error;
+      }
+      fsyncDir(dirname(path));
+      return { headerBytes: newHeader.length, fileBytes: stats.size - oldHeader.length + newHeader.length };
+    } catch (error) {
+      throw toCofferError(error, path);
+    }
+  }
+
+  private copyWithHeader(
+    path: string,
+    temp: string,
+    oldHeaderLength: number,
+    header: Uint8Array,
+    mode: number,
+  ): void {
+    const input = openSync(path, 'r');
+    const out = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, mode);
+    try {
+      writeFully(out, header);
+      const buffer = new Uint8Array(1 << 20);
+      let position = oldHeaderLength;
+      for (;;) {
+        const n = readSyncAt(input, buffer, position);
+        if (n === 0) break;
+        writeFully(out, buffer.subarray(0, n));
+        position += n;
+      }
+      fsyncSync(out);
+    } finally {
+      closeSync(input);
+      closeSync(out);
+    }
+  }
+
+  private verifyFile(path: string, identities: readonly Identity[], size: number): void {
+    const meta = this.verify(path, identities);
+    if (meta.size !== size)
+      throw new CofferError(
+        'VERIFY_FAILED',
+        `${path}: read back a different size`,
+        'Report this as a bug; the original was kept.',
+      );
+  }
+}
+
+function readSyncAt(fd: number, buffer: Uint8Array, position: number): number {
+  return readSync(fd, buffer, 0, buffer.length, position);
+}
