@@ -3,11 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isCofferError } from '../../../crypto/errors.js';
-import type { Recipient } from '../../../crypto/keys.js';
+import { generateRecoveryKeyPair, type Recipient } from '../../../crypto/keys.js';
 import { ManagedPreferencesSource } from './macos-managed.js';
 import { isPackagedRun, policySourceFor } from './platform.js';
 import { PolicyService, type PolicyState } from './policy-service.js';
-import { parseBase64RecoveryPublicKey, parsePolicy, type PolicyParseContext } from './schema.js';
+import { loadBackend } from '../../../crypto/sodium.js';
+import { encodePublicKey, parsePublicKey } from '../keys/public-key-text.js';
+import { parsePolicy, recoveryPublicKeyParser, type PolicyParseContext } from './schema.js';
 import {
   FilePolicySource,
   LINUX_POLICY_FILE,
@@ -17,14 +19,18 @@ import {
 } from './sources.js';
 import { parseRegQuery, RegistryPolicySource } from './windows-registry.js';
 
-const KEY_A = 'YmbQpwnu0ebSe9/QzCv0Qq6BmTR5df4OCDA+dmT/3H0=';
-const KEY_B = Buffer.alloc(32, 7).toString('base64');
+const sodium = await loadBackend('wasm');
+const pairA = generateRecoveryKeyPair(sodium);
+const KEY_A = encodePublicKey(sodium, pairA.publicKey); // FORMAT.md §11.2 text, as IT pastes it into policy
+const KEY_B = encodePublicKey(sodium, generateRecoveryKeyPair(sodium).publicKey);
 const ctx: PolicyParseContext = {
-  parseRecoveryPublicKey: parseBase64RecoveryPublicKey,
+  parseRecoveryPublicKey: recoveryPublicKeyParser(sodium),
   homeDir: '/home/ada',
 };
-const bytes = (b64: string): Uint8Array => new Uint8Array(Buffer.from(b64, 'base64'));
-const recovery = (b64: string): Recipient => ({ kind: 'recovery', publicKey: bytes(b64) });
+const recovery = (text: string): Recipient => ({ kind: 'recovery', publicKey: parsePublicKey(sodium, text) });
+/** One character changed, the way a key is mistyped when copied into a GPO. */
+const mistype = (text: string): string =>
+  `${text.slice(0, 30)}${text[30] === 'A' ? 'B' : 'A'}${text.slice(31)}`;
 const device: Recipient = { kind: 'device', key: new Uint8Array(32) };
 
 function codeOf(fn: () => unknown): string {
@@ -94,7 +100,9 @@ describe('parsePolicy', () => {
     [{ allowUnprotec: false }, 'Unrecognized key'],
     [{ allowUnprotect: 'no' }, 'allowUnprotect'],
     [{ allowUnprotect: 2 }, 'allowUnprotect'],
-    [{ recoveryPublicKeys: ['not a key'] }, 'recoveryPublicKeys.0: not a recovery public key'],
+    [{ recoveryPublicKeys: ['not a key'] }, 'recoveryPublicKeys.0: Not a Coffer recovery public key'],
+    [{ recoveryPublicKeys: [mistype(KEY_A)] }, 'checksum'],
+    [{ recoveryPublicKeys: [Buffer.from(pairA.publicKey).toString('base64')] }, 'must start with'],
     [{ recoveryPublicKeys: KEY_A }, 'recoveryPublicKeys'], // a bare string is not a list
     [{ mandatoryFolders: ['Customers'] }, 'mandatoryFolders.0: must be an absolute path'],
     [{ mandatoryFolders: [''] }, 'mandatoryFolders.0'],

@@ -10,6 +10,8 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
+import { parsePublicKey } from '../keys/public-key-text.js';
 
 /** The keys IT can set, in the order the UI and docs list them. */
 export const POLICY_KEYS = [
@@ -42,8 +44,8 @@ export interface Policy {
 }
 
 export interface PolicyParseContext {
-  /** Turns a recovery public key's text into its 32 bytes, or null when it is not one. */
-  readonly parseRecoveryPublicKey: (text: string) => Uint8Array | null;
+  /** Turns a recovery public key's text into its 32 bytes; throws (with the reason) when it is not one. */
+  readonly parseRecoveryPublicKey: (text: string) => Uint8Array;
   /** For `~` in mandatory folders: the home directory of the user Coffer runs as. */
   readonly homeDir: string;
   /** Path rules of the platform the policy applies to (tests pass path.win32 for Windows policies). */
@@ -53,15 +55,11 @@ export interface PolicyParseContext {
 export type PolicyParseResult = { ok: true; policy: Policy } | { ok: false; problems: string[] };
 
 /**
- * FORMAT.md §11 will define the public key text (helper A); until it lands, Coffer accepts the raw 32 bytes
- * in standard base64 (44 characters), optionally behind a `coffer-recovery:` style prefix that the keys
- * service can later make exact.
+ * Recovery public keys in policy are the §11.2 text line (`coffer-recovery-1:...`), whose checksum catches a
+ * key mistyped or cut short while copying it into a GPO or profile.
  */
-export function parseBase64RecoveryPublicKey(text: string): Uint8Array | null {
-  const body = text.trim().replace(/^[a-z0-9-]+:/i, '');
-  if (!/^[A-Za-z0-9+/]{43}=$/.test(body)) return null;
-  const bytes = Buffer.from(body, 'base64');
-  return bytes.length === 32 ? new Uint8Array(bytes) : null;
+export function recoveryPublicKeyParser(sodium: SodiumBackend): (text: string) => Uint8Array {
+  return (text) => parsePublicKey(sodium, text);
 }
 
 const MAX_LIST = 64;
@@ -136,10 +134,16 @@ export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseR
   if (value.recoveryPublicKeys !== undefined) {
     recoveryPublicKeys = [];
     value.recoveryPublicKeys.forEach((text, index) => {
-      const publicKey = ctx.parseRecoveryPublicKey(text);
-      if (publicKey === null) {
-        problems.push(`recoveryPublicKeys.${index}: not a recovery public key (expected 32 bytes in base64)`);
-      } else if (!recoveryPublicKeys?.some((k) => Buffer.from(k.publicKey).equals(publicKey))) {
+      let publicKey: Uint8Array;
+      try {
+        publicKey = ctx.parseRecoveryPublicKey(text);
+      } catch (error) {
+        problems.push(
+          `recoveryPublicKeys.${index}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        return;
+      }
+      if (!recoveryPublicKeys?.some((k) => Buffer.from(k.publicKey).equals(publicKey))) {
         recoveryPublicKeys?.push({ text, publicKey });
       }
     });

@@ -115,8 +115,12 @@ export class FilePolicySource implements PolicySource {
     } catch {
       return () => undefined; // the folder does not exist (yet): polling picks up a policy created later
     }
-    watcher.on('error', () => { watcher.close(); });
-    return () => { watcher.close(); };
+    watcher.on('error', () => {
+      watcher.close();
+    });
+    return () => {
+      watcher.close();
+    };
   }
 }
 
