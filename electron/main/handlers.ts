@@ -1,0 +1,191 @@
+/**
+ * The handler table: one plain function per contract method, thin glue over the ports. No Electron import,
+ * so main registers these on ipcMain and the e2e tests bind the very same functions into real Chromium.
+ * Payloads arrive already validated by `handle` (handle.ts).
+ */
+import { CofferError } from '../../crypto/errors.js';
+import type { CofferEvent, FileInspection } from '../shared/contract.js';
+import type { HandlerTable } from './handle.js';
+import type { Ports } from './ports.js';
+
+export function createHandlers(ports: Ports, emit: (event: CofferEvent) => void): HandlerTable {
+  const { keys, folders, workspace, files, helpdesk, policy, activity, dialog, shell } = ports;
+  /** Only paths the helpdesk picked through the native dialog may be restored (not any path the UI names). */
+  let picked = new Set<string>();
+
+  /** Runs an action and writes its outcome to the activity log, success or failure alike. */
+  async function recorded<T>(action: string, target: string, run: () => Promise<T>, detail?: (v: T) => string) {
+    try {
+      const value = await run();
+      activity.record({ action, target, outcome: 'ok', ...(detail ? { detail: detail(value) } : {}) });
+      emit({ type: 'changed', what: 'activity' });
+      return value;
+    } catch (error) {
+      const message = error instanceof CofferError ? `${error.code}: ${error.message}` : 'failed';
+      activity.record({ action, target, outcome: 'error', detail: message });
+      emit({ type: 'changed', what: 'activity' });
+      throw error;
+    }
+  }
+
+  return {
+    async getOverview() {
+      const [list, keychain, recovery] = await Promise.all([
+        folders.list(),
+        keys.keychainStatus(),
+        keys.recoveryStatus(),
+      ]);
+      const lastRun = list
+        .map((f) => f.lastRun)
+        .filter((r) => r !== null)
+        .sort((a, b) => b.at - a.at)[0];
+      return {
+        folders: list.length,
+        filesProtected: list.reduce((n, f) => n + f.protectedFiles, 0),
+        plaintextWaiting: list.reduce((n, f) => n + f.plaintextFiles, 0),
+        lastRun: lastRun ?? null,
+        keychain,
+        recovery,
+      };
+    },
+    getPolicy: () => policy.settings(),
+    async lock() {
+      const wiped = await workspace.lockAll();
+      activity.record({ action: 'Lock', target: 'edit workspace', outcome: 'ok', detail: `${wiped} file(s) wiped` });
+      emit({ type: 'locked', reason: 'user' });
+      emit({ type: 'changed', what: 'edits' });
+      return { wiped };
+    },
+
+    listFolders: () => folders.list(),
+    async addFolder() {
+      const path = await dialog.pickFolder('Choose a folder to protect');
+      if (path === null) return null;
+      const view = await recorded('Add folder', path, () => folders.add(path));
+      emit({ type: 'changed', what: 'folders' });
+      return view;
+    },
+    async removeFolder({ folderId }) {
+      const view = (await folders.list()).find((f) => f.id === folderId);
+      if (!view) throw new CofferError('NOT_FOUND', 'That folder is not in Coffer.', 'Refresh the folder list.');
+      if (view.mandatory) {
+        throw new CofferError(
+          'POLICY_LOCKED',
+          'Your organization requires this folder to stay protected.',
+          'Ask IT if it should no longer be protected.',
+        );
+      }
+      await recorded('Remove folder', view.path, () => folders.remove(folderId));
+      emit({ type: 'changed', what: 'folders' });
+      return { removed: true };
+    },
+    protectFolder: ({ folderId }) => recorded('Protect', folderId, () => folders.protect(folderId)),
+    async unprotectFolder({ folderId }) {
+      const view = (await folders.list()).find((f) => f.id === folderId);
+      if (view?.mandatory) {
+        throw new CofferError(
+          'POLICY_LOCKED',
+          'Your organization requires this folder to stay protected.',
+          'Open single files for editing instead.',
+        );
+      }
+      return recorded('Unprotect', view?.path ?? folderId, () => folders.unprotect(folderId));
+    },
+    cancelRun: ({ runId }) => ({ cancelled: folders.cancel(runId) }),
+    getRuns: () => folders.runs(),
+
+    listFiles: ({ folderId, dir }) => folders.listFiles(folderId, dir),
+    async openForEdit({ folderId, relPath }) {
+      const session = await recorded('Open for editing', relPath, () => workspace.open(folderId, relPath));
+      const problem = await shell.openPath(session.editPath);
+      emit({ type: 'changed', what: 'edits' });
+      if (problem) {
+        throw new CofferError(
+          'OPEN_FAILED',
+          `The file is ready for editing, but no app opened it: ${problem}`,
+          'Install an app for this kind of file, or use "Decrypt a copy".',
+        );
+      }
+      // The workspace path stays in main: the renderer only needs the session.
+      return { id: session.id, folderId: session.folderId, relPath: session.relPath, name: session.name, openedAt: session.openedAt };
+    },
+    listEdits: () => workspace.list(),
+    async closeEdit({ editId }) {
+      const result = await recorded('Save edits', editId, () => workspace.close(editId));
+      emit({ type: 'changed', what: 'edits' });
+      emit({ type: 'changed', what: 'folders' });
+      return result;
+    },
+    async decryptCopy({ folderId, relPath }) {
+      const source = await folders.resolve(folderId, relPath);
+      const base = relPath.split('/').pop() ?? 'file';
+      const destination = await dialog.pickSavePath('Save a decrypted copy', base.replace(/\.coffer$/, ''));
+      if (destination === null) return null;
+      await recorded('Decrypt a copy', relPath, () => files.decryptTo(source, destination));
+      return { savedTo: destination };
+    },
+    async verifyFile({ folderId, relPath }) {
+      const source = await folders.resolve(folderId, relPath);
+      return recorded('Verify', relPath, () => files.verify(source));
+    },
+
+    getRecovery: () => keys.recoveryStatus(),
+    async makeRecoveryCode() {
+      const made = await recorded('Make recovery code', 'this device', () => keys.makeRecoveryCode(), (v) => `key ID ${v.keyId}`);
+      emit({ type: 'changed', what: 'recovery' });
+      return made;
+    },
+    async confirmRecoveryCode({ groups }) {
+      await recorded('Confirm recovery code', 'this device', () => keys.confirmRecoveryCode(groups));
+      emit({ type: 'changed', what: 'recovery' });
+      return { confirmed: true };
+    },
+    async exportEscrow() {
+      const destination = await dialog.pickSavePath('Export the key escrow record', 'coffer-escrow.json');
+      if (destination === null) return null;
+      await recorded('Export escrow record', destination, () => keys.exportEscrow(destination));
+      return { savedTo: destination };
+    },
+
+    async helpdeskLoadKey({ passphrase }) {
+      const file = await dialog.pickFiles('Choose the organization recovery key file');
+      const keyFile = file?.[0];
+      if (keyFile === undefined) return null;
+      const loaded = await recorded('Load recovery key', keyFile, () => helpdesk.loadKey(keyFile, passphrase), (v) => `key ID ${v.keyId}`);
+      emit({ type: 'changed', what: 'helpdesk' });
+      return loaded;
+    },
+    helpdeskUnloadKey() {
+      helpdesk.unloadKey();
+      picked = new Set();
+      emit({ type: 'changed', what: 'helpdesk' });
+      return { unloaded: true };
+    },
+    async helpdeskPick({ what }) {
+      const chosen =
+        what === 'folder'
+          ? await dialog.pickFolder('Choose a folder of protected files').then((p) => (p === null ? null : [p]))
+          : await dialog.pickFiles('Choose protected files', [{ name: 'Coffer files', extensions: ['coffer'] }]);
+      if (chosen === null || chosen.length === 0) return null;
+      const found: FileInspection[] = await helpdesk.inspect(chosen);
+      picked = new Set(found.map((f) => f.path));
+      return found;
+    },
+    async helpdeskRestore({ paths, mode }) {
+      const unknown = paths.filter((p) => !picked.has(p));
+      if (unknown.length > 0) {
+        throw new CofferError('NOT_PICKED', 'Only files chosen in the picker can be restored.', 'Pick the files again.');
+      }
+      let destination: string | null = null;
+      if (mode === 'decrypt') {
+        destination = await dialog.pickFolder('Choose where to put the restored files');
+        if (destination === null) return null;
+      }
+      return recorded(mode === 'decrypt' ? 'Helpdesk restore' : 'Helpdesk rekey', `${paths.length} file(s)`, () =>
+        helpdesk.restore(paths, mode, destination),
+      );
+    },
+
+    listActivity: () => activity.list(),
+  };
+}

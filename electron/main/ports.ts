@@ -1,0 +1,97 @@
+/**
+ * What the IPC handlers need from the services, as small interfaces. The composition root adapts the real
+ * services (electron/services/*) to these; tests pass fakes for the IPC layer alone and the real services for
+ * e2e. Secrets stay behind these ports: nothing here returns a key, only key IDs.
+ */
+import type {
+  ActivityEntry,
+  EditSession,
+  FileEntry,
+  FileInspection,
+  FolderView,
+  KeychainStatus,
+  ManagedSetting,
+  Progress,
+  RecoveryStatus,
+} from '../shared/contract.js';
+
+export interface KeysPort {
+  keychainStatus(): Promise<KeychainStatus>;
+  recoveryStatus(): Promise<RecoveryStatus>;
+  /** Makes a new personal recovery code and its escrow record; the groups are shown once. */
+  makeRecoveryCode(): Promise<{ groups: string[]; keyId: string }>;
+  /** Throws CofferError (e.g. BAD_RECOVERY_CODE) when the groups typed back do not match. */
+  confirmRecoveryCode(groups: string[]): Promise<void>;
+  exportEscrow(toPath: string): Promise<void>;
+}
+
+export interface FoldersPort {
+  list(): Promise<FolderView[]>;
+  add(path: string): Promise<FolderView>;
+  remove(folderId: string): Promise<void>;
+  protect(folderId: string): Promise<{ runId: string }>;
+  unprotect(folderId: string): Promise<{ runId: string }>;
+  cancel(runId: string): boolean;
+  runs(): Progress[];
+  listFiles(folderId: string, dir: string): Promise<FileEntry[]>;
+  /** The absolute path of a file inside a folder; throws when it would leave the folder. */
+  resolve(folderId: string, relPath: string): Promise<string>;
+  onProgress(listener: (progress: Progress) => void): () => void;
+}
+
+export interface WorkspacePort {
+  /** Decrypts into the private edit workspace; returns the session and the path to hand to the OS. */
+  open(folderId: string, relPath: string): Promise<EditSession & { editPath: string }>;
+  list(): EditSession[];
+  close(editId: string): Promise<{ saved: boolean }>;
+  /** Saves pending edits back, then wipes the workspace; returns how many files were wiped. */
+  lockAll(): Promise<number>;
+}
+
+export interface FilesPort {
+  decryptTo(source: string, destination: string): Promise<void>;
+  verify(path: string): Promise<{ name: string; size: number }>;
+}
+
+export interface HelpdeskPort {
+  loadKey(keyFile: string, passphrase: string): Promise<{ keyId: string }>;
+  unloadKey(): void;
+  /** Finds `.coffer` files under the given paths (files or folders) and says which keys open each. */
+  inspect(paths: string[]): Promise<FileInspection[]>;
+  restore(paths: string[], mode: 'decrypt' | 'rekey', destination: string | null): Promise<{ runId: string }>;
+  onProgress(listener: (progress: Progress) => void): () => void;
+}
+
+export interface PolicyPort {
+  settings(): Promise<ManagedSetting[]>;
+  /** Folders the organization requires; they show as mandatory and cannot be removed. */
+  mandatoryFolders(): Promise<string[]>;
+}
+
+export interface ActivityPort {
+  list(): ActivityEntry[];
+  record(entry: Omit<ActivityEntry, 'id' | 'at'>): void;
+}
+
+export interface DialogPort {
+  pickFolder(title: string): Promise<string | null>;
+  pickFiles(title: string, filters?: { name: string; extensions: string[] }[]): Promise<string[] | null>;
+  pickSavePath(title: string, defaultName: string): Promise<string | null>;
+}
+
+export interface ShellPort {
+  /** Opens a file with the OS default app; resolves to an error message, or '' on success. */
+  openPath(path: string): Promise<string>;
+}
+
+export interface Ports {
+  keys: KeysPort;
+  folders: FoldersPort;
+  workspace: WorkspacePort;
+  files: FilesPort;
+  helpdesk: HelpdeskPort;
+  policy: PolicyPort;
+  activity: ActivityPort;
+  dialog: DialogPort;
+  shell: ShellPort;
+}

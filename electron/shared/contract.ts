@@ -1,0 +1,232 @@
+/**
+ * The IPC contract between the renderer and the main process: every method's channel, its request schema
+ * (validated in main, never trusted) and its response type. Main, preload and renderer all import this one
+ * table, so a channel string is written exactly once. No Node or Electron imports here (lint enforces it).
+ *
+ * Secrets never travel renderer-ward: responses carry paths, key IDs, counts and progress. The two
+ * exceptions are deliberate and one-way: the helpdesk passphrase goes renderer → main once, and the
+ * personal recovery code goes main → renderer exactly once, when it is made, to be shown.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------------------
+// Shared shapes
+
+const id = z.string().min(1).max(200);
+/** A path inside a protected folder, relative, with `/` separators; never absolute, never `..`. */
+export const relPath = z
+  .string()
+  .max(4096)
+  .refine((p) => !p.startsWith('/') && !/^[A-Za-z]:/.test(p) && !p.split(/[\\/]/).includes('..'), {
+    message: 'must be a relative path inside the folder',
+  });
+
+export type ErrorInfo = { code: string; message: string; hint?: string };
+
+/** Every handler answers with this envelope; a thrown error never crosses the IPC boundary raw. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
+
+/** Error codes the IPC layer itself produces (services add their own, e.g. BAD_PASSPHRASE, NO_DEVICE_KEY). */
+export const IpcErrorCode = {
+  INVALID_REQUEST: 'INVALID_REQUEST',
+  FORBIDDEN_SENDER: 'FORBIDDEN_SENDER',
+  UNKNOWN_CHANNEL: 'UNKNOWN_CHANNEL',
+  CANCELLED: 'CANCELLED',
+  NOT_FOUND: 'NOT_FOUND',
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type KeyIdText = string; // "3f9a-12bc-0e77-a1d4"
+
+export interface KeychainStatus {
+  ok: boolean;
+  /** Why not, in plain language, when `ok` is false. */
+  problem?: string;
+  deviceKeyId?: KeyIdText;
+}
+
+export interface RecoveryStatus {
+  deviceKeyId: KeyIdText | null;
+  trustedRecoveryKeys: { keyId: KeyIdText; label: string; source: 'policy' | 'user' }[];
+  personalCode: { state: 'none' | 'unconfirmed' | 'confirmed'; keyId?: KeyIdText; madeAt?: number };
+}
+
+export interface FolderView {
+  id: string;
+  path: string;
+  /** Set by the organization's policy: the user cannot remove or unprotect it. */
+  mandatory: boolean;
+  protectedFiles: number;
+  plaintextFiles: number;
+  protectedBytes: number;
+  lastRun: { at: number; outcome: 'ok' | 'partial' | 'failed' | 'cancelled' } | null;
+  runningRunId: string | null;
+}
+
+export interface Overview {
+  folders: number;
+  filesProtected: number;
+  plaintextWaiting: number;
+  lastRun: { at: number; outcome: 'ok' | 'partial' | 'failed' | 'cancelled' } | null;
+  keychain: KeychainStatus;
+  recovery: RecoveryStatus;
+}
+
+export interface FileEntry {
+  name: string;
+  relPath: string;
+  kind: 'dir' | 'protected' | 'plaintext' | 'other';
+  size: number;
+  mtimeMs: number;
+}
+
+export interface FileError {
+  path: string;
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export interface Progress {
+  runId: string;
+  kind: 'protect' | 'unprotect' | 'restore' | 'rekey';
+  folderId: string | null;
+  state: 'running' | 'done' | 'cancelled' | 'failed';
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** Milliseconds left, estimated from throughput so far; null until there is enough to estimate. */
+  etaMs: number | null;
+  errors: FileError[];
+}
+
+export interface FileInspection {
+  path: string;
+  name: string;
+  stanzas: { kind: 'device' | 'recovery' | 'unknown'; keyId: KeyIdText }[];
+  /** True when the loaded organization key (helpdesk) or this device's key opens it. */
+  opensWithLoadedKey: boolean;
+  opensOnThisDevice: boolean;
+  error?: ErrorInfo;
+}
+
+export interface ActivityEntry {
+  id: string;
+  at: number;
+  action: string;
+  target: string;
+  outcome: 'ok' | 'error' | 'cancelled';
+  detail?: string;
+}
+
+export interface ManagedSetting {
+  key: string;
+  label: string;
+  value: string;
+  /** "set by your organization": shown locked in the UI. */
+  locked: boolean;
+}
+
+export interface EditSession {
+  id: string;
+  folderId: string;
+  relPath: string;
+  name: string;
+  openedAt: number;
+}
+
+export type CofferEvent =
+  | { type: 'progress'; progress: Progress }
+  | { type: 'changed'; what: 'folders' | 'recovery' | 'activity' | 'edits' | 'helpdesk' }
+  | { type: 'locked'; reason: 'user' | 'suspend' | 'lock-screen' | 'quit' };
+
+// ---------------------------------------------------------------------------------------------------------
+// The method table
+
+const empty = z.strictObject({});
+const folderRef = z.strictObject({ folderId: id });
+const fileRef = z.strictObject({ folderId: id, relPath });
+const runRef = z.strictObject({ runId: id });
+const dirRef = z.strictObject({ folderId: id, dir: relPath });
+const editRef = z.strictObject({ editId: id });
+/** Eight groups of six digits (DESIGN.md "Personal recovery code"); checked for typos in main. */
+const codeGroups = z.strictObject({ groups: z.array(z.string().max(12)).length(8) });
+const passphrase = z.strictObject({ passphrase: z.string().min(1).max(1024) });
+const pickWhat = z.strictObject({ what: z.enum(['files', 'folder']) });
+const restore = z.strictObject({
+  paths: z.array(z.string().min(1).max(4096)).min(1).max(100_000),
+  mode: z.enum(['decrypt', 'rekey']),
+});
+
+function method<S extends z.ZodType, R>(request: S): { request: S; response: R } {
+  // `response` exists only at the type level; the runtime table needs the request schemas alone.
+  return { request } as { request: S; response: R };
+}
+
+export const contract = {
+  getOverview: method<typeof empty, Overview>(empty),
+  getPolicy: method<typeof empty, ManagedSetting[]>(empty),
+  /** Wipes the open-for-edit workspace (after saving edits back). */
+  lock: method<typeof empty, { wiped: number }>(empty),
+
+  listFolders: method<typeof empty, FolderView[]>(empty),
+  /** Opens the native folder picker; null when the user cancelled it. */
+  addFolder: method<typeof empty, FolderView | null>(empty),
+  removeFolder: method<typeof folderRef, { removed: true }>(folderRef),
+  protectFolder: method<typeof folderRef, { runId: string }>(folderRef),
+  unprotectFolder: method<typeof folderRef, { runId: string }>(folderRef),
+  cancelRun: method<typeof runRef, { cancelled: boolean }>(runRef),
+  getRuns: method<typeof empty, Progress[]>(empty),
+
+  listFiles: method<typeof dirRef, FileEntry[]>(dirRef),
+  openForEdit: method<typeof fileRef, EditSession>(fileRef),
+  listEdits: method<typeof empty, EditSession[]>(empty),
+  /** Encrypts the edited copy back into the folder and wipes it from the workspace. */
+  closeEdit: method<typeof editRef, { saved: boolean }>(editRef),
+  /** Opens a save dialog; null when the user cancelled it. */
+  decryptCopy: method<typeof fileRef, { savedTo: string } | null>(fileRef),
+  verifyFile: method<typeof fileRef, { name: string; size: number }>(fileRef),
+
+  getRecovery: method<typeof empty, RecoveryStatus>(empty),
+  /** The one time the code leaves main: shown once, then only its key ID is ever told again. */
+  makeRecoveryCode: method<typeof empty, { groups: string[]; keyId: KeyIdText }>(empty),
+  confirmRecoveryCode: method<typeof codeGroups, { confirmed: true }>(codeGroups),
+  /** Opens a save dialog for the escrow record; null when cancelled. */
+  exportEscrow: method<typeof empty, { savedTo: string } | null>(empty),
+
+  /** Opens a file picker for the organization recovery key file and unlocks it; null when cancelled. */
+  helpdeskLoadKey: method<typeof passphrase, { keyId: KeyIdText } | null>(passphrase),
+  helpdeskUnloadKey: method<typeof empty, { unloaded: true }>(empty),
+  /** Opens a picker (files or a folder) and inspects every `.coffer` file found; null when cancelled. */
+  helpdeskPick: method<typeof pickWhat, FileInspection[] | null>(pickWhat),
+  /**
+   * Restores files with the loaded key: `decrypt` asks for a destination folder, `rekey` rewrites headers
+   * for this device in place. Only paths returned by the last helpdeskPick are accepted.
+   */
+  helpdeskRestore: method<typeof restore, { runId: string } | null>(restore),
+
+  listActivity: method<typeof empty, ActivityEntry[]>(empty),
+} as const;
+
+export type Contract = typeof contract;
+export type MethodName = keyof Contract;
+export type RequestOf<M extends MethodName> = z.infer<Contract[M]['request']>;
+export type ResponseOf<M extends MethodName> = Contract[M]['response'];
+
+export const methodNames = Object.keys(contract) as MethodName[];
+
+/** The one place a channel string is made. */
+export function channelOf(method: MethodName): string {
+  return `coffer:${method}`;
+}
+
+/** Main → renderer events travel on this one channel, typed as CofferEvent. */
+export const EVENT_CHANNEL = 'coffer:event';
+
+/** What `window.coffer` is: one function per method, answering the envelope, and one subscription. */
+export type CofferApi = {
+  [M in MethodName]: (request: RequestOf<M>) => Promise<Result<ResponseOf<M>>>;
+} & {
+  onEvent(listener: (event: CofferEvent) => void): () => void;
+};

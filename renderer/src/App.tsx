@@ -1,0 +1,100 @@
+import { useEffect, useState } from 'react';
+import { call } from './api.js';
+import { ActionButton, Notice } from './components.js';
+import { onEvent } from './api.js';
+import { SCREENS, SCREEN_LABELS, screenFromHash, type Screen } from './screens.js';
+import { Activity } from './screens/Activity.js';
+import { Files } from './screens/Files.js';
+import { Folders } from './screens/Folders.js';
+import { Helpdesk } from './screens/Helpdesk.js';
+import { Overview } from './screens/Overview.js';
+import { Recovery } from './screens/Recovery.js';
+
+export function App() {
+  const [screen, setScreen] = useState<Screen>(() => screenFromHash(window.location.hash));
+  const [folderId, setFolderId] = useState<string | null>(null);
+  const [locked, setLocked] = useState<string>();
+
+  useEffect(() => {
+    const onHash = () => {
+      setScreen(screenFromHash(window.location.hash));
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => {
+      window.removeEventListener('hashchange', onHash);
+    };
+  }, []);
+  useEffect(
+    () =>
+      onEvent((event) => {
+        if (event.type === 'locked' && event.reason !== 'user') setLocked(`Coffer locked (${event.reason}): open files were saved and closed.`);
+      }),
+    [],
+  );
+  useEffect(() => {
+    // Move focus to the page title on navigation, so keyboard and screen-reader users land on the new page.
+    document.getElementById('page-title')?.focus();
+  }, [screen]);
+
+  const go = (next: Screen) => {
+    window.location.hash = `#/${next}`;
+    setScreen(next);
+  };
+
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <aside className="sidebar">
+        <div className="brand" aria-label="Coffer">
+          <span className="brand-mark" aria-hidden="true" />
+          Coffer
+        </div>
+        <nav aria-label="Main">
+          <ul>
+            {SCREENS.map((s) => (
+              <li key={s}>
+                <a href={`#/${s}`} aria-current={s === screen ? 'page' : undefined} className="nav-link">
+                  {SCREEN_LABELS[s]}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="sidebar-foot">
+          <ActionButton
+            variant="secondary"
+            label="Lock: save and close open files"
+            onAction={async () => {
+              const r = await call('lock', {});
+              setLocked(`Locked: ${r.wiped} open file(s) saved and closed.`);
+            }}
+          >
+            Lock
+          </ActionButton>
+        </div>
+      </aside>
+      <main id="main" className="content">
+        {locked ? (
+          <Notice tone="info" title={locked}>
+            <button type="button" className="btn btn-ghost" onClick={() => { setLocked(undefined); }}>Dismiss</button>
+          </Notice>
+        ) : null}
+        {screen === 'overview' ? <Overview go={go} /> : null}
+        {screen === 'folders' ? (
+          <Folders
+            browse={(id) => {
+              setFolderId(id);
+              go('files');
+            }}
+          />
+        ) : null}
+        {screen === 'files' ? <Files folderId={folderId} setFolderId={setFolderId} /> : null}
+        {screen === 'recovery' ? <Recovery /> : null}
+        {screen === 'helpdesk' ? <Helpdesk /> : null}
+        {screen === 'activity' ? <Activity /> : null}
+      </main>
+    </div>
+  );
+}

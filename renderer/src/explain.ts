@@ -1,0 +1,44 @@
+/**
+ * Error codes in plain language for people who are not cryptographers. Main sends a code, a message and
+ * often a hint; this adds a title so lists of per-file errors read well.
+ */
+import type { ErrorInfo } from '../../electron/shared/contract.js';
+
+const TITLES: Record<string, string> = {
+  BAD_MAGIC: 'Not a Coffer file',
+  UNSUPPORTED_VERSION: 'Needs a newer Coffer',
+  HEADER_TOO_LARGE: 'Damaged file',
+  MALFORMED_HEADER: 'Damaged file',
+  HEADER_AUTH_FAILED: 'File was altered',
+  NO_MATCHING_KEY: 'Locked with another key',
+  MALFORMED_METADATA: 'Written by a faulty tool',
+  AUTH_FAILED: 'Damaged or tampered file',
+  TRUNCATED: 'Incomplete copy',
+  UNEXPECTED_FINAL: 'Damaged file',
+  TRAILING_DATA: 'Extra data appended',
+  SOURCE_CHANGED: 'File changed while reading',
+  NAME_TOO_LONG: 'Name too long',
+  NO_DEVICE_KEY: 'This device key is missing',
+  KEYCHAIN_UNAVAILABLE: 'Keychain unavailable',
+  BAD_PASSPHRASE: 'Wrong passphrase',
+  BAD_KEY_FILE: 'Not a recovery key file',
+  BAD_RECOVERY_CODE: 'Typo in the recovery code',
+  WRONG_RECOVERY_CODE: 'Not the code just shown',
+  POLICY_LOCKED: 'Set by your organization',
+  FORBIDDEN_SENDER: 'Request refused',
+  INVALID_REQUEST: 'Request refused',
+  EACCES: 'Permission denied',
+  EPERM: 'Permission denied',
+  EBUSY: 'File in use',
+  ENOSPC: 'Disk full',
+  INTERNAL: 'Unexpected problem',
+};
+
+export function titleFor(code: string): string {
+  return TITLES[code] ?? 'Could not finish';
+}
+
+export function explain(error: ErrorInfo): { title: string; text: string } {
+  const text = error.hint ? `${error.message} ${error.hint}` : error.message;
+  return { title: titleFor(error.code), text };
+}

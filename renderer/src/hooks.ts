@@ -1,0 +1,66 @@
+/** Small data hooks over window.coffer: load once, reload when main says the data changed. */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { CofferEvent, ErrorInfo, Progress } from '../../electron/shared/contract.js';
+import { errorInfo, onEvent } from './api.js';
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: ErrorInfo | undefined;
+  reload: () => void;
+}
+
+type Topic = Extract<CofferEvent, { type: 'changed' }>['what'];
+
+/** `key` names what is loaded (e.g. a folder and directory): a new key loads again. */
+export function useLoad<T>(load: () => Promise<T>, topics: readonly Topic[], key = ''): Loaded<T> {
+  const [data, setData] = useState<T>();
+  const [error, setError] = useState<ErrorInfo>();
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  const topicKey = topics.join(',');
+
+  const reload = useCallback(() => {
+    loadRef.current().then(
+      (value) => {
+        setData(value);
+        setError(undefined);
+      },
+      (e: unknown) => {
+        setError(errorInfo(e));
+      },
+    );
+  }, []);
+
+  useEffect(() => {
+    reload();
+    const wanted = new Set(topicKey.split(','));
+    return onEvent((event) => {
+      if (event.type === 'changed' && wanted.has(event.what)) reload();
+      if (event.type === 'progress' && event.progress.state !== 'running' && wanted.has('folders')) reload();
+    });
+  }, [reload, topicKey, key]);
+
+  return { data, error, reload };
+}
+
+/** Live runs (protect, unprotect, restore) keyed by run ID, fed by progress events. */
+export function useRuns(initial: () => Promise<Progress[]>): Map<string, Progress> {
+  const [runs, setRuns] = useState(() => new Map<string, Progress>());
+  useEffect(() => {
+    let live = true;
+    initial().then(
+      (list) => {
+        if (live) setRuns((old) => new Map([...list.map((p) => [p.runId, p] as const), ...old]));
+      },
+      () => undefined,
+    );
+    const off = onEvent((event) => {
+      if (event.type === 'progress') setRuns((old) => new Map(old).set(event.progress.runId, event.progress));
+    });
+    return () => {
+      live = false;
+      off();
+    };
+  }, [initial]);
+  return runs;
+}

@@ -1,0 +1,17 @@
+export const SCREENS = ['overview', 'folders', 'files', 'recovery', 'helpdesk', 'activity'] as const;
+export type Screen = (typeof SCREENS)[number];
+
+export const SCREEN_LABELS: Record<Screen, string> = {
+  overview: 'Overview',
+  folders: 'Folders',
+  files: 'Files',
+  recovery: 'Recovery',
+  helpdesk: 'Helpdesk',
+  activity: 'Activity',
+};
+
+/** `#/files` → 'files'; anything unknown is the overview. */
+export function screenFromHash(hash: string): Screen {
+  const name = hash.replace(/^#\/?/, '');
+  return (SCREENS as readonly string[]).includes(name) ? (name as Screen) : 'overview';
+}

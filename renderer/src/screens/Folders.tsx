@@ -1,0 +1,92 @@
+import { useCallback, useState } from 'react';
+import type { ErrorInfo } from '../../../electron/shared/contract.js';
+import { call } from '../api.js';
+import { ActionButton, ErrorNotice, Notice, PageHeader, RunProgress } from '../components.js';
+import { formatBytes, formatWhen, plural } from '../format.js';
+import { useLoad, useRuns } from '../hooks.js';
+
+export function Folders({ browse }: { browse: (folderId: string) => void }) {
+  const folders = useLoad(() => call('listFolders', {}), ['folders']);
+  const runs = useRuns(useCallback(() => call('getRuns', {}), []));
+  const [error, setError] = useState<ErrorInfo>();
+  const onError = setError;
+
+  return (
+    <>
+      <PageHeader
+        title="Folders"
+        lead="Every file in these folders is encrypted in place and stays encrypted."
+        actions={
+          <ActionButton variant="primary" onError={onError} onAction={async () => { setError(undefined); await call('addFolder', {}); }}>
+            Add folder…
+          </ActionButton>
+        }
+      />
+      <ErrorNotice error={error ?? folders.error} />
+      {folders.data?.length === 0 ? (
+        <Notice tone="info" title="No protected folders yet">
+          <p>Add the folders where you keep customer files. Coffer encrypts what is there and everything you add later.</p>
+        </Notice>
+      ) : null}
+      <ul className="folder-list" aria-label="Protected folders">
+        {folders.data?.map((f) => {
+          const latest = [...runs.values()].filter((r) => r.folderId === f.id).pop();
+          const running = f.runningRunId !== null || latest?.state === 'running';
+          return (
+            <li key={f.id} className="card folder" aria-label={f.path}>
+              <div className="folder-head">
+                <div>
+                  <h2 className="path">{f.path}</h2>
+                  <p className="muted">
+                    {plural(f.protectedFiles, 'file')} protected ({formatBytes(f.protectedBytes)})
+                    {f.plaintextFiles > 0 ? <strong className="warn-text"> · {plural(f.plaintextFiles, 'file')} waiting</strong> : null}
+                    {f.lastRun ? ` · last run ${formatWhen(f.lastRun.at)} (${f.lastRun.outcome})` : ''}
+                    {f.mandatory ? <span className="badge" title="Set by your organization">Required by your organization</span> : null}
+                  </p>
+                </div>
+                <div className="actions">
+                  <button type="button" className="btn btn-ghost" onClick={() => { browse(f.id); }}>
+                    Browse
+                  </button>
+                  <ActionButton variant="primary" disabled={running} onError={onError} onAction={() => call('protectFolder', { folderId: f.id })} label={`Protect now ${f.path}`}>
+                    Protect now
+                  </ActionButton>
+                  <ActionButton
+                    disabled={running || f.mandatory}
+                    onError={onError}
+                    label={`Unprotect ${f.path}`}
+                    onAction={async () => {
+                      if (!confirm(`Decrypt every file in ${f.path} and stop protecting it?`)) return;
+                      await call('unprotectFolder', { folderId: f.id });
+                    }}
+                  >
+                    Unprotect
+                  </ActionButton>
+                  <ActionButton
+                    variant="danger"
+                    disabled={running || f.mandatory}
+                    onError={onError}
+                    label={`Remove ${f.path}`}
+                    onAction={async () => {
+                      if (!confirm(`Stop watching ${f.path}? Files already encrypted stay encrypted.`)) return;
+                      await call('removeFolder', { folderId: f.id });
+                    }}
+                  >
+                    Remove
+                  </ActionButton>
+                </div>
+              </div>
+              {latest ? (
+                <RunProgress
+                  progress={latest}
+                  label={latest.kind === 'unprotect' ? 'Unprotecting' : 'Protecting'}
+                  onCancel={() => call('cancelRun', { runId: latest.runId })}
+                />
+              ) : null}
+            </li>
+          );
+        })}
+      </ul>
+    </>
+  );
+}

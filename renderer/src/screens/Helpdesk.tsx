@@ -1,0 +1,155 @@
+import { useCallback, useState } from 'react';
+import type { ErrorInfo, FileInspection } from '../../../electron/shared/contract.js';
+import { call } from '../api.js';
+import { ActionButton, ErrorNotice, Notice, PageHeader, RunProgress } from '../components.js';
+import { explain } from '../explain.js';
+import { useRuns } from '../hooks.js';
+
+/**
+ * Helpdesk restore: load the organization recovery key file with its passphrase, pick files or a folder,
+ * see which key IDs open them, then decrypt them to a folder or rekey them to this device.
+ */
+export function Helpdesk() {
+  const [passphrase, setPassphrase] = useState('');
+  const [keyId, setKeyId] = useState<string>();
+  const [files, setFiles] = useState<FileInspection[]>();
+  const [runId, setRunId] = useState<string>();
+  const [error, setError] = useState<ErrorInfo>();
+  const runs = useRuns(useCallback(() => call('getRuns', {}), []));
+  const run = runId ? runs.get(runId) : undefined;
+  const restorable = files?.filter((f) => f.opensWithLoadedKey) ?? [];
+
+  return (
+    <>
+      <PageHeader title="Helpdesk" lead="Restore files from another laptop with the organization recovery key." />
+      <ErrorNotice error={error} />
+      <section className="card" aria-labelledby="key-h">
+        <h2 id="key-h">1. Organization recovery key</h2>
+        {keyId ? (
+          <div className="row">
+            <p>
+              Loaded key <code className="key-id">{keyId}</code>
+            </p>
+            <ActionButton
+              variant="ghost"
+              onError={setError}
+              onAction={async () => {
+                await call('helpdeskUnloadKey', {});
+                setKeyId(undefined);
+                setFiles(undefined);
+              }}
+            >
+              Unload key
+            </ActionButton>
+          </div>
+        ) : (
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+            }}
+          >
+            <label htmlFor="passphrase">Passphrase of the key file</label>
+            <input
+              id="passphrase"
+              type="password"
+              autoComplete="off"
+              value={passphrase}
+              onChange={(e) => {
+                setPassphrase(e.target.value);
+              }}
+            />
+            <p className="muted">You choose the key file next. The passphrase is used once and not kept.</p>
+            <ActionButton
+              variant="primary"
+              disabled={passphrase === ''}
+              onError={setError}
+              onAction={async () => {
+                setError(undefined);
+                try {
+                  const loaded = await call('helpdeskLoadKey', { passphrase });
+                  if (loaded) setKeyId(loaded.keyId);
+                } finally {
+                  setPassphrase('');
+                }
+              }}
+            >
+              Choose key file…
+            </ActionButton>
+          </form>
+        )}
+      </section>
+      <section className="card" aria-labelledby="pick-h">
+        <h2 id="pick-h">2. Files to restore</h2>
+        <div className="actions">
+          <ActionButton onError={setError} onAction={async () => { const f = await call('helpdeskPick', { what: 'files' }); if (f) setFiles(f); }}>
+            Choose files…
+          </ActionButton>
+          <ActionButton onError={setError} onAction={async () => { const f = await call('helpdeskPick', { what: 'folder' }); if (f) setFiles(f); }}>
+            Choose a folder…
+          </ActionButton>
+        </div>
+        {files ? (
+          files.length === 0 ? (
+            <Notice tone="info" title="No Coffer files found there" />
+          ) : (
+            <table className="table" aria-label="Files and the keys that open them">
+              <thead>
+                <tr>
+                  <th scope="col">File</th>
+                  <th scope="col">Opens with key IDs</th>
+                  <th scope="col">With the loaded key</th>
+                </tr>
+              </thead>
+              <tbody>
+                {files.map((f) => (
+                  <tr key={f.path}>
+                    <td className="path">{f.path}</td>
+                    <td>
+                      {f.stanzas.map((s) => (
+                        <div key={`${s.kind}:${s.keyId}`}>
+                          <code className={`key-id ${s.keyId === keyId ? 'match' : ''}`}>{s.keyId}</code> <span className="muted">{s.kind}</span>
+                        </div>
+                      ))}
+                      {f.error ? <span className="error-text">{explain(f.error).title}: {f.error.message}</span> : null}
+                    </td>
+                    <td>{f.opensWithLoadedKey ? <span className="pill pill-ok">Yes</span> : <span className="pill pill-warn">No</span>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        ) : null}
+      </section>
+      <section className="card" aria-labelledby="restore-h">
+        <h2 id="restore-h">3. Restore</h2>
+        <p className="muted">
+          Decrypt writes plain copies to a folder you choose. Rekey lets this device open the files in place, rewriting only their headers.
+        </p>
+        <div className="actions">
+          <ActionButton
+            variant="primary"
+            disabled={!keyId || restorable.length === 0 || run?.state === 'running'}
+            onError={setError}
+            onAction={async () => {
+              const r = await call('helpdeskRestore', { paths: restorable.map((f) => f.path), mode: 'decrypt' });
+              if (r) setRunId(r.runId);
+            }}
+          >
+            Decrypt {restorable.length > 0 ? restorable.length : ''} file(s) to…
+          </ActionButton>
+          <ActionButton
+            disabled={!keyId || restorable.length === 0 || run?.state === 'running'}
+            onError={setError}
+            onAction={async () => {
+              const r = await call('helpdeskRestore', { paths: restorable.map((f) => f.path), mode: 'rekey' });
+              if (r) setRunId(r.runId);
+            }}
+          >
+            Rekey to this device
+          </ActionButton>
+        </div>
+        {run ? <RunProgress progress={run} label="Restoring" onCancel={() => call('cancelRun', { runId: run.runId })} /> : null}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,106 @@
+import { call } from '../api.js';
+import { ErrorNotice, Notice, PageHeader } from '../components.js';
+import { formatWhen, plural } from '../format.js';
+import { useLoad } from '../hooks.js';
+import type { Screen } from '../screens.js';
+
+/** Protection at a glance, with a warning for each thing that needs the user. */
+export function Overview({ go }: { go: (screen: Screen) => void }) {
+  const { data, error } = useLoad(() => call('getOverview', {}), ['folders', 'recovery', 'activity']);
+  if (!data) return <ErrorNotice error={error} />;
+  const { recovery, keychain } = data;
+  const warnings: { title: string; text: string; screen: Screen; action: string }[] = [];
+  if (!keychain.ok) {
+    warnings.push({ title: 'The keychain is not available', text: keychain.problem ?? '', screen: 'overview', action: '' });
+  }
+  if (data.folders === 0) {
+    warnings.push({ title: 'No folder is protected yet', text: 'Add the folders that hold customer files.', screen: 'folders', action: 'Add a folder' });
+  }
+  if (data.plaintextWaiting > 0) {
+    warnings.push({
+      title: `${plural(data.plaintextWaiting, 'file')} not encrypted yet`,
+      text: 'They are readable by anyone with the laptop until you protect them.',
+      screen: 'folders',
+      action: 'Protect now',
+    });
+  }
+  if (recovery.trustedRecoveryKeys.length === 0) {
+    warnings.push({
+      title: 'No organization recovery key',
+      text: 'The helpdesk cannot restore your files if this laptop or its keychain is lost. Ask IT to deploy the recovery key.',
+      screen: 'recovery',
+      action: 'See recovery',
+    });
+  }
+  if (recovery.personalCode.state !== 'confirmed') {
+    warnings.push({
+      title: recovery.personalCode.state === 'none' ? 'No personal recovery code' : 'Recovery code not confirmed',
+      text: 'Make a recovery code and keep it somewhere safe, away from this laptop.',
+      screen: 'recovery',
+      action: recovery.personalCode.state === 'none' ? 'Make the code' : 'Confirm the code',
+    });
+  }
+  return (
+    <>
+      <PageHeader title="Overview" lead="What Coffer protects on this laptop, and what needs you." />
+      <ErrorNotice error={error} />
+      <section className="stats" aria-label="Protection summary">
+        <Stat label="Protected folders" value={data.folders} />
+        <Stat label="Files protected" value={data.filesProtected} />
+        <Stat label="Plaintext waiting" value={data.plaintextWaiting} tone={data.plaintextWaiting > 0 ? 'warn' : 'ok'} />
+        <Stat label="Last run" text={data.lastRun ? `${formatWhen(data.lastRun.at)} · ${data.lastRun.outcome}` : 'never'} />
+      </section>
+      <section className="cards" aria-label="Keys">
+        <div className="card">
+          <h2>Keychain</h2>
+          <p className={keychain.ok ? 'ok-text' : 'error-text'}>{keychain.ok ? 'Device key available' : 'Not available'}</p>
+          {keychain.deviceKeyId ? (
+            <p>
+              Device key ID <code className="key-id">{keychain.deviceKeyId}</code>
+            </p>
+          ) : null}
+        </div>
+        <div className="card">
+          <h2>Recovery readiness</h2>
+          <ul className="checklist">
+            <li className={recovery.trustedRecoveryKeys.length > 0 ? 'yes' : 'no'}>
+              Organization recovery key {recovery.trustedRecoveryKeys.length > 0 ? 'trusted' : 'missing'}
+            </li>
+            <li className={recovery.personalCode.state === 'confirmed' ? 'yes' : 'no'}>
+              Personal recovery code{' '}
+              {recovery.personalCode.state === 'confirmed' ? 'made and confirmed' : recovery.personalCode.state === 'unconfirmed' ? 'made, not confirmed' : 'not made'}
+            </li>
+          </ul>
+        </div>
+      </section>
+      {warnings.length === 0 ? (
+        <Notice tone="ok" title="Everything is protected">
+          <p>Every file in your protected folders is encrypted and your recovery is set up.</p>
+        </Notice>
+      ) : (
+        <section aria-label="Needs attention" className="warnings">
+          <h2>Needs attention</h2>
+          {warnings.map((w) => (
+            <Notice key={w.title} tone="warn" title={w.title}>
+              <p>{w.text}</p>
+              {w.action ? (
+                <button type="button" className="btn btn-secondary" onClick={() => { go(w.screen); }}>
+                  {w.action}
+                </button>
+              ) : null}
+            </Notice>
+          ))}
+        </section>
+      )}
+    </>
+  );
+}
+
+function Stat({ label, value, text, tone }: { label: string; value?: number; text?: string; tone?: 'ok' | 'warn' }) {
+  return (
+    <div className={`stat ${tone ? `stat-${tone}` : ''}`}>
+      <span className="stat-value">{text ?? (value ?? 0).toLocaleString('en-US')}</span>
+      <span className="stat-label">{label}</span>
+    </div>
+  );
+}

@@ -1,0 +1,182 @@
+import { useState } from 'react';
+import type { ErrorInfo } from '../../../electron/shared/contract.js';
+import { call, errorInfo } from '../api.js';
+import { ActionButton, ErrorNotice, Notice, PageHeader } from '../components.js';
+import { formatWhen } from '../format.js';
+import { useLoad } from '../hooks.js';
+import { GROUPS, groupState, splitPasted } from '../recoveryCode.js';
+
+type Step = { at: 'status' } | { at: 'show'; groups: string[]; keyId: string } | { at: 'confirm'; keyId: string };
+
+/**
+ * The personal recovery code: made, shown once (print or write down), then confirmed by typing it back.
+ * The code is dropped from memory as soon as the confirm step starts: it is never fetched again.
+ */
+export function Recovery() {
+  const status = useLoad(() => call('getRecovery', {}), ['recovery']);
+  const [step, setStep] = useState<Step>({ at: 'status' });
+  const [error, setError] = useState<ErrorInfo>();
+  const [notice, setNotice] = useState<string>();
+  const data = status.data;
+
+  return (
+    <>
+      <PageHeader title="Recovery" lead="How your files can be restored if this laptop, your account or its keychain is lost." />
+      <ErrorNotice error={error ?? status.error} />
+      {notice ? <Notice tone="ok" title={notice} /> : null}
+      {step.at === 'show' ? (
+        <ShowCode groups={step.groups} keyId={step.keyId} onDone={() => { setStep({ at: 'confirm', keyId: step.keyId }); }} />
+      ) : step.at === 'confirm' ? (
+        <ConfirmCode
+          keyId={step.keyId}
+          onConfirmed={() => {
+            setStep({ at: 'status' });
+            setNotice('Recovery code confirmed. Keep it somewhere safe, away from this laptop.');
+          }}
+          onBack={() => { setStep({ at: 'status' }); }}
+        />
+      ) : null}
+      {data && step.at === 'status' ? (
+        <>
+          <section className="card" aria-labelledby="code-h">
+            <h2 id="code-h">Personal recovery code</h2>
+            {data.personalCode.state === 'none' ? (
+              <p>You have no recovery code. With one, the helpdesk can put your key back on a new laptop, even over the phone.</p>
+            ) : (
+              <p>
+                Code <code className="key-id">{data.personalCode.keyId}</code>{' '}
+                {data.personalCode.state === 'confirmed' ? <span className="pill pill-ok">Confirmed</span> : <span className="pill pill-warn">Not confirmed</span>}
+                {data.personalCode.madeAt ? <span className="muted"> · made {formatWhen(data.personalCode.madeAt)}</span> : null}
+              </p>
+            )}
+            <div className="actions">
+              <ActionButton
+                variant="primary"
+                onError={setError}
+                onAction={async () => {
+                  if (data.personalCode.state !== 'none' && !confirm('A new code replaces the old one; the old code will stop working. Continue?')) return;
+                  setError(undefined);
+                  setNotice(undefined);
+                  const made = await call('makeRecoveryCode', {});
+                  setStep({ at: 'show', groups: made.groups, keyId: made.keyId });
+                }}
+              >
+                {data.personalCode.state === 'none' ? 'Make a recovery code' : 'Make a new code'}
+              </ActionButton>
+              <ActionButton
+                onError={setError}
+                onAction={async () => {
+                  const r = await call('exportEscrow', {});
+                  if (r) setNotice(`Escrow record saved to ${r.savedTo}`);
+                }}
+              >
+                Export escrow record…
+              </ActionButton>
+            </div>
+          </section>
+          <section className="card" aria-labelledby="keys-h">
+            <h2 id="keys-h">Key IDs</h2>
+            <dl className="kv">
+              <dt>This device</dt>
+              <dd>{data.deviceKeyId ? <code className="key-id">{data.deviceKeyId}</code> : <span className="error-text">no device key</span>}</dd>
+            </dl>
+            <h3>Trusted organization recovery keys</h3>
+            {data.trustedRecoveryKeys.length === 0 ? (
+              <Notice tone="warn" title="None trusted">
+                <p>Without one, the helpdesk cannot restore files encrypted on this laptop. Ask IT to deploy the recovery key.</p>
+              </Notice>
+            ) : (
+              <ul className="plain-list" aria-label="Trusted recovery keys">
+                {data.trustedRecoveryKeys.map((k) => (
+                  <li key={k.keyId}>
+                    <code className="key-id">{k.keyId}</code> {k.label}{' '}
+                    {k.source === 'policy' ? <span className="badge" title="Set by your organization">Set by your organization</span> : null}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+function ShowCode({ groups, keyId, onDone }: { groups: string[]; keyId: string; onDone: () => void }) {
+  return (
+    <section className="card code-card" aria-labelledby="show-h">
+      <h2 id="show-h">Your recovery code</h2>
+      <Notice tone="warn" title="Shown once">
+        <p>Write it down or print it now, and keep it away from this laptop. Coffer will not show it again.</p>
+      </Notice>
+      <p className="code" aria-label="Recovery code" data-testid="recovery-code">
+        {groups.map((g, i) => (
+          <span key={i} className="code-group">{g}</span>
+        ))}
+      </p>
+      <p>
+        Code ID <code className="key-id">{keyId}</code> — the helpdesk asks for it to find the right record.
+      </p>
+      <div className="actions">
+        <button type="button" className="btn btn-secondary" onClick={() => { window.print(); }}>Print…</button>
+        <button type="button" className="btn btn-primary" onClick={onDone}>I have written it down</button>
+      </div>
+    </section>
+  );
+}
+
+function ConfirmCode({ keyId, onConfirmed, onBack }: { keyId: string; onConfirmed: () => void; onBack: () => void }) {
+  const [groups, setGroups] = useState<string[]>(() => Array.from({ length: GROUPS }, () => ''));
+  const [error, setError] = useState<ErrorInfo>();
+  const states = groups.map(groupState);
+  const complete = states.every((s) => s === 'ok');
+  const setGroup = (i: number, value: string) => {
+    const pasted = splitPasted(value);
+    if (pasted) {
+      setGroups(pasted);
+      return;
+    }
+    setGroups((old) => old.map((g, j) => (j === i ? value.replace(/\D/g, '').slice(0, 6) : g)));
+    if (value.replace(/\D/g, '').length === 6 && i < GROUPS - 1) document.getElementById(`group-${i + 1}`)?.focus();
+  };
+  return (
+    <section className="card" aria-labelledby="confirm-h">
+      <h2 id="confirm-h">Type your recovery code back</h2>
+      <p>This proves it was written down correctly. Code ID <code className="key-id">{keyId}</code>.</p>
+      <ErrorNotice error={error} />
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          call('confirmRecoveryCode', { groups })
+            .then(onConfirmed)
+            .catch((err: unknown) => {
+              setError(errorInfo(err));
+            });
+        }}
+      >
+        <div className="code-inputs">
+          {groups.map((g, i) => (
+            <div key={i} className="code-input">
+              <label htmlFor={`group-${i}`}>Group {i + 1}</label>
+              <input
+                id={`group-${i}`}
+                inputMode="numeric"
+                autoComplete="off"
+                spellCheck={false}
+                value={g}
+                aria-invalid={states[i] === 'typo'}
+                aria-describedby={states[i] === 'typo' ? `group-${i}-err` : undefined}
+                onChange={(e) => { setGroup(i, e.target.value); }}
+              />
+              {states[i] === 'typo' ? <span id={`group-${i}-err`} className="field-error">Check this group</span> : null}
+            </div>
+          ))}
+        </div>
+        <div className="actions">
+          <button type="button" className="btn btn-ghost" onClick={onBack}>Back</button>
+          <button type="submit" className="btn btn-primary" disabled={!complete}>Confirm code</button>
+        </div>
+      </form>
+    </section>
+  );
+}
