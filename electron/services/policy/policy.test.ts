@@ -145,27 +145,61 @@ describe('PolicyService enforcement', () => {
 
   it('refuses to encrypt without the recovery key when the policy requires one', async () => {
     const staged = await serviceWith({ requireRecoveryKey: true });
-    expect(codeOf(() => staged.requireRecipients([device]))).toBe('NO_RECOVERY_KEY');
+    expect(
+      codeOf(() => {
+        staged.requireRecipients([device]);
+      }),
+    ).toBe('NO_RECOVERY_KEY');
 
     const deployed = await serviceWith({ requireRecoveryKey: true, recoveryPublicKeys: [KEY_A, KEY_B] });
-    expect(codeOf(() => deployed.requireRecipients([device]))).toBe('NO_RECOVERY_KEY');
-    expect(codeOf(() => deployed.requireRecipients([device, recovery(KEY_A)]))).toBe('NO_RECOVERY_KEY');
-    expect(codeOf(() => deployed.requireRecipients([device, ...deployed.recoveryRecipients()]))).toBe(
-      'no error',
-    );
+    expect(
+      codeOf(() => {
+        deployed.requireRecipients([device]);
+      }),
+    ).toBe('NO_RECOVERY_KEY');
+    expect(
+      codeOf(() => {
+        deployed.requireRecipients([device, recovery(KEY_A)]);
+      }),
+    ).toBe('NO_RECOVERY_KEY');
+    expect(
+      codeOf(() => {
+        deployed.requireRecipients([device, ...deployed.recoveryRecipients()]);
+      }),
+    ).toBe('no error');
   });
 
   it('deployed keys are required even when requireRecoveryKey is not set', async () => {
     const service = await serviceWith({ recoveryPublicKeys: [KEY_A] });
-    expect(codeOf(() => service.requireRecipients([device]))).toBe('NO_RECOVERY_KEY');
-    expect(codeOf(() => service.requireRecipients([device, recovery(KEY_A)]))).toBe('no error');
+    expect(
+      codeOf(() => {
+        service.requireRecipients([device]);
+      }),
+    ).toBe('NO_RECOVERY_KEY');
+    expect(
+      codeOf(() => {
+        service.requireRecipients([device, recovery(KEY_A)]);
+      }),
+    ).toBe('no error');
   });
 
   it('keeps mandatory folders, however the path is spelled', async () => {
     const service = await serviceWith({ mandatoryFolders: ['~/Customers'] });
-    expect(codeOf(() => service.assertCanRemoveFolder('/home/ada/Customers/'))).toBe('POLICY_FORBIDS');
-    expect(codeOf(() => service.assertCanRemoveFolder('/home/ada/x/../Customers'))).toBe('POLICY_FORBIDS');
-    expect(codeOf(() => service.assertCanRemoveFolder('/home/ada/Other'))).toBe('no error');
+    expect(
+      codeOf(() => {
+        service.assertCanRemoveFolder('/home/ada/Customers/');
+      }),
+    ).toBe('POLICY_FORBIDS');
+    expect(
+      codeOf(() => {
+        service.assertCanRemoveFolder('/home/ada/x/../Customers');
+      }),
+    ).toBe('POLICY_FORBIDS');
+    expect(
+      codeOf(() => {
+        service.assertCanRemoveFolder('/home/ada/Other');
+      }),
+    ).toBe('no error');
     expect(service.isMandatoryFolder('/home/ada/customers')).toBe(false);
   });
 
@@ -179,30 +213,54 @@ describe('PolicyService enforcement', () => {
       source: new StaticSource({ mandatoryFolders: ['~\\Customers'] }),
     });
     await service.start();
-    expect(codeOf(() => service.assertCanRemoveFolder('c:\\users\\ADA\\customers\\'))).toBe('POLICY_FORBIDS');
+    expect(
+      codeOf(() => {
+        service.assertCanRemoveFolder('c:\\users\\ADA\\customers\\');
+      }),
+    ).toBe('POLICY_FORBIDS');
   });
 
   it('refuses unprotect and decrypted copies when disallowed, and says what to do', async () => {
     const service = await serviceWith({ allowUnprotect: false, allowDecryptCopy: false });
-    expect(codeOf(() => service.assertCanUnprotect())).toBe('POLICY_FORBIDS');
-    expect(codeOf(() => service.assertCanDecryptCopy())).toBe('POLICY_FORBIDS');
+    expect(
+      codeOf(() => {
+        service.assertCanUnprotect();
+      }),
+    ).toBe('POLICY_FORBIDS');
+    expect(
+      codeOf(() => {
+        service.assertCanDecryptCopy();
+      }),
+    ).toBe('POLICY_FORBIDS');
     try {
       service.assertCanUnprotect();
     } catch (error) {
       expect(isCofferError(error) && error.hint).toMatch(/ask IT/i);
     }
     const allowed = await serviceWith({ allowUnprotect: true });
-    expect(codeOf(() => allowed.assertCanUnprotect())).toBe('no error');
+    expect(
+      codeOf(() => {
+        allowed.assertCanUnprotect();
+      }),
+    ).toBe('no error');
   });
 
   it('an invalid policy is never replaced by defaults: risky operations are refused', async () => {
     const service = await serviceWith({ allowUnprotect: 'sometimes', mandatoryFolders: ['~/Customers'] });
     expect(service.state.status).toBe('invalid');
     for (const operation of [
-      () => service.assertCanUnprotect(),
-      () => service.assertCanDecryptCopy(),
-      () => service.assertCanRemoveFolder('/anything'),
-      () => service.requireRecipients([device]),
+      () => {
+        service.assertCanUnprotect();
+      },
+      () => {
+        service.assertCanDecryptCopy();
+      },
+      () => {
+        service.assertCanRemoveFolder('/anything');
+      },
+      () => {
+        service.requireRecipients([device]);
+      },
       () => service.recoveryRecipients(),
     ]) {
       expect(codeOf(operation)).toBe('POLICY_INVALID');
@@ -235,7 +293,9 @@ describe('FilePolicySource and live changes (real files)', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-policy-'));
     file = path.join(dir, 'policy.json');
   });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it('reads absent, present, and broken files', async () => {
     const source = new FilePolicySource(file, { requireAdminOwned: false });
@@ -287,19 +347,35 @@ describe('FilePolicySource and live changes (real files)', () => {
     service.onChange((state) => seen.push(state));
     await service.start();
     try {
-      expect(codeOf(() => service.assertCanUnprotect())).toBe('no error');
-      const changed = new Promise<void>((resolve) => service.onChange(() => resolve()));
+      expect(
+        codeOf(() => {
+          service.assertCanUnprotect();
+        }),
+      ).toBe('no error');
+      const changed = new Promise<void>((resolve) =>
+        service.onChange(() => {
+          resolve();
+        }),
+      );
       // Replace by rename, the way editors and config management write files.
       fs.writeFileSync(`${file}.new`, JSON.stringify({ allowUnprotect: false }));
       fs.renameSync(`${file}.new`, file);
       await changed;
-      expect(codeOf(() => service.assertCanUnprotect())).toBe('POLICY_FORBIDS');
+      expect(
+        codeOf(() => {
+          service.assertCanUnprotect();
+        }),
+      ).toBe('POLICY_FORBIDS');
 
       const count = seen.length;
       await service.reload(); // same content: no event
       expect(seen.length).toBe(count);
 
-      const invalid = new Promise<void>((resolve) => service.onChange(() => resolve()));
+      const invalid = new Promise<void>((resolve) =>
+        service.onChange(() => {
+          resolve();
+        }),
+      );
       fs.writeFileSync(file, '{"allowUnprotect": tru');
       await invalid;
       expect(service.state.status).toBe('invalid');
