@@ -11,7 +11,8 @@ function checksum(sodium: SodiumBackend, publicKey: Uint8Array): Uint8Array {
   const message = new Uint8Array(CHECKSUM_LABEL.length + publicKey.length);
   message.set(CHECKSUM_LABEL);
   message.set(publicKey, CHECKSUM_LABEL.length);
-  return sodium.hash(CHECKSUM_BYTES, message);
+  // §2.1: libsodium's smallest BLAKE2b output is 16 bytes, so hash to 32 and cut.
+  return sodium.hash(32, message).slice(0, CHECKSUM_BYTES);
 }
 
 export function encodePublicKey(sodium: SodiumBackend, publicKey: Uint8Array): string {

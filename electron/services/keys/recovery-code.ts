@@ -56,7 +56,7 @@ export function parseRecoveryCode(text: string): Uint8Array {
 
 /** §11.3: shown with the code and recorded in the escrow record; reveals nothing about the code. */
 export function recoveryCodeKeyId(sodium: SodiumBackend, code: Uint8Array): Uint8Array {
-  return sodium.hash(8, CODE_ID_LABEL, code);
+  return sodium.hash(32, CODE_ID_LABEL, code).slice(0, 8); // cut like §2.1 key IDs
 }
 
 /** §11.3: the key that wraps the device key in the escrow record. */

@@ -1,0 +1,196 @@
+/** `coffer init | encrypt | decrypt | verify | inspect`: everyday commands on this device's files. */
+import fs from 'node:fs';
+import { inspectFd } from '../../crypto/file.js';
+import { forEachPath, totalSize } from '../batch.js';
+import type { CliContext } from '../context.js';
+import { EXIT_FAILED, EXIT_OK, UsageError } from '../output.js';
+import { byteProgress } from '../progress.js';
+import type { CommandGroup } from './types.js';
+
+function finish(ctx: CliContext, command: string, batch: { results: object[]; failures: object[] }): void {
+  ctx.out.document({
+    command,
+    ok: batch.failures.length === 0,
+    results: batch.results,
+    failures: batch.failures,
+  });
+  ctx.exitCode = batch.failures.length === 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export const registerFileCommands: CommandGroup = (program, ctx) => {
+  const { out } = ctx;
+  const onFailure = out.failure.bind(out);
+
+  program
+    .command('init')
+    .description('create this account’s device key in the OS keychain (if it has none) and show its key ID')
+    .action(async () => {
+      const { deviceKeys, trustedKeys, paths } = await ctx.services();
+      const existed = deviceKeys.recordedDeviceKeyId() !== undefined;
+      const keyId = await deviceKeys.deviceKeyId();
+      const trusted = trustedKeys.list().map((k) => k.keyId);
+      const escrow = fs.existsSync(paths.escrowFile);
+      out.info(`Device key: ${keyId}${existed ? '' : ' (new)'}`);
+      out.info(`App data:   ${paths.home}`);
+      out.info(`Recovery keys trusted: ${trusted.length ? trusted.join(', ') : 'none'}`);
+      if (!trusted.length)
+        out.note('Note: no organization recovery key is trusted; add one with `coffer recovery trust`.');
+      if (!escrow) out.note('Note: no personal recovery code yet; make one with `coffer recovery code`.');
+      out.document({
+        command: 'init',
+        ok: true,
+        deviceKeyId: keyId,
+        created: !existed,
+        appData: paths.home,
+        trustedRecoveryKeys: trusted,
+        recoveryCode: escrow,
+      });
+    });
+
+  program
+    .command('encrypt')
+    .description(
+      'encrypt files: FILE → FILE.coffer; the plaintext is removed once the ciphertext is safely written and verified',
+    )
+    .argument('<file...>', 'files to encrypt')
+    .option('--keep', 'keep the plaintext')
+    .option('-o, --output <out>', 'output path (one FILE only)')
+    .action(async (files: string[], options: { keep?: boolean; output?: string }) => {
+      if (options.output !== undefined && files.length !== 1)
+        throw new UsageError('-o/--output takes exactly one FILE');
+      const { deviceKeys, safeFiles } = await ctx.services();
+      const recipients = await deviceKeys.recipients();
+      const identities = await deviceKeys.identities();
+      const progress = byteProgress(totalSize(files));
+      const batch = await forEachPath(
+        files,
+        (path) => {
+          const { target, metadata } = safeFiles.encryptInPlace(path, {
+            recipients,
+            identities,
+            keep: options.keep === true,
+            ...(options.output === undefined ? {} : { output: options.output }),
+            onProgress: progress.track(),
+          });
+          out.info(`${path} → ${target}`);
+          return { target, size: metadata.size };
+        },
+        onFailure,
+      );
+      progress.stop();
+      finish(ctx, 'encrypt', batch);
+    });
+
+  program
+    .command('decrypt')
+    .description(
+      'decrypt .coffer files to their original names (never over an existing file without --force)',
+    )
+    .argument('<file...>', '.coffer files')
+    .option('-o, --output <out>', 'an output folder, or an output path when one FILE is given')
+    .option('--force', 'replace an existing file')
+    .action(async (files: string[], options: { output?: string; force?: boolean }) => {
+      const toDir = options.output !== undefined && isDirectory(options.output);
+      if (options.output !== undefined && !toDir && files.length !== 1) {
+        throw new UsageError('-o/--output must be an existing folder when more than one FILE is given');
+      }
+      const { deviceKeys, safeFiles } = await ctx.services();
+      const identities = await deviceKeys.identities();
+      const progress = byteProgress(totalSize(files));
+      const batch = await forEachPath(
+        files,
+        (path) => {
+          const { target, metadata } = safeFiles.decryptTo(path, {
+            identities,
+            force: options.force === true,
+            ...(options.output === undefined
+              ? {}
+              : toDir
+                ? { outDir: options.output }
+                : { output: options.output }),
+            onProgress: progress.track(),
+          });
+          out.info(`${path} → ${target}`);
+          return { target, name: metadata.name, size: metadata.size };
+        },
+        onFailure,
+      );
+      progress.stop();
+      finish(ctx, 'decrypt', batch);
+    });
+
+  program
+    .command('verify')
+    .description('check that files are authentic and open with this device’s key (exit 0 only if all are)')
+    .argument('<file...>', '.coffer files')
+    .action(async (files: string[]) => {
+      const { deviceKeys, safeFiles } = await ctx.services();
+      const identities = await deviceKeys.identities();
+      const progress = byteProgress(totalSize(files));
+      const batch = await forEachPath(
+        files,
+        (path) => {
+          const metadata = safeFiles.verify(path, identities, { onProgress: progress.track() });
+          out.info(`${path}: OK (${metadata.name}, ${metadata.size} bytes)`);
+          return { name: metadata.name, size: metadata.size };
+        },
+        onFailure,
+      );
+      progress.stop();
+      finish(ctx, 'verify', batch);
+    });
+
+  program
+    .command('inspect')
+    .description('show which keys (by kind and key ID) open a file; needs no key')
+    .argument('<file...>', '.coffer files')
+    .action(async (files: string[]) => {
+      // No keychain access: the helpdesk runs this on its own machine. Settings only label known keys.
+      const { settings } = await ctx.services();
+      const current = settings.read();
+      const labelOf = (kind: string, keyId: string): string | undefined => {
+        if (kind === 'device' && keyId === current.deviceKeyId) return 'this device';
+        if (kind === 'recovery') {
+          const trusted = current.trustedRecoveryKeys.find((k) => k.keyId === keyId);
+          if (trusted) return trusted.label ?? 'trusted recovery key';
+        }
+        return undefined;
+      };
+      const batch = await forEachPath(
+        files,
+        (path) => {
+          const fd = fs.openSync(path, 'r');
+          try {
+            const info = inspectFd(fd);
+            const stanzas = info.stanzas.map((s) => {
+              const label = labelOf(s.kind, s.keyId);
+              return { ...s, ...(label ? { label } : {}) };
+            });
+            out.info(
+              `${path}: Coffer v${info.version}, chunk size ${info.chunkSize}, header ${info.headerLength} bytes`,
+            );
+            for (const s of stanzas)
+              out.info(`  ${s.kind.padEnd(8)} ${s.keyId}${s.label ? `  (${s.label})` : ''}`);
+            return {
+              version: info.version,
+              chunkSize: info.chunkSize,
+              headerLength: info.headerLength,
+              stanzas,
+            };
+          } finally {
+            fs.closeSync(fd);
+          }
+        },
+        onFailure,
+      );
+      finish(ctx, 'inspect', batch);
+    });
+};

@@ -1,0 +1,209 @@
+/** `coffer recover | rekey | restore-device`: the helpdesk's commands. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Identity, Recipient } from '../../crypto/keys.js';
+import { readRecoveryKeyFile } from '../../electron/services/keys/recovery-key-file.js';
+import { parseRecoveryCode } from '../../electron/services/keys/recovery-code.js';
+import type { RestoreSecret } from '../../electron/services/keys/recovery-service.js';
+import { collectProtectedFiles, forEachPath, totalSize } from '../batch.js';
+import type { CliContext } from '../context.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, toFailure } from '../output.js';
+import { readPassphrase } from '../passphrase.js';
+import { byteProgress } from '../progress.js';
+import type { CommandGroup } from './types.js';
+import { CofferError } from '../../crypto/errors.js';
+
+type RecoveryIdentity = Extract<Identity, { kind: 'recovery' }>;
+
+async function openKeyFile(
+  ctx: CliContext,
+  file: string,
+  passphraseFile: string | undefined,
+): Promise<RecoveryIdentity> {
+  const passphrase = await readPassphrase(
+    { passphraseFile, env: ctx.env },
+    { confirm: false, purpose: `for ${path.basename(file)}` },
+  );
+  return readRecoveryKeyFile(file, passphrase);
+}
+
+/** Removes `dir` and its parents up to and including `top`, as long as they are empty. */
+function removeEmptyDirs(dir: string, top: string): void {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      return; // not empty, or gone: stop
+    }
+    if (d === path.resolve(top) || d === path.dirname(d)) return;
+  }
+}
+
+export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
+  const { out } = ctx;
+  const onFailure = out.failure.bind(out);
+
+  program
+    .command('recover')
+    .description('decrypt files or folders with the organization recovery private key (no keychain needed)')
+    .requiredOption('--key <file>', 'the organization recovery private key file')
+    .option(
+      '--out <dir>',
+      'write the restored files here (folders keep their structure); default: beside each file',
+    )
+    .option('--passphrase-file <file>', 'read the key file passphrase from this file')
+    .option('--force', 'replace existing files')
+    .argument('<path...>', '.coffer files or folders holding them')
+    .action(
+      async (
+        paths: string[],
+        options: { key: string; out?: string; passphraseFile?: string; force?: boolean },
+      ) => {
+        const { files, missing } = collectProtectedFiles(paths);
+        const identity = await openKeyFile(ctx, options.key, options.passphraseFile);
+        const { safeFiles, sodium } = await ctx.services();
+        const failures = missing.map((p) =>
+          toFailure(new CofferError('NOT_FOUND', 'no such file or folder', 'Check the path.'), p),
+        );
+        failures.forEach(onFailure);
+        const progress = byteProgress(totalSize(files.map((f) => f.path)));
+        try {
+          const batch = await forEachPath(
+            files.map((f) => f.path),
+            (p) => {
+              const found = files.find((f) => f.path === p);
+              let outDir: string | undefined;
+              let created: string | undefined;
+              if (options.out !== undefined) {
+                outDir = path.join(options.out, found?.relativeDir ?? '');
+                created = fs.mkdirSync(outDir, { recursive: true });
+              }
+              let restored;
+              try {
+                restored = safeFiles.decryptTo(p, {
+                  identities: [identity],
+                  force: options.force === true,
+                  ...(outDir === undefined ? {} : { outDir }),
+                  onProgress: progress.track(),
+                });
+              } catch (error) {
+                // Nothing written means nothing: not even the empty folders made for this file.
+                if (outDir !== undefined && created !== undefined) removeEmptyDirs(outDir, created);
+                throw error;
+              }
+              const { target, metadata } = restored;
+              out.info(`${p} → ${target}`);
+              return { target, name: metadata.name, size: metadata.size };
+            },
+            onFailure,
+          );
+          failures.push(...batch.failures);
+          out.document({ command: 'recover', ok: failures.length === 0, results: batch.results, failures });
+          ctx.exitCode = failures.length === 0 ? EXIT_OK : EXIT_FAILED;
+        } finally {
+          progress.stop();
+          sodium.zero(identity.secretKey);
+        }
+      },
+    );
+
+  program
+    .command('rekey')
+    .description('give files to this device: rewrite only their headers with a stanza for this device’s key')
+    .requiredOption('--key <file>', 'the organization recovery private key file')
+    .option('--passphrase-file <file>', 'read the key file passphrase from this file')
+    .argument('<path...>', '.coffer files or folders holding them')
+    .action(async (paths: string[], options: { key: string; passphraseFile?: string }) => {
+      const { files, missing } = collectProtectedFiles(paths);
+      const identity = await openKeyFile(ctx, options.key, options.passphraseFile);
+      const { safeFiles, sodium, deviceKeys } = await ctx.services();
+      try {
+        const recipients: Recipient[] = await deviceKeys.recipients();
+        // Keep the file recoverable by the key that just opened it, even if this device does not trust it.
+        if (!recipients.some((r) => r.kind === 'recovery' && sodium.equal(r.publicKey, identity.publicKey))) {
+          recipients.push({ kind: 'recovery', publicKey: identity.publicKey });
+        }
+        const verifyWith = await deviceKeys.identities();
+        const deviceKeyId = await deviceKeys.deviceKeyId();
+        const failures = missing.map((p) =>
+          toFailure(new CofferError('NOT_FOUND', 'no such file or folder', 'Check the path.'), p),
+        );
+        failures.forEach(onFailure);
+        const started = performance.now();
+        const batch = await forEachPath(
+          files.map((f) => f.path),
+          (p) => {
+            const { headerBytes, fileBytes } = safeFiles.rekey(p, [identity], recipients, verifyWith);
+            out.info(
+              `${p}: now opens with device key ${deviceKeyId} (rewrote ${headerBytes} header bytes of ${fileBytes})`,
+            );
+            return { headerBytes, fileBytes };
+          },
+          onFailure,
+        );
+        failures.push(...batch.failures);
+        const seconds = (performance.now() - started) / 1000;
+        out.document({
+          command: 'rekey',
+          ok: failures.length === 0,
+          deviceKeyId,
+          seconds,
+          results: batch.results,
+          failures,
+        });
+        ctx.exitCode = failures.length === 0 ? EXIT_OK : EXIT_FAILED;
+      } finally {
+        sodium.zero(identity.secretKey);
+      }
+    });
+
+  program
+    .command('restore-device')
+    .description('put a device key back into this account’s keychain from an escrow record')
+    .option('--code <code>', 'the user’s personal recovery code')
+    .option('--key <file>', 'the organization recovery private key file')
+    .option('--passphrase-file <file>', 'read the key file passphrase from this file')
+    .option(
+      '--replace',
+      'replace a different device key already in the keychain (its files will no longer open here)',
+    )
+    .argument(
+      '<escrow>',
+      'the escrow record (exported with `coffer recovery escrow`, or escrow.json from app data)',
+    )
+    .action(
+      async (
+        escrow: string,
+        options: { code?: string; key?: string; passphraseFile?: string; replace?: boolean },
+      ) => {
+        if ((options.code === undefined) === (options.key === undefined)) {
+          throw new UsageError('Give exactly one of --code CODE or --key FILE');
+        }
+        let secret: RestoreSecret;
+        if (options.code !== undefined) secret = { kind: 'code', code: parseRecoveryCode(options.code) };
+        else
+          secret = {
+            kind: 'recovery',
+            identity: await openKeyFile(ctx, options.key ?? '', options.passphraseFile),
+          };
+        const { recovery, sodium } = await ctx.services();
+        try {
+          const result = await recovery.restoreDevice(escrow, secret, { replace: options.replace === true });
+          out.info(`Restored device key ${result.deviceKeyId} into this account's keychain.`);
+          if (result.newCode) {
+            out.info(
+              'The recovery code used is no longer valid. The new personal recovery code (write it down now):',
+            );
+            out.info('');
+            out.info(`  ${result.newCode.code}`);
+            out.info('');
+            out.info(`Code key ID: ${result.newCode.keyId}`);
+          }
+          out.document({ command: 'restore-device', ok: true, ...result });
+        } finally {
+          if (secret.kind === 'code') sodium.zero(secret.code);
+          else sodium.zero(secret.identity.secretKey);
+        }
+      },
+    );
+};

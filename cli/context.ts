@@ -1,0 +1,78 @@
+/**
+ * The CLI's composition root: builds the services from the environment, lazily, so `coffer --help` and
+ * commands that need no keychain never touch it.
+ */
+import os from 'node:os';
+import { defaultBackend, type SodiumBackend } from '../crypto/sodium.js';
+import { appPaths, type AppPaths } from '../electron/services/app-paths.js';
+import { JsonSettingsStore, type SettingsStore } from '../electron/services/settings.js';
+import { OsKeyStore, keychainService, type KeyStore } from '../electron/services/keys/key-store.js';
+import { DeviceKeyService } from '../electron/services/keys/device-key.js';
+import { TrustedRecoveryKeys } from '../electron/services/keys/trusted-keys.js';
+import { RecoveryService } from '../electron/services/keys/recovery-service.js';
+import { SafeFiles } from '../electron/services/safe-file.js';
+import { Output } from './output.js';
+
+export interface Services {
+  sodium: SodiumBackend;
+  paths: AppPaths;
+  settings: SettingsStore;
+  keyStore: KeyStore;
+  deviceKeys: DeviceKeyService;
+  trustedKeys: TrustedRecoveryKeys;
+  recovery: RecoveryService;
+  safeFiles: SafeFiles;
+}
+
+export interface CliContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly out: Output;
+  /** Set by actions; main() exits with it. */
+  exitCode: number;
+  services(): Promise<Services>;
+}
+
+export function keychainTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
+  const value = Number(env.COFFER_KEYCHAIN_TIMEOUT_MS);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
+  let built: Promise<Services> | undefined;
+  const build = async (): Promise<Services> => {
+    const sodium = await defaultBackend();
+    const paths = appPaths({ env, platform: process.platform, homedir: os.homedir() });
+    const settings = new JsonSettingsStore(paths.settingsFile);
+    const timeoutMs = keychainTimeoutMs(env);
+    const keyStore = new OsKeyStore({
+      service: keychainService(env),
+      env,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
+    const trustedKeys = new TrustedRecoveryKeys(sodium, settings);
+    const deviceKeys = new DeviceKeyService({ sodium, keyStore, settings, trustedKeys });
+    const recovery = new RecoveryService({
+      sodium,
+      deviceKeys,
+      trustedKeys,
+      settings,
+      escrowFile: paths.escrowFile,
+    });
+    return {
+      sodium,
+      paths,
+      settings,
+      keyStore,
+      deviceKeys,
+      trustedKeys,
+      recovery,
+      safeFiles: new SafeFiles(sodium),
+    };
+  };
+  return {
+    env,
+    out,
+    exitCode: 0,
+    services: () => (built ??= build()),
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * The `coffer` command: a thin layer over electron/services for staff, IT scripts and the helpdesk.
+ * Exit codes: 0 success, 1 some item failed, 2 usage.
+ */
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { createContext } from './context.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, Output, UsageError, toFailure, type Writer } from './output.js';
+import type { CommandGroup } from './commands/types.js';
+import { registerFileCommands } from './commands/files.js';
+import { registerRecoveryCommands } from './commands/recovery.js';
+import { registerHelpdeskCommands } from './commands/helpdesk.js';
+
+/** The command groups, in help order. Adding a group is one line here. */
+const groups: CommandGroup[] = [registerFileCommands, registerHelpdeskCommands, registerRecoveryCommands];
+
+export interface MainIo {
+  env?: NodeJS.ProcessEnv;
+  stdout?: Writer;
+  stderr?: Writer;
+}
+
+export async function main(argv: readonly string[], io: MainIo = {}): Promise<number> {
+  const out = new Output(io.stdout ?? process.stdout, io.stderr ?? process.stderr);
+  const ctx = createContext(io.env ?? process.env, out);
+  const program = new Command('coffer')
+    .description(
+      'Coffer keeps files encrypted at rest, file by file. App data: $COFFER_HOME or the platform default.',
+    )
+    .option('--json', 'print one JSON document on stdout (for scripts)')
+    .showHelpAfterError('(run `coffer --help` for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => out.stdout.write(s),
+      writeErr: (s) => out.stderr.write(s),
+    });
+  program.hook('preAction', (_root, action) => {
+    out.json = action.optsWithGlobals<{ json?: boolean }>().json === true;
+  });
+  for (const register of groups) register(program, ctx);
+  for (const command of program.commands) command.exitOverride();
+
+  try {
+    await program.parseAsync(argv, { from: 'node' });
+    return ctx.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version are successes; every other parse error is a usage error.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    const failure = toFailure(error);
+    out.failure(failure);
+    out.document({ ok: false, failures: [failure] });
+    return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
+  }
+}
+
+// Run when executed directly (`node --import tsx cli/main.ts …`); bin/coffer.js calls main() itself.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv);
+}
