@@ -1,0 +1,109 @@
+/**
+ * KeysPort over the keys services (electron/services/keys): keychain status, recovery readiness, the
+ * personal recovery code (make → shown once → confirm) and the escrow export. Whether a code was confirmed
+ * is remembered here by its key ID (the settings schema has no field for it; see the report).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { isCofferError } from '../../../crypto/errors.js';
+import type { DeviceKeyService } from '../../services/keys/device-key.js';
+import type { RecoveryService } from '../../services/keys/recovery-service.js';
+import { parseRecoveryCode } from '../../services/keys/recovery-code.js';
+import type { TrustedRecoveryKeys } from '../../services/keys/trusted-keys.js';
+import { writeFileAtomic } from '../../services/settings.js';
+import type { KeychainStatus, RecoveryStatus } from '../../shared/contract.js';
+import type { KeysPort } from '../ports.js';
+
+interface CodeState {
+  keyId: string;
+  madeAt: number;
+  confirmed: boolean;
+}
+
+export interface KeysAdapterDeps {
+  deviceKeys: DeviceKeyService;
+  recovery: RecoveryService;
+  trustedKeys: TrustedRecoveryKeys;
+  /** Recovery keys deployed by policy: shown as "set by your organization". */
+  policyRecoveryKeys: () => { keyId: string; label: string }[];
+  /** Where the code's confirmed state is kept (app data). */
+  stateFile: string;
+}
+
+export class KeysAdapter implements KeysPort {
+  constructor(private readonly deps: KeysAdapterDeps) {}
+
+  async keychainStatus(): Promise<KeychainStatus> {
+    try {
+      return { ok: true, deviceKeyId: await this.deps.deviceKeys.deviceKeyId() };
+    } catch (error) {
+      if (isCofferError(error)) return { ok: false, problem: `${error.message}. ${error.hint}`.trim() };
+      throw error;
+    }
+  }
+
+  async recoveryStatus(): Promise<RecoveryStatus> {
+    const deviceKeyId = await this.deps.deviceKeys.deviceKeyId().catch(() => this.deps.deviceKeys.recordedDeviceKeyId() ?? null);
+    const fromPolicy = this.deps.policyRecoveryKeys();
+    const policyIds = new Set(fromPolicy.map((k) => k.keyId));
+    const trusted = [
+      ...fromPolicy.map((k) => ({ ...k, source: 'policy' as const })),
+      ...this.deps.trustedKeys
+        .list()
+        .filter((k) => !policyIds.has(k.keyId))
+        .map((k) => ({ keyId: k.keyId, label: k.label ?? '', source: 'user' as const })),
+    ];
+    const code = this.codeState();
+    let current: string | null = null;
+    try {
+      current = this.deps.recovery.readEscrow().code.keyId;
+    } catch {
+      current = null;
+    }
+    const personalCode: RecoveryStatus['personalCode'] =
+      current === null
+        ? { state: 'none' }
+        : code?.keyId === current
+          ? { state: code.confirmed ? 'confirmed' : 'unconfirmed', keyId: current, madeAt: code.madeAt }
+          : { state: 'unconfirmed', keyId: current };
+    return { deviceKeyId, trustedRecoveryKeys: trusted, personalCode };
+  }
+
+  async makeRecoveryCode(): Promise<{ groups: string[]; keyId: string }> {
+    const issued = await this.deps.recovery.issueCode();
+    this.saveCodeState({ keyId: issued.keyId, madeAt: Date.now(), confirmed: false });
+    return { groups: issued.code.split('-'), keyId: issued.keyId };
+  }
+
+  async confirmRecoveryCode(groups: string[]): Promise<void> {
+    const code = parseRecoveryCode(groups.join('-'));
+    try {
+      const { keyId } = await this.deps.recovery.confirmCode(code);
+      const state = this.codeState();
+      this.saveCodeState({ keyId, madeAt: state?.keyId === keyId ? state.madeAt : Date.now(), confirmed: true });
+    } finally {
+      code.fill(0);
+    }
+  }
+
+  exportEscrow(toPath: string): Promise<void> {
+    this.deps.recovery.exportEscrow(toPath);
+    return Promise.resolve();
+  }
+
+  private codeState(): CodeState | null {
+    try {
+      const parsed = JSON.parse(fs.readFileSync(this.deps.stateFile, 'utf8')) as Partial<CodeState>;
+      return typeof parsed.keyId === 'string' && typeof parsed.madeAt === 'number'
+        ? { keyId: parsed.keyId, madeAt: parsed.madeAt, confirmed: parsed.confirmed === true }
+        : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private saveCodeState(state: CodeState): void {
+    fs.mkdirSync(path.dirname(this.deps.stateFile), { recursive: true, mode: 0o700 });
+    writeFileAtomic(this.deps.stateFile, JSON.stringify(state) + '\n');
+  }
+}

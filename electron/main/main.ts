@@ -1,0 +1,233 @@
+/**
+ * Electron main: lifecycle, the one window, the app:// protocol, IPC registration, tray, dialogs and
+ * powerMonitor. Thin glue: the services are built by the composition root (composition.ts) and every IPC
+ * channel goes through the generic `handle` (handle.ts) with the handler table from handlers.ts.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  BrowserWindow,
+  Menu,
+  Tray,
+  app,
+  dialog,
+  ipcMain,
+  nativeImage,
+  powerMonitor,
+  protocol,
+  session,
+  shell,
+  type IpcMainInvokeEvent,
+  type WebContents,
+} from 'electron';
+import type { CofferEvent } from '../shared/contract.js';
+import { EVENT_CHANNEL, channelOf } from '../shared/contract.js';
+import { buildApp, type BuiltApp } from './composition.js';
+import { bindAll, type SenderInfo } from './handle.js';
+import type { DialogPort, ShellPort } from './ports.js';
+import {
+  APP_ENTRY,
+  APP_ORIGIN,
+  APP_SCHEME,
+  CONTENT_SECURITY_POLICY,
+  appRequestPath,
+  isAllowedNavigation,
+  mimeOf,
+  windowOptions,
+} from './security.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** dist/electron/main → dist/renderer and dist/preload (see vite.config.ts and vite.preload.config.ts). */
+const rendererRoot = path.resolve(here, '../../renderer');
+const preloadPath = path.resolve(here, '../../preload/preload.cjs');
+
+// Must run before `ready`: the scheme behaves like https (standard, secure) so the CSP's 'self' covers it.
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  void start();
+}
+
+let window: BrowserWindow | null = null;
+let tray: Tray | null = null;
+
+function log(line: string): void {
+  console.error(`[coffer] ${line}`);
+}
+
+function send(event: CofferEvent): void {
+  if (window && !window.isDestroyed()) window.webContents.send(EVENT_CHANNEL, event);
+}
+
+function senderOf(event: IpcMainInvokeEvent): SenderInfo {
+  const frame = event.senderFrame;
+  return { url: frame?.url ?? '', isMainFrame: frame !== null && frame === event.sender.mainFrame };
+}
+
+const dialogs: DialogPort = {
+  async pickFolder(title) {
+    const options = { title, properties: ['openDirectory' as const, 'createDirectory' as const] };
+    const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    return result.canceled ? null : (result.filePaths[0] ?? null);
+  },
+  async pickFiles(title, filters) {
+    const options = { title, properties: ['openFile' as const, 'multiSelections' as const], filters: filters ?? [] };
+    const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    return result.canceled ? null : result.filePaths;
+  },
+  async pickSavePath(title, defaultName) {
+    const options = { title, defaultPath: defaultName };
+    const result = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
+    return result.canceled || !result.filePath ? null : result.filePath;
+  },
+};
+
+const shellPort: ShellPort = { openPath: (p) => shell.openPath(p) };
+
+/** Locks down every web contents the app ever creates, including ones we did not expect. */
+function lockDown(contents: WebContents): void {
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('will-navigate', (event, url) => {
+    if (!isAllowedNavigation(url)) event.preventDefault();
+  });
+  contents.on('will-redirect', (event, url) => {
+    if (!isAllowedNavigation(url)) event.preventDefault();
+  });
+  contents.on('will-attach-webview', (event) => {
+    event.preventDefault();
+  });
+}
+
+async function serveAppFile(request: Request): Promise<Response> {
+  const relative = appRequestPath(request.url);
+  if (relative === null) return new Response('Not found', { status: 404 });
+  const file = path.join(rendererRoot, relative);
+  try {
+    const body = await fs.readFile(file);
+    return new Response(body, {
+      headers: {
+        'content-type': mimeOf(file),
+        'content-security-policy': CONTENT_SECURITY_POLICY,
+        'x-content-type-options': 'nosniff',
+      },
+    });
+  } catch {
+    return new Response('Not found', { status: 404 });
+  }
+}
+
+function createWindow(): BrowserWindow {
+  const win = new BrowserWindow(windowOptions(preloadPath));
+  win.once('ready-to-show', () => {
+    win.show();
+  });
+  void win.loadURL(APP_ENTRY);
+  return win;
+}
+
+function showWindow(): void {
+  if (!window || window.isDestroyed()) window = createWindow();
+  if (window.isMinimized()) window.restore();
+  window.show();
+  window.focus();
+}
+
+function buildTray(built: BuiltApp): Tray {
+  // A 1x1 transparent fallback keeps the tray working when the packaged icon is missing in dev builds.
+  const iconFile = path.resolve(here, '../../../build/tray.png');
+  const icon = nativeImage.createFromPath(iconFile);
+  const t = new Tray(icon.isEmpty() ? nativeImage.createEmpty() : icon);
+  const refresh = async (): Promise<void> => {
+    const folders = await built.ports.folders.list().catch(() => []);
+    const waiting = folders.reduce((n, f) => n + f.plaintextFiles, 0);
+    const status = folders.length === 0 ? 'No protected folders' : waiting === 0 ? 'All files protected' : `${waiting} file(s) waiting`;
+    t.setToolTip(`Coffer — ${status}`);
+    t.setContextMenu(
+      Menu.buildFromTemplate([
+        { label: status, enabled: false },
+        { type: 'separator' },
+        {
+          label: 'Protect now',
+          click: () => {
+            for (const f of folders) void built.ports.folders.protect(f.id).catch((e: unknown) => { log(`protect: ${String(e)}`); });
+          },
+        },
+        { label: 'Lock (close open files)', click: () => void lock('user') },
+        { label: 'Open Coffer', click: showWindow },
+        { type: 'separator' },
+        { label: 'Quit', click: () => { app.quit(); } },
+      ]),
+    );
+  };
+  void refresh();
+  built.onChange(() => void refresh());
+  return t;
+}
+
+let built: BuiltApp | null = null;
+
+async function lock(reason: 'user' | 'suspend' | 'lock-screen' | 'quit'): Promise<void> {
+  if (!built) return;
+  try {
+    const wiped = await built.ports.workspace.lockAll();
+    log(`locked (${reason}): ${wiped} file(s) wiped from the edit workspace`);
+    send({ type: 'locked', reason });
+  } catch (error) {
+    log(`lock failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function start(): Promise<void> {
+  app.on('web-contents-created', (_event, contents) => {
+    lockDown(contents);
+  });
+  app.on('second-instance', showWindow);
+
+  await app.whenReady();
+
+  // Deny every permission (camera, notifications, geolocation, …): Coffer needs none.
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => {
+    callback(false);
+  });
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  protocol.handle(APP_SCHEME, serveAppFile);
+
+  built = await buildApp({
+    userData: app.getPath('userData'),
+    allowPolicyOverride: !app.isPackaged,
+    dialog: dialogs,
+    shell: shellPort,
+    emit: send,
+    log,
+  });
+  const app_ = built;
+  bindAll(app_.handlers, { trustedOrigin: APP_ORIGIN, log }, (method, bound) => {
+    ipcMain.handle(channelOf(method), (event, payload: unknown) => bound(senderOf(event), payload));
+  });
+
+  window = createWindow();
+  tray = buildTray(app_);
+
+  powerMonitor.on('suspend', () => void lock('suspend'));
+  powerMonitor.on('lock-screen', () => void lock('lock-screen'));
+
+  let quitting = false;
+  app.on('before-quit', (event) => {
+    if (quitting) return;
+    event.preventDefault();
+    quitting = true;
+    void lock('quit').finally(() => {
+      tray?.destroy();
+      void app_.close().finally(() => { app.quit(); });
+    });
+  });
+  app.on('window-all-closed', () => {
+    // Stay in the tray: protection keeps running with the window closed.
+  });
+  app.on('activate', showWindow);
+}
