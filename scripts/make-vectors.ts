@@ -1,0 +1,461 @@
+/**
+ * Writes the format test vectors: crypto/testdata/<case>.coffer and <case>.json (the keys, the expected
+ * outcome, what the case checks). Run with `npm run vectors`. Existing cases are never rewritten (their
+ * bytes pin the format: old files must keep decrypting); pass --force only while a case is being created.
+ *
+ * Damaged files are built from a valid one by byte surgery, and files no correct writer produces (wrong
+ * tags, bad metadata) by the same header and stream code driven by hand, so that every rule of
+ * docs/FORMAT.md §5.3 has a case.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deriveKeys, serializeHeader, wrapFileKey, type Stanza } from '../crypto/header.js';
+import { KEY_BYTES, type Identity, type Recipient } from '../crypto/keys.js';
+import { encodeMetadata, METADATA_BYTES, type FileMetadata } from '../crypto/metadata.js';
+import { EncryptSession } from '../crypto/session.js';
+import { loadBackend, STREAM_ABYTES } from '../crypto/sodium.js';
+
+const dir = join(import.meta.dirname, '..', 'crypto', 'testdata');
+const force = process.argv.includes('--force');
+const sodium = await loadBackend('wasm');
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+const deviceKey = sodium.randomBytes(KEY_BYTES);
+const otherDeviceKey = sodium.randomBytes(KEY_BYTES);
+const org = sodium.boxKeypair();
+const device: Identity = { kind: 'device', key: deviceKey };
+const recovery: Identity = { kind: 'recovery', publicKey: org.publicKey, secretKey: org.secretKey };
+const toRecovery: Recipient = { kind: 'recovery', publicKey: org.publicKey };
+
+type Expect = { error: string } | { ok: true };
+
+function identityJson(identity: Identity): Record<string, string> {
+  return identity.kind === 'device'
+    ? { kind: 'device', key: hex(identity.key) }
+    : { kind: 'recovery', publicKey: hex(identity.publicKey), secretKey: hex(identity.secretKey) };
+}
+
+function meta(size: number, name = 'plain.txt'): FileMetadata {
+  return { name, size, mode: 0o640, mtimeMs: 1_700_000_000_123 };
+}
+
+interface Built {
+  bytes: Uint8Array;
+  headerLength: number;
+  /** Offsets of content messages 1..n in `bytes` with their lengths. */
+  chunks: { offset: number; length: number }[];
+}
+
+/** A valid file, written by the real session code. */
+function encrypt(plaintext: Uint8Array, recipients: Recipient[], chunkSize = 256, name = 'plain.txt'): Built {
+  const session = new EncryptSession(sodium, {
+    recipients,
+    metadata: meta(plaintext.length, name),
+    chunkSize,
+  });
+  const prologue = session.start().slice();
+  const parts = [prologue];
+  const headerLength = prologue.length - METADATA_BYTES - STREAM_ABYTES;
+  const chunks: Built['chunks'] = [];
+  let offset = prologue.length;
+  let read = 0;
+  while (!session.done) {
+    const n = session.nextChunkLength();
+    const c = session.push(plaintext.subarray(read, read + n)).slice();
+    chunks.push({ offset, length: c.length });
+    parts.push(c);
+    offset += c.length;
+    read += n;
+  }
+  return { bytes: new Uint8Array(Buffer.concat(parts)), headerLength, chunks };
+}
+
+/** A file driven by hand: any metadata bytes, any tags, extra stanzas. */
+function handmade(options: {
+  metadataBytes: Uint8Array;
+  metadataFinal?: boolean;
+  chunks: { data: Uint8Array; final: boolean }[];
+  extraStanzas?: Stanza[];
+  chunkSize?: number;
+}): Uint8Array {
+  const fileKey = sodium.randomBytes(KEY_BYTES);
+  const { macKey, payloadKey } = deriveKeys(sodium, fileKey);
+  const stream = sodium.streamPush(payloadKey, 1 << 20);
+  const stanzas = [wrapFileKey(sodium, fileKey, device), ...(options.extraStanzas ?? [])];
+  const header = serializeHeader(sodium, options.chunkSize ?? 256, stanzas, stream.header, macKey);
+  const parts = [header, stream.pusher.push(options.metadataBytes, options.metadataFinal ?? false).slice()];
+  for (const chunk of options.chunks) parts.push(stream.pusher.push(chunk.data, chunk.final).slice());
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+function write(
+  name: string,
+  description: string,
+  bytes: Uint8Array,
+  identities: Identity[],
+  expect: Expect,
+  plaintext?: Uint8Array,
+  metadata?: FileMetadata,
+): void {
+  const base = join(dir, name);
+  if (!force && existsSync(`${base}.coffer`)) return;
+  const outcome =
+    'ok' in expect
+      ? { ok: true, sha256: sha256(plaintext ?? new Uint8Array()), metadata }
+      : { error: expect.error };
+  writeFileSync(`${base}.coffer`, bytes);
+  writeFileSync(
+    `${base}.json`,
+    JSON.stringify({ description, identities: identities.map(identityJson), expect: outcome }, null, 2) +
+      '\n',
+  );
+}
+
+function flip(bytes: Uint8Array, offset: number, mask = 0x01): Uint8Array {
+  const copy = bytes.slice();
+  copy[offset] = (copy[offset] ?? 0) ^ mask;
+  return copy;
+}
+
+function setU32(bytes: Uint8Array, offset: number, value: number): Uint8Array {
+  const copy = bytes.slice();
+  new DataView(copy.buffer).setUint32(offset, value, true);
+  return copy;
+}
+
+mkdirSync(dir, { recursive: true });
+
+// Round trips at the chunk boundaries (chunk size 256).
+for (const [name, size] of [
+  ['empty', 0],
+  ['one-byte', 1],
+  ['chunk-minus-one', 255],
+  ['chunk-exact', 256],
+  ['chunk-plus-one', 257],
+  ['many-chunks', 256 * 9 + 100],
+] as const) {
+  const plaintext = sodium.randomBytes(size);
+  const built = encrypt(plaintext, [device, toRecovery]);
+  write(
+    `ok-${name}`,
+    `${size} bytes round trip with 256-byte chunks`,
+    built.bytes,
+    [device],
+    { ok: true },
+    plaintext,
+    meta(size),
+  );
+}
+
+const plaintext = sodium.randomBytes(256 * 3 + 10);
+const good = encrypt(plaintext, [device, toRecovery]);
+const okMeta = meta(plaintext.length);
+write(
+  'ok-recovery-key-opens',
+  'the organization recovery key alone opens a file',
+  good.bytes,
+  [recovery],
+  { ok: true },
+  plaintext,
+  okMeta,
+);
+const recoveryOnly = encrypt(plaintext, [toRecovery]);
+write(
+  'ok-recovery-only',
+  'a file with only a recovery stanza',
+  recoveryOnly.bytes,
+  [recovery],
+  { ok: true },
+  plaintext,
+  okMeta,
+);
+const deviceOnly = encrypt(plaintext, [device]);
+write(
+  'ok-device-only',
+  'a file with only a device stanza',
+  deviceOnly.bytes,
+  [device],
+  { ok: true },
+  plaintext,
+  okMeta,
+);
+write(
+  'no-matching-key-device-only',
+  'a device-only file does not open with the recovery key',
+  deviceOnly.bytes,
+  [recovery],
+  { error: 'NO_MATCHING_KEY' },
+);
+write(
+  'no-matching-key-other-device',
+  'a stanza only for another device key',
+  good.bytes,
+  [{ kind: 'device', key: otherDeviceKey }],
+  { error: 'NO_MATCHING_KEY' },
+);
+const bigChunk = sodium.randomBytes(3000);
+write(
+  'ok-default-chunk-size',
+  'the default 1 MiB chunk size',
+  encrypt(bigChunk, [device], 1 << 20).bytes,
+  [device],
+  { ok: true },
+  bigChunk,
+  meta(3000),
+);
+const unicodeName = 'Angebot für Kunde — 客户.xlsx';
+write(
+  'ok-unicode-name',
+  'a UTF-8 name is restored exactly',
+  encrypt(plaintext, [device], 256, unicodeName).bytes,
+  [device],
+  { ok: true },
+  plaintext,
+  meta(plaintext.length, unicodeName),
+);
+const unknownStanza: Stanza = { type: 9, keyId: sodium.randomBytes(8), body: sodium.randomBytes(40) };
+const withUnknown = handmade({
+  metadataBytes: encodeMetadata(meta(3)),
+  chunks: [{ data: Uint8Array.of(1, 2, 3), final: true }],
+  extraStanzas: [unknownStanza],
+});
+write(
+  'ok-unknown-stanza-type-ignored',
+  'a stanza of an unknown type is kept under the MAC and skipped',
+  withUnknown,
+  [device],
+  { ok: true },
+  Uint8Array.of(1, 2, 3),
+  meta(3),
+);
+
+// The header, field by field (FORMAT.md §3).
+const h = good.headerLength;
+write('bad-magic', 'the first byte differs from the magic', flip(good.bytes, 0), [device], {
+  error: 'BAD_MAGIC',
+});
+write(
+  'not-a-coffer-file',
+  'a plain text file',
+  new TextEncoder().encode('hello, this is not encrypted\n'),
+  [device],
+  { error: 'BAD_MAGIC' },
+);
+write('unknown-version', 'version 2', flip(good.bytes, 8, 0x03), [device], { error: 'UNSUPPORTED_VERSION' });
+write(
+  'header-length-absurd',
+  'a header length of 4 GiB must be refused before allocating',
+  setU32(good.bytes, 9, 0xffffffff),
+  [device],
+  { error: 'HEADER_TOO_LARGE' },
+);
+write('header-length-too-small', 'a header length below the minimum', setU32(good.bytes, 9, 20), [device], {
+  error: 'MALFORMED_HEADER',
+});
+write(
+  'header-length-off-by-one',
+  'a header length one byte longer than its fields',
+  setU32(good.bytes, 9, h + 1),
+  [device],
+  { error: 'MALFORMED_HEADER' },
+);
+write(
+  'chunk-size-changed',
+  'the chunk size changed within range (caught by the MAC)',
+  setU32(good.bytes, 13, 512),
+  [device],
+  { error: 'HEADER_AUTH_FAILED' },
+);
+write('chunk-size-out-of-range', 'a chunk size over 1 MiB', setU32(good.bytes, 13, (1 << 20) + 1), [device], {
+  error: 'MALFORMED_HEADER',
+});
+write('stanza-count-zero', 'a stanza count of 0', flip(good.bytes, 17, 0x02), [device], {
+  error: 'MALFORMED_HEADER',
+});
+write('stanza-count-too-high', 'a stanza count of 3 with 2 stanzas', flip(good.bytes, 17, 0x01), [device], {
+  error: 'MALFORMED_HEADER',
+});
+write(
+  'stanza-type-changed',
+  'the device stanza relabelled as a recovery stanza',
+  flip(good.bytes, 18, 0x03),
+  [device],
+  { error: 'MALFORMED_HEADER' },
+);
+write('stanza-key-id-changed', 'the device stanza key ID altered', flip(good.bytes, 19), [device], {
+  error: 'NO_MATCHING_KEY',
+});
+write('stanza-body-length-changed', 'the device stanza body length altered', flip(good.bytes, 27), [device], {
+  error: 'MALFORMED_HEADER',
+});
+write('stanza-body-changed', 'a bit of the wrapped file key flipped', flip(good.bytes, 40), [device], {
+  error: 'NO_MATCHING_KEY',
+});
+write(
+  'recovery-stanza-changed',
+  'a bit of the recovery stanza flipped: the device still opens the file, the MAC catches it',
+  flip(good.bytes, 18 + 83 + 20),
+  [device],
+  { error: 'HEADER_AUTH_FAILED' },
+);
+write(
+  'stream-header-changed',
+  'a bit of the secretstream header flipped',
+  flip(good.bytes, h - 40),
+  [device],
+  { error: 'HEADER_AUTH_FAILED' },
+);
+write('bad-header-mac', 'a bit of the header MAC flipped', flip(good.bytes, h - 1), [device], {
+  error: 'HEADER_AUTH_FAILED',
+});
+write('truncated-in-prefix', 'the file ends within the first 13 bytes', good.bytes.slice(0, 10), [device], {
+  error: 'TRUNCATED',
+});
+write('truncated-in-header', 'the file ends inside the header', good.bytes.slice(0, h - 5), [device], {
+  error: 'TRUNCATED',
+});
+write('empty-file', 'a file of zero bytes', new Uint8Array(), [device], { error: 'TRUNCATED' });
+
+// The payload (FORMAT.md §5).
+type Chunk = Built['chunks'][0];
+const [c1, c2, c3, c4] = good.chunks as [Chunk, Chunk, Chunk, Chunk];
+const slice = (c: { offset: number; length: number }) => good.bytes.subarray(c.offset, c.offset + c.length);
+write('metadata-bit-flipped', 'a bit of the metadata message flipped', flip(good.bytes, h + 100), [device], {
+  error: 'AUTH_FAILED',
+});
+write('chunk-bit-flipped', 'a bit of the second chunk flipped', flip(good.bytes, c2.offset + 30), [device], {
+  error: 'AUTH_FAILED',
+});
+write(
+  'chunks-swapped',
+  'chunks 1 and 2 swapped',
+  Buffer.concat([good.bytes.subarray(0, c1.offset), slice(c2), slice(c1), good.bytes.subarray(c3.offset)]),
+  [device],
+  { error: 'AUTH_FAILED' },
+);
+write(
+  'chunk-duplicated',
+  'chunk 1 repeated',
+  Buffer.concat([good.bytes.subarray(0, c2.offset), slice(c1), good.bytes.subarray(c2.offset)]),
+  [device],
+  { error: 'AUTH_FAILED' },
+);
+write(
+  'chunk-dropped',
+  'chunk 2 removed',
+  Buffer.concat([good.bytes.subarray(0, c2.offset), good.bytes.subarray(c3.offset)]),
+  [device],
+  { error: 'AUTH_FAILED' },
+);
+const other = encrypt(sodium.randomBytes(plaintext.length), [device]);
+const [, otherC2] = other.chunks as [Chunk, Chunk];
+write(
+  'chunk-from-another-file',
+  'chunk 2 replaced by chunk 2 of another file',
+  Buffer.concat([
+    good.bytes.subarray(0, c2.offset),
+    other.bytes.subarray(otherC2.offset, otherC2.offset + c2.length),
+    good.bytes.subarray(c3.offset),
+  ]),
+  [device],
+  { error: 'AUTH_FAILED' },
+);
+write('truncated-after-header', 'cut right after the header', good.bytes.slice(0, h), [device], {
+  error: 'TRUNCATED',
+});
+write('truncated-in-metadata', 'cut inside the metadata message', good.bytes.slice(0, h + 500), [device], {
+  error: 'TRUNCATED',
+});
+good.chunks.forEach((chunk, i) => {
+  write(
+    `truncated-at-chunk-${i + 1}-boundary`,
+    `cut right before content chunk ${i + 1}`,
+    good.bytes.slice(0, chunk.offset),
+    [device],
+    { error: 'TRUNCATED' },
+  );
+  write(
+    `truncated-in-chunk-${i + 1}`,
+    `cut in the middle of content chunk ${i + 1}`,
+    good.bytes.slice(0, chunk.offset + Math.floor(chunk.length / 2)),
+    [device],
+    { error: 'TRUNCATED' },
+  );
+});
+write('truncated-last-byte', 'the last byte removed', good.bytes.slice(0, -1), [device], {
+  error: 'TRUNCATED',
+});
+write('trailing-byte', 'one byte appended', Buffer.concat([good.bytes, Uint8Array.of(0)]), [device], {
+  error: 'TRAILING_DATA',
+});
+write(
+  'trailing-copy-of-last-chunk',
+  'the final chunk appended again',
+  Buffer.concat([good.bytes, good.bytes.subarray(c4.offset)]),
+  [device],
+  { error: 'TRAILING_DATA' },
+);
+
+const m512 = encodeMetadata(meta(512));
+const a = sodium.randomBytes(256);
+const b = sodium.randomBytes(256);
+write(
+  'no-final-chunk',
+  'every chunk tagged MESSAGE: the stream claims to continue',
+  handmade({
+    metadataBytes: m512,
+    chunks: [
+      { data: a, final: false },
+      { data: b, final: false },
+    ],
+  }),
+  [device],
+  { error: 'TRUNCATED' },
+);
+write(
+  'two-final-chunks',
+  'both chunks tagged FINAL',
+  handmade({
+    metadataBytes: m512,
+    chunks: [
+      { data: a, final: true },
+      { data: b, final: true },
+    ],
+  }),
+  [device],
+  { error: 'UNEXPECTED_FINAL' },
+);
+write(
+  'final-chunk-then-more',
+  'a valid final chunk followed by another authentic chunk',
+  handmade({
+    metadataBytes: encodeMetadata(meta(256)),
+    chunks: [
+      { data: a, final: true },
+      { data: b, final: true },
+    ],
+  }),
+  [device],
+  { error: 'TRAILING_DATA' },
+);
+write(
+  'metadata-tagged-final',
+  'the metadata message tagged FINAL',
+  handmade({ metadataBytes: m512, metadataFinal: true, chunks: [] }),
+  [device],
+  { error: 'UNEXPECTED_FINAL' },
+);
+const badName = encodeMetadata(meta(1, 'x'));
+badName.set(new TextEncoder().encode('/'), 23);
+write(
+  'metadata-name-with-slash',
+  'authentic metadata whose name is a path',
+  handmade({ metadataBytes: badName, chunks: [{ data: Uint8Array.of(7), final: true }] }),
+  [device],
+  { error: 'MALFORMED_METADATA' },
+);
+
+console.log(`vectors in ${dir}`);
