@@ -141,7 +141,7 @@ export async function readRecoveryKeyFile(
 ): Promise<Extract<Identity, { kind: 'recovery' }>> {
   let bytes: Uint8Array;
   try {
-    bytes = fs.readFileSync(file);
+    bytes = new Uint8Array(fs.readFileSync(file)); // a plain copy: Buffer.slice would share memory
   } catch (error) {
     throw new CofferError(
       'KEY_FILE_UNREADABLE',
