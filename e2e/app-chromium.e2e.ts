@@ -1,0 +1,234 @@
+/**
+ * The desktop app's main flows in real Chromium, over the real services (real files, real libsodium, a
+ * private real Secret Service), through the very handler table main registers. Screenshots of every screen
+ * go to test-results/screenshots/.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectFd } from '../crypto/file.js';
+import { formatKeyId, generateDeviceKey, recoveryKeyId, type Identity } from '../crypto/keys.js';
+import { defaultBackend, type SodiumBackend } from '../crypto/sodium.js';
+import { encodePublicKey } from '../electron/services/keys/public-key-text.js';
+import { sealRecoveryKeyFile } from '../electron/services/keys/recovery-key-file.js';
+import { SafeFiles } from '../electron/services/safe-file.js';
+import { chromiumSkipReason, startHarness, type Harness } from './helpers/app-harness.js';
+
+const skipReason = chromiumSkipReason();
+if (skipReason) console.warn(`[e2e] Chromium app flows skipped: ${skipReason}`);
+
+const PASSPHRASE = 'correct horse battery staple';
+
+describe.skipIf(skipReason !== null)('the app in Chromium over the real services', () => {
+  let h: Harness;
+  let sodium: SodiumBackend;
+  let work: string;
+  let org: { publicKey: Uint8Array; secretKey: Uint8Array };
+  let orgKeyFile: string;
+  let orgKeyId: string;
+
+  beforeAll(async () => {
+    sodium = await defaultBackend();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-e2e-files-'));
+    org = sodium.boxKeypair();
+    orgKeyId = formatKeyId(recoveryKeyId(sodium, org.publicKey));
+    orgKeyFile = path.join(work, 'org.cofferkey');
+    fs.writeFileSync(
+      orgKeyFile,
+      await sealRecoveryKeyFile(org, PASSPHRASE, { opslimit: 1, memlimit: 8192 }),
+    );
+    h = await startHarness({ policy: { recoveryPublicKeys: [encodePublicKey(sodium, org.publicKey)] } });
+  });
+
+  afterAll(async () => {
+    await h.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('shows the overview with its warnings, in light and dark', async () => {
+    const { page } = h;
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByText('No folder is protected yet').waitFor();
+    await page.getByText('No personal recovery code').waitFor();
+    // The org key comes from policy, so recovery readiness shows it trusted.
+    await page.getByText('Organization recovery key trusted').waitFor();
+    await h.screenshot('01-overview');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await h.screenshot('01-overview-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('adds a folder of real files, protects it with visible progress, and leaves only verifiable .coffer files', async () => {
+    const { page } = h;
+    const folder = path.join(work, 'Customers');
+    fs.mkdirSync(path.join(folder, 'contracts'), { recursive: true });
+    const contents = new Map<string, Buffer>([
+      ['notes.txt', Buffer.from('Customer: ACME\nPhone: 555-0100\n')],
+      ['contracts/acme.pdf', randomBytes(300_000)],
+      ['big.bin', randomBytes(40 * 1024 * 1024)],
+      ['empty.txt', Buffer.alloc(0)],
+    ]);
+    for (const [rel, data] of contents) fs.writeFileSync(path.join(folder, rel), data);
+
+    await page.getByRole('link', { name: 'Folders' }).click();
+    h.dialogs.answer(folder);
+    await page.getByRole('button', { name: 'Add folder…' }).click();
+    const card = page.getByRole('listitem', { name: folder });
+    await card.getByText('4 files waiting').waitFor();
+    await h.screenshot('02-folders-added');
+
+    await card.getByRole('button', { name: `Protect now ${folder}` }).click();
+    // Progress is visible while it runs (40 MB on the WASM/native backend takes a moment)…
+    await card.getByRole('progressbar', { name: 'Protecting progress' }).waitFor();
+    await h.screenshot('03-folders-progress');
+    // …and ends done.
+    await card.locator('[data-run-state="done"]').waitFor({ timeout: 60_000 });
+    await card.getByText('4 files protected').waitFor();
+    await h.screenshot('04-folders-protected');
+
+    const identities: Identity[] = [{ kind: 'device', key: await deviceKey(h) }];
+    const safe = new SafeFiles(sodium);
+    for (const [rel, data] of contents) {
+      const plain = path.join(folder, rel);
+      expect(fs.existsSync(plain), `${rel} is gone in the clear`).toBe(false);
+      const meta = safe.verify(`${plain}.coffer`, identities);
+      expect(meta.size).toBe(data.length);
+      // And the helpdesk can open it: a recovery stanza for the policy's org key is in every header.
+      const fd = fs.openSync(`${plain}.coffer`, 'r');
+      const info = inspectFd(fd);
+      fs.closeSync(fd);
+      expect(info.stanzas.map((s) => s.keyId)).toContain(orgKeyId);
+    }
+  });
+
+  it('opens a protected file for editing, and the change is encrypted back', async () => {
+    const { page } = h;
+    await page.getByRole('link', { name: 'Files' }).click();
+    await page.getByRole('table', { name: 'Files in this folder' }).waitFor();
+    await h.screenshot('05-files');
+    await page.getByRole('button', { name: 'Verify notes.txt' }).click();
+    await page.getByText('notes.txt is intact').waitFor();
+
+    await page.getByRole('button', { name: 'Open notes.txt for editing' }).click();
+    await page.getByText('notes.txt is open for editing').waitFor();
+    const opened = h.shell.opened.at(-1);
+    expect(opened).toBeDefined();
+    const editPath = opened ?? '';
+    expect(editPath.startsWith(h.home)).toBe(true); // the workspace lives in app data, not the folder
+    expect(fs.readFileSync(editPath, 'utf8')).toContain('ACME');
+    await h.screenshot('06-files-editing');
+
+    fs.appendFileSync(editPath, 'Edited in the e2e test\n');
+    await page.getByRole('button', { name: 'Save and close notes.txt' }).click();
+    await page.getByText('notes.txt saved and encrypted').waitFor();
+    expect(fs.existsSync(editPath)).toBe(false); // wiped from the workspace
+
+    const folder = path.join(work, 'Customers');
+    expect(fs.existsSync(path.join(folder, 'notes.txt'))).toBe(false);
+    const out = path.join(work, 'notes-check.txt');
+    new SafeFiles(sodium).decryptTo(path.join(folder, 'notes.txt.coffer'), {
+      identities: [{ kind: 'device', key: await deviceKey(h) }],
+      output: out,
+    });
+    expect(fs.readFileSync(out, 'utf8')).toContain('Edited in the e2e test');
+  });
+
+  it('makes a recovery code, shows it once, and confirms it typed back', async () => {
+    const { page } = h;
+    await page.getByRole('link', { name: 'Recovery' }).click();
+    await page.getByRole('heading', { name: 'Recovery', exact: true }).waitFor();
+    await page.getByText(orgKeyId).first().waitFor();
+    await h.screenshot('07-recovery');
+    await page.getByRole('button', { name: 'Make a recovery code' }).click();
+    const codeText = await page.getByTestId('recovery-code').innerText();
+    const groups = codeText.match(/\d{6}/g) ?? [];
+    expect(groups).toHaveLength(8);
+    await h.screenshot('08-recovery-code-shown');
+    await page.getByRole('button', { name: 'I have written it down' }).click();
+    // The code is gone from the page once the confirm step starts.
+    expect(await page.getByTestId('recovery-code').count()).toBe(0);
+
+    // A typo is caught per group before anything is sent…
+    const wrong = String((Number(groups[0]) + 1) % 1_000_000).padStart(6, '0');
+    await page.getByLabel('Group 1').fill(wrong);
+    await page.getByText('Check this group').waitFor();
+    await h.screenshot('09-recovery-confirm-typo');
+    // …and the right code confirms.
+    for (const [i, g] of groups.entries()) await page.getByLabel(`Group ${i + 1}`).fill(g);
+    await page.getByRole('button', { name: 'Confirm code' }).click();
+    await page.getByText('Recovery code confirmed').waitFor();
+    await page.getByText('Confirmed', { exact: true }).waitFor();
+    await h.screenshot('10-recovery-confirmed');
+  });
+
+  it('helpdesk: restores files of another device with the organization key', async () => {
+    const { page } = h;
+    // Another laptop's files: its own device key, plus the organization's recovery key.
+    const lost = path.join(work, 'lost-laptop');
+    fs.mkdirSync(lost);
+    const otherKey = generateDeviceKey(sodium);
+    const safe = new SafeFiles(sodium);
+    const originals = new Map([
+      ['offer.docx', randomBytes(50_000)],
+      ['ledger.csv', Buffer.from('id,amount\n1,100\n')],
+    ]);
+    for (const [name, data] of originals) {
+      fs.writeFileSync(path.join(lost, name), data);
+      safe.encryptInPlace(path.join(lost, name), {
+        recipients: [
+          { kind: 'device', key: otherKey },
+          { kind: 'recovery', publicKey: org.publicKey },
+        ],
+        identities: [{ kind: 'device', key: otherKey }],
+      });
+    }
+    const restored = path.join(work, 'restored');
+    fs.mkdirSync(restored);
+
+    await page.getByRole('link', { name: 'Helpdesk' }).click();
+    await page.getByLabel('Passphrase of the key file').fill('wrong passphrase');
+    h.dialogs.answer(orgKeyFile);
+    await page.getByRole('button', { name: 'Choose key file…' }).click();
+    await page.getByText('Wrong passphrase').waitFor();
+    expect(await page.getByLabel('Passphrase of the key file').inputValue()).toBe(''); // not kept
+
+    await page.getByLabel('Passphrase of the key file').fill(PASSPHRASE);
+    h.dialogs.answer(orgKeyFile);
+    await page.getByRole('button', { name: 'Choose key file…' }).click();
+    await page.getByText(`Loaded key ${orgKeyId}`).waitFor({ timeout: 30_000 });
+
+    h.dialogs.answer(lost);
+    await page.getByRole('button', { name: 'Choose a folder…' }).click();
+    const table = page.getByRole('table', { name: 'Files and the keys that open them' });
+    await table.waitFor();
+    expect(await table.getByText(orgKeyId).count()).toBe(2);
+    await h.screenshot('11-helpdesk-inspected');
+
+    h.dialogs.answer(restored);
+    await page.getByRole('button', { name: /Decrypt 2 file\(s\) to/ }).click();
+    await page.locator('[data-run-state="done"]').waitFor();
+    await h.screenshot('12-helpdesk-restored');
+    for (const [name, data] of originals) {
+      expect(fs.readFileSync(path.join(restored, name)).equals(data)).toBe(true);
+    }
+  });
+
+  it('lists the activity, and saw no console error or CSP violation', async () => {
+    const { page } = h;
+    await page.getByRole('link', { name: 'Activity' }).click();
+    await page.getByRole('table', { name: 'Recent activity' }).waitFor();
+    await page.getByRole('cell', { name: 'Helpdesk restore', exact: true }).first().waitFor();
+    await h.screenshot('13-activity');
+    expect(h.problems).toEqual([]);
+  });
+});
+
+/** The device key the app created in the private keychain (to check its files from outside the app). */
+async function deviceKey(h: Harness): Promise<Uint8Array> {
+  const { OsKeyStore } = await import('../electron/services/keys/key-store.js');
+  const key = await new OsKeyStore({ service: h.keychainService }).get('device-key');
+  if (!key) throw new Error('the app made no device key');
+  return key;
+}
