@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -14,7 +14,8 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const NO_KEYRING: string | null =
   process.env.COFFER_KEYRING_READY === '1'
     ? null
-    : (process.env.COFFER_NO_KEYRING_REASON ?? 'not run under scripts/with-keyring.sh (npm run test:unit does that)');
+    : (process.env.COFFER_NO_KEYRING_REASON ??
+      'not run under scripts/with-keyring.sh (npm run test:unit does that)');
 
 export interface RunResult {
   code: number | null;
@@ -75,7 +76,11 @@ export class Laptop {
   }
 
   /** Runs with --json and parses stdout. */
-  async json<T = Record<string, unknown>>(args: string[], env: Record<string, string> = {}): Promise<{ result: RunResult; doc: T }> {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the JSON shape it expects
+  async json<T = Record<string, unknown>>(
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ result: RunResult; doc: T }> {
     const result = await this.run(['--json', ...args], env);
     let doc: T;
     try {
@@ -88,7 +93,5 @@ export class Laptop {
 }
 
 export function sha256(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
-
-import crypto from 'node:crypto';
