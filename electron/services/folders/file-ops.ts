@@ -1,0 +1,128 @@
+/**
+ * One file of a protect or unprotect run, as a worker runs it: decides between doing the work, resolving a
+ * leftover of an interrupted run, and reporting a conflict, then hands the write itself to SafeFiles (which
+ * is crash safe). Never throws for a file-level problem: every outcome is a FileOutcome.
+ */
+import { lstatSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { CofferError } from '../../../crypto/errors.js';
+import type { Identity, Recipient } from '../../../crypto/keys.js';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
+import { errnoOf, toCofferError } from '../fs-errors.js';
+import { PROTECTED_SUFFIX, SafeFiles } from '../safe-file.js';
+import { fsyncDir } from '../settings.js';
+import { sameContent } from './same-content.js';
+import type { FileOutcome, Op } from './types.js';
+
+export interface FileOpContext {
+  readonly sodium: SodiumBackend;
+  readonly safeFiles: SafeFiles;
+  readonly recipients: readonly Recipient[];
+  readonly identities: readonly Identity[];
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (bytesDone: number) => void;
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+function existsQuietly(path: string): boolean {
+  try {
+    return exists(path);
+  } catch {
+    return true;
+  }
+}
+
+/** `x.coffer` → `x`. */
+export function plainPathOf(cofferPath: string): string {
+  return cofferPath.slice(0, -PROTECTED_SUFFIX.length);
+}
+
+function conflict(path: string, other: string): FileOutcome {
+  return {
+    path,
+    kind: 'skipped',
+    code: 'CONFLICT',
+    reason: `${path}: both it and ${other} exist, with different content; neither was changed`,
+  };
+}
+
+/**
+ * Both copies exist. When they hold the same content this is what an interrupted run leaves between its
+ * rename and its removal: remove `extra`. Otherwise both stay and the user decides.
+ */
+function resolvePair(ctx: FileOpContext, cofferPath: string, plainPath: string, extra: string): FileOutcome {
+  const subject = extra === plainPath ? plainPath : cofferPath;
+  if (!sameContent(ctx.sodium, cofferPath, plainPath, ctx.identities)) {
+    return conflict(subject, extra === plainPath ? cofferPath : plainPath);
+  }
+  unlinkSync(extra);
+  fsyncDir(dirname(extra));
+  return { path: subject, kind: 'leftover', removed: extra };
+}
+
+export function processFile(op: Op, path: string, ctx: FileOpContext): FileOutcome {
+  try {
+    if (op === 'protect') {
+      const target = path + PROTECTED_SUFFIX;
+      if (exists(target)) return resolvePair(ctx, target, path, path);
+      const { metadata } = ctx.safeFiles.encryptInPlace(path, {
+        recipients: ctx.recipients,
+        identities: ctx.identities,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+      });
+      return { path, kind: 'done', bytes: metadata.size, target };
+    }
+    const target = plainPathOf(path);
+    if (exists(target)) return resolvePair(ctx, path, target, path);
+    const { metadata } = ctx.safeFiles.decryptTo(path, {
+      identities: ctx.identities,
+      // Keep the name the file has now (a renamed `.coffer` keeps its new name), not the stored one.
+      output: target,
+      removeSource: true,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+    });
+    return { path, kind: 'done', bytes: metadata.size, target };
+  } catch (raw) {
+    let error: CofferError;
+    try {
+      error = toCofferError(raw, path);
+    } catch {
+      const message = raw instanceof Error ? raw.message : String(raw);
+      return { path, kind: 'failed', code: 'INTERNAL', message, hint: 'This is a bug in Coffer: report it.' };
+    }
+    switch (error.code) {
+      case 'SOURCE_CHANGED':
+        return { path, kind: 'changed' };
+      case 'CANCELLED':
+        return { path, kind: 'cancelled' };
+      case 'NOT_FOUND':
+        if (!existsQuietly(path)) {
+          return {
+            path,
+            kind: 'skipped',
+            code: 'VANISHED',
+            reason: `${path}: deleted before it was processed`,
+          };
+        }
+        break;
+      case 'NAME_TOO_LONG':
+      case 'NOT_A_FILE':
+      case 'SYMLINK':
+        return { path, kind: 'skipped', code: error.code, reason: error.message };
+      case 'ALREADY_EXISTS':
+        return conflict(path, op === 'protect' ? path + PROTECTED_SUFFIX : plainPathOf(path));
+    }
+    return { path, kind: 'failed', code: error.code, message: error.message, hint: error.hint };
+  }
+}

@@ -1,0 +1,426 @@
+/**
+ * Protected folders: protect and unprotect runs over a worker pool, status, and recovery of interrupted
+ * runs. Every file write goes through SafeFiles (crash safe); this class decides what to run, in what
+ * order, and reports it. No Electron: the app and the CLI both compose it.
+ */
+import { statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { CofferError } from '../../../crypto/errors.js';
+import type { Identity, Recipient } from '../../../crypto/keys.js';
+import { toCofferError } from '../fs-errors.js';
+import { LitterFilter } from './litter.js';
+import { FolderLock } from './lock.js';
+import type { BatchFile } from './messages.js';
+import type { WorkerPool } from './pool.js';
+import { ProgressTracker } from './progress.js';
+import {
+  canonicalFolder,
+  isWithin,
+  type FolderEntry,
+  type FolderRegistry,
+  type LastRun,
+} from './registry.js';
+import type { FileIssue, FileOutcome, Op, RunProgress, RunReport } from './types.js';
+import { walkFolder } from './walk.js';
+
+/** What the device key service offers (DeviceKeyService satisfies it). */
+export interface KeyProvider {
+  recipients(): Promise<Recipient[]>;
+  identities(): Promise<Identity[]>;
+}
+
+/** The policy checks that apply to folders (PolicyService satisfies it). */
+export interface FolderPolicy {
+  requireRecipients(recipients: readonly Recipient[]): void;
+  assertCanUnprotect(): void;
+  assertCanRemoveFolder(folder: string): void;
+}
+
+export interface FolderServiceDeps {
+  readonly registry: FolderRegistry;
+  readonly keys: KeyProvider;
+  /** Created on first use, so status never starts workers. */
+  readonly pool: () => WorkerPool;
+  readonly lockDir: string;
+  readonly policy?: FolderPolicy;
+  /** A file that changes while read is tried again after this long, up to `retries` times. */
+  readonly retryDelayMs?: number;
+  readonly retries?: number;
+}
+
+export interface RunOptions {
+  readonly onProgress?: (progress: RunProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface FolderStatus {
+  readonly id: string | null;
+  readonly path: string;
+  readonly registered: boolean;
+  readonly state: FolderEntry['state'] | 'not-protected';
+  readonly protectedFiles: number;
+  readonly protectedBytes: number;
+  /** Plaintext files waiting to be protected. */
+  readonly plaintextFiles: number;
+  readonly plaintextBytes: number;
+  /** Leftovers of an interrupted run (temp files). */
+  readonly leftovers: number;
+  readonly skipped: readonly FileIssue[];
+  readonly lastRun: LastRun | null;
+}
+
+const skipHints: Record<string, string> = {
+  CONFLICT: 'Both copies were kept: open both, keep the right one, and delete the other.',
+  VANISHED: 'Nothing to do: it was deleted or moved while the run was going.',
+  NAME_TOO_LONG: 'Shorten the file name; it stays in the clear until then.',
+  NOT_A_FILE: 'Only regular files are protected.',
+  SYMLINK: 'Coffer never follows links; protect the folder it points to instead.',
+  STILL_CHANGING: 'It is still being written; it will be protected once it stops changing (or run again).',
+};
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class FolderService {
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: FolderServiceDeps) {}
+
+  list(): FolderEntry[] {
+    return this.deps.registry.list();
+  }
+
+  /** Adds `dir` to the registry (unless a protected folder covers it) and protects every file in it. */
+  protect(dir: string, options: RunOptions = {}): Promise<RunReport> {
+    return this.serialize(async () => {
+      const path = canonicalFolder(dir);
+      this.assertFolder(path);
+      const { entry } = this.deps.registry.add(path);
+      return this.runLocked(entry, path, 'protect', options);
+    });
+  }
+
+  /** Decrypts every file in `dir` in place; when `dir` is a registered folder and all went well, removes it. */
+  unprotect(dir: string, options: RunOptions = {}): Promise<RunReport> {
+    return this.serialize(async () => {
+      const path = canonicalFolder(dir);
+      this.assertFolder(path);
+      this.deps.policy?.assertCanUnprotect();
+      const covering = this.deps.registry.covering(path);
+      if (covering && covering.path !== path) {
+        throw new CofferError(
+          'INSIDE_PROTECTED_FOLDER',
+          `${path} is inside the protected folder ${covering.path}`,
+          `Files there are protected as part of ${covering.path}; unprotect that folder instead.`,
+        );
+      }
+      if (covering) {
+        this.deps.policy?.assertCanRemoveFolder(covering.path);
+        this.deps.registry.update(covering.id, (e) => ({ ...e, state: 'unprotecting' }));
+      }
+      const entry = covering ?? null;
+      const report = await this.runLocked(entry, path, 'unprotect', options);
+      if (
+        entry &&
+        report.failed.length === 0 &&
+        report.skipped.every((s) => s.code !== 'CONFLICT') &&
+        !report.cancelled
+      ) {
+        this.deps.registry.remove(entry.id);
+      }
+      return report;
+    });
+  }
+
+  /** Status of `dir`, or of every registered folder. Walks the tree; decrypts nothing. */
+  status(dir?: string): FolderStatus[] {
+    const targets: { entry: FolderEntry | null; path: string }[] =
+      dir === undefined
+        ? this.list().map((entry) => ({ entry, path: entry.path }))
+        : [{ entry: this.deps.registry.covering(canonicalFolder(dir)) ?? null, path: canonicalFolder(dir) }];
+    const litter = new LitterFilter(this.deps.registry.ignorePatterns());
+    return targets.map(({ entry, path }) => {
+      const listing = walkFolder(path, litter);
+      const sum = (files: readonly BatchFile[]): number => files.reduce((n, f) => n + f.size, 0);
+      return {
+        id: entry?.id ?? null,
+        path,
+        registered: entry !== null,
+        state: entry?.state ?? 'not-protected',
+        protectedFiles: listing.protected.length,
+        protectedBytes: sum(listing.protected),
+        plaintextFiles: listing.plaintext.length,
+        plaintextBytes: sum(listing.plaintext),
+        leftovers: listing.temps.length,
+        skipped: listing.skipped,
+        lastRun: entry?.lastRun ?? null,
+      };
+    });
+  }
+
+  /**
+   * At start: every registered folder's leftovers of an interrupted run are resolved to exactly one good
+   * copy (temp files removed; `x` beside an identical `x.coffer` removed, or the `.coffer` when the folder
+   * was being unprotected). Plaintext that was merely waiting is left for the next protect run.
+   */
+  recoverAll(): Promise<RunReport[]> {
+    return this.serialize(async () => {
+      const reports: RunReport[] = [];
+      for (const entry of this.list()) {
+        const op: Op = entry.state === 'unprotecting' ? 'unprotect' : 'protect';
+        reports.push(await this.runLocked(entry, entry.path, op, {}, true));
+      }
+      return reports;
+    });
+  }
+
+  /** Protects the given files (the watcher's new or changed plaintext), each inside a registered folder. */
+  protectFiles(paths: readonly string[], options: RunOptions = {}): Promise<FileOutcome[]> {
+    return this.serialize(async () => {
+      const files: BatchFile[] = [];
+      for (const path of paths) {
+        try {
+          files.push({ path, size: statSync(path).size });
+        } catch {
+          // gone already: nothing to protect
+        }
+      }
+      if (files.length === 0) return [];
+      const { recipients, identities } = await this.loadKeys();
+      return this.deps
+        .pool()
+        .run({
+          op: 'protect',
+          files,
+          recipients,
+          identities,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+    });
+  }
+
+  private assertFolder(path: string): void {
+    try {
+      if (!statSync(path).isDirectory()) {
+        throw new CofferError(
+          'NOT_A_FOLDER',
+          `${path}: not a folder`,
+          'Pick a folder; to protect one file use `coffer encrypt`.',
+        );
+      }
+    } catch (error) {
+      throw toCofferError(error, path);
+    }
+  }
+
+  private async loadKeys(): Promise<{ recipients: Recipient[]; identities: Identity[] }> {
+    const recipients = await this.deps.keys.recipients();
+    this.deps.policy?.requireRecipients(recipients);
+    return { recipients, identities: await this.deps.keys.identities() };
+  }
+
+  private serialize<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.running.then(task);
+    this.running = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runLocked(
+    entry: FolderEntry | null,
+    path: string,
+    op: Op,
+    options: RunOptions,
+    leftoversOnly = false,
+  ): Promise<RunReport> {
+    const lock = FolderLock.acquire(
+      this.deps.lockDir,
+      entry?.id ?? `unregistered-${Buffer.from(path).toString('hex').slice(0, 32)}`,
+      path,
+    );
+    try {
+      return await this.run(entry, path, op, options, leftoversOnly);
+    } finally {
+      lock.release();
+    }
+  }
+
+  private async run(
+    entry: FolderEntry | null,
+    path: string,
+    op: Op,
+    options: RunOptions,
+    leftoversOnly: boolean,
+  ): Promise<RunReport> {
+    const started = performance.now();
+    const listing = walkFolder(path, new LitterFilter(this.deps.registry.ignorePatterns()));
+    let leftovers = 0;
+    // Temp files are never the only copy of anything (SafeFiles renames only complete, verified files).
+    for (const temp of listing.temps) {
+      try {
+        unlinkSync(temp);
+        leftovers++;
+      } catch (error) {
+        const e = toCofferError(error, temp);
+        listing.skipped.push({ path: temp, code: e.code, message: e.message, hint: e.hint });
+      }
+    }
+    const protectedSet = new Set(listing.protected.map((f) => f.path));
+    const plainSet = new Set(listing.plaintext.map((f) => f.path));
+    let work: BatchFile[];
+    let alreadyDone: number;
+    if (op === 'protect') {
+      work = leftoversOnly
+        ? listing.plaintext.filter((f) => protectedSet.has(f.path + '.coffer'))
+        : listing.plaintext;
+      alreadyDone = listing.protected.filter((f) => !plainSet.has(f.path.slice(0, -'.coffer'.length))).length;
+    } else {
+      work = leftoversOnly
+        ? listing.protected.filter((f) => plainSet.has(f.path.slice(0, -'.coffer'.length)))
+        : listing.protected;
+      alreadyDone = listing.plaintext.filter((f) => !protectedSet.has(f.path + '.coffer')).length;
+    }
+    const bytesTotal = work.reduce((n, f) => n + f.size, 0);
+    const tracker = new ProgressTracker(op, work.length, bytesTotal, options.onProgress);
+    const outcomes: FileOutcome[] = [];
+    let cancelled = false;
+    if (work.length > 0) {
+      const { recipients, identities } = await this.loadKeys();
+      const pool = this.deps.pool();
+      let pending = work;
+      const retries = this.deps.retries ?? 2;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        const round = await pool.run({
+          op,
+          files: pending,
+          recipients,
+          identities,
+          onBytes: (bytes, file) => {
+            tracker.bytes(bytes, file);
+          },
+          onOutcome: (outcome) => {
+            if (outcome.kind !== 'changed' && outcome.kind !== 'cancelled') tracker.file(outcome.path);
+          },
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        const changed = round.filter((o) => o.kind === 'changed');
+        outcomes.push(...round.filter((o) => o.kind !== 'changed'));
+        cancelled = round.some((o) => o.kind === 'cancelled') || options.signal?.aborted === true;
+        if (changed.length === 0 || cancelled) {
+          outcomes.push(...changed);
+          break;
+        }
+        if (attempt >= retries) {
+          outcomes.push(...changed);
+          break;
+        }
+        await delay(this.deps.retryDelayMs ?? 500);
+        const changedPaths = new Set(changed.map((o) => o.path));
+        pending = work.filter((f) => changedPaths.has(f.path));
+      }
+    }
+    tracker.finish();
+    const report = this.report(op, path, listing, outcomes, {
+      leftovers,
+      alreadyDone,
+      bytesTotal,
+      cancelled,
+      started,
+      filesTotal: work.length,
+    });
+    if (entry && !leftoversOnly) {
+      const failed = report.failed.length;
+      const waiting = outcomes.filter((o) => o.kind === 'changed' || o.kind === 'cancelled').length;
+      const lastRun: LastRun = {
+        op,
+        at: Date.now(),
+        outcome: cancelled
+          ? 'cancelled'
+          : failed > 0 && report.filesDone === 0
+            ? 'failed'
+            : failed > 0 || waiting > 0
+              ? 'partial'
+              : 'ok',
+        filesDone: report.filesDone,
+        failed,
+        waiting,
+      };
+      try {
+        this.deps.registry.update(entry.id, (e) => ({ ...e, lastRun }));
+      } catch {
+        // removed meanwhile (unprotect): nothing to record
+      }
+    }
+    return report;
+  }
+
+  private report(
+    op: Op,
+    folder: string,
+    listing: ReturnType<typeof walkFolder>,
+    outcomes: readonly FileOutcome[],
+    extra: {
+      leftovers: number;
+      alreadyDone: number;
+      bytesTotal: number;
+      cancelled: boolean;
+      started: number;
+      filesTotal: number;
+    },
+  ): RunReport {
+    const failed: FileIssue[] = [];
+    const skipped: FileIssue[] = [...listing.skipped];
+    let filesDone = 0;
+    let bytesDone = 0;
+    let leftovers = extra.leftovers;
+    for (const o of outcomes) {
+      switch (o.kind) {
+        case 'done':
+          filesDone++;
+          bytesDone += o.bytes;
+          break;
+        case 'leftover':
+          leftovers++;
+          break;
+        case 'skipped':
+          skipped.push({ path: o.path, code: o.code, message: o.reason, hint: skipHints[o.code] ?? '' });
+          break;
+        case 'changed':
+          skipped.push({
+            path: o.path,
+            code: 'STILL_CHANGING',
+            message: `${o.path}: kept changing while it was read; left as it is`,
+            hint: skipHints.STILL_CHANGING ?? '',
+          });
+          break;
+        case 'cancelled':
+          break;
+        case 'failed':
+          failed.push({ path: o.path, code: o.code, message: o.message, hint: o.hint });
+          break;
+      }
+    }
+    return {
+      op,
+      folder,
+      filesTotal: extra.filesTotal,
+      bytesTotal: extra.bytesTotal,
+      filesDone,
+      bytesDone,
+      alreadyDone: extra.alreadyDone,
+      leftoversResolved: leftovers,
+      failed,
+      skipped,
+      ignored: listing.ignored,
+      cancelled: extra.cancelled,
+      durationMs: Math.round(performance.now() - extra.started),
+    };
+  }
+}
+
+/** The lock folder inside app data. */
+export function lockDirIn(home: string): string {
+  return join(home, 'locks');
+}
+
+export { isWithin };

@@ -1,0 +1,67 @@
+/** Turns per-file outcomes and byte counts into RunProgress events: totals, throughput, ETA; throttled. */
+import type { Op, RunProgress } from './types.js';
+
+export class ProgressTracker {
+  filesDone = 0;
+  bytesDone = 0;
+  private current: string | null = null;
+  private readonly started: number;
+  private lastEmit = 0;
+
+  constructor(
+    private readonly op: Op,
+    private readonly filesTotal: number,
+    private readonly bytesTotal: number,
+    private readonly emit: ((progress: RunProgress) => void) | undefined,
+    private readonly intervalMs = 100,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.started = this.now();
+  }
+
+  bytes(n: number, path: string): void {
+    this.bytesDone += n;
+    this.current = path;
+    this.maybeEmit(false);
+  }
+
+  file(path: string): void {
+    this.filesDone++;
+    this.current = path;
+    this.maybeEmit(false);
+  }
+
+  finish(): void {
+    this.maybeEmit(true);
+  }
+
+  snapshot(): RunProgress {
+    const elapsed = (this.now() - this.started) / 1000;
+    const rate = elapsed > 0 ? this.bytesDone / elapsed : 0;
+    // Small files cost per file, not per byte: estimate from whichever fraction is further along.
+    const fraction = Math.max(
+      this.bytesTotal > 0 ? this.bytesDone / this.bytesTotal : 0,
+      this.filesTotal > 0 ? this.filesDone / this.filesTotal : 0,
+    );
+    const etaMs =
+      elapsed > 0.5 && fraction > 0.01 ? Math.round(((1 - fraction) / fraction) * elapsed * 1000) : null;
+    return {
+      op: this.op,
+      filesDone: this.filesDone,
+      filesTotal: this.filesTotal,
+      bytesDone: Math.min(this.bytesDone, this.bytesTotal),
+      bytesTotal: this.bytesTotal,
+      current: this.current,
+      bytesPerSecond: Math.round(rate),
+      etaMs,
+    };
+  }
+
+  private maybeEmit(force: boolean): void {
+    if (!this.emit) return;
+    const t = this.now();
+    if (!force && t - this.lastEmit < this.intervalMs) return;
+    this.lastEmit = t;
+    this.emit(this.snapshot());
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The protected-folder registry, a small JSON file in app data written atomically. One entry per protected
+ * tree: adding a folder inside a protected one adds nothing (it is already covered), and adding a parent of
+ * protected folders replaces them by the parent, so no file is ever walked twice.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, relative, isAbsolute, sep } from 'node:path';
+import { z } from 'zod';
+import { CofferError } from '../../../crypto/errors.js';
+import { toCofferError, errnoOf } from '../fs-errors.js';
+import { writeFileAtomic } from '../settings.js';
+import { DEFAULT_IGNORE } from './litter.js';
+
+const lastRunSchema = z.object({
+  op: z.enum(['protect', 'unprotect']),
+  at: z.number(),
+  outcome: z.enum(['ok', 'partial', 'failed', 'cancelled']),
+  filesDone: z.number(),
+  failed: z.number(),
+  waiting: z.number(),
+});
+
+const folderSchema = z.object({
+  id: z.string(),
+  path: z.string(),
+  addedAt: z.number(),
+  /** `unprotecting` while an unprotect runs: leftovers are then resolved towards the plaintext. */
+  state: z.enum(['protected', 'unprotecting']),
+  lastRun: lastRunSchema.nullable(),
+});
+
+const registrySchema = z.object({
+  version: z.literal(1),
+  folders: z.array(folderSchema),
+  /** Litter patterns (base names with `*`), replacing the defaults when set. */
+  ignore: z.array(z.string()).optional(),
+});
+
+export type FolderEntry = z.infer<typeof folderSchema>;
+export type LastRun = z.infer<typeof lastRunSchema>;
+type RegistryFile = z.infer<typeof registrySchema>;
+
+export interface AddResult {
+  readonly entry: FolderEntry;
+  /** False when the folder was already covered by `entry` (itself or a protected parent). */
+  readonly added: boolean;
+  /** Protected folders inside the new one, whose entries it replaced. */
+  readonly absorbed: readonly string[];
+}
+
+/** `child` is `parent` or inside it. */
+export function isWithin(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
+}
+
+export function canonicalFolder(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch (error) {
+    throw toCofferError(error, path);
+  }
+}
+
+export class FolderRegistry {
+  constructor(private readonly file: string) {}
+
+  static inHome(home: string): FolderRegistry {
+    return new FolderRegistry(join(home, 'folders.json'));
+  }
+
+  list(): FolderEntry[] {
+    return this.read().folders;
+  }
+
+  ignorePatterns(): readonly string[] {
+    return this.read().ignore ?? DEFAULT_IGNORE;
+  }
+
+  /** The entry whose tree holds `path` (a folder or a file), if any. */
+  covering(path: string): FolderEntry | undefined {
+    return this.list().find((f) => isWithin(path, f.path));
+  }
+
+  add(folder: string, now = Date.now()): AddResult {
+    const path = canonicalFolder(folder);
+    const data = this.read();
+    const covering = data.folders.find((f) => isWithin(path, f.path));
+    if (covering) return { entry: covering, added: false, absorbed: [] };
+    const absorbed = data.folders.filter((f) => isWithin(f.path, path));
+    const entry: FolderEntry = {
+      id: randomBytes(8).toString('hex'),
+      path,
+      addedAt: now,
+      state: 'protected',
+      lastRun: null,
+    };
+    this.write({ ...data, folders: [...data.folders.filter((f) => !absorbed.includes(f)), entry] });
+    return { entry, added: true, absorbed: absorbed.map((f) => f.path) };
+  }
+
+  remove(id: string): void {
+    const data = this.read();
+    this.write({ ...data, folders: data.folders.filter((f) => f.id !== id) });
+  }
+
+  update(id: string, change: (entry: FolderEntry) => FolderEntry): FolderEntry {
+    const data = this.read();
+    const current = data.folders.find((f) => f.id === id);
+    if (!current)
+      throw new CofferError(
+        'FOLDER_NOT_FOUND',
+        `no protected folder with id ${id}`,
+        'List folders with `coffer status`.',
+      );
+    const next = change(current);
+    this.write({ ...data, folders: data.folders.map((f) => (f.id === id ? next : f)) });
+    return next;
+  }
+
+  private read(): RegistryFile {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return { version: 1, folders: [] };
+      throw toCofferError(error, this.file);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const result = registrySchema.safeParse(parsed);
+    if (!result.success) {
+      throw new CofferError(
+        'REGISTRY_CORRUPT',
+        `${this.file}: the list of protected folders is damaged`,
+        'Your files are untouched. Move this file away and add your folders again with `coffer protect`.',
+      );
+    }
+    return result.data;
+  }
+
+  private write(data: RegistryFile): void {
+    writeFileAtomic(this.file, JSON.stringify(data, null, 2) + '\n');
+  }
+}

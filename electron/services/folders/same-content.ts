@@ -1,0 +1,65 @@
+/**
+ * Does `x.coffer` decrypt to exactly the bytes of `x`? Decides which copy of an interrupted run is extra.
+ * Streams both in constant memory and authenticates the whole `.coffer` file before saying yes (FORMAT.md
+ * §5.3): a damaged ciphertext never counts as a good copy.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { readHeaderFd } from '../../../crypto/file.js';
+import type { Identity } from '../../../crypto/keys.js';
+import { METADATA_BYTES } from '../../../crypto/metadata.js';
+import { DecryptSession } from '../../../crypto/session.js';
+import { STREAM_ABYTES, type SodiumBackend } from '../../../crypto/sodium.js';
+
+const NOFOLLOW = (constants as { O_NOFOLLOW?: number }).O_NOFOLLOW ?? 0;
+
+function readFully(fd: number, buffer: Uint8Array, length: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buffer, done, length - done, null);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/**
+ * True only when `cofferPath` authenticates completely and its content equals `plainPath`'s. Any error
+ * (wrong key, damage, unreadable) is false: when in doubt, both copies stay.
+ */
+export function sameContent(
+  sodium: SodiumBackend,
+  cofferPath: string,
+  plainPath: string,
+  identities: readonly Identity[],
+): boolean {
+  let cfd: number | undefined;
+  let pfd: number | undefined;
+  try {
+    cfd = openSync(cofferPath, constants.O_RDONLY | NOFOLLOW);
+    pfd = openSync(plainPath, constants.O_RDONLY | NOFOLLOW);
+    if (!fstatSync(cfd).isFile() || !fstatSync(pfd).isFile()) return false;
+    const plainSize = fstatSync(pfd).size;
+    const session = new DecryptSession(sodium, readHeaderFd(cfd), identities);
+    const buffer = new Uint8Array(Math.max(session.header.chunkSize, METADATA_BYTES) + STREAM_ABYTES);
+    const other = new Uint8Array(session.header.chunkSize);
+    let same = true;
+    for (let length = session.nextLength(); length > 0; length = session.nextLength()) {
+      if (readFully(cfd, buffer, length) !== length) return false;
+      const plain = session.pull(buffer.subarray(0, length));
+      if (session.metadata && session.metadata.size !== plainSize) return false;
+      if (plain.length > 0 && same) {
+        const n = readFully(pfd, other, plain.length);
+        same =
+          n === plain.length && Buffer.from(plain.buffer, plain.byteOffset, n).equals(other.subarray(0, n));
+        if (!same) return false;
+      }
+    }
+    // Both must end here: no trailing ciphertext, no extra plaintext.
+    return readFully(cfd, buffer, 1) === 0 && readFully(pfd, other, 1) === 0 && same;
+  } catch {
+    return false;
+  } finally {
+    if (cfd !== undefined) closeSync(cfd);
+    if (pfd !== undefined) closeSync(pfd);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Lists what a folder holds, for a run or a status: never follows symlinks (they are reported), skips
+ * special files with a reason, ignores litter, and sorts regular files into plaintext, protected and
+ * leftover temp files. Read-only: it decides nothing and changes nothing.
+ */
+import { lstatSync, readdirSync, type Dirent } from 'node:fs';
+import { join } from 'node:path';
+import { toCofferError } from '../fs-errors.js';
+import { isProtectedName, isTempName, PROTECTED_SUFFIX } from '../safe-file.js';
+import { isOpenInEditor, type LitterFilter } from './litter.js';
+import type { FileIssue } from './types.js';
+
+export interface WalkedFile {
+  readonly path: string;
+  readonly size: number;
+}
+
+export interface FolderListing {
+  readonly plaintext: WalkedFile[];
+  readonly protected: WalkedFile[];
+  /** Temp files of an interrupted write (`*.coffer.tmp-*`): always garbage. */
+  readonly temps: string[];
+  /** Symlinks, special files, unreadable folders, files held open by an editor. */
+  readonly skipped: FileIssue[];
+  ignored: number;
+}
+
+function specialKind(entry: Dirent): string | null {
+  if (entry.isFIFO()) return 'a named pipe';
+  if (entry.isSocket()) return 'a socket';
+  if (entry.isBlockDevice()) return 'a block device';
+  if (entry.isCharacterDevice()) return 'a character device';
+  return null;
+}
+
+export function walkFolder(root: string, litter: LitterFilter): FolderListing {
+  const listing: FolderListing = { plaintext: [], protected: [], temps: [], skipped: [], ignored: 0 };
+  const pending = [root];
+  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (error) {
+      const e = toCofferError(error, dir);
+      listing.skipped.push({ path: dir, code: e.code, message: e.message, hint: e.hint });
+      continue;
+    }
+    const names = new Set(entries.map((e) => e.name));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isSymbolicLink()) {
+        listing.skipped.push({
+          path,
+          code: 'SYMLINK',
+          message: `${path}: a symbolic link, not followed`,
+          hint: 'Coffer never follows links; protect the folder it points to instead.',
+        });
+      } else if (entry.isDirectory()) {
+        pending.push(path);
+      } else if (entry.isFile()) {
+        if (isTempName(entry.name)) listing.temps.push(path);
+        else if (litter.isLitter(entry.name)) listing.ignored++;
+        else if (isProtectedName(entry.name)) listing.protected.push({ path, size: sizeOf(path) });
+        else if (isOpenInEditor(entry.name, names) && !names.has(entry.name + PROTECTED_SUFFIX)) {
+          listing.skipped.push({
+            path,
+            code: 'IN_USE',
+            message: `${path}: open in an editor (its lock file is beside it)`,
+            hint: 'It will be protected once the editor closes it.',
+          });
+        } else listing.plaintext.push({ path, size: sizeOf(path) });
+      } else {
+        const kind = specialKind(entry) ?? 'not a regular file';
+        listing.skipped.push({
+          path,
+          code: 'SPECIAL_FILE',
+          message: `${path}: ${kind}, skipped`,
+          hint: 'Only regular files are protected; special files hold no data of their own.',
+        });
+      }
+    }
+  }
+  return listing;
+}
+
+function sizeOf(path: string): number {
+  try {
+    return lstatSync(path).size;
+  } catch {
+    return 0; // vanished since readdir: the run reports it when it gets there
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * A pool worker: runs batches of per-file operations synchronously (the fast path of crypto/file.ts) so
+ * the calling thread's event loop stays free. Started by pool.ts; talks only through messages.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Identity, Recipient } from '../../../crypto/keys.js';
+import { loadBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { SafeFiles } from '../safe-file.js';
+import { processFile } from './file-ops.js';
+import { PROGRESS_INTERVAL_MS, type FromWorker, type ToWorker, type WorkerData } from './messages.js';
+import type { FileOutcome } from './types.js';
+
+interface Run {
+  readonly id: number;
+  readonly recipients: readonly Recipient[];
+  readonly identities: readonly Identity[];
+  readonly cancel: Int32Array;
+}
+
+function secretsOf(run: Run): Uint8Array[] {
+  return [
+    ...run.recipients.flatMap((r) => (r.kind === 'device' ? [r.key] : [])),
+    ...run.identities.flatMap((i) => (i.kind === 'device' ? [i.key] : [i.secretKey])),
+  ];
+}
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('worker.ts must run as a worker thread');
+  const post = (message: FromWorker): void => {
+    port.postMessage(message);
+  };
+  const { backend } = workerData as WorkerData;
+  const sodium: SodiumBackend = await loadBackend(backend);
+  const safeFiles = new SafeFiles(sodium);
+  let run: Run | null = null;
+
+  const runBatch = (message: Extract<ToWorker, { type: 'batch' }>): void => {
+    const current = run;
+    const outcomes: FileOutcome[] = [];
+    for (const file of message.files) {
+      if (!current || current.id !== message.runId || Atomics.load(current.cancel, 0) !== 0) {
+        outcomes.push({ path: file.path, kind: 'cancelled' });
+        continue;
+      }
+      const controller = new AbortController();
+      let lastSent = Date.now();
+      let sent = 0;
+      outcomes.push(
+        processFile(message.op, file.path, {
+          sodium,
+          safeFiles,
+          recipients: current.recipients,
+          identities: current.identities,
+          signal: controller.signal,
+          onProgress: (bytes) => {
+            // Checked per chunk: a cancel stops the file in flight, which SafeFiles rolls back.
+            if (Atomics.load(current.cancel, 0) !== 0) controller.abort();
+            const now = Date.now();
+            if (now - lastSent >= PROGRESS_INTERVAL_MS) {
+              post({ type: 'progress', batchId: message.batchId, path: file.path, bytes: bytes - sent });
+              sent = bytes;
+              lastSent = now;
+            }
+          },
+        }),
+      );
+    }
+    post({ type: 'batch-done', batchId: message.batchId, outcomes });
+  };
+
+  port.on('message', (message: ToWorker) => {
+    try {
+      switch (message.type) {
+        case 'run-start':
+          run = {
+            id: message.runId,
+            recipients: message.recipients,
+            identities: message.identities,
+            cancel: new Int32Array(message.cancel),
+          };
+          break;
+        case 'batch':
+          runBatch(message);
+          break;
+        case 'run-end':
+          if (run && run.id === message.runId) {
+            for (const secret of secretsOf(run)) sodium.zero(secret);
+            run = null;
+          }
+          break;
+      }
+    } catch (error) {
+      post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    }
+  });
+  post({ type: 'ready', backend });
+}
+
+main().catch((error: unknown) => {
+  parentPort?.postMessage({
+    type: 'error',
+    message: error instanceof Error ? error.message : String(error),
+  } satisfies FromWorker);
+});
