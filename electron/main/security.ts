@@ -42,6 +42,8 @@ export interface SecureWebPreferences {
   navigateOnDragDrop: false;
   spellcheck: false;
   safeDialogs: true;
+  /** Middle-click would otherwise open links in new windows (defense in depth; window.open is denied too). */
+  disableBlinkFeatures: 'Auxclick';
 }
 
 export function secureWebPreferences(preload: string): SecureWebPreferences {
@@ -59,10 +61,12 @@ export function secureWebPreferences(preload: string): SecureWebPreferences {
     navigateOnDragDrop: false,
     spellcheck: false,
     safeDialogs: true,
+    disableBlinkFeatures: 'Auxclick',
   };
 }
 
-export function windowOptions(preload: string) {
+/** Everything but webPreferences, which main.ts spells out literally (see there). */
+export function windowChrome() {
   return {
     width: 1180,
     height: 780,
@@ -72,7 +76,6 @@ export function windowOptions(preload: string) {
     title: 'Coffer',
     backgroundColor: '#f6f7f9',
     autoHideMenuBar: true,
-    webPreferences: secureWebPreferences(preload),
   };
 }
 
