@@ -198,6 +198,8 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
             out.info(`  ${result.newCode.code}`);
             out.info('');
             out.info(`Code key ID: ${result.newCode.keyId}`);
+          } else {
+            out.note('Next: make a personal recovery code for this machine with `coffer recovery code`.');
           }
           out.document({ command: 'restore-device', ok: true, ...result });
         } finally {
