@@ -6,7 +6,6 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
-import sodium from 'libsodium-wrappers-sumo';
 
 export type BackendName = 'wasm' | 'native';
 
@@ -46,6 +45,8 @@ const TAG_MESSAGE = 0;
 const TAG_FINAL = 3;
 
 async function loadWasm(): Promise<SodiumBackend> {
+  // Loaded only when chosen: the WASM build costs ~40 MB of memory that the native path never needs.
+  const { default: sodium } = await import('libsodium-wrappers-sumo');
   await sodium.ready;
   return {
     name: 'wasm',
