@@ -58,7 +58,7 @@ describe('electron-builder configuration (offline)', () => {
   it('the validation can fail: a misspelled option is refused', async () => {
     const config = { ...cofferBuildConfig({}), nsis: { oneClik: false } } as unknown as Configuration;
     await expect(builderConfig.validateConfiguration(config, new DebugLogger(false))).rejects.toThrow(
-      /oneClik/,
+      /configuration\.nsis/,
     );
   });
 
@@ -112,6 +112,8 @@ describe('electron-builder configuration (offline)', () => {
     });
     expect(signed.win?.signtoolOptions?.publisherName).toEqual(['Example Corp Ltd']);
     expect(signed.publish).toEqual([{ provider: 'generic', url: env.COFFER_UPDATE_URL }]);
+    const halfAzure: Record<string, string | undefined> = { ...env, COFFER_WIN_PUBLISHER_NAME: undefined };
+    expect(() => cofferBuildConfig(halfAzure)).toThrow(/COFFER_WIN_PUBLISHER_NAME/);
     expect(hasNotaryCredentials({ APPLE_ID: 'a@example.com', APPLE_TEAM_ID: 'T' })).toBe(false);
 
     // Nothing that looks like key material or a password is committed next to the configuration.
