@@ -143,6 +143,21 @@ describe.skipIf(NO_KEYRING !== null)('laptop lost: files from laptop A are resto
     expect((await b.run(['recovery', 'confirm', '--code', restore.doc.newCode.code])).code).toBe(0);
   });
 
+  it('by restore-device with the organization key (escrow sealed to it)', async () => {
+    const b = new Laptop('B-orgkey');
+    const dir = copyOfDocs('restore-key');
+    const restore = await b.run(['restore-device', '--key', orgKey, escrow], pass);
+    expect(restore.code).toBe(0);
+    expect(restore.stderr).toContain('coffer recovery code');
+    expect((await b.run(['verify', path.join(dir, 'report.xlsx.coffer')])).code).toBe(0);
+    // The wrong organization key is not in the escrow record: NO_MATCHING_KEY, keychain untouched.
+    const c = new Laptop('C-orgkey');
+    const wrong = await c.run(['restore-device', '--key', wrongKey, escrow], pass);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('NO_MATCHING_KEY');
+    expect((await c.run(['verify', path.join(dir, 'report.xlsx.coffer')])).stderr).toContain('NO_DEVICE_KEY');
+  });
+
   it('recover with the organization key restores original names, folder structure kept, no keychain needed', async () => {
     const dir = copyOfDocs('recover');
     for (const name of ['report.xlsx.coffer'])
