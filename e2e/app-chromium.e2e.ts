@@ -35,10 +35,7 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     org = sodium.boxKeypair();
     orgKeyId = formatKeyId(recoveryKeyId(sodium, org.publicKey));
     orgKeyFile = path.join(work, 'org.cofferkey');
-    fs.writeFileSync(
-      orgKeyFile,
-      await sealRecoveryKeyFile(org, PASSPHRASE, { opslimit: 1, memlimit: 8192 }),
-    );
+    fs.writeFileSync(orgKeyFile, await sealRecoveryKeyFile(org, PASSPHRASE, { opslimit: 1, memlimit: 8192 }));
     h = await startHarness({ policy: { recoveryPublicKeys: [encodePublicKey(sodium, org.publicKey)] } });
   });
 
@@ -87,6 +84,16 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     await card.locator('[data-run-state="done"]').waitFor({ timeout: 60_000 });
     await card.getByText('4 files protected').waitFor();
     await h.screenshot('04-folders-protected');
+    // The page was sent progress while the run was under way, not only its end.
+    const total = [...contents.values()].reduce((n, b) => n + b.length, 0);
+    const progress = h.events.flatMap((e) =>
+      e.type === 'progress' && e.progress.kind === 'protect' ? [e.progress] : [],
+    );
+    expect(progress.some((p) => p.state === 'running' && p.bytesTotal === total && p.filesTotal === 4)).toBe(
+      true,
+    );
+    expect(progress.some((p) => p.state === 'running' && p.bytesDone > 0 && p.bytesDone < total)).toBe(true);
+    expect(progress.at(-1)).toMatchObject({ state: 'done', filesDone: 4, bytesDone: total, errors: [] });
 
     const identities: Identity[] = [{ kind: 'device', key: await deviceKey(h) }];
     const safe = new SafeFiles(sodium);

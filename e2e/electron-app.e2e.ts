@@ -26,11 +26,18 @@ function electronSkipReason(): string | null {
   } catch (error) {
     return `the electron package cannot be loaded: ${error instanceof Error ? error.message : String(error)}`;
   }
-  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY && !process.env.COFFER_ELECTRON_HEADLESS) {
+  if (
+    process.platform === 'linux' &&
+    !process.env.DISPLAY &&
+    !process.env.WAYLAND_DISPLAY &&
+    !process.env.COFFER_ELECTRON_HEADLESS
+  ) {
     return 'no display: run under xvfb-run, or set COFFER_ELECTRON_HEADLESS=1 where Electron can run headless';
   }
   if (process.env.COFFER_KEYRING_READY !== '1') {
-    return process.env.COFFER_NO_KEYRING_REASON ?? 'no private Secret Service: run through scripts/with-keyring.sh';
+    return (
+      process.env.COFFER_NO_KEYRING_REASON ?? 'no private Secret Service: run through scripts/with-keyring.sh'
+    );
   }
   return null;
 }
@@ -73,8 +80,17 @@ describe.skipIf(skipReason !== null)('the real Electron app', () => {
       process: typeof (globalThis as unknown as { process?: unknown }).process,
       ipc: typeof (globalThis as unknown as { ipcRenderer?: unknown }).ipcRenderer,
     }));
-    expect(globals).toEqual({ coffer: 'object', require: 'undefined', process: 'undefined', ipc: 'undefined' });
-    expect(await page.evaluate(() => (globalThis as unknown as { open(u: string): unknown }).open('https://example.com/'))).toBeNull();
+    expect(globals).toEqual({
+      coffer: 'object',
+      require: 'undefined',
+      process: 'undefined',
+      ipc: 'undefined',
+    });
+    expect(
+      await page.evaluate(() =>
+        (globalThis as unknown as { open(u: string): unknown }).open('https://example.com/'),
+      ),
+    ).toBeNull();
   });
 
   it('adds a folder through the native picker, protects it, and leaves .coffer files', async () => {
@@ -82,7 +98,7 @@ describe.skipIf(skipReason !== null)('the real Electron app', () => {
     fs.mkdirSync(folder);
     fs.writeFileSync(path.join(folder, 'a.txt'), 'customer data');
     await app.evaluate(({ dialog }, chosen) => {
-      dialog.showOpenDialog = (() => Promise.resolve({ canceled: false, filePaths: [chosen] })) as typeof dialog.showOpenDialog;
+      dialog.showOpenDialog = () => Promise.resolve({ canceled: false, filePaths: [chosen] });
     }, folder);
     await page.getByRole('link', { name: 'Folders' }).click();
     await page.getByRole('button', { name: 'Add folder…' }).click();

@@ -29,7 +29,10 @@ export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
 export function chromiumSkipReason(): string | null {
   if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} is not installed (apt-get install chromium)`;
   if (process.env.COFFER_KEYRING_READY !== '1') {
-    return process.env.COFFER_NO_KEYRING_REASON ?? 'no private Secret Service: run the tests through scripts/with-keyring.sh';
+    return (
+      process.env.COFFER_NO_KEYRING_REASON ??
+      'no private Secret Service: run the tests through scripts/with-keyring.sh'
+    );
   }
   return null;
 }
@@ -39,7 +42,11 @@ let builtRenderer: Promise<string> | undefined;
 export function buildRenderer(): Promise<string> {
   builtRenderer ??= (async () => {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-renderer-'));
-    await viteBuild({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+    await viteBuild({
+      configFile: path.join(ROOT, 'vite.config.ts'),
+      logLevel: 'warn',
+      build: { outDir, emptyOutDir: true },
+    });
     return outDir;
   })();
   return builtRenderer;
@@ -99,6 +106,8 @@ export interface Harness {
   shell: RecordingShell;
   home: string;
   keychainService: string;
+  /** Every event sent to the page, in order. */
+  events: CofferEvent[];
   /** Console errors, page errors and CSP violations seen so far. */
   problems: string[];
   screenshot(name: string): Promise<void>;
@@ -117,14 +126,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (options.policy !== undefined) fs.writeFileSync(policyFile, JSON.stringify(options.policy));
   const dialogs = new ScriptedDialogs();
   const shell = new RecordingShell();
-  let page: Page | undefined;
+  /** Set once the page exists; events before that wait in `pending`. */
+  const live: { page?: Page } = {};
   const pending: CofferEvent[] = [];
+  const events: CofferEvent[] = [];
   const deliver = (event: CofferEvent) => {
+    const page = live.page;
     if (!page) {
       pending.push(event);
       return;
     }
-    page.evaluate((e) => (globalThis as unknown as { __cofferDeliver?: (e: unknown) => void }).__cofferDeliver?.(e), event).catch(() => undefined);
+    events.push(event);
+    page
+      .evaluate(
+        (e) => (globalThis as unknown as { __cofferDeliver?: (e: unknown) => void }).__cofferDeliver?.(e),
+        event,
+      )
+      .catch(() => undefined);
   };
   const env = { ...process.env, COFFER_KEYCHAIN_SERVICE: keychainService, COFFER_TEST_INSECURE_KDF: '1' };
   const app = await buildApp({
@@ -146,7 +164,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const [rendererDir, bridgeCode] = await Promise.all([buildRenderer(), bridgeScript()]);
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   const context: BrowserContext = await browser.newContext({ viewport: { width: 1180, height: 820 } });
   const problems: string[] = [];
@@ -171,7 +197,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       body: fs.readFileSync(file),
     });
   });
-  page = await context.newPage();
+  const page = await context.newPage();
+  live.page = page;
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
   });
@@ -190,6 +217,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     home,
     keychainService,
     problems,
+    events,
     async screenshot(name) {
       await p.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
     },

@@ -43,7 +43,7 @@ export class ActivityLog implements ActivityPort {
       .flatMap((line) => {
         try {
           const parsed = entrySchema.safeParse(JSON.parse(line));
-          return parsed.success ? [parsed.data as ActivityEntry] : [];
+          return parsed.success ? [parsed.data] : [];
         } catch {
           return [];
         }
@@ -61,7 +61,9 @@ export class ActivityLog implements ActivityPort {
     if (this.entries.length > KEEP * 2) {
       this.entries = this.entries.slice(-KEEP);
       fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      fs.writeFileSync(this.file, this.entries.map((e) => JSON.stringify(e)).join('\n') + '\n', { mode: 0o600 });
+      fs.writeFileSync(this.file, this.entries.map((e) => JSON.stringify(e)).join('\n') + '\n', {
+        mode: 0o600,
+      });
       return;
     }
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });

@@ -108,7 +108,9 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const recipients = async (): Promise<Recipient[]> => {
     const own = await deviceKeys.recipients();
     const have = new Set(own.flatMap((r) => (r.kind === 'recovery' ? [describe(r.publicKey)] : [])));
-    const fromPolicy = policyService.recoveryRecipients().filter((r) => r.kind === 'recovery' && !have.has(describe(r.publicKey)));
+    const fromPolicy = policyService
+      .recoveryRecipients()
+      .filter((r) => r.kind === 'recovery' && !have.has(describe(r.publicKey)));
     const all = [...own, ...fromPolicy];
     policyService.requireRecipients(all);
     return all;
@@ -120,9 +122,12 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const policy: PolicyPort = {
     settings: () =>
       Promise.resolve(
-        policyService.managedSettings().map(
-          (s): ManagedSetting => ({ key: s.key, label: LABELS[s.key] ?? s.key, value: displayValue(s.value), locked: true }),
-        ),
+        policyService.managedSettings().map((s): ManagedSetting => ({
+          key: s.key,
+          label: LABELS[s.key] ?? s.key,
+          value: displayValue(s.value),
+          locked: true,
+        })),
       ),
     mandatoryFolders: () => Promise.resolve([...policyService.mandatoryFolders()]),
   };
@@ -132,7 +137,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     runs,
     recipients,
     registryFile: path.join(options.userData, 'folders.json'),
-    mandatoryFolders: policy.mandatoryFolders,
+    mandatoryFolders: () => policy.mandatoryFolders(),
     assertCanUnprotect: () => {
       policyService.assertCanUnprotect();
     },
@@ -162,11 +167,23 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     policyRecoveryKeys: () =>
       policyService
         .recoveryRecipients()
-        .flatMap((r) => (r.kind === 'recovery' ? [{ keyId: describe(r.publicKey), label: 'Deployed by IT' }] : [])),
+        .flatMap((r) =>
+          r.kind === 'recovery' ? [{ keyId: describe(r.publicKey), label: 'Deployed by IT' }] : [],
+        ),
   });
   const helpdesk = new HelpdeskAdapter({ sodium, safeFiles, deviceKeys, runs, recipients });
 
-  const ports: Ports = { keys, folders, workspace, files, helpdesk, policy, activity, dialog: options.dialog, shell: options.shell };
+  const ports: Ports = {
+    keys,
+    folders,
+    workspace,
+    files,
+    helpdesk,
+    policy,
+    activity,
+    dialog: options.dialog,
+    shell: options.shell,
+  };
   const changeListeners = new Set<() => void>();
   const emit = (event: CofferEvent) => {
     options.emit(event);
@@ -178,9 +195,20 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     emit({ type: 'progress', progress });
     if (progress.state !== 'running') {
       activity.record({
-        action: { protect: 'Protect', unprotect: 'Unprotect', restore: 'Helpdesk restore', rekey: 'Helpdesk rekey' }[progress.kind] + ' finished',
+        action:
+          {
+            protect: 'Protect',
+            unprotect: 'Unprotect',
+            restore: 'Helpdesk restore',
+            rekey: 'Helpdesk rekey',
+          }[progress.kind] + ' finished',
         target: progress.folderId ?? `${progress.filesTotal} file(s)`,
-        outcome: progress.state === 'done' && progress.errors.length === 0 ? 'ok' : progress.state === 'cancelled' ? 'cancelled' : 'error',
+        outcome:
+          progress.state === 'done' && progress.errors.length === 0
+            ? 'ok'
+            : progress.state === 'cancelled'
+              ? 'cancelled'
+              : 'error',
         detail: `${progress.filesDone}/${progress.filesTotal} files${progress.errors.length ? `, ${progress.errors.length} problem(s)` : ''}`,
       });
       emit({ type: 'changed', what: 'activity' });
@@ -203,7 +231,12 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     },
     async close() {
       for (const p of runs.list()) if (p.state === 'running') runs.cancel(p.runId);
-      await Promise.all(runs.list().filter((p) => p.state === 'running').map((p) => runs.settled(p.runId)));
+      await Promise.all(
+        runs
+          .list()
+          .filter((p) => p.state === 'running')
+          .map((p) => runs.settled(p.runId)),
+      );
       policyService.stop();
       helpdesk.unloadKey();
       deviceKeys.close();

@@ -20,13 +20,18 @@ interface Issue {
   location: { line: number; column: number };
   description: string;
 }
-type Runner = (options: Record<string, unknown>, forCli: boolean) => Promise<{ issues: Issue[]; errors: unknown[] }>;
+type Runner = (
+  options: Record<string, unknown>,
+  forCli: boolean,
+) => Promise<{ issues: Issue[]; errors: unknown[] }>;
 
 /** Findings accepted, each with why. Keyed by check ID and file. */
 const ALLOWLIST: { id: string; file: string; why: string }[] = [];
 
 const electronVersion = (
-  JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/electron/package.json'), 'utf8')) as { version: string }
+  JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/electron/package.json'), 'utf8')) as {
+    version: string;
+  }
 ).version;
 
 async function scan(dir: string): Promise<Issue[]> {
@@ -53,7 +58,8 @@ async function scan(dir: string): Promise<Issue[]> {
   return result.issues;
 }
 
-const serious = (issues: Issue[]) => issues.filter((i) => i.severity.name === 'HIGH' || i.severity.name === 'MEDIUM');
+const serious = (issues: Issue[]) =>
+  issues.filter((i) => i.severity.name === 'HIGH' || i.severity.name === 'MEDIUM');
 const temps: string[] = [];
 
 function stage(files: Record<string, string>): string {
@@ -68,7 +74,9 @@ function stage(files: Record<string, string>): string {
 }
 
 function appFiles(): Record<string, string> {
-  const files: Record<string, string> = { 'package.json': fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8') };
+  const files: Record<string, string> = {
+    'package.json': fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'),
+  };
   const add = (rel: string) => {
     const full = path.join(ROOT, rel);
     if (fs.statSync(full).isDirectory()) {
@@ -77,7 +85,14 @@ function appFiles(): Record<string, string> {
       files[rel] = fs.readFileSync(full, 'utf8');
     }
   };
-  for (const rel of ['electron/main', 'electron/preload', 'electron/shared', 'renderer/index.html', 'renderer/src']) add(rel);
+  for (const rel of [
+    'electron/main',
+    'electron/preload',
+    'electron/shared',
+    'renderer/index.html',
+    'renderer/src',
+  ])
+    add(rel);
   return files;
 }
 
@@ -88,7 +103,9 @@ afterAll(() => {
 describe('Electronegativity', () => {
   it('finds nothing high or medium in the app beyond the explained allowlist', async () => {
     const issues = serious(await scan(stage(appFiles())));
-    const unexplained = issues.filter((i) => !ALLOWLIST.some((a) => a.id === i.id && i.file.endsWith(a.file)));
+    const unexplained = issues.filter(
+      (i) => !ALLOWLIST.some((a) => a.id === i.id && i.file.endsWith(a.file)),
+    );
     expect(
       unexplained.map((i) => `${i.severity.name} ${i.id} ${i.file}:${i.location.line} — ${i.description}`),
     ).toEqual([]);
@@ -103,7 +120,12 @@ new BrowserWindow({ webPreferences: { nodeIntegration: true, contextIsolation: f
     });
     const ids = serious(await scan(insecure)).map((i) => i.id);
     expect(ids).toEqual(
-      expect.arrayContaining(['CONTEXT_ISOLATION_JS_CHECK', 'SANDBOX_JS_CHECK', 'WEB_SECURITY_JS_CHECK', 'CSP_GLOBAL_CHECK']),
+      expect.arrayContaining([
+        'CONTEXT_ISOLATION_JS_CHECK',
+        'SANDBOX_JS_CHECK',
+        'WEB_SECURITY_JS_CHECK',
+        'CSP_GLOBAL_CHECK',
+      ]),
     );
   });
 });

@@ -1,7 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
 import { CofferError } from '../../crypto/errors.js';
 import { channelOf, methodNames, type CofferEvent } from '../shared/contract.js';
-import { bindAll, handle, isTrustedSender, originOf, type BoundHandler, type HandlerTable } from './handle.js';
+import {
+  bindAll,
+  handle,
+  isTrustedSender,
+  originOf,
+  type BoundHandler,
+  type HandlerTable,
+} from './handle.js';
 import { createHandlers } from './handlers.js';
 import type { Ports } from './ports.js';
 
@@ -13,7 +20,14 @@ describe('the sender check', () => {
     expect(originOf('app://coffer/index.html')).toBe('app://coffer');
     expect(isTrustedSender(good, ORIGIN)).toBe(true);
     expect(isTrustedSender({ ...good, isMainFrame: false }, ORIGIN)).toBe(false);
-    for (const url of ['https://evil.example/', 'app://coffer.evil/index.html', 'file:///index.html', 'about:blank', '', 'app:coffer']) {
+    for (const url of [
+      'https://evil.example/',
+      'app://coffer.evil/index.html',
+      'file:///index.html',
+      'about:blank',
+      '',
+      'app:coffer',
+    ]) {
       expect(isTrustedSender({ url, isMainFrame: true }, ORIGIN), url).toBe(false);
     }
     expect(isTrustedSender(null, ORIGIN)).toBe(false);
@@ -26,8 +40,14 @@ describe('handle', () => {
     const log = vi.fn();
     const bound = handle('removeFolder', fn, { trustedOrigin: ORIGIN, log });
     const result = await bound({ url: 'https://evil.example/', isMainFrame: true }, { folderId: 'x' });
-    expect(result).toEqual({ ok: false, error: expect.objectContaining({ code: 'FORBIDDEN_SENDER' }) as unknown });
-    expect(await bound({ ...good, isMainFrame: false }, { folderId: 'x' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN_SENDER' } });
+    expect(result).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: 'FORBIDDEN_SENDER' }) as unknown,
+    });
+    expect(await bound({ ...good, isMainFrame: false }, { folderId: 'x' })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN_SENDER' },
+    });
     expect(fn).not.toHaveBeenCalled();
     expect(log).toHaveBeenCalledTimes(2);
   });
@@ -45,7 +65,10 @@ describe('handle', () => {
       null,
     ]) {
       const result = await bound(good, payload);
-      expect(result, JSON.stringify(payload)).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+      expect(result, JSON.stringify(payload)).toMatchObject({
+        ok: false,
+        error: { code: 'INVALID_REQUEST' },
+      });
     }
     expect(fn).not.toHaveBeenCalled();
     expect(lines.join('\n')).not.toContain('hunter2');
@@ -55,16 +78,32 @@ describe('handle', () => {
     const fn = vi.fn(() => ({ name: 'a', size: 1 }));
     const bound = handle('verifyFile', fn, { trustedOrigin: ORIGIN });
     for (const relPath of ['../etc/passwd', '/etc/passwd', 'a/../../b', 'C:\\Windows', 'a\\..\\..\\b']) {
-      expect(await bound(good, { folderId: 'f', relPath }), relPath).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+      expect(await bound(good, { folderId: 'f', relPath }), relPath).toMatchObject({
+        ok: false,
+        error: { code: 'INVALID_REQUEST' },
+      });
     }
-    expect(await bound(good, { folderId: 'f', relPath: 'sub/a.txt.coffer' })).toEqual({ ok: true, value: { name: 'a', size: 1 } });
+    expect(await bound(good, { folderId: 'f', relPath: 'sub/a.txt.coffer' })).toEqual({
+      ok: true,
+      value: { name: 'a', size: 1 },
+    });
   });
 
   it('keeps CofferError codes and hints, and hides other errors behind INTERNAL', async () => {
-    const coffer = handle('getRecovery', () => Promise.reject(new CofferError('NO_DEVICE_KEY', 'no key', 'restore it')), { trustedOrigin: ORIGIN });
-    expect(await coffer(good, {})).toEqual({ ok: false, error: { code: 'NO_DEVICE_KEY', message: 'no key', hint: 'restore it' } });
+    const coffer = handle(
+      'getRecovery',
+      () => Promise.reject(new CofferError('NO_DEVICE_KEY', 'no key', 'restore it')),
+      { trustedOrigin: ORIGIN },
+    );
+    expect(await coffer(good, {})).toEqual({
+      ok: false,
+      error: { code: 'NO_DEVICE_KEY', message: 'no key', hint: 'restore it' },
+    });
     const log = vi.fn();
-    const internal = handle('getRecovery', () => Promise.reject(new Error('/home/u/secret path at x.ts:3')), { trustedOrigin: ORIGIN, log });
+    const internal = handle('getRecovery', () => Promise.reject(new Error('/home/u/secret path at x.ts:3')), {
+      trustedOrigin: ORIGIN,
+      log,
+    });
     const result = await internal(good, {});
     expect(result).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
     expect(JSON.stringify(result)).not.toContain('secret path');
@@ -108,33 +147,72 @@ describe('the handler table', () => {
   it('restores only files the helpdesk picked in the native dialog', async () => {
     const restore = vi.fn(() => Promise.resolve({ runId: 'r1' }));
     const ports = fakePorts({
-      dialog: { pickFiles: () => Promise.resolve(['/picked/a.coffer']), pickFolder: () => Promise.resolve('/out') },
+      dialog: {
+        pickFiles: () => Promise.resolve(['/picked/a.coffer']),
+        pickFolder: () => Promise.resolve('/out'),
+      },
       helpdesk: {
         inspect: (paths: string[]) =>
-          Promise.resolve(paths.map((p) => ({ path: p, name: 'a', stanzas: [], opensWithLoadedKey: true, opensOnThisDevice: false }))),
+          Promise.resolve(
+            paths.map((p) => ({
+              path: p,
+              name: 'a',
+              stanzas: [],
+              opensWithLoadedKey: true,
+              opensOnThisDevice: false,
+            })),
+          ),
         restore,
       },
     });
     const t = createHandlers(ports, () => undefined);
-    await expect(t.helpdeskRestore({ paths: ['/etc/shadow'], mode: 'decrypt' })).rejects.toMatchObject({ code: 'NOT_PICKED' });
+    await expect(t.helpdeskRestore({ paths: ['/etc/shadow'], mode: 'decrypt' })).rejects.toMatchObject({
+      code: 'NOT_PICKED',
+    });
     await t.helpdeskPick({ what: 'files' });
-    await expect(t.helpdeskRestore({ paths: ['/picked/a.coffer', '/etc/shadow'], mode: 'decrypt' })).rejects.toMatchObject({ code: 'NOT_PICKED' });
-    expect(await t.helpdeskRestore({ paths: ['/picked/a.coffer'], mode: 'decrypt' })).toEqual({ runId: 'r1' });
+    await expect(
+      t.helpdeskRestore({ paths: ['/picked/a.coffer', '/etc/shadow'], mode: 'decrypt' }),
+    ).rejects.toMatchObject({ code: 'NOT_PICKED' });
+    expect(await t.helpdeskRestore({ paths: ['/picked/a.coffer'], mode: 'decrypt' })).toEqual({
+      runId: 'r1',
+    });
     expect(restore).toHaveBeenCalledWith(['/picked/a.coffer'], 'decrypt', '/out');
   });
 
   it('refuses to remove or unprotect a folder the organization requires', async () => {
-    const view = { id: 'f', path: '/m', mandatory: true, protectedFiles: 0, plaintextFiles: 0, protectedBytes: 0, lastRun: null, runningRunId: null };
-    const t = createHandlers(fakePorts({ folders: { list: () => Promise.resolve([view]) } }), () => undefined);
+    const view = {
+      id: 'f',
+      path: '/m',
+      mandatory: true,
+      protectedFiles: 0,
+      plaintextFiles: 0,
+      protectedBytes: 0,
+      lastRun: null,
+      runningRunId: null,
+    };
+    const t = createHandlers(
+      fakePorts({ folders: { list: () => Promise.resolve([view]) } }),
+      () => undefined,
+    );
     await expect(t.removeFolder({ folderId: 'f' })).rejects.toMatchObject({ code: 'POLICY_LOCKED' });
     await expect(t.unprotectFolder({ folderId: 'f' })).rejects.toMatchObject({ code: 'POLICY_LOCKED' });
   });
 
   it('never sends the edit workspace path to the renderer', async () => {
-    const session = { id: 'e', folderId: 'f', relPath: 'a.txt.coffer', name: 'a.txt', openedAt: 1, editPath: '/private/workspace/e/a.txt' };
+    const session = {
+      id: 'e',
+      folderId: 'f',
+      relPath: 'a.txt.coffer',
+      name: 'a.txt',
+      openedAt: 1,
+      editPath: '/private/workspace/e/a.txt',
+    };
     const events: CofferEvent[] = [];
     const t = createHandlers(
-      fakePorts({ workspace: { open: () => Promise.resolve(session) }, shell: { openPath: () => Promise.resolve('') } }),
+      fakePorts({
+        workspace: { open: () => Promise.resolve(session) },
+        shell: { openPath: () => Promise.resolve('') },
+      }),
       (e) => events.push(e),
     );
     const result = await t.openForEdit({ folderId: 'f', relPath: 'a.txt.coffer' });
@@ -147,11 +225,20 @@ describe('the handler table', () => {
     const t = createHandlers(
       fakePorts({
         activity: { record },
-        keys: { confirmRecoveryCode: () => Promise.reject(new CofferError('WRONG_RECOVERY_CODE', 'not this code')) },
+        keys: {
+          confirmRecoveryCode: () => Promise.reject(new CofferError('WRONG_RECOVERY_CODE', 'not this code')),
+        },
       }),
       () => undefined,
     );
-    await expect(t.confirmRecoveryCode({ groups: Array(8).fill('000000') as string[] })).rejects.toMatchObject({ code: 'WRONG_RECOVERY_CODE' });
-    expect(record).toHaveBeenCalledWith(expect.objectContaining({ outcome: 'error', detail: expect.stringContaining('WRONG_RECOVERY_CODE') as unknown }));
+    await expect(
+      t.confirmRecoveryCode({ groups: Array(8).fill('000000') as string[] }),
+    ).rejects.toMatchObject({ code: 'WRONG_RECOVERY_CODE' });
+    expect(record).toHaveBeenCalledWith(
+      expect.objectContaining({
+        outcome: 'error',
+        detail: expect.stringContaining('WRONG_RECOVERY_CODE') as unknown,
+      }),
+    );
   });
 });

@@ -22,7 +22,9 @@ export interface SenderInfo {
   isMainFrame: boolean;
 }
 
-export type HandlerFn<M extends MethodName> = (request: RequestOf<M>) => Promise<ResponseOf<M>> | ResponseOf<M>;
+export type HandlerFn<M extends MethodName> = (
+  request: RequestOf<M>,
+) => Promise<ResponseOf<M>> | ResponseOf<M>;
 export type HandlerTable = { [M in MethodName]: HandlerFn<M> };
 export type BoundHandler = (sender: SenderInfo, payload: unknown) => Promise<Result<unknown>>;
 
@@ -55,7 +57,9 @@ export function isTrustedSender(sender: SenderInfo | null | undefined, trustedOr
 /** Turns anything thrown into the envelope's error, keeping stable codes and hiding internals. */
 export function toErrorInfo(error: unknown): ErrorInfo {
   if (isCofferError(error)) {
-    return error.hint ? { code: error.code, message: error.message, hint: error.hint } : { code: error.code, message: error.message };
+    return error.hint
+      ? { code: error.code, message: error.message, hint: error.hint }
+      : { code: error.code, message: error.message };
   }
   return {
     code: IpcErrorCode.INTERNAL,
@@ -64,23 +68,37 @@ export function toErrorInfo(error: unknown): ErrorInfo {
   };
 }
 
-export function handle<M extends MethodName>(method: M, fn: HandlerFn<M>, options: HandleOptions): BoundHandler {
+export function handle<M extends MethodName>(
+  method: M,
+  fn: HandlerFn<M>,
+  options: HandleOptions,
+): BoundHandler {
   const schema = contract[method].request;
   const log = options.log ?? (() => undefined);
   return async (sender, payload) => {
     if (!isTrustedSender(sender, options.trustedOrigin)) {
-      log(`refused ${method}: sender ${sender.isMainFrame ? 'main frame' : 'subframe'} at ${originOf(sender.url) ?? 'unknown origin'}`);
+      log(
+        `refused ${method}: sender ${sender.isMainFrame ? 'main frame' : 'subframe'} at ${originOf(sender.url) ?? 'unknown origin'}`,
+      );
       return {
         ok: false,
-        error: { code: IpcErrorCode.FORBIDDEN_SENDER, message: 'This request did not come from the Coffer window.' },
+        error: {
+          code: IpcErrorCode.FORBIDDEN_SENDER,
+          message: 'This request did not come from the Coffer window.',
+        },
       };
     }
     const parsed = schema.safeParse(payload ?? {});
     if (!parsed.success) {
       // Issue paths and messages only: the received values could be secrets.
-      const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`).join('; ');
+      const where = parsed.error.issues
+        .map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`)
+        .join('; ');
       log(`invalid ${method}: ${where}`);
-      return { ok: false, error: { code: IpcErrorCode.INVALID_REQUEST, message: `Invalid request for ${method}: ${where}` } };
+      return {
+        ok: false,
+        error: { code: IpcErrorCode.INVALID_REQUEST, message: `Invalid request for ${method}: ${where}` },
+      };
     }
     try {
       const value = await fn(parsed.data as RequestOf<M>);
@@ -88,7 +106,9 @@ export function handle<M extends MethodName>(method: M, fn: HandlerFn<M>, option
     } catch (error) {
       const info = toErrorInfo(error);
       if (info.code === IpcErrorCode.INTERNAL) {
-        log(`internal error in ${method}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        log(
+          `internal error in ${method}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
       }
       return { ok: false, error: info };
     }

@@ -14,7 +14,12 @@ export function createHandlers(ports: Ports, emit: (event: CofferEvent) => void)
   let picked = new Set<string>();
 
   /** Runs an action and writes its outcome to the activity log, success or failure alike. */
-  async function recorded<T>(action: string, target: string, run: () => Promise<T>, detail?: (v: T) => string) {
+  async function recorded<T>(
+    action: string,
+    target: string,
+    run: () => Promise<T>,
+    detail?: (v: T) => string,
+  ) {
     try {
       const value = await run();
       activity.record({ action, target, outcome: 'ok', ...(detail ? { detail: detail(value) } : {}) });
@@ -51,7 +56,12 @@ export function createHandlers(ports: Ports, emit: (event: CofferEvent) => void)
     getPolicy: () => policy.settings(),
     async lock() {
       const wiped = await workspace.lockAll();
-      activity.record({ action: 'Lock', target: 'edit workspace', outcome: 'ok', detail: `${wiped} file(s) wiped` });
+      activity.record({
+        action: 'Lock',
+        target: 'edit workspace',
+        outcome: 'ok',
+        detail: `${wiped} file(s) wiped`,
+      });
       emit({ type: 'locked', reason: 'user' });
       emit({ type: 'changed', what: 'edits' });
       return { wiped };
@@ -67,7 +77,8 @@ export function createHandlers(ports: Ports, emit: (event: CofferEvent) => void)
     },
     async removeFolder({ folderId }) {
       const view = (await folders.list()).find((f) => f.id === folderId);
-      if (!view) throw new CofferError('NOT_FOUND', 'That folder is not in Coffer.', 'Refresh the folder list.');
+      if (!view)
+        throw new CofferError('NOT_FOUND', 'That folder is not in Coffer.', 'Refresh the folder list.');
       if (view.mandatory) {
         throw new CofferError(
           'POLICY_LOCKED',
@@ -107,7 +118,13 @@ export function createHandlers(ports: Ports, emit: (event: CofferEvent) => void)
         );
       }
       // The workspace path stays in main: the renderer only needs the session.
-      return { id: session.id, folderId: session.folderId, relPath: session.relPath, name: session.name, openedAt: session.openedAt };
+      return {
+        id: session.id,
+        folderId: session.folderId,
+        relPath: session.relPath,
+        name: session.name,
+        openedAt: session.openedAt,
+      };
     },
     listEdits: () => workspace.list(),
     async closeEdit({ editId }) {
@@ -131,7 +148,12 @@ export function createHandlers(ports: Ports, emit: (event: CofferEvent) => void)
 
     getRecovery: () => keys.recoveryStatus(),
     async makeRecoveryCode() {
-      const made = await recorded('Make recovery code', 'this device', () => keys.makeRecoveryCode(), (v) => `key ID ${v.keyId}`);
+      const made = await recorded(
+        'Make recovery code',
+        'this device',
+        () => keys.makeRecoveryCode(),
+        (v) => `key ID ${v.keyId}`,
+      );
       emit({ type: 'changed', what: 'recovery' });
       return made;
     },
@@ -151,7 +173,12 @@ export function createHandlers(ports: Ports, emit: (event: CofferEvent) => void)
       const file = await dialog.pickFiles('Choose the organization recovery key file');
       const keyFile = file?.[0];
       if (keyFile === undefined) return null;
-      const loaded = await recorded('Load recovery key', keyFile, () => helpdesk.loadKey(keyFile, passphrase), (v) => `key ID ${v.keyId}`);
+      const loaded = await recorded(
+        'Load recovery key',
+        keyFile,
+        () => helpdesk.loadKey(keyFile, passphrase),
+        (v) => `key ID ${v.keyId}`,
+      );
       emit({ type: 'changed', what: 'helpdesk' });
       return loaded;
     },
@@ -164,8 +191,12 @@ export function createHandlers(ports: Ports, emit: (event: CofferEvent) => void)
     async helpdeskPick({ what }) {
       const chosen =
         what === 'folder'
-          ? await dialog.pickFolder('Choose a folder of protected files').then((p) => (p === null ? null : [p]))
-          : await dialog.pickFiles('Choose protected files', [{ name: 'Coffer files', extensions: ['coffer'] }]);
+          ? await dialog
+              .pickFolder('Choose a folder of protected files')
+              .then((p) => (p === null ? null : [p]))
+          : await dialog.pickFiles('Choose protected files', [
+              { name: 'Coffer files', extensions: ['coffer'] },
+            ]);
       if (chosen === null || chosen.length === 0) return null;
       const found: FileInspection[] = await helpdesk.inspect(chosen);
       picked = new Set(found.map((f) => f.path));
@@ -174,15 +205,21 @@ export function createHandlers(ports: Ports, emit: (event: CofferEvent) => void)
     async helpdeskRestore({ paths, mode }) {
       const unknown = paths.filter((p) => !picked.has(p));
       if (unknown.length > 0) {
-        throw new CofferError('NOT_PICKED', 'Only files chosen in the picker can be restored.', 'Pick the files again.');
+        throw new CofferError(
+          'NOT_PICKED',
+          'Only files chosen in the picker can be restored.',
+          'Pick the files again.',
+        );
       }
       let destination: string | null = null;
       if (mode === 'decrypt') {
         destination = await dialog.pickFolder('Choose where to put the restored files');
         if (destination === null) return null;
       }
-      return recorded(mode === 'decrypt' ? 'Helpdesk restore' : 'Helpdesk rekey', `${paths.length} file(s)`, () =>
-        helpdesk.restore(paths, mode, destination),
+      return recorded(
+        mode === 'decrypt' ? 'Helpdesk restore' : 'Helpdesk rekey',
+        `${paths.length} file(s)`,
+        () => helpdesk.restore(paths, mode, destination),
       );
     },
 

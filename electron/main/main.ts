@@ -75,17 +75,27 @@ function senderOf(event: IpcMainInvokeEvent): SenderInfo {
 const dialogs: DialogPort = {
   async pickFolder(title) {
     const options = { title, properties: ['openDirectory' as const, 'createDirectory' as const] };
-    const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    const result = window
+      ? await dialog.showOpenDialog(window, options)
+      : await dialog.showOpenDialog(options);
     return result.canceled ? null : (result.filePaths[0] ?? null);
   },
   async pickFiles(title, filters) {
-    const options = { title, properties: ['openFile' as const, 'multiSelections' as const], filters: filters ?? [] };
-    const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    const options = {
+      title,
+      properties: ['openFile' as const, 'multiSelections' as const],
+      filters: filters ?? [],
+    };
+    const result = window
+      ? await dialog.showOpenDialog(window, options)
+      : await dialog.showOpenDialog(options);
     return result.canceled ? null : result.filePaths;
   },
   async pickSavePath(title, defaultName) {
     const options = { title, defaultPath: defaultName };
-    const result = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
+    const result = window
+      ? await dialog.showSaveDialog(window, options)
+      : await dialog.showSaveDialog(options);
     return result.canceled || !result.filePath ? null : result.filePath;
   },
 };
@@ -168,7 +178,12 @@ function buildTray(built: BuiltApp): Tray {
   const refresh = async (): Promise<void> => {
     const folders = await built.ports.folders.list().catch(() => []);
     const waiting = folders.reduce((n, f) => n + f.plaintextFiles, 0);
-    const status = folders.length === 0 ? 'No protected folders' : waiting === 0 ? 'All files protected' : `${waiting} file(s) waiting`;
+    const status =
+      folders.length === 0
+        ? 'No protected folders'
+        : waiting === 0
+          ? 'All files protected'
+          : `${waiting} file(s) waiting`;
     t.setToolTip(`Coffer — ${status}`);
     t.setContextMenu(
       Menu.buildFromTemplate([
@@ -177,13 +192,21 @@ function buildTray(built: BuiltApp): Tray {
         {
           label: 'Protect now',
           click: () => {
-            for (const f of folders) void built.ports.folders.protect(f.id).catch((e: unknown) => { log(`protect: ${String(e)}`); });
+            for (const f of folders)
+              void built.ports.folders.protect(f.id).catch((e: unknown) => {
+                log(`protect: ${String(e)}`);
+              });
           },
         },
         { label: 'Lock (close open files)', click: () => void lock('user') },
         { label: 'Open Coffer', click: showWindow },
         { type: 'separator' },
-        { label: 'Quit', click: () => { app.quit(); } },
+        {
+          label: 'Quit',
+          click: () => {
+            app.quit();
+          },
+        },
       ]),
     );
   };
@@ -247,7 +270,9 @@ async function start(): Promise<void> {
     quitting = true;
     void lock('quit').finally(() => {
       tray?.destroy();
-      void app_.close().finally(() => { app.quit(); });
+      void app_.close().finally(() => {
+        app.quit();
+      });
     });
   });
   app.on('window-all-closed', () => {

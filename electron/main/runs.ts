@@ -26,11 +26,18 @@ export function fileErrorOf(path: string, error: unknown): FileError {
       : { path, code: error.code, message: error.message };
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return { path, code: typeof code === 'string' ? code : 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+  return {
+    path,
+    code: typeof code === 'string' ? code : 'INTERNAL',
+    message: error instanceof Error ? error.message : String(error),
+  };
 }
 
 export class RunTracker {
-  private readonly runs = new Map<string, { progress: Progress; controller: AbortController; startedAt: number }>();
+  private readonly runs = new Map<
+    string,
+    { progress: Progress; controller: AbortController; startedAt: number }
+  >();
   private readonly listeners = new Set<(p: Progress) => void>();
   private readonly lastSent = new Map<string, number>();
 
@@ -46,7 +53,8 @@ export class RunTracker {
   }
 
   running(folderId: string): string | null {
-    for (const r of this.runs.values()) if (r.progress.folderId === folderId && r.progress.state === 'running') return r.progress.runId;
+    for (const r of this.runs.values())
+      if (r.progress.folderId === folderId && r.progress.state === 'running') return r.progress.runId;
     return null;
   }
 
@@ -62,7 +70,16 @@ export class RunTracker {
     const runId = randomUUID();
     const controller = new AbortController();
     const progress: Progress = {
-      runId, kind, folderId, state: 'running', filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0, etaMs: null, errors: [],
+      runId,
+      kind,
+      folderId,
+      state: 'running',
+      filesDone: 0,
+      filesTotal: 0,
+      bytesDone: 0,
+      bytesTotal: 0,
+      etaMs: null,
+      errors: [],
     };
     const entry = { progress, controller, startedAt: this.now() };
     this.runs.set(runId, entry);
@@ -95,7 +112,8 @@ export class RunTracker {
         this.finish(entry);
       },
       (error: unknown) => {
-        progress.state = controller.signal.aborted || isCofferError(error, 'CANCELLED') ? 'cancelled' : 'failed';
+        progress.state =
+          controller.signal.aborted || isCofferError(error, 'CANCELLED') ? 'cancelled' : 'failed';
         if (progress.state === 'failed') progress.errors.push(fileErrorOf('(run)', error));
         this.finish(entry);
       },
@@ -118,7 +136,8 @@ export class RunTracker {
     this.publish(entry as { progress: Progress; startedAt: number }, true);
     // Keep the last 50 finished runs for the UI; drop older ones.
     const finished = [...this.runs.values()].filter((r) => r.progress.state !== 'running');
-    for (const old of finished.slice(0, Math.max(0, finished.length - 50))) this.runs.delete(old.progress.runId);
+    for (const old of finished.slice(0, Math.max(0, finished.length - 50)))
+      this.runs.delete(old.progress.runId);
   }
 
   private publish(entry: { progress: Progress; startedAt: number }, force: boolean): void {
@@ -131,7 +150,10 @@ export class RunTracker {
       const elapsed = now - entry.startedAt;
       // ETA from throughput so far; not before a second of work and 1% done, when it would be noise.
       const left = progress.bytesTotal - progress.bytesDone;
-      progress.etaMs = elapsed > 1000 && progress.bytesDone > progress.bytesTotal / 100 ? Math.round((elapsed / progress.bytesDone) * left) : null;
+      progress.etaMs =
+        elapsed > 1000 && progress.bytesDone > progress.bytesTotal / 100
+          ? Math.round((elapsed / progress.bytesDone) * left)
+          : null;
     }
     const copy = { ...progress, errors: [...progress.errors] };
     for (const listener of this.listeners) listener(copy);

@@ -43,7 +43,10 @@ describe('window options', () => {
   });
 
   it('main creates its window with exactly those options, held to them by the compiler', () => {
-    const literal = /new BrowserWindow\(\{[\s\S]*?webPreferences: \{([\s\S]*?)\} satisfies SecureWebPreferences/.exec(mainSource);
+    const literal =
+      /new BrowserWindow\(\{[\s\S]*?webPreferences: \{([\s\S]*?)\} satisfies SecureWebPreferences/.exec(
+        mainSource,
+      );
     expect(literal, 'main.ts must spell out webPreferences `satisfies SecureWebPreferences`').not.toBeNull();
     const body = literal?.[1] ?? '';
     for (const [key, value] of Object.entries(secureWebPreferences('x'))) {
@@ -57,7 +60,9 @@ describe('window options', () => {
     expect(mainSource).toMatch(/setWindowOpenHandler\(\(\) => \(\{ action: 'deny' \}\)\)/);
     expect(mainSource).toMatch(/'will-navigate'[\s\S]*?isAllowedNavigation/);
     expect(mainSource).toMatch(/'will-attach-webview'[\s\S]*?preventDefault/);
-    expect(mainSource).toMatch(/setPermissionRequestHandler\(\(_contents, _permission, callback\) => \{\s*callback\(false\)/);
+    expect(mainSource).toMatch(
+      /setPermissionRequestHandler\(\(_contents, _permission, callback\) => \{\s*callback\(false\)/,
+    );
     expect(mainSource).toMatch(/setPermissionCheckHandler\(\(\) => false\)/);
     expect(mainSource).toMatch(/requestSingleInstanceLock\(\)/);
     // The UI comes from the app's own files through its protocol, with the CSP header on every response.
@@ -70,7 +75,9 @@ describe('content security policy', () => {
   const csp = directives(CONTENT_SECURITY_POLICY);
 
   it('allows nothing inline, nothing evaluated and nothing remote', () => {
-    expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-inline|unsafe-eval|unsafe-hashes|wasm-unsafe-eval|\*|https?:|data:\s*;?\s*$/);
+    expect(CONTENT_SECURITY_POLICY).not.toMatch(
+      /unsafe-inline|unsafe-eval|unsafe-hashes|wasm-unsafe-eval|\*|https?:|data:\s*;?\s*$/,
+    );
     expect(csp.get('default-src')).toEqual(["'none'"]);
     expect(csp.get('script-src')).toEqual(["'self'"]);
     expect(csp.get('style-src')).toEqual(["'self'"]);
@@ -94,7 +101,13 @@ describe('content security policy', () => {
 describe('navigation and the app protocol', () => {
   it('allows only the app origin', () => {
     expect(isAllowedNavigation(`${APP_ORIGIN}/index.html#/files`)).toBe(true);
-    for (const url of ['https://example.com/', 'file:///etc/passwd', 'app://other/index.html', 'javascript:alert(1)', 'not a url']) {
+    for (const url of [
+      'https://example.com/',
+      'file:///etc/passwd',
+      'app://other/index.html',
+      'javascript:alert(1)',
+      'not a url',
+    ]) {
       expect(isAllowedNavigation(url), url).toBe(false);
     }
   });

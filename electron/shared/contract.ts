@@ -18,7 +18,7 @@ export const relPath = z
   .string()
   .max(4096)
   .refine((p) => !p.startsWith('/') && !/^[A-Za-z]:/.test(p) && !p.split(/[\\/]/).includes('..'), {
-    message: 'must be a relative path inside the folder',
+    error: 'must be a relative path inside the folder',
   });
 
 export type ErrorInfo = { code: string; message: string; hint?: string };
@@ -159,6 +159,8 @@ const restore = z.strictObject({
   mode: z.enum(['decrypt', 'rekey']),
 });
 
+// R is a phantom type parameter on purpose: it types the response without a runtime value.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
 function method<S extends z.ZodType, R>(request: S): { request: S; response: R } {
   // `response` exists only at the type level; the runtime table needs the request schemas alone.
   return { request } as { request: S; response: R };

@@ -27,7 +27,8 @@ export function App() {
   useEffect(
     () =>
       onEvent((event) => {
-        if (event.type === 'locked' && event.reason !== 'user') setLocked(`Coffer locked (${event.reason}): open files were saved and closed.`);
+        if (event.type === 'locked' && event.reason !== 'user')
+          setLocked(`Coffer locked (${event.reason}): open files were saved and closed.`);
       }),
     [],
   );
@@ -78,7 +79,15 @@ export function App() {
       <main id="main" className="content">
         {locked ? (
           <Notice tone="info" title={locked}>
-            <button type="button" className="btn btn-ghost" onClick={() => { setLocked(undefined); }}>Dismiss</button>
+            <button
+              type="button"
+              className="btn btn-ghost"
+              onClick={() => {
+                setLocked(undefined);
+              }}
+            >
+              Dismiss
+            </button>
           </Notice>
         ) : null}
         {screen === 'overview' ? <Overview go={go} /> : null}

@@ -2,7 +2,7 @@
  * The renderer's access to Coffer: `call` unwraps the `{ok, value|error}` envelope into a value or an
  * ApiError that keeps the stable code, so screens can branch on it and show the hint.
  */
-import type { CofferEvent, ErrorInfo, MethodName, RequestOf, ResponseOf, Result } from '../../electron/shared/contract.js';
+import type { CofferEvent, ErrorInfo, MethodName, RequestOf, ResponseOf, Result } from '@shared/contract.js';
 
 export class ApiError extends Error {
   readonly code: string;

@@ -1,6 +1,6 @@
 /** The few shared UI pieces: page header, notices, progress with counts/bytes/ETA, buttons that await. */
 import { useState, type ReactNode } from 'react';
-import type { ErrorInfo, FileError, Progress } from '../../electron/shared/contract.js';
+import type { ErrorInfo, FileError, Progress } from '@shared/contract.js';
 import { errorInfo } from './api.js';
 import { explain, titleFor } from './explain.js';
 import { formatBytes, formatEta, plural, progressPercent } from './format.js';
@@ -19,7 +19,15 @@ export function PageHeader({ title, lead, actions }: { title: string; lead?: str
   );
 }
 
-export function Notice({ tone, title, children }: { tone: 'ok' | 'warn' | 'error' | 'info'; title: string; children?: ReactNode }) {
+export function Notice({
+  tone,
+  title,
+  children,
+}: {
+  tone: 'ok' | 'warn' | 'error' | 'info';
+  title: string;
+  children?: ReactNode;
+}) {
   return (
     <div className={`notice notice-${tone}`} role={tone === 'error' ? 'alert' : 'status'}>
       <strong>{title}</strong>
@@ -94,7 +102,15 @@ export function FileErrors({ errors }: { errors: FileError[] }) {
   );
 }
 
-export function RunProgress({ progress, onCancel, label }: { progress: Progress; onCancel?: () => Promise<unknown>; label: string }) {
+export function RunProgress({
+  progress,
+  onCancel,
+  label,
+}: {
+  progress: Progress;
+  onCancel?: () => Promise<unknown>;
+  label: string;
+}) {
   const percent = progressPercent(progress);
   const running = progress.state === 'running';
   const stateText =

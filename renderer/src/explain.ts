@@ -2,7 +2,7 @@
  * Error codes in plain language for people who are not cryptographers. Main sends a code, a message and
  * often a hint; this adds a title so lists of per-file errors read well.
  */
-import type { ErrorInfo } from '../../electron/shared/contract.js';
+import type { ErrorInfo } from '@shared/contract.js';
 
 const TITLES: Record<string, string> = {
   BAD_MAGIC: 'Not a Coffer file',

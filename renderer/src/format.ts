@@ -38,7 +38,13 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 /** 0..100, by bytes when known (a fair measure of work), else by files. */
-export function progressPercent(p: { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number }): number {
-  const ratio = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.filesTotal > 0 ? p.filesDone / p.filesTotal : 0;
+export function progressPercent(p: {
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}): number {
+  const ratio =
+    p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.filesTotal > 0 ? p.filesDone / p.filesTotal : 0;
   return Math.max(0, Math.min(100, Math.round(ratio * 100)));
 }

@@ -1,4 +1,4 @@
-import type { CofferApi } from '../../electron/shared/contract.js';
+import type { CofferApi } from '@shared/contract.js';
 
 declare global {
   interface Window {

@@ -1,6 +1,6 @@
 /** Small data hooks over window.coffer: load once, reload when main says the data changed. */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { CofferEvent, ErrorInfo, Progress } from '../../electron/shared/contract.js';
+import type { CofferEvent, ErrorInfo, Progress } from '@shared/contract.js';
 import { errorInfo, onEvent } from './api.js';
 
 export interface Loaded<T> {
@@ -16,7 +16,9 @@ export function useLoad<T>(load: () => Promise<T>, topics: readonly Topic[], key
   const [data, setData] = useState<T>();
   const [error, setError] = useState<ErrorInfo>();
   const loadRef = useRef(load);
-  loadRef.current = load;
+  useEffect(() => {
+    loadRef.current = load;
+  });
   const topicKey = topics.join(',');
 
   const reload = useCallback(() => {

@@ -78,29 +78,48 @@ export class HelpdeskAdapter implements HelpdeskPort {
           return {
             ...base,
             stanzas,
-            opensWithLoadedKey: this.keyId !== null && stanzas.some((s) => s.kind === 'recovery' && s.keyId === this.keyId),
-            opensOnThisDevice: deviceKeyId !== null && stanzas.some((s) => s.kind === 'device' && s.keyId === deviceKeyId),
+            opensWithLoadedKey:
+              this.keyId !== null && stanzas.some((s) => s.kind === 'recovery' && s.keyId === this.keyId),
+            opensOnThisDevice:
+              deviceKeyId !== null && stanzas.some((s) => s.kind === 'device' && s.keyId === deviceKeyId),
           };
         } finally {
           fs.closeSync(fd);
         }
       } catch (error) {
-        return { ...base, stanzas: [], opensWithLoadedKey: false, opensOnThisDevice: false, error: toErrorInfo(error) };
+        return {
+          ...base,
+          stanzas: [],
+          opensWithLoadedKey: false,
+          opensOnThisDevice: false,
+          error: toErrorInfo(error),
+        };
       }
     });
   }
 
-  restore(paths: string[], mode: 'decrypt' | 'rekey', destination: string | null): Promise<{ runId: string }> {
+  restore(
+    paths: string[],
+    mode: 'decrypt' | 'rekey',
+    destination: string | null,
+  ): Promise<{ runId: string }> {
     const identity = this.identity;
     if (!identity) {
       return Promise.reject(
-        new CofferError('NO_RECOVERY_KEY_LOADED', 'No organization recovery key is loaded.', 'Load the key file with its passphrase first.'),
+        new CofferError(
+          'NO_RECOVERY_KEY_LOADED',
+          'No organization recovery key is loaded.',
+          'Load the key file with its passphrase first.',
+        ),
       );
     }
     const { safeFiles, deviceKeys, runs } = this.deps;
     const runId = runs.start(mode === 'decrypt' ? 'restore' : 'rekey', null, async (run) => {
       const sizes = paths.map((p) => fs.statSync(p).size);
-      run.setTotals(paths.length, sizes.reduce((a, b) => a + b, 0));
+      run.setTotals(
+        paths.length,
+        sizes.reduce((a, b) => a + b, 0),
+      );
       const recipients = mode === 'rekey' ? await this.deps.recipients() : [];
       const verifyWith = mode === 'rekey' ? await deviceKeys.identities() : [];
       for (const [i, file] of paths.entries()) {
@@ -108,7 +127,11 @@ export class HelpdeskAdapter implements HelpdeskPort {
         await yieldToLoop();
         try {
           if (mode === 'decrypt') {
-            safeFiles.decryptTo(file, { identities: [identity], outDir: destination ?? path.dirname(file), signal: run.signal });
+            safeFiles.decryptTo(file, {
+              identities: [identity],
+              outDir: destination ?? path.dirname(file),
+              signal: run.signal,
+            });
           } else {
             safeFiles.rekey(file, [identity], recipients, verifyWith);
           }

@@ -43,7 +43,9 @@ export class KeysAdapter implements KeysPort {
   }
 
   async recoveryStatus(): Promise<RecoveryStatus> {
-    const deviceKeyId = await this.deps.deviceKeys.deviceKeyId().catch(() => this.deps.deviceKeys.recordedDeviceKeyId() ?? null);
+    const deviceKeyId = await this.deps.deviceKeys
+      .deviceKeyId()
+      .catch(() => this.deps.deviceKeys.recordedDeviceKeyId() ?? null);
     const fromPolicy = this.deps.policyRecoveryKeys();
     const policyIds = new Set(fromPolicy.map((k) => k.keyId));
     const trusted = [
@@ -54,10 +56,12 @@ export class KeysAdapter implements KeysPort {
         .map((k) => ({ keyId: k.keyId, label: k.label ?? '', source: 'user' as const })),
     ];
     const code = this.codeState();
-    let current: string | null = null;
+    let current: string | null;
     try {
       current = this.deps.recovery.readEscrow().code.keyId;
-    } catch {
+    } catch (error) {
+      // No record yet means no code; a damaged record is an error the user must see.
+      if (!isCofferError(error, 'NO_ESCROW')) throw error;
       current = null;
     }
     const personalCode: RecoveryStatus['personalCode'] =
@@ -80,7 +84,11 @@ export class KeysAdapter implements KeysPort {
     try {
       const { keyId } = await this.deps.recovery.confirmCode(code);
       const state = this.codeState();
-      this.saveCodeState({ keyId, madeAt: state?.keyId === keyId ? state.madeAt : Date.now(), confirmed: true });
+      this.saveCodeState({
+        keyId,
+        madeAt: state?.keyId === keyId ? state.madeAt : Date.now(),
+        confirmed: true,
+      });
     } finally {
       code.fill(0);
     }

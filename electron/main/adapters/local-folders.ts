@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { CofferError } from '../../../crypto/errors.js';
+import { CofferError, isCofferError } from '../../../crypto/errors.js';
 import type { Recipient } from '../../../crypto/keys.js';
 import type { DeviceKeyService } from '../../services/keys/device-key.js';
 import { PROTECTED_SUFFIX, isProtectedName, isTempName, type SafeFiles } from '../../services/safe-file.js';
@@ -122,7 +122,11 @@ export class LocalFolders implements FoldersPort {
       return rel === '' || !rel.startsWith('..') || !back.startsWith('..');
     });
     if (clash) {
-      throw new CofferError('FOLDER_OVERLAPS', `${resolved} overlaps ${clash.path}, which Coffer already protects.`, 'Protect the outer folder only.');
+      throw new CofferError(
+        'FOLDER_OVERLAPS',
+        `${resolved} overlaps ${clash.path}, which Coffer already protects.`,
+        'Protect the outer folder only.',
+      );
     }
     const record = { id: randomUUID(), path: resolved, lastRun: null };
     this.write([...records, record]);
@@ -161,7 +165,13 @@ export class LocalFolders implements FoldersPort {
       if (isTempName(name)) continue;
       const stat = fs.lstatSync(path.join(absolute, name), { throwIfNoEntry: false });
       if (!stat) continue;
-      const kind: FileEntry['kind'] = stat.isDirectory() ? 'dir' : !stat.isFile() ? 'other' : isProtectedName(name) ? 'protected' : 'plaintext';
+      const kind: FileEntry['kind'] = stat.isDirectory()
+        ? 'dir'
+        : !stat.isFile()
+          ? 'other'
+          : isProtectedName(name)
+            ? 'protected'
+            : 'plaintext';
       entries.push({
         name: kind === 'protected' ? name.slice(0, -PROTECTED_SUFFIX.length) : name,
         relPath: dir === '' ? name : `${dir}/${name}`,
@@ -178,13 +188,25 @@ export class LocalFolders implements FoldersPort {
     const absolute = path.resolve(root, relPath);
     const rel = path.relative(root, absolute);
     if (rel.startsWith('..') || path.isAbsolute(rel)) {
-      return Promise.reject(new CofferError('OUTSIDE_FOLDER', 'That path is outside the protected folder.', 'Pick a file inside the folder.'));
+      return Promise.reject(
+        new CofferError(
+          'OUTSIDE_FOLDER',
+          'That path is outside the protected folder.',
+          'Pick a file inside the folder.',
+        ),
+      );
     }
     // Never follow a symlink out of a protected folder (DESIGN.md "Writing files safely").
     const real = fs.realpathSync(absolute);
     const realRel = path.relative(fs.realpathSync(root), real);
     if (realRel.startsWith('..') || path.isAbsolute(realRel)) {
-      return Promise.reject(new CofferError('OUTSIDE_FOLDER', 'That path leads outside the protected folder.', 'Pick a file inside the folder.'));
+      return Promise.reject(
+        new CofferError(
+          'OUTSIDE_FOLDER',
+          'That path leads outside the protected folder.',
+          'Pick a file inside the folder.',
+        ),
+      );
     }
     return Promise.resolve(absolute);
   }
@@ -196,7 +218,11 @@ export class LocalFolders implements FoldersPort {
   private async run(folderId: string, op: 'protect' | 'unprotect'): Promise<{ runId: string }> {
     const root = this.record(folderId).path;
     if (this.deps.runs.running(folderId)) {
-      throw new CofferError('RUN_IN_PROGRESS', 'This folder is already being processed.', 'Wait for it to finish, or cancel it.');
+      throw new CofferError(
+        'RUN_IN_PROGRESS',
+        'This folder is already being processed.',
+        'Wait for it to finish, or cancel it.',
+      );
     }
     const { safeFiles, deviceKeys } = this.deps;
     // Keys first, before the run starts: a missing keychain fails the request, not silently the run.
@@ -204,7 +230,10 @@ export class LocalFolders implements FoldersPort {
     const identities = await deviceKeys.identities();
     const runId = this.deps.runs.start(op, folderId, async (run) => {
       const todo = walk(root).filter((f) => (op === 'protect' ? !f.protected : f.protected));
-      run.setTotals(todo.length, todo.reduce((n, f) => n + f.size, 0));
+      run.setTotals(
+        todo.length,
+        todo.reduce((n, f) => n + f.size, 0),
+      );
       for (const f of todo) {
         if (run.signal.aborted) break;
         await yieldToLoop();
@@ -214,19 +243,27 @@ export class LocalFolders implements FoldersPort {
           last = bytes;
         };
         try {
-          if (op === 'protect') safeFiles.encryptInPlace(f.file, { recipients, identities, onProgress, signal: run.signal });
-          else safeFiles.decryptTo(f.file, { identities, removeSource: true, onProgress, signal: run.signal });
+          if (op === 'protect')
+            safeFiles.encryptInPlace(f.file, { recipients, identities, onProgress, signal: run.signal });
+          else
+            safeFiles.decryptTo(f.file, { identities, removeSource: true, onProgress, signal: run.signal });
           run.addBytes(f.size - last);
           run.fileDone();
         } catch (error) {
-          if (run.signal.aborted) break;
+          if (isCofferError(error, 'CANCELLED')) break;
           run.addBytes(f.size - last);
           run.fileFailed(path.relative(root, f.file), error);
         }
       }
       const progress = this.deps.runs.list().find((p) => p.runId === run.runId);
-      const outcome = run.signal.aborted ? 'cancelled' : progress && progress.errors.length > 0 ? 'partial' : 'ok';
-      this.write(this.read().map((r) => (r.id === folderId ? { ...r, lastRun: { at: Date.now(), outcome } } : r)));
+      const outcome = run.signal.aborted
+        ? 'cancelled'
+        : progress && progress.errors.length > 0
+          ? 'partial'
+          : 'ok';
+      this.write(
+        this.read().map((r) => (r.id === folderId ? { ...r, lastRun: { at: Date.now(), outcome } } : r)),
+      );
     });
     return { runId };
   }
@@ -260,7 +297,11 @@ export class LocalWorkspace implements WorkspacePort {
     for (const e of this.open_.values()) if (e.folderId === folderId && e.relPath === relPath) return e;
     const source = await this.deps.folders.resolve(folderId, relPath);
     if (!isProtectedName(path.basename(source))) {
-      throw new CofferError('NOT_PROTECTED', 'Only protected (.coffer) files open through Coffer.', 'Protect the folder first.');
+      throw new CofferError(
+        'NOT_PROTECTED',
+        'Only protected (.coffer) files open through Coffer.',
+        'Protect the folder first.',
+      );
     }
     const id = randomUUID();
     const sessionDir = path.join(this.deps.dir, id);
@@ -269,15 +310,28 @@ export class LocalWorkspace implements WorkspacePort {
     const { target, metadata } = this.deps.safeFiles.decryptTo(source, { identities, outDir: sessionDir });
     const stat = fs.statSync(target);
     const edit: OpenEdit = {
-      id, folderId, relPath, name: metadata.name, openedAt: Date.now(), editPath: target, source,
-      openedSize: stat.size, openedMtimeMs: stat.mtimeMs,
+      id,
+      folderId,
+      relPath,
+      name: metadata.name,
+      openedAt: Date.now(),
+      editPath: target,
+      source,
+      openedSize: stat.size,
+      openedMtimeMs: stat.mtimeMs,
     };
     this.open_.set(id, edit);
     return edit;
   }
 
   list(): EditSession[] {
-    return [...this.open_.values()].map(({ id, folderId, relPath, name, openedAt }) => ({ id, folderId, relPath, name, openedAt }));
+    return [...this.open_.values()].map(({ id, folderId, relPath, name, openedAt }) => ({
+      id,
+      folderId,
+      relPath,
+      name,
+      openedAt,
+    }));
   }
 
   async close(editId: string): Promise<{ saved: boolean }> {

@@ -28,7 +28,9 @@ export function Activity() {
                 <td>{a.action}</td>
                 <td className="path">{a.target}</td>
                 <td>
-                  <span className={`pill ${a.outcome === 'ok' ? 'pill-ok' : a.outcome === 'error' ? 'pill-error' : 'pill-warn'}`}>
+                  <span
+                    className={`pill ${a.outcome === 'ok' ? 'pill-ok' : a.outcome === 'error' ? 'pill-error' : 'pill-warn'}`}
+                  >
                     {a.outcome === 'ok' ? 'Done' : a.outcome === 'error' ? 'Failed' : 'Cancelled'}
                   </span>
                   {a.detail ? <div className="muted">{a.detail}</div> : null}

@@ -1,12 +1,18 @@
 import { useState } from 'react';
-import type { ErrorInfo } from '../../../electron/shared/contract.js';
+import type { ErrorInfo } from '@shared/contract.js';
 import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader } from '../components.js';
 import { formatBytes, formatWhen } from '../format.js';
 import { useLoad } from '../hooks.js';
 
 /** Browse a protected folder; open a file for editing, decrypt a copy, verify. */
-export function Files({ folderId, setFolderId }: { folderId: string | null; setFolderId: (id: string) => void }) {
+export function Files({
+  folderId,
+  setFolderId,
+}: {
+  folderId: string | null;
+  setFolderId: (id: string) => void;
+}) {
   const folders = useLoad(() => call('listFolders', {}), ['folders']);
   const selected = folderId ?? folders.data?.[0]?.id ?? null;
   const [dir, setDir] = useState('');
@@ -27,7 +33,10 @@ export function Files({ folderId, setFolderId }: { folderId: string | null; setF
 
   return (
     <>
-      <PageHeader title="Files" lead="Open protected files for editing, save decrypted copies, or check a file is intact." />
+      <PageHeader
+        title="Files"
+        lead="Open protected files for editing, save decrypted copies, or check a file is intact."
+      />
       <div className="toolbar">
         <label htmlFor="folder-select">Folder</label>
         <select
@@ -45,18 +54,33 @@ export function Files({ folderId, setFolderId }: { folderId: string | null; setF
           ))}
         </select>
       </div>
-      {folders.data?.length === 0 ? <Notice tone="info" title="No protected folders yet"><p>Add a folder on the Folders page first.</p></Notice> : null}
+      {folders.data?.length === 0 ? (
+        <Notice tone="info" title="No protected folders yet">
+          <p>Add a folder on the Folders page first.</p>
+        </Notice>
+      ) : null}
       <ErrorNotice error={error ?? entries.error} />
       {message ? <Notice tone="ok" title={message} /> : null}
       {edits.data && edits.data.length > 0 ? (
         <section className="card" aria-label="Files open for editing">
           <h2>Open for editing</h2>
-          <p className="muted">A decrypted working copy exists while a file is open. Save and close to encrypt your changes back; Lock closes all.</p>
+          <p className="muted">
+            A decrypted working copy exists while a file is open. Save and close to encrypt your changes back;
+            Lock closes all.
+          </p>
           <ul className="plain-list">
             {edits.data.map((e) => (
               <li key={e.id}>
                 <span className="path">{e.relPath}</span>
-                <ActionButton variant="primary" onError={setError} onAction={async () => { await call('closeEdit', { editId: e.id }); report(`${e.name} saved and encrypted`); }} label={`Save and close ${e.name}`}>
+                <ActionButton
+                  variant="primary"
+                  onError={setError}
+                  onAction={async () => {
+                    await call('closeEdit', { editId: e.id });
+                    report(`${e.name} saved and encrypted`);
+                  }}
+                  label={`Save and close ${e.name}`}
+                >
                   Save and close
                 </ActionButton>
               </li>
@@ -66,11 +90,27 @@ export function Files({ folderId, setFolderId }: { folderId: string | null; setF
       ) : null}
       {folder ? (
         <nav aria-label="Folder path" className="crumbs">
-          <button type="button" className="link" onClick={() => { setDir(''); }}>{folder.path}</button>
+          <button
+            type="button"
+            className="link"
+            onClick={() => {
+              setDir('');
+            }}
+          >
+            {folder.path}
+          </button>
           {crumbs.map((c, i) => (
             <span key={crumbs.slice(0, i + 1).join('/')}>
               {' / '}
-              <button type="button" className="link" onClick={() => { setDir(crumbs.slice(0, i + 1).join('/')); }}>{c}</button>
+              <button
+                type="button"
+                className="link"
+                onClick={() => {
+                  setDir(crumbs.slice(0, i + 1).join('/'));
+                }}
+              >
+                {c}
+              </button>
             </span>
           ))}
         </nav>
@@ -83,33 +123,84 @@ export function Files({ folderId, setFolderId }: { folderId: string | null; setF
               <th scope="col">State</th>
               <th scope="col">Size</th>
               <th scope="col">Changed</th>
-              <th scope="col"><span className="sr-only">Actions</span></th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
             {entries.data.length === 0 ? (
-              <tr><td colSpan={5} className="muted">This folder is empty.</td></tr>
+              <tr>
+                <td colSpan={5} className="muted">
+                  This folder is empty.
+                </td>
+              </tr>
             ) : null}
             {entries.data.map((e) => (
               <tr key={e.relPath}>
                 <td>
                   {e.kind === 'dir' ? (
-                    <button type="button" className="link" onClick={() => { setDir(e.relPath); }}>{e.name}/</button>
+                    <button
+                      type="button"
+                      className="link"
+                      onClick={() => {
+                        setDir(e.relPath);
+                      }}
+                    >
+                      {e.name}/
+                    </button>
                   ) : (
                     <span className="path">{e.name}</span>
                   )}
                 </td>
                 <td>
-                  {e.kind === 'protected' ? <span className="pill pill-ok">Encrypted</span> : e.kind === 'plaintext' ? <span className="pill pill-warn">Not encrypted</span> : e.kind === 'dir' ? <span className="muted">Folder</span> : <span className="muted">Skipped</span>}
+                  {e.kind === 'protected' ? (
+                    <span className="pill pill-ok">Encrypted</span>
+                  ) : e.kind === 'plaintext' ? (
+                    <span className="pill pill-warn">Not encrypted</span>
+                  ) : e.kind === 'dir' ? (
+                    <span className="muted">Folder</span>
+                  ) : (
+                    <span className="muted">Skipped</span>
+                  )}
                 </td>
                 <td>{e.kind === 'dir' ? '' : formatBytes(e.size)}</td>
                 <td>{formatWhen(e.mtimeMs)}</td>
                 <td className="row-actions">
                   {e.kind === 'protected' ? (
                     <>
-                      <ActionButton variant="primary" onError={setError} label={`Open ${e.name} for editing`} onAction={async () => { await call('openForEdit', { folderId: selected, relPath: e.relPath }); report(`${e.name} is open for editing`); }}>Open</ActionButton>
-                      <ActionButton onError={setError} label={`Decrypt a copy of ${e.name}`} onAction={async () => { const r = await call('decryptCopy', { folderId: selected, relPath: e.relPath }); if (r) report(`Decrypted copy saved to ${r.savedTo}`); }}>Decrypt a copy…</ActionButton>
-                      <ActionButton variant="ghost" onError={setError} label={`Verify ${e.name}`} onAction={async () => { const r = await call('verifyFile', { folderId: selected, relPath: e.relPath }); report(`${r.name} is intact (${formatBytes(r.size)})`); }}>Verify</ActionButton>
+                      <ActionButton
+                        variant="primary"
+                        onError={setError}
+                        label={`Open ${e.name} for editing`}
+                        onAction={async () => {
+                          await call('openForEdit', { folderId: selected, relPath: e.relPath });
+                          report(`${e.name} is open for editing`);
+                        }}
+                      >
+                        Open
+                      </ActionButton>
+                      <ActionButton
+                        onError={setError}
+                        label={`Decrypt a copy of ${e.name}`}
+                        onAction={async () => {
+                          const r = await call('decryptCopy', { folderId: selected, relPath: e.relPath });
+                          if (r) report(`Decrypted copy saved to ${r.savedTo}`);
+                        }}
+                      >
+                        Decrypt a copy…
+                      </ActionButton>
+                      <ActionButton
+                        variant="ghost"
+                        onError={setError}
+                        label={`Verify ${e.name}`}
+                        onAction={async () => {
+                          const r = await call('verifyFile', { folderId: selected, relPath: e.relPath });
+                          report(`${r.name} is intact (${formatBytes(r.size)})`);
+                        }}
+                      >
+                        Verify
+                      </ActionButton>
                     </>
                   ) : null}
                 </td>

@@ -1,5 +1,5 @@
 import { useCallback, useState } from 'react';
-import type { ErrorInfo } from '../../../electron/shared/contract.js';
+import type { ErrorInfo } from '@shared/contract.js';
 import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader, RunProgress } from '../components.js';
 import { formatBytes, formatWhen, plural } from '../format.js';
@@ -17,7 +17,14 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
         title="Folders"
         lead="Every file in these folders is encrypted in place and stays encrypted."
         actions={
-          <ActionButton variant="primary" onError={onError} onAction={async () => { setError(undefined); await call('addFolder', {}); }}>
+          <ActionButton
+            variant="primary"
+            onError={onError}
+            onAction={async () => {
+              setError(undefined);
+              await call('addFolder', {});
+            }}
+          >
             Add folder…
           </ActionButton>
         }
@@ -25,7 +32,10 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
       <ErrorNotice error={error ?? folders.error} />
       {folders.data?.length === 0 ? (
         <Notice tone="info" title="No protected folders yet">
-          <p>Add the folders where you keep customer files. Coffer encrypts what is there and everything you add later.</p>
+          <p>
+            Add the folders where you keep customer files. Coffer encrypts what is there and everything you
+            add later.
+          </p>
         </Notice>
       ) : null}
       <ul className="folder-list" aria-label="Protected folders">
@@ -39,16 +49,34 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                   <h2 className="path">{f.path}</h2>
                   <p className="muted">
                     {plural(f.protectedFiles, 'file')} protected ({formatBytes(f.protectedBytes)})
-                    {f.plaintextFiles > 0 ? <strong className="warn-text"> · {plural(f.plaintextFiles, 'file')} waiting</strong> : null}
+                    {f.plaintextFiles > 0 ? (
+                      <strong className="warn-text"> · {plural(f.plaintextFiles, 'file')} waiting</strong>
+                    ) : null}
                     {f.lastRun ? ` · last run ${formatWhen(f.lastRun.at)} (${f.lastRun.outcome})` : ''}
-                    {f.mandatory ? <span className="badge" title="Set by your organization">Required by your organization</span> : null}
+                    {f.mandatory ? (
+                      <span className="badge" title="Set by your organization">
+                        Required by your organization
+                      </span>
+                    ) : null}
                   </p>
                 </div>
                 <div className="actions">
-                  <button type="button" className="btn btn-ghost" onClick={() => { browse(f.id); }}>
+                  <button
+                    type="button"
+                    className="btn btn-ghost"
+                    onClick={() => {
+                      browse(f.id);
+                    }}
+                  >
                     Browse
                   </button>
-                  <ActionButton variant="primary" disabled={running} onError={onError} onAction={() => call('protectFolder', { folderId: f.id })} label={`Protect now ${f.path}`}>
+                  <ActionButton
+                    variant="primary"
+                    disabled={running}
+                    onError={onError}
+                    onAction={() => call('protectFolder', { folderId: f.id })}
+                    label={`Protect now ${f.path}`}
+                  >
                     Protect now
                   </ActionButton>
                   <ActionButton
@@ -68,7 +96,8 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                     onError={onError}
                     label={`Remove ${f.path}`}
                     onAction={async () => {
-                      if (!confirm(`Stop watching ${f.path}? Files already encrypted stay encrypted.`)) return;
+                      if (!confirm(`Stop watching ${f.path}? Files already encrypted stay encrypted.`))
+                        return;
                       await call('removeFolder', { folderId: f.id });
                     }}
                   >

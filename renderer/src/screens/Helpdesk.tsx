@@ -1,5 +1,5 @@
 import { useCallback, useState } from 'react';
-import type { ErrorInfo, FileInspection } from '../../../electron/shared/contract.js';
+import type { ErrorInfo, FileInspection } from '@shared/contract.js';
 import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader, RunProgress } from '../components.js';
 import { explain } from '../explain.js';
@@ -21,7 +21,10 @@ export function Helpdesk() {
 
   return (
     <>
-      <PageHeader title="Helpdesk" lead="Restore files from another laptop with the organization recovery key." />
+      <PageHeader
+        title="Helpdesk"
+        lead="Restore files from another laptop with the organization recovery key."
+      />
       <ErrorNotice error={error} />
       <section className="card" aria-labelledby="key-h">
         <h2 id="key-h">1. Organization recovery key</h2>
@@ -81,10 +84,22 @@ export function Helpdesk() {
       <section className="card" aria-labelledby="pick-h">
         <h2 id="pick-h">2. Files to restore</h2>
         <div className="actions">
-          <ActionButton onError={setError} onAction={async () => { const f = await call('helpdeskPick', { what: 'files' }); if (f) setFiles(f); }}>
+          <ActionButton
+            onError={setError}
+            onAction={async () => {
+              const f = await call('helpdeskPick', { what: 'files' });
+              if (f) setFiles(f);
+            }}
+          >
             Choose files…
           </ActionButton>
-          <ActionButton onError={setError} onAction={async () => { const f = await call('helpdeskPick', { what: 'folder' }); if (f) setFiles(f); }}>
+          <ActionButton
+            onError={setError}
+            onAction={async () => {
+              const f = await call('helpdeskPick', { what: 'folder' });
+              if (f) setFiles(f);
+            }}
+          >
             Choose a folder…
           </ActionButton>
         </div>
@@ -107,12 +122,23 @@ export function Helpdesk() {
                     <td>
                       {f.stanzas.map((s) => (
                         <div key={`${s.kind}:${s.keyId}`}>
-                          <code className={`key-id ${s.keyId === keyId ? 'match' : ''}`}>{s.keyId}</code> <span className="muted">{s.kind}</span>
+                          <code className={`key-id ${s.keyId === keyId ? 'match' : ''}`}>{s.keyId}</code>{' '}
+                          <span className="muted">{s.kind}</span>
                         </div>
                       ))}
-                      {f.error ? <span className="error-text">{explain(f.error).title}: {f.error.message}</span> : null}
+                      {f.error ? (
+                        <span className="error-text">
+                          {explain(f.error).title}: {f.error.message}
+                        </span>
+                      ) : null}
                     </td>
-                    <td>{f.opensWithLoadedKey ? <span className="pill pill-ok">Yes</span> : <span className="pill pill-warn">No</span>}</td>
+                    <td>
+                      {f.opensWithLoadedKey ? (
+                        <span className="pill pill-ok">Yes</span>
+                      ) : (
+                        <span className="pill pill-warn">No</span>
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -123,7 +149,8 @@ export function Helpdesk() {
       <section className="card" aria-labelledby="restore-h">
         <h2 id="restore-h">3. Restore</h2>
         <p className="muted">
-          Decrypt writes plain copies to a folder you choose. Rekey lets this device open the files in place, rewriting only their headers.
+          Decrypt writes plain copies to a folder you choose. Rekey lets this device open the files in place,
+          rewriting only their headers.
         </p>
         <div className="actions">
           <ActionButton
@@ -131,7 +158,10 @@ export function Helpdesk() {
             disabled={!keyId || restorable.length === 0 || run?.state === 'running'}
             onError={setError}
             onAction={async () => {
-              const r = await call('helpdeskRestore', { paths: restorable.map((f) => f.path), mode: 'decrypt' });
+              const r = await call('helpdeskRestore', {
+                paths: restorable.map((f) => f.path),
+                mode: 'decrypt',
+              });
               if (r) setRunId(r.runId);
             }}
           >
@@ -141,14 +171,23 @@ export function Helpdesk() {
             disabled={!keyId || restorable.length === 0 || run?.state === 'running'}
             onError={setError}
             onAction={async () => {
-              const r = await call('helpdeskRestore', { paths: restorable.map((f) => f.path), mode: 'rekey' });
+              const r = await call('helpdeskRestore', {
+                paths: restorable.map((f) => f.path),
+                mode: 'rekey',
+              });
               if (r) setRunId(r.runId);
             }}
           >
             Rekey to this device
           </ActionButton>
         </div>
-        {run ? <RunProgress progress={run} label="Restoring" onCancel={() => call('cancelRun', { runId: run.runId })} /> : null}
+        {run ? (
+          <RunProgress
+            progress={run}
+            label="Restoring"
+            onCancel={() => call('cancelRun', { runId: run.runId })}
+          />
+        ) : null}
       </section>
     </>
   );

@@ -11,10 +11,20 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
   const { recovery, keychain } = data;
   const warnings: { title: string; text: string; screen: Screen; action: string }[] = [];
   if (!keychain.ok) {
-    warnings.push({ title: 'The keychain is not available', text: keychain.problem ?? '', screen: 'overview', action: '' });
+    warnings.push({
+      title: 'The keychain is not available',
+      text: keychain.problem ?? '',
+      screen: 'overview',
+      action: '',
+    });
   }
   if (data.folders === 0) {
-    warnings.push({ title: 'No folder is protected yet', text: 'Add the folders that hold customer files.', screen: 'folders', action: 'Add a folder' });
+    warnings.push({
+      title: 'No folder is protected yet',
+      text: 'Add the folders that hold customer files.',
+      screen: 'folders',
+      action: 'Add a folder',
+    });
   }
   if (data.plaintextWaiting > 0) {
     warnings.push({
@@ -34,7 +44,8 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
   }
   if (recovery.personalCode.state !== 'confirmed') {
     warnings.push({
-      title: recovery.personalCode.state === 'none' ? 'No personal recovery code' : 'Recovery code not confirmed',
+      title:
+        recovery.personalCode.state === 'none' ? 'No personal recovery code' : 'Recovery code not confirmed',
       text: 'Make a recovery code and keep it somewhere safe, away from this laptop.',
       screen: 'recovery',
       action: recovery.personalCode.state === 'none' ? 'Make the code' : 'Confirm the code',
@@ -47,13 +58,22 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
       <section className="stats" aria-label="Protection summary">
         <Stat label="Protected folders" value={data.folders} />
         <Stat label="Files protected" value={data.filesProtected} />
-        <Stat label="Plaintext waiting" value={data.plaintextWaiting} tone={data.plaintextWaiting > 0 ? 'warn' : 'ok'} />
-        <Stat label="Last run" text={data.lastRun ? `${formatWhen(data.lastRun.at)} · ${data.lastRun.outcome}` : 'never'} />
+        <Stat
+          label="Plaintext waiting"
+          value={data.plaintextWaiting}
+          tone={data.plaintextWaiting > 0 ? 'warn' : 'ok'}
+        />
+        <Stat
+          label="Last run"
+          text={data.lastRun ? `${formatWhen(data.lastRun.at)} · ${data.lastRun.outcome}` : 'never'}
+        />
       </section>
       <section className="cards" aria-label="Keys">
         <div className="card">
           <h2>Keychain</h2>
-          <p className={keychain.ok ? 'ok-text' : 'error-text'}>{keychain.ok ? 'Device key available' : 'Not available'}</p>
+          <p className={keychain.ok ? 'ok-text' : 'error-text'}>
+            {keychain.ok ? 'Device key available' : 'Not available'}
+          </p>
           {keychain.deviceKeyId ? (
             <p>
               Device key ID <code className="key-id">{keychain.deviceKeyId}</code>
@@ -68,7 +88,11 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
             </li>
             <li className={recovery.personalCode.state === 'confirmed' ? 'yes' : 'no'}>
               Personal recovery code{' '}
-              {recovery.personalCode.state === 'confirmed' ? 'made and confirmed' : recovery.personalCode.state === 'unconfirmed' ? 'made, not confirmed' : 'not made'}
+              {recovery.personalCode.state === 'confirmed'
+                ? 'made and confirmed'
+                : recovery.personalCode.state === 'unconfirmed'
+                  ? 'made, not confirmed'
+                  : 'not made'}
             </li>
           </ul>
         </div>
@@ -84,7 +108,13 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
             <Notice key={w.title} tone="warn" title={w.title}>
               <p>{w.text}</p>
               {w.action ? (
-                <button type="button" className="btn btn-secondary" onClick={() => { go(w.screen); }}>
+                <button
+                  type="button"
+                  className="btn btn-secondary"
+                  onClick={() => {
+                    go(w.screen);
+                  }}
+                >
                   {w.action}
                 </button>
               ) : null}
@@ -96,7 +126,17 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
   );
 }
 
-function Stat({ label, value, text, tone }: { label: string; value?: number; text?: string; tone?: 'ok' | 'warn' }) {
+function Stat({
+  label,
+  value,
+  text,
+  tone,
+}: {
+  label: string;
+  value?: number;
+  text?: string;
+  tone?: 'ok' | 'warn';
+}) {
   return (
     <div className={`stat ${tone ? `stat-${tone}` : ''}`}>
       <span className="stat-value">{text ?? (value ?? 0).toLocaleString('en-US')}</span>

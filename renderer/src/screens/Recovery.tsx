@@ -1,12 +1,13 @@
 import { useState } from 'react';
-import type { ErrorInfo } from '../../../electron/shared/contract.js';
+import type { ErrorInfo } from '@shared/contract.js';
 import { call, errorInfo } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader } from '../components.js';
 import { formatWhen } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { GROUPS, groupState, splitPasted } from '../recoveryCode.js';
 
-type Step = { at: 'status' } | { at: 'show'; groups: string[]; keyId: string } | { at: 'confirm'; keyId: string };
+type Step =
+  { at: 'status' } | { at: 'show'; groups: string[]; keyId: string } | { at: 'confirm'; keyId: string };
 
 /**
  * The personal recovery code: made, shown once (print or write down), then confirmed by typing it back.
@@ -21,11 +22,20 @@ export function Recovery() {
 
   return (
     <>
-      <PageHeader title="Recovery" lead="How your files can be restored if this laptop, your account or its keychain is lost." />
+      <PageHeader
+        title="Recovery"
+        lead="How your files can be restored if this laptop, your account or its keychain is lost."
+      />
       <ErrorNotice error={error ?? status.error} />
       {notice ? <Notice tone="ok" title={notice} /> : null}
       {step.at === 'show' ? (
-        <ShowCode groups={step.groups} keyId={step.keyId} onDone={() => { setStep({ at: 'confirm', keyId: step.keyId }); }} />
+        <ShowCode
+          groups={step.groups}
+          keyId={step.keyId}
+          onDone={() => {
+            setStep({ at: 'confirm', keyId: step.keyId });
+          }}
+        />
       ) : step.at === 'confirm' ? (
         <ConfirmCode
           keyId={step.keyId}
@@ -33,7 +43,9 @@ export function Recovery() {
             setStep({ at: 'status' });
             setNotice('Recovery code confirmed. Keep it somewhere safe, away from this laptop.');
           }}
-          onBack={() => { setStep({ at: 'status' }); }}
+          onBack={() => {
+            setStep({ at: 'status' });
+          }}
         />
       ) : null}
       {data && step.at === 'status' ? (
@@ -41,12 +53,21 @@ export function Recovery() {
           <section className="card" aria-labelledby="code-h">
             <h2 id="code-h">Personal recovery code</h2>
             {data.personalCode.state === 'none' ? (
-              <p>You have no recovery code. With one, the helpdesk can put your key back on a new laptop, even over the phone.</p>
+              <p>
+                You have no recovery code. With one, the helpdesk can put your key back on a new laptop, even
+                over the phone.
+              </p>
             ) : (
               <p>
                 Code <code className="key-id">{data.personalCode.keyId}</code>{' '}
-                {data.personalCode.state === 'confirmed' ? <span className="pill pill-ok">Confirmed</span> : <span className="pill pill-warn">Not confirmed</span>}
-                {data.personalCode.madeAt ? <span className="muted"> · made {formatWhen(data.personalCode.madeAt)}</span> : null}
+                {data.personalCode.state === 'confirmed' ? (
+                  <span className="pill pill-ok">Confirmed</span>
+                ) : (
+                  <span className="pill pill-warn">Not confirmed</span>
+                )}
+                {data.personalCode.madeAt ? (
+                  <span className="muted"> · made {formatWhen(data.personalCode.madeAt)}</span>
+                ) : null}
               </p>
             )}
             <div className="actions">
@@ -54,7 +75,11 @@ export function Recovery() {
                 variant="primary"
                 onError={setError}
                 onAction={async () => {
-                  if (data.personalCode.state !== 'none' && !confirm('A new code replaces the old one; the old code will stop working. Continue?')) return;
+                  if (
+                    data.personalCode.state !== 'none' &&
+                    !confirm('A new code replaces the old one; the old code will stop working. Continue?')
+                  )
+                    return;
                   setError(undefined);
                   setNotice(undefined);
                   const made = await call('makeRecoveryCode', {});
@@ -78,19 +103,32 @@ export function Recovery() {
             <h2 id="keys-h">Key IDs</h2>
             <dl className="kv">
               <dt>This device</dt>
-              <dd>{data.deviceKeyId ? <code className="key-id">{data.deviceKeyId}</code> : <span className="error-text">no device key</span>}</dd>
+              <dd>
+                {data.deviceKeyId ? (
+                  <code className="key-id">{data.deviceKeyId}</code>
+                ) : (
+                  <span className="error-text">no device key</span>
+                )}
+              </dd>
             </dl>
             <h3>Trusted organization recovery keys</h3>
             {data.trustedRecoveryKeys.length === 0 ? (
               <Notice tone="warn" title="None trusted">
-                <p>Without one, the helpdesk cannot restore files encrypted on this laptop. Ask IT to deploy the recovery key.</p>
+                <p>
+                  Without one, the helpdesk cannot restore files encrypted on this laptop. Ask IT to deploy
+                  the recovery key.
+                </p>
               </Notice>
             ) : (
               <ul className="plain-list" aria-label="Trusted recovery keys">
                 {data.trustedRecoveryKeys.map((k) => (
                   <li key={k.keyId}>
                     <code className="key-id">{k.keyId}</code> {k.label}{' '}
-                    {k.source === 'policy' ? <span className="badge" title="Set by your organization">Set by your organization</span> : null}
+                    {k.source === 'policy' ? (
+                      <span className="badge" title="Set by your organization">
+                        Set by your organization
+                      </span>
+                    ) : null}
                   </li>
                 ))}
               </ul>
@@ -107,25 +145,47 @@ function ShowCode({ groups, keyId, onDone }: { groups: string[]; keyId: string; 
     <section className="card code-card" aria-labelledby="show-h">
       <h2 id="show-h">Your recovery code</h2>
       <Notice tone="warn" title="Shown once">
-        <p>Write it down or print it now, and keep it away from this laptop. Coffer will not show it again.</p>
+        <p>
+          Write it down or print it now, and keep it away from this laptop. Coffer will not show it again.
+        </p>
       </Notice>
       <p className="code" aria-label="Recovery code" data-testid="recovery-code">
         {groups.map((g, i) => (
-          <span key={i} className="code-group">{g}</span>
+          <span key={i} className="code-group">
+            {g}
+          </span>
         ))}
       </p>
       <p>
         Code ID <code className="key-id">{keyId}</code> — the helpdesk asks for it to find the right record.
       </p>
       <div className="actions">
-        <button type="button" className="btn btn-secondary" onClick={() => { window.print(); }}>Print…</button>
-        <button type="button" className="btn btn-primary" onClick={onDone}>I have written it down</button>
+        <button
+          type="button"
+          className="btn btn-secondary"
+          onClick={() => {
+            window.print();
+          }}
+        >
+          Print…
+        </button>
+        <button type="button" className="btn btn-primary" onClick={onDone}>
+          I have written it down
+        </button>
       </div>
     </section>
   );
 }
 
-function ConfirmCode({ keyId, onConfirmed, onBack }: { keyId: string; onConfirmed: () => void; onBack: () => void }) {
+function ConfirmCode({
+  keyId,
+  onConfirmed,
+  onBack,
+}: {
+  keyId: string;
+  onConfirmed: () => void;
+  onBack: () => void;
+}) {
   const [groups, setGroups] = useState<string[]>(() => Array.from({ length: GROUPS }, () => ''));
   const [error, setError] = useState<ErrorInfo>();
   const states = groups.map(groupState);
@@ -137,12 +197,15 @@ function ConfirmCode({ keyId, onConfirmed, onBack }: { keyId: string; onConfirme
       return;
     }
     setGroups((old) => old.map((g, j) => (j === i ? value.replace(/\D/g, '').slice(0, 6) : g)));
-    if (value.replace(/\D/g, '').length === 6 && i < GROUPS - 1) document.getElementById(`group-${i + 1}`)?.focus();
+    if (value.replace(/\D/g, '').length === 6 && i < GROUPS - 1)
+      document.getElementById(`group-${i + 1}`)?.focus();
   };
   return (
     <section className="card" aria-labelledby="confirm-h">
       <h2 id="confirm-h">Type your recovery code back</h2>
-      <p>This proves it was written down correctly. Code ID <code className="key-id">{keyId}</code>.</p>
+      <p>
+        This proves it was written down correctly. Code ID <code className="key-id">{keyId}</code>.
+      </p>
       <ErrorNotice error={error} />
       <form
         onSubmit={(e) => {
@@ -166,15 +229,25 @@ function ConfirmCode({ keyId, onConfirmed, onBack }: { keyId: string; onConfirme
                 value={g}
                 aria-invalid={states[i] === 'typo'}
                 aria-describedby={states[i] === 'typo' ? `group-${i}-err` : undefined}
-                onChange={(e) => { setGroup(i, e.target.value); }}
+                onChange={(e) => {
+                  setGroup(i, e.target.value);
+                }}
               />
-              {states[i] === 'typo' ? <span id={`group-${i}-err`} className="field-error">Check this group</span> : null}
+              {states[i] === 'typo' ? (
+                <span id={`group-${i}-err`} className="field-error">
+                  Check this group
+                </span>
+              ) : null}
             </div>
           ))}
         </div>
         <div className="actions">
-          <button type="button" className="btn btn-ghost" onClick={onBack}>Back</button>
-          <button type="submit" className="btn btn-primary" disabled={!complete}>Confirm code</button>
+          <button type="button" className="btn btn-ghost" onClick={onBack}>
+            Back
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={!complete}>
+            Confirm code
+          </button>
         </div>
       </form>
     </section>
