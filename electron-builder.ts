@@ -88,7 +88,12 @@ export function cofferBuildConfig(env: NodeJS.ProcessEnv): Configuration {
     nodeGypRebuild: false,
     buildDependenciesFromSource: false,
     // The packaged package.json tells the app its update URL (read by the composition root for the updater).
-    extraMetadata: { coffer: { updateUrl: updateUrl ?? null } },
+    // deb and rpm require a homepage and an author with e-mail; package.json is private and has neither.
+    extraMetadata: {
+      coffer: { updateUrl: updateUrl ?? null },
+      homepage: nonEmpty(env.COFFER_HOMEPAGE) ?? 'https://coffer.invalid/',
+      author: { name: 'Coffer', email: nonEmpty(env.COFFER_MAINTAINER_EMAIL) ?? 'it@coffer.invalid' },
+    },
     extraResources: [{ from: 'build/cli', to: 'bin', filter: ['coffer', 'coffer.cmd'] }],
 
     // Electron fuses, flipped in the binary at package time. runAsNode stays on: the `coffer` CLI runs through
@@ -184,7 +189,7 @@ export function cofferBuildConfig(env: NodeJS.ProcessEnv): Configuration {
       category: 'Utility',
       executableName: EXECUTABLE,
       synopsis: 'Keeps customer files encrypted at rest, file by file',
-      maintainer: 'Coffer <it@coffer.invalid>',
+      maintainer: `Coffer <${nonEmpty(env.COFFER_MAINTAINER_EMAIL) ?? 'it@coffer.invalid'}>`,
       vendor: 'Coffer',
     },
     // The device key must live in the Secret Service (DESIGN.md "Keys"): depend on a provider of it.

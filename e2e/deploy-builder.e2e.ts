@@ -92,7 +92,7 @@ describe('electron-builder configuration (offline)', () => {
     const unsigned = cofferBuildConfig({});
     expect(unsigned.mac?.notarize).toBe(false);
     expect(unsigned.win?.azureSignOptions).toBeUndefined();
-    expect(unsigned.extraMetadata).toEqual({ coffer: { updateUrl: null } });
+    expect(unsigned.extraMetadata).toMatchObject({ coffer: { updateUrl: null } });
 
     const env = {
       APPLE_API_KEY: '/secure/AuthKey.p8',
