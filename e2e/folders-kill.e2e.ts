@@ -1,0 +1,137 @@
+/**
+ * Issue #4 item 3: kill -9 a process running a protect (or unprotect) at random moments, many times, and
+ * check after every kill that each original file survives exactly once — as intact plaintext, or as a
+ * `.coffer` that decrypts to it — and that a re-run finishes. Runs alternate protect and unprotect over
+ * the same files, so later trials also start from the leftovers of the previous kill.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { generateDeviceKey } from '../crypto/keys.js';
+import { loadBackend } from '../crypto/sodium.js';
+import { readHeaderFd } from '../crypto/file.js';
+import { DecryptSession } from '../crypto/session.js';
+
+const TRIALS = Number(process.env.COFFER_KILL_TRIALS ?? 60);
+const LANES = 3; // independent folders killed in parallel, to fit many trials in the time
+const root = mkdtempSync(join(tmpdir(), 'coffer-kill-'));
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+function runChild(
+  op: string,
+  folder: string,
+  home: string,
+  keyHex: string,
+  killAfterMs: number | null,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'folders-child.ts'), op, folder, home],
+      {
+        env: { ...process.env, COFFER_TEST_DEVICE_KEY: keyHex },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (killAfterMs !== null && out.startsWith('ready\n') && !child.killed) {
+        setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+        killAfterMs = null;
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (signal === 'SIGKILL' || code === 0) resolve(out);
+      else reject(new Error(`child exited ${code}: ${err}`));
+    });
+  });
+}
+
+it(`survives kill -9 at random moments (${TRIALS} trials)`, async () => {
+  const sodium = await loadBackend('wasm');
+  const key = generateDeviceKey(sodium);
+  const keyHex = Buffer.from(key).toString('hex');
+  // Authenticates the whole file (FORMAT.md §5.3) and hashes the plaintext, in memory: no fsyncs.
+  const decryptedSha = (path: string): string => {
+    const fd = openSync(path, 'r');
+    try {
+      const session = new DecryptSession(sodium, readHeaderFd(fd), [{ kind: 'device', key }]);
+      const hash = createHash('sha256');
+      const buffer = Buffer.alloc(session.header.chunkSize + 2048);
+      for (let n = session.nextLength(); n > 0; n = session.nextLength()) {
+        expect(readSync(fd, buffer, 0, n, null)).toBe(n);
+        hash.update(session.pull(buffer.subarray(0, n)));
+      }
+      expect(readSync(fd, buffer, 0, 1, null)).toBe(0);
+      return hash.digest('hex');
+    } finally {
+      closeSync(fd);
+    }
+  };
+  let killedMidRun = 0;
+
+  const lane = async (laneNo: number, trials: number): Promise<void> => {
+    const folder = join(root, `lane${laneNo}`, 'data');
+    const home = join(root, `lane${laneNo}`, 'home');
+    mkdirSync(folder, { recursive: true });
+    const originals = new Map<string, string>();
+    for (let i = 0; i < 120; i++) {
+      const size = i % 40 === 0 ? 2 * 1024 * 1024 + i : 1024 + ((i * 7919) % (63 * 1024));
+      const data = randomBytes(size);
+      const name = `f${i}.bin`;
+      writeFileSync(join(folder, name), data);
+      originals.set(name, sha(data));
+    }
+    const check = (): void => {
+      const names = readdirSync(folder);
+      expect(names.filter((n) => n.includes('.tmp-')).length).toBeLessThanOrEqual(2 * 2); // at most one per worker
+      for (const [name, digest] of originals) {
+        const plain = names.includes(name);
+        const prot = names.includes(name + '.coffer');
+        expect(plain || prot, `${name} lost`).toBe(true);
+        if (plain) expect(sha(readFileSync(join(folder, name)))).toBe(digest);
+        if (prot)
+          expect(decryptedSha(join(folder, name + '.coffer')), `${name}.coffer decrypts to it`).toBe(digest);
+      }
+    };
+    for (let t = 0; t < trials; t++) {
+      const op = t % 2 === 0 ? 'protect' : 'unprotect';
+      const out = await runChild(op, folder, home, keyHex, Math.random() * 700);
+      if (!out.includes('{')) killedMidRun++;
+      check();
+    }
+    // A re-run finishes: everything protected, no leftovers.
+    await runChild('protect', folder, home, keyHex, null);
+    check();
+    const names = readdirSync(folder).sort();
+    expect(names).toEqual([...originals.keys()].map((n) => n + '.coffer').sort());
+  };
+
+  const started = Date.now();
+  await Promise.all(Array.from({ length: LANES }, (_, i) => lane(i, Math.ceil(TRIALS / LANES))));
+  console.log(
+    `kill test: ${Math.ceil(TRIALS / LANES) * LANES} trials, ${killedMidRun} killed mid-run, ${Date.now() - started} ms`,
+  );
+  expect(killedMidRun).toBeGreaterThan(TRIALS / 3);
+}, 180_000);
