@@ -5,8 +5,9 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 const electronImport = { name: 'electron', message: 'Only electron/main and electron/preload may import electron.' };
+// Whole module names only: a bare 'electron' pattern would also match relative paths into electron/.
 const nodeBuiltins = {
-  group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'worker_threads', 'electron'],
+  regex: '^(node:.*|fs|path|os|crypto|child_process|worker_threads|electron)(/.*)?$',
   message: 'The renderer and electron/shared run without Node: talk to window.coffer instead.',
 };
 
