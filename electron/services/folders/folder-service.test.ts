@@ -46,7 +46,13 @@ beforeEach(() => {
   home = join(root, 'home');
   mkdirSync(join(root, 'data'));
   const registry = FolderRegistry.inHome(home);
-  service = new FolderService({ registry, keys, pool: () => pool, lockDir: lockDirIn(home), retryDelayMs: 20 });
+  service = new FolderService({
+    registry,
+    keys,
+    pool: () => pool,
+    lockDir: lockDirIn(home),
+    retryDelayMs: 20,
+  });
 });
 afterEach(() => {
   rmSync(root, { recursive: true, force: true });
@@ -79,9 +85,18 @@ describe('protect', () => {
     expect(report.failed).toEqual([]);
     expect(report.ignored).toBe(2); // .DS_Store and the Office lock file
     expect(report.skipped.map((s) => s.code).sort()).toEqual(['IN_USE', 'SPECIAL_FILE', 'SYMLINK']);
-    expect(readdirSync(data).sort()).toEqual(['.DS_Store', 'a', 'empty.coffer', 'link', 'pipe', 'top.txt.coffer']);
+    expect(readdirSync(data).sort()).toEqual([
+      '.DS_Store',
+      'a',
+      'empty.coffer',
+      'link',
+      'pipe',
+      'top.txt.coffer',
+    ]);
     expect(decrypt(join(data, 'top.txt.coffer')).toString()).toBe('top');
-    expect(decrypt(join(data, 'a', 'b', 'deep.bin.coffer')).equals(Buffer.alloc(3 * 1024 * 1024, 7))).toBe(true);
+    expect(decrypt(join(data, 'a', 'b', 'deep.bin.coffer')).equals(Buffer.alloc(3 * 1024 * 1024, 7))).toBe(
+      true,
+    );
     expect(readFileSync(join(data, 'a', 'Report.docx'), 'utf8')).toBe('open in Word');
     const last = events.at(-1);
     expect(last).toMatchObject({ filesDone: 3, filesTotal: 3, bytesTotal: 3 * 1024 * 1024 + 3 });
@@ -191,7 +206,9 @@ describe('unprotect', () => {
     const data = join(root, 'data');
     mkdirSync(join(data, 'in'));
     await service.protect(data);
-    await expect(service.unprotect(join(data, 'in'))).rejects.toMatchObject({ code: 'INSIDE_PROTECTED_FOLDER' });
+    await expect(service.unprotect(join(data, 'in'))).rejects.toMatchObject({
+      code: 'INSIDE_PROTECTED_FOLDER',
+    });
     const strict = new FolderService({
       registry: FolderRegistry.inHome(home),
       keys,

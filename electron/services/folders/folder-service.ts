@@ -180,6 +180,7 @@ export class FolderService {
     return this.serialize(async () => {
       const files: BatchFile[] = [];
       for (const path of paths) {
+        if (!this.deps.registry.covering(path)) continue; // only ever inside a protected folder
         try {
           files.push({ path, size: statSync(path).size });
         } catch {
@@ -188,15 +189,13 @@ export class FolderService {
       }
       if (files.length === 0) return [];
       const { recipients, identities } = await this.loadKeys();
-      return this.deps
-        .pool()
-        .run({
-          op: 'protect',
-          files,
-          recipients,
-          identities,
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
+      return this.deps.pool().run({
+        op: 'protect',
+        files,
+        recipients,
+        identities,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     });
   }
 

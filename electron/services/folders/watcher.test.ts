@@ -1,0 +1,81 @@
+import {
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  appendFileSync,
+  existsSync,
+  unlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { FolderWatcher, type ProtectSink } from './watcher.js';
+import type { FileOutcome } from './types.js';
+
+let dir: string;
+let watcher: FolderWatcher | null = null;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'coffer-watch-'));
+});
+afterEach(async () => {
+  await watcher?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Records batches; the real protect path is covered by the service tests. */
+function recorder(): ProtectSink & { batches: string[][] } {
+  const batches: string[][] = [];
+  return {
+    batches,
+    protectFiles: (paths) => {
+      batches.push([...paths].sort());
+      return Promise.resolve(
+        paths.map((path): FileOutcome => ({ path, kind: 'done', bytes: 0, target: path + '.coffer' })),
+      );
+    },
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(20);
+  }
+}
+
+it('protects a new file only once it stopped growing, ignoring our outputs and litter', async () => {
+  const sink = recorder();
+  watcher = new FolderWatcher([dir], sink, { stableMs: 300, debounceMs: 100 });
+  await watcher.ready();
+  const growing = join(dir, 'growing.log');
+  writeFileSync(growing, 'a');
+  writeFileSync(join(dir, 'other.txt'), 'b');
+  writeFileSync(join(dir, 'done.txt.coffer'), 'ours');
+  writeFileSync(join(dir, 'x.coffer.tmp-abcdef'), 'ours');
+  writeFileSync(join(dir, '.DS_Store'), 'litter');
+  for (let i = 0; i < 6; i++) {
+    await sleep(100); // an app still writing: shorter gaps than stableMs
+    appendFileSync(growing, 'more');
+    expect(sink.batches.flat()).not.toContain(growing);
+  }
+  await until(() => sink.batches.flat().length >= 2);
+  expect(sink.batches.flat().sort()).toEqual([growing, join(dir, 'other.txt')]);
+});
+
+it('waits while an editor holds a document open and protects it once the lock file goes', async () => {
+  const sink = recorder();
+  watcher = new FolderWatcher([dir], sink, { stableMs: 150, debounceMs: 50 });
+  await watcher.ready();
+  writeFileSync(join(dir, '~$Report.docx'), 'owner');
+  writeFileSync(join(dir, 'Report.docx'), 'draft');
+  await sleep(600);
+  expect(sink.batches).toEqual([]);
+  unlinkSync(join(dir, '~$Report.docx'));
+  await until(() => sink.batches.length > 0);
+  expect(sink.batches.flat()).toEqual([join(dir, 'Report.docx')]);
+  expect(existsSync(join(dir, 'Report.docx'))).toBe(true);
+  expect(readdirSync(dir)).toEqual(['Report.docx']);
+});
