@@ -1,0 +1,176 @@
+/** `coffer protect | unprotect | status | watch`: protected folders (issue #4), over FolderService. */
+import cliProgress from 'cli-progress';
+import { FolderService, lockDirIn } from '../../electron/services/folders/folder-service.js';
+import { WorkerPool } from '../../electron/services/folders/pool.js';
+import { FolderRegistry } from '../../electron/services/folders/registry.js';
+import type { RunProgress, RunReport } from '../../electron/services/folders/types.js';
+import { FolderWatcher } from '../../electron/services/folders/watcher.js';
+import type { CliContext } from '../context.js';
+import { EXIT_FAILED, EXIT_OK } from '../output.js';
+import type { CommandGroup } from './types.js';
+
+async function folderService(
+  ctx: CliContext,
+): Promise<{ service: FolderService; close: () => Promise<void> }> {
+  const { sodium, paths, deviceKeys } = await ctx.services();
+  let pool: WorkerPool | null = null;
+  const service = new FolderService({
+    registry: FolderRegistry.inHome(paths.home),
+    keys: deviceKeys,
+    pool: () => (pool ??= new WorkerPool({ backend: sodium.name })),
+    lockDir: lockDirIn(paths.home),
+    // policy: the lead wires PolicyService here once the CLI context builds it.
+  });
+  return { service, close: async () => pool?.close() };
+}
+
+const mib = (n: number): string => (n / 1048576).toFixed(1);
+
+/** A files bar on stderr, only on a terminal; its numbers come from the run's progress events. */
+function progressBar(ctx: CliContext, verb: string): { update: (p: RunProgress) => void; stop: () => void } {
+  const stream = process.stderr;
+  if (!stream.isTTY || ctx.out.json) return { update: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: `${verb} {bar} {value}/{total} files | {done}/{all} MiB | {rate} MiB/s | ETA {eta}s`,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (p) => {
+      const payload = {
+        done: mib(p.bytesDone),
+        all: mib(p.bytesTotal),
+        rate: mib(p.bytesPerSecond),
+        eta: p.etaMs === null ? '?' : Math.ceil(p.etaMs / 1000),
+      };
+      if (!started) bar.start(p.filesTotal, p.filesDone, payload);
+      else bar.update(p.filesDone, payload);
+      started = true;
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}
+
+function printReport(ctx: CliContext, report: RunReport): void {
+  const { out } = ctx;
+  const verb = report.op === 'protect' ? 'Protected' : 'Unprotected';
+  out.info(
+    `${verb} ${report.filesDone} of ${report.filesTotal} files (${mib(report.bytesDone)} MiB) in ${report.folder} in ${(report.durationMs / 1000).toFixed(1)} s`,
+  );
+  if (report.alreadyDone)
+    out.info(`Already ${report.op === 'protect' ? 'protected' : 'in the clear'}: ${report.alreadyDone}`);
+  if (report.leftoversResolved)
+    out.info(`Leftovers of an interrupted run cleaned up: ${report.leftoversResolved}`);
+  if (report.ignored) out.info(`Ignored (OS and editor litter): ${report.ignored}`);
+  if (report.cancelled)
+    out.note('Cancelled: files not reached are unchanged; run the command again to finish.');
+  for (const s of report.skipped)
+    out.failure({ path: s.path, code: s.code, message: s.message, hint: s.hint });
+  for (const f of report.failed) out.failure(f);
+  out.document({ command: report.op, ok: report.failed.length === 0 && !report.cancelled, report });
+  ctx.exitCode = report.failed.length === 0 && !report.cancelled ? EXIT_OK : EXIT_FAILED;
+}
+
+async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): Promise<void> {
+  const { service, close } = await folderService(ctx);
+  const controller = new AbortController();
+  // Ctrl-C: finish or roll back the files in flight, then report; a second Ctrl-C is the default (exit).
+  const onSigint = (): void => {
+    ctx.out.note('Stopping after the files in flight…');
+    controller.abort();
+    process.removeListener('SIGINT', onSigint);
+  };
+  process.on('SIGINT', onSigint);
+  const bar = progressBar(ctx, op === 'protect' ? 'Protecting' : 'Unprotecting');
+  try {
+    const report =
+      op === 'protect'
+        ? await service.protect(dir, { onProgress: bar.update, signal: controller.signal })
+        : await service.unprotect(dir, { onProgress: bar.update, signal: controller.signal });
+    bar.stop();
+    printReport(ctx, report);
+  } finally {
+    bar.stop();
+    process.removeListener('SIGINT', onSigint);
+    await close();
+  }
+}
+
+export const registerFolderCommands: CommandGroup = (program, ctx) => {
+  program
+    .command('protect')
+    .description('protect a folder: encrypt every file in it in place (FILE → FILE.coffer) and remember it')
+    .argument('<dir>', 'the folder')
+    .action((dir: string) => run(ctx, 'protect', dir));
+
+  program
+    .command('unprotect')
+    .description('stop protecting a folder: decrypt every file in it in place and forget it')
+    .argument('<dir>', 'the folder')
+    .action((dir: string) => run(ctx, 'unprotect', dir));
+
+  program
+    .command('status')
+    .description('protected folders: files protected, plaintext waiting, leftovers, last run')
+    .argument('[dir]', 'one folder (default: every protected folder)')
+    .action(async (dir: string | undefined) => {
+      const { service, close } = await folderService(ctx);
+      try {
+        const statuses = service.status(dir);
+        for (const s of statuses) {
+          ctx.out.info(`${s.path}${s.registered ? '' : ' (not protected)'}`);
+          ctx.out.info(`  protected: ${s.protectedFiles} files, ${mib(s.protectedBytes)} MiB`);
+          ctx.out.info(`  waiting:   ${s.plaintextFiles} files in the clear, ${mib(s.plaintextBytes)} MiB`);
+          if (s.leftovers) ctx.out.info(`  leftovers: ${s.leftovers} temp files of an interrupted run`);
+          if (s.skipped.length)
+            ctx.out.info(`  skipped:   ${s.skipped.length} (links, special files, in use)`);
+          if (s.lastRun)
+            ctx.out.info(
+              `  last run:  ${s.lastRun.op} ${new Date(s.lastRun.at).toISOString()} ${s.lastRun.outcome}, ${s.lastRun.failed} failed`,
+            );
+        }
+        if (statuses.length === 0) ctx.out.info('No protected folders. Add one with `coffer protect DIR`.');
+        ctx.out.document({ command: 'status', ok: true, folders: statuses });
+      } finally {
+        await close();
+      }
+    });
+
+  program
+    .command('watch')
+    .description('protect a folder, then keep protecting new and changed files until Ctrl-C (foreground)')
+    .argument('<dir>', 'the folder')
+    .option('--stable-ms <ms>', 'how long a file must stay unchanged before it is protected', '1000')
+    .action(async (dir: string, options: { stableMs: string }) => {
+      const { service, close } = await folderService(ctx);
+      try {
+        printReport(ctx, await service.protect(dir));
+        const folder = service.status(dir)[0]?.path ?? dir;
+        const watcher = new FolderWatcher([folder], service, {
+          stableMs: Number(options.stableMs),
+          onOutcomes: (outcomes) => {
+            for (const o of outcomes) {
+              if (o.kind === 'done') ctx.out.info(`protected ${o.path}`);
+              else if (o.kind === 'failed') ctx.out.failure(o);
+              else if (o.kind === 'skipped')
+                ctx.out.failure({ path: o.path, code: o.code, message: o.reason, hint: '' });
+            }
+          },
+          onError: (error) =>
+            ctx.out.note(`watch: ${error instanceof Error ? error.message : String(error)}`),
+        });
+        await watcher.ready();
+        ctx.out.note(`Watching ${folder}; Ctrl-C to stop.`);
+        await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+        await watcher.close();
+      } finally {
+        await close();
+      }
+    });
+};
