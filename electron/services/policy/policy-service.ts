@@ -168,10 +168,14 @@ export class PolicyService {
 
   // ---- Queries and enforcement points -------------------------------------------------------------------
 
-  /** The organization recovery keys every new file must be written for (may be empty). */
+  /**
+   * The organization recovery keys every new file must be written for (may be empty). Never throws, so
+   * screens that list keys keep working with an invalid policy; `requireRecipients` is what refuses to encrypt.
+   */
   recoveryRecipients(): Recipient[] {
-    const policy = this.policyOrThrow('encrypt');
-    return (policy?.recoveryPublicKeys ?? []).map((k) => ({ kind: 'recovery', publicKey: k.publicKey }));
+    const state = this.current;
+    const keys = state.status === 'active' ? (state.policy.recoveryPublicKeys ?? []) : [];
+    return keys.map((k) => ({ kind: 'recovery', publicKey: k.publicKey }));
   }
 
   /**

@@ -261,10 +261,10 @@ describe('PolicyService enforcement', () => {
       () => {
         service.requireRecipients([device]);
       },
-      () => service.recoveryRecipients(),
     ]) {
       expect(codeOf(operation)).toBe('POLICY_INVALID');
     }
+    expect(service.recoveryRecipients()).toEqual([]); // for display only; encryption is refused above
     expect(service.updateUrl()).toBeUndefined();
     expect(service.autoLockMinutes(60)).toEqual({ minutes: 5, managed: true });
   });

@@ -65,7 +65,9 @@ export function recoveryPublicKeyParser(sodium: SodiumBackend): (text: string) =
 const MAX_LIST = 64;
 
 // Registry REG_DWORD and plist integers give 0/1 where JSON gives a boolean.
-const flag = z.union([z.boolean(), z.literal(0).transform(() => false), z.literal(1).transform(() => true)]);
+const flag = z.union([z.boolean(), z.literal(0).transform(() => false), z.literal(1).transform(() => true)], {
+  error: 'must be true or false (1 or 0 in the registry)',
+});
 
 /** A list arrives as an array (JSON, plist, REG_MULTI_SZ) or as one string holding a JSON array (REG_SZ, VS Code's convention). */
 const stringList = z.preprocess(

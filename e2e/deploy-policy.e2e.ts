@@ -1,0 +1,131 @@
+/**
+ * Machine policy enforced through the app's own handlers (the functions the main process registers on
+ * ipcMain), with the real services, real files and the real OS keychain; the policy is a real file that the
+ * test rewrites while the app runs, as IT's configuration management would.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isCofferError } from '../crypto/errors.js';
+import { buildApp, type BuiltApp } from '../electron/main/composition.js';
+import { OsKeyStore } from '../electron/services/keys/key-store.js';
+import { FilePolicySource } from '../electron/services/policy/sources.js';
+import type { CofferEvent } from '../electron/shared/contract.js';
+
+const NO_KEYRING =
+  process.env.COFFER_KEYRING_READY === '1'
+    ? null
+    : (process.env.COFFER_NO_KEYRING_REASON ??
+      'not run under scripts/with-keyring.sh (npm run test:unit does that)');
+if (NO_KEYRING !== null) console.warn(`deploy-policy e2e skipped: ${NO_KEYRING}`);
+
+async function codeOf(result: unknown): Promise<string> {
+  try {
+    await result;
+    return 'no error';
+  } catch (error) {
+    if (isCofferError(error)) return error.code;
+    throw error;
+  }
+}
+
+describe.skipIf(NO_KEYRING !== null)('policy enforced by the app handlers', () => {
+  let home: string;
+  let policyFile: string;
+  let folder: string;
+  let app: BuiltApp;
+  const events: CofferEvent[] = [];
+  let pickFolder: string | null = null;
+
+  async function start(policy: unknown): Promise<void> {
+    fs.writeFileSync(policyFile, JSON.stringify(policy));
+    const service = `coffer-deploy-${randomBytes(6).toString('hex')}`;
+    const env = { ...process.env, COFFER_KEYCHAIN_SERVICE: service, COFFER_TEST_INSECURE_KDF: '1' };
+    app = await buildApp({
+      userData: path.join(home, 'userData'),
+      dialog: {
+        pickFolder: () => Promise.resolve(pickFolder),
+        pickFiles: () => Promise.resolve(null),
+        pickSavePath: () => Promise.resolve(null),
+      },
+      shell: { openPath: () => Promise.resolve('') },
+      emit: (event) => events.push(event),
+      log: () => undefined,
+      env,
+      keyStore: new OsKeyStore({ service, env }),
+      policySource: new FilePolicySource(policyFile, { requireAdminOwned: false }),
+    });
+    await app.handlers.getOverview({}); // creates the device key, as the first start of the app does
+  }
+
+  /** Rewrites the policy file and waits until the running app shows it (file watch, no restart). */
+  async function changePolicy(policy: Record<string, unknown>): Promise<void> {
+    fs.writeFileSync(policyFile, JSON.stringify(policy));
+    const want = Object.keys(policy).sort().join(',');
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const shown = (await app.handlers.getPolicy({})).map((s) => s.key);
+      if (shown.sort().join(',') === want) return;
+      if (Date.now() > deadline)
+        throw new Error(`the policy change was not applied within 10 s (shown: ${shown.join(',')})`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async function addFolder(dir: string): Promise<string> {
+    pickFolder = dir;
+    const view = await app.handlers.addFolder({});
+    if (view === null) throw new Error('folder not added');
+    return view.id;
+  }
+
+  beforeEach(() => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-deploy-policy-'));
+    policyFile = path.join(home, 'policy.json');
+    folder = path.join(home, 'Customers');
+    fs.mkdirSync(folder);
+    fs.writeFileSync(path.join(folder, 'ledger.csv'), 'client,amount\nACME,100\n');
+    events.length = 0;
+  });
+  afterEach(async () => {
+    await app.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('refuses to encrypt without the required recovery key, and leaves the plaintext as it was', async () => {
+    await start({ requireRecoveryKey: true });
+    const id = await addFolder(folder);
+    expect(await codeOf(app.handlers.protectFolder({ folderId: id }))).toBe('NO_RECOVERY_KEY');
+    expect(fs.readdirSync(folder)).toEqual(['ledger.csv']);
+  });
+
+  it('an invalid policy refuses encryption, and a fixed one applies without restart', async () => {
+    await start({ allowUnprotect: 'no' });
+    const id = await addFolder(folder);
+    expect(await codeOf(app.handlers.protectFolder({ folderId: id }))).toBe('POLICY_INVALID');
+
+    await changePolicy({ allowUnprotect: false });
+    const { runId } = await app.handlers.protectFolder({ folderId: id });
+    expect((await app.runs.settled(runId)).state).toBe('done');
+    expect(fs.readdirSync(folder)).toEqual(['ledger.csv.coffer']);
+
+    // allowUnprotect: false, applied to the running app.
+    expect(await codeOf(app.handlers.unprotectFolder({ folderId: id }))).toBe('POLICY_FORBIDS');
+    expect(fs.readdirSync(folder)).toEqual(['ledger.csv.coffer']);
+  });
+
+  it('lists a mandatory folder as locked and refuses to remove it', async () => {
+    await start({ mandatoryFolders: [folder] });
+    const listed = await app.handlers.listFolders({});
+    const mandatory = listed.find((f) => f.path === folder);
+    expect(mandatory?.mandatory).toBe(true);
+    const code = await codeOf(app.handlers.removeFolder({ folderId: mandatory?.id ?? '' }));
+    expect(code).toMatch(/^POLICY_/);
+    expect((await app.handlers.listFolders({})).some((f) => f.path === folder)).toBe(true);
+
+    const settings = await app.handlers.getPolicy({});
+    expect(settings).toEqual([expect.objectContaining({ key: 'mandatoryFolders', locked: true })]);
+  });
+});
