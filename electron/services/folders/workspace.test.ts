@@ -1,0 +1,104 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { readHeaderFd } from '../../../crypto/file.js';
+import { generateDeviceKey, type Identity, type Recipient } from '../../../crypto/keys.js';
+import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { SafeFiles } from '../safe-file.js';
+import { EditWorkspace } from './workspace.js';
+import { openSync, closeSync } from 'node:fs';
+
+let sodium: SodiumBackend;
+let key: Uint8Array;
+let root: string;
+const keys = {
+  recipients: (): Promise<Recipient[]> => Promise.resolve([{ kind: 'device', key }]),
+  identities: (): Promise<Identity[]> => Promise.resolve([{ kind: 'device', key }]),
+};
+beforeAll(async () => {
+  sodium = await defaultBackend();
+  key = generateDeviceKey(sodium);
+});
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'coffer-ws-'));
+});
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+function protect(name: string, text: string): string {
+  const path = join(root, name);
+  writeFileSync(path, text);
+  return new SafeFiles(sodium).encryptInPlace(path, {
+    recipients: [{ kind: 'device', key }],
+    identities: [{ kind: 'device', key }],
+  }).target;
+}
+function read(coffer: string): string {
+  const out = join(root, 'check');
+  new SafeFiles(sodium).decryptTo(coffer, {
+    identities: [{ kind: 'device', key }],
+    output: out,
+    force: true,
+  });
+  const text = readFileSync(out, 'utf8');
+  rmSync(out);
+  return text;
+}
+function header(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    return Buffer.from(readHeaderFd(fd));
+  } finally {
+    closeSync(fd);
+  }
+}
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+it('decrypts into a 0700 workspace, encrypts edits back under a new file key, and wipes on close', async () => {
+  const source = protect('Notes.txt', 'v1');
+  const before = header(source);
+  const saved: string[] = [];
+  const ws = new EditWorkspace({
+    sodium,
+    keys,
+    dir: join(root, 'ws'),
+    stableMs: 100,
+    onSaved: (s) => saved.push(s.source),
+  });
+  const session = await ws.openFile(source);
+  expect(session.editPath.endsWith('/Notes.txt')).toBe(true);
+  expect(statSync(join(root, 'ws')).mode & 0o777).toBe(0o700);
+  expect(readFileSync(session.editPath, 'utf8')).toBe('v1');
+
+  writeFileSync(session.editPath, 'v2, edited');
+  const end = Date.now() + 5000;
+  while (saved.length === 0 && Date.now() < end) await sleep(20);
+  expect(saved).toEqual([source]);
+  expect(read(source)).toBe('v2, edited');
+  expect(header(source).equals(before)).toBe(false); // a new file key, so a new header
+  expect(readdirSync(root).sort()).toEqual(['Notes.txt.coffer', 'ws']);
+
+  expect(await ws.close(session.id)).toEqual({ saved: false });
+  expect(readdirSync(join(root, 'ws'))).toEqual([]);
+});
+
+it('at start, encrypts back a copy left by a crash if it changed, wipes the rest', async () => {
+  const changed = protect('a.txt', 'a1');
+  const untouched = protect('b.txt', 'b1');
+  const crashed = new EditWorkspace({ sodium, keys, dir: join(root, 'ws'), stableMs: 10_000 });
+  const a = await crashed.openFile(changed);
+  const b = await crashed.openFile(untouched);
+  writeFileSync(a.editPath, 'a2 (unsaved when the app died)');
+  const bHeader = header(untouched);
+  // The app "dies": no close; a new instance starts.
+  const next = new EditWorkspace({ sodium, keys, dir: join(root, 'ws') });
+  const result = await next.recover();
+  expect(result).toEqual({ saved: [changed], wiped: 2 });
+  expect(read(changed)).toBe('a2 (unsaved when the app died)');
+  expect(header(untouched).equals(bHeader)).toBe(true);
+  expect(readdirSync(join(root, 'ws'))).toEqual([]);
+  expect(existsSync(b.editPath)).toBe(false);
+  await crashed.closeAll().catch(() => undefined); // its watchers; the copies are gone already
+});
