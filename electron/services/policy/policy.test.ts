@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isCofferError } from '../../../crypto/errors.js';
-import { generateRecoveryKeyPair, type Recipient } from '../../../crypto/keys.js';
+import { formatKeyId, generateRecoveryKeyPair, recoveryKeyId, type Recipient } from '../../../crypto/keys.js';
+import { createPolicyService } from './create.js';
 import { ManagedPreferencesSource } from './macos-managed.js';
 import { isPackagedRun, policySourceFor } from './platform.js';
 import { PolicyService, type PolicyState } from './policy-service.js';
@@ -580,5 +581,36 @@ describe('policySourceFor', () => {
   it('knows an installed build by its app.asar', () => {
     expect(isPackagedRun('file:///opt/Coffer/resources/app.asar/dist/cli/main.js')).toBe(true);
     expect(isPackagedRun('file:///work/main/dist/cli/main.js')).toBe(false);
+  });
+});
+
+describe('createPolicyService', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-policy-create-'));
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads COFFER_POLICY_FILE in development runs and names recovery keys by key ID', async () => {
+    const file = path.join(dir, 'policy.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ recoveryPublicKeys: [KEY_A], mandatoryFolders: ['~/Customers'] }),
+    );
+    const service = createPolicyService({
+      sodium,
+      allowEnvOverride: true,
+      env: { COFFER_POLICY_FILE: file },
+      platform: 'linux',
+      homeDir: '/home/ada',
+    });
+    expect((await service.reload()).status).toBe('active');
+    expect(service.managedSettings()[0]).toEqual({
+      key: 'recoveryPublicKeys',
+      value: [formatKeyId(recoveryKeyId(sodium, pairA.publicKey))],
+    });
+    expect(service.isMandatoryFolder('/home/ada/Customers')).toBe(true);
   });
 });
