@@ -4,7 +4,10 @@ import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
-const electronImport = { name: 'electron', message: 'Only electron/main and electron/preload may import electron.' };
+const electronImport = {
+  name: 'electron',
+  message: 'Only electron/main and electron/preload may import electron.',
+};
 // Whole module names only: a bare 'electron' pattern would also match relative paths into electron/.
 const nodeBuiltins = {
   regex: '^(node:.*|fs|path|os|crypto|child_process|worker_threads|electron)(/.*)?$',
