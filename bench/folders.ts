@@ -126,7 +126,11 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
     for (let r = 0; r < runs; r++) {
       const dir = join(root, `${name}-${tool.split(' ')[0] ?? 'x'}-${r}`);
       setup(dir);
-      times.push(seconds(() => run(dir)));
+      times.push(
+        seconds(() => {
+          run(dir);
+        }),
+      );
       rmSync(dir, { recursive: true, force: true });
       rmSync(dir + '.copy', { recursive: true, force: true });
     }
@@ -134,7 +138,9 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
   };
 
   const small = `${count} files of 1–64 KiB`;
-  const makeSmall = (dir: string): void => makeSmallFiles(dir, count);
+  const makeSmall = (dir: string): void => {
+    makeSmallFiles(dir, count);
+  };
   external(small, 'cp -r', makeSmall, (dir) => execFileSync('cp', ['-r', dir, dir + '.copy']));
   await protectRun(small, makeSmall);
   if (recipient) {

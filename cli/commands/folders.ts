@@ -162,12 +162,17 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
                 ctx.out.failure({ path: o.path, code: o.code, message: o.reason, hint: '' });
             }
           },
-          onError: (error) =>
-            ctx.out.note(`watch: ${error instanceof Error ? error.message : String(error)}`),
+          onError: (error) => {
+            ctx.out.note(`watch: ${error instanceof Error ? error.message : String(error)}`);
+          },
         });
         await watcher.ready();
         ctx.out.note(`Watching ${folder}; Ctrl-C to stop.`);
-        await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+        await new Promise<void>((resolve) =>
+          process.once('SIGINT', () => {
+            resolve();
+          }),
+        );
         await watcher.close();
       } finally {
         await close();

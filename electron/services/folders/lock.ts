@@ -32,7 +32,7 @@ export class FolderLock {
       } catch (error) {
         if (errnoOf(error) !== 'EEXIST') throw error;
       }
-      let owner = NaN;
+      let owner: number;
       try {
         owner = Number(readFileSync(file, 'utf8'));
       } catch {

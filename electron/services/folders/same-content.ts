@@ -42,20 +42,19 @@ export function sameContent(
     const session = new DecryptSession(sodium, readHeaderFd(cfd), identities);
     const buffer = new Uint8Array(Math.max(session.header.chunkSize, METADATA_BYTES) + STREAM_ABYTES);
     const other = new Uint8Array(session.header.chunkSize);
-    let same = true;
     for (let length = session.nextLength(); length > 0; length = session.nextLength()) {
       if (readFully(cfd, buffer, length) !== length) return false;
       const plain = session.pull(buffer.subarray(0, length));
       if (session.metadata && session.metadata.size !== plainSize) return false;
-      if (plain.length > 0 && same) {
+      if (plain.length > 0) {
         const n = readFully(pfd, other, plain.length);
-        same =
+        const same =
           n === plain.length && Buffer.from(plain.buffer, plain.byteOffset, n).equals(other.subarray(0, n));
         if (!same) return false;
       }
     }
     // Both must end here: no trailing ciphertext, no extra plaintext.
-    return readFully(cfd, buffer, 1) === 0 && readFully(pfd, other, 1) === 0 && same;
+    return readFully(cfd, buffer, 1) === 0 && readFully(pfd, other, 1) === 0;
   } catch {
     return false;
   } finally {

@@ -50,9 +50,17 @@ export class FolderWatcher {
       awaitWriteFinish: { stabilityThreshold: stable, pollInterval: Math.max(20, Math.min(100, stable / 4)) },
       ignored: (path: string, stats?: Stats) => this.ignored(path, stats),
     });
-    this.readyPromise = new Promise((resolve) => this.watcher.once('ready', () => resolve()));
-    this.watcher.on('add', (path) => this.queue(path));
-    this.watcher.on('change', (path) => this.queue(path));
+    this.readyPromise = new Promise((resolve) =>
+      this.watcher.once('ready', () => {
+        resolve();
+      }),
+    );
+    this.watcher.on('add', (path) => {
+      this.queue(path);
+    });
+    this.watcher.on('change', (path) => {
+      this.queue(path);
+    });
     this.watcher.on('unlink', (path) => {
       if (this.litter.isLitter(basename(path))) this.lockRemoved(path);
     });

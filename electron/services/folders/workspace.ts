@@ -171,7 +171,11 @@ export class EditWorkspace {
     };
     watcher.on('change', onChange).on('add', onChange);
     this.open.set(manifest.id, entry);
-    return new Promise((resolve) => watcher.once('ready', () => resolve()));
+    return new Promise((resolve) =>
+      watcher.once('ready', () => {
+        resolve();
+      }),
+    );
   }
 
   /** Encrypts the copy back over the source when it changed; crash safe, new file key. */
