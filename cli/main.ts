@@ -10,9 +10,15 @@ import type { CommandGroup } from './commands/types.js';
 import { registerFileCommands } from './commands/files.js';
 import { registerRecoveryCommands } from './commands/recovery.js';
 import { registerHelpdeskCommands } from './commands/helpdesk.js';
+import { registerFolderCommands } from './commands/folders.js';
 
 /** The command groups, in help order. Adding a group is one line here. */
-const groups: CommandGroup[] = [registerFileCommands, registerHelpdeskCommands, registerRecoveryCommands];
+const groups: CommandGroup[] = [
+  registerFileCommands,
+  registerFolderCommands,
+  registerHelpdeskCommands,
+  registerRecoveryCommands,
+];
 
 export interface MainIo {
   env?: NodeJS.ProcessEnv;
