@@ -110,6 +110,24 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     }
   });
 
+  it('protects a file saved into the protected folder later, on its own', async () => {
+    const folder = path.join(work, 'Customers');
+    expect(h.app.watchedFolders()).toEqual([fs.realpathSync(folder)]);
+    const late = path.join(folder, 'contracts', 'late.txt');
+    fs.writeFileSync(late, 'arrived after protection');
+    const deadline = Date.now() + 15_000;
+    while (!fs.existsSync(`${late}.coffer`) || fs.existsSync(late)) {
+      if (Date.now() > deadline) throw new Error('the watcher did not protect late.txt within 15 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const meta = new SafeFiles(sodium).verify(`${late}.coffer`, [
+      { kind: 'device', key: await deviceKey(h) },
+    ]);
+    expect(meta.name).toBe('late.txt');
+    await h.page.getByRole('link', { name: 'Activity' }).click();
+    await h.page.getByRole('cell', { name: 'Auto-protect', exact: true }).first().waitFor();
+  });
+
   it('opens a protected file for editing, and the change is encrypted back', async () => {
     const { page } = h;
     await page.getByRole('link', { name: 'Files' }).click();

@@ -154,6 +154,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     env,
     keyStore: new OsKeyStore({ service: keychainService, env }),
     policySource: new FilePolicySource(policyFile, { requireAdminOwned: false }),
+    watchStableMs: 200,
+    workers: 2,
   });
 
   const bound = new Map<string, BoundHandler>();

@@ -17,13 +17,18 @@ import { policySourceFor } from '../services/policy/platform.js';
 import { PolicyService } from '../services/policy/policy-service.js';
 import { runCommand } from '../services/policy/run-command.js';
 import type { PolicySource } from '../services/policy/sources.js';
+import { FolderService, lockDirIn } from '../services/folders/folder-service.js';
+import { WorkerPool } from '../services/folders/pool.js';
+import { FolderRegistry } from '../services/folders/registry.js';
+import { EditWorkspace } from '../services/folders/workspace.js';
 import { SafeFiles } from '../services/safe-file.js';
 import { JsonSettingsStore } from '../services/settings.js';
 import type { CofferEvent, ManagedSetting } from '../shared/contract.js';
 import { ActivityLog } from './activity.js';
 import { HelpdeskAdapter } from './adapters/helpdesk.js';
 import { KeysAdapter } from './adapters/keys.js';
-import { LocalFolders, LocalWorkspace } from './adapters/local-folders.js';
+import { FoldersAdapter, WorkspaceAdapter } from './adapters/folders.js';
+import { AutoProtect } from './auto-protect.js';
 import type { HandlerTable } from './handle.js';
 import { createHandlers } from './handlers.js';
 import type { DialogPort, FilesPort, PolicyPort, Ports, ShellPort } from './ports.js';
@@ -43,7 +48,13 @@ export interface AppOptions {
   policySource?: PolicySource;
   /** Honour COFFER_POLICY_FILE (development and tests only; main passes !app.isPackaged). */
   allowPolicyOverride?: boolean;
+  /** How long new plaintext must stay unchanged before the watcher protects it (default 1 s). */
+  watchStableMs?: number;
+  /** Worker threads for protect runs (default: one per core). */
+  workers?: number;
 }
+
+export type LockReason = Extract<CofferEvent, { type: 'locked' }>['reason'];
 
 export interface BuiltApp {
   ports: Ports;
@@ -52,6 +63,14 @@ export interface BuiltApp {
   sodium: SodiumBackend;
   /** Called after any change that the tray status depends on. */
   onChange(listener: () => void): () => void;
+  /** Saves and wipes every open file of the edit workspace (user, idle, suspend, lock screen, quit). */
+  lock(reason: LockReason): Promise<number>;
+  /** Files open for editing now (the auto-lock timer only locks when there are some). */
+  openFiles(): number;
+  /** The auto-lock delay in minutes that applies now (policy over the user's choice); null = never. */
+  autoLockMinutes(): number | null;
+  /** The folders the watcher protects new files in. */
+  watchedFolders(): string[];
   close(): Promise<void>;
 }
 
@@ -64,6 +83,9 @@ const LABELS: Record<string, string> = {
   autoLockMinutes: 'Lock open files after (minutes)',
   updateUrl: 'Update server',
 };
+
+/** Open files are closed after this much idle time unless the user or the policy chose otherwise. */
+export const DEFAULT_AUTO_LOCK_MINUTES = 30;
 
 function displayValue(value: unknown): string {
   if (Array.isArray(value)) return value.map(String).join(', ');
@@ -116,7 +138,16 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     return all;
   };
 
+  const changeListeners = new Set<() => void>();
+  const emit = (event: CofferEvent) => {
+    options.emit(event);
+    if (event.type === 'changed' || (event.type === 'progress' && event.progress.state !== 'running')) {
+      for (const l of changeListeners) l();
+    }
+  };
   const safeFiles = new SafeFiles(sodium);
+  /** The user's own auto-lock delay (minutes); the policy's wins when set. */
+  const userAutoLock = (): number | null => DEFAULT_AUTO_LOCK_MINUTES;
   const runs = new RunTracker();
   const activity = new ActivityLog(path.join(options.userData, 'activity.jsonl'));
   const policy: PolicyPort = {
@@ -131,24 +162,45 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       ),
     mandatoryFolders: () => Promise.resolve([...policyService.mandatoryFolders()]),
   };
-  const folders = new LocalFolders({
-    safeFiles,
-    deviceKeys,
+  const keyProvider = { recipients, identities: () => deviceKeys.identities() };
+  const registry = FolderRegistry.inHome(options.userData);
+  let pool: WorkerPool | null = null;
+  const folderService = new FolderService({
+    registry,
+    keys: keyProvider,
+    pool: () =>
+      (pool ??= new WorkerPool({
+        backend: sodium.name,
+        ...(options.workers !== undefined ? { size: options.workers } : {}),
+      })),
+    lockDir: lockDirIn(options.userData),
+    policy: policyService,
+  });
+  const folders = new FoldersAdapter({
+    service: folderService,
     runs,
-    recipients,
-    registryFile: path.join(options.userData, 'folders.json'),
-    mandatoryFolders: () => policy.mandatoryFolders(),
-    assertCanUnprotect: () => {
-      policyService.assertCanUnprotect();
+    keys: keyProvider,
+    policy: policyService,
+    ignorePatterns: () => registry.ignorePatterns(),
+  });
+  const editWorkspace = new EditWorkspace({
+    sodium,
+    keys: keyProvider,
+    dir: path.join(options.userData, 'workspace'),
+    onSaved: () => {
+      emit({ type: 'changed', what: 'edits' });
+    },
+    onError: (_session, error) => {
+      activity.record({
+        action: 'Save edits',
+        target: 'open file',
+        outcome: 'error',
+        detail: error instanceof Error ? error.message : String(error),
+      });
+      emit({ type: 'changed', what: 'activity' });
     },
   });
-  const workspace = new LocalWorkspace({
-    safeFiles,
-    deviceKeys,
-    folders,
-    recipients,
-    dir: path.join(options.userData, 'edit-workspace'),
-  });
+  const workspace = new WorkspaceAdapter({ workspace: editWorkspace, folders });
   const files: FilesPort = {
     async decryptTo(source, destination) {
       policyService.assertCanDecryptCopy();
@@ -184,13 +236,6 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     dialog: options.dialog,
     shell: options.shell,
   };
-  const changeListeners = new Set<() => void>();
-  const emit = (event: CofferEvent) => {
-    options.emit(event);
-    if (event.type === 'changed' || (event.type === 'progress' && event.progress.state !== 'running')) {
-      for (const l of changeListeners) l();
-    }
-  };
   runs.onProgress((progress) => {
     emit({ type: 'progress', progress });
     if (progress.state !== 'running') {
@@ -213,23 +258,114 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       });
       emit({ type: 'changed', what: 'activity' });
       emit({ type: 'changed', what: 'folders' });
+      void autoProtect.refresh();
     }
   });
+
+  const autoProtect = new AutoProtect({
+    list: () => folderService.list(),
+    sink: folderService,
+    ignore: () => registry.ignorePatterns(),
+    ...(options.watchStableMs !== undefined ? { stableMs: options.watchStableMs } : {}),
+    onOutcomes: (outcomes) => {
+      const done = outcomes.filter((o) => o.kind === 'done').length;
+      const failed = outcomes.filter((o) => o.kind === 'failed');
+      if (done === 0 && failed.length === 0) return;
+      activity.record({
+        action: 'Auto-protect',
+        target: `${done + failed.length} new file(s)`,
+        outcome: failed.length === 0 ? 'ok' : 'error',
+        detail:
+          failed.length === 0 ? `${done} protected` : failed.map((f) => `${f.path}: ${f.code}`).join('; '),
+      });
+      emit({ type: 'changed', what: 'activity' });
+      emit({ type: 'changed', what: 'folders' });
+    },
+    onError: (error) => {
+      options.log(`auto-protect: ${error instanceof Error ? error.message : String(error)}`);
+    },
+  });
+
+  /** Mandatory folders are protected automatically (DEPLOYMENT.md §5), at start and on a policy change. */
+  const protectMandatory = async () => {
+    for (const folder of policyService.mandatoryFolders()) {
+      if (registry.covering(folder)) continue;
+      try {
+        const view = await folders.add(folder);
+        await folders.protect(view.id);
+        options.log(`protecting ${folder}: required by the organization policy`);
+      } catch (error) {
+        options.log(
+          `cannot protect mandatory folder ${folder}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+    emit({ type: 'changed', what: 'folders' });
+  };
   policyService.onChange(() => {
     emit({ type: 'changed', what: 'folders' });
     emit({ type: 'changed', what: 'recovery' });
+    void protectMandatory();
   });
+
+  // Start: finish what a crash interrupted (folders first, then open files), then watch and protect.
+  try {
+    for (const report of await folderService.recoverAll()) {
+      if (report.leftoversResolved > 0)
+        options.log(
+          `recovered ${report.folder}: ${report.leftoversResolved} leftover(s) of an interrupted run resolved`,
+        );
+    }
+  } catch (error) {
+    options.log(`recovering folders failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    const recovered = await editWorkspace.recover();
+    if (recovered.wiped > 0) {
+      activity.record({
+        action: 'Recover open files',
+        target: 'edit workspace',
+        outcome: 'ok',
+        detail: `${recovered.saved.length} saved back, ${recovered.wiped} wiped`,
+      });
+    }
+  } catch (error) {
+    options.log(
+      `recovering the edit workspace failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  await protectMandatory();
+  await autoProtect.refresh();
+
+  const lock = async (reason: LockReason): Promise<number> => {
+    const wiped = await workspace.lockAll();
+    activity.record({
+      action: 'Lock',
+      target: 'edit workspace',
+      outcome: 'ok',
+      detail: `${wiped} file(s) wiped (${reason})`,
+    });
+    emit({ type: 'locked', reason });
+    emit({ type: 'changed', what: 'edits' });
+    emit({ type: 'changed', what: 'activity' });
+    return wiped;
+  };
 
   return {
     ports,
-    handlers: createHandlers(ports, emit),
+    handlers: createHandlers(ports, emit, { lock }),
     runs,
     sodium,
     onChange(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);
     },
+    lock,
+    openFiles: () => editWorkspace.sessions().length,
+    autoLockMinutes: () => policyService.autoLockMinutes(userAutoLock()).minutes,
+    watchedFolders: () => autoProtect.folders(),
     async close() {
+      await autoProtect.close();
       for (const p of runs.list()) if (p.state === 'running') runs.cancel(p.runId);
       await Promise.all(
         runs
@@ -237,6 +373,10 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
           .filter((p) => p.state === 'running')
           .map((p) => runs.settled(p.runId)),
       );
+      await editWorkspace.closeAll().catch((error: unknown) => {
+        options.log(`closing open files failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      await pool?.close();
       policyService.stop();
       helpdesk.unloadKey();
       deviceKeys.close();

@@ -121,6 +121,8 @@ describe('handle', () => {
   });
 });
 
+const APP = { lock: () => Promise.resolve(0) };
+
 /** Fakes for the handler table: only what each test touches; anything else throws. */
 function fakePorts(overrides: Partial<{ [K in keyof Ports]: Partial<Ports[K]> }>): Ports {
   const strict = <T extends object>(name: string, impl: Partial<T> = {}): T =>
@@ -165,7 +167,7 @@ describe('the handler table', () => {
         restore,
       },
     });
-    const t = createHandlers(ports, () => undefined);
+    const t = createHandlers(ports, () => undefined, APP);
     await expect(t.helpdeskRestore({ paths: ['/etc/shadow'], mode: 'decrypt' })).rejects.toMatchObject({
       code: 'NOT_PICKED',
     });
@@ -193,6 +195,7 @@ describe('the handler table', () => {
     const t = createHandlers(
       fakePorts({ folders: { list: () => Promise.resolve([view]) } }),
       () => undefined,
+      APP,
     );
     await expect(t.removeFolder({ folderId: 'f' })).rejects.toMatchObject({ code: 'POLICY_LOCKED' });
     await expect(t.unprotectFolder({ folderId: 'f' })).rejects.toMatchObject({ code: 'POLICY_LOCKED' });
@@ -214,6 +217,7 @@ describe('the handler table', () => {
         shell: { openPath: () => Promise.resolve('') },
       }),
       (e) => events.push(e),
+      APP,
     );
     const result = await t.openForEdit({ folderId: 'f', relPath: 'a.txt.coffer' });
     expect(JSON.stringify(result)).not.toContain('/private/workspace');
@@ -230,6 +234,7 @@ describe('the handler table', () => {
         },
       }),
       () => undefined,
+      APP,
     );
     await expect(
       t.confirmRecoveryCode({ groups: Array(8).fill('000000') as string[] }),

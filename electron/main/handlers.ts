@@ -8,7 +8,17 @@ import type { CofferEvent, FileInspection } from '../shared/contract.js';
 import type { HandlerTable } from './handle.js';
 import type { Ports } from './ports.js';
 
-export function createHandlers(ports: Ports, emit: (event: CofferEvent) => void): HandlerTable {
+/** App-wide actions that are more than one port (the composition root provides them). */
+export interface AppActions {
+  /** Saves and wipes the edit workspace, records it and tells the window; returns how many files. */
+  lock(reason: 'user'): Promise<number>;
+}
+
+export function createHandlers(
+  ports: Ports,
+  emit: (event: CofferEvent) => void,
+  app: AppActions,
+): HandlerTable {
   const { keys, folders, workspace, files, helpdesk, policy, activity, dialog, shell } = ports;
   /** Only paths the helpdesk picked through the native dialog may be restored (not any path the UI names). */
   let picked = new Set<string>();
@@ -55,16 +65,7 @@ export function createHandlers(ports: Ports, emit: (event: CofferEvent) => void)
     },
     getPolicy: () => policy.settings(),
     async lock() {
-      const wiped = await workspace.lockAll();
-      activity.record({
-        action: 'Lock',
-        target: 'edit workspace',
-        outcome: 'ok',
-        detail: `${wiped} file(s) wiped`,
-      });
-      emit({ type: 'locked', reason: 'user' });
-      emit({ type: 'changed', what: 'edits' });
-      return { wiped };
+      return { wiped: await app.lock('user') };
     },
 
     listFolders: () => folders.list(),

@@ -25,7 +25,8 @@ import {
 import { appDataHome } from '../services/app-paths.js';
 import type { CofferEvent } from '../shared/contract.js';
 import { EVENT_CHANNEL, channelOf } from '../shared/contract.js';
-import { buildApp, type BuiltApp } from './composition.js';
+import { AUTO_LOCK_TICK_MS, AutoLock } from './auto-lock.js';
+import { buildApp, type BuiltApp, type LockReason } from './composition.js';
 import { bindAll, type SenderInfo } from './handle.js';
 import type { DialogPort, ShellPort } from './ports.js';
 import {
@@ -217,12 +218,11 @@ function buildTray(built: BuiltApp): Tray {
 
 let built: BuiltApp | null = null;
 
-async function lock(reason: 'user' | 'suspend' | 'lock-screen' | 'quit'): Promise<void> {
+async function lock(reason: LockReason): Promise<void> {
   if (!built) return;
   try {
-    const wiped = await built.ports.workspace.lockAll();
+    const wiped = await built.lock(reason);
     log(`locked (${reason}): ${wiped} file(s) wiped from the edit workspace`);
-    send({ type: 'locked', reason });
   } catch (error) {
     log(`lock failed: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -262,12 +262,18 @@ async function start(): Promise<void> {
 
   powerMonitor.on('suspend', () => void lock('suspend'));
   powerMonitor.on('lock-screen', () => void lock('lock-screen'));
+  // Idle auto-lock: system idle time (the user away from the whole machine, not just from Coffer).
+  const autoLock = new AutoLock(() => app_.autoLockMinutes());
+  const idleTimer = setInterval(() => {
+    if (autoLock.tick(powerMonitor.getSystemIdleTime(), app_.openFiles())) void lock('idle');
+  }, AUTO_LOCK_TICK_MS);
 
   let quitting = false;
   app.on('before-quit', (event) => {
     if (quitting) return;
     event.preventDefault();
     quitting = true;
+    clearInterval(idleTimer);
     void lock('quit').finally(() => {
       tray?.destroy();
       void app_.close().finally(() => {

@@ -15,6 +15,10 @@ export interface RunHandle {
   addBytes(bytes: number): void;
   fileDone(): void;
   fileFailed(path: string, error: unknown): void;
+  /** Absolute counts, for services that report snapshots (FolderService) rather than increments. */
+  update(counts: { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number }): void;
+  /** A problem to show with the run that is not one more file done (e.g. a file skipped on purpose). */
+  addError(error: FileError): void;
 }
 
 const THROTTLE_MS = 100;
@@ -102,6 +106,16 @@ export class RunTracker {
       fileFailed: (path, error) => {
         progress.filesDone += 1;
         progress.errors.push(fileErrorOf(path, error));
+        this.publish(entry, true);
+      },
+      update: (counts) => {
+        const totalsChanged =
+          counts.filesTotal !== progress.filesTotal || counts.bytesTotal !== progress.bytesTotal;
+        Object.assign(progress, counts);
+        this.publish(entry, totalsChanged);
+      },
+      addError: (error) => {
+        progress.errors.push(error);
         this.publish(entry, true);
       },
     };

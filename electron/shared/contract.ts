@@ -139,7 +139,7 @@ export interface EditSession {
 export type CofferEvent =
   | { type: 'progress'; progress: Progress }
   | { type: 'changed'; what: 'folders' | 'recovery' | 'activity' | 'edits' | 'helpdesk' }
-  | { type: 'locked'; reason: 'user' | 'suspend' | 'lock-screen' | 'quit' };
+  | { type: 'locked'; reason: 'user' | 'idle' | 'suspend' | 'lock-screen' | 'quit' };
 
 // ---------------------------------------------------------------------------------------------------------
 // The method table

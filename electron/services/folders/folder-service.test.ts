@@ -225,3 +225,107 @@ describe('unprotect', () => {
     await expect(strict.unprotect(data)).rejects.toMatchObject({ code: 'POLICY_FORBIDS' });
   });
 });
+
+describe('for the app: register, unregister, running status, escrow', () => {
+  it('registers a folder without touching its files, and unregisters it leaving them as they are', async () => {
+    const data = join(root, 'data');
+    writeFileSync(join(data, 'a.txt'), 'alpha');
+    const { entry, added } = await service.register(data);
+    expect(added).toBe(true);
+    expect(readdirSync(data)).toEqual(['a.txt']);
+    expect(service.status()).toEqual([
+      expect.objectContaining({ id: entry.id, plaintextFiles: 1, lastRun: null, running: null }),
+    ]);
+    // A folder inside it is covered already: the same entry comes back.
+    mkdirSync(join(data, 'in'));
+    expect((await service.register(join(data, 'in'))).entry.id).toBe(entry.id);
+    await service.protect(data);
+    await service.unregister(entry.id);
+    expect(service.list()).toEqual([]);
+    expect(readdirSync(data).sort()).toEqual(['a.txt.coffer', 'in']);
+    await expect(service.unregister(entry.id)).rejects.toMatchObject({ code: 'FOLDER_NOT_FOUND' });
+  });
+
+  it('refuses to register a file, and to unregister a folder the policy requires', async () => {
+    const file = join(root, 'data', 'f');
+    writeFileSync(file, 'x');
+    await expect(service.register(file)).rejects.toMatchObject({ code: 'NOT_A_FOLDER' });
+    const strict = new FolderService({
+      registry: FolderRegistry.inHome(home),
+      keys,
+      pool: () => pool,
+      lockDir: lockDirIn(home),
+      policy: {
+        requireRecipients: () => undefined,
+        assertCanUnprotect: () => undefined,
+        assertCanRemoveFolder: (folder) => {
+          throw Object.assign(new Error(`${folder} is mandatory`), { code: 'POLICY_FORBIDS' });
+        },
+      },
+    });
+    const { entry } = await strict.register(join(root, 'data'));
+    await expect(strict.unregister(entry.id)).rejects.toMatchObject({ code: 'POLICY_FORBIDS' });
+    expect(strict.list()).toHaveLength(1);
+  });
+
+  it('says a run is in progress while one is, and not after', async () => {
+    const data = join(root, 'data');
+    for (let i = 0; i < 8; i++) writeFileSync(join(data, `f${i}`), Buffer.alloc(256 * 1024, i));
+    const seen: (string | null)[] = [];
+    await service.protect(data, {
+      onProgress: () => {
+        seen.push(service.status(data)[0]?.running ?? null);
+      },
+    });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((s) => s === 'protect')).toBe(true);
+    expect(service.status(data)[0]?.running).toBeNull();
+  });
+
+  it('writes the escrow record after a protect run, and reports (not hides) a failure to', async () => {
+    const data = join(root, 'data');
+    writeFileSync(join(data, 'a.txt'), 'alpha');
+    const written: string[] = [];
+    const withEscrow = (writeBeside: (folder: string) => Promise<void>) =>
+      new FolderService({
+        registry: FolderRegistry.inHome(home),
+        keys,
+        pool: () => pool,
+        lockDir: lockDirIn(home),
+        escrow: { writeBeside },
+      });
+    const ok = await withEscrow((folder) => {
+      written.push(folder);
+      return Promise.resolve();
+    }).protect(data);
+    expect(written).toEqual([data]);
+    expect(ok.failed).toEqual([]);
+    // Registering alone writes nothing: the folder is not protected yet.
+    await withEscrow(() => Promise.reject(new Error('must not be called'))).register(data);
+
+    const failing = await withEscrow(() =>
+      Promise.reject(Object.assign(new Error('read-only'), { code: 'EROFS' })),
+    ).protect(data);
+    expect(failing.failed).toHaveLength(1);
+    expect(failing.failed[0]).toMatchObject({ path: data });
+    expect(failing.failed[0]?.message).toContain('escrow');
+    expect(failing.failed[0]?.hint).not.toBe('');
+  });
+
+  it('leaves the plaintext of a folder being unprotected to the unprotect run (no watcher fight)', async () => {
+    const data = join(root, 'data');
+    const { entry } = await service.register(data);
+    FolderRegistry.inHome(home).update(entry.id, (e) => ({ ...e, state: 'unprotecting' }));
+    writeFileSync(join(data, 'new.txt'), 'fresh');
+    expect(await service.protectFiles([join(data, 'new.txt')])).toEqual([]);
+    expect(readdirSync(data)).toEqual(['new.txt']);
+    FolderRegistry.inHome(home).update(entry.id, (e) => ({ ...e, state: 'protected' }));
+    const outcomes = await service.protectFiles([join(data, 'new.txt')]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['done']);
+    expect(readdirSync(data)).toEqual(['new.txt.coffer']);
+    // A protect run after an unprotect that did not finish makes the folder protected again.
+    FolderRegistry.inHome(home).update(entry.id, (e) => ({ ...e, state: 'unprotecting' }));
+    await service.protect(data);
+    expect(service.list()[0]?.state).toBe('protected');
+  });
+});

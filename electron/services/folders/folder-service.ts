@@ -4,7 +4,7 @@
  * order, and reports it. No Electron: the app and the CLI both compose it.
  */
 import { statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CofferError } from '../../../crypto/errors.js';
 import type { Identity, Recipient } from '../../../crypto/keys.js';
 import { toCofferError } from '../fs-errors.js';
@@ -16,6 +16,7 @@ import { ProgressTracker } from './progress.js';
 import {
   canonicalFolder,
   isWithin,
+  type AddResult,
   type FolderEntry,
   type FolderRegistry,
   type LastRun,
@@ -46,6 +47,12 @@ export interface FolderServiceDeps {
   /** A file that changes while read is tried again after this long, up to `retries` times. */
   readonly retryDelayMs?: number;
   readonly retries?: number;
+  /** Writes the key escrow record beside a folder's data once it is protected (so backups carry it). */
+  readonly escrow?: FolderEscrow;
+}
+
+export interface FolderEscrow {
+  writeBeside(folder: string): Promise<void>;
 }
 
 export interface RunOptions {
@@ -67,6 +74,8 @@ export interface FolderStatus {
   readonly leftovers: number;
   readonly skipped: readonly FileIssue[];
   readonly lastRun: LastRun | null;
+  /** The run under way in this process on this folder, if any (protect, unprotect, or watcher batches). */
+  readonly running: Op | null;
 }
 
 const skipHints: Record<string, string> = {
@@ -84,6 +93,8 @@ function delay(ms: number): Promise<void> {
 
 export class FolderService {
   private running: Promise<unknown> = Promise.resolve();
+  /** What runs now (runs are serialized, so at most one), for status. */
+  private active: { path: string; op: Op } | null = null;
 
   constructor(private readonly deps: FolderServiceDeps) {}
 
@@ -96,8 +107,43 @@ export class FolderService {
     return this.serialize(async () => {
       const path = canonicalFolder(dir);
       this.assertFolder(path);
-      const { entry } = this.deps.registry.add(path);
-      return this.runLocked(entry, path, 'protect', options);
+      const added = this.deps.registry.add(path).entry;
+      // Protecting again after a cancelled or failed unprotect: the folder is protected again, not half-way out.
+      const entry =
+        added.state === 'unprotecting'
+          ? this.deps.registry.update(added.id, (e) => ({ ...e, state: 'protected' }))
+          : added;
+      const report = await this.runLocked(entry, path, 'protect', options);
+      return report.cancelled ? report : this.writeEscrow(entry.path, report);
+    });
+  }
+
+  /**
+   * Adds `dir` to the registry without protecting it yet (the app adds a folder, shows what waits, and
+   * protects on request). A folder inside a protected one is already covered: its entry comes back.
+   */
+  register(dir: string): Promise<AddResult> {
+    return this.serialize(() => {
+      const path = canonicalFolder(dir);
+      this.assertFolder(path);
+      return Promise.resolve(this.deps.registry.add(path));
+    });
+  }
+
+  /** Stops protecting a registered folder without touching its files (they stay encrypted). */
+  unregister(id: string): Promise<void> {
+    return this.serialize(() => {
+      const entry = this.list().find((e) => e.id === id);
+      if (!entry) {
+        throw new CofferError(
+          'FOLDER_NOT_FOUND',
+          `no protected folder with id ${id}`,
+          'Refresh the list of folders.',
+        );
+      }
+      this.deps.policy?.assertCanRemoveFolder(entry.path);
+      this.deps.registry.remove(id);
+      return Promise.resolve();
     });
   }
 
@@ -155,6 +201,7 @@ export class FolderService {
         leftovers: listing.temps.length,
         skipped: listing.skipped,
         lastRun: entry?.lastRun ?? null,
+        running: this.active && isWithin(this.active.path, path) ? this.active.op : null,
       };
     });
   }
@@ -180,7 +227,8 @@ export class FolderService {
     return this.serialize(async () => {
       const files: BatchFile[] = [];
       for (const path of paths) {
-        if (!this.deps.registry.covering(path)) continue; // only ever inside a protected folder
+        // Only ever inside a protected folder, and never one being unprotected (its plaintext is wanted).
+        if (this.deps.registry.covering(path)?.state !== 'protected') continue;
         try {
           files.push({ path, size: statSync(path).size });
         } catch {
@@ -189,14 +237,46 @@ export class FolderService {
       }
       if (files.length === 0) return [];
       const { recipients, identities } = await this.loadKeys();
-      return this.deps.pool().run({
+      this.active = {
+        path: files.length === 1 ? (files[0]?.path ?? '') : commonParent(files),
         op: 'protect',
-        files,
-        recipients,
-        identities,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      };
+      try {
+        return await this.deps.pool().run({
+          op: 'protect',
+          files,
+          recipients,
+          identities,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      } finally {
+        this.active = null;
+      }
     });
+  }
+
+  /** An escrow failure does not undo the protection; it is reported with the run, so the user sees it. */
+  private async writeEscrow(folder: string, report: RunReport): Promise<RunReport> {
+    if (!this.deps.escrow) return report;
+    try {
+      await this.deps.escrow.writeBeside(folder);
+      return report;
+    } catch (error) {
+      const e = escrowError(error, folder);
+      return {
+        ...report,
+        failed: [
+          ...report.failed,
+          {
+            path: folder,
+            code: e.code,
+            message: `the key escrow record could not be written beside ${folder}: ${e.message}`,
+            hint:
+              e.hint || 'Your files are protected. Make sure the folder is writable, then protect it again.',
+          },
+        ],
+      };
+    }
   }
 
   private assertFolder(path: string): void {
@@ -237,9 +317,11 @@ export class FolderService {
       entry?.id ?? `unregistered-${Buffer.from(path).toString('hex').slice(0, 32)}`,
       path,
     );
+    this.active = { path, op };
     try {
       return await this.run(entry, path, op, options, leftoversOnly);
     } finally {
+      this.active = null;
       lock.release();
     }
   }
@@ -415,6 +497,22 @@ export class FolderService {
       durationMs: Math.round(performance.now() - extra.started),
     };
   }
+}
+
+function escrowError(error: unknown, folder: string): CofferError {
+  try {
+    return toCofferError(error, folder);
+  } catch {
+    return new CofferError('ESCROW_WRITE_FAILED', error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** The deepest folder holding every file (watcher batches span one protected folder or several). */
+function commonParent(files: readonly BatchFile[]): string {
+  let parent = dirname(files[0]?.path ?? '');
+  for (const f of files)
+    while (!isWithin(f.path, parent) && dirname(parent) !== parent) parent = dirname(parent);
+  return parent;
 }
 
 /** The lock folder inside app data. */

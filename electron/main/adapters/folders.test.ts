@@ -1,0 +1,159 @@
+/**
+ * The folders adapter over the real FolderService (real files, real worker pool, real libsodium): progress
+ * reaches the RunTracker, cancel goes through it, and paths never leave the folder.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CofferError } from '../../../crypto/errors.js';
+import { generateDeviceKey, type Identity, type Recipient } from '../../../crypto/keys.js';
+import { defaultBackend } from '../../../crypto/sodium.js';
+import { FolderService, lockDirIn } from '../../services/folders/folder-service.js';
+import { WorkerPool } from '../../services/folders/pool.js';
+import { FolderRegistry } from '../../services/folders/registry.js';
+import type { Progress } from '../../shared/contract.js';
+import { RunTracker } from '../runs.js';
+import { FoldersAdapter } from './folders.js';
+
+let pool: WorkerPool;
+let key: Uint8Array;
+let root: string;
+let data: string;
+let runs: RunTracker;
+let adapter: FoldersAdapter;
+let mandatory: string[];
+let keysBroken: boolean;
+
+beforeAll(async () => {
+  key = generateDeviceKey(await defaultBackend());
+  pool = new WorkerPool({ backend: 'wasm', size: 2 });
+});
+afterAll(async () => {
+  await pool.close();
+});
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-adapter-'));
+  data = path.join(root, 'data');
+  fs.mkdirSync(data);
+  mandatory = [];
+  keysBroken = false;
+  const keys = {
+    recipients: (): Promise<Recipient[]> =>
+      keysBroken
+        ? Promise.reject(new CofferError('KEYCHAIN_UNAVAILABLE', 'no keychain'))
+        : Promise.resolve([{ kind: 'device', key }]),
+    identities: (): Promise<Identity[]> => Promise.resolve([{ kind: 'device', key }]),
+  };
+  const registry = FolderRegistry.inHome(path.join(root, 'home'));
+  const policy = {
+    isMandatoryFolder: (f: string) => mandatory.includes(f),
+    assertCanUnprotect: () => undefined,
+    assertCanRemoveFolder: (f: string) => {
+      if (mandatory.includes(f)) throw new CofferError('POLICY_FORBIDS', 'required');
+    },
+    requireRecipients: () => undefined,
+  };
+  runs = new RunTracker();
+  adapter = new FoldersAdapter({
+    service: new FolderService({
+      registry,
+      keys,
+      pool: () => pool,
+      lockDir: lockDirIn(path.join(root, 'home')),
+      policy,
+    }),
+    runs,
+    keys,
+    policy,
+    ignorePatterns: () => registry.ignorePatterns(),
+  });
+});
+afterEach(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+describe('FoldersAdapter', () => {
+  it('adds without protecting, then protects with progress into the tracker', async () => {
+    for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(data, `f${i}`), Buffer.alloc(200_000, i));
+    const view = await adapter.add(data);
+    expect(view).toMatchObject({ plaintextFiles: 6, protectedFiles: 0, lastRun: null, runningRunId: null });
+    await expect(adapter.add(data)).rejects.toMatchObject({ code: 'ALREADY_PROTECTED' });
+
+    const seen: Progress[] = [];
+    runs.onProgress((p) => seen.push(p));
+    const { runId } = await adapter.protect(view.id);
+    expect((await adapter.list())[0]?.runningRunId).toBe(runId);
+    const end = await runs.settled(runId);
+    expect(end).toMatchObject({
+      state: 'done',
+      filesDone: 6,
+      filesTotal: 6,
+      bytesDone: 1_200_000,
+      errors: [],
+    });
+    expect(seen.some((p) => p.state === 'running' && p.bytesTotal === 1_200_000)).toBe(true);
+    const after = (await adapter.list())[0];
+    expect(after).toMatchObject({ protectedFiles: 6, plaintextFiles: 0, runningRunId: null });
+    expect(after?.lastRun?.outcome).toBe('ok');
+  });
+
+  it('cancels a run through the tracker: exactly one copy of every file, outcome cancelled', async () => {
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(data, `f${i}`), Buffer.alloc(512 * 1024, i));
+    const view = await adapter.add(data);
+    runs.onProgress((p) => {
+      if (p.state === 'running' && p.bytesDone > 0) adapter.cancel(p.runId);
+    });
+    const { runId } = await adapter.protect(view.id);
+    const end = await runs.settled(runId);
+    expect(end.state).toBe('cancelled');
+    expect(end.filesDone).toBeLessThan(40);
+    const names = fs.readdirSync(data);
+    expect(names.filter((n) => n.includes('.tmp-'))).toEqual([]);
+    for (let i = 0; i < 40; i++)
+      expect(names.includes(`f${i}`) !== names.includes(`f${i}.coffer`)).toBe(true);
+    expect((await adapter.list())[0]?.lastRun?.outcome).toBe('cancelled');
+  });
+
+  it('fails the request itself when the keys cannot be loaded, before any run starts', async () => {
+    fs.writeFileSync(path.join(data, 'a'), 'x');
+    const view = await adapter.add(data);
+    keysBroken = true;
+    await expect(adapter.protect(view.id)).rejects.toMatchObject({ code: 'KEYCHAIN_UNAVAILABLE' });
+    expect(runs.list()).toEqual([]);
+    expect(fs.readdirSync(data)).toEqual(['a']);
+  });
+
+  it('refuses to remove or unprotect a mandatory folder, and removes others leaving files encrypted', async () => {
+    fs.writeFileSync(path.join(data, 'a'), 'x');
+    const view = await adapter.add(data);
+    await runs.settled((await adapter.protect(view.id)).runId);
+    mandatory = [view.path];
+    expect((await adapter.list())[0]?.mandatory).toBe(true);
+    await expect(adapter.remove(view.id)).rejects.toMatchObject({ code: 'POLICY_FORBIDS' });
+    await expect(adapter.unprotect(view.id)).rejects.toMatchObject({ code: 'POLICY_FORBIDS' });
+    mandatory = [];
+    await adapter.remove(view.id);
+    expect(await adapter.list()).toEqual([]);
+    expect(fs.readdirSync(data)).toEqual(['a.coffer']);
+  });
+
+  it('lists one directory and keeps paths inside the folder, symlinks included', async () => {
+    fs.mkdirSync(path.join(data, 'sub'));
+    fs.writeFileSync(path.join(data, 'b.txt'), 'b');
+    fs.writeFileSync(path.join(data, '.DS_Store'), 'litter');
+    fs.writeFileSync(path.join(data, 'x.coffer.tmp-0123456789ab'), 'temp');
+    fs.symlinkSync('/etc', path.join(data, 'out'));
+    const view = await adapter.add(data);
+    const listed = await adapter.listFiles(view.id, '');
+    expect(listed.map((e) => [e.name, e.kind])).toEqual([
+      ['sub', 'dir'],
+      ['.DS_Store', 'other'],
+      ['b.txt', 'plaintext'],
+      ['out', 'other'],
+    ]);
+    await expect(adapter.resolve(view.id, '../x')).rejects.toMatchObject({ code: 'OUTSIDE_FOLDER' });
+    await expect(adapter.resolve(view.id, 'out/passwd')).rejects.toMatchObject({ code: 'OUTSIDE_FOLDER' });
+    expect(await adapter.resolve(view.id, 'b.txt')).toBe(path.join(fs.realpathSync(data), 'b.txt'));
+  });
+});

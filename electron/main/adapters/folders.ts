@@ -1,0 +1,285 @@
+/**
+ * FoldersPort and WorkspacePort over the folder services (electron/services/folders): FolderService runs
+ * protect and unprotect in its worker pool, and this adapter only turns its results into what the UI sees
+ * (FolderView, tracked runs with progress and cancel, one directory's listing) and keeps folder IDs and
+ * relative paths from leaving a protected folder. No file is encrypted here.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CofferError } from '../../../crypto/errors.js';
+import type { FolderService, FolderStatus, KeyProvider } from '../../services/folders/folder-service.js';
+import { LitterFilter } from '../../services/folders/litter.js';
+import { canonicalFolder, isWithin, type FolderEntry } from '../../services/folders/registry.js';
+import type { FileIssue, RunReport } from '../../services/folders/types.js';
+import type { EditWorkspace } from '../../services/folders/workspace.js';
+import { PROTECTED_SUFFIX, isProtectedName, isTempName } from '../../services/safe-file.js';
+import type { EditSession, FileEntry, FileError, FolderView, Progress } from '../../shared/contract.js';
+import type { FoldersPort, WorkspacePort } from '../ports.js';
+import type { RunHandle, RunTracker } from '../runs.js';
+
+/** What the adapter asks of the policy (PolicyService satisfies it). */
+export interface FoldersPolicy {
+  isMandatoryFolder(folder: string): boolean;
+  assertCanUnprotect(): void;
+  assertCanRemoveFolder(folder: string): void;
+}
+
+export interface FoldersAdapterDeps {
+  service: FolderService;
+  runs: RunTracker;
+  /** The same keys FolderService uses: loaded before a run starts, so a dead keychain fails the request. */
+  keys: KeyProvider;
+  policy: FoldersPolicy;
+  /** Litter patterns of the registry (shown as "other" in listings, never as waiting plaintext). */
+  ignorePatterns: () => readonly string[];
+}
+
+/** Skips that leave a file in the clear: the user should hear of them with the run. Symlinks and special files are by design. */
+const CLEAR_TEXT_SKIPS = new Set(['CONFLICT', 'STILL_CHANGING', 'IN_USE', 'NAME_TOO_LONG']);
+
+function notFound(): CofferError {
+  return new CofferError('NOT_FOUND', 'That folder is not in Coffer.', 'Refresh the folder list.');
+}
+
+function outside(): CofferError {
+  return new CofferError(
+    'OUTSIDE_FOLDER',
+    'That path leads outside the protected folder.',
+    'Pick a file inside the folder.',
+  );
+}
+
+function toFileError(issue: FileIssue, root: string): FileError {
+  const rel = path.relative(root, issue.path) || path.basename(issue.path);
+  return issue.hint
+    ? { path: rel, code: issue.code, message: issue.message, hint: issue.hint }
+    : { path: rel, code: issue.code, message: issue.message };
+}
+
+/** The run's per-file problems as the UI shows them (paths relative to the folder). */
+export function reportErrors(report: RunReport): FileError[] {
+  return [
+    ...report.failed.map((f) => toFileError(f, report.folder)),
+    ...report.skipped.filter((s) => CLEAR_TEXT_SKIPS.has(s.code)).map((s) => toFileError(s, report.folder)),
+  ];
+}
+
+export class FoldersAdapter implements FoldersPort {
+  constructor(private readonly deps: FoldersAdapterDeps) {}
+
+  private entry(folderId: string): FolderEntry {
+    const found = this.deps.service.list().find((e) => e.id === folderId);
+    if (!found) throw notFound();
+    return found;
+  }
+
+  private view(status: FolderStatus): FolderView {
+    const id = status.id ?? '';
+    return {
+      id,
+      path: status.path,
+      mandatory: this.deps.policy.isMandatoryFolder(status.path),
+      protectedFiles: status.protectedFiles,
+      plaintextFiles: status.plaintextFiles,
+      protectedBytes: status.protectedBytes,
+      lastRun: status.lastRun ? { at: status.lastRun.at, outcome: status.lastRun.outcome } : null,
+      runningRunId: this.deps.runs.running(id),
+    };
+  }
+
+  list(): Promise<FolderView[]> {
+    return Promise.resolve(this.deps.service.status().map((s) => this.view(s)));
+  }
+
+  async add(folder: string): Promise<FolderView> {
+    const { entry, added } = await this.deps.service.register(folder);
+    if (!added) {
+      const canonical = canonicalFolder(folder);
+      throw new CofferError(
+        'ALREADY_PROTECTED',
+        canonical === entry.path
+          ? `${entry.path} is already in Coffer.`
+          : `${canonical} is inside ${entry.path}, which Coffer already protects.`,
+        'Nothing to do: every file in it is protected with that folder.',
+      );
+    }
+    const status = this.deps.service.status(entry.path)[0];
+    if (!status) throw notFound();
+    return this.view(status);
+  }
+
+  async remove(folderId: string): Promise<void> {
+    this.entry(folderId);
+    if (this.deps.runs.running(folderId)) {
+      throw new CofferError(
+        'RUN_IN_PROGRESS',
+        'This folder is being processed.',
+        'Wait for the run to finish, or cancel it, then remove the folder.',
+      );
+    }
+    await this.deps.service.unregister(folderId);
+  }
+
+  async protect(folderId: string): Promise<{ runId: string }> {
+    const entry = this.entry(folderId);
+    this.assertIdle(folderId);
+    // Keys first, before the run starts: a missing keychain or a policy refusal fails the request itself.
+    await this.deps.keys.recipients();
+    await this.deps.keys.identities();
+    return {
+      runId: this.start('protect', entry, (run) => this.deps.service.protect(entry.path, this.options(run))),
+    };
+  }
+
+  async unprotect(folderId: string): Promise<{ runId: string }> {
+    const entry = this.entry(folderId);
+    this.deps.policy.assertCanUnprotect();
+    this.deps.policy.assertCanRemoveFolder(entry.path);
+    this.assertIdle(folderId);
+    await this.deps.keys.identities();
+    return {
+      runId: this.start('unprotect', entry, (run) =>
+        this.deps.service.unprotect(entry.path, this.options(run)),
+      ),
+    };
+  }
+
+  cancel(runId: string): boolean {
+    return this.deps.runs.cancel(runId);
+  }
+
+  runs(): Progress[] {
+    return this.deps.runs.list();
+  }
+
+  async listFiles(folderId: string, dir: string): Promise<FileEntry[]> {
+    const absolute = await this.resolve(folderId, dir);
+    const litter = new LitterFilter(this.deps.ignorePatterns());
+    const entries: FileEntry[] = [];
+    for (const d of fs.readdirSync(absolute, { withFileTypes: true })) {
+      if (isTempName(d.name)) continue;
+      const stat = fs.lstatSync(path.join(absolute, d.name), { throwIfNoEntry: false });
+      if (!stat) continue;
+      const kind: FileEntry['kind'] = stat.isDirectory()
+        ? 'dir'
+        : !stat.isFile() || litter.isLitter(d.name)
+          ? 'other'
+          : isProtectedName(d.name)
+            ? 'protected'
+            : 'plaintext';
+      entries.push({
+        name: kind === 'protected' ? d.name.slice(0, -PROTECTED_SUFFIX.length) : d.name,
+        relPath: dir === '' ? d.name : `${dir}/${d.name}`,
+        kind,
+        size: stat.size,
+        mtimeMs: stat.mtimeMs,
+      });
+    }
+    return entries.sort(
+      (a, b) => Number(b.kind === 'dir') - Number(a.kind === 'dir') || a.name.localeCompare(b.name),
+    );
+  }
+
+  resolve(folderId: string, relPath: string): Promise<string> {
+    const root = this.entry(folderId).path; // canonical (the registry stores real paths)
+    const absolute = path.resolve(root, relPath);
+    if (!isWithin(absolute, root)) return Promise.reject(outside());
+    // Never follow a symlink out of a protected folder (DESIGN.md "Writing files safely").
+    let real: string;
+    try {
+      real = fs.realpathSync(absolute);
+    } catch {
+      return Promise.reject(
+        new CofferError('NOT_FOUND', `${relPath} is not in the folder any more.`, 'Refresh the list.'),
+      );
+    }
+    if (!isWithin(real, root)) return Promise.reject(outside());
+    return Promise.resolve(absolute);
+  }
+
+  onProgress(listener: (progress: Progress) => void): () => void {
+    return this.deps.runs.onProgress(listener);
+  }
+
+  private assertIdle(folderId: string): void {
+    if (this.deps.runs.running(folderId)) {
+      throw new CofferError(
+        'RUN_IN_PROGRESS',
+        'This folder is already being processed.',
+        'Wait for it to finish, or cancel it.',
+      );
+    }
+  }
+
+  private options(run: RunHandle) {
+    return {
+      signal: run.signal,
+      onProgress: (p: { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number }) => {
+        run.update({
+          filesDone: p.filesDone,
+          filesTotal: p.filesTotal,
+          bytesDone: p.bytesDone,
+          bytesTotal: p.bytesTotal,
+        });
+      },
+    };
+  }
+
+  private start(
+    kind: 'protect' | 'unprotect',
+    entry: FolderEntry,
+    work: (run: RunHandle) => Promise<RunReport>,
+  ): string {
+    return this.deps.runs.start(kind, entry.id, async (run) => {
+      // Counts arrived as progress (the service's last snapshot is final); the problems come with the report.
+      const report = await work(run);
+      for (const error of reportErrors(report)) run.addError(error);
+    });
+  }
+}
+
+/** The edit workspace, keyed for the UI by folder and relative path (the workspace path stays in main). */
+export class WorkspaceAdapter implements WorkspacePort {
+  private readonly known = new Map<string, { folderId: string; relPath: string }>();
+
+  constructor(private readonly deps: { workspace: EditWorkspace; folders: Pick<FoldersPort, 'resolve'> }) {}
+
+  async open(folderId: string, relPath: string): Promise<EditSession & { editPath: string }> {
+    const source = await this.deps.folders.resolve(folderId, relPath);
+    if (!isProtectedName(path.basename(source))) {
+      throw new CofferError(
+        'NOT_PROTECTED',
+        'Only protected (.coffer) files open through Coffer.',
+        'Protect the folder first.',
+      );
+    }
+    const already = this.deps.workspace.sessions().find((s) => s.source === source);
+    const session = already ?? (await this.deps.workspace.openFile(source));
+    this.known.set(session.id, { folderId, relPath });
+    return { ...this.toView(session.id, session.editPath, session.openedAt), editPath: session.editPath };
+  }
+
+  list(): EditSession[] {
+    return this.deps.workspace
+      .sessions()
+      .filter((s) => this.known.has(s.id))
+      .map((s) => this.toView(s.id, s.editPath, s.openedAt));
+  }
+
+  async close(editId: string): Promise<{ saved: boolean }> {
+    const result = await this.deps.workspace.close(editId);
+    this.known.delete(editId);
+    return result;
+  }
+
+  async lockAll(): Promise<number> {
+    const wiped = await this.deps.workspace.closeAll();
+    this.known.clear();
+    return wiped;
+  }
+
+  private toView(id: string, editPath: string, openedAt: number): EditSession {
+    const where = this.known.get(id) ?? { folderId: '', relPath: '' };
+    return { id, folderId: where.folderId, relPath: where.relPath, name: path.basename(editPath), openedAt };
+  }
+}
