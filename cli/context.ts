@@ -11,6 +11,10 @@ import { DeviceKeyService } from '../electron/services/keys/device-key.js';
 import { TrustedRecoveryKeys } from '../electron/services/keys/trusted-keys.js';
 import { RecoveryService } from '../electron/services/keys/recovery-service.js';
 import { SafeFiles } from '../electron/services/safe-file.js';
+import { WriteKeys } from '../electron/services/keys/write-keys.js';
+import { createPolicyService } from '../electron/services/policy/create.js';
+import { isPackagedRun } from '../electron/services/policy/platform.js';
+import type { PolicyService } from '../electron/services/policy/policy-service.js';
 import { Output } from './output.js';
 
 export interface Services {
@@ -22,6 +26,10 @@ export interface Services {
   trustedKeys: TrustedRecoveryKeys;
   recovery: RecoveryService;
   safeFiles: SafeFiles;
+  /** The machine-wide policy, read once per run (a CLI run is short; the app follows changes). */
+  policy: PolicyService;
+  /** Recipients for every write (device + trusted + policy keys), approved by the policy. */
+  writeKeys: WriteKeys;
 }
 
 export interface CliContext {
@@ -51,12 +59,16 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
     });
     const trustedKeys = new TrustedRecoveryKeys(sodium, settings);
     const deviceKeys = new DeviceKeyService({ sodium, keyStore, settings, trustedKeys });
+    // COFFER_POLICY_FILE is honoured from a checkout only: a packaged CLI must not let a user swap the policy.
+    const policy = createPolicyService({ sodium, env, allowEnvOverride: !isPackagedRun(import.meta.url) });
+    await policy.reload();
     const recovery = new RecoveryService({
       sodium,
       deviceKeys,
       trustedKeys,
       settings,
       escrowFile: paths.escrowFile,
+      policyRecipients: () => policy.recoveryRecipients(),
     });
     return {
       sodium,
@@ -67,6 +79,8 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       trustedKeys,
       recovery,
       safeFiles: new SafeFiles(sodium),
+      policy,
+      writeKeys: new WriteKeys({ sodium, deviceKeys, policy }),
     };
   };
   return {

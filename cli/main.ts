@@ -11,6 +11,7 @@ import { registerFileCommands } from './commands/files.js';
 import { registerRecoveryCommands } from './commands/recovery.js';
 import { registerHelpdeskCommands } from './commands/helpdesk.js';
 import { registerFolderCommands } from './commands/folders.js';
+import { registerPolicyCommands } from './commands/policy.js';
 
 /** The command groups, in help order. Adding a group is one line here. */
 const groups: CommandGroup[] = [
@@ -18,6 +19,7 @@ const groups: CommandGroup[] = [
   registerFolderCommands,
   registerHelpdeskCommands,
   registerRecoveryCommands,
+  registerPolicyCommands,
 ];
 
 export interface MainIo {

@@ -103,7 +103,7 @@ describe.skipIf(NO_KEYRING !== null)('coffer protect | status | watch | unprotec
     const missing = path.join(tempDir('gone'), 'nope');
     const result = await laptop.run(['protect', missing]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/NOT_FOUND|ENOENT/);
+    expect(result.stderr).toMatch(new RegExp(`^${missing}: NOT_FOUND: .* — \\S`));
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 

@@ -1,6 +1,7 @@
 /** `coffer init | encrypt | decrypt | verify | inspect`: everyday commands on this device's files. */
 import fs from 'node:fs';
 import { inspectFd } from '../../crypto/file.js';
+import { formatKeyId, recoveryKeyId } from '../../crypto/keys.js';
 import { forEachPath, totalSize } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../output.js';
@@ -33,15 +34,19 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
     .command('init')
     .description('create this account’s device key in the OS keychain (if it has none) and show its key ID')
     .action(async () => {
-      const { deviceKeys, trustedKeys, paths } = await ctx.services();
+      const { deviceKeys, trustedKeys, paths, policy, sodium } = await ctx.services();
       const existed = deviceKeys.recordedDeviceKeyId() !== undefined;
       const keyId = await deviceKeys.deviceKeyId();
       const trusted = trustedKeys.list().map((k) => k.keyId);
+      const fromPolicy = policy
+        .recoveryRecipients()
+        .flatMap((r) => (r.kind === 'recovery' ? [formatKeyId(recoveryKeyId(sodium, r.publicKey))] : []));
       const escrow = fs.existsSync(paths.escrowFile);
       out.info(`Device key: ${keyId}${existed ? '' : ' (new)'}`);
       out.info(`App data:   ${paths.home}`);
       out.info(`Recovery keys trusted: ${trusted.length ? trusted.join(', ') : 'none'}`);
-      if (!trusted.length)
+      if (fromPolicy.length) out.info(`Recovery keys from policy: ${fromPolicy.join(', ')}`);
+      if (!trusted.length && !fromPolicy.length)
         out.note('Note: no organization recovery key is trusted; add one with `coffer recovery trust`.');
       if (!escrow) out.note('Note: no personal recovery code yet; make one with `coffer recovery code`.');
       out.document({
@@ -51,6 +56,7 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         created: !existed,
         appData: paths.home,
         trustedRecoveryKeys: trusted,
+        policyRecoveryKeys: fromPolicy,
         recoveryCode: escrow,
       });
     });
@@ -66,9 +72,10 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
     .action(async (files: string[], options: { keep?: boolean; output?: string }) => {
       if (options.output !== undefined && files.length !== 1)
         throw new UsageError('-o/--output takes exactly one FILE');
-      const { deviceKeys, safeFiles } = await ctx.services();
-      const recipients = await deviceKeys.recipients();
-      const identities = await deviceKeys.identities();
+      const { writeKeys, safeFiles } = await ctx.services();
+      // Device + trusted + policy recovery keys, refused here (nothing touched) when the policy says no.
+      const recipients = await writeKeys.recipients();
+      const identities = await writeKeys.identities();
       const progress = byteProgress(totalSize(files));
       const batch = await forEachPath(
         files,
@@ -102,7 +109,10 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
       if (options.output !== undefined && !toDir && files.length !== 1) {
         throw new UsageError('-o/--output must be an existing folder when more than one FILE is given');
       }
-      const { deviceKeys, safeFiles } = await ctx.services();
+      const { deviceKeys, safeFiles, policy } = await ctx.services();
+      // Beside the .coffer file is plaintext back in place; anywhere else is a decrypted copy.
+      if (options.output === undefined) policy.assertCanUnprotect();
+      else policy.assertCanDecryptCopy();
       const identities = await deviceKeys.identities();
       const progress = byteProgress(totalSize(files));
       const batch = await forEachPath(

@@ -6,20 +6,21 @@ import { FolderRegistry } from '../../electron/services/folders/registry.js';
 import type { RunProgress, RunReport } from '../../electron/services/folders/types.js';
 import { FolderWatcher } from '../../electron/services/folders/watcher.js';
 import type { CliContext } from '../context.js';
-import { EXIT_FAILED, EXIT_OK } from '../output.js';
+import { EXIT_FAILED, EXIT_OK, toFailure } from '../output.js';
 import type { CommandGroup } from './types.js';
 
 async function folderService(
   ctx: CliContext,
 ): Promise<{ service: FolderService; close: () => Promise<void> }> {
-  const { sodium, paths, deviceKeys } = await ctx.services();
+  const { sodium, paths, writeKeys, policy } = await ctx.services();
   let pool: WorkerPool | null = null;
   const service = new FolderService({
     registry: FolderRegistry.inHome(paths.home),
-    keys: deviceKeys,
+    // Device + trusted + policy recovery keys, approved by the policy on every run.
+    keys: writeKeys,
     pool: () => (pool ??= new WorkerPool({ backend: sodium.name })),
     lockDir: lockDirIn(paths.home),
-    // policy: the lead wires PolicyService here once the CLI context builds it.
+    policy,
   });
   return { service, close: async () => pool?.close() };
 }
@@ -77,7 +78,35 @@ function printReport(ctx: CliContext, report: RunReport): void {
   ctx.exitCode = report.failed.length === 0 && !report.cancelled ? EXIT_OK : EXIT_FAILED;
 }
 
+/**
+ * The policy gates, before the folder is registered or a file touched: a refused protect must not leave a
+ * registered folder behind, and a refused unprotect must not decrypt half a folder.
+ */
+async function checkPolicy(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): Promise<void> {
+  const { policy, writeKeys } = await ctx.services();
+  if (op === 'protect') {
+    await writeKeys.recipients(); // throws NO_RECOVERY_KEY / POLICY_INVALID
+  } else {
+    policy.assertCanUnprotect();
+    policy.assertCanRemoveFolder(dir);
+  }
+}
+
+/** A refusal of the whole run (policy, missing folder) is one failure line naming the folder. */
+function refuse(ctx: CliContext, op: 'protect' | 'unprotect', dir: string, error: unknown): void {
+  const failure = toFailure(error, dir);
+  ctx.out.failure(failure);
+  ctx.out.document({ command: op, ok: false, failures: [failure] });
+  ctx.exitCode = EXIT_FAILED;
+}
+
 async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): Promise<void> {
+  try {
+    await checkPolicy(ctx, op, dir);
+  } catch (error) {
+    refuse(ctx, op, dir, error);
+    return;
+  }
   const { service, close } = await folderService(ctx);
   const controller = new AbortController();
   // Ctrl-C: finish or roll back the files in flight, then report; a second Ctrl-C is the default (exit).
@@ -89,10 +118,17 @@ async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): P
   process.on('SIGINT', onSigint);
   const bar = progressBar(ctx, op === 'protect' ? 'Protecting' : 'Unprotecting');
   try {
-    const report =
-      op === 'protect'
-        ? await service.protect(dir, { onProgress: bar.update, signal: controller.signal })
-        : await service.unprotect(dir, { onProgress: bar.update, signal: controller.signal });
+    let report: RunReport;
+    try {
+      report =
+        op === 'protect'
+          ? await service.protect(dir, { onProgress: bar.update, signal: controller.signal })
+          : await service.unprotect(dir, { onProgress: bar.update, signal: controller.signal });
+    } catch (error) {
+      bar.stop();
+      refuse(ctx, op, dir, error);
+      return;
+    }
     bar.stop();
     printReport(ctx, report);
   } finally {
@@ -148,6 +184,12 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
     .argument('<dir>', 'the folder')
     .option('--stable-ms <ms>', 'how long a file must stay unchanged before it is protected', '1000')
     .action(async (dir: string, options: { stableMs: string }) => {
+      try {
+        await checkPolicy(ctx, 'protect', dir);
+      } catch (error) {
+        refuse(ctx, 'protect', dir, error);
+        return;
+      }
       const { service, close } = await folderService(ctx);
       try {
         printReport(ctx, await service.protect(dir));

@@ -60,8 +60,11 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
         options: { key: string; out?: string; passphraseFile?: string; force?: boolean },
       ) => {
         const { files, missing } = collectProtectedFiles(paths);
+        const { safeFiles, sodium, policy } = await ctx.services();
+        // Checked before the passphrase is asked for: a refusal should not cost the helpdesk a key unlock.
+        if (options.out === undefined) policy.assertCanUnprotect();
+        else policy.assertCanDecryptCopy();
         const identity = await openKeyFile(ctx, options.key, options.passphraseFile);
-        const { safeFiles, sodium } = await ctx.services();
         const failures = missing.map((p) =>
           toFailure(new CofferError('NOT_FOUND', 'no such file or folder', 'Check the path.'), p),
         );
@@ -116,13 +119,13 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
     .action(async (paths: string[], options: { key: string; passphraseFile?: string }) => {
       const { files, missing } = collectProtectedFiles(paths);
       const identity = await openKeyFile(ctx, options.key, options.passphraseFile);
-      const { safeFiles, sodium, deviceKeys } = await ctx.services();
+      const { safeFiles, sodium, deviceKeys, writeKeys } = await ctx.services();
       try {
-        const recipients: Recipient[] = await deviceKeys.recipients();
-        // Keep the file recoverable by the key that just opened it, even if this device does not trust it.
-        if (!recipients.some((r) => r.kind === 'recovery' && sodium.equal(r.publicKey, identity.publicKey))) {
-          recipients.push({ kind: 'recovery', publicKey: identity.publicKey });
-        }
+        // Keep the file recoverable by the key that just opened it, even if this device does not trust it;
+        // the policy's keys are added and checked, as for any write.
+        const recipients: Recipient[] = await writeKeys.recipients([
+          { kind: 'recovery', publicKey: identity.publicKey },
+        ]);
         const verifyWith = await deviceKeys.identities();
         const deviceKeyId = await deviceKeys.deviceKeyId();
         const failures = missing.map((p) =>

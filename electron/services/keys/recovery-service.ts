@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { CofferError } from '../../../crypto/errors.js';
-import { formatKeyId, type Identity } from '../../../crypto/keys.js';
+import { formatKeyId, recoveryKeyId, type Identity, type Recipient } from '../../../crypto/keys.js';
 import { writeFileAtomic, type SettingsStore } from '../settings.js';
 import type { DeviceKeyService } from './device-key.js';
 import type { TrustedRecoveryKeys } from './trusted-keys.js';
@@ -26,6 +26,11 @@ export interface RecoveryServiceDeps {
   settings: SettingsStore;
   /** Where this account's escrow record lives (AppPaths.escrowFile). */
   escrowFile: string;
+  /**
+   * The organization recovery keys deployed by policy (PolicyService.recoveryRecipients): the record is
+   * sealed to them as well as to the keys the user trusts, so the helpdesk's key restores the device key.
+   */
+  policyRecipients?: () => readonly Recipient[];
 }
 
 export interface IssuedCode {
@@ -59,7 +64,7 @@ export class RecoveryService {
       const record = createEscrowRecord(sodium, {
         deviceKey,
         code,
-        recoveryPublicKeys: trustedKeys.publicKeys(),
+        recoveryPublicKeys: this.recoveryPublicKeys(trustedKeys.publicKeys()),
       });
       writeFileAtomic(this.deps.escrowFile, serializeEscrowRecord(record));
       return {
@@ -71,6 +76,21 @@ export class RecoveryService {
     } finally {
       sodium.zero(code);
     }
+  }
+
+  /** The trusted keys and the policy's, each once (by key ID). */
+  private recoveryPublicKeys(trusted: readonly Uint8Array[]): Uint8Array[] {
+    const { sodium } = this.deps;
+    const fromPolicy = (this.deps.policyRecipients?.() ?? []).flatMap((r) =>
+      r.kind === 'recovery' ? [r.publicKey] : [],
+    );
+    const seen = new Set<string>();
+    return [...trusted, ...fromPolicy].filter((key) => {
+      const id = formatKeyId(recoveryKeyId(sodium, key));
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
   }
 
   readEscrow(file = this.deps.escrowFile): EscrowRecord {
