@@ -8,14 +8,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generateDeviceKey } from '../crypto/keys.js';
+import { generateDeviceKey, generateRecoveryKeyPair } from '../crypto/keys.js';
 import { defaultBackend } from '../crypto/sodium.js';
-import { FolderService, lockDirIn } from '../electron/services/folders/folder-service.js';
-import { WorkerPool } from '../electron/services/folders/pool.js';
-import { FolderRegistry } from '../electron/services/folders/registry.js';
 
 export interface FolderBenchOptions {
   readonly runs?: number;
@@ -62,6 +58,20 @@ function seconds(run: () => void): number {
   return (performance.now() - t) / 1000;
 }
 
+/** Compiles the measured program once, as plain JavaScript like the app's (tsx would add its own memory). */
+function compileProtectOne(): string {
+  execFileSync(
+    process.execPath,
+    [join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repo, 'tsconfig.bench.json')],
+    {
+      stdio: 'inherit',
+    },
+  );
+  return join(repo, 'bench', 'out', 'dist', 'bench', 'protect-one.js');
+}
+
+const repo = join(import.meta.dirname, '..');
+
 export async function runFolderBench(options: FolderBenchOptions = {}): Promise<FolderBenchRow[]> {
   const runs = Math.max(1, options.runs ?? 1);
   const count = options.files ?? 5000;
@@ -70,19 +80,15 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   const sodium = await defaultBackend();
-  const key = generateDeviceKey(sodium);
-  const keys = {
-    recipients: () => Promise.resolve([{ kind: 'device' as const, key }]),
-    identities: () => Promise.resolve([{ kind: 'device' as const, key }]),
-  };
-  const pool = new WorkerPool({ backend: sodium.name });
-  await pool.run({ op: 'protect', files: [], recipients: [], identities: [] }); // start-up is not the run
-  const service = new FolderService({
-    registry: FolderRegistry.inHome(join(root, 'home')),
-    keys,
-    pool: () => pool,
-    lockDir: lockDirIn(join(root, 'home')),
-  });
+  const keyFile = join(root, 'keys.json');
+  writeFileSync(
+    keyFile,
+    JSON.stringify({
+      device: Buffer.from(generateDeviceKey(sodium)).toString('hex'),
+      recoveryPublic: Buffer.from(generateRecoveryKeyPair(sodium).publicKey).toString('hex'),
+    }),
+  );
+  const protectOne = compileProtectOne();
   const hasAge = spawnSync('age', ['--version']).status === 0;
   let recipient: string | null = null;
   if (hasAge) {
@@ -92,27 +98,42 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
   }
 
   const rows: FolderBenchRow[] = [];
-  const protectRun = async (name: string, setup: (dir: string) => void): Promise<void> => {
+  const protectRun = (name: string, setup: (dir: string) => void): void => {
     const times: number[] = [];
     let lag = 0;
+    let rss = 0;
+    let tool = '';
     for (let r = 0; r < runs; r++) {
       const dir = join(root, `${name}-coffer-${r}`);
+      const home = join(root, `home-${r}`);
       setup(dir);
-      const monitor = monitorEventLoopDelay({ resolution: 10 });
-      monitor.enable();
-      const t = performance.now();
-      const report = await service.protect(dir);
-      times.push((performance.now() - t) / 1000);
-      monitor.disable();
-      lag = Math.max(lag, monitor.percentile(99) / 1e6);
-      if (report.failed.length > 0) throw new Error(`bench: ${report.failed.length} files failed`);
+      // Peak RSS from /usr/bin/time: a child's own maxRSS would inherit this process's high-water mark.
+      const result = spawnSync(
+        '/usr/bin/time',
+        ['-f', '%M', process.execPath, protectOne, dir, home, keyFile],
+        {
+          encoding: 'utf8',
+        },
+      );
+      if (result.status !== 0) throw new Error(`bench: protect failed: ${result.stderr}`);
+      const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as {
+        seconds: number;
+        lagP99Ms: number;
+        workers: number;
+        backend: string;
+      };
+      times.push(out.seconds);
+      lag = Math.max(lag, out.lagP99Ms);
+      rss = Math.max(rss, Number(result.stderr.trim().split('\n').at(-1)) / 1024);
+      tool = `coffer protect (${out.backend}, ${out.workers} workers)`;
       rmSync(dir, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
     }
     rows.push({
       case: name,
-      tool: `coffer protect (${sodium.name}, ${pool.size} workers)`,
+      tool,
       seconds: median(times),
-      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      peakRssMiB: Math.round(rss),
       lagP99Ms: Math.round(lag * 10) / 10,
     });
   };
@@ -142,7 +163,7 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
     makeSmallFiles(dir, count);
   };
   external(small, 'cp -r', makeSmall, (dir) => execFileSync('cp', ['-r', dir, dir + '.copy']));
-  await protectRun(small, makeSmall);
+  protectRun(small, makeSmall);
   if (recipient) {
     external(small, 'age loop', makeSmall, (dir) => {
       for (const name of readdirSync(dir))
@@ -155,13 +176,12 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
     makeBigFile(join(dir, 'big.bin'), bigBytes);
   };
   external(big, 'cp', makeBig, (dir) => execFileSync('cp', [join(dir, 'big.bin'), join(dir, 'big.copy')]));
-  await protectRun(big, makeBig);
+  protectRun(big, makeBig);
   if (recipient) {
     external(big, 'age', makeBig, (dir) =>
       execFileSync('age', ['-e', '-r', recipient, '-o', join(dir, 'big.age'), join(dir, 'big.bin')]),
     );
   }
-  await pool.close();
   rmSync(root, { recursive: true, force: true });
 
   console.log(

@@ -35,6 +35,17 @@ export interface EncryptFdOptions extends Progress {
   readonly chunkSize?: number;
 }
 
+/**
+ * One read buffer per thread, grown to the largest need and reused: a fresh buffer per file leaves
+ * garbage that inflates peak memory when thousands of small files go through. These functions are
+ * synchronous, so a call never overlaps another on the same thread.
+ */
+let scratchBuffer = new Uint8Array(0);
+function scratch(length: number): Uint8Array {
+  if (scratchBuffer.length < length) scratchBuffer = new Uint8Array(length);
+  return scratchBuffer.subarray(0, length);
+}
+
 function readFully(fd: number, buffer: Uint8Array, length: number): number {
   let done = 0;
   while (done < length) {
@@ -78,7 +89,7 @@ export function encryptFd(
     ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
   });
   writeFully(outFd, session.start());
-  const buffer = new Uint8Array(session.chunkSize);
+  const buffer = scratch(Math.max(1, Math.min(session.chunkSize, metadata.size)));
   let done = 0;
   try {
     while (!session.done) {
@@ -126,7 +137,9 @@ export function decryptFd(
   options: Progress = {},
 ): FileMetadata {
   const session = new DecryptSession(sodium, readHeaderFd(inFd), identities);
-  const buffer = new Uint8Array(Math.max(session.header.chunkSize, METADATA_BYTES) + STREAM_ABYTES);
+  const input = fstatSync(inFd);
+  const longest = input.isFile() ? Math.min(session.header.chunkSize, input.size) : session.header.chunkSize;
+  const buffer = scratch(Math.max(longest, METADATA_BYTES) + STREAM_ABYTES);
   let done = 0;
   for (let length = session.nextLength(); length > 0; length = session.nextLength()) {
     checkCancelled(options.signal);
@@ -134,6 +147,7 @@ export function decryptFd(
     const plain = session.pull(buffer.subarray(0, length));
     if (plain.length > 0) {
       if (outFd !== null) writeFully(outFd, plain);
+      sodium.zero(plain); // the backend reuses this buffer; leave no plaintext in it
       done += plain.length;
       options.onProgress?.(done);
     }

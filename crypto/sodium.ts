@@ -12,12 +12,18 @@ export type BackendName = 'wasm' | 'native';
 export const STREAM_ABYTES = 17;
 export const STREAM_HEADERBYTES = 24;
 
-/** Encrypts one stream message. The returned view is only valid until the next call. */
+/**
+ * Encrypts one stream message. The returned view is only valid until the next push on any stream of the
+ * same backend: write or copy it before pushing again.
+ */
 export interface StreamPusher {
   push(message: Uint8Array, final: boolean): Uint8Array;
 }
 
-/** Decrypts one stream message; null when it fails authentication. The view is valid until the next call. */
+/**
+ * Decrypts one stream message; null when it fails authentication. The view is valid until the next pull
+ * on any stream of the same backend.
+ */
 export interface StreamPuller {
   pull(ciphertext: Uint8Array): { message: Uint8Array; final: boolean } | null;
 }
@@ -32,7 +38,7 @@ export interface SodiumBackend {
   boxKeypair(): { publicKey: Uint8Array; secretKey: Uint8Array };
   boxSeal(message: Uint8Array, publicKey: Uint8Array): Uint8Array;
   boxSealOpen(ciphertext: Uint8Array, publicKey: Uint8Array, secretKey: Uint8Array): Uint8Array | null;
-  /** `maxMessage` bounds the messages this pusher will take, so the output buffer is allocated once. */
+  /** `maxMessage` bounds the messages; output buffers grow to the longest message actually seen. */
   streamPush(key: Uint8Array, maxMessage: number): { header: Uint8Array; pusher: StreamPusher };
   streamPull(header: Uint8Array, key: Uint8Array, maxMessage: number): StreamPuller;
   /** Constant-time equality of two buffers of the same length. */
@@ -153,10 +159,26 @@ interface SodiumNative {
   sodium_memzero(buffer: Uint8Array): void;
 }
 
+/**
+ * An output buffer that grows to the largest message seen and is reused: small files never pay for a
+ * chunk-sized allocation, large ones allocate once.
+ */
+function growable(): (length: number) => Uint8Array {
+  let buffer = new Uint8Array(0);
+  return (length) => {
+    if (buffer.length < length) buffer = new Uint8Array(length);
+    return buffer.subarray(0, length);
+  };
+}
+
 function loadNative(): SodiumBackend {
   const require = createRequire(import.meta.url);
   const na = require('sodium-native') as SodiumNative;
   const stateBytes = na.crypto_secretstream_xchacha20poly1305_STATEBYTES;
+  // One output buffer per direction for the whole thread: thousands of small files would otherwise leave
+  // thousands of dead buffers for the garbage collector, and peak memory grows with them.
+  const pushOut = growable();
+  const pullOut = growable();
   return {
     name: 'native',
     randomBytes: (length) => {
@@ -209,12 +231,13 @@ function loadNative(): SodiumBackend {
       const state = new Uint8Array(stateBytes);
       const header = new Uint8Array(STREAM_HEADERBYTES);
       na.crypto_secretstream_xchacha20poly1305_init_push(state, header, key);
-      const out = new Uint8Array(maxMessage + STREAM_ABYTES);
+      const out = pushOut;
       return {
         header,
         pusher: {
           push: (message, final) => {
-            const c = out.subarray(0, message.length + STREAM_ABYTES);
+            if (message.length > maxMessage) throw new RangeError('message longer than maxMessage');
+            const c = out(message.length + STREAM_ABYTES);
             na.crypto_secretstream_xchacha20poly1305_push(
               state,
               c,
@@ -230,13 +253,13 @@ function loadNative(): SodiumBackend {
     streamPull: (header, key, maxMessage) => {
       const state = new Uint8Array(stateBytes);
       na.crypto_secretstream_xchacha20poly1305_init_pull(state, header, key);
-      const out = new Uint8Array(maxMessage);
+      const out = pullOut;
       const tag = new Uint8Array(1);
       return {
         pull: (ciphertext) => {
           if (ciphertext.length < STREAM_ABYTES || ciphertext.length - STREAM_ABYTES > maxMessage)
             return null;
-          const m = out.subarray(0, ciphertext.length - STREAM_ABYTES);
+          const m = out(ciphertext.length - STREAM_ABYTES);
           try {
             na.crypto_secretstream_xchacha20poly1305_pull(state, m, tag, ciphertext, null);
           } catch {

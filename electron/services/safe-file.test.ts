@@ -153,4 +153,28 @@ describe('SafeFiles', () => {
     closeSync(fd);
     expect(readdirSync(dir)).toEqual(['c.bin.coffer']);
   });
+
+  it('protects a batch with per-file results: one bad file does not stop the rest', () => {
+    const dir = scratch();
+    const paths = Array.from({ length: 20 }, (_, i) => join(dir, `f${i}.txt`));
+    paths.forEach((p, i) => {
+      writeFileSync(p, `file ${i} `.repeat(i * 100));
+    });
+    writeFileSync(join(dir, 'f3.txt.coffer'), 'someone else');
+    const missing = join(dir, 'gone.txt');
+    const results = files.encryptManyInPlace([...paths, missing], { recipients, identities: [device] });
+    expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual([
+      ...paths.map((_, i) => (i === 3 ? 'ALREADY_EXISTS' : 'ok')),
+      'NOT_FOUND',
+    ]);
+    expect(readFileSync(join(dir, 'f3.txt'), 'utf8')).toBe('file 3 '.repeat(300));
+    expect(readFileSync(join(dir, 'f3.txt.coffer'), 'utf8')).toBe('someone else');
+    for (const [i, p] of paths.entries()) {
+      if (i === 3) continue;
+      expect(existsSync(p)).toBe(false);
+      const out = files.decryptTo(p + '.coffer', { identities: [device], removeSource: true });
+      expect(readFileSync(out.target, 'utf8')).toBe(`file ${i} `.repeat(i * 100));
+    }
+    expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
 });

@@ -5,11 +5,13 @@
  * intact, verifiable result — never neither — plus at most a temporary file, which is always garbage
  * (isTempName) and removed by the next run.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
   copyFileSync,
+  existsSync,
   fchmodSync,
   fstatSync,
   fsyncSync,
@@ -104,6 +106,59 @@ function sameFile(a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
+/** Where `sync -f` (syncfs(2)) is, to make a whole batch durable with one call. */
+const SYNC_BINARY =
+  process.platform === 'linux' ? ['/usr/bin/sync', '/bin/sync'].find((p) => existsSync(p)) : undefined;
+
+/**
+ * Makes written files durable. One file: fsync. Many on Linux: one syncfs per file system, which costs
+ * about what a single fsync does; elsewhere, or if that fails, fsync each.
+ */
+function makeDurable(files: readonly { path: string; dev: number }[]): void {
+  if (files.length > 1 && SYNC_BINARY) {
+    const oneByDevice = new Map(files.map((f) => [f.dev, f.path]));
+    try {
+      for (const path of oneByDevice.values()) execFileSync(SYNC_BINARY, ['-f', path], { stdio: 'ignore' });
+      return;
+    } catch {
+      // fall through to fsync each file
+    }
+  }
+  for (const { path } of files) {
+    const fd = openSync(path, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+function fsyncDirs(dirs: readonly string[]): void {
+  for (const dir of new Set(dirs)) fsyncDir(dir);
+}
+
+/** Removes the plaintext of a protected file, unless it was written to after it was read. */
+function removeIfUnchanged(write: PendingWrite): void {
+  let now: Stats | undefined;
+  try {
+    now = lstatSync(write.path);
+  } catch (error) {
+    if (errnoOf(error) !== 'ENOENT') throw error;
+  }
+  if (now && !sameFile(now, write.source)) {
+    // The ciphertext is stale: keep the newer plaintext; it is protected once it stops changing.
+    unlinkSync(write.target);
+    fsyncDir(dirname(write.target));
+    throw new CofferError(
+      'SOURCE_CHANGED',
+      `${write.path}: changed while it was being protected`,
+      'It will be protected once it stops changing.',
+    );
+  }
+  if (now) unlinkSync(write.path);
+}
+
 // Windows has no O_NOFOLLOW; there lstat checks and reparse-point semantics apply instead.
 const NOFOLLOW = (constants as { O_NOFOLLOW?: number }).O_NOFOLLOW ?? 0;
 
@@ -126,13 +181,14 @@ function writeThroughTemp<T>(
   target: string,
   mode: number | null,
   fill: (fd: number, tempPath: string) => T,
+  { durable }: { durable: boolean } = { durable: true },
 ): { result: T; temp: string } {
   const temp = tempPathFor(target);
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
   try {
     const result = fill(fd, temp);
     if (mode !== null) fchmodSync(fd, mode);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
     closeSync(fd);
     return { result, temp };
   } catch (error) {
@@ -142,14 +198,31 @@ function writeThroughTemp<T>(
   }
 }
 
-export interface EncryptInPlaceOptions extends Progress {
+export interface EncryptManyOptions extends Progress {
   readonly recipients: readonly Recipient[];
   /** Keys that open what was just written, for the read-back check. */
   readonly identities: readonly Identity[];
   /** Keep the plaintext after protecting it. */
   readonly keep?: boolean;
+  /** Progress and cancel for one file of a batch (overrides onProgress and signal). */
+  readonly progressFor?: (path: string) => Progress;
+}
+
+export interface EncryptInPlaceOptions extends EncryptManyOptions {
   /** Where to write; default `<path>.coffer`. */
   readonly output?: string;
+}
+
+export type BatchResult =
+  | { readonly ok: true; readonly value: { readonly target: string; readonly metadata: FileMetadata } }
+  | { readonly ok: false; readonly error: CofferError };
+
+interface PendingWrite {
+  readonly path: string;
+  readonly target: string;
+  readonly temp: string;
+  readonly source: Stats;
+  readonly metadata: FileMetadata;
 }
 
 export interface DecryptOptions extends Progress {
@@ -173,57 +246,116 @@ export class SafeFiles {
    * meanwhile (SOURCE_CHANGED otherwise, with the plaintext left as it is).
    */
   encryptInPlace(path: string, options: EncryptInPlaceOptions): { target: string; metadata: FileMetadata } {
-    const target = options.output ?? path + PROTECTED_SUFFIX;
-    try {
-      if (Buffer.byteLength(basename(target)) > MAX_NAME_BYTES) {
-        throw new CofferError(
-          'NAME_TOO_LONG',
-          `${path}: the name is too long to add "${PROTECTED_SUFFIX}"`,
-          'Shorten the file name; it stays in the clear until then.',
-        );
-      }
-      const source = openRegularForRead(path);
-      let metadata: FileMetadata;
-      let temp: string;
+    const [result] = this.encryptBatch(
+      [{ path, target: options.output ?? path + PROTECTED_SUFFIX }],
+      options,
+    );
+    if (!result) throw new Error('encryptBatch returned no result');
+    if (!result.ok) throw result.error;
+    return result.value;
+  }
+
+  /**
+   * encryptInPlace for many files, with the same guarantees but one durability barrier per step for the
+   * whole batch instead of three fsync waits per file, which dominate the protection of many small files.
+   * Returns one result per path, in order; one file's problem never stops the others.
+   */
+  encryptManyInPlace(paths: readonly string[], options: EncryptManyOptions): BatchResult[] {
+    return this.encryptBatch(
+      paths.map((path) => ({ path, target: path + PROTECTED_SUFFIX })),
+      options,
+    );
+  }
+
+  private encryptBatch(
+    items: readonly { path: string; target: string }[],
+    options: EncryptManyOptions,
+  ): BatchResult[] {
+    const results: BatchResult[] = [];
+    const fail = (index: number, path: string, error: unknown): void => {
+      results[index] = { ok: false, error: toCofferError(error, path) };
+    };
+    const written: (PendingWrite & { index: number })[] = [];
+    items.forEach(({ path, target }, index) => {
       try {
-        ({ result: metadata, temp } = writeThroughTemp(target, source.stats.mode & 0o666, (fd) =>
-          encryptFd(this.sodium, source.fd, fd, { ...options, name: basename(path) }),
-        ));
-      } finally {
-        closeSync(source.fd);
-      }
-      try {
-        this.verifyFile(temp, options.identities, metadata.size);
-        renameNoClobber(temp, target);
+        written.push({
+          index,
+          ...this.writeVerifiedTemp(path, target, { ...options, ...options.progressFor?.(path) }),
+        });
       } catch (error) {
-        removeQuietly(temp);
-        throw error;
+        fail(index, path, error);
       }
-      fsyncDir(dirname(target));
-      if (!options.keep) {
-        let now: Stats | undefined;
-        try {
-          now = lstatSync(path);
-        } catch (error) {
-          if (errnoOf(error) !== 'ENOENT') throw error;
-        }
-        if (now && !sameFile(now, source.stats)) {
-          // Written to after we read it: the ciphertext is stale; keep the newer plaintext and retry later.
-          unlinkSync(target);
-          fsyncDir(dirname(target));
-          throw new CofferError(
-            'SOURCE_CHANGED',
-            `${path}: changed while it was being protected`,
-            'It will be protected once it stops changing.',
-          );
-        }
-        if (now) unlinkSync(path);
-        fsyncDir(dirname(path));
-      }
-      return { target, metadata };
+    });
+
+    // Barrier 1: every ciphertext is durable before any takes its final name.
+    try {
+      makeDurable(written.map((w) => ({ path: w.temp, dev: w.source.dev })));
     } catch (error) {
-      throw toCofferError(error, path);
+      for (const w of written) {
+        removeQuietly(w.temp);
+        fail(w.index, w.path, error);
+      }
+      return results;
     }
+    const renamed = written.filter((w) => {
+      try {
+        renameNoClobber(w.temp, w.target);
+        return true;
+      } catch (error) {
+        removeQuietly(w.temp);
+        fail(w.index, w.path, error);
+        return false;
+      }
+    });
+    // Barrier 2: the new names are durable before any plaintext goes.
+    fsyncDirs(renamed.map((w) => dirname(w.target)));
+
+    for (const w of renamed) {
+      try {
+        if (!options.keep) removeIfUnchanged(w);
+        results[w.index] = { ok: true, value: { target: w.target, metadata: w.metadata } };
+      } catch (error) {
+        fail(w.index, w.path, error);
+      }
+    }
+    // Barrier 3: the removals (a crash before it leaves both copies, which the next run resolves).
+    if (!options.keep) fsyncDirs(renamed.map((w) => dirname(w.path)));
+    return results;
+  }
+
+  /** Encrypts `path` into a temporary file beside `target` and authenticates it by reading it back. */
+  private writeVerifiedTemp(
+    path: string,
+    target: string,
+    options: EncryptManyOptions & Progress,
+  ): PendingWrite {
+    if (Buffer.byteLength(basename(target)) > MAX_NAME_BYTES) {
+      throw new CofferError(
+        'NAME_TOO_LONG',
+        `${path}: the name is too long to add "${PROTECTED_SUFFIX}"`,
+        'Shorten the file name; it stays in the clear until then.',
+      );
+    }
+    const source = openRegularForRead(path);
+    let metadata: FileMetadata;
+    let temp: string;
+    try {
+      ({ result: metadata, temp } = writeThroughTemp(
+        target,
+        source.stats.mode & 0o666,
+        (fd) => encryptFd(this.sodium, source.fd, fd, { ...options, name: basename(path) }),
+        { durable: false },
+      ));
+    } finally {
+      closeSync(source.fd);
+    }
+    try {
+      this.verifyFile(temp, options.identities, metadata.size);
+    } catch (error) {
+      removeQuietly(temp);
+      throw error;
+    }
+    return { path, target, temp, source: source.stats, metadata };
   }
 
   /**

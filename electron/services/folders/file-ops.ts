@@ -7,6 +7,7 @@ import { lstatSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CofferError } from '../../../crypto/errors.js';
 import type { Identity, Recipient } from '../../../crypto/keys.js';
+import type { Progress } from '../../../crypto/file.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { errnoOf, toCofferError } from '../fs-errors.js';
 import { PROTECTED_SUFFIX, SafeFiles } from '../safe-file.js';
@@ -19,8 +20,8 @@ export interface FileOpContext {
   readonly safeFiles: SafeFiles;
   readonly recipients: readonly Recipient[];
   readonly identities: readonly Identity[];
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (bytesDone: number) => void;
+  /** Progress and cancel for one file. */
+  readonly progressFor?: (path: string) => Progress;
 }
 
 function exists(path: string): boolean {
@@ -69,19 +70,43 @@ function resolvePair(ctx: FileOpContext, cofferPath: string, plainPath: string, 
   return { path: subject, kind: 'leftover', removed: extra };
 }
 
-export function processFile(op: Op, path: string, ctx: FileOpContext): FileOutcome {
-  try {
-    if (op === 'protect') {
+/**
+ * Protects many files at once: pairs left by an interrupted run are resolved one by one, the rest go
+ * through SafeFiles' batch call, which shares its durability barriers across the batch.
+ */
+export function protectFiles(paths: readonly string[], ctx: FileOpContext): FileOutcome[] {
+  const outcomes: FileOutcome[] = [];
+  const fresh: { index: number; path: string }[] = [];
+  paths.forEach((path, index) => {
+    try {
       const target = path + PROTECTED_SUFFIX;
-      if (exists(target)) return resolvePair(ctx, target, path, path);
-      const { metadata } = ctx.safeFiles.encryptInPlace(path, {
-        recipients: ctx.recipients,
-        identities: ctx.identities,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-        ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
-      });
-      return { path, kind: 'done', bytes: metadata.size, target };
+      if (exists(target)) outcomes[index] = resolvePair(ctx, target, path, path);
+      else fresh.push({ index, path });
+    } catch (raw) {
+      outcomes[index] = outcomeOf('protect', path, raw);
     }
+  });
+  const results = ctx.safeFiles.encryptManyInPlace(
+    fresh.map((f) => f.path),
+    {
+      recipients: ctx.recipients,
+      identities: ctx.identities,
+      ...(ctx.progressFor ? { progressFor: ctx.progressFor } : {}),
+    },
+  );
+  results.forEach((result, i) => {
+    const file = fresh[i];
+    if (!file) return;
+    outcomes[file.index] = result.ok
+      ? { path: file.path, kind: 'done', bytes: result.value.metadata.size, target: result.value.target }
+      : outcomeOf('protect', file.path, result.error);
+  });
+  return outcomes;
+}
+
+/** Unprotects one file (x.coffer → x, keeping the name the file has now). */
+export function unprotectFile(path: string, ctx: FileOpContext): FileOutcome {
+  try {
     const target = plainPathOf(path);
     if (exists(target)) return resolvePair(ctx, path, target, path);
     const { metadata } = ctx.safeFiles.decryptTo(path, {
@@ -89,40 +114,44 @@ export function processFile(op: Op, path: string, ctx: FileOpContext): FileOutco
       // Keep the name the file has now (a renamed `.coffer` keeps its new name), not the stored one.
       output: target,
       removeSource: true,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+      ...ctx.progressFor?.(path),
     });
     return { path, kind: 'done', bytes: metadata.size, target };
   } catch (raw) {
-    let error: CofferError;
-    try {
-      error = toCofferError(raw, path);
-    } catch {
-      const message = raw instanceof Error ? raw.message : String(raw);
-      return { path, kind: 'failed', code: 'INTERNAL', message, hint: 'This is a bug in Coffer: report it.' };
-    }
-    switch (error.code) {
-      case 'SOURCE_CHANGED':
-        return { path, kind: 'changed' };
-      case 'CANCELLED':
-        return { path, kind: 'cancelled' };
-      case 'NOT_FOUND':
-        if (!existsQuietly(path)) {
-          return {
-            path,
-            kind: 'skipped',
-            code: 'VANISHED',
-            reason: `${path}: deleted before it was processed`,
-          };
-        }
-        break;
-      case 'NAME_TOO_LONG':
-      case 'NOT_A_FILE':
-      case 'SYMLINK':
-        return { path, kind: 'skipped', code: error.code, reason: error.message };
-      case 'ALREADY_EXISTS':
-        return conflict(path, op === 'protect' ? path + PROTECTED_SUFFIX : plainPathOf(path));
-    }
-    return { path, kind: 'failed', code: error.code, message: error.message, hint: error.hint };
+    return outcomeOf('unprotect', path, raw);
   }
+}
+
+/** What one file's error means for the run: retry later, skip with a reason, or a failure. */
+function outcomeOf(op: Op, path: string, raw: unknown): FileOutcome {
+  let error: CofferError;
+  try {
+    error = toCofferError(raw, path);
+  } catch {
+    const message = raw instanceof Error ? raw.message : String(raw);
+    return { path, kind: 'failed', code: 'INTERNAL', message, hint: 'This is a bug in Coffer: report it.' };
+  }
+  switch (error.code) {
+    case 'SOURCE_CHANGED':
+      return { path, kind: 'changed' };
+    case 'CANCELLED':
+      return { path, kind: 'cancelled' };
+    case 'NOT_FOUND':
+      if (!existsQuietly(path)) {
+        return {
+          path,
+          kind: 'skipped',
+          code: 'VANISHED',
+          reason: `${path}: deleted before it was processed`,
+        };
+      }
+      break;
+    case 'NAME_TOO_LONG':
+    case 'NOT_A_FILE':
+    case 'SYMLINK':
+      return { path, kind: 'skipped', code: error.code, reason: error.message };
+    case 'ALREADY_EXISTS':
+      return conflict(path, op === 'protect' ? path + PROTECTED_SUFFIX : plainPathOf(path));
+  }
+  return { path, kind: 'failed', code: error.code, message: error.message, hint: error.hint };
 }

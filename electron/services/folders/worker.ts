@@ -3,10 +3,11 @@
  * the calling thread's event loop stays free. Started by pool.ts; talks only through messages.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Progress } from '../../../crypto/file.js';
 import type { Identity, Recipient } from '../../../crypto/keys.js';
 import { loadBackend, type SodiumBackend } from '../../../crypto/sodium.js';
 import { SafeFiles } from '../safe-file.js';
-import { processFile } from './file-ops.js';
+import { protectFiles, unprotectFile } from './file-ops.js';
 import { PROGRESS_INTERVAL_MS, type FromWorker, type ToWorker, type WorkerData } from './messages.js';
 import type { FileOutcome } from './types.js';
 
@@ -37,35 +38,46 @@ async function main(): Promise<void> {
 
   const runBatch = (message: Extract<ToWorker, { type: 'batch' }>): void => {
     const current = run;
-    const outcomes: FileOutcome[] = [];
-    for (const file of message.files) {
-      if (!current || current.id !== message.runId || Atomics.load(current.cancel, 0) !== 0) {
-        outcomes.push({ path: file.path, kind: 'cancelled' });
-        continue;
-      }
+    if (!current || current.id !== message.runId) {
+      const outcomes = message.files.map((f): FileOutcome => ({ path: f.path, kind: 'cancelled' }));
+      post({ type: 'batch-done', batchId: message.batchId, outcomes });
+      return;
+    }
+    const cancelled = (): boolean => Atomics.load(current.cancel, 0) !== 0;
+    const progressFor = (path: string): Progress => {
       const controller = new AbortController();
+      // A file not started when cancel arrives is not started at all.
+      if (cancelled()) controller.abort();
       let lastSent = Date.now();
       let sent = 0;
-      outcomes.push(
-        processFile(message.op, file.path, {
-          sodium,
-          safeFiles,
-          recipients: current.recipients,
-          identities: current.identities,
-          signal: controller.signal,
-          onProgress: (bytes) => {
-            // Checked per chunk: a cancel stops the file in flight, which SafeFiles rolls back.
-            if (Atomics.load(current.cancel, 0) !== 0) controller.abort();
-            const now = Date.now();
-            if (now - lastSent >= PROGRESS_INTERVAL_MS) {
-              post({ type: 'progress', batchId: message.batchId, path: file.path, bytes: bytes - sent });
-              sent = bytes;
-              lastSent = now;
-            }
-          },
-        }),
-      );
-    }
+      return {
+        signal: controller.signal,
+        onProgress: (bytes) => {
+          // Checked per chunk: a cancel stops the file in flight, which SafeFiles rolls back.
+          if (cancelled()) controller.abort();
+          const now = Date.now();
+          if (now - lastSent >= PROGRESS_INTERVAL_MS) {
+            post({ type: 'progress', batchId: message.batchId, path, bytes: bytes - sent });
+            sent = bytes;
+            lastSent = now;
+          }
+        },
+      };
+    };
+    const context = {
+      sodium,
+      safeFiles,
+      recipients: current.recipients,
+      identities: current.identities,
+      progressFor,
+    };
+    const paths = message.files.map((f) => f.path);
+    const outcomes: FileOutcome[] =
+      message.op === 'protect'
+        ? protectFiles(paths, context)
+        : paths.map((path) =>
+            cancelled() ? { path, kind: 'cancelled' as const } : unprotectFile(path, context),
+          );
     post({ type: 'batch-done', batchId: message.batchId, outcomes });
   };
 
