@@ -240,6 +240,31 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     }
   });
 
+  it('shows managed settings locked, checks for updates without a URL, and an invalid policy as a warning', async () => {
+    const { page } = h;
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const managed = page.getByRole('table', { name: 'Settings managed by your organization' });
+    const row = managed.getByRole('row', { name: /Organization recovery keys/ });
+    await row.getByText(orgKeyId).waitFor();
+    await row.getByText('Set by your organization').waitFor();
+    await page.getByRole('button', { name: 'Check for updates' }).click();
+    await page.getByTestId('update-status').getByText('Updates are off').waitFor();
+    await page.getByLabel('After').selectOption('15');
+    await expect.poll(() => h.app.autoLockMinutes()).toBe(15);
+    await h.screenshot('14-settings');
+
+    // IT pushes a broken policy: the app says so at once, on the Overview, with the reason.
+    const policyFile = path.join(h.home, 'policy.json');
+    const good = fs.readFileSync(policyFile, 'utf8');
+    fs.writeFileSync(policyFile, JSON.stringify({ autoLockMinutes: 'soon' }));
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const warning = page.getByRole('alert').filter({ hasText: 'policy cannot be read' });
+    await warning.getByText(/autoLockMinutes/).waitFor({ timeout: 15_000 });
+    await h.screenshot('15-overview-invalid-policy');
+    fs.writeFileSync(policyFile, good);
+    await warning.waitFor({ state: 'detached', timeout: 15_000 });
+  });
+
   it('lists the activity, and saw no console error or CSP violation', async () => {
     const { page } = h;
     await page.getByRole('link', { name: 'Activity' }).click();

@@ -66,10 +66,20 @@ describe.skipIf(NO_KEYRING !== null)('policy enforced by the app handlers', () =
     const want = Object.keys(policy).sort().join(',');
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const shown = (await app.handlers.getPolicy({})).map((s) => s.key);
+      const shown = (await app.handlers.getPolicy({})).settings.map((s) => s.key);
       if (shown.sort().join(',') === want) return;
       if (Date.now() > deadline)
         throw new Error(`the policy change was not applied within 10 s (shown: ${shown.join(',')})`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Rewrites the policy file and waits until the app reports the policy invalid. */
+  async function changePolicyRaw(policy: unknown): Promise<void> {
+    fs.writeFileSync(policyFile, JSON.stringify(policy));
+    const deadline = Date.now() + 10_000;
+    while ((await app.handlers.getPolicy({})).status !== 'invalid') {
+      if (Date.now() > deadline) throw new Error('the invalid policy was not noticed within 10 s');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -125,7 +135,47 @@ describe.skipIf(NO_KEYRING !== null)('policy enforced by the app handlers', () =
     expect(code).toMatch(/^POLICY_/);
     expect((await app.handlers.listFolders({})).some((f) => f.path === folder)).toBe(true);
 
-    const settings = await app.handlers.getPolicy({});
-    expect(settings).toEqual([expect.objectContaining({ key: 'mandatoryFolders', locked: true })]);
+    const policy = await app.handlers.getPolicy({});
+    expect(policy.status).toBe('active');
+    expect(policy.settings).toEqual([expect.objectContaining({ key: 'mandatoryFolders', locked: true })]);
+  });
+
+  it('protects a mandatory folder automatically at start', async () => {
+    await start({ mandatoryFolders: [folder] });
+    const id = (await app.handlers.listFolders({})).find((f) => f.path === folder)?.id ?? '';
+    const runId = app.runs.list().find((r) => r.folderId === id)?.runId;
+    expect(runId).toBeDefined();
+    expect((await app.runs.settled(runId ?? '')).state).toBe('done');
+    expect(fs.readdirSync(folder)).toEqual(['ledger.csv.coffer']);
+  });
+
+  it('with an invalid policy: shows why, and refuses removing a folder, unprotecting and copies', async () => {
+    await start({});
+    const id = await addFolder(folder);
+    await changePolicyRaw({ mandatoryFolders: 'not a list' });
+    const policy = await app.handlers.getPolicy({});
+    expect(policy).toMatchObject({ status: 'invalid', origin: policyFile, settings: [] });
+    expect(policy.problems.join(' ')).toContain('mandatoryFolders');
+    expect((await app.handlers.getOverview({})).policy.status).toBe('invalid');
+    expect(await codeOf(app.handlers.removeFolder({ folderId: id }))).toBe('POLICY_INVALID');
+    expect(await codeOf(app.handlers.unprotectFolder({ folderId: id }))).toBe('POLICY_INVALID');
+    expect(await codeOf(app.handlers.decryptCopy({ folderId: id, relPath: 'ledger.csv' }))).toBe(
+      'POLICY_INVALID',
+    );
+    expect((await app.handlers.listFolders({})).map((f) => f.id)).toEqual([id]);
+  });
+
+  it('auto-lock: the user chooses, unless the policy sets it; updates stay off without a URL', async () => {
+    await start({});
+    expect(await app.handlers.getSettings({})).toEqual({ autoLock: { minutes: 30, managed: false } });
+    expect(await app.handlers.setAutoLock({ minutes: 5 })).toEqual({
+      autoLock: { minutes: 5, managed: false },
+    });
+    expect(app.autoLockMinutes()).toBe(5);
+    await changePolicy({ autoLockMinutes: 15 });
+    expect(await app.handlers.getSettings({})).toEqual({ autoLock: { minutes: 15, managed: true } });
+    expect(await codeOf(app.handlers.setAutoLock({ minutes: null }))).toBe('POLICY_LOCKED');
+    expect(app.autoLockMinutes()).toBe(15);
+    expect(await app.handlers.checkForUpdates({})).toMatchObject({ state: 'disabled' });
   });
 });

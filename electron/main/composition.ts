@@ -6,6 +6,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { CofferError } from '../../crypto/errors.js';
 import { formatKeyId, recoveryKeyId, type Recipient } from '../../crypto/keys.js';
 import { defaultBackend, type SodiumBackend } from '../../crypto/sodium.js';
 import { DeviceKeyService } from '../services/keys/device-key.js';
@@ -31,7 +32,17 @@ import { FoldersAdapter, WorkspaceAdapter } from './adapters/folders.js';
 import { AutoProtect } from './auto-protect.js';
 import type { HandlerTable } from './handle.js';
 import { createHandlers } from './handlers.js';
-import type { DialogPort, FilesPort, PolicyPort, Ports, ShellPort } from './ports.js';
+import type {
+  DialogPort,
+  FilesPort,
+  PolicyPort,
+  Ports,
+  SettingsPort,
+  ShellPort,
+  UpdatesPort,
+} from './ports.js';
+import { PreferencesFile } from './preferences.js';
+import { Updater, type UpdaterEngine } from './updater.js';
 import { RunTracker } from './runs.js';
 
 export interface AppOptions {
@@ -48,6 +59,15 @@ export interface AppOptions {
   policySource?: PolicySource;
   /** Honour COFFER_POLICY_FILE (development and tests only; main passes !app.isPackaged). */
   allowPolicyOverride?: boolean;
+  /** Update wiring from main (Electron's app facts); absent = not packaged, so updates are off. */
+  updates?: {
+    platform: NodeJS.Platform;
+    isPackaged: boolean;
+    resourcesPath: string;
+    builtInUrl: string | undefined;
+    macCodeSigned: boolean;
+    loadEngine?: (platform: NodeJS.Platform) => Promise<UpdaterEngine>;
+  };
   /** How long new plaintext must stay unchanged before the watcher protects it (default 1 s). */
   watchStableMs?: number;
   /** Worker threads for protect runs (default: one per core). */
@@ -83,9 +103,6 @@ const LABELS: Record<string, string> = {
   autoLockMinutes: 'Lock open files after (minutes)',
   updateUrl: 'Update server',
 };
-
-/** Open files are closed after this much idle time unless the user or the policy chose otherwise. */
-export const DEFAULT_AUTO_LOCK_MINUTES = 30;
 
 function displayValue(value: unknown): string {
   if (Array.isArray(value)) return value.map(String).join(', ');
@@ -147,20 +164,62 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   };
   const safeFiles = new SafeFiles(sodium);
   /** The user's own auto-lock delay (minutes); the policy's wins when set. */
-  const userAutoLock = (): number | null => DEFAULT_AUTO_LOCK_MINUTES;
+  const userAutoLock = (): number | null => preferences.read().autoLockMinutes;
   const runs = new RunTracker();
   const activity = new ActivityLog(path.join(options.userData, 'activity.jsonl'));
   const policy: PolicyPort = {
-    settings: () =>
-      Promise.resolve(
-        policyService.managedSettings().map((s): ManagedSetting => ({
+    view: () => {
+      const state = policyService.state;
+      return {
+        status: state.status,
+        origin: state.origin,
+        problems: state.status === 'invalid' ? [...state.problems] : [],
+        settings: policyService.managedSettings().map((s): ManagedSetting => ({
           key: s.key,
           label: LABELS[s.key] ?? s.key,
           value: displayValue(s.value),
           locked: true,
         })),
-      ),
-    mandatoryFolders: () => Promise.resolve([...policyService.mandatoryFolders()]),
+      };
+    },
+    assertCanRemoveFolder: (folder) => {
+      policyService.assertCanRemoveFolder(folder);
+    },
+    assertCanUnprotect: () => {
+      policyService.assertCanUnprotect();
+    },
+    assertCanDecryptCopy: () => {
+      policyService.assertCanDecryptCopy();
+    },
+  };
+  const preferences = new PreferencesFile(path.join(options.userData, 'app-preferences.json'));
+  const settingsPort: SettingsPort = {
+    get: () => ({ autoLock: policyService.autoLockMinutes(preferences.read().autoLockMinutes) }),
+    setAutoLock(minutes) {
+      if (policyService.autoLockMinutes(null).managed) {
+        throw new CofferError(
+          'POLICY_LOCKED',
+          'Your organization sets how soon open files are closed.',
+          'Ask IT if it should be different.',
+        );
+      }
+      preferences.update({ autoLockMinutes: minutes });
+      return settingsPort.get();
+    },
+  };
+  const updater = new Updater({
+    platform: options.updates?.platform ?? process.platform,
+    isPackaged: options.updates?.isPackaged ?? false,
+    resourcesPath: options.updates?.resourcesPath ?? '',
+    builtInUrl: options.updates?.builtInUrl,
+    macCodeSigned: options.updates?.macCodeSigned ?? false,
+    policy: policyService,
+    log: { info: options.log, error: options.log },
+    ...(options.updates?.loadEngine ? { loadEngine: options.updates.loadEngine } : {}),
+  });
+  const updates: UpdatesPort = {
+    current: () => updater.current(),
+    checkNow: () => updater.checkNow(),
   };
   const keyProvider = { recipients, identities: () => deviceKeys.identities() };
   const registry = FolderRegistry.inHome(options.userData);
@@ -203,7 +262,6 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const workspace = new WorkspaceAdapter({ workspace: editWorkspace, folders });
   const files: FilesPort = {
     async decryptTo(source, destination) {
-      policyService.assertCanDecryptCopy();
       safeFiles.decryptTo(source, { identities: await deviceKeys.identities(), output: destination });
     },
     async verify(source) {
@@ -232,6 +290,8 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     files,
     helpdesk,
     policy,
+    settings: settingsPort,
+    updates,
     activity,
     dialog: options.dialog,
     shell: options.shell,
@@ -336,6 +396,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   }
   await protectMandatory();
   await autoProtect.refresh();
+  updater.start();
 
   const lock = async (reason: LockReason): Promise<number> => {
     const wiped = await workspace.lockAll();
@@ -365,6 +426,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     autoLockMinutes: () => policyService.autoLockMinutes(userAutoLock()).minutes,
     watchedFolders: () => autoProtect.folders(),
     async close() {
+      updater.stop();
       await autoProtect.close();
       for (const p of runs.list()) if (p.state === 'running') runs.cancel(p.runId);
       await Promise.all(

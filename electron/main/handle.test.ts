@@ -139,6 +139,8 @@ function fakePorts(overrides: Partial<{ [K in keyof Ports]: Partial<Ports[K]> }>
     files: strict('files', overrides.files),
     helpdesk: strict('helpdesk', overrides.helpdesk),
     policy: strict('policy', overrides.policy),
+    settings: strict('settings', overrides.settings),
+    updates: strict('updates', overrides.updates),
     activity: strict('activity', { record: () => undefined, list: () => [], ...overrides.activity }),
     dialog: strict('dialog', overrides.dialog),
     shell: strict('shell', overrides.shell),
@@ -181,24 +183,44 @@ describe('the handler table', () => {
     expect(restore).toHaveBeenCalledWith(['/picked/a.coffer'], 'decrypt', '/out');
   });
 
-  it('refuses to remove or unprotect a folder the organization requires', async () => {
+  it('asks the policy before removing, unprotecting or decrypting a copy, and before any dialog', async () => {
     const view = {
       id: 'f',
       path: '/m',
-      mandatory: true,
+      mandatory: false, // the view may be stale or (invalid policy) empty: the policy port decides
       protectedFiles: 0,
       plaintextFiles: 0,
       protectedBytes: 0,
       lastRun: null,
       runningRunId: null,
     };
+    const refuse = (what: string) => () => {
+      throw new CofferError('POLICY_INVALID', `cannot ${what}`);
+    };
+    const remove = vi.fn();
+    const unprotect = vi.fn();
+    const pickSavePath = vi.fn();
     const t = createHandlers(
-      fakePorts({ folders: { list: () => Promise.resolve([view]) } }),
+      fakePorts({
+        folders: { list: () => Promise.resolve([view]), remove, unprotect },
+        policy: {
+          assertCanRemoveFolder: refuse('remove'),
+          assertCanUnprotect: refuse('unprotect'),
+          assertCanDecryptCopy: refuse('copy'),
+        },
+        dialog: { pickSavePath },
+      }),
       () => undefined,
       APP,
     );
-    await expect(t.removeFolder({ folderId: 'f' })).rejects.toMatchObject({ code: 'POLICY_LOCKED' });
-    await expect(t.unprotectFolder({ folderId: 'f' })).rejects.toMatchObject({ code: 'POLICY_LOCKED' });
+    await expect(t.removeFolder({ folderId: 'f' })).rejects.toMatchObject({ code: 'POLICY_INVALID' });
+    await expect(t.unprotectFolder({ folderId: 'f' })).rejects.toMatchObject({ code: 'POLICY_INVALID' });
+    await expect(t.decryptCopy({ folderId: 'f', relPath: 'a.coffer' })).rejects.toMatchObject({
+      code: 'POLICY_INVALID',
+    });
+    expect(remove).not.toHaveBeenCalled();
+    expect(unprotect).not.toHaveBeenCalled();
+    expect(pickSavePath).not.toHaveBeenCalled();
   });
 
   it('never sends the edit workspace path to the renderer', async () => {

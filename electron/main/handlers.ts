@@ -19,7 +19,8 @@ export function createHandlers(
   emit: (event: CofferEvent) => void,
   app: AppActions,
 ): HandlerTable {
-  const { keys, folders, workspace, files, helpdesk, policy, activity, dialog, shell } = ports;
+  const { keys, folders, workspace, files, helpdesk, policy, settings, updates, activity, dialog, shell } =
+    ports;
   /** Only paths the helpdesk picked through the native dialog may be restored (not any path the UI names). */
   let picked = new Set<string>();
 
@@ -54,7 +55,9 @@ export function createHandlers(
         .map((f) => f.lastRun)
         .filter((r) => r !== null)
         .sort((a, b) => b.at - a.at)[0];
+      const { status, origin, problems } = policy.view();
       return {
+        policy: { status, origin, problems },
         folders: list.length,
         filesProtected: list.reduce((n, f) => n + f.protectedFiles, 0),
         plaintextWaiting: list.reduce((n, f) => n + f.plaintextFiles, 0),
@@ -63,7 +66,17 @@ export function createHandlers(
         recovery,
       };
     },
-    getPolicy: () => policy.settings(),
+    getPolicy: () => policy.view(),
+    getSettings: () => settings.get(),
+    async setAutoLock({ minutes }) {
+      const next = await recorded('Change auto-lock', minutes === null ? 'never' : `${minutes} min`, () =>
+        Promise.resolve(settings.setAutoLock(minutes)),
+      );
+      emit({ type: 'changed', what: 'settings' });
+      return next;
+    },
+    getUpdateStatus: () => updates.current(),
+    checkForUpdates: () => updates.checkNow(),
     async lock() {
       return { wiped: await app.lock('user') };
     },
@@ -80,13 +93,8 @@ export function createHandlers(
       const view = (await folders.list()).find((f) => f.id === folderId);
       if (!view)
         throw new CofferError('NOT_FOUND', 'That folder is not in Coffer.', 'Refresh the folder list.');
-      if (view.mandatory) {
-        throw new CofferError(
-          'POLICY_LOCKED',
-          'Your organization requires this folder to stay protected.',
-          'Ask IT if it should no longer be protected.',
-        );
-      }
+      // The policy decides (an invalid policy refuses too), not the view's `mandatory` flag.
+      policy.assertCanRemoveFolder(view.path);
       await recorded('Remove folder', view.path, () => folders.remove(folderId));
       emit({ type: 'changed', what: 'folders' });
       return { removed: true };
@@ -94,14 +102,12 @@ export function createHandlers(
     protectFolder: ({ folderId }) => recorded('Protect', folderId, () => folders.protect(folderId)),
     async unprotectFolder({ folderId }) {
       const view = (await folders.list()).find((f) => f.id === folderId);
-      if (view?.mandatory) {
-        throw new CofferError(
-          'POLICY_LOCKED',
-          'Your organization requires this folder to stay protected.',
-          'Open single files for editing instead.',
-        );
-      }
-      return recorded('Unprotect', view?.path ?? folderId, () => folders.unprotect(folderId));
+      if (!view)
+        throw new CofferError('NOT_FOUND', 'That folder is not in Coffer.', 'Refresh the folder list.');
+      // Decrypting in place, and the folder leaves Coffer when it is done: both must be allowed.
+      policy.assertCanUnprotect();
+      policy.assertCanRemoveFolder(view.path);
+      return recorded('Unprotect', view.path, () => folders.unprotect(folderId));
     },
     cancelRun: ({ runId }) => ({ cancelled: folders.cancel(runId) }),
     getRuns: () => folders.runs(),
@@ -135,6 +141,8 @@ export function createHandlers(
       return result;
     },
     async decryptCopy({ folderId, relPath }) {
+      // Before the save dialog: never ask where to put a copy that may not be made.
+      policy.assertCanDecryptCopy();
       const source = await folders.resolve(folderId, relPath);
       const base = relPath.split('/').pop() ?? 'file';
       const destination = await dialog.pickSavePath('Save a decrypted copy', base.replace(/\.coffer$/, ''));

@@ -200,6 +200,10 @@ function buildTray(built: BuiltApp): Tray {
           },
         },
         { label: 'Lock (close open files)', click: () => void lock('user') },
+        {
+          label: 'Check for updates',
+          click: () => void built.handlers.checkForUpdates({}),
+        },
         { label: 'Open Coffer', click: showWindow },
         { type: 'separator' },
         {
@@ -217,6 +221,17 @@ function buildTray(built: BuiltApp): Tray {
 }
 
 let built: BuiltApp | null = null;
+
+/** `coffer.updateUrl` that electron-builder.ts bakes into the packaged package.json (COFFER_UPDATE_URL). */
+async function builtInUpdateUrl(): Promise<string | undefined> {
+  try {
+    const text = await fs.readFile(path.join(app.getAppPath(), 'package.json'), 'utf8');
+    const url = (JSON.parse(text) as { coffer?: { updateUrl?: unknown } }).coffer?.updateUrl;
+    return typeof url === 'string' && url !== '' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function lock(reason: LockReason): Promise<void> {
   if (!built) return;
@@ -251,6 +266,13 @@ async function start(): Promise<void> {
     shell: shellPort,
     emit: send,
     log,
+    updates: {
+      platform: process.platform,
+      isPackaged: app.isPackaged,
+      resourcesPath: process.resourcesPath,
+      builtInUrl: await builtInUpdateUrl(),
+      macCodeSigned: app.isPackaged && process.platform === 'darwin',
+    },
   });
   const app_ = built;
   bindAll(app_.handlers, { trustedOrigin: APP_ORIGIN, log }, (method, bound) => {

@@ -5,14 +5,16 @@
  */
 import type {
   ActivityEntry,
+  AppSettings,
   EditSession,
   FileEntry,
   FileInspection,
   FolderView,
   KeychainStatus,
-  ManagedSetting,
+  PolicyView,
   Progress,
   RecoveryStatus,
+  UpdateStatus,
 } from '../shared/contract.js';
 
 export interface KeysPort {
@@ -63,9 +65,23 @@ export interface HelpdeskPort {
 }
 
 export interface PolicyPort {
-  settings(): Promise<ManagedSetting[]>;
-  /** Folders the organization requires; they show as mandatory and cannot be removed. */
-  mandatoryFolders(): Promise<string[]>;
+  /** Status, origin, problems and managed settings: what the UI shows, an invalid policy included. */
+  view(): PolicyView;
+  /** Each throws CofferError (POLICY_INVALID, POLICY_FORBIDS) when the organization forbids the operation. */
+  assertCanRemoveFolder(folder: string): void;
+  assertCanUnprotect(): void;
+  assertCanDecryptCopy(): void;
+}
+
+export interface SettingsPort {
+  get(): AppSettings;
+  /** Throws POLICY_LOCKED while the policy sets the delay. */
+  setAutoLock(minutes: number | null): AppSettings;
+}
+
+export interface UpdatesPort {
+  current(): UpdateStatus;
+  checkNow(): Promise<UpdateStatus>;
 }
 
 export interface ActivityPort {
@@ -91,6 +107,8 @@ export interface Ports {
   files: FilesPort;
   helpdesk: HelpdeskPort;
   policy: PolicyPort;
+  settings: SettingsPort;
+  updates: UpdatesPort;
   activity: ActivityPort;
   dialog: DialogPort;
   shell: ShellPort;

@@ -11,19 +11,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PolicyService } from '../services/policy/policy-service.js';
+import type { UpdateStatus } from '../shared/contract.js';
 import {
   decideUpdates,
   UPDATE_CHECK_INTERVAL_MS,
   type UpdateDecision,
 } from '../services/updates/update-decision.js';
 
-export type UpdateStatus =
-  | { state: 'disabled'; reason: string }
-  | { state: 'idle'; url: string; lastCheck: string | null }
-  | { state: 'checking'; url: string }
-  | { state: 'downloading'; url: string; version: string }
-  | { state: 'ready'; url: string; version: string }
-  | { state: 'error'; url: string; message: string };
+export type { UpdateStatus };
 
 /** The part of electron-updater's AppUpdater Coffer uses: small enough to fake in tests. */
 export interface UpdaterEngine {

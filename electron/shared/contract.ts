@@ -63,7 +63,32 @@ export interface FolderView {
   runningRunId: string | null;
 }
 
+/** The machine policy as the UI shows it: whether it applies, where it comes from, what is wrong with it. */
+export interface PolicyView {
+  status: 'none' | 'active' | 'invalid';
+  /** Where Coffer read it (a file, a registry key, managed preferences). */
+  origin: string;
+  /** Why an invalid policy was refused, one line each; empty otherwise. */
+  problems: string[];
+  /** Every setting the policy manages, shown locked ("set by your organization"). */
+  settings: ManagedSetting[];
+}
+
+export interface AppSettings {
+  /** Minutes of idle time before open files are saved and closed; null = never. */
+  autoLock: { minutes: number | null; managed: boolean };
+}
+
+export type UpdateStatus =
+  | { state: 'disabled'; reason: string }
+  | { state: 'idle'; url: string; lastCheck: string | null }
+  | { state: 'checking'; url: string }
+  | { state: 'downloading'; url: string; version: string }
+  | { state: 'ready'; url: string; version: string }
+  | { state: 'error'; url: string; message: string };
+
 export interface Overview {
+  policy: { status: PolicyView['status']; origin: string; problems: string[] };
   folders: number;
   filesProtected: number;
   plaintextWaiting: number;
@@ -138,7 +163,7 @@ export interface EditSession {
 
 export type CofferEvent =
   | { type: 'progress'; progress: Progress }
-  | { type: 'changed'; what: 'folders' | 'recovery' | 'activity' | 'edits' | 'helpdesk' }
+  | { type: 'changed'; what: 'folders' | 'recovery' | 'activity' | 'edits' | 'helpdesk' | 'settings' }
   | { type: 'locked'; reason: 'user' | 'idle' | 'suspend' | 'lock-screen' | 'quit' };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -154,6 +179,8 @@ const editRef = z.strictObject({ editId: id });
 const codeGroups = z.strictObject({ groups: z.array(z.string().max(12)).length(8) });
 const passphrase = z.strictObject({ passphrase: z.string().min(1).max(1024) });
 const pickWhat = z.strictObject({ what: z.enum(['files', 'folder']) });
+/** Whole minutes, as the policy's autoLockMinutes (1..1440); null turns auto-lock off. */
+const autoLock = z.strictObject({ minutes: z.number().int().min(1).max(1440).nullable() });
 const restore = z.strictObject({
   paths: z.array(z.string().min(1).max(4096)).min(1).max(100_000),
   mode: z.enum(['decrypt', 'rekey']),
@@ -168,7 +195,13 @@ function method<S extends z.ZodType, R>(request: S): { request: S; response: R }
 
 export const contract = {
   getOverview: method<typeof empty, Overview>(empty),
-  getPolicy: method<typeof empty, ManagedSetting[]>(empty),
+  getPolicy: method<typeof empty, PolicyView>(empty),
+  getSettings: method<typeof empty, AppSettings>(empty),
+  /** Refused with POLICY_LOCKED while the organization's policy sets the delay. */
+  setAutoLock: method<typeof autoLock, AppSettings>(autoLock),
+  getUpdateStatus: method<typeof empty, UpdateStatus>(empty),
+  /** Checks the update feed now; no network request at all while updates are off (no URL). */
+  checkForUpdates: method<typeof empty, UpdateStatus>(empty),
   /** Wipes the open-for-edit workspace (after saving edits back). */
   lock: method<typeof empty, { wiped: number }>(empty),
 

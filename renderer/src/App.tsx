@@ -9,6 +9,7 @@ import { Folders } from './screens/Folders.js';
 import { Helpdesk } from './screens/Helpdesk.js';
 import { Overview } from './screens/Overview.js';
 import { Recovery } from './screens/Recovery.js';
+import { Settings } from './screens/Settings.js';
 
 export function App() {
   const [screen, setScreen] = useState<Screen>(() => screenFromHash(window.location.hash));
@@ -28,7 +29,11 @@ export function App() {
     () =>
       onEvent((event) => {
         if (event.type === 'locked' && event.reason !== 'user')
-          setLocked(`Coffer locked (${event.reason}): open files were saved and closed.`);
+          setLocked(
+            event.reason === 'idle'
+              ? 'You were away, so Coffer saved and closed your open files.'
+              : `Coffer locked (${event.reason}): open files were saved and closed.`,
+          );
       }),
     [],
   );
@@ -103,6 +108,7 @@ export function App() {
         {screen === 'recovery' ? <Recovery /> : null}
         {screen === 'helpdesk' ? <Helpdesk /> : null}
         {screen === 'activity' ? <Activity /> : null}
+        {screen === 'settings' ? <Settings /> : null}
       </main>
     </div>
   );

@@ -1,4 +1,12 @@
-export const SCREENS = ['overview', 'folders', 'files', 'recovery', 'helpdesk', 'activity'] as const;
+export const SCREENS = [
+  'overview',
+  'folders',
+  'files',
+  'recovery',
+  'helpdesk',
+  'activity',
+  'settings',
+] as const;
 export type Screen = (typeof SCREENS)[number];
 
 export const SCREEN_LABELS: Record<Screen, string> = {
@@ -8,6 +16,7 @@ export const SCREEN_LABELS: Record<Screen, string> = {
   recovery: 'Recovery',
   helpdesk: 'Helpdesk',
   activity: 'Activity',
+  settings: 'Settings',
 };
 
 /** `#/files` → 'files'; anything unknown is the overview. */

@@ -17,11 +17,12 @@ import type { EditSession, FileEntry, FileError, FolderView, Progress } from '..
 import type { FoldersPort, WorkspacePort } from '../ports.js';
 import type { RunHandle, RunTracker } from '../runs.js';
 
-/** What the adapter asks of the policy (PolicyService satisfies it). */
+/**
+ * What the adapter asks of the policy (PolicyService satisfies it). Enforcement is elsewhere: the handlers
+ * ask before a request is accepted, FolderService before it touches a file.
+ */
 export interface FoldersPolicy {
   isMandatoryFolder(folder: string): boolean;
-  assertCanUnprotect(): void;
-  assertCanRemoveFolder(folder: string): void;
 }
 
 export interface FoldersAdapterDeps {
@@ -133,8 +134,6 @@ export class FoldersAdapter implements FoldersPort {
 
   async unprotect(folderId: string): Promise<{ runId: string }> {
     const entry = this.entry(folderId);
-    this.deps.policy.assertCanUnprotect();
-    this.deps.policy.assertCanRemoveFolder(entry.path);
     this.assertIdle(folderId);
     await this.deps.keys.identities();
     return {

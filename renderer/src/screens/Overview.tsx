@@ -6,7 +6,10 @@ import type { Screen } from '../screens.js';
 
 /** Protection at a glance, with a warning for each thing that needs the user. */
 export function Overview({ go }: { go: (screen: Screen) => void }) {
-  const { data, error } = useLoad(() => call('getOverview', {}), ['folders', 'recovery', 'activity']);
+  const { data, error } = useLoad(
+    () => call('getOverview', {}),
+    ['folders', 'recovery', 'activity', 'settings'],
+  );
   if (!data) return <ErrorNotice error={error} />;
   const { recovery, keychain } = data;
   const warnings: { title: string; text: string; screen: Screen; action: string }[] = [];
@@ -55,6 +58,31 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
     <>
       <PageHeader title="Overview" lead="What Coffer protects on this laptop, and what needs you." />
       <ErrorNotice error={error} />
+      {data.policy.status === 'invalid' ? (
+        <Notice tone="error" title="Your organization’s policy cannot be read">
+          <p>
+            Until IT fixes it, Coffer refuses to encrypt new files, decrypt in place, save decrypted copies or
+            remove folders. Your protected files stay protected. Tell IT what is wrong:
+          </p>
+          <ul>
+            {data.policy.problems.map((p) => (
+              <li key={p}>{p}</li>
+            ))}
+          </ul>
+          <p className="muted">
+            Read from <span className="path">{data.policy.origin}</span>
+          </p>
+          <button
+            type="button"
+            className="btn btn-secondary"
+            onClick={() => {
+              go('settings');
+            }}
+          >
+            See the policy
+          </button>
+        </Notice>
+      ) : null}
       <section className="stats" aria-label="Protection summary">
         <Stat label="Protected folders" value={data.folders} />
         <Stat label="Files protected" value={data.filesProtected} />
