@@ -9,7 +9,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectFd } from '../crypto/file.js';
-import { formatKeyId, generateDeviceKey, recoveryKeyId, type Identity } from '../crypto/keys.js';
+import { deviceKeyId, formatKeyId, generateDeviceKey, recoveryKeyId, type Identity } from '../crypto/keys.js';
 import { defaultBackend, type SodiumBackend } from '../crypto/sodium.js';
 import { encodePublicKey } from '../electron/services/keys/public-key-text.js';
 import { sealRecoveryKeyFile } from '../electron/services/keys/recovery-key-file.js';
@@ -186,6 +186,11 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     await page.getByText('Recovery code confirmed').waitFor();
     await page.getByText('Confirmed', { exact: true }).waitFor();
     await h.screenshot('10-recovery-confirmed');
+    // The escrow record now sits beside the protected folder too, so a backup of the folder carries it.
+    const copy = JSON.parse(fs.readFileSync(path.join(work, 'Customers', '.coffer-escrow.json'), 'utf8')) as {
+      deviceKeyId?: unknown;
+    };
+    expect(copy.deviceKeyId).toBe(formatKeyId(deviceKeyId(sodium, await deviceKey(h))));
   });
 
   it('helpdesk: restores files of another device with the organization key', async () => {

@@ -7,13 +7,15 @@
 import os from 'node:os';
 import path from 'node:path';
 import { CofferError } from '../../crypto/errors.js';
-import { formatKeyId, recoveryKeyId, type Recipient } from '../../crypto/keys.js';
+import { formatKeyId, recoveryKeyId } from '../../crypto/keys.js';
 import { defaultBackend, type SodiumBackend } from '../../crypto/sodium.js';
 import { DeviceKeyService } from '../services/keys/device-key.js';
 import { OsKeyStore, keychainService, type KeyStore } from '../services/keys/key-store.js';
 import { parsePublicKey } from '../services/keys/public-key-text.js';
 import { RecoveryService } from '../services/keys/recovery-service.js';
+import { FolderEscrowCopies } from '../services/keys/folder-escrow.js';
 import { TrustedRecoveryKeys } from '../services/keys/trusted-keys.js';
+import { WriteKeys } from '../services/keys/write-keys.js';
 import { policySourceFor } from '../services/policy/platform.js';
 import { PolicyService } from '../services/policy/policy-service.js';
 import { runCommand } from '../services/policy/run-command.js';
@@ -117,13 +119,6 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const keyStore = options.keyStore ?? new OsKeyStore({ service: keychainService(env), env });
   const trustedKeys = new TrustedRecoveryKeys(sodium, settings);
   const deviceKeys = new DeviceKeyService({ sodium, keyStore, settings, trustedKeys });
-  const recovery = new RecoveryService({
-    sodium,
-    deviceKeys,
-    trustedKeys,
-    settings,
-    escrowFile: path.join(options.userData, 'escrow.json'),
-  });
   const describe = (pk: Uint8Array) => formatKeyId(recoveryKeyId(sodium, pk));
   const policyService = new PolicyService({
     source:
@@ -142,18 +137,25 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     log: { info: options.log, error: options.log },
   });
   await policyService.start();
+  const recovery = new RecoveryService({
+    sodium,
+    deviceKeys,
+    trustedKeys,
+    settings,
+    escrowFile: path.join(options.userData, 'escrow.json'),
+    policyRecipients: () => policyService.recoveryRecipients(),
+  });
+  const registry = FolderRegistry.inHome(options.userData);
+  // A copy of the escrow record beside each protected folder (backups carry it), replaced on a new code.
+  const escrowCopies = new FolderEscrowCopies({
+    records: recovery,
+    folders: () => registry.list().map((f) => f.path),
+  });
+  recovery.onEscrowChanged((record) => escrowCopies.refreshAll(record));
 
   /** This device, every trusted recovery key and every policy recovery key; checked against the policy. */
-  const recipients = async (): Promise<Recipient[]> => {
-    const own = await deviceKeys.recipients();
-    const have = new Set(own.flatMap((r) => (r.kind === 'recovery' ? [describe(r.publicKey)] : [])));
-    const fromPolicy = policyService
-      .recoveryRecipients()
-      .filter((r) => r.kind === 'recovery' && !have.has(describe(r.publicKey)));
-    const all = [...own, ...fromPolicy];
-    policyService.requireRecipients(all);
-    return all;
-  };
+  const writeKeys = new WriteKeys({ sodium, deviceKeys, policy: policyService });
+  const recipients = () => writeKeys.recipients();
 
   const changeListeners = new Set<() => void>();
   const emit = (event: CofferEvent) => {
@@ -221,8 +223,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     current: () => updater.current(),
     checkNow: () => updater.checkNow(),
   };
-  const keyProvider = { recipients, identities: () => deviceKeys.identities() };
-  const registry = FolderRegistry.inHome(options.userData);
+  const keyProvider = writeKeys;
   let pool: WorkerPool | null = null;
   const folderService = new FolderService({
     registry,
@@ -234,6 +235,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       })),
     lockDir: lockDirIn(options.userData),
     policy: policyService,
+    escrow: escrowCopies,
   });
   const folders = new FoldersAdapter({
     service: folderService,
