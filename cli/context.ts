@@ -12,6 +12,8 @@ import { TrustedRecoveryKeys } from '../electron/services/keys/trusted-keys.js';
 import { RecoveryService } from '../electron/services/keys/recovery-service.js';
 import { SafeFiles } from '../electron/services/safe-file.js';
 import { WriteKeys } from '../electron/services/keys/write-keys.js';
+import { FolderEscrowCopies } from '../electron/services/keys/folder-escrow.js';
+import { FolderRegistry } from '../electron/services/folders/registry.js';
 import { createPolicyService } from '../electron/services/policy/create.js';
 import { isPackagedRun } from '../electron/services/policy/platform.js';
 import type { PolicyService } from '../electron/services/policy/policy-service.js';
@@ -30,6 +32,10 @@ export interface Services {
   policy: PolicyService;
   /** Recipients for every write (device + trusted + policy keys), approved by the policy. */
   writeKeys: WriteKeys;
+  /** The protected folders (shared with the app). */
+  folders: FolderRegistry;
+  /** The escrow record's copy beside each protected folder, refreshed whenever a new code is issued. */
+  escrowCopies: FolderEscrowCopies;
 }
 
 export interface CliContext {
@@ -70,6 +76,12 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       escrowFile: paths.escrowFile,
       policyRecipients: () => policy.recoveryRecipients(),
     });
+    const folders = FolderRegistry.inHome(paths.home);
+    const escrowCopies = new FolderEscrowCopies({
+      records: recovery,
+      folders: () => folders.list().map((f) => f.path),
+    });
+    recovery.onEscrowChanged((record) => escrowCopies.refreshAll(record));
     return {
       sodium,
       paths,
@@ -81,6 +93,8 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       safeFiles: new SafeFiles(sodium),
       policy,
       writeKeys: new WriteKeys({ sodium, deviceKeys, policy }),
+      folders,
+      escrowCopies,
     };
   };
   return {

@@ -147,3 +147,88 @@ describe.skipIf(NO_KEYRING !== null)('coffer protect | status | watch | unprotec
     }
   });
 });
+
+describe.skipIf(NO_KEYRING !== null)('the escrow record beside each protected folder', () => {
+  const helpdesk = new Laptop('escrow-helpdesk');
+  const a = new Laptop('escrow-A');
+  const pass = { COFFER_PASSPHRASE: 'correct horse battery staple' };
+  const orgKey = path.join(helpdesk.home, 'org.key');
+  const dirs: string[] = [];
+  const laptops = [helpdesk, a];
+  afterAll(() => {
+    for (const d of [...dirs, ...laptops.map((l) => l.home)]) fs.rmSync(d, { recursive: true, force: true });
+  });
+  const copyOf = (dir: string): string => path.join(dir, '.coffer-escrow.json');
+  const codeIdIn = (dir: string): string =>
+    (JSON.parse(fs.readFileSync(copyOf(dir), 'utf8')) as { code: { keyId: string } }).code.keyId;
+
+  it('appears with the first code, follows every new code, and a backup of the folder restores on a new laptop', async () => {
+    const keygen = await helpdesk.json<{ publicKey: string }>(['recovery', 'keygen', '--out', orgKey], pass);
+    expect(keygen.result.code).toBe(0);
+    expect((await a.run(['recovery', 'trust', keygen.doc.publicKey])).code).toBe(0);
+    const init = await a.json<{ deviceKeyId: string }>(['init']);
+
+    const one = fs.realpathSync(tempDir('escrow-one'));
+    const two = fs.realpathSync(tempDir('escrow-two'));
+    dirs.push(one, two);
+    const hashes = makeTree(one);
+    fs.writeFileSync(path.join(two, 'x.txt'), 'second folder\n');
+
+    // No code yet: protecting writes no copy, and is not an error.
+    expect((await a.run(['protect', one])).code).toBe(0);
+    expect(fs.existsSync(copyOf(one))).toBe(false);
+
+    const first = await a.json<{ keyId: string; code: string; warnings: string[] }>(['recovery', 'code']);
+    expect(first.doc.warnings).toEqual([]);
+    expect(fs.readFileSync(copyOf(one), 'utf8')).toBe(
+      fs.readFileSync(path.join(a.home, 'escrow.json'), 'utf8'),
+    );
+    // The copy stays in the clear and is not counted as waiting plaintext.
+    const status = await a.json<StatusDoc>(['status', one]);
+    expect(status.doc.folders[0]).toMatchObject({ protectedFiles: 4, plaintextFiles: 0 });
+    expect((await a.json<RunDoc>(['protect', one])).doc.report).toMatchObject({ filesTotal: 0, ignored: 2 });
+    expect(fs.existsSync(copyOf(one) + '.coffer')).toBe(false);
+
+    // A folder protected later gets the current record at once.
+    expect((await a.run(['protect', two])).code).toBe(0);
+    expect(codeIdIn(two)).toBe(first.doc.keyId);
+
+    // A new code replaces every copy: an old one would only open with a code that no longer exists.
+    const second = await a.json<{ keyId: string; code: string }>(['recovery', 'code']);
+    expect(second.doc.keyId).not.toBe(first.doc.keyId);
+    expect(codeIdIn(one)).toBe(second.doc.keyId);
+    expect(codeIdIn(two)).toBe(second.doc.keyId);
+
+    // Laptop A is lost. Its folder comes back from a backup; the helpdesk restores the device key on
+    // laptop B from the copy in the backup with the organization key, and the files open there.
+    const backup = tempDir('escrow-backup');
+    dirs.push(backup);
+    fs.cpSync(one, backup, { recursive: true });
+    const b = new Laptop('escrow-B');
+    laptops.push(b);
+    const restored = await b.json<{ deviceKeyId: string }>(
+      ['restore-device', '--key', orgKey, copyOf(backup)],
+      pass,
+    );
+    expect(restored.result.code, restored.result.stderr).toBe(0);
+    expect(restored.doc.deviceKeyId).toBe(init.doc.deviceKeyId);
+    const unprotect = await b.json<RunDoc>(['unprotect', backup]);
+    expect(unprotect.result.code, unprotect.result.stderr).toBe(0);
+    for (const [rel, hash] of hashes) expect(sha256(path.join(backup, rel))).toBe(hash);
+
+    // Or with the user's personal recovery code, read out over the phone, on laptop C.
+    const c = new Laptop('escrow-C');
+    laptops.push(c);
+    const withCode = await c.json<{ deviceKeyId: string; newCode?: { keyId: string } }>([
+      'restore-device',
+      '--code',
+      second.doc.code,
+      copyOf(two),
+    ]);
+    expect(withCode.result.code, withCode.result.stderr).toBe(0);
+    expect(withCode.doc.deviceKeyId).toBe(init.doc.deviceKeyId);
+    expect(withCode.doc.newCode?.keyId).toBeDefined();
+    const decrypt = await c.run(['decrypt', '-o', tempDir('escrow-c-out'), path.join(two, 'x.txt.coffer')]);
+    expect(decrypt.code, decrypt.stderr).toBe(0);
+  });
+});

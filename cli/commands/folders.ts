@@ -2,7 +2,6 @@
 import cliProgress from 'cli-progress';
 import { FolderService, lockDirIn } from '../../electron/services/folders/folder-service.js';
 import { WorkerPool } from '../../electron/services/folders/pool.js';
-import { FolderRegistry } from '../../electron/services/folders/registry.js';
 import type { RunProgress, RunReport } from '../../electron/services/folders/types.js';
 import { FolderWatcher } from '../../electron/services/folders/watcher.js';
 import type { CliContext } from '../context.js';
@@ -12,15 +11,17 @@ import type { CommandGroup } from './types.js';
 async function folderService(
   ctx: CliContext,
 ): Promise<{ service: FolderService; close: () => Promise<void> }> {
-  const { sodium, paths, writeKeys, policy } = await ctx.services();
+  const { sodium, paths, writeKeys, policy, folders, escrowCopies } = await ctx.services();
   let pool: WorkerPool | null = null;
   const service = new FolderService({
-    registry: FolderRegistry.inHome(paths.home),
+    registry: folders,
     // Device + trusted + policy recovery keys, approved by the policy on every run.
     keys: writeKeys,
     pool: () => (pool ??= new WorkerPool({ backend: sodium.name })),
     lockDir: lockDirIn(paths.home),
     policy,
+    // The escrow record beside each protected folder, so its backups can restore the device key.
+    escrow: escrowCopies,
   });
   return { service, close: async () => pool?.close() };
 }

@@ -201,6 +201,7 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
             out.info(`  ${result.newCode.code}`);
             out.info('');
             out.info(`Code key ID: ${result.newCode.keyId}`);
+            for (const warning of result.newCode.warnings) out.note(`Warning: ${warning}`);
           } else {
             out.note('Next: make a personal recovery code for this machine with `coffer recovery code`.');
           }

@@ -113,7 +113,8 @@ export const registerRecoveryCommands: CommandGroup = (program, ctx) => {
       out.info(`  ${issued.code}`);
       out.info('');
       out.info(`Code key ID: ${issued.keyId}   Device key: ${issued.deviceKeyId}`);
-      out.info(`Escrow record: ${paths.escrowFile}`);
+      out.info(`Escrow record: ${paths.escrowFile} (and a copy in each protected folder)`);
+      for (const warning of issued.warnings) out.note(`Warning: ${warning}`);
       if (!issued.sealedTo.length)
         out.note(
           'Note: no organization recovery key is trusted, so only this code can restore the device key.',

@@ -12,6 +12,7 @@ export const DEFAULT_IGNORE: readonly string[] = [
   'desktop.ini',
   '~$*', // Microsoft Office owner/lock files (~$Report.docx)
   '.~lock.*#', // LibreOffice lock files
+  '.coffer-escrow.json*', // the key escrow record beside the folder (keys/folder-escrow.ts) and its temp file: stays readable
 ];
 
 function toRegExp(pattern: string): RegExp {

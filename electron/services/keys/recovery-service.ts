@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
-import { CofferError } from '../../../crypto/errors.js';
+import { CofferError, isCofferError } from '../../../crypto/errors.js';
 import { formatKeyId, recoveryKeyId, type Identity, type Recipient } from '../../../crypto/keys.js';
 import { writeFileAtomic, type SettingsStore } from '../settings.js';
 import type { DeviceKeyService } from './device-key.js';
@@ -40,7 +40,15 @@ export interface IssuedCode {
   deviceKeyId: string;
   /** Key IDs of the organization recovery keys the record is also sealed to. */
   sealedTo: string[];
+  /**
+   * What went wrong after the record was written (copies beside protected folders). The code is valid
+   * anyway and must still be shown, so these are reported, never thrown.
+   */
+  warnings: string[];
 }
+
+/** Called with each new escrow record (FolderEscrowCopies refreshes the copies beside folders). */
+export type EscrowListener = (record: EscrowRecord) => Promise<void>;
 
 export type RestoreSecret =
   | { kind: 'code'; code: Uint8Array }
@@ -53,7 +61,15 @@ export interface RestoreResult {
 }
 
 export class RecoveryService {
+  private readonly listeners = new Set<EscrowListener>();
+
   constructor(private readonly deps: RecoveryServiceDeps) {}
+
+  /** Hears every new escrow record (a new code, or rotation after use). Returns an unsubscribe function. */
+  onEscrowChanged(listener: EscrowListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   /** Makes a new code and replaces the escrow record with one for it. */
   async issueCode(): Promise<IssuedCode> {
@@ -67,11 +83,13 @@ export class RecoveryService {
         recoveryPublicKeys: this.recoveryPublicKeys(trustedKeys.publicKeys()),
       });
       writeFileAtomic(this.deps.escrowFile, serializeEscrowRecord(record));
+      const settled = await Promise.allSettled([...this.listeners].map((listener) => listener(record)));
       return {
         code: formatRecoveryCode(code),
         keyId: record.code.keyId,
         deviceKeyId: record.deviceKeyId,
         sealedTo: record.recovery.map((r) => r.keyId),
+        warnings: settled.flatMap((r) => (r.status === 'rejected' ? [describe(r.reason)] : [])),
       };
     } finally {
       sodium.zero(code);
@@ -91,6 +109,16 @@ export class RecoveryService {
       seen.add(id);
       return true;
     });
+  }
+
+  /** This account's escrow record, or null when no recovery code has been made yet. */
+  currentEscrow(): EscrowRecord | null {
+    try {
+      return this.readEscrow();
+    } catch (error) {
+      if (isCofferError(error, 'NO_ESCROW')) return null;
+      throw error;
+    }
   }
 
   readEscrow(file = this.deps.escrowFile): EscrowRecord {
@@ -177,4 +205,10 @@ export class RecoveryService {
     settings.update((s) => ({ ...s, usedRecoveryCodeIds: [...new Set([...s.usedRecoveryCodeIds, used])] }));
     return { deviceKeyId, newCode: await this.issueCode() };
   }
+}
+
+function describe(reason: unknown): string {
+  if (isCofferError(reason))
+    return `${reason.code}: ${reason.message}${reason.hint ? ` — ${reason.hint}` : ''}`;
+  return reason instanceof Error ? reason.message : String(reason);
 }
