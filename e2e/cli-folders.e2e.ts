@@ -78,6 +78,24 @@ describe.skipIf(NO_KEYRING !== null)('coffer protect | status | watch | unprotec
     });
     expect(status.doc.folders[0]?.protectedBytes).toBeGreaterThan(2_500_000);
 
+    // verify takes the folder: every file authentic; one damaged file fails alone, by name.
+    const verified = await laptop.json<{ results: unknown[] }>(['verify', dir]);
+    expect(verified.result.code, verified.result.stderr).toBe(0);
+    expect(verified.doc.results).toHaveLength(4);
+    const damaged = path.join(dir, 'notes.txt.coffer');
+    const original = fs.readFileSync(damaged);
+    const flipped = Buffer.from(original);
+    flipped[flipped.length - 5] = (flipped[flipped.length - 5] ?? 0) ^ 1;
+    fs.writeFileSync(damaged, flipped);
+    const bad = await laptop.json<{ results: unknown[]; failures: { path: string; code: string }[] }>([
+      'verify',
+      dir,
+    ]);
+    expect(bad.result.code).toBe(1);
+    expect(bad.doc.results).toHaveLength(3);
+    expect(bad.doc.failures.map((f) => f.path)).toEqual([damaged]);
+    fs.writeFileSync(damaged, original);
+
     // A new plaintext file shows as waiting, and a second protect run takes only it.
     fs.writeFileSync(path.join(dir, 'later.txt'), 'added later\n');
     hashes.set('later.txt', sha256(path.join(dir, 'later.txt')));
@@ -212,6 +230,9 @@ describe.skipIf(NO_KEYRING !== null)('the escrow record beside each protected fo
     );
     expect(restored.result.code, restored.result.stderr).toBe(0);
     expect(restored.doc.deviceKeyId).toBe(init.doc.deviceKeyId);
+    const verify = await b.json<{ ok: boolean; results: unknown[] }>(['verify', backup]);
+    expect(verify.result.code, verify.result.stderr).toBe(0);
+    expect(verify.doc.results).toHaveLength(4);
     const unprotect = await b.json<RunDoc>(['unprotect', backup]);
     expect(unprotect.result.code, unprotect.result.stderr).toBe(0);
     for (const [rel, hash] of hashes) expect(sha256(path.join(backup, rel))).toBe(hash);

@@ -2,9 +2,10 @@
 import fs from 'node:fs';
 import { inspectFd } from '../../crypto/file.js';
 import { formatKeyId, recoveryKeyId } from '../../crypto/keys.js';
-import { forEachPath, totalSize } from '../batch.js';
+import { collectProtectedFiles, forEachPath, totalSize } from '../batch.js';
+import { CofferError } from '../../crypto/errors.js';
 import type { CliContext } from '../context.js';
-import { EXIT_FAILED, EXIT_OK, UsageError } from '../output.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, toFailure } from '../output.js';
 import { byteProgress } from '../progress.js';
 import type { CommandGroup } from './types.js';
 
@@ -140,10 +141,16 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
   program
     .command('verify')
     .description('check that files are authentic and open with this device’s key (exit 0 only if all are)')
-    .argument('<file...>', '.coffer files')
-    .action(async (files: string[]) => {
+    .argument('<path...>', '.coffer files or folders holding them')
+    .action(async (paths: string[]) => {
       const { deviceKeys, safeFiles } = await ctx.services();
       const identities = await deviceKeys.identities();
+      const found = collectProtectedFiles(paths);
+      const files = found.files.map((f) => f.path);
+      const missing = found.missing.map((p) =>
+        toFailure(new CofferError('NOT_FOUND', 'no such file or folder', 'Check the path.'), p),
+      );
+      missing.forEach(onFailure);
       const progress = byteProgress(totalSize(files));
       const batch = await forEachPath(
         files,
@@ -155,7 +162,8 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         onFailure,
       );
       progress.stop();
-      finish(ctx, 'verify', batch);
+      if (files.length === 0 && missing.length === 0) out.info('No .coffer files found.');
+      finish(ctx, 'verify', { results: batch.results, failures: [...missing, ...batch.failures] });
     });
 
   program
