@@ -165,6 +165,17 @@ describe.skipIf(NO_KEYRING !== null)('policy enforced by the app handlers', () =
     expect((await app.handlers.listFolders({})).map((f) => f.id)).toEqual([id]);
   });
 
+  it('watches a folder once protected, and stops when it is removed (files stay encrypted)', async () => {
+    await start({});
+    const id = await addFolder(folder);
+    expect(app.watchedFolders()).toEqual([]); // added, not protected: nothing happens behind the user's back
+    await app.runs.settled((await app.handlers.protectFolder({ folderId: id })).runId);
+    await expect.poll(() => app.watchedFolders()).toEqual([fs.realpathSync(folder)]);
+    await app.handlers.removeFolder({ folderId: id });
+    await expect.poll(() => app.watchedFolders()).toEqual([]);
+    expect(fs.readdirSync(folder)).toEqual(['ledger.csv.coffer']);
+  });
+
   it('auto-lock: the user chooses, unless the policy sets it; updates stay off without a URL', async () => {
     await start({});
     expect(await app.handlers.getSettings({})).toEqual({ autoLock: { minutes: 30, managed: false } });

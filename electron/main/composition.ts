@@ -158,8 +158,11 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const recipients = () => writeKeys.recipients();
 
   const changeListeners = new Set<() => void>();
+  /** Set once the watcher exists: any change to the folders may change what it should watch. */
+  let refreshWatcher = (): void => undefined;
   const emit = (event: CofferEvent) => {
     options.emit(event);
+    if (event.type === 'changed' && event.what === 'folders') refreshWatcher();
     if (event.type === 'changed' || (event.type === 'progress' && event.progress.state !== 'running')) {
       for (const l of changeListeners) l();
     }
@@ -320,7 +323,6 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       });
       emit({ type: 'changed', what: 'activity' });
       emit({ type: 'changed', what: 'folders' });
-      void autoProtect.refresh();
     }
   });
 
@@ -347,6 +349,8 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       options.log(`auto-protect: ${error instanceof Error ? error.message : String(error)}`);
     },
   });
+
+  refreshWatcher = () => void autoProtect.refresh();
 
   /** Mandatory folders are protected automatically (DEPLOYMENT.md §5), at start and on a policy change. */
   const protectMandatory = async () => {
