@@ -211,11 +211,23 @@ describe.skipIf(NO_KEYRING !== null)('the escrow record beside each protected fo
     expect((await a.run(['protect', two])).code).toBe(0);
     expect(codeIdIn(two)).toBe(first.doc.keyId);
 
+    const listed = await a.json<{ folders: { path: string; escrowCopy: boolean }[] }>(['status']);
+    expect(listed.doc.folders.map((f) => f.escrowCopy)).toEqual([true, true]);
+
     // A new code replaces every copy: an old one would only open with a code that no longer exists.
     const second = await a.json<{ keyId: string; code: string }>(['recovery', 'code']);
     expect(second.doc.keyId).not.toBe(first.doc.keyId);
     expect(codeIdIn(one)).toBe(second.doc.keyId);
     expect(codeIdIn(two)).toBe(second.doc.keyId);
+
+    // A folder no longer protected loses its copy (it would not follow the next code).
+    const three = fs.realpathSync(tempDir('escrow-three'));
+    dirs.push(three);
+    fs.writeFileSync(path.join(three, 'y.txt'), 'third\n');
+    expect((await a.run(['protect', three])).code).toBe(0);
+    expect(fs.existsSync(copyOf(three))).toBe(true);
+    expect((await a.run(['unprotect', three])).code).toBe(0);
+    expect(fs.readdirSync(three)).toEqual(['y.txt']);
 
     // Laptop A is lost. Its folder comes back from a backup; the helpdesk restores the device key on
     // laptop B from the copy in the backup with the organization key, and the files open there.
@@ -236,6 +248,8 @@ describe.skipIf(NO_KEYRING !== null)('the escrow record beside each protected fo
     const unprotect = await b.json<RunDoc>(['unprotect', backup]);
     expect(unprotect.result.code, unprotect.result.stderr).toBe(0);
     for (const [rel, hash] of hashes) expect(sha256(path.join(backup, rel))).toBe(hash);
+    // B never protected the backup: its copy of A's record is left where it was.
+    expect(fs.existsSync(copyOf(backup))).toBe(true);
 
     // Or with the user's personal recovery code, read out over the phone, on laptop C.
     const c = new Laptop('escrow-C');

@@ -191,7 +191,14 @@ describe.skipIf(NO_KEYRING !== null)('organization policy, enforced by the CLI',
     const dir = fs.realpathSync(tempDir('policy-mandatory'));
     const laptop = laptopWith('mandatory', { recoveryPublicKeys: [orgPublic], mandatoryFolders: [dir] });
     fs.writeFileSync(path.join(dir, 'd.txt'), 'must stay protected\n');
+    const before = await laptop.json<{ mandatoryNotProtected: string[] }>(['status']);
+    expect(before.doc.mandatoryNotProtected).toEqual([dir]);
     expect((await laptop.run(['protect', dir])).code).toBe(0);
+    const after = await laptop.json<{ mandatoryNotProtected: string[]; folders: { mandatory: boolean }[] }>([
+      'status',
+    ]);
+    expect(after.doc.mandatoryNotProtected).toEqual([]);
+    expect(after.doc.folders.map((f) => f.mandatory)).toEqual([true]);
     const unprotect = await laptop.json<Doc>(['unprotect', dir]);
     expect(codes(unprotect.doc)).toEqual(['POLICY_FORBIDS']);
     expect(listing(dir)).toEqual(['d.txt.coffer']);

@@ -1,5 +1,7 @@
 /** `coffer protect | unprotect | status | watch`: protected folders (issue #4), over FolderService. */
+import fs from 'node:fs';
 import cliProgress from 'cli-progress';
+import { escrowCopyPath } from '../../electron/services/keys/folder-escrow.js';
 import { FolderService, lockDirIn } from '../../electron/services/folders/folder-service.js';
 import { WorkerPool } from '../../electron/services/folders/pool.js';
 import type { RunProgress, RunReport } from '../../electron/services/folders/types.js';
@@ -101,6 +103,20 @@ function refuse(ctx: CliContext, op: 'protect' | 'unprotect', dir: string, error
   ctx.exitCode = EXIT_FAILED;
 }
 
+/** After an unprotect that removed the folder from the protected list, its escrow copy goes too. */
+async function forgetEscrowCopy(ctx: CliContext, folder: string, wasProtected: boolean): Promise<void> {
+  const { folders, escrowCopies } = await ctx.services();
+  // Never protected here (a backup decrypted in place): not ours to remove. Still protected: keep it.
+  if (!wasProtected || folders.list().some((f) => f.path === folder)) return;
+  try {
+    await escrowCopies.removeBeside(folder);
+  } catch (error) {
+    ctx.out.note(
+      `Note: could not remove ${folder}/.coffer-escrow.json (${String(error)}); it is safe to delete.`,
+    );
+  }
+}
+
 async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): Promise<void> {
   try {
     await checkPolicy(ctx, op, dir);
@@ -109,6 +125,8 @@ async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): P
     return;
   }
   const { service, close } = await folderService(ctx);
+  const { folders } = await ctx.services();
+  const wasProtected = folders.list().some((f) => f.path === realOr(dir));
   const controller = new AbortController();
   // Ctrl-C: finish or roll back the files in flight, then report; a second Ctrl-C is the default (exit).
   const onSigint = (): void => {
@@ -131,6 +149,7 @@ async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): P
       return;
     }
     bar.stop();
+    if (op === 'unprotect') await forgetEscrowCopy(ctx, report.folder, wasProtected);
     printReport(ctx, report);
   } finally {
     bar.stop();
@@ -158,22 +177,40 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
     .argument('[dir]', 'one folder (default: every protected folder)')
     .action(async (dir: string | undefined) => {
       const { service, close } = await folderService(ctx);
+      const { policy, folders } = await ctx.services();
       try {
-        const statuses = service.status(dir);
+        const statuses = service.status(dir).map((s) => ({
+          ...s,
+          escrowCopy: fs.existsSync(escrowCopyPath(s.path)),
+          mandatory: policy.isMandatoryFolder(s.path),
+        }));
         for (const s of statuses) {
-          ctx.out.info(`${s.path}${s.registered ? '' : ' (not protected)'}`);
+          ctx.out.info(
+            `${s.path}${s.registered ? '' : ' (not protected)'}${s.mandatory ? ' (required by policy)' : ''}`,
+          );
           ctx.out.info(`  protected: ${s.protectedFiles} files, ${mib(s.protectedBytes)} MiB`);
           ctx.out.info(`  waiting:   ${s.plaintextFiles} files in the clear, ${mib(s.plaintextBytes)} MiB`);
           if (s.leftovers) ctx.out.info(`  leftovers: ${s.leftovers} temp files of an interrupted run`);
           if (s.skipped.length)
             ctx.out.info(`  skipped:   ${s.skipped.length} (links, special files, in use)`);
+          if (s.registered && !s.escrowCopy)
+            ctx.out.info(
+              '  escrow:    no copy of the key escrow record yet (make one: `coffer recovery code`)',
+            );
           if (s.lastRun)
             ctx.out.info(
               `  last run:  ${s.lastRun.op} ${new Date(s.lastRun.at).toISOString()} ${s.lastRun.outcome}, ${s.lastRun.failed} failed`,
             );
         }
         if (statuses.length === 0) ctx.out.info('No protected folders. Add one with `coffer protect DIR`.');
-        ctx.out.document({ command: 'status', ok: true, folders: statuses });
+        // Folders the policy requires that are not protected yet (the app adds them at start).
+        const mandatoryNotProtected =
+          dir === undefined
+            ? policy.mandatoryFolders().filter((m) => folders.covering(realOr(m)) === undefined)
+            : [];
+        for (const m of mandatoryNotProtected)
+          ctx.out.info(`${m} (required by policy): not protected yet — run \`coffer protect ${m}\``);
+        ctx.out.document({ command: 'status', ok: true, folders: statuses, mandatoryNotProtected });
       } finally {
         await close();
       }
@@ -222,3 +259,12 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
       }
     });
 };
+
+/** The registry keeps real paths; a folder that does not exist yet is compared as written. */
+function realOr(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}

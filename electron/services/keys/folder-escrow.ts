@@ -47,6 +47,20 @@ export class FolderEscrowCopies {
   }
 
   /**
+   * Removes the copy once a folder is no longer protected: it would no longer be refreshed on rotation,
+   * and nothing there needs it. (The record stays in app data.)
+   */
+  removeBeside(folder: string): Promise<void> {
+    try {
+      fs.unlinkSync(escrowCopyPath(folder));
+      fsyncDir(folder);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return Promise.reject(toError(error));
+    }
+    return Promise.resolve();
+  }
+
+  /**
    * Replaces every protected folder's copy with `record` (a new code was issued, or rotated after use):
    * a stale copy would only open with a code that no longer exists. Tries every folder, then throws one
    * ESCROW_COPY_FAILED naming those that failed. A folder that no longer exists is skipped.
@@ -122,4 +136,8 @@ function fsyncDir(dir: string): void {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
