@@ -12,8 +12,13 @@ export const DEFAULT_IGNORE: readonly string[] = [
   'desktop.ini',
   '~$*', // Microsoft Office owner/lock files (~$Report.docx)
   '.~lock.*#', // LibreOffice lock files
-  '.coffer-escrow.json*', // the key escrow record beside the folder (keys/folder-escrow.ts) and its temp file: stays readable
 ];
+
+/**
+ * Coffer's own files, ignored whatever the configured list says: the key escrow record beside the folder
+ * (keys/folder-escrow.ts) and its temp file must stay readable, or the code could not restore the key.
+ */
+const ALWAYS_IGNORED: readonly string[] = ['.coffer-escrow.json*'];
 
 function toRegExp(pattern: string): RegExp {
   const body = pattern
@@ -28,7 +33,7 @@ export class LitterFilter {
   private readonly patterns: readonly RegExp[];
 
   constructor(patterns: readonly string[] = DEFAULT_IGNORE) {
-    this.patterns = patterns.map(toRegExp);
+    this.patterns = [...ALWAYS_IGNORED, ...patterns].map(toRegExp);
   }
 
   isLitter(name: string): boolean {

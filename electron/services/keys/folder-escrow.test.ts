@@ -101,5 +101,7 @@ describe('FolderEscrowCopies', () => {
     expect(litter.isLitter(ESCROW_COPY_NAME)).toBe(true);
     expect(litter.isLitter(`${ESCROW_COPY_NAME}.tmp-0a1b2c3d4e5f`)).toBe(true);
     expect(litter.isLitter('coffer-escrow.json')).toBe(false); // an exported record the user keeps is data
+    // A custom ignore list cannot drop it: without the copy readable, the code could not restore the key.
+    expect(new LitterFilter(['*.tmp']).isLitter(ESCROW_COPY_NAME)).toBe(true);
   });
 });
