@@ -15,7 +15,7 @@ import { isCofferError } from './errors.js';
 import { decryptFd, encryptFd } from './file.js';
 import { generateDeviceKey, generateRecoveryKeyPair, type Identity, type Recipient } from './keys.js';
 import type { FileMetadata } from './metadata.js';
-import { DecryptSession, EncryptSession, encryptedLength } from './session.js';
+import { DecryptSession, DEFAULT_CHUNK_SIZE, EncryptSession, encryptedLength } from './session.js';
 import { loadBackend, type SodiumBackend } from './sodium.js';
 import { createDecryptStream, createEncryptStream } from './stream.js';
 
@@ -106,7 +106,8 @@ describe('round trips', () => {
 
   it('through real files with the default chunk size, both ways across backends', () => {
     const dir = mkdtempSync(join(tmpdir(), 'coffer-rt-'));
-    for (const size of [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 12345]) {
+    const chunk = DEFAULT_CHUNK_SIZE;
+    for (const size of [0, 1, chunk - 1, chunk, chunk + 1, 3 * chunk + 12345]) {
       for (const [w, r] of [
         [wasm, native],
         [native, wasm],

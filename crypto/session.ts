@@ -18,7 +18,7 @@ import { decodeMetadata, encodeMetadata, METADATA_BYTES, type FileMetadata } fro
 import { STREAM_ABYTES, type SodiumBackend, type StreamPuller, type StreamPusher } from './sodium.js';
 
 /** FORMAT.md §6: chosen by measurement (see the note there). */
-export const DEFAULT_CHUNK_SIZE = 1_048_576;
+export const DEFAULT_CHUNK_SIZE = 262_144;
 
 /** §5.2: the plaintext length of each content chunk, given the size from the metadata. */
 export function chunkCount(size: number, chunkSize: number): number {

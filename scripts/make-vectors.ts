@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { deriveKeys, serializeHeader, wrapFileKey, type Stanza } from '../crypto/header.js';
 import { KEY_BYTES, type Identity, type Recipient } from '../crypto/keys.js';
 import { encodeMetadata, METADATA_BYTES, type FileMetadata } from '../crypto/metadata.js';
-import { EncryptSession } from '../crypto/session.js';
+import { DEFAULT_CHUNK_SIZE, EncryptSession } from '../crypto/session.js';
 import { loadBackend, STREAM_ABYTES } from '../crypto/sodium.js';
 
 const dir = join(import.meta.dirname, '..', 'crypto', 'testdata');
@@ -198,13 +198,23 @@ write(
 );
 const bigChunk = sodium.randomBytes(3000);
 write(
-  'ok-default-chunk-size',
-  'the default 1 MiB chunk size',
+  'ok-chunk-1mib',
+  'the largest chunk size, 1 MiB (the default of the first drafts)',
   encrypt(bigChunk, [device], 1 << 20).bytes,
   [device],
   { ok: true },
   bigChunk,
   meta(3000),
+);
+const overOneChunk = sodium.randomBytes(DEFAULT_CHUNK_SIZE + 1000);
+write(
+  'ok-default-chunk-size',
+  'the default chunk size (256 KiB), two chunks',
+  encrypt(overOneChunk, [device], DEFAULT_CHUNK_SIZE).bytes,
+  [device],
+  { ok: true },
+  overOneChunk,
+  meta(overOneChunk.length),
 );
 const unicodeName = 'Angebot für Kunde — 客户.xlsx';
 write(
