@@ -1,17 +1,18 @@
 /**
- * `npm run bench [-- --size 1G --runs 5 --files 5000 --chunk-sizes]`: Coffer against `age` (the reference)
+ * `npm run bench [-- --size 1G --runs 5 --files 5000 --chunk-sizes --skip-folder --skip-protect]`: Coffer
+ * against `age` (the reference)
  * and `cp` (the floor), measured in the same run and interleaved, so that the ratios compare like with
  * like on this machine at this moment. Not a test: it prints numbers and asserts nothing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildSync } from 'esbuild';
 import { generateDeviceKey, generateRecoveryKeyPair } from '../crypto/keys.js';
 import { loadBackend } from '../crypto/sodium.js';
+import { runFolderBench } from './folders.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -20,6 +21,7 @@ const { values: args } = parseArgs({
     files: { type: 'string', default: '5000' },
     'chunk-sizes': { type: 'boolean', default: false },
     'skip-folder': { type: 'boolean', default: false },
+    'skip-protect': { type: 'boolean', default: false },
   },
 });
 
@@ -276,12 +278,5 @@ if (!args['skip-folder']) {
   );
 }
 
-const folderBench = join(import.meta.dirname, 'folders.ts');
-if (existsSync(folderBench)) {
-  // Loaded by path: the protected-folders benchmark is its own module, present once that feature is.
-  const { runFolderBench } = (await import(pathToFileURL(folderBench).href)) as {
-    runFolderBench: (options: { runs: number }) => Promise<unknown>;
-  };
-  await runFolderBench({ runs });
-}
+if (!args['skip-protect']) await runFolderBench({ runs });
 if (!process.env.KEEP_BENCH) rmSync(root, { recursive: true, force: true });

@@ -112,16 +112,33 @@ export function encryptFd(
   return metadata;
 }
 
-/** Reads and parses a header from the start of `fd`, allocating only after the limits of §3 are checked. */
-export function readHeaderFd(fd: number): Uint8Array {
+/**
+ * Fills `buffer` with up to `length` bytes and returns how many it read; fewer than `length` only at the
+ * end of the input. The fd functions read a file; a caller may read something else (a file still being
+ * written, say).
+ */
+export type ReadInto = (buffer: Uint8Array, length: number) => number;
+
+const fdReader =
+  (fd: number): ReadInto =>
+  (buffer, length) =>
+    readFully(fd, buffer, length);
+
+/** Reads and parses a header, allocating only after the limits of §3 are checked. */
+function readHeader(read: ReadInto): Uint8Array {
   const prefix = new Uint8Array(PREFIX_BYTES);
-  const length = parsePrefix(prefix.subarray(0, readFully(fd, prefix, PREFIX_BYTES)));
+  const length = parsePrefix(prefix.subarray(0, read(prefix, PREFIX_BYTES)));
   const bytes = new Uint8Array(length);
   bytes.set(prefix);
-  if (readFully(fd, bytes.subarray(PREFIX_BYTES), length - PREFIX_BYTES) !== length - PREFIX_BYTES) {
+  if (read(bytes.subarray(PREFIX_BYTES), length - PREFIX_BYTES) !== length - PREFIX_BYTES) {
     throw cryptoError('TRUNCATED', 'the file ends inside its header');
   }
   return bytes;
+}
+
+/** Reads and parses a header from the start of `fd`. */
+export function readHeaderFd(fd: number): Uint8Array {
+  return readHeader(fdReader(fd));
 }
 
 /**
@@ -136,14 +153,28 @@ export function decryptFd(
   identities: readonly Identity[],
   options: Progress = {},
 ): FileMetadata {
-  const session = new DecryptSession(sodium, readHeaderFd(inFd), identities);
   const input = fstatSync(inFd);
-  const longest = input.isFile() ? Math.min(session.header.chunkSize, input.size) : session.header.chunkSize;
+  return decryptFrom(sodium, fdReader(inFd), outFd, identities, {
+    ...options,
+    ...(input.isFile() ? { sizeHint: input.size } : {}),
+  });
+}
+
+/** decryptFd over any reader. `sizeHint` (the input's length, when known) keeps buffers small for small files. */
+export function decryptFrom(
+  sodium: SodiumBackend,
+  read: ReadInto,
+  outFd: number | null,
+  identities: readonly Identity[],
+  options: Progress & { readonly sizeHint?: number } = {},
+): FileMetadata {
+  const session = new DecryptSession(sodium, readHeader(read), identities);
+  const longest = Math.min(session.header.chunkSize, options.sizeHint ?? Infinity);
   const buffer = scratch(Math.max(longest, METADATA_BYTES) + STREAM_ABYTES);
   let done = 0;
   for (let length = session.nextLength(); length > 0; length = session.nextLength()) {
     checkCancelled(options.signal);
-    if (readFully(inFd, buffer, length) !== length) throw cryptoError('TRUNCATED', 'the file was cut short');
+    if (read(buffer, length) !== length) throw cryptoError('TRUNCATED', 'the file was cut short');
     const plain = session.pull(buffer.subarray(0, length));
     if (plain.length > 0) {
       if (outFd !== null) writeFully(outFd, plain);
@@ -152,8 +183,7 @@ export function decryptFd(
       options.onProgress?.(done);
     }
   }
-  if (readFully(inFd, buffer, 1) !== 0)
-    throw cryptoError('TRAILING_DATA', 'there are bytes after the final chunk');
+  if (read(buffer, 1) !== 0) throw cryptoError('TRAILING_DATA', 'there are bytes after the final chunk');
   const metadata = session.metadata;
   if (!metadata) throw cryptoError('TRUNCATED', 'the file was cut short');
   return metadata;

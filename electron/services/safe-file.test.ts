@@ -177,4 +177,18 @@ describe('SafeFiles', () => {
     }
     expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
+
+  it('authenticates large files while writing them, on a second thread', () => {
+    const dir = scratch();
+    const path = join(dir, 'large.bin');
+    const content = sodium.randomBytes(5_000_000);
+    writeFileSync(path, content);
+    const tailing = new SafeFiles(sodium, { tailVerifyFrom: 1_000_000 });
+    const { target, metadata } = tailing.encryptInPlace(path, { recipients, identities: [device] });
+    expect(metadata.size).toBe(content.length);
+    // The caller's key is untouched (the verifier thread zeroes its own copy).
+    expect(files.verify(target, [device]).size).toBe(content.length);
+    files.decryptTo(target, { identities: [device], removeSource: true });
+    expect(Buffer.compare(readFileSync(path), content)).toBe(0);
+  });
 });

@@ -5,7 +5,7 @@
  * intact, verifiable result — never neither — plus at most a temporary file, which is always garbage
  * (isTempName) and removed by the next run.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -39,6 +39,7 @@ import type { FileMetadata } from '../../crypto/metadata.js';
 import { DecryptSession } from '../../crypto/session.js';
 import type { SodiumBackend } from '../../crypto/sodium.js';
 import { errnoOf, toCofferError } from './fs-errors.js';
+import { TailVerifier } from './tail-verify.js';
 
 export const PROTECTED_SUFFIX = '.coffer';
 const TEMP_MARK = '.coffer.tmp-';
@@ -132,6 +133,24 @@ function makeDurable(files: readonly { path: string; dev: number }[]): void {
       closeSync(fd);
     }
   }
+}
+
+const KICK_EVERY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Starts the kernel writing a large file out while we go on encrypting and then authenticating it, so the
+ * fsync barrier that follows finds little left to wait for (on a 1 GiB file it hides most of the ~0.45 s
+ * fsync). Fire and forget: durability still comes only from the barrier. Linux only (where syncfs is).
+ */
+function writebackKicker(path: string): (bytesWritten: number) => void {
+  let next = KICK_EVERY_BYTES;
+  return (bytesWritten) => {
+    if (!SYNC_BINARY || bytesWritten < next) return;
+    next = bytesWritten + KICK_EVERY_BYTES;
+    spawn(SYNC_BINARY, ['-f', path], { stdio: 'ignore' })
+      .on('error', () => undefined)
+      .unref();
+  };
 }
 
 function fsyncDirs(dirs: readonly string[]): void {
@@ -237,8 +256,30 @@ export interface DecryptOptions extends Progress {
   readonly removeSource?: boolean;
 }
 
+export interface SafeFilesOptions {
+  /** Files at least this large are authenticated while they are written, on a second thread. */
+  readonly tailVerifyFrom?: number;
+}
+
+/** Below this, starting a thread costs more than reading the file back after writing it. */
+const TAIL_VERIFY_FROM = 64 * 1024 * 1024;
+
+/** The verifier thread zeroes its keys when done; it gets copies so the caller's stay intact. */
+function copyIdentities(identities: readonly Identity[]): Identity[] {
+  return identities.map((i) =>
+    i.kind === 'device' ? { kind: 'device', key: i.key.slice() } : { ...i, secretKey: i.secretKey.slice() },
+  );
+}
+
 export class SafeFiles {
-  constructor(private readonly sodium: SodiumBackend) {}
+  private readonly options: Required<SafeFilesOptions>;
+
+  constructor(
+    private readonly sodium: SodiumBackend,
+    options: SafeFilesOptions = {},
+  ) {
+    this.options = { tailVerifyFrom: options.tailVerifyFrom ?? TAIL_VERIFY_FROM };
+  }
 
   /**
    * `a.xlsx` → `a.xlsx.coffer`; the plaintext is removed only after the ciphertext is fsynced, read back
@@ -337,20 +378,49 @@ export class SafeFiles {
       );
     }
     const source = openRegularForRead(path);
+    // Large files are authenticated on a second thread while they are written; small ones after.
+    const verifier =
+      source.stats.size >= this.options.tailVerifyFrom
+        ? (tempPath: string) =>
+            new TailVerifier(this.sodium.name, tempPath, copyIdentities(options.identities))
+        : null;
+    let tail: TailVerifier | null = null;
     let metadata: FileMetadata;
     let temp: string;
     try {
       ({ result: metadata, temp } = writeThroughTemp(
         target,
         source.stats.mode & 0o666,
-        (fd) => encryptFd(this.sodium, source.fd, fd, { ...options, name: basename(path) }),
+        (fd, tempPath) => {
+          tail = verifier?.(tempPath) ?? null;
+          const kick = writebackKicker(tempPath);
+          return encryptFd(this.sodium, source.fd, fd, {
+            ...options,
+            name: basename(path),
+            onProgress: (bytes) => {
+              tail?.wrote();
+              kick(bytes);
+              options.onProgress?.(bytes);
+            },
+          });
+        },
         { durable: false },
       ));
+    } catch (error) {
+      (tail as TailVerifier | null)?.abort();
+      throw error;
     } finally {
       closeSync(source.fd);
     }
     try {
-      this.verifyFile(temp, options.identities, metadata.size);
+      const verified = (tail as TailVerifier | null)?.finish() ?? this.verify(temp, options.identities);
+      if (verified.size !== metadata.size) {
+        throw new CofferError(
+          'VERIFY_FAILED',
+          `${path}: read back a different size`,
+          'Report this as a bug; the original was kept.',
+        );
+      }
     } catch (error) {
       removeQuietly(temp);
       throw error;
@@ -491,16 +561,6 @@ export class SafeFiles {
       closeSync(input);
       closeSync(out);
     }
-  }
-
-  private verifyFile(path: string, identities: readonly Identity[], size: number): void {
-    const meta = this.verify(path, identities);
-    if (meta.size !== size)
-      throw new CofferError(
-        'VERIFY_FAILED',
-        `${path}: read back a different size`,
-        'Report this as a bug; the original was kept.',
-      );
   }
 }
 

@@ -4,8 +4,8 @@
  * encrypting it); large files go first and alone, so the pool ends evenly loaded.
  */
 import { availableParallelism } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-start.js';
 import { CofferError } from '../../../crypto/errors.js';
 import type { Identity, Recipient } from '../../../crypto/keys.js';
 import type { BackendName } from '../../../crypto/sodium.js';
@@ -31,20 +31,6 @@ export interface PoolRun {
   readonly onOutcome?: (outcome: FileOutcome) => void;
   /** Aborting finishes or rolls back the files in flight; the rest come back as `cancelled`. */
   readonly signal?: AbortSignal;
-}
-
-/**
- * Runs both from sources (vitest, tsx) and compiled (dist/): the worker file sits next to this module. From
- * sources, a tiny bootstrap registers tsx in the worker first (Node 20 does not apply `--import tsx` hooks
- * to a worker's entry file reliably).
- */
-function startWorker(workerData: WorkerData): Worker {
-  const self = fileURLToPath(import.meta.url);
-  if (!self.endsWith('.ts')) return new Worker(self.replace(/pool\.js$/, 'worker.js'), { workerData });
-  const entry = pathToFileURL(self.replace(/pool\.ts$/, 'worker.ts')).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 interface Slot {
@@ -88,7 +74,9 @@ export class WorkerPool {
     this.batchBytes = options.batchBytes ?? 4 * 1024 * 1024;
     const readies: Promise<void>[] = [];
     for (let i = 0; i < size; i++) {
-      const worker = startWorker({ backend: options.backend });
+      const worker = startWorker(import.meta.url, 'worker', {
+        backend: options.backend,
+      } satisfies WorkerData);
       const slot: Slot = { worker, inFlight: 0 };
       this.slots.push(slot);
       readies.push(
