@@ -46,25 +46,6 @@ export interface SecureWebPreferences {
   disableBlinkFeatures: 'Auxclick';
 }
 
-export function secureWebPreferences(preload: string): SecureWebPreferences {
-  return {
-    preload,
-    contextIsolation: true,
-    sandbox: true,
-    nodeIntegration: false,
-    nodeIntegrationInWorker: false,
-    nodeIntegrationInSubFrames: false,
-    webSecurity: true,
-    allowRunningInsecureContent: false,
-    experimentalFeatures: false,
-    webviewTag: false,
-    navigateOnDragDrop: false,
-    spellcheck: false,
-    safeDialogs: true,
-    disableBlinkFeatures: 'Auxclick',
-  };
-}
-
 /** Everything but webPreferences, which main.ts spells out literally (see there). */
 export function windowChrome() {
   return {

@@ -179,7 +179,7 @@ function removeIfUnchanged(write: PendingWrite): void {
 }
 
 // Windows has no O_NOFOLLOW; there lstat checks and reparse-point semantics apply instead.
-const NOFOLLOW = (constants as { O_NOFOLLOW?: number }).O_NOFOLLOW ?? 0;
+export const NOFOLLOW = (constants as { O_NOFOLLOW?: number }).O_NOFOLLOW ?? 0;
 
 function openRegularForRead(path: string): { fd: number; stats: Stats } {
   const fd = openSync(path, constants.O_RDONLY | NOFOLLOW);

@@ -3,24 +3,13 @@
  * Streams both in constant memory and authenticates the whole `.coffer` file before saying yes (FORMAT.md
  * §5.3): a damaged ciphertext never counts as a good copy.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { readHeaderFd } from '../../../crypto/file.js';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { readFully, readHeaderFd } from '../../../crypto/file.js';
+import { NOFOLLOW } from '../safe-file.js';
 import type { Identity } from '../../../crypto/keys.js';
 import { METADATA_BYTES } from '../../../crypto/metadata.js';
 import { DecryptSession } from '../../../crypto/session.js';
 import { STREAM_ABYTES, type SodiumBackend } from '../../../crypto/sodium.js';
-
-const NOFOLLOW = (constants as { O_NOFOLLOW?: number }).O_NOFOLLOW ?? 0;
-
-function readFully(fd: number, buffer: Uint8Array, length: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buffer, done, length - done, null);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
-}
 
 /**
  * True only when `cofferPath` authenticates completely and its content equals `plainPath`'s. Any error
