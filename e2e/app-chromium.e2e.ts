@@ -193,6 +193,42 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     expect(copy.deviceKeyId).toBe(formatKeyId(deviceKeyId(sodium, await deviceKey(h))));
   });
 
+  it('asks in an accessible dialog before unprotecting: Escape cancels, the destructive button goes ahead', async () => {
+    const { page } = h;
+    const folder = path.join(work, 'Old projects');
+    fs.mkdirSync(folder);
+    fs.writeFileSync(path.join(folder, 'plan.txt'), 'old plan');
+    await page.getByRole('link', { name: 'Folders' }).click();
+    h.dialogs.answer(folder);
+    await page.getByRole('button', { name: 'Add folder…' }).click();
+    const card = page.getByRole('listitem', { name: folder });
+    await card.getByRole('button', { name: `Protect now ${folder}` }).click();
+    await card.getByText('1 file protected').waitFor();
+
+    const unprotect = card.getByRole('button', { name: `Unprotect ${folder}` });
+    await unprotect.click();
+    const dialog = page.getByRole('dialog', { name: 'Unprotect this folder?' });
+    await dialog.waitFor();
+    expect(await dialog.getAttribute('aria-modal')).toBe('true');
+    await dialog.getByText('decrypted in place').waitFor();
+    // Focus starts on the safe choice, inside the dialog.
+    await expect.poll(() => page.locator(':focus').innerText()).toBe('Cancel');
+    const goAhead = dialog.getByRole('button', { name: 'Decrypt and unprotect' });
+    expect(await goAhead.getAttribute('class')).toContain('btn-danger-solid');
+    await h.screenshot('16-folders-confirm-unprotect');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    // Focus is back on the button that asked, and nothing was decrypted.
+    await expect.poll(() => page.locator(':focus').getAttribute('aria-label')).toBe(`Unprotect ${folder}`);
+    expect(fs.readdirSync(folder).sort()).toEqual(['.coffer-escrow.json', 'plan.txt.coffer']);
+
+    await unprotect.click();
+    await dialog.getByRole('button', { name: 'Decrypt and unprotect' }).click();
+    await card.waitFor({ state: 'detached', timeout: 30_000 });
+    expect(fs.readFileSync(path.join(folder, 'plan.txt'), 'utf8')).toBe('old plan');
+    expect(fs.existsSync(path.join(folder, 'plan.txt.coffer'))).toBe(false);
+  });
+
   it('helpdesk: restores files of another device with the organization key', async () => {
     const { page } = h;
     // Another laptop's files: its own device key, plus the organization's recovery key.

@@ -205,7 +205,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('dialog', (d) => void d.accept());
+  // The app asks in its own dialog (renderer/src/confirm.tsx): a native alert/confirm is a bug here.
+  page.on('dialog', (d) => {
+    problems.push(`native ${d.type()} dialog: ${d.message()}`);
+    void d.dismiss();
+  });
   await page.goto(`${TEST_ORIGIN}/index.html#/overview`);
   for (const e of pending.splice(0)) deliver(e);
   fs.mkdirSync(SCREENSHOTS, { recursive: true });

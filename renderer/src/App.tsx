@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { call } from './api.js';
 import { ActionButton, Notice } from './components.js';
+import { ConfirmProvider } from './confirm.js';
 import { onEvent } from './api.js';
 import { SCREENS, SCREEN_LABELS, screenFromHash, type Screen } from './screens.js';
 import { Activity } from './screens/Activity.js';
@@ -48,68 +49,71 @@ export function App() {
   };
 
   return (
-    <div className="shell">
-      <a className="skip-link" href="#main">
-        Skip to content
-      </a>
-      <aside className="sidebar">
-        <div className="brand" aria-label="Coffer">
-          <span className="brand-mark" aria-hidden="true" />
-          Coffer
-        </div>
-        <nav aria-label="Main">
-          <ul>
-            {SCREENS.map((s) => (
-              <li key={s}>
-                <a href={`#/${s}`} aria-current={s === screen ? 'page' : undefined} className="nav-link">
-                  {SCREEN_LABELS[s]}
-                </a>
-              </li>
-            ))}
-          </ul>
-        </nav>
-        <div className="sidebar-foot">
-          <ActionButton
-            variant="secondary"
-            label="Lock: save and close open files"
-            onAction={async () => {
-              const r = await call('lock', {});
-              setLocked(`Locked: ${r.wiped} open file(s) saved and closed.`);
-            }}
-          >
-            Lock
-          </ActionButton>
-        </div>
-      </aside>
-      <main id="main" className="content">
-        {locked ? (
-          <Notice tone="info" title={locked}>
-            <button
-              type="button"
-              className="btn btn-ghost"
-              onClick={() => {
-                setLocked(undefined);
+    // One confirm dialog for every screen (confirm.tsx); the sidebar's buttons are inside it too.
+    <ConfirmProvider>
+      <div className="shell">
+        <a className="skip-link" href="#main">
+          Skip to content
+        </a>
+        <aside className="sidebar">
+          <div className="brand" aria-label="Coffer">
+            <span className="brand-mark" aria-hidden="true" />
+            Coffer
+          </div>
+          <nav aria-label="Main">
+            <ul>
+              {SCREENS.map((s) => (
+                <li key={s}>
+                  <a href={`#/${s}`} aria-current={s === screen ? 'page' : undefined} className="nav-link">
+                    {SCREEN_LABELS[s]}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+          <div className="sidebar-foot">
+            <ActionButton
+              variant="secondary"
+              label="Lock: save and close open files"
+              onAction={async () => {
+                const r = await call('lock', {});
+                setLocked(`Locked: ${r.wiped} open file(s) saved and closed.`);
               }}
             >
-              Dismiss
-            </button>
-          </Notice>
-        ) : null}
-        {screen === 'overview' ? <Overview go={go} /> : null}
-        {screen === 'folders' ? (
-          <Folders
-            browse={(id) => {
-              setFolderId(id);
-              go('files');
-            }}
-          />
-        ) : null}
-        {screen === 'files' ? <Files folderId={folderId} setFolderId={setFolderId} /> : null}
-        {screen === 'recovery' ? <Recovery /> : null}
-        {screen === 'helpdesk' ? <Helpdesk /> : null}
-        {screen === 'activity' ? <Activity /> : null}
-        {screen === 'settings' ? <Settings /> : null}
-      </main>
-    </div>
+              Lock
+            </ActionButton>
+          </div>
+        </aside>
+        <main id="main" className="content">
+          {locked ? (
+            <Notice tone="info" title={locked}>
+              <button
+                type="button"
+                className="btn btn-ghost"
+                onClick={() => {
+                  setLocked(undefined);
+                }}
+              >
+                Dismiss
+              </button>
+            </Notice>
+          ) : null}
+          {screen === 'overview' ? <Overview go={go} /> : null}
+          {screen === 'folders' ? (
+            <Folders
+              browse={(id) => {
+                setFolderId(id);
+                go('files');
+              }}
+            />
+          ) : null}
+          {screen === 'files' ? <Files folderId={folderId} setFolderId={setFolderId} /> : null}
+          {screen === 'recovery' ? <Recovery /> : null}
+          {screen === 'helpdesk' ? <Helpdesk /> : null}
+          {screen === 'activity' ? <Activity /> : null}
+          {screen === 'settings' ? <Settings /> : null}
+        </main>
+      </div>
+    </ConfirmProvider>
   );
 }

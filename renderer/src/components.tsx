@@ -2,6 +2,7 @@
 import { useState, type ReactNode } from 'react';
 import type { ErrorInfo, FileError, Progress } from '@shared/contract.js';
 import { errorInfo } from './api.js';
+import { useConfirm, type ConfirmOptions } from './confirm.js';
 import { explain, titleFor } from './explain.js';
 import { formatBytes, formatEta, plural, progressPercent } from './format.js';
 
@@ -47,7 +48,11 @@ export function ErrorNotice({ error }: { error: ErrorInfo | undefined }) {
   );
 }
 
-/** A button that runs an async action, disables itself meanwhile and reports failures through onError. */
+/**
+ * A button that runs an async action, disables itself meanwhile and reports failures through onError.
+ * With `confirm`, it asks first in the app's dialog (confirm.tsx) and stays enabled while asking, so
+ * focus can come back to it when the dialog closes.
+ */
 export function ActionButton({
   onAction,
   onError,
@@ -55,6 +60,7 @@ export function ActionButton({
   variant = 'secondary',
   disabled,
   label,
+  confirm,
 }: {
   onAction: () => Promise<unknown>;
   onError?: (error: ErrorInfo) => void;
@@ -62,8 +68,10 @@ export function ActionButton({
   variant?: 'primary' | 'secondary' | 'danger' | 'ghost';
   disabled?: boolean;
   label?: string;
+  confirm?: ConfirmOptions | undefined;
 }) {
   const [busy, setBusy] = useState(false);
+  const ask = useConfirm();
   return (
     <button
       type="button"
@@ -72,12 +80,16 @@ export function ActionButton({
       aria-busy={busy}
       aria-label={label}
       onClick={() => {
-        setBusy(true);
-        onAction()
-          .catch((e: unknown) => onError?.(errorInfo(e)))
-          .finally(() => {
-            setBusy(false);
-          });
+        const go = confirm ? ask(confirm) : Promise.resolve(true);
+        void go.then((yes) => {
+          if (!yes) return;
+          setBusy(true);
+          return onAction()
+            .catch((e: unknown) => onError?.(errorInfo(e)))
+            .finally(() => {
+              setBusy(false);
+            });
+        });
       }}
     >
       {children}

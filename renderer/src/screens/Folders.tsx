@@ -83,10 +83,18 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                     disabled={running || f.mandatory}
                     onError={onError}
                     label={`Unprotect ${f.path}`}
-                    onAction={async () => {
-                      if (!confirm(`Decrypt every file in ${f.path} and stop protecting it?`)) return;
-                      await call('unprotectFolder', { folderId: f.id });
+                    confirm={{
+                      title: 'Unprotect this folder?',
+                      body: (
+                        <p>
+                          Every file in <span className="path">{f.path}</span> is decrypted in place and
+                          Coffer stops protecting the folder. Anyone with this laptop can then read them.
+                        </p>
+                      ),
+                      confirmLabel: 'Decrypt and unprotect',
+                      destructive: true,
                     }}
+                    onAction={() => call('unprotectFolder', { folderId: f.id })}
                   >
                     Unprotect
                   </ActionButton>
@@ -95,11 +103,18 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                     disabled={running || f.mandatory}
                     onError={onError}
                     label={`Remove ${f.path}`}
-                    onAction={async () => {
-                      if (!confirm(`Stop watching ${f.path}? Files already encrypted stay encrypted.`))
-                        return;
-                      await call('removeFolder', { folderId: f.id });
+                    confirm={{
+                      title: 'Remove this folder from Coffer?',
+                      body: (
+                        <p>
+                          Coffer stops watching <span className="path">{f.path}</span>. Files already
+                          encrypted stay encrypted; new files saved there stay in the clear.
+                        </p>
+                      ),
+                      confirmLabel: 'Remove folder',
+                      destructive: true,
                     }}
+                    onAction={() => call('removeFolder', { folderId: f.id })}
                   >
                     Remove
                   </ActionButton>

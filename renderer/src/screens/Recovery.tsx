@@ -74,12 +74,28 @@ export function Recovery() {
               <ActionButton
                 variant="primary"
                 onError={setError}
+                confirm={
+                  data.personalCode.state === 'none'
+                    ? undefined
+                    : {
+                        title: 'Replace your recovery code?',
+                        body: (
+                          <p>
+                            A new code replaces the old one
+                            {data.personalCode.keyId ? (
+                              <>
+                                {' '}
+                                (<code className="key-id">{data.personalCode.keyId}</code>)
+                              </>
+                            ) : null}
+                            : the old code stops working, here and in the copies beside your folders.
+                          </p>
+                        ),
+                        confirmLabel: 'Make a new code',
+                        destructive: true,
+                      }
+                }
                 onAction={async () => {
-                  if (
-                    data.personalCode.state !== 'none' &&
-                    !confirm('A new code replaces the old one; the old code will stop working. Continue?')
-                  )
-                    return;
                   setError(undefined);
                   setNotice(undefined);
                   const made = await call('makeRecoveryCode', {});
