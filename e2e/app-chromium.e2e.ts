@@ -193,7 +193,7 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     expect(copy.deviceKeyId).toBe(formatKeyId(deviceKeyId(sodium, await deviceKey(h))));
   });
 
-  it('asks in an accessible dialog before unprotecting: Escape cancels, the destructive button goes ahead', async () => {
+  it('asks in an accessible dialog before unprotecting: Escape cancels, going ahead decrypts and drops the escrow copy', async () => {
     const { page } = h;
     const folder = path.join(work, 'Old projects');
     fs.mkdirSync(folder);
@@ -227,6 +227,8 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     await card.waitFor({ state: 'detached', timeout: 30_000 });
     expect(fs.readFileSync(path.join(folder, 'plan.txt'), 'utf8')).toBe('old plan');
     expect(fs.existsSync(path.join(folder, 'plan.txt.coffer'))).toBe(false);
+    // The folder left Coffer, so the escrow copy beside it went too (as `coffer unprotect` does).
+    expect(fs.readdirSync(folder)).toEqual(['plan.txt']);
   });
 
   it('helpdesk: restores files of another device with the organization key', async () => {

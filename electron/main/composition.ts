@@ -246,6 +246,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     keys: keyProvider,
     policy: policyService,
     ignorePatterns: () => registry.ignorePatterns(),
+    escrow: escrowCopies,
   });
   const editWorkspace = new EditWorkspace({
     sodium,

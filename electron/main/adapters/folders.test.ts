@@ -13,6 +13,9 @@ import { FolderService, lockDirIn } from '../../services/folders/folder-service.
 import { WorkerPool } from '../../services/folders/pool.js';
 import { FolderRegistry } from '../../services/folders/registry.js';
 import type { Progress } from '../../shared/contract.js';
+import { createEscrowRecord, type EscrowRecord } from '../../services/keys/escrow.js';
+import { ESCROW_COPY_NAME, FolderEscrowCopies } from '../../services/keys/folder-escrow.js';
+import { generateRecoveryCode } from '../../services/keys/recovery-code.js';
 import { RunTracker } from '../runs.js';
 import { FoldersAdapter } from './folders.js';
 
@@ -24,9 +27,17 @@ let runs: RunTracker;
 let adapter: FoldersAdapter;
 let mandatory: string[];
 let keysBroken: boolean;
+let removeFails: boolean;
+let record: EscrowRecord;
 
 beforeAll(async () => {
-  key = generateDeviceKey(await defaultBackend());
+  const sodium = await defaultBackend();
+  key = generateDeviceKey(sodium);
+  record = createEscrowRecord(sodium, {
+    deviceKey: key,
+    code: generateRecoveryCode(sodium),
+    recoveryPublicKeys: [],
+  });
   pool = new WorkerPool({ backend: 'wasm', size: 2 });
 });
 afterAll(async () => {
@@ -55,6 +66,13 @@ beforeEach(() => {
     requireRecipients: () => undefined,
   };
   runs = new RunTracker();
+  removeFails = false;
+  const copies = new FolderEscrowCopies({ records: { currentEscrow: () => record }, folders: () => [] });
+  const escrow = {
+    writeBeside: (f: string) => copies.writeBeside(f),
+    removeBeside: (f: string) =>
+      removeFails ? Promise.reject(new Error('read-only file system')) : copies.removeBeside(f),
+  };
   adapter = new FoldersAdapter({
     service: new FolderService({
       registry,
@@ -62,11 +80,13 @@ beforeEach(() => {
       pool: () => pool,
       lockDir: lockDirIn(path.join(root, 'home')),
       policy,
+      escrow,
     }),
     runs,
     keys,
     policy,
     ignorePatterns: () => registry.ignorePatterns(),
+    escrow,
   });
 });
 afterEach(() => {
@@ -137,11 +157,45 @@ describe('FoldersAdapter', () => {
       state: 'failed',
       errors: [expect.objectContaining({ code: 'POLICY_FORBIDS' })],
     });
-    expect(fs.readdirSync(data)).toEqual(['a.coffer']);
+    expect(fs.readdirSync(data).sort()).toEqual([ESCROW_COPY_NAME, 'a.coffer']);
     mandatory = [];
     await adapter.remove(view.id);
     expect(await adapter.list()).toEqual([]);
-    expect(fs.readdirSync(data)).toEqual(['a.coffer']);
+    // The files stay encrypted, so the escrow copy that restores their key stays with them.
+    expect(fs.readdirSync(data).sort()).toEqual([ESCROW_COPY_NAME, 'a.coffer']);
+  });
+
+  it('removes the escrow copy beside a folder once it is unprotected, as the CLI does', async () => {
+    fs.writeFileSync(path.join(data, 'a'), 'alpha');
+    const view = await adapter.add(data);
+    await runs.settled((await adapter.protect(view.id)).runId);
+    expect(fs.readdirSync(data).sort()).toEqual([ESCROW_COPY_NAME, 'a.coffer']);
+    const end = await runs.settled((await adapter.unprotect(view.id)).runId);
+    expect(end).toMatchObject({ state: 'done', errors: [] });
+    expect(fs.readdirSync(data)).toEqual(['a']);
+    expect(await adapter.list()).toEqual([]);
+  });
+
+  it('reports an escrow copy it could not remove with the run, and a cancelled unprotect keeps it', async () => {
+    for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(data, `f${i}`), Buffer.alloc(512 * 1024, i));
+    const view = await adapter.add(data);
+    await runs.settled((await adapter.protect(view.id)).runId);
+    // Cancelled half-way: the folder stays in Coffer, so its copy stays too.
+    const off = runs.onProgress((p) => {
+      if (p.kind === 'unprotect' && p.state === 'running' && p.bytesDone > 0) adapter.cancel(p.runId);
+    });
+    const cancelled = await runs.settled((await adapter.unprotect(view.id)).runId);
+    off();
+    expect(cancelled.state).toBe('cancelled');
+    expect(fs.existsSync(path.join(data, ESCROW_COPY_NAME))).toBe(true);
+
+    removeFails = true;
+    const end = await runs.settled((await adapter.unprotect(view.id)).runId);
+    expect(end.errors).toEqual([
+      expect.objectContaining({ path: ESCROW_COPY_NAME, code: 'ESCROW_COPY_LEFT' }),
+    ]);
+    expect(await adapter.list()).toEqual([]);
+    expect(fs.existsSync(path.join(data, ESCROW_COPY_NAME))).toBe(true);
   });
 
   it('lists one directory and keeps paths inside the folder, symlinks included', async () => {

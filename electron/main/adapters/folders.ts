@@ -12,6 +12,7 @@ import { LitterFilter } from '../../services/folders/litter.js';
 import { canonicalFolder, isWithin, type FolderEntry } from '../../services/folders/registry.js';
 import type { FileIssue, RunReport } from '../../services/folders/types.js';
 import type { EditWorkspace } from '../../services/folders/workspace.js';
+import { ESCROW_COPY_NAME } from '../../services/keys/folder-escrow.js';
 import { PROTECTED_SUFFIX, isProtectedName, isTempName } from '../../services/safe-file.js';
 import type { EditSession, FileEntry, FileError, FolderView, Progress } from '../../shared/contract.js';
 import type { FoldersPort, WorkspacePort } from '../ports.js';
@@ -33,6 +34,12 @@ export interface FoldersAdapterDeps {
   policy: FoldersPolicy;
   /** Litter patterns of the registry (shown as "other" in listings, never as waiting plaintext). */
   ignorePatterns: () => readonly string[];
+  /** The escrow copies beside folders (FolderEscrowCopies): an unprotected folder's copy goes, as in the CLI. */
+  escrow?: FolderEscrowRemover;
+}
+
+export interface FolderEscrowRemover {
+  removeBeside(folder: string): Promise<void>;
 }
 
 /** Skips that leave a file in the clear: the user should hear of them with the run. Symlinks and special files are by design. */
@@ -137,10 +144,30 @@ export class FoldersAdapter implements FoldersPort {
     this.assertIdle(folderId);
     await this.deps.keys.identities();
     return {
-      runId: this.start('unprotect', entry, (run) =>
-        this.deps.service.unprotect(entry.path, this.options(run)),
-      ),
+      runId: this.start('unprotect', entry, async (run) => {
+        const report = await this.deps.service.unprotect(entry.path, this.options(run));
+        await this.forgetEscrowCopy(entry, run);
+        return report;
+      }),
     };
+  }
+
+  /**
+   * Once a folder has left Coffer (a complete unprotect), its escrow copy would never be refreshed again
+   * and nothing there needs it. A cancelled or failed run keeps the folder, and so the copy.
+   */
+  private async forgetEscrowCopy(entry: FolderEntry, run: RunHandle): Promise<void> {
+    if (!this.deps.escrow || this.deps.service.list().some((e) => e.id === entry.id)) return;
+    try {
+      await this.deps.escrow.removeBeside(entry.path);
+    } catch (error) {
+      run.addError({
+        path: ESCROW_COPY_NAME,
+        code: 'ESCROW_COPY_LEFT',
+        message: `The key escrow copy could not be removed: ${error instanceof Error ? error.message : String(error)}`,
+        hint: 'The folder is no longer protected; the copy is safe to delete.',
+      });
+    }
   }
 
   cancel(runId: string): boolean {
