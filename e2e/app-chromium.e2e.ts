@@ -231,6 +231,52 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     expect(fs.readdirSync(folder)).toEqual(['plan.txt']);
   });
 
+  it('replaces the recovery code only after asking, and shows what could not be written beside a folder', async () => {
+    const { page } = h;
+    // A folder whose escrow copy cannot be replaced (a directory sits at its name; root ignores modes).
+    const broken = path.join(work, 'Broken');
+    fs.mkdirSync(path.join(broken, '.coffer-escrow.json', 'in-the-way'), { recursive: true });
+    await page.getByRole('link', { name: 'Folders' }).click();
+    h.dialogs.answer(broken);
+    await page.getByRole('button', { name: 'Add folder…' }).click();
+    await page.getByRole('listitem', { name: broken }).waitFor();
+
+    await page.getByRole('link', { name: 'Recovery' }).click();
+    await page.getByRole('heading', { name: 'Personal recovery code' }).waitFor();
+    const before = h.events.length;
+    await page.getByRole('button', { name: 'Make a new code' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Replace your recovery code?' });
+    await dialog.getByText('the old code stops working').waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await page.getByTestId('recovery-code').count()).toBe(0);
+    expect(h.events.slice(before).some((e) => e.type === 'changed' && e.what === 'recovery')).toBe(false);
+
+    await page.getByRole('button', { name: 'Make a new code' }).click();
+    await dialog.getByRole('button', { name: 'Make a new code' }).click();
+    await page.getByTestId('recovery-code').waitFor();
+    const warning = page.getByRole('status').filter({ hasText: 'not every copy of its escrow record' });
+    await warning.getByText(broken, { exact: false }).waitFor();
+    await warning.getByText('ESCROW_COPY_FAILED', { exact: false }).waitFor();
+    await h.screenshot('17-recovery-code-warnings');
+    // The good folder's copy was replaced with the new record all the same.
+    const copy = JSON.parse(fs.readFileSync(path.join(work, 'Customers', '.coffer-escrow.json'), 'utf8')) as {
+      code?: { keyId?: unknown };
+    };
+    expect(await page.getByText(String(copy.code?.keyId)).count()).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'I have written it down' }).click();
+    await page.getByRole('button', { name: 'Back' }).click();
+
+    // Tidy up through the app: Remove asks too.
+    await page.getByRole('link', { name: 'Folders' }).click();
+    await page.getByRole('button', { name: `Remove ${broken}` }).click();
+    await page
+      .getByRole('dialog', { name: 'Remove this folder from Coffer?' })
+      .getByRole('button', { name: 'Remove folder' })
+      .click();
+    await page.getByRole('listitem', { name: broken }).waitFor({ state: 'detached' });
+  });
+
   it('helpdesk: restores files of another device with the organization key', async () => {
     const { page } = h;
     // Another laptop's files: its own device key, plus the organization's recovery key.

@@ -161,7 +161,7 @@ export function createHandlers(
         'Make recovery code',
         'this device',
         () => keys.makeRecoveryCode(),
-        (v) => `key ID ${v.keyId}`,
+        (v) => `key ID ${v.keyId}${v.warnings.length > 0 ? `; ${v.warnings.join('; ')}` : ''}`,
       );
       emit({ type: 'changed', what: 'recovery' });
       return made;

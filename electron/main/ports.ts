@@ -10,6 +10,7 @@ import type {
   FileEntry,
   FileInspection,
   FolderView,
+  IssuedCodeView,
   KeychainStatus,
   PolicyView,
   Progress,
@@ -21,7 +22,7 @@ export interface KeysPort {
   keychainStatus(): Promise<KeychainStatus>;
   recoveryStatus(): Promise<RecoveryStatus>;
   /** Makes a new personal recovery code and its escrow record; the groups are shown once. */
-  makeRecoveryCode(): Promise<{ groups: string[]; keyId: string }>;
+  makeRecoveryCode(): Promise<IssuedCodeView>;
   /** Throws CofferError (e.g. BAD_RECOVERY_CODE) when the groups typed back do not match. */
   confirmRecoveryCode(groups: string[]): Promise<void>;
   exportEscrow(toPath: string): Promise<void>;

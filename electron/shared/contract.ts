@@ -51,6 +51,13 @@ export interface RecoveryStatus {
   personalCode: { state: 'none' | 'unconfirmed' | 'confirmed'; keyId?: KeyIdText; madeAt?: number };
 }
 
+export interface IssuedCodeView {
+  groups: string[];
+  keyId: KeyIdText;
+  /** One line each, shown after the code; empty when every copy of the escrow record was written. */
+  warnings: string[];
+}
+
 export interface FolderView {
   id: string;
   path: string;
@@ -224,8 +231,11 @@ export const contract = {
   verifyFile: method<typeof fileRef, { name: string; size: number }>(fileRef),
 
   getRecovery: method<typeof empty, RecoveryStatus>(empty),
-  /** The one time the code leaves main: shown once, then only its key ID is ever told again. */
-  makeRecoveryCode: method<typeof empty, { groups: string[]; keyId: KeyIdText }>(empty),
+  /**
+   * The one time the code leaves main: shown once, then only its key ID is ever told again. `warnings`
+   * says what went wrong after the record was written (e.g. a copy beside a folder): the code works anyway.
+   */
+  makeRecoveryCode: method<typeof empty, IssuedCodeView>(empty),
   confirmRecoveryCode: method<typeof codeGroups, { confirmed: true }>(codeGroups),
   /** Opens a save dialog for the escrow record; null when cancelled. */
   exportEscrow: method<typeof empty, { savedTo: string } | null>(empty),

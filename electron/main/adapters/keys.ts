@@ -11,7 +11,7 @@ import type { RecoveryService } from '../../services/keys/recovery-service.js';
 import { parseRecoveryCode } from '../../services/keys/recovery-code.js';
 import type { TrustedRecoveryKeys } from '../../services/keys/trusted-keys.js';
 import { writeFileAtomic } from '../../services/settings.js';
-import type { KeychainStatus, RecoveryStatus } from '../../shared/contract.js';
+import type { IssuedCodeView, KeychainStatus, RecoveryStatus } from '../../shared/contract.js';
 import type { KeysPort } from '../ports.js';
 
 interface CodeState {
@@ -73,10 +73,10 @@ export class KeysAdapter implements KeysPort {
     return { deviceKeyId, trustedRecoveryKeys: trusted, personalCode };
   }
 
-  async makeRecoveryCode(): Promise<{ groups: string[]; keyId: string }> {
+  async makeRecoveryCode(): Promise<IssuedCodeView> {
     const issued = await this.deps.recovery.issueCode();
     this.saveCodeState({ keyId: issued.keyId, madeAt: Date.now(), confirmed: false });
-    return { groups: issued.code.split('-'), keyId: issued.keyId };
+    return { groups: issued.code.split('-'), keyId: issued.keyId, warnings: issued.warnings };
   }
 
   async confirmRecoveryCode(groups: string[]): Promise<void> {

@@ -18,6 +18,8 @@ export function Recovery() {
   const [step, setStep] = useState<Step>({ at: 'status' });
   const [error, setError] = useState<ErrorInfo>();
   const [notice, setNotice] = useState<string>();
+  /** What went wrong around the last new code (copies beside folders); kept until the next code. */
+  const [codeWarnings, setCodeWarnings] = useState<string[]>([]);
   const data = status.data;
 
   return (
@@ -47,6 +49,18 @@ export function Recovery() {
             setStep({ at: 'status' });
           }}
         />
+      ) : null}
+      {codeWarnings.length > 0 ? (
+        <Notice tone="warn" title="The code works, but not every copy of its escrow record was written">
+          <ul>
+            {codeWarnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+          <p>
+            Fix what is named here, then protect the folder again: its copy is written on every protect run.
+          </p>
+        </Notice>
       ) : null}
       {data && step.at === 'status' ? (
         <>
@@ -99,6 +113,7 @@ export function Recovery() {
                   setError(undefined);
                   setNotice(undefined);
                   const made = await call('makeRecoveryCode', {});
+                  setCodeWarnings(made.warnings);
                   setStep({ at: 'show', groups: made.groups, keyId: made.keyId });
                 }}
               >
