@@ -264,8 +264,11 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
       code?: { keyId?: unknown };
     };
     expect(await page.getByText(String(copy.code?.keyId)).count()).toBeGreaterThan(0);
+    const groups = (await page.getByTestId('recovery-code').innerText()).match(/\d{6}/g) ?? [];
     await page.getByRole('button', { name: 'I have written it down' }).click();
-    await page.getByRole('button', { name: 'Back' }).click();
+    for (const [i, g] of groups.entries()) await page.getByLabel(`Group ${i + 1}`).fill(g);
+    await page.getByRole('button', { name: 'Confirm code' }).click();
+    await page.getByText('Recovery code confirmed').waitFor();
 
     // Tidy up through the app: Remove asks too.
     await page.getByRole('link', { name: 'Folders' }).click();
@@ -349,6 +352,12 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     await page.getByRole('link', { name: 'Overview' }).click();
     const warning = page.getByRole('alert').filter({ hasText: 'policy cannot be read' });
     await warning.getByText(/autoLockMinutes/).waitFor({ timeout: 15_000 });
+    // Recovery readiness says why the organization's keys are unknown, not that they are missing.
+    const readiness = page.locator('.card').filter({ hasText: 'Recovery readiness' });
+    await readiness.getByText('Organization policy cannot be read').waitFor();
+    await readiness.getByText(/autoLockMinutes/).waitFor();
+    expect(await page.getByText('Organization recovery key missing').count()).toBe(0);
+    expect(await page.getByText('No organization recovery key').count()).toBe(0);
     await h.screenshot('15-overview-invalid-policy');
     fs.writeFileSync(policyFile, good);
     await warning.waitFor({ state: 'detached', timeout: 15_000 });

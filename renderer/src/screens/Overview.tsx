@@ -37,7 +37,9 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
       action: 'Protect now',
     });
   }
-  if (recovery.trustedRecoveryKeys.length === 0) {
+  const policyUnreadable = data.policy.status === 'invalid';
+  // With an unreadable policy its recovery keys are unknown, not missing: the alert above says so instead.
+  if (recovery.trustedRecoveryKeys.length === 0 && !policyUnreadable) {
     warnings.push({
       title: 'No organization recovery key',
       text: 'The helpdesk cannot restore your files if this laptop or its keychain is lost. Ask IT to deploy the recovery key.',
@@ -111,9 +113,20 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
         <div className="card">
           <h2>Recovery readiness</h2>
           <ul className="checklist">
-            <li className={recovery.trustedRecoveryKeys.length > 0 ? 'yes' : 'no'}>
-              Organization recovery key {recovery.trustedRecoveryKeys.length > 0 ? 'trusted' : 'missing'}
-            </li>
+            {policyUnreadable ? (
+              <li className="no">
+                Organization policy cannot be read, so its recovery keys are unknown
+                <ul className="checklist-detail">
+                  {data.policy.problems.map((p) => (
+                    <li key={p}>{p}</li>
+                  ))}
+                </ul>
+              </li>
+            ) : (
+              <li className={recovery.trustedRecoveryKeys.length > 0 ? 'yes' : 'no'}>
+                Organization recovery key {recovery.trustedRecoveryKeys.length > 0 ? 'trusted' : 'missing'}
+              </li>
+            )}
             <li className={recovery.personalCode.state === 'confirmed' ? 'yes' : 'no'}>
               Personal recovery code{' '}
               {recovery.personalCode.state === 'confirmed'
