@@ -280,6 +280,82 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     await page.getByRole('listitem', { name: broken }).waitFor({ state: 'detached' });
   });
 
+  it('trusts an organization recovery key pasted as its line, and new files carry its stanza; untrusts it', async () => {
+    const { page } = h;
+    const second = sodium.boxKeypair();
+    const secondId = formatKeyId(recoveryKeyId(sodium, second.publicKey));
+    const line = encodePublicKey(sodium, second.publicKey);
+    await page.getByRole('link', { name: 'Recovery' }).click();
+    const input = page.getByLabel('Public key line');
+
+    // A mistyped copy is refused by its checksum, with a clear message, and nothing is trusted.
+    const at = 'coffer-recovery-1:'.length + 10;
+    const typo = line.slice(0, at) + (line[at] === 'A' ? 'B' : 'A') + line.slice(at + 1);
+    await input.fill(typo);
+    await page.getByRole('button', { name: 'Check key' }).click();
+    await page.getByText('Not a valid recovery key line').waitFor();
+    await page.getByText('checksum does not match', { exact: false }).waitFor();
+    expect(await input.getAttribute('aria-invalid')).toBe('true');
+
+    // The right line is named by its key ID before anything is trusted…
+    await input.fill(`  ${line}\n`);
+    await page.getByLabel('Name (optional)').fill('ACME helpdesk 2027');
+    await page.getByRole('button', { name: 'Check key' }).click();
+    const preview = page.locator('.trust-preview');
+    await preview.getByText(secondId).waitFor();
+    await h.screenshot('18-recovery-trust-preview');
+    expect((await h.app.ports.keys.recoveryStatus()).trustedRecoveryKeys.map((k) => k.keyId)).toEqual([
+      orgKeyId,
+    ]);
+    // …then trusted.
+    await preview.getByRole('button', { name: 'Trust this key' }).click();
+    await page.getByText(`Recovery key ${secondId} is trusted`).waitFor();
+    const list = page.getByRole('list', { name: 'Trusted recovery keys' });
+    await list
+      .getByRole('listitem', { name: `Recovery key ${secondId}` })
+      .getByText('ACME helpdesk 2027')
+      .waitFor();
+    // The policy's key stays locked: no way to untrust it here.
+    const policyRow = list.getByRole('listitem', { name: `Recovery key ${orgKeyId}` });
+    await policyRow.getByText('Set by your organization').waitFor();
+    expect(await policyRow.getByRole('button').count()).toBe(0);
+    await h.screenshot('19-recovery-trusted');
+
+    // A file protected from now on carries a stanza for the new key, beside the policy's.
+    const late = path.join(work, 'Customers', 'after-trust.txt');
+    fs.writeFileSync(late, 'written after trusting a second key');
+    const deadline = Date.now() + 15_000;
+    while (!fs.existsSync(`${late}.coffer`) || fs.existsSync(late)) {
+      if (Date.now() > deadline) throw new Error('the watcher did not protect after-trust.txt within 15 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const fd = fs.openSync(`${late}.coffer`, 'r');
+    const stanzas = inspectFd(fd).stanzas;
+    fs.closeSync(fd);
+    expect(
+      stanzas
+        .filter((s) => s.kind === 'recovery')
+        .map((s) => s.keyId)
+        .sort(),
+    ).toEqual([orgKeyId, secondId].sort());
+
+    // Untrusting asks first, and removes only the user's key.
+    await list.getByRole('button', { name: `Stop trusting ${secondId}` }).click();
+    await page
+      .getByRole('dialog', { name: 'Stop trusting this recovery key?' })
+      .getByRole('button', { name: 'Stop trusting' })
+      .click();
+    await page.getByText(`Recovery key ${secondId} is no longer trusted`).waitFor();
+    await list.getByRole('listitem', { name: `Recovery key ${secondId}` }).waitFor({ state: 'detached' });
+    expect((await h.app.ports.keys.recoveryStatus()).trustedRecoveryKeys.map((k) => k.keyId)).toEqual([
+      orgKeyId,
+    ]);
+    // And the keys port refuses to untrust the policy's key even when asked directly.
+    await expect(h.app.ports.keys.untrustRecoveryKey(orgKeyId)).rejects.toMatchObject({
+      code: 'POLICY_LOCKED',
+    });
+  });
+
   it('helpdesk: restores files of another device with the organization key', async () => {
     const { page } = h;
     // Another laptop's files: its own device key, plus the organization's recovery key.

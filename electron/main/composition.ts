@@ -276,6 +276,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     },
   };
   const keys = new KeysAdapter({
+    sodium,
     deviceKeys,
     recovery,
     trustedKeys,

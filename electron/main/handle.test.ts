@@ -89,6 +89,35 @@ describe('handle', () => {
     });
   });
 
+  it('checks the recovery-key requests: a bounded line, a short label, nothing else', async () => {
+    const trust = vi.fn(() => ({ keyId: 'k', added: true }));
+    const bound = handle('trustRecoveryKey', trust, { trustedOrigin: ORIGIN });
+    for (const payload of [
+      { line: '' },
+      { line: 'x'.repeat(513) },
+      { line: 'coffer-recovery-1:x', label: 'l'.repeat(81) },
+      { line: 'coffer-recovery-1:x', publicKey: 'raw' },
+      { keyId: 'k' },
+    ]) {
+      expect(await bound(good, payload), JSON.stringify(payload)).toMatchObject({
+        ok: false,
+        error: { code: 'INVALID_REQUEST' },
+      });
+    }
+    expect(trust).not.toHaveBeenCalled();
+    expect(await bound(good, { line: 'coffer-recovery-1:x', label: '  ACME  ' })).toEqual({
+      ok: true,
+      value: { keyId: 'k', added: true },
+    });
+    // The label arrives trimmed.
+    expect(trust).toHaveBeenCalledWith({ line: 'coffer-recovery-1:x', label: 'ACME' });
+    const untrust = handle('untrustRecoveryKey', () => ({ keyId: 'k' }), { trustedOrigin: ORIGIN });
+    expect(await untrust(good, { keyId: '' })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_REQUEST' },
+    });
+  });
+
   it('keeps CofferError codes and hints, and hides other errors behind INTERNAL', async () => {
     const coffer = handle(
       'getRecovery',
@@ -244,6 +273,37 @@ describe('the handler table', () => {
     const result = await t.openForEdit({ folderId: 'f', relPath: 'a.txt.coffer' });
     expect(JSON.stringify(result)).not.toContain('/private/workspace');
     expect(events).toContainEqual({ type: 'changed', what: 'edits' });
+  });
+
+  it('trusting and untrusting a recovery key tell the window and land in the activity log', async () => {
+    const record = vi.fn();
+    const events: CofferEvent[] = [];
+    const t = createHandlers(
+      fakePorts({
+        activity: { record },
+        keys: {
+          trustRecoveryKey: () => Promise.resolve({ keyId: 'aaaa-bbbb-cccc-dddd', added: true }),
+          untrustRecoveryKey: () =>
+            Promise.reject(new CofferError('POLICY_LOCKED', 'set by your organization')),
+        },
+      }),
+      (e) => events.push(e),
+      APP,
+    );
+    expect(await t.trustRecoveryKey({ line: 'coffer-recovery-1:x', label: 'ACME' })).toEqual({
+      keyId: 'aaaa-bbbb-cccc-dddd',
+      added: true,
+    });
+    expect(events).toContainEqual({ type: 'changed', what: 'recovery' });
+    expect(record).toHaveBeenCalledWith(
+      expect.objectContaining({ action: 'Trust recovery key', target: 'ACME', outcome: 'ok' }),
+    );
+    await expect(t.untrustRecoveryKey({ keyId: 'aaaa-bbbb-cccc-dddd' })).rejects.toMatchObject({
+      code: 'POLICY_LOCKED',
+    });
+    expect(record).toHaveBeenLastCalledWith(
+      expect.objectContaining({ action: 'Stop trusting recovery key', outcome: 'error' }),
+    );
   });
 
   it('records failures in the activity log with their code', async () => {

@@ -178,6 +178,25 @@ export function createHandlers(
       return { savedTo: destination };
     },
 
+    previewRecoveryKey: ({ line }) => keys.previewRecoveryKey(line),
+    async trustRecoveryKey({ line, label }) {
+      const result = await recorded(
+        'Trust recovery key',
+        label ?? 'organization recovery key',
+        () => keys.trustRecoveryKey(line, label),
+        (v) => `key ID ${v.keyId}${v.added ? '' : ' (already trusted)'}`,
+      );
+      emit({ type: 'changed', what: 'recovery' });
+      return result;
+    },
+    async untrustRecoveryKey({ keyId }) {
+      const result = await recorded('Stop trusting recovery key', keyId, () =>
+        keys.untrustRecoveryKey(keyId),
+      );
+      emit({ type: 'changed', what: 'recovery' });
+      return result;
+    },
+
     async helpdeskLoadKey({ passphrase }) {
       const file = await dialog.pickFiles('Choose the organization recovery key file');
       const keyFile = file?.[0];

@@ -14,6 +14,7 @@ import type {
   KeychainStatus,
   PolicyView,
   Progress,
+  RecoveryKeyPreview,
   RecoveryStatus,
   UpdateStatus,
 } from '../shared/contract.js';
@@ -26,6 +27,11 @@ export interface KeysPort {
   /** Throws CofferError (e.g. BAD_RECOVERY_CODE) when the groups typed back do not match. */
   confirmRecoveryCode(groups: string[]): Promise<void>;
   exportEscrow(toPath: string): Promise<void>;
+  /** Parses a §11.2 line (BAD_PUBLIC_KEY) and says whether it is trusted already; changes nothing. */
+  previewRecoveryKey(line: string): Promise<RecoveryKeyPreview>;
+  trustRecoveryKey(line: string, label?: string): Promise<{ keyId: string; added: boolean }>;
+  /** Throws POLICY_LOCKED for a key the policy sets, NOT_TRUSTED / BAD_KEY_ID otherwise. */
+  untrustRecoveryKey(keyId: string): Promise<{ keyId: string }>;
 }
 
 export interface FoldersPort {

@@ -51,6 +51,13 @@ export interface RecoveryStatus {
   personalCode: { state: 'none' | 'unconfirmed' | 'confirmed'; keyId?: KeyIdText; madeAt?: number };
 }
 
+/** A pasted recovery public key (FORMAT.md §11.2), checked in main and told back by key ID before trusting. */
+export interface RecoveryKeyPreview {
+  keyId: KeyIdText;
+  /** Whether it is trusted already: by the user, by the organization's policy, or not yet. */
+  trusted: 'no' | 'user' | 'policy';
+}
+
 export interface IssuedCodeView {
   groups: string[];
   keyId: KeyIdText;
@@ -184,6 +191,11 @@ const dirRef = z.strictObject({ folderId: id, dir: relPath });
 const editRef = z.strictObject({ editId: id });
 /** Eight groups of six digits (DESIGN.md "Personal recovery code"); checked for typos in main. */
 const codeGroups = z.strictObject({ groups: z.array(z.string().max(12)).length(8) });
+/** One §11.2 line ("coffer-recovery-1:" + 48 characters), with room for pasted whitespace; parsed in main. */
+const publicKeyText = z.string().min(1).max(512);
+const keyLine = z.strictObject({ line: publicKeyText });
+const trustKey = z.strictObject({ line: publicKeyText, label: z.string().trim().max(80).optional() });
+const keyIdRef = z.strictObject({ keyId: z.string().min(1).max(64) });
 const passphrase = z.strictObject({ passphrase: z.string().min(1).max(1024) });
 const pickWhat = z.strictObject({ what: z.enum(['files', 'folder']) });
 /** Whole minutes, as the policy's autoLockMinutes (1..1440); null turns auto-lock off. */
@@ -239,6 +251,12 @@ export const contract = {
   confirmRecoveryCode: method<typeof codeGroups, { confirmed: true }>(codeGroups),
   /** Opens a save dialog for the escrow record; null when cancelled. */
   exportEscrow: method<typeof empty, { savedTo: string } | null>(empty),
+  /** Checks a pasted public key line (BAD_PUBLIC_KEY when mistyped) and names it by key ID; trusts nothing. */
+  previewRecoveryKey: method<typeof keyLine, RecoveryKeyPreview>(keyLine),
+  /** Every file written from now on also carries a stanza for this key; trusting one twice changes nothing. */
+  trustRecoveryKey: method<typeof trustKey, { keyId: KeyIdText; added: boolean }>(trustKey),
+  /** Stops adding a user-trusted key to new files; a key set by the policy is refused with POLICY_LOCKED. */
+  untrustRecoveryKey: method<typeof keyIdRef, { keyId: KeyIdText }>(keyIdRef),
 
   /** Opens a file picker for the organization recovery key file and unlocks it; null when cancelled. */
   helpdeskLoadKey: method<typeof passphrase, { keyId: KeyIdText } | null>(passphrase),

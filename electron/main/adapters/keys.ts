@@ -1,17 +1,26 @@
 /**
  * KeysPort over the keys services (electron/services/keys): keychain status, recovery readiness, the
- * personal recovery code (make → shown once → confirm) and the escrow export. Whether a code was confirmed
+ * personal recovery code (make → shown once → confirm), the escrow export, and the organization recovery
+ * keys the user trusts (FORMAT.md §11.2 lines; keys from the policy stay locked). Whether a code was confirmed
  * is remembered here by its key ID (the settings schema has no field for it; see the report).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isCofferError } from '../../../crypto/errors.js';
+import { CofferError, isCofferError } from '../../../crypto/errors.js';
+import { formatKeyId, parseKeyId, recoveryKeyId } from '../../../crypto/keys.js';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
 import type { DeviceKeyService } from '../../services/keys/device-key.js';
 import type { RecoveryService } from '../../services/keys/recovery-service.js';
+import { parsePublicKey } from '../../services/keys/public-key-text.js';
 import { parseRecoveryCode } from '../../services/keys/recovery-code.js';
 import type { TrustedRecoveryKeys } from '../../services/keys/trusted-keys.js';
 import { writeFileAtomic } from '../../services/settings.js';
-import type { IssuedCodeView, KeychainStatus, RecoveryStatus } from '../../shared/contract.js';
+import type {
+  IssuedCodeView,
+  KeychainStatus,
+  RecoveryKeyPreview,
+  RecoveryStatus,
+} from '../../shared/contract.js';
 import type { KeysPort } from '../ports.js';
 
 interface CodeState {
@@ -21,6 +30,7 @@ interface CodeState {
 }
 
 export interface KeysAdapterDeps {
+  sodium: SodiumBackend;
   deviceKeys: DeviceKeyService;
   recovery: RecoveryService;
   trustedKeys: TrustedRecoveryKeys;
@@ -97,6 +107,37 @@ export class KeysAdapter implements KeysPort {
   exportEscrow(toPath: string): Promise<void> {
     this.deps.recovery.exportEscrow(toPath);
     return Promise.resolve();
+  }
+
+  previewRecoveryKey(line: string): Promise<RecoveryKeyPreview> {
+    const { sodium } = this.deps;
+    const keyId = formatKeyId(recoveryKeyId(sodium, parsePublicKey(sodium, line)));
+    const trusted = this.deps.policyRecoveryKeys().some((k) => k.keyId === keyId)
+      ? 'policy'
+      : this.deps.trustedKeys.list().some((k) => k.keyId === keyId)
+        ? 'user'
+        : 'no';
+    return Promise.resolve({ keyId, trusted });
+  }
+
+  trustRecoveryKey(line: string, label?: string): Promise<{ keyId: string; added: boolean }> {
+    const { entry, added } = this.deps.trustedKeys.trust(line, label === '' ? undefined : label);
+    return Promise.resolve({ keyId: entry.keyId, added });
+  }
+
+  untrustRecoveryKey(keyIdText: string): Promise<{ keyId: string }> {
+    const id = parseKeyId(keyIdText);
+    // A key the policy deploys stays whatever the user's list says: untrusting it here would change nothing.
+    if (id && this.deps.policyRecoveryKeys().some((k) => k.keyId === formatKeyId(id))) {
+      return Promise.reject(
+        new CofferError(
+          'POLICY_LOCKED',
+          `Recovery key ${formatKeyId(id)} is set by your organization.`,
+          'Ask IT if it should no longer be used.',
+        ),
+      );
+    }
+    return Promise.resolve({ keyId: this.deps.trustedKeys.untrust(keyIdText).keyId });
   }
 
   private codeState(): CodeState | null {

@@ -5,6 +5,7 @@ import { ActionButton, ErrorNotice, Notice, PageHeader } from '../components.js'
 import { formatWhen } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { GROUPS, groupState, splitPasted } from '../recoveryCode.js';
+import { TrustedKeys } from './TrustedKeys.js';
 
 type Step =
   { at: 'status' } | { at: 'show'; groups: string[]; keyId: string } | { at: 'confirm'; keyId: string };
@@ -142,28 +143,7 @@ export function Recovery() {
                 )}
               </dd>
             </dl>
-            <h3>Trusted organization recovery keys</h3>
-            {data.trustedRecoveryKeys.length === 0 ? (
-              <Notice tone="warn" title="None trusted">
-                <p>
-                  Without one, the helpdesk cannot restore files encrypted on this laptop. Ask IT to deploy
-                  the recovery key.
-                </p>
-              </Notice>
-            ) : (
-              <ul className="plain-list" aria-label="Trusted recovery keys">
-                {data.trustedRecoveryKeys.map((k) => (
-                  <li key={k.keyId}>
-                    <code className="key-id">{k.keyId}</code> {k.label}{' '}
-                    {k.source === 'policy' ? (
-                      <span className="badge" title="Set by your organization">
-                        Set by your organization
-                      </span>
-                    ) : null}
-                  </li>
-                ))}
-              </ul>
-            )}
+            <TrustedKeys keys={data.trustedRecoveryKeys} />
           </section>
         </>
       ) : null}
