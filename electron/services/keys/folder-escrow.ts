@@ -81,7 +81,7 @@ export class FolderEscrowCopies {
         new CofferError(
           'ESCROW_COPY_FAILED',
           `The new key escrow record could not be written beside ${failed.join(', ')}`,
-          'The new code works; make the folder writable and run `coffer protect FOLDER` again to update its copy.',
+          'The new code works; make the folder writable, then protect it again to update its copy.',
         ),
       );
     }
