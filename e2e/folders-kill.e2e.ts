@@ -40,8 +40,9 @@ function runChild(
   home: string,
   keyHex: string,
   killAfterMs: number | null,
-): Promise<string> {
+): Promise<{ out: string; runMs: number }> {
   return new Promise((resolve, reject) => {
+    let readyAt = 0;
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', join(import.meta.dirname, 'folders-child.ts'), op, folder, home],
@@ -54,6 +55,7 @@ function runChild(
     let err = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
+      if (!readyAt && out.startsWith('ready\n')) readyAt = Date.now();
       if (killAfterMs !== null && out.startsWith('ready\n') && !child.killed) {
         setTimeout(() => child.kill('SIGKILL'), killAfterMs);
         killAfterMs = null;
@@ -62,7 +64,7 @@ function runChild(
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL' || code === 0) resolve(out);
+      if (signal === 'SIGKILL' || code === 0) resolve({ out, runMs: Date.now() - readyAt });
       else reject(new Error(`child exited ${code}: ${err}`));
     });
   });
@@ -120,10 +122,14 @@ it(`survives kill -9 at random moments (${TRIALS} trials)`, async () => {
           expect(decryptedSha(join(folder, name + '.coffer')), `${name}.coffer decrypts to it`).toBe(digest);
       }
     };
+    // Kill moments are drawn over the length of the last full run of the same kind, so that most kills
+    // land mid-run however fast or loaded the machine is.
+    const runLength = { protect: 700, unprotect: 700 };
     for (let t = 0; t < trials; t++) {
       const op = t % 2 === 0 ? 'protect' : 'unprotect';
-      const out = await runChild(op, folder, home, keyHex, Math.random() * 700);
-      if (!out.includes('{')) killedMidRun++;
+      const { out, runMs } = await runChild(op, folder, home, keyHex, Math.random() * runLength[op]);
+      if (out.includes('{')) runLength[op] = runMs;
+      else killedMidRun++;
       check();
     }
     // A re-run finishes: everything protected, no leftovers.
