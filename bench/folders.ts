@@ -4,14 +4,14 @@
  * the process (workers included) and the p99 event-loop lag of the calling thread during each run.
  * Called by bench/run.ts; also runs alone: `tsx bench/folders.ts [--files N] [--big-mib N] [--runs N]`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generateDeviceKey, generateRecoveryKeyPair } from '../crypto/keys.js';
 import { defaultBackend } from '../crypto/sodium.js';
+import { ageIdentity, measured, median, writeBenchKeys } from './measure.js';
 
 export interface FolderBenchOptions {
   readonly runs?: number;
@@ -26,11 +26,6 @@ export interface FolderBenchRow {
   readonly seconds: number;
   readonly peakRssMiB: number | null;
   readonly lagP99Ms: number | null;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
 function makeSmallFiles(dir: string, count: number): void {
@@ -81,21 +76,9 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
   mkdirSync(root, { recursive: true });
   const sodium = await defaultBackend();
   const keyFile = join(root, 'keys.json');
-  writeFileSync(
-    keyFile,
-    JSON.stringify({
-      device: Buffer.from(generateDeviceKey(sodium)).toString('hex'),
-      recoveryPublic: Buffer.from(generateRecoveryKeyPair(sodium).publicKey).toString('hex'),
-    }),
-  );
+  writeBenchKeys(sodium, keyFile);
   const protectOne = compileProtectOne();
-  const hasAge = spawnSync('age', ['--version']).status === 0;
-  let recipient: string | null = null;
-  if (hasAge) {
-    const identity = join(root, 'age-identity.txt');
-    execFileSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
-    recipient = execFileSync('age-keygen', ['-y', identity], { encoding: 'utf8' }).trim();
-  }
+  const age = ageIdentity(root);
 
   const rows: FolderBenchRow[] = [];
   const protectRun = (name: string, setup: (dir: string) => void): void => {
@@ -107,16 +90,8 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
       const dir = join(root, `${name}-coffer-${r}`);
       const home = join(root, `home-${r}`);
       setup(dir);
-      // Peak RSS from /usr/bin/time: a child's own maxRSS would inherit this process's high-water mark.
-      const result = spawnSync(
-        '/usr/bin/time',
-        ['-f', '%M', process.execPath, protectOne, dir, home, keyFile],
-        {
-          encoding: 'utf8',
-        },
-      );
-      if (result.status !== 0) throw new Error(`bench: protect failed: ${result.stderr}`);
-      const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      const run = measured(process.execPath, [protectOne, dir, home, keyFile]);
+      const out = JSON.parse(run.lastLine) as {
         seconds: number;
         lagP99Ms: number;
         workers: number;
@@ -124,7 +99,7 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
       };
       times.push(out.seconds);
       lag = Math.max(lag, out.lagP99Ms);
-      rss = Math.max(rss, Number(result.stderr.trim().split('\n').at(-1)) / 1024);
+      rss = Math.max(rss, run.rssMB);
       tool = `coffer protect (${out.backend}, ${out.workers} workers)`;
       rmSync(dir, { recursive: true, force: true });
       rmSync(home, { recursive: true, force: true });
@@ -164,10 +139,10 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
   };
   external(small, 'cp -r', makeSmall, (dir) => execFileSync('cp', ['-r', dir, dir + '.copy']));
   protectRun(small, makeSmall);
-  if (recipient) {
+  if (age) {
     external(small, 'age loop', makeSmall, (dir) => {
       for (const name of readdirSync(dir))
-        execFileSync('age', ['-e', '-r', recipient, '-o', join(dir, name + '.age'), join(dir, name)]);
+        execFileSync('age', ['-e', '-r', age.recipient, '-o', join(dir, name + '.age'), join(dir, name)]);
     });
   }
   const big = `1 file of ${Math.round(bigBytes / 1024 ** 2)} MiB`;
@@ -177,9 +152,9 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
   };
   external(big, 'cp', makeBig, (dir) => execFileSync('cp', [join(dir, 'big.bin'), join(dir, 'big.copy')]));
   protectRun(big, makeBig);
-  if (recipient) {
+  if (age) {
     external(big, 'age', makeBig, (dir) =>
-      execFileSync('age', ['-e', '-r', recipient, '-o', join(dir, 'big.age'), join(dir, 'big.bin')]),
+      execFileSync('age', ['-e', '-r', age.recipient, '-o', join(dir, 'big.age'), join(dir, 'big.bin')]),
     );
   }
   rmSync(root, { recursive: true, force: true });
@@ -196,7 +171,6 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
       'loop lag p99 ms': r.lagP99Ms ?? '',
     })),
   );
-  if (!recipient) console.log('age not installed: the age rows are missing.');
   return rows;
 }
 

@@ -4,15 +4,15 @@
  * and `cp` (the floor), measured in the same run and interleaved, so that the ratios compare like with
  * like on this machine at this moment. Not a test: it prints numbers and asserts nothing.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildSync } from 'esbuild';
-import { generateDeviceKey, generateRecoveryKeyPair } from '../crypto/keys.js';
 import { loadBackend } from '../crypto/sodium.js';
 import { runFolderBench } from './folders.js';
+import { ageIdentity, measured, median, writeBenchKeys } from './measure.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,7 +38,6 @@ const fileCount = Number(args.files);
 const root = join(import.meta.dirname, 'out');
 if (!process.env.KEEP_BENCH) rmSync(root, { recursive: true, force: true });
 mkdirSync(root, { recursive: true });
-const hasAge = spawnSync('age', ['--version']).status === 0;
 
 // The measured child runs as plain bundled JavaScript, as the app does: a TypeScript loader would add
 // ~40 MB of its own to the peak RSS.
@@ -59,46 +58,16 @@ interface Sample {
 }
 
 function timed(command: string, argv: string[]): Sample {
-  const started = performance.now();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...argv], { encoding: 'utf8' });
-  const seconds = (performance.now() - started) / 1000;
-  if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr}`);
-  const rssKB = Number(result.stderr.trim().split('\n').at(-1));
-  return { seconds, rssMB: Number.isFinite(rssKB) ? rssKB / 1024 : null };
+  const { seconds, rssMB } = measured(command, argv);
+  return { seconds, rssMB };
 }
 
-/**
- * Peak RSS comes from /usr/bin/time, not from the child itself: on Linux a child's own maxRSS inherits the
- * high-water mark of the process that forked it (here, this one), which would overstate it.
- */
+/** The time is the child's own (the operation, not Node's start-up); the peak RSS is the whole child's. */
 function coffer(op: string, backend: string, input: string, output: string, chunk?: number): Sample {
-  const result = spawnSync(
-    '/usr/bin/time',
-    [
-      '-f',
-      '%M',
-      process.execPath,
-      oneScript,
-      op,
-      backend,
-      input,
-      output,
-      keyFile,
-      ...(chunk ? [String(chunk)] : []),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (result.status !== 0) throw new Error(`coffer ${op} failed: ${result.stderr}`);
-  const { seconds } = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as { seconds: number };
-  const rssKB = Number(result.stderr.trim().split('\n').at(-1));
-  return { seconds, rssMB: rssKB / 1024 };
+  const args = [oneScript, op, backend, input, output, keyFile, ...(chunk ? [String(chunk)] : [])];
+  const { lastLine, rssMB } = measured(process.execPath, args);
+  return { seconds: (JSON.parse(lastLine) as { seconds: number }).seconds, rssMB };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
 
 interface Contender {
   group: string;
@@ -145,21 +114,8 @@ function report(title: string, bytes: number, samples: Map<Contender, Sample[]>)
 // Inputs and keys.
 const sodium = await loadBackend('native').catch(() => loadBackend('wasm'));
 const keyFile = join(root, 'coffer-keys.json');
-writeFileSync(
-  keyFile,
-  JSON.stringify({
-    device: Buffer.from(generateDeviceKey(sodium)).toString('hex'),
-    recoveryPublic: Buffer.from(generateRecoveryKeyPair(sodium).publicKey).toString('hex'),
-  }),
-);
-const ageKey = join(root, 'age-key.txt');
-let ageRecipient = '';
-if (hasAge) {
-  execFileSync('age-keygen', ['-o', ageKey], { stdio: 'ignore' });
-  ageRecipient = execFileSync('age-keygen', ['-y', ageKey], { encoding: 'utf8' }).trim();
-} else {
-  console.log('NOTE: `age` is not installed (apt-get install age): no age column; ratios against cp only.');
-}
+writeBenchKeys(sodium, keyFile);
+const age = ageIdentity(root);
 
 const big = join(root, 'big.bin');
 {
@@ -172,7 +128,7 @@ const big = join(root, 'big.bin');
 const bigCoffer = join(root, 'big.coffer');
 coffer('enc', sodium.name, big, bigCoffer);
 const bigAge = join(root, 'big.age');
-if (hasAge) execFileSync('age', ['-r', ageRecipient, '-o', bigAge, big]);
+if (age) execFileSync('age', ['-r', age.recipient, '-o', bigAge, big]);
 
 const out = join(root, 'out.bin');
 const rmOut = () => {
@@ -186,18 +142,18 @@ const fileContenders: Contender[] = [
     { group: 'encrypt', label: `coffer ${b}`, run: () => coffer('enc', b, big, out), cleanup: rmOut },
     { group: 'decrypt', label: `coffer ${b}`, run: () => coffer('dec', b, bigCoffer, out), cleanup: rmOut },
   ]),
-  ...(hasAge
+  ...(age
     ? [
         {
           group: 'encrypt',
           label: 'age',
-          run: () => timed('age', ['-r', ageRecipient, '-o', out, big]),
+          run: () => timed('age', ['-r', age.recipient, '-o', out, big]),
           cleanup: rmOut,
         },
         {
           group: 'decrypt',
           label: 'age',
-          run: () => timed('age', ['-d', '-i', ageKey, '-o', out, bigAge]),
+          run: () => timed('age', ['-d', '-i', age.identity, '-o', out, bigAge]),
           cleanup: rmOut,
         },
       ]
@@ -228,11 +184,11 @@ if (!args['skip-folder']) {
   }
   const dirCoffer = join(root, 'small-coffer');
   coffer('enc-dir', sodium.name, dir, dirCoffer);
-  const ageLoop = (decrypt: boolean) => (): Sample => {
+  const ageLoop = (id: { identity: string; recipient: string }, decrypt: boolean) => (): Sample => {
     mkdirSync(out);
     const started = performance.now();
     for (let i = 0; i < fileCount; i++) {
-      const args = decrypt ? ['-d', '-i', ageKey] : ['-r', ageRecipient];
+      const args = decrypt ? ['-d', '-i', id.identity] : ['-r', id.recipient];
       execFileSync('age', [
         ...args,
         '-o',
@@ -242,12 +198,12 @@ if (!args['skip-folder']) {
     }
     return { seconds: (performance.now() - started) / 1000, rssMB: null };
   };
-  if (hasAge) {
+  if (age) {
     mkdirSync(`${dir}-age`);
     for (let i = 0; i < fileCount; i++)
       execFileSync('age', [
         '-r',
-        ageRecipient,
+        age.recipient,
         '-o',
         join(`${dir}-age`, `f${i}.bin`),
         join(dir, `f${i}.bin`),
@@ -264,10 +220,10 @@ if (!args['skip-folder']) {
         cleanup: rmOut,
       },
     ]),
-    ...(hasAge
+    ...(age
       ? [
-          { group: 'encrypt', label: 'age', run: ageLoop(false), cleanup: rmOut },
-          { group: 'decrypt', label: 'age', run: ageLoop(true), cleanup: rmOut },
+          { group: 'encrypt', label: 'age', run: ageLoop(age, false), cleanup: rmOut },
+          { group: 'decrypt', label: 'age', run: ageLoop(age, true), cleanup: rmOut },
         ]
       : []),
   ];
@@ -278,5 +234,5 @@ if (!args['skip-folder']) {
   );
 }
 
-if (!args['skip-protect']) await runFolderBench({ runs });
+if (!args['skip-protect']) await runFolderBench({ runs, files: fileCount });
 if (!process.env.KEEP_BENCH) rmSync(root, { recursive: true, force: true });
