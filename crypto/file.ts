@@ -103,7 +103,12 @@ export function encryptFd(
       options.onProgress?.(done);
     }
     const after = fstatSync(inFd);
-    if (readFully(inFd, buffer, 1) !== 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+    if (
+      readFully(inFd, buffer, 1) !== 0 ||
+      after.size !== before.size ||
+      after.mtimeMs !== before.mtimeMs ||
+      after.ctimeMs !== before.ctimeMs
+    ) {
       throw cryptoError('SOURCE_CHANGED', 'the file changed while it was being encrypted');
     }
   } finally {
@@ -174,7 +179,10 @@ export function decryptFrom(
   let done = 0;
   for (let length = session.nextLength(); length > 0; length = session.nextLength()) {
     checkCancelled(options.signal);
-    if (read(buffer, length) !== length) throw cryptoError('TRUNCATED', 'the file was cut short');
+    // The buffer fits the whole input when its size is known: a longer message means it was cut short.
+    if (length > buffer.length || read(buffer, length) !== length) {
+      throw cryptoError('TRUNCATED', 'the file was cut short');
+    }
     const plain = session.pull(buffer.subarray(0, length));
     if (plain.length > 0) {
       if (outFd !== null) writeFully(outFd, plain);

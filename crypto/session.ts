@@ -62,10 +62,15 @@ export class EncryptSession {
     const metadata = encodeMetadata(params.metadata);
     const fileKey = sodium.randomBytes(KEY_BYTES);
     const { macKey, payloadKey } = deriveKeys(sodium, fileKey);
-    const stanzas = params.recipients.map((r) => wrapFileKey(sodium, fileKey, r));
-    const stream = sodium.streamPush(payloadKey, Math.max(this.chunkSize, METADATA_BYTES));
-    const header = serializeHeader(sodium, this.chunkSize, stanzas, stream.header, macKey);
-    for (const secret of [fileKey, macKey, payloadKey]) sodium.zero(secret);
+    let header: Uint8Array;
+    let stream: ReturnType<SodiumBackend['streamPush']>;
+    try {
+      const stanzas = params.recipients.map((r) => wrapFileKey(sodium, fileKey, r));
+      stream = sodium.streamPush(payloadKey, Math.max(this.chunkSize, METADATA_BYTES));
+      header = serializeHeader(sodium, this.chunkSize, stanzas, stream.header, macKey);
+    } finally {
+      for (const secret of [fileKey, macKey, payloadKey]) sodium.zero(secret);
+    }
     this.pusher = stream.pusher;
     const first = this.pusher.push(metadata, false);
     this.prologue = new Uint8Array(header.length + first.length);

@@ -409,6 +409,16 @@ write(
   { error: 'TRAILING_DATA' },
 );
 
+const fourKiB = encrypt(sodium.randomBytes(10_000), [device], 4096);
+const [firstOfFour] = fourKiB.chunks as [Chunk];
+write(
+  'truncated-shorter-than-one-chunk',
+  'a file of 4 KiB chunks cut to less than one chunk: the next message is longer than the whole file',
+  fourKiB.bytes.slice(0, firstOfFour.offset + 100),
+  [device],
+  { error: 'TRUNCATED' },
+);
+
 const m512 = encodeMetadata(meta(512));
 const a = sodium.randomBytes(256);
 const b = sodium.randomBytes(256);
