@@ -43,12 +43,14 @@ import { TailVerifier } from './tail-verify.js';
 
 export const PROTECTED_SUFFIX = '.coffer';
 const TEMP_MARK = '.coffer.tmp-';
+/** Exactly the names tempPathFor makes: a user's own file that merely contains the mark is not garbage. */
+const TEMP_NAME = /\.coffer\.tmp-[0-9a-f]{12}$/;
 /** Most file systems allow 255 bytes per name. */
 const MAX_NAME_BYTES = 255;
 
 /** A leftover of an interrupted write: always safe to delete, never the only copy of anything. */
 export function isTempName(name: string): boolean {
-  return name.includes(TEMP_MARK);
+  return TEMP_NAME.test(name);
 }
 
 export function isProtectedName(name: string): boolean {
@@ -58,8 +60,8 @@ export function isProtectedName(name: string): boolean {
 function tempPathFor(target: string): string {
   const suffix = `${TEMP_MARK}${randomBytes(6).toString('hex')}`;
   const name = basename(target);
-  // A name near the limit still gets a temporary file, under a short name that is as recognizable.
-  const tempName = Buffer.byteLength(name + suffix) <= MAX_NAME_BYTES ? name + suffix : suffix.slice(1);
+  // A name near the limit still gets a temporary file, under a short hidden name that is as recognizable.
+  const tempName = Buffer.byteLength(name + suffix) <= MAX_NAME_BYTES ? name + suffix : suffix;
   return join(dirname(target), tempName);
 }
 
@@ -104,7 +106,14 @@ function renameNoClobber(from: string, to: string): void {
 }
 
 function sameFile(a: Stats, b: Stats): boolean {
-  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs;
+  // ctime too: a same-size rewrite that restores the mtime (touch -r, rsync -t) still moves the ctime.
+  return (
+    a.ino === b.ino &&
+    a.dev === b.dev &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs
+  );
 }
 
 /** Where `sync -f` (syncfs(2)) is, to make a whole batch durable with one call. */
@@ -264,7 +273,7 @@ export interface SafeFilesOptions {
 /** Below this, starting a thread costs more than reading the file back after writing it. */
 const TAIL_VERIFY_FROM = 64 * 1024 * 1024;
 
-/** The verifier thread zeroes its keys when done; it gets copies so the caller's stay intact. */
+/** The verifier thread zeroes the keys it is given when done: it gets copies, so the caller's stay intact. */
 function copyIdentities(identities: readonly Identity[]): Identity[] {
   return identities.map((i) =>
     i.kind === 'device' ? { kind: 'device', key: i.key.slice() } : { ...i, secretKey: i.secretKey.slice() },
@@ -348,8 +357,14 @@ export class SafeFiles {
         return false;
       }
     });
-    // Barrier 2: the new names are durable before any plaintext goes.
-    fsyncDirs(renamed.map((w) => dirname(w.target)));
+    // Barrier 2: the new names are durable before any plaintext goes. If that cannot be promised, every
+    // plaintext stays: both copies are there, and the next run keeps exactly one.
+    try {
+      fsyncDirs(renamed.map((w) => dirname(w.target)));
+    } catch (error) {
+      for (const w of renamed) fail(w.index, w.path, error);
+      return results;
+    }
 
     for (const w of renamed) {
       try {
@@ -359,8 +374,15 @@ export class SafeFiles {
         fail(w.index, w.path, error);
       }
     }
-    // Barrier 3: the removals (a crash before it leaves both copies, which the next run resolves).
-    if (!options.keep) fsyncDirs(renamed.map((w) => dirname(w.path)));
+    // Barrier 3: the removals. Not a condition of safety (a crash before it leaves both copies, which the
+    // next run resolves), so a failure here must not turn protected files into failures.
+    if (!options.keep) {
+      try {
+        fsyncDirs(renamed.map((w) => dirname(w.path)));
+      } catch {
+        // see above: nothing is lost, and the next run finishes the removal
+      }
+    }
     return results;
   }
 
@@ -381,8 +403,13 @@ export class SafeFiles {
     // Large files are authenticated on a second thread while they are written; small ones after.
     const verifier =
       source.stats.size >= this.options.tailVerifyFrom
-        ? (tempPath: string) =>
-            new TailVerifier(this.sodium.name, tempPath, copyIdentities(options.identities))
+        ? (tempPath: string) => {
+            // The verifier thread gets (and later zeroes) clones; the copies made here are zeroed at once.
+            const copies = copyIdentities(options.identities);
+            const verifier = new TailVerifier(this.sodium.name, tempPath, copies);
+            for (const c of copies) this.sodium.zero(c.kind === 'device' ? c.key : c.secretKey);
+            return verifier;
+          }
         : null;
     let tail: TailVerifier | null = null;
     let metadata: FileMetadata;
@@ -497,54 +524,63 @@ export class SafeFiles {
   ): { headerBytes: number; fileBytes: number } {
     try {
       const { fd, stats } = openRegularForRead(path);
-      let oldHeader: Uint8Array;
+      let newHeader: Uint8Array;
+      let oldLength: number;
       try {
-        oldHeader = readHeaderFd(fd);
+        const oldHeader = readHeaderFd(fd);
+        oldLength = oldHeader.length;
+        newHeader = rewrapHeader(this.sodium, oldHeader, identities, recipients);
+        const temp = tempPathFor(path);
+        try {
+          if (newHeader.length === oldHeader.length) {
+            copyFileSync(path, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+            const out = openSync(temp, constants.O_RDWR | NOFOLLOW);
+            try {
+              // The clone must be of the file read above: one saved meanwhile has another header (new file key).
+              const cloned = new Uint8Array(oldHeader.length);
+              readSync(out, cloned, 0, cloned.length, 0); // positional: the offset stays at 0
+              if (fstatSync(out).size !== stats.size || !this.sodium.equal(cloned, oldHeader))
+                throw changedWhileRekeyed(path);
+              writeFully(out, newHeader);
+              fsyncSync(out);
+            } finally {
+              closeSync(out);
+            }
+          } else {
+            this.copyWithHeader(fd, temp, oldHeader.length, newHeader, stats.mode & 0o666);
+          }
+          // The payload bytes are the original's, unchanged; what is new is the header: check it opens.
+          const check = openSync(temp, 'r');
+          try {
+            new DecryptSession(this.sodium, readHeaderFd(check), verifyWith);
+          } finally {
+            closeSync(check);
+          }
+          // Replace only the file we read, never one written since (an edit saved back, say).
+          if (!sameFile(lstatSync(path), stats)) throw changedWhileRekeyed(path);
+          renameSync(temp, path);
+        } catch (error) {
+          removeQuietly(temp);
+          throw error;
+        }
       } finally {
         closeSync(fd);
       }
-      const newHeader = rewrapHeader(this.sodium, oldHeader, identities, recipients);
-      const temp = tempPathFor(path);
-      try {
-        if (newHeader.length === oldHeader.length) {
-          copyFileSync(path, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-          const out = openSync(temp, constants.O_WRONLY | NOFOLLOW);
-          try {
-            writeFully(out, newHeader); // at offset 0: a fresh descriptor starts there
-            fsyncSync(out);
-          } finally {
-            closeSync(out);
-          }
-        } else {
-          this.copyWithHeader(path, temp, oldHeader.length, newHeader, stats.mode & 0o666);
-        }
-        // The payload bytes are the original's, unchanged; what is new is the header: check it opens.
-        const check = openSync(temp, 'r');
-        try {
-          new DecryptSession(this.sodium, readHeaderFd(check), verifyWith);
-        } finally {
-          closeSync(check);
-        }
-        renameSync(temp, path);
-      } catch (error) {
-        removeQuietly(temp);
-        throw error;
-      }
       fsyncDir(dirname(path));
-      return { headerBytes: newHeader.length, fileBytes: stats.size - oldHeader.length + newHeader.length };
+      return { headerBytes: newHeader.length, fileBytes: stats.size - oldLength + newHeader.length };
     } catch (error) {
       throw toCofferError(error, path);
     }
   }
 
+  /** Copies the payload from the descriptor already open (the very file whose header was read). */
   private copyWithHeader(
-    path: string,
+    input: number,
     temp: string,
     oldHeaderLength: number,
     header: Uint8Array,
     mode: number,
   ): void {
-    const input = openSync(path, 'r');
     const out = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, mode);
     try {
       writeFully(out, header);
@@ -558,10 +594,17 @@ export class SafeFiles {
       }
       fsyncSync(out);
     } finally {
-      closeSync(input);
       closeSync(out);
     }
   }
+}
+
+function changedWhileRekeyed(path: string): CofferError {
+  return new CofferError(
+    'SOURCE_CHANGED',
+    `${path}: changed while it was being rekeyed`,
+    'Nothing was changed; try again once the file is no longer being saved.',
+  );
 }
 
 function readSyncAt(fd: number, buffer: Uint8Array, position: number): number {
