@@ -92,7 +92,8 @@ it('at start, encrypts back a copy left by a crash if it changed, wipes the rest
   const b = await crashed.openFile(untouched);
   writeFileSync(a.editPath, 'a2 (unsaved when the app died)');
   const bHeader = header(untouched);
-  // The app "dies": no close; a new instance starts.
+  // The app "dies" (no close), mid-way through writing a manifest; a new instance starts.
+  writeFileSync(join(root, 'ws', `.${a.id}.json.tmp-0123456789ab`), '{"half":');
   const next = new EditWorkspace({ sodium, keys, dir: join(root, 'ws') });
   const result = await next.recover();
   expect(result).toEqual({ saved: [changed], wiped: 2 });

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  constants,
   existsSync,
   fstatSync,
   fsyncSync,
@@ -27,7 +28,7 @@ import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { CofferError } from '../../../crypto/errors.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
-import { SafeFiles } from '../safe-file.js';
+import { NOFOLLOW, SafeFiles } from '../safe-file.js';
 import { fsyncDir, writeFileAtomic } from '../settings.js';
 import type { KeyProvider } from './folder-service.js';
 import { sameContent } from './same-content.js';
@@ -131,10 +132,23 @@ export class EditWorkspace {
     const saved: string[] = [];
     let wiped = 0;
     if (!existsSync(this.deps.dir)) return { saved, wiped };
-    for (const name of readdirSync(this.deps.dir)) {
-      if (this.open.has(name) || name.endsWith('.json')) continue;
-      const manifest = this.readManifest(name);
-      if (manifest && (await this.saveIfChanged(manifest, true))) saved.push(manifest.source);
+    for (const entry of readdirSync(this.deps.dir, { withFileTypes: true })) {
+      const name = entry.name;
+      // Sessions are folders; manifests are not, and a manifest's temp file left by a crash is removed.
+      if (!entry.isDirectory() && name.includes('.json.tmp-'))
+        rmSync(join(this.deps.dir, name), { force: true });
+      if (this.open.has(name) || !entry.isDirectory()) continue;
+      try {
+        const manifest = this.readManifest(name);
+        if (manifest && (await this.saveIfChanged(manifest, true))) saved.push(manifest.source);
+      } catch (error) {
+        // Never wipe a copy that could not be saved back: it may hold the only version of an edit.
+        this.deps.onError?.(
+          { id: name, source: '', editPath: join(this.deps.dir, name), openedAt: 0 },
+          error,
+        );
+        continue;
+      }
       this.wipe(name);
       wiped++;
     }
@@ -213,7 +227,12 @@ export class EditWorkspace {
       for (const name of readdirSync(folder)) {
         const path = join(folder, name);
         try {
-          const fd = openSync(path, 'r+');
+          // Never through a link: the editing app could have left one pointing anywhere.
+          const fd = openSync(path, constants.O_RDWR | NOFOLLOW);
+          if (!fstatSync(fd).isFile()) {
+            closeSync(fd);
+            continue;
+          }
           const size = fstatSync(fd).size;
           const zeros = Buffer.alloc(Math.min(size, 1 << 20));
           for (let done = 0; done < size; done += zeros.length)
