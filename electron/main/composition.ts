@@ -268,7 +268,12 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const workspace = new WorkspaceAdapter({ workspace: editWorkspace, folders });
   const files: FilesPort = {
     async decryptTo(source, destination) {
-      safeFiles.decryptTo(source, { identities: await deviceKeys.identities(), output: destination });
+      // The destination comes from the native save dialog, which already asked before replacing a file.
+      safeFiles.decryptTo(source, {
+        identities: await deviceKeys.identities(),
+        output: destination,
+        force: true,
+      });
     },
     async verify(source) {
       const meta = safeFiles.verify(source, await deviceKeys.identities());

@@ -58,6 +58,7 @@ export interface WorkspacePort {
 }
 
 export interface FilesPort {
+  /** `destination` is one the user confirmed in the save dialog (which asks before replacing a file). */
   decryptTo(source: string, destination: string): Promise<void>;
   verify(path: string): Promise<{ name: string; size: number }>;
 }
