@@ -43,6 +43,17 @@ describe('DeviceKeyService', () => {
     first.close();
   });
 
+  it('hands out copies: a caller zeroing its keys does not zero the cached key', async () => {
+    const { make } = setup();
+    const service = make();
+    const key = (await service.getOrCreateDeviceKey()).slice();
+    const [identity] = await service.identities();
+    if (identity?.kind !== 'device') throw new Error('expected a device identity');
+    sodium.zero(identity.key);
+    expect(await service.getOrCreateDeviceKey()).toEqual(key);
+    service.close();
+  });
+
   it('never silently replaces a lost key: NO_DEVICE_KEY pointing to restore-device', async () => {
     const { make, keyStore } = setup();
     await make().getOrCreateDeviceKey();

@@ -98,7 +98,12 @@ export class DeviceKeyService {
     this.cached = null;
   }
 
+  /** A copy each time: a caller that zeroes the keys it was given must never zero the cache. */
   private async load(create: boolean): Promise<Uint8Array> {
+    return (await this.loadCached(create)).slice();
+  }
+
+  private async loadCached(create: boolean): Promise<Uint8Array> {
     if (this.cached) return this.cached;
     const { sodium, keyStore, settings } = this.deps;
     const recorded = settings.read().deviceKeyId;
