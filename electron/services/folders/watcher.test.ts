@@ -54,7 +54,7 @@ it('protects a new file only once it stopped growing, ignoring our outputs and l
   writeFileSync(growing, 'a');
   writeFileSync(join(dir, 'other.txt'), 'b');
   writeFileSync(join(dir, 'done.txt.coffer'), 'ours');
-  writeFileSync(join(dir, 'x.coffer.tmp-abcdef'), 'ours');
+  writeFileSync(join(dir, 'x.coffer.tmp-0123456789ab'), 'ours');
   writeFileSync(join(dir, '.DS_Store'), 'litter');
   for (let i = 0; i < 6; i++) {
     await sleep(100); // an app still writing: shorter gaps than stableMs
