@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isCofferError } from '../../crypto/errors.js';
 import { inspectFd } from '../../crypto/file.js';
@@ -23,7 +23,7 @@ import {
 } from '../../crypto/keys.js';
 import { defaultBackend, type SodiumBackend } from '../../crypto/sodium.js';
 import { openSync, closeSync } from 'node:fs';
-import { SafeFiles } from './safe-file.js';
+import { isTempName, SafeFiles } from './safe-file.js';
 
 let sodium: SodiumBackend;
 let files: SafeFiles;
@@ -190,5 +190,18 @@ describe('SafeFiles', () => {
     expect(files.verify(target, [device]).size).toBe(content.length);
     files.decryptTo(target, { identities: [device], removeSource: true });
     expect(Buffer.compare(readFileSync(path), content)).toBe(0);
+  });
+
+  it('protects a name near the limit through a short temp name that is still recognized as ours', () => {
+    const dir = scratch();
+    const path = join(dir, 'l'.repeat(240));
+    writeFileSync(path, 'long name');
+    const { target } = files.encryptInPlace(path, { recipients, identities: [device] });
+    expect(readdirSync(dir)).toEqual([basename(target)]);
+    expect(isTempName('.coffer.tmp-0123456789ab')).toBe(true);
+    expect(isTempName(`${'l'.repeat(240)}.coffer.tmp-0123456789ab`)).toBe(true);
+    // A user's own file that merely contains the mark is data, not garbage.
+    expect(isTempName('notes.coffer.tmp-draft.txt')).toBe(false);
+    expect(isTempName('report.coffer.tmp-0123456789ab.coffer')).toBe(false);
   });
 });
