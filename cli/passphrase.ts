@@ -116,3 +116,15 @@ export async function promptLine(
     rl.close();
   }
 }
+
+/**
+ * The recovery code given as `--code CODE`, or with `--code -` typed at a prompt (or piped as the first line
+ * of standard input), which keeps it out of the command line, `ps` and shell history.
+ */
+export async function readRecoveryCodeText(value: string): Promise<string> {
+  if (value !== '-') return value;
+  if (process.stdin.isTTY) return promptLine('Recovery code: ');
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text.split('\n')[0] ?? '';
+}

@@ -52,17 +52,19 @@ export class Laptop {
     };
   }
 
-  spawn(args: string[], env: Record<string, string> = {}): ChildProcess {
+  spawn(args: string[], env: Record<string, string> = {}, withStdin = false): ChildProcess {
     return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/main.ts'), ...args], {
       cwd: ROOT,
       env: { ...this.env(), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
   }
 
-  run(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  /** Runs the CLI; `input`, when given, is piped to its standard input. */
+  run(args: string[], env: Record<string, string> = {}, input?: string): Promise<RunResult> {
     const started = performance.now();
-    const child = this.spawn(args, env);
+    const child = this.spawn(args, env, input !== undefined);
+    if (input !== undefined) child.stdin?.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -133,8 +133,8 @@ describe.skipIf(NO_KEYRING !== null)('laptop lost: files from laptop A are resto
     ]);
     expect(verify.result.code).toBe(0);
 
-    // Rotation after use: the old code no longer works here, the new one does.
-    const again = await b.run(['restore-device', '--code', code, escrow]);
+    // Rotation after use: the old code no longer works here (given on stdin, out of argv), the new one does.
+    const again = await b.run(['restore-device', '--code', '-', escrow], {}, `${code}\n`);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('RECOVERY_CODE_USED');
     const oldConfirm = await b.run(['recovery', 'confirm', '--code', code]);

@@ -8,7 +8,7 @@ import type { RestoreSecret } from '../../electron/services/keys/recovery-servic
 import { collectProtectedFiles, forEachPath, totalSize } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, toFailure } from '../output.js';
-import { readPassphrase } from '../passphrase.js';
+import { readPassphrase, readRecoveryCodeText } from '../passphrase.js';
 import { byteProgress } from '../progress.js';
 import type { CommandGroup } from './types.js';
 import { CofferError } from '../../crypto/errors.js';
@@ -163,7 +163,10 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
   program
     .command('restore-device')
     .description('put a device key back into this account’s keychain from an escrow record')
-    .option('--code <code>', 'the user’s personal recovery code')
+    .option(
+      '--code <code>',
+      'the user’s personal recovery code; `-` to type or pipe it instead (keeps it out of shell history)',
+    )
     .option('--key <file>', 'the organization recovery private key file')
     .option('--passphrase-file <file>', 'read the key file passphrase from this file')
     .option(
@@ -183,7 +186,8 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
           throw new UsageError('Give exactly one of --code CODE or --key FILE');
         }
         let secret: RestoreSecret;
-        if (options.code !== undefined) secret = { kind: 'code', code: parseRecoveryCode(options.code) };
+        if (options.code !== undefined)
+          secret = { kind: 'code', code: parseRecoveryCode(await readRecoveryCodeText(options.code)) };
         else
           secret = {
             kind: 'recovery',
