@@ -7,6 +7,7 @@ import {
   openEscrowWithCode,
   openEscrowWithRecoveryKey,
   parseEscrowRecord,
+  resealEscrowRecord,
   serializeEscrowRecord,
 } from './escrow.js';
 import { generateRecoveryCode } from './recovery-code.js';
@@ -65,5 +66,26 @@ describe('key escrow record (FORMAT.md §11.4)', () => {
   it('rejects text that is not a record', () => {
     expect(codeOf(() => parseEscrowRecord('{'))).toBe('BAD_ESCROW');
     expect(codeOf(() => parseEscrowRecord(JSON.stringify({ ...record, version: 2 })))).toBe('BAD_ESCROW');
+  });
+
+  it('re-seals to exactly the new set: the code still opens it, a retired key no longer does', () => {
+    const resealed = resealEscrowRecord(sodium, record, deviceKey, [other.publicKey]);
+    expect(resealed.code).toEqual(record.code);
+    expect(resealed.recovery).toHaveLength(1);
+    expect(openEscrowWithCode(sodium, resealed, code)).toEqual(deviceKey);
+    expect(openEscrowWithRecoveryKey(sodium, resealed, { kind: 'recovery', ...other })).toEqual(deviceKey);
+    expect(codeOf(() => openEscrowWithRecoveryKey(sodium, resealed, { kind: 'recovery', ...org }))).toBe(
+      'NO_MATCHING_KEY',
+    );
+    // Already exactly that set (a key given twice counts once): the same object, nothing to write.
+    expect(resealEscrowRecord(sodium, resealed, deviceKey, [other.publicKey, other.publicKey])).toBe(resealed);
+    // An empty set leaves only the code.
+    expect(resealEscrowRecord(sodium, record, deviceKey, []).recovery).toEqual([]);
+  });
+
+  it('refuses to re-seal with another device key (STALE_ESCROW): the code part would no longer match', () => {
+    expect(
+      codeOf(() => resealEscrowRecord(sodium, record, generateDeviceKey(sodium), [other.publicKey])),
+    ).toBe('STALE_ESCROW');
   });
 });

@@ -140,3 +140,42 @@ export function openEscrowWithRecoveryKey(
   if (!key) throw noMatch;
   return checkDeviceKey(sodium, record, key);
 }
+
+/**
+ * The same record sealed to exactly `recoveryPublicKeys` (a change of the recovery key set, DESIGN.md "A key
+ * set change reaches everything it governs"). The `code` part is kept as it is: the device key wrapped under
+ * the personal code does not depend on recovery keys, so the user's code keeps working. `deviceKey` must be
+ * the key the record holds (checked by its ID); an entry for a key no longer in the set is dropped, so the
+ * new record gives a retired key nothing. Returns the record unchanged (same object) when it is already
+ * sealed to exactly that set, so callers can skip a write.
+ */
+export function resealEscrowRecord(
+  sodium: SodiumBackend,
+  record: EscrowRecord,
+  deviceKey: Uint8Array,
+  recoveryPublicKeys: readonly Uint8Array[],
+): EscrowRecord {
+  if (deviceKey.length !== 32 || formatKeyId(deviceKeyId(sodium, deviceKey)) !== record.deviceKeyId) {
+    throw new CofferError(
+      'STALE_ESCROW',
+      `The escrow record is for device key ${record.deviceKeyId}, not for this account's device key`,
+      'Run `coffer recovery code` to make a new code and escrow record for the current device key.',
+    );
+  }
+  const seen = new Set<string>();
+  const keys = recoveryPublicKeys.filter((publicKey) => {
+    const id = formatKeyId(recoveryKeyId(sodium, publicKey));
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  const current = record.recovery.map((r) => r.keyId);
+  if (current.length === seen.size && current.every((id) => seen.has(id))) return record;
+  return {
+    ...record,
+    recovery: keys.map((publicKey) => ({
+      keyId: formatKeyId(recoveryKeyId(sodium, publicKey)),
+      sealed: enc(sodium.boxSeal(deviceKey, publicKey)),
+    })),
+  };
+}

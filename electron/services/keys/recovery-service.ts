@@ -82,7 +82,7 @@ export class RecoveryService {
         code,
         recoveryPublicKeys: this.recoveryPublicKeys(trustedKeys.publicKeys()),
       });
-      writeFileAtomic(this.deps.escrowFile, serializeEscrowRecord(record));
+      this.saveEscrow(record);
       const settled = await Promise.allSettled([...this.listeners].map((listener) => listener(record)));
       return {
         code: formatRecoveryCode(code),
@@ -109,6 +109,14 @@ export class RecoveryService {
       seen.add(id);
       return true;
     });
+  }
+
+  /**
+   * The one write path of this account's escrow record (a new code, or a re-seal to a new recovery key set
+   * by RotationService). Listeners are not called: the caller refreshes the folder copies itself.
+   */
+  saveEscrow(record: EscrowRecord): void {
+    writeFileAtomic(this.deps.escrowFile, serializeEscrowRecord(record));
   }
 
   /** This account's escrow record, or null when no recovery code has been made yet. */
