@@ -1,0 +1,55 @@
+/** Opening files without following links, writing through a temporary file, and telling if a file changed. */
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, openSync, type Stats } from 'node:fs';
+import { CofferError } from '../../../crypto/errors.js';
+import { removeQuietly } from './durable.js';
+import { tempPathFor } from './names.js';
+
+// Windows has no O_NOFOLLOW; there lstat checks and reparse-point semantics apply instead.
+export const NOFOLLOW = (constants as { O_NOFOLLOW?: number }).O_NOFOLLOW ?? 0;
+
+export function sameFile(a: Stats, b: Stats): boolean {
+  // ctime too: a same-size rewrite that restores the mtime (touch -r, rsync -t) still moves the ctime.
+  return (
+    a.ino === b.ino &&
+    a.dev === b.dev &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs
+  );
+}
+
+export function openRegularForRead(path: string): { fd: number; stats: Stats } {
+  const fd = openSync(path, constants.O_RDONLY | NOFOLLOW);
+  const stats = fstatSync(fd);
+  if (!stats.isFile()) {
+    closeSync(fd);
+    throw new CofferError(
+      'NOT_A_FILE',
+      `${path}: not a regular file`,
+      'Only regular files can be protected.',
+    );
+  }
+  return { fd, stats };
+}
+
+/** Writes `target` through a temporary file that `fill` writes into; returns what `fill` returned. */
+export function writeThroughTemp<T>(
+  target: string,
+  mode: number | null,
+  fill: (fd: number, tempPath: string) => T,
+  { durable }: { durable: boolean } = { durable: true },
+): { result: T; temp: string } {
+  const temp = tempPathFor(target);
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+  try {
+    const result = fill(fd, temp);
+    if (mode !== null) fchmodSync(fd, mode);
+    if (durable) fsyncSync(fd);
+    closeSync(fd);
+    return { result, temp };
+  } catch (error) {
+    closeSync(fd);
+    removeQuietly(temp);
+    throw error;
+  }
+}

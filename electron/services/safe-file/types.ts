@@ -1,0 +1,41 @@
+/** The options and results of SafeFiles' public calls. */
+import type { CofferError } from '../../../crypto/errors.js';
+import type { Progress } from '../../../crypto/file.js';
+import type { Identity, Recipient } from '../../../crypto/keys.js';
+import type { FileMetadata } from '../../../crypto/metadata.js';
+
+export interface EncryptManyOptions extends Progress {
+  readonly recipients: readonly Recipient[];
+  /** Keys that open what was just written, for the read-back check. */
+  readonly identities: readonly Identity[];
+  /** Keep the plaintext after protecting it. */
+  readonly keep?: boolean;
+  /** Progress and cancel for one file of a batch (overrides onProgress and signal). */
+  readonly progressFor?: (path: string) => Progress;
+}
+
+export interface EncryptInPlaceOptions extends EncryptManyOptions {
+  /** Where to write; default `<path>.coffer`. */
+  readonly output?: string;
+}
+
+export type BatchResult =
+  | { readonly ok: true; readonly value: { readonly target: string; readonly metadata: FileMetadata } }
+  | { readonly ok: false; readonly error: CofferError };
+
+export interface DecryptOptions extends Progress {
+  readonly identities: readonly Identity[];
+  /** The folder for the result; default the folder of the source. */
+  readonly outDir?: string;
+  /** An exact output path (overrides outDir and the stored name). */
+  readonly output?: string;
+  /** Replace an existing file at the output path. */
+  readonly force?: boolean;
+  /** Remove the `.coffer` file once the plaintext is safely in place (unprotect). */
+  readonly removeSource?: boolean;
+}
+
+export interface SafeFilesOptions {
+  /** Files at least this large are authenticated while they are written, on a second thread. */
+  readonly tailVerifyFrom?: number;
+}
