@@ -18,6 +18,7 @@ import { createPolicyService } from '../electron/services/policy/create.js';
 import { isPackagedRun } from '../electron/services/policy/platform.js';
 import type { PolicyService } from '../electron/services/policy/policy-service.js';
 import { Output } from './output.js';
+import { takeEnvPassphrase } from './passphrase.js';
 
 export interface Services {
   sodium: SodiumBackend;
@@ -52,6 +53,8 @@ export function keychainTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
+  // Before anything starts a child or a worker: they inherit the environment (issue 9 item 7).
+  takeEnvPassphrase(env);
   let built: Promise<Services> | undefined;
   const build = async (): Promise<Services> => {
     const sodium = await defaultBackend();

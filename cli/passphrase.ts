@@ -6,6 +6,24 @@ import fs from 'node:fs';
 import { CofferError } from '../crypto/errors.js';
 import { UsageError } from './output.js';
 
+export const PASSPHRASE_ENV = 'COFFER_PASSPHRASE';
+
+/** Passphrases taken out of an environment object by takeEnvPassphrase, keyed by that object. */
+const taken = new WeakMap<NodeJS.ProcessEnv, string>();
+
+/**
+ * Moves COFFER_PASSPHRASE out of `env` (process.env in a real run) into this module, before anything starts
+ * a child: the keychain helper, worker threads and OS tools inherit the environment, and a child's
+ * environment is readable by other tools (/proc/PID/environ, crash reports). readPassphrase still finds it.
+ */
+export function takeEnvPassphrase(env: NodeJS.ProcessEnv): void {
+  const value = env[PASSPHRASE_ENV];
+  if (value === undefined) return;
+  taken.set(env, value);
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a constant name; process.env needs delete
+  delete env[PASSPHRASE_ENV];
+}
+
 export interface PassphraseSource {
   passphraseFile?: string | undefined;
   env: NodeJS.ProcessEnv;
@@ -18,6 +36,7 @@ export async function readPassphrase(
   options: { confirm: boolean; purpose: string },
 ): Promise<string> {
   let passphrase: string;
+  const fromEnv = source.env[PASSPHRASE_ENV] ?? taken.get(source.env);
   if (source.passphraseFile !== undefined) {
     try {
       // One line: a trailing newline from `echo` or an editor is not part of the passphrase.
@@ -28,8 +47,8 @@ export async function readPassphrase(
         'Check the path given to --passphrase-file.',
       );
     }
-  } else if (source.env.COFFER_PASSPHRASE !== undefined) {
-    passphrase = source.env.COFFER_PASSPHRASE;
+  } else if (fromEnv !== undefined) {
+    passphrase = fromEnv;
   } else {
     const stdin = source.stdin ?? process.stdin;
     const stderr = source.stderr ?? process.stderr;

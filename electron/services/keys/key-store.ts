@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { CofferError } from '../../../crypto/errors.js';
+import { childEnv } from '../child-env.js';
 
 export interface KeyStore {
   /** The secret stored under `account`, or null when there is none. */
@@ -119,7 +120,7 @@ export class OsKeyStore implements KeyStore {
     const { service } = this.options;
     return new Promise((resolve, reject) => {
       const child = spawn(this.options.nodePath ?? process.execPath, ['-e', CHILD_SCRIPT, this.modulePath], {
-        env: { ...(this.options.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
+        env: { ...childEnv(this.options.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let out = '';

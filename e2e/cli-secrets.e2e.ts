@@ -1,0 +1,111 @@
+/**
+ * Issue 9 item 7 "Secrets hygiene", through the real `coffer` CLI, a real Secret Service and real child
+ * processes: the passphrase given in COFFER_PASSPHRASE reaches no process Coffer starts.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Laptop, NO_KEYRING, sha256, tempDir } from './cli-harness.js';
+
+if (NO_KEYRING) console.warn(`SKIPPED CLI secrets-hygiene scenarios: ${NO_KEYRING}`);
+
+const PASSPHRASE = 'correct horse battery staple';
+
+/**
+ * A preload every Node process started with NODE_OPTIONS runs (the CLI and every `node` child it starts,
+ * such as the keychain helper): it records whether COFFER_PASSPHRASE is in its environment, and, at exit,
+ * whether it is still in the process's own environment (the one worker threads and children inherit).
+ */
+const SPY = `
+import fs from 'node:fs';
+const log = (event) => fs.appendFileSync(process.env.COFFER_SPY_LOG, JSON.stringify({
+  event, pid: process.pid, ppid: process.ppid, argv: process.argv.slice(1, 3),
+  sees: process.env.COFFER_PASSPHRASE !== undefined,
+}) + '\\n');
+log('start');
+process.on('exit', () => log('exit'));
+`;
+
+interface SpyRecord {
+  event: 'start' | 'exit';
+  pid: number;
+  ppid: number;
+  argv: string[];
+  sees: boolean;
+}
+
+describe.skipIf(NO_KEYRING !== null)('COFFER_PASSPHRASE stays in the process that reads it', () => {
+  const work = tempDir('secrets');
+  const helpdesk = new Laptop('secrets-helpdesk');
+  const laptop = new Laptop('secrets-laptop');
+  const orgKey = path.join(work, 'org.key');
+  const spyFile = path.join(work, 'spy.mjs');
+
+  beforeAll(() => {
+    fs.writeFileSync(spyFile, SPY);
+  });
+  afterAll(() => {
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  function spied(log: string): Record<string, string> {
+    return {
+      COFFER_PASSPHRASE: PASSPHRASE,
+      COFFER_SPY_LOG: log,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${spyFile}`.trim(),
+    };
+  }
+
+  function records(log: string): SpyRecord[] {
+    return fs
+      .readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as SpyRecord);
+  }
+
+  it('is honoured once, and no child process (keychain helper, …) nor the environment passed on holds it', async () => {
+    // The passphrase still works from the environment: keygen seals with it, recover opens with it.
+    const keygenLog = path.join(work, 'keygen.log');
+    const keygen = await helpdesk.json<{ publicKey: string }>(
+      ['recovery', 'keygen', '--out', orgKey],
+      spied(keygenLog),
+    );
+    expect(keygen.result.code, keygen.result.stderr).toBe(0);
+    expect((await laptop.run(['recovery', 'trust', keygen.doc.publicKey])).code).toBe(0);
+
+    const file = path.join(work, 'customer.txt');
+    fs.writeFileSync(file, 'customer data\n');
+    const before = sha256(file);
+    const encryptLog = path.join(work, 'encrypt.log');
+    const encrypt = await laptop.run(['encrypt', file], spied(encryptLog));
+    expect(encrypt.code, encrypt.stderr).toBe(0);
+
+    const recoverLog = path.join(work, 'recover.log');
+    const outDir = path.join(work, 'restored');
+    const recover = await helpdesk.run(
+      ['recover', '--key', orgKey, '--out', outDir, `${file}.coffer`],
+      spied(recoverLog),
+    );
+    expect(recover.code, recover.stderr).toBe(0);
+    expect(sha256(path.join(outDir, 'customer.txt'))).toBe(before);
+
+    for (const log of [keygenLog, encryptLog, recoverLog]) {
+      const all = records(log);
+      const cli = all.find(
+        (r) => r.event === 'start' && r.argv[1] !== undefined && r.argv[0]?.endsWith('main.ts'),
+      );
+      expect(cli, `the CLI itself ran the spy (${log})`).toBeDefined();
+      // The CLI was started with it (that is how the helpdesk passes it) ...
+      expect(cli?.sees).toBe(true);
+      // ... but by its exit its own environment, the one workers and children inherit, no longer has it.
+      const exit = all.find((r) => r.event === 'exit' && r.pid === cli?.pid);
+      expect(exit?.sees, `the CLI's environment at exit (${log})`).toBe(false);
+      const children = all.filter((r) => r.event === 'start' && r.pid !== cli?.pid);
+      expect(children.filter((r) => r.sees)).toEqual([]);
+    }
+    // The encrypt run talked to the keychain through its helper child: a real child was watched.
+    const helpers = records(encryptLog).filter((r) => r.event === 'start' && r.argv[0]?.includes('keyring'));
+    expect(helpers.length).toBeGreaterThan(0);
+  });
+});
