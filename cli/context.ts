@@ -18,6 +18,9 @@ import { createPolicyService } from '../electron/services/policy/create.js';
 import { isPackagedRun } from '../electron/services/policy/platform.js';
 import type { PolicyService } from '../electron/services/policy/policy-service.js';
 import { Output } from './output.js';
+import { StateFiles, stateFilesIn } from '../electron/services/state/state-files.js';
+import { userKeyRule } from '../electron/services/keys/trusted-keys.js';
+import { lockDirIn } from '../electron/services/folders/folder-service.js';
 import { takeEnvPassphrase } from './passphrase.js';
 
 export interface Services {
@@ -37,6 +40,8 @@ export interface Services {
   folders: FolderRegistry;
   /** The escrow record's copy beside each protected folder, refreshed whenever a new code is issued. */
   escrowCopies: FolderEscrowCopies;
+  /** The signed state files (settings, registry, escrow record) and the state key (`coffer state`). */
+  state: StateFiles;
 }
 
 export interface CliContext {
@@ -59,14 +64,20 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
   const build = async (): Promise<Services> => {
     const sodium = await defaultBackend();
     const paths = appPaths({ env, platform: process.platform, homedir: os.homedir() });
-    const settings = new JsonSettingsStore(paths.settingsFile);
     const timeoutMs = keychainTimeoutMs(env);
     const keyStore = new OsKeyStore({
       service: keychainService(env),
       env,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
-    const trustedKeys = new TrustedRecoveryKeys(sodium, settings);
+    const state = await StateFiles.open({
+      sodium,
+      keyStore,
+      lockDir: lockDirIn(paths.home),
+      files: stateFilesIn(paths.home),
+    });
+    const settings = new JsonSettingsStore(paths.settingsFile, state.auth);
+    const trustedKeys = new TrustedRecoveryKeys(sodium, settings, () => userKeyRule(policy.state));
     const deviceKeys = new DeviceKeyService({ sodium, keyStore, settings, trustedKeys });
     // COFFER_POLICY_FILE is honoured from a checkout only: a packaged CLI must not let a user swap the policy.
     const policy = createPolicyService({ sodium, env, allowEnvOverride: !isPackagedRun(import.meta.url) });
@@ -77,9 +88,10 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       trustedKeys,
       settings,
       escrowFile: paths.escrowFile,
+      stateAuth: state.auth,
       policyRecipients: () => policy.recoveryRecipients(),
     });
-    const folders = FolderRegistry.inHome(paths.home);
+    const folders = FolderRegistry.inHome(paths.home, state.auth);
     const escrowCopies = new FolderEscrowCopies({
       records: recovery,
       folders: () => folders.list().map((f) => f.path),
@@ -98,6 +110,7 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       writeKeys: new WriteKeys({ sodium, deviceKeys, policy }),
       folders,
       escrowCopies,
+      state,
     };
   };
   return {

@@ -7,6 +7,7 @@ import {
   writeRecoveryKeyFile,
 } from '../../electron/services/keys/recovery-key-file.js';
 import { parseRecoveryCode } from '../../electron/services/keys/recovery-code.js';
+import { isPackagedRun } from '../../electron/services/policy/platform.js';
 import { readPassphrase, promptLine } from '../passphrase.js';
 import { UsageError } from '../output.js';
 import type { CommandGroup } from './types.js';
@@ -30,7 +31,8 @@ export const registerRecoveryCommands: CommandGroup = (program, ctx) => {
         { passphraseFile: options.passphraseFile, env: ctx.env },
         { confirm: true, purpose: 'for the new recovery key file' },
       );
-      const limits = await keyFileLimits(ctx.env);
+      // The test switch works from a checkout only, never in an installed app (issue 9 item 7).
+      const limits = await keyFileLimits(ctx.env, { allowTestKdf: !isPackagedRun(import.meta.url) });
       const pair = sodium.boxKeypair();
       const started = performance.now();
       let bytes: Uint8Array;

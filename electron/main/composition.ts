@@ -14,7 +14,7 @@ import { OsKeyStore, keychainService, type KeyStore } from '../services/keys/key
 import { parsePublicKey } from '../services/keys/public-key-text.js';
 import { RecoveryService } from '../services/keys/recovery-service.js';
 import { FolderEscrowCopies } from '../services/keys/folder-escrow.js';
-import { TrustedRecoveryKeys } from '../services/keys/trusted-keys.js';
+import { TrustedRecoveryKeys, userKeyRule } from '../services/keys/trusted-keys.js';
 import { WriteKeys } from '../services/keys/write-keys.js';
 import { policySourceFor } from '../services/policy/platform.js';
 import { PolicyService } from '../services/policy/policy-service.js';
@@ -26,6 +26,7 @@ import { FolderRegistry } from '../services/folders/registry.js';
 import { EditWorkspace } from '../services/folders/workspace.js';
 import { SafeFiles } from '../services/safe-file.js';
 import { JsonSettingsStore } from '../services/settings.js';
+import { StateFiles, stateFilesIn } from '../services/state/state-files.js';
 import type { CofferEvent, ManagedSetting } from '../shared/contract.js';
 import { ActivityLog } from './activity.js';
 import { HelpdeskAdapter } from './adapters/helpdesk.js';
@@ -102,6 +103,7 @@ const LABELS: Record<string, string> = {
   mandatoryFolders: 'Folders that must be protected',
   allowUnprotect: 'Decrypting folders in place allowed',
   allowDecryptCopy: 'Saving decrypted copies allowed',
+  allowUserRecoveryKeys: 'Recovery keys of your own allowed',
   autoLockMinutes: 'Lock open files after (minutes)',
   updateUrl: 'Update server',
 };
@@ -115,9 +117,16 @@ function displayValue(value: unknown): string {
 export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const env = options.env ?? process.env;
   const sodium = await defaultBackend();
-  const settings = new JsonSettingsStore(path.join(options.userData, 'settings.json'));
   const keyStore = options.keyStore ?? new OsKeyStore({ service: keychainService(env), env });
-  const trustedKeys = new TrustedRecoveryKeys(sodium, settings);
+  // The signed state files (issue 9 item 1): the state key is loaded once here, then used synchronously.
+  const state = await StateFiles.open({
+    sodium,
+    keyStore,
+    lockDir: lockDirIn(options.userData),
+    files: stateFilesIn(options.userData),
+  });
+  const settings = new JsonSettingsStore(path.join(options.userData, 'settings.json'), state.auth);
+  const trustedKeys = new TrustedRecoveryKeys(sodium, settings, () => userKeyRule(policyService.state));
   const deviceKeys = new DeviceKeyService({ sodium, keyStore, settings, trustedKeys });
   const describe = (pk: Uint8Array) => formatKeyId(recoveryKeyId(sodium, pk));
   const policyService = new PolicyService({
@@ -143,9 +152,10 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     trustedKeys,
     settings,
     escrowFile: path.join(options.userData, 'escrow.json'),
+    stateAuth: state.auth,
     policyRecipients: () => policyService.recoveryRecipients(),
   });
-  const registry = FolderRegistry.inHome(options.userData);
+  const registry = FolderRegistry.inHome(options.userData, state.auth);
   // A copy of the escrow record beside each protected folder (backups carry it), replaced on a new code.
   const escrowCopies = new FolderEscrowCopies({
     records: recovery,

@@ -1,18 +1,30 @@
 /**
  * The user's settings file in app data: a small JSON document, validated on read and written atomically
- * (temp file, fsync, rename, fsync of the folder) so a crash never leaves half a file.
+ * (temp file, fsync, rename, fsync of the folder) so a crash never leaves half a file. In the app and the
+ * CLI it is a signed state file (state/envelope.ts): it decides who can open future files.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { CofferError } from '../../crypto/errors.js';
+import { stateStorage, type StateAuth, type StateStorage } from './state/state-file.js';
 
 const trustedRecoveryKeySchema = z.object({
   /** The FORMAT.md §11.2 text line. */
   publicKey: z.string(),
-  keyId: z.string(),
+  /**
+   * Written by v1 only. Never trusted: the key ID shown and compared is always recomputed from `publicKey`
+   * (TrustedRecoveryKeys.list), so an edited public key cannot hide behind its old ID.
+   */
+  keyId: z.string().optional(),
   addedAt: z.string(),
+  label: z.string().optional(),
+});
+
+const trustLogEntrySchema = z.object({
+  at: z.string(),
+  /** `confirm`: the set was re-confirmed after tampering (`coffer state confirm`). */
+  action: z.enum(['trust', 'untrust', 'confirm']),
+  /** Recomputed from the public key when the entry was made. */
+  keyId: z.string(),
   label: z.string().optional(),
 });
 
@@ -26,13 +38,27 @@ const settingsSchema = z.object({
   trustedRecoveryKeys: z.array(trustedRecoveryKeySchema).default([]),
   /** Key IDs of personal recovery codes used on this machine; they are refused from then on (§11.4). */
   usedRecoveryCodeIds: z.array(z.string()).default([]),
+  /**
+   * IDs of read-only device keys (a restored or rotated-out key, keychain account `device-key-ro-<ID>`):
+   * they open files, never write them (DeviceKeyService). Only an index: IDs are recomputed from the keys.
+   */
+  readOnlyDeviceKeyIds: z.array(z.string()).default([]),
+  /** Every change of the trusted recovery keys, newest last (TrustedRecoveryKeys keeps it bounded). */
+  trustLog: z.array(trustLogEntrySchema).default([]),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
-export type TrustedRecoveryKey = z.infer<typeof trustedRecoveryKeySchema>;
+export type StoredRecoveryKey = z.infer<typeof trustedRecoveryKeySchema>;
+export type TrustLogEntry = z.infer<typeof trustLogEntrySchema>;
 
 export function defaultSettings(): Settings {
-  return { version: 1, trustedRecoveryKeys: [], usedRecoveryCodeIds: [] };
+  return {
+    version: 1,
+    trustedRecoveryKeys: [],
+    usedRecoveryCodeIds: [],
+    trustLog: [],
+    readOnlyDeviceKeyIds: [],
+  };
 }
 
 export interface SettingsStore {
@@ -41,52 +67,23 @@ export interface SettingsStore {
   update(change: (settings: Settings) => Settings): Settings;
 }
 
-/** Writes `data` to `file` so that readers see either the old or the new content, even after a crash. */
-export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const temp = path.join(dir, `.${path.basename(file)}.tmp-${randomBytes(6).toString('hex')}`);
-  const fd = fs.openSync(temp, 'wx', mode);
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } catch (error) {
-    fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
-  fs.closeSync(fd);
-  try {
-    fs.renameSync(temp, file);
-  } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
-  fsyncDir(dir);
-}
-
-export function fsyncDir(dir: string): void {
-  // Windows cannot open a directory for fsync; NTFS orders the rename's metadata itself.
-  if (process.platform === 'win32') return;
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+// Kept here for the many callers that import it from settings.
+export { writeFileAtomic, fsyncDir } from './state/atomic-write.js';
 
 export class JsonSettingsStore implements SettingsStore {
-  constructor(private readonly file: string) {}
+  private readonly storage: StateStorage;
+
+  /** `auth` signs the file (the app and the CLI pass it); without it the file is plain JSON (unit tests). */
+  constructor(
+    private readonly file: string,
+    auth?: StateAuth,
+  ) {
+    this.storage = stateStorage(file, 'settings', auth);
+  }
 
   read(): Settings {
-    let text: string;
-    try {
-      text = fs.readFileSync(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return defaultSettings();
-      throw error;
-    }
+    const text = this.storage.read();
+    if (text === null) return defaultSettings();
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -100,7 +97,7 @@ export class JsonSettingsStore implements SettingsStore {
 
   update(change: (settings: Settings) => Settings): Settings {
     const next = settingsSchema.parse(change(this.read()));
-    writeFileAtomic(this.file, JSON.stringify(next, null, 2) + '\n');
+    this.storage.write(JSON.stringify(next, null, 2) + '\n');
     return next;
   }
 

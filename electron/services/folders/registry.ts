@@ -3,13 +3,13 @@
  * tree: adding a folder inside a protected one adds nothing (it is already covered), and adding a parent of
  * protected folders replaces them by the parent, so no file is ever walked twice.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, relative, isAbsolute, sep } from 'node:path';
 import { z } from 'zod';
 import { CofferError } from '../../../crypto/errors.js';
-import { toCofferError, errnoOf } from '../fs-errors.js';
-import { writeFileAtomic } from '../settings.js';
+import { toCofferError } from '../fs-errors.js';
+import { stateStorage, type StateAuth, type StateStorage } from '../state/state-file.js';
 import { DEFAULT_IGNORE } from './litter.js';
 
 const lastRunSchema = z.object({
@@ -28,6 +28,8 @@ const folderSchema = z.object({
   /** `unprotecting` while an unprotect runs: leftovers are then resolved towards the plaintext. */
   state: z.enum(['protected', 'unprotecting']),
   lastRun: lastRunSchema.nullable(),
+  /** The user's exclusions in this folder (globs, folders/guard-rails.ts), kept in the clear. */
+  exclude: z.array(z.string()).optional(),
 });
 
 const registrySchema = z.object({
@@ -64,10 +66,21 @@ export function canonicalFolder(path: string): string {
 }
 
 export class FolderRegistry {
-  constructor(private readonly file: string) {}
+  private readonly storage: StateStorage;
 
-  static inHome(home: string): FolderRegistry {
-    return new FolderRegistry(join(home, 'folders.json'));
+  /**
+   * `auth` signs the file (the app and the CLI pass it): the registry and its ignore list decide what gets
+   * protected, so a hand-edited `"ignore": ["*"]` must be refused (STATE_TAMPERED), not obeyed.
+   */
+  constructor(
+    private readonly file: string,
+    auth?: StateAuth,
+  ) {
+    this.storage = stateStorage(file, 'folders', auth);
+  }
+
+  static inHome(home: string, auth?: StateAuth): FolderRegistry {
+    return new FolderRegistry(join(home, 'folders.json'), auth);
   }
 
   list(): FolderEntry[] {
@@ -120,13 +133,14 @@ export class FolderRegistry {
   }
 
   private read(): RegistryFile {
-    let text: string;
+    let text: string | null;
     try {
-      text = readFileSync(this.file, 'utf8');
+      text = this.storage.read();
     } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return { version: 1, folders: [] };
+      if (error instanceof CofferError) throw error;
       throw toCofferError(error, this.file);
     }
+    if (text === null) return { version: 1, folders: [] };
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -145,6 +159,6 @@ export class FolderRegistry {
   }
 
   private write(data: RegistryFile): void {
-    writeFileAtomic(this.file, JSON.stringify(data, null, 2) + '\n');
+    this.storage.write(JSON.stringify(data, null, 2) + '\n');
   }
 }

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { CofferError, isCofferError } from '../../../crypto/errors.js';
 import { formatKeyId, recoveryKeyId, type Identity, type Recipient } from '../../../crypto/keys.js';
-import { writeFileAtomic, type SettingsStore } from '../settings.js';
+import type { SettingsStore } from '../settings.js';
+import { stateStorage, type StateAuth } from '../state/state-file.js';
 import type { DeviceKeyService } from './device-key.js';
 import type { TrustedRecoveryKeys } from './trusted-keys.js';
 import {
@@ -26,6 +27,8 @@ export interface RecoveryServiceDeps {
   settings: SettingsStore;
   /** Where this account's escrow record lives (AppPaths.escrowFile). */
   escrowFile: string;
+  /** Signs `escrowFile` (state/envelope.ts); absent = plain JSON (unit tests). */
+  stateAuth?: StateAuth;
   /**
    * The organization recovery keys deployed by policy (PolicyService.recoveryRecipients): the record is
    * sealed to them as well as to the keys the user trusts, so the helpdesk's key restores the device key.
@@ -116,7 +119,7 @@ export class RecoveryService {
    * by RotationService). Listeners are not called: the caller refreshes the folder copies itself.
    */
   saveEscrow(record: EscrowRecord): void {
-    writeFileAtomic(this.deps.escrowFile, serializeEscrowRecord(record));
+    stateStorage(this.deps.escrowFile, 'escrow', this.deps.stateAuth).write(serializeEscrowRecord(record));
   }
 
   /** This account's escrow record, or null when no recovery code has been made yet. */
@@ -130,20 +133,25 @@ export class RecoveryService {
   }
 
   readEscrow(file = this.deps.escrowFile): EscrowRecord {
-    let text: string;
+    let text: string | null = null;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      // This account's record is a signed state file (STATE_TAMPERED when replaced); one given by path
+      // (an export, a folder copy) is the plain §11.4 record, checked when it is opened.
+      text =
+        file === this.deps.escrowFile
+          ? stateStorage(file, 'escrow', this.deps.stateAuth).read()
+          : fs.readFileSync(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new CofferError(
-          'NO_ESCROW',
-          `There is no escrow record at ${file}`,
-          file === this.deps.escrowFile
-            ? 'Run `coffer recovery code` to make a personal recovery code and its escrow record.'
-            : 'Check the path of the escrow file.',
-        );
-      }
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    if (text === null) {
+      throw new CofferError(
+        'NO_ESCROW',
+        `There is no escrow record at ${file}`,
+        file === this.deps.escrowFile
+          ? 'Run `coffer recovery code` to make a personal recovery code and its escrow record.'
+          : 'Check the path of the escrow file.',
+      );
     }
     return parseEscrowRecord(text);
   }

@@ -20,6 +20,8 @@ export const POLICY_KEYS = [
   'mandatoryFolders',
   'allowUnprotect',
   'allowDecryptCopy',
+  'allowUserRecoveryKeys',
+  'exclude',
   'autoLockMinutes',
   'updateUrl',
 ] as const;
@@ -39,6 +41,10 @@ export interface Policy {
   readonly mandatoryFolders?: readonly string[];
   readonly allowUnprotect?: boolean;
   readonly allowDecryptCopy?: boolean;
+  /** When recovery keys are deployed: whether keys the user trusts are added too (default no). */
+  readonly allowUserRecoveryKeys?: boolean;
+  /** Globs kept in the clear inside every protected folder (folders/guard-rails.ts `globToRegExp`). */
+  readonly exclude?: readonly string[];
   readonly autoLockMinutes?: number;
   readonly updateUrl?: string;
 }
@@ -90,6 +96,8 @@ const rawPolicySchema = z.strictObject({
   mandatoryFolders: stringList.optional(),
   allowUnprotect: flag.optional(),
   allowDecryptCopy: flag.optional(),
+  allowUserRecoveryKeys: flag.optional(),
+  exclude: stringList.optional(),
   // 0 would mean "never lock": an organization that wants that omits the key instead.
   autoLockMinutes: z
     .number()
@@ -176,6 +184,8 @@ export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseR
     ...(mandatoryFolders !== undefined && { mandatoryFolders }),
     ...(value.allowUnprotect !== undefined && { allowUnprotect: value.allowUnprotect }),
     ...(value.allowDecryptCopy !== undefined && { allowDecryptCopy: value.allowDecryptCopy }),
+    ...(value.allowUserRecoveryKeys !== undefined && { allowUserRecoveryKeys: value.allowUserRecoveryKeys }),
+    ...(value.exclude !== undefined && { exclude: value.exclude }),
     ...(value.autoLockMinutes !== undefined && { autoLockMinutes: value.autoLockMinutes }),
     ...(value.updateUrl !== undefined && { updateUrl: value.updateUrl }),
   };

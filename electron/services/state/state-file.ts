@@ -1,0 +1,120 @@
+/**
+ * One state file in app data behind the authenticated envelope (envelope.ts), with the synchronous
+ * read/write that SettingsStore and FolderRegistry are built on. The state key is loaded once, at
+ * composition (state-key.ts), and handed in as a StateAuth.
+ *
+ * Rules (issue 9 item 1): a file that does not verify is STATE_TAMPERED, never used and never replaced by
+ * defaults; writing over it is refused too, so tampered content is always seen and confirmed first.
+ */
+import fs from 'node:fs';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { sealEnvelope, stateTampered, verifyEnvelope, type StateKind, type Verdict } from './envelope.js';
+
+/** The state key as loaded at composition; `null` while the keychain has none (lost, not yet confirmed). */
+export class StateAuth {
+  constructor(
+    readonly sodium: SodiumBackend,
+    private key: Uint8Array | null,
+  ) {}
+
+  get hasKey(): boolean {
+    return this.key !== null;
+  }
+
+  verify(kind: StateKind, text: string): Verdict {
+    return verifyEnvelope(this.sodium, this.key, kind, text);
+  }
+
+  seal(kind: StateKind, generation: number, body: string): string {
+    if (this.key === null) throw new Error('no state key to sign with');
+    return sealEnvelope(this.sodium, this.key, kind, generation, body);
+  }
+
+  /** After `state confirm` made a new key (the old one was lost from the keychain). */
+  replaceKey(key: Uint8Array): void {
+    if (this.key) this.sodium.zero(this.key);
+    this.key = key.slice();
+  }
+
+  close(): void {
+    if (this.key) this.sodium.zero(this.key);
+    this.key = null;
+  }
+}
+
+/** What a store persists its JSON text through. */
+export interface StateStorage {
+  /** The body text, or null when the file does not exist. */
+  read(): string | null;
+  write(body: string): void;
+}
+
+/** What a state file holds right now, verified or not (for `coffer state show` and the app's banner). */
+export type FileState =
+  | { status: 'absent' }
+  | { status: 'ok'; generation: number; body: string }
+  | (Extract<Verdict, { ok: false }> & { status: 'tampered' });
+
+export class StateFile implements StateStorage {
+  constructor(
+    readonly file: string,
+    readonly kind: StateKind,
+    private readonly auth: StateAuth,
+  ) {}
+
+  /** The file as it is, without throwing. */
+  inspect(): FileState {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'absent' };
+      throw error;
+    }
+    const verdict = this.auth.verify(this.kind, text);
+    return verdict.ok ? { status: 'ok', ...verdict } : { status: 'tampered', ...verdict };
+  }
+
+  read(): string | null {
+    const state = this.inspect();
+    if (state.status === 'absent') return null;
+    if (state.status === 'tampered') throw stateTampered(this.file, this.kind, state.detail);
+    return state.body;
+  }
+
+  write(body: string): void {
+    const state = this.inspect();
+    if (state.status === 'tampered') throw stateTampered(this.file, this.kind, state.detail);
+    const generation = state.status === 'ok' ? state.generation + 1 : 1;
+    writeFileAtomic(this.file, this.auth.seal(this.kind, generation, body));
+  }
+
+  /** Signs `body` as the file's content whatever is there now (after the user confirmed it). */
+  resign(body: string, generation: number): void {
+    writeFileAtomic(this.file, this.auth.seal(this.kind, generation, body));
+  }
+}
+
+/** Plain JSON text, unauthenticated: for tests and tools that run without a keychain. */
+export class PlainStorage implements StateStorage {
+  constructor(private readonly file: string) {}
+
+  read(): string | null {
+    try {
+      return fs.readFileSync(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  write(body: string): void {
+    writeFileAtomic(this.file, body);
+  }
+}
+
+/** The storage for `file`: authenticated when the composition root passed a StateAuth. */
+export function stateStorage(file: string, kind: StateKind, auth: StateAuth | undefined): StateStorage {
+  return auth ? new StateFile(file, kind, auth) : new PlainStorage(file);
+}
