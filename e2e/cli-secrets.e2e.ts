@@ -1,11 +1,14 @@
 /**
  * Issue 9 item 7 "Secrets hygiene", through the real `coffer` CLI, a real Secret Service and real child
- * processes: the passphrase given in COFFER_PASSPHRASE reaches no process Coffer starts.
+ * processes: the passphrase given in COFFER_PASSPHRASE reaches no process Coffer starts; test-only
+ * switches are ignored by an installed build.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Laptop, NO_KEYRING, sha256, tempDir } from './cli-harness.js';
+import { Laptop, NO_KEYRING, ROOT, sha256, tempDir } from './cli-harness.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED CLI secrets-hygiene scenarios: ${NO_KEYRING}`);
 
@@ -107,5 +110,60 @@ describe.skipIf(NO_KEYRING !== null)('COFFER_PASSPHRASE stays in the process tha
     // The encrypt run talked to the keychain through its helper child: a real child was watched.
     const helpers = records(encryptLog).filter((r) => r.event === 'start' && r.argv[0]?.includes('keyring'));
     expect(helpers.length).toBeGreaterThan(0);
+  });
+});
+
+describe('COFFER_TEST_INSECURE_KDF is honoured from a checkout only', () => {
+  const work = tempDir('kdf');
+  afterAll(() => {
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  /**
+   * Runs `coffer recovery keygen` from `root`. An installed app runs the CLI from inside app.asar: the same
+   * sources, seen through a `resources/app.asar` link (paths kept as given, as Electron's asar paths are).
+   */
+  async function keygen(root: string, name: string): Promise<{ opslimit: number; memlimit: number }> {
+    const run = promisify(execFile);
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--preserve-symlinks',
+        '--preserve-symlinks-main',
+        '--import',
+        'tsx',
+        path.join(root, 'cli/main.ts'),
+        '--json',
+        'recovery',
+        'keygen',
+        '--out',
+        path.join(work, name),
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          COFFER_HOME: path.join(work, 'home'),
+          COFFER_PASSPHRASE: PASSPHRASE,
+          COFFER_TEST_INSECURE_KDF: '1',
+        },
+      },
+    );
+    return (JSON.parse(stdout) as { kdf: { opslimit: number; memlimit: number } }).kdf;
+  }
+
+  it('a checkout uses the minimal test limits; an installed build keeps MODERATE (FORMAT.md §11.1)', async () => {
+    const fromCheckout = await keygen(ROOT, 'checkout.key');
+    expect(fromCheckout).toMatchObject({ opslimit: 1, memlimit: 8192 });
+
+    const packaged = path.join(work, 'Coffer', 'resources', 'app.asar');
+    fs.mkdirSync(path.dirname(packaged), { recursive: true });
+    fs.symlinkSync(ROOT, packaged, 'dir');
+    const installed = await keygen(packaged, 'installed.key');
+    // libsodium's crypto_pwhash_OPSLIMIT_MODERATE / MEMLIMIT_MODERATE: 3 passes, 256 MiB.
+    expect(installed).toMatchObject({ opslimit: 3, memlimit: 256 * 1024 * 1024 });
+    // The file says so too: bytes 9..16 are opslimit and memlimit, little-endian (FORMAT.md §11.1).
+    const header = fs.readFileSync(path.join(work, 'installed.key'));
+    expect([header.readUInt32LE(9), header.readUInt32LE(13)]).toEqual([3, 256 * 1024 * 1024]);
   });
 });

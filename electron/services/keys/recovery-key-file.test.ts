@@ -15,7 +15,7 @@ import {
 } from './recovery-key-file.js';
 
 const sodium = await loadBackend('wasm');
-const fast = await keyFileLimits({ COFFER_TEST_INSECURE_KDF: '1' });
+const fast = await keyFileLimits({ COFFER_TEST_INSECURE_KDF: '1' }, { allowTestKdf: true });
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -32,11 +32,16 @@ describe('organization recovery key file (FORMAT.md §11.1)', () => {
 
   it('uses Argon2id MODERATE limits unless the test-only variable is set', async () => {
     await sodiumJs.ready;
-    expect(await keyFileLimits({})).toEqual({
+    expect(await keyFileLimits({}, { allowTestKdf: true })).toEqual({
       opslimit: sodiumJs.crypto_pwhash_OPSLIMIT_MODERATE,
       memlimit: sodiumJs.crypto_pwhash_MEMLIMIT_MODERATE,
     });
     expect(fast.memlimit).toBe(sodiumJs.crypto_pwhash_MEMLIMIT_MIN);
+    // An installed build (allowTestKdf false) ignores the variable.
+    expect(await keyFileLimits({ COFFER_TEST_INSECURE_KDF: '1' }, { allowTestKdf: false })).toEqual({
+      opslimit: sodiumJs.crypto_pwhash_OPSLIMIT_MODERATE,
+      memlimit: sodiumJs.crypto_pwhash_MEMLIMIT_MODERATE,
+    });
   });
 
   it('opens with the passphrase and gives back the key pair', async () => {

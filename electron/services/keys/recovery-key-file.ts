@@ -26,11 +26,16 @@ export interface KdfLimits {
 
 /**
  * Argon2id limits for new key files: MODERATE (§11.1). COFFER_TEST_INSECURE_KDF=1 selects the minimum,
- * for test suites only; files written that way open anywhere but are weak against guessing.
+ * for test suites only; files written that way open anywhere but are weak against guessing. Only honoured
+ * when `allowTestKdf` (a run from a checkout, like COFFER_POLICY_FILE): an installed build ignores it, so
+ * a stray variable cannot weaken the organization's key file.
  */
-export async function keyFileLimits(env: Readonly<Record<string, string | undefined>>): Promise<KdfLimits> {
+export async function keyFileLimits(
+  env: Readonly<Record<string, string | undefined>>,
+  { allowTestKdf }: { allowTestKdf: boolean },
+): Promise<KdfLimits> {
   await sodium.ready;
-  if (env.COFFER_TEST_INSECURE_KDF === '1') {
+  if (allowTestKdf && env.COFFER_TEST_INSECURE_KDF === '1') {
     return { opslimit: sodium.crypto_pwhash_OPSLIMIT_MIN, memlimit: sodium.crypto_pwhash_MEMLIMIT_MIN };
   }
   return {
