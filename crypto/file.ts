@@ -8,9 +8,11 @@ import { CofferError, cryptoError } from './errors.js';
 import { formatKeyId, type Identity, type Recipient } from './keys.js';
 import {
   deriveKeys,
+  fitsHeaderLength,
   parseHeader,
   parsePrefix,
   PREFIX_BYTES,
+  roomyHeaderLength,
   serializeHeader,
   stanzaKind,
   unwrapFileKey,
@@ -197,11 +199,16 @@ export function decryptFrom(
   return metadata;
 }
 
+export type RecipientKind = Exclude<StanzaKind, 'padding'>;
+
 export interface HeaderInfo {
   readonly version: 1;
   readonly chunkSize: number;
   readonly headerLength: number;
-  readonly stanzas: readonly { readonly kind: StanzaKind; readonly keyId: string }[];
+  /** Recipient and unknown stanzas; padding (§4.1) is not a recipient and is counted in reservedBytes. */
+  readonly stanzas: readonly { readonly kind: RecipientKind; readonly keyId: string }[];
+  /** §4.1: header bytes held by padding stanzas, free for more stanzas without moving the payload. */
+  readonly reservedBytes: number;
 }
 
 /** What a header says, without any key: which keys (by kind and ID) open the file. */
@@ -211,9 +218,23 @@ export function inspectFd(fd: number): HeaderInfo {
     version: 1,
     chunkSize: header.chunkSize,
     headerLength: header.bytes.length,
-    stanzas: header.stanzas.map((s) => ({ kind: stanzaKind(s.type), keyId: formatKeyId(s.keyId) })),
+    stanzas: header.stanzas.flatMap((s) => {
+      const kind = stanzaKind(s.type);
+      return kind === 'padding' ? [] : [{ kind, keyId: formatKeyId(s.keyId) }];
+    }),
+    reservedBytes: header.stanzas
+      .filter((s) => stanzaKind(s.type) === 'padding')
+      .reduce((sum, s) => sum + 11 + s.body.length, 0),
   };
 }
+
+/**
+ * How long a rewrapped header is (FORMAT.md §8): 'roomy' reserves room as a new file does (§4.1), a
+ * number asks for exactly that length (a padding stanza fills the rest; INVALID_ARGUMENT when the
+ * stanzas do not fit), 'same-or-roomy' keeps the old length when the stanzas fit it and reserves room
+ * otherwise, and 'exact' writes no padding.
+ */
+export type HeaderLengthRule = 'roomy' | 'exact' | 'same-or-roomy' | number;
 
 /**
  * FORMAT.md §8: a new header for the same payload, wrapping the file key for `recipients` instead. The
@@ -224,13 +245,32 @@ export function rewrapHeader(
   headerBytes: Uint8Array,
   identities: readonly Identity[],
   recipients: readonly Recipient[],
+  length: HeaderLengthRule = 'exact',
 ): Uint8Array {
   const header = parseHeader(headerBytes);
   const fileKey = unwrapFileKey(sodium, header, identities);
   const { macKey, payloadKey } = deriveKeys(sodium, fileKey);
   try {
     const stanzas = recipients.map((r) => wrapFileKey(sodium, fileKey, r));
-    return serializeHeader(sodium, header.chunkSize, stanzas, header.streamHeader, macKey);
+    const old = header.bytes.length;
+    const wanted =
+      length === 'exact'
+        ? undefined
+        : length === 'roomy'
+          ? roomyHeaderLength(stanzas)
+          : length === 'same-or-roomy'
+            ? fitsHeaderLength(stanzas, old)
+              ? old
+              : roomyHeaderLength(stanzas)
+            : length;
+    return serializeHeader(
+      sodium,
+      header.chunkSize,
+      stanzas,
+      header.streamHeader,
+      macKey,
+      wanted ?? undefined,
+    );
   } finally {
     for (const secret of [fileKey, macKey, payloadKey]) sodium.zero(secret);
   }

@@ -19,11 +19,17 @@ export const MIN_CHUNK_SIZE = 256;
 export const MAX_CHUNK_SIZE = 1_048_576;
 export const MAX_STANZAS = 32;
 
+/** §4.1: reserved header room, never a recipient. */
+export const STANZA_PADDING = 0;
 export const STANZA_DEVICE = 1;
 export const STANZA_RECOVERY = 2;
+export const STANZA_HEAD_SIZE = STANZA_HEAD_BYTES;
 const NONCE_BYTES = 24;
 const DEVICE_BODY_BYTES = NONCE_BYTES + KEY_BYTES + 16;
 const RECOVERY_BODY_BYTES = KEY_BYTES + 48;
+/** §4.1: the room a writer reserves, in recovery stanzas, and the size its header length is rounded to. */
+export const ROOM_RECOVERY_STANZAS = 4;
+export const HEADER_ROUNDING = 256;
 
 const encoder = new TextEncoder();
 const DEVICE_STANZA_AD = encoder.encode('coffer v1 device stanza');
@@ -44,10 +50,50 @@ export interface Header {
   readonly bytes: Uint8Array;
 }
 
-export type StanzaKind = 'device' | 'recovery' | 'unknown';
+export type StanzaKind = 'device' | 'recovery' | 'padding' | 'unknown';
 
 export function stanzaKind(type: number): StanzaKind {
-  return type === STANZA_DEVICE ? 'device' : type === STANZA_RECOVERY ? 'recovery' : 'unknown';
+  if (type === STANZA_DEVICE) return 'device';
+  if (type === STANZA_RECOVERY) return 'recovery';
+  return type === STANZA_PADDING ? 'padding' : 'unknown';
+}
+
+/** The header length of `stanzas` without any reserved room (§3). */
+export function exactHeaderLength(stanzas: readonly Stanza[]): number {
+  return (
+    FIXED_BYTES +
+    stanzas.reduce((sum, s) => sum + STANZA_HEAD_BYTES + s.body.length, 0) +
+    STREAM_HEADERBYTES +
+    MAC_BYTES
+  );
+}
+
+/**
+ * §4.1: the header length a writer uses for `stanzas`: room for a padding stanza holding
+ * ROOM_RECOVERY_STANZAS more recovery stanzas, rounded up to a multiple of HEADER_ROUNDING. Null when
+ * the room does not fit (too many stanzas): such a header is written without room.
+ */
+export function roomyHeaderLength(stanzas: readonly Stanza[]): number | null {
+  const wanted =
+    exactHeaderLength(stanzas) +
+    STANZA_HEAD_BYTES +
+    ROOM_RECOVERY_STANZAS * (STANZA_HEAD_BYTES + RECOVERY_BODY_BYTES);
+  const length = Math.ceil(wanted / HEADER_ROUNDING) * HEADER_ROUNDING;
+  return stanzas.length < MAX_STANZAS && length <= MAX_HEADER_BYTES ? length : null;
+}
+
+/**
+ * §4.1: whether `stanzas` can be written in a header of exactly `length` bytes: exactly, or with a
+ * padding stanza (at least its 11-byte head) filling the rest.
+ */
+export function fitsHeaderLength(stanzas: readonly Stanza[], length: number): boolean {
+  const exact = exactHeaderLength(stanzas);
+  if (exact === length) return true;
+  return (
+    stanzas.length < MAX_STANZAS &&
+    exact + STANZA_HEAD_BYTES <= length &&
+    length - exact - STANZA_HEAD_BYTES <= 0xffff
+  );
 }
 
 /**
@@ -168,13 +214,17 @@ function unwrapStanza(sodium: SodiumBackend, stanza: Stanza, identity: Identity)
   return null;
 }
 
-/** §3, §3.1: serializes a header and appends its MAC. */
+/**
+ * §3, §3.1: serializes a header and appends its MAC. With `length`, a padding stanza (§4.1) is appended
+ * so that the header is exactly that long (INVALID_ARGUMENT when the stanzas do not fit it).
+ */
 export function serializeHeader(
   sodium: SodiumBackend,
   chunkSize: number,
   stanzas: readonly Stanza[],
   streamHeader: Uint8Array,
   macKey: Uint8Array,
+  length: number = exactHeaderLength(stanzas),
 ): Uint8Array {
   if (stanzas.length < 1 || stanzas.length > MAX_STANZAS) {
     throw cryptoError(
@@ -182,21 +232,31 @@ export function serializeHeader(
       `a file needs 1 to ${MAX_STANZAS} recipients, not ${stanzas.length}`,
     );
   }
-  const length =
-    FIXED_BYTES +
-    stanzas.reduce((sum, s) => sum + STANZA_HEAD_BYTES + s.body.length, 0) +
-    STREAM_HEADERBYTES +
-    MAC_BYTES;
-  if (length > MAX_HEADER_BYTES) throw cryptoError('INVALID_ARGUMENT', 'too many or too large stanzas');
+  const exact = exactHeaderLength(stanzas);
+  if (exact > MAX_HEADER_BYTES || length > MAX_HEADER_BYTES)
+    throw cryptoError('INVALID_ARGUMENT', 'too many or too large stanzas');
+  if (!fitsHeaderLength(stanzas, length))
+    throw cryptoError('INVALID_ARGUMENT', `the stanzas do not fit a header of ${length} bytes`);
+  const all: readonly Stanza[] =
+    length === exact
+      ? stanzas
+      : [
+          ...stanzas,
+          {
+            type: STANZA_PADDING,
+            keyId: new Uint8Array(KEY_ID_BYTES),
+            body: new Uint8Array(length - exact - STANZA_HEAD_BYTES),
+          },
+        ];
   const bytes = new Uint8Array(length);
   const data = view(bytes);
   bytes.set(MAGIC);
   data.setUint8(8, VERSION);
   data.setUint32(9, length, true);
   data.setUint32(13, chunkSize, true);
-  data.setUint8(17, stanzas.length);
+  data.setUint8(17, all.length);
   let offset = FIXED_BYTES;
-  for (const stanza of stanzas) {
+  for (const stanza of all) {
     data.setUint8(offset, stanza.type);
     bytes.set(stanza.keyId, offset + 1);
     data.setUint16(offset + 1 + KEY_ID_BYTES, stanza.body.length, true);
@@ -206,6 +266,11 @@ export function serializeHeader(
   bytes.set(streamHeader, offset);
   bytes.set(sodium.hash(MAC_BYTES, bytes.subarray(0, length - MAC_BYTES), macKey), length - MAC_BYTES);
   return bytes;
+}
+
+/** The stanzas that name a recipient (§4): padding and unknown types left out. */
+export function recipientStanzas(header: Header): Stanza[] {
+  return header.stanzas.filter((s) => s.type === STANZA_DEVICE || s.type === STANZA_RECOVERY);
 }
 
 /**
@@ -218,12 +283,19 @@ export function unwrapFileKey(
   identities: readonly Identity[],
 ): Uint8Array {
   let unwrappedButBadMac = false;
+  let damaged: string | null = null;
   for (const identity of identities) {
     const id = keyIdOf(sodium, identity);
     for (const stanza of header.stanzas) {
       if (!sodium.equal(stanza.keyId, id)) continue;
       const fileKey = unwrapStanza(sodium, stanza, identity);
-      if (!fileKey || fileKey.length !== KEY_BYTES) continue;
+      if (!fileKey || fileKey.length !== KEY_BYTES) {
+        // §4: the ID names this very key (a keyed hash of it, or the hash of its public key), so a stanza
+        // that does not open under it was damaged or forged, not meant for some other key.
+        if (stanza.type === STANZA_DEVICE || stanza.type === STANZA_RECOVERY)
+          damaged ??= `${stanzaKind(stanza.type)} key ${formatKeyId(stanza.keyId)}`;
+        continue;
+      }
       const { macKey, payloadKey } = deriveKeys(sodium, fileKey);
       sodium.zero(payloadKey);
       const length = header.bytes.length;
@@ -236,6 +308,12 @@ export function unwrapFileKey(
   }
   if (unwrappedButBadMac)
     throw cryptoError('HEADER_AUTH_FAILED', 'the header MAC does not match: the header was altered');
+  if (damaged !== null) {
+    throw cryptoError(
+      'HEADER_AUTH_FAILED',
+      `the header is damaged: its stanza for ${damaged} (a key you hold) does not open under that key`,
+    );
+  }
   const wanted = header.stanzas
     .filter((s) => s.type === STANZA_DEVICE || s.type === STANZA_RECOVERY)
     .map((s) => `${stanzaKind(s.type)} key ${formatKeyId(s.keyId)}`);

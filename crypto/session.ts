@@ -8,6 +8,7 @@ import {
   MAX_CHUNK_SIZE,
   MIN_CHUNK_SIZE,
   parseHeader,
+  roomyHeaderLength,
   serializeHeader,
   unwrapFileKey,
   wrapFileKey,
@@ -34,6 +35,8 @@ export interface EncryptParams {
   readonly recipients: readonly Recipient[];
   readonly metadata: FileMetadata;
   readonly chunkSize?: number;
+  /** §4.1: reserve header room (the default); false writes the exact header of the first v1 writers. */
+  readonly reserveRoom?: boolean;
 }
 
 /**
@@ -67,7 +70,9 @@ export class EncryptSession {
     try {
       const stanzas = params.recipients.map((r) => wrapFileKey(sodium, fileKey, r));
       stream = sodium.streamPush(payloadKey, Math.max(this.chunkSize, METADATA_BYTES));
-      header = serializeHeader(sodium, this.chunkSize, stanzas, stream.header, macKey);
+      // §4.1: room for more stanzas, so that a later rewrap rewrites the header in place.
+      const length = params.reserveRoom === false ? undefined : (roomyHeaderLength(stanzas) ?? undefined);
+      header = serializeHeader(sodium, this.chunkSize, stanzas, stream.header, macKey, length);
     } finally {
       for (const secret of [fileKey, macKey, payloadKey]) sodium.zero(secret);
     }

@@ -301,9 +301,13 @@ write('stanza-key-id-changed', 'the device stanza key ID altered', flip(good.byt
 write('stanza-body-length-changed', 'the device stanza body length altered', flip(good.bytes, 27), [device], {
   error: 'MALFORMED_HEADER',
 });
-write('stanza-body-changed', 'a bit of the wrapped file key flipped', flip(good.bytes, 40), [device], {
-  error: 'NO_MATCHING_KEY',
-});
+write(
+  'stanza-body-changed',
+  "a bit of the wrapped file key flipped: the stanza names this device's key but does not open under it, so the header is damaged (FORMAT.md §4), not a file for another key",
+  flip(good.bytes, 40),
+  [device],
+  { error: 'HEADER_AUTH_FAILED' },
+);
 write(
   'recovery-stanza-changed',
   'a bit of the recovery stanza flipped: the device still opens the file, the MAC catches it',

@@ -41,7 +41,8 @@ export function rekeyFile(
     try {
       const oldHeader = readHeaderFd(fd);
       oldLength = oldHeader.length;
-      newHeader = rewrapHeader(sodium, oldHeader, identities, recipients);
+      // FORMAT.md §4.1: keep the length (padding absorbs the change) so the clone path is taken.
+      newHeader = rewrapHeader(sodium, oldHeader, identities, recipients, 'same-or-roomy');
       const temp = tempPathFor(path);
       try {
         if (newHeader.length === oldHeader.length) {
