@@ -31,7 +31,7 @@ export function policySourceFor({
   }
   switch (platform) {
     case 'win32':
-      return new RegistryPolicySource(run);
+      return new RegistryPolicySource(run, env);
     case 'darwin':
       return new ManagedPreferencesSource({ bundleId: COFFER_BUNDLE_ID, userName, run });
     default:

@@ -437,8 +437,9 @@ function replay(outputs: Record<string, CommandResult>): RunCommand & { calls: s
 }
 
 describe('Windows registry source (recorded reg.exe output)', () => {
-  const query = 'reg.exe query HKLM\\Software\\Policies\\Coffer /reg:64';
-  const parent = 'reg.exe query HKLM\\Software\\Policies /reg:64';
+  const env = { SystemRoot: 'C:\\Windows' };
+  const query = 'C:\\Windows\\System32\\reg.exe query HKLM\\Software\\Policies\\Coffer /reg:64';
+  const parent = 'C:\\Windows\\System32\\reg.exe query HKLM\\Software\\Policies /reg:64';
 
   it('parses value types into policy values', async () => {
     expect(parseRegQuery(REG_OUTPUT)).toEqual({
@@ -451,6 +452,7 @@ describe('Windows registry source (recorded reg.exe output)', () => {
     });
     const source = new RegistryPolicySource(
       replay({ [query]: { exitCode: 0, stdout: REG_OUTPUT, stderr: '' } }),
+      env,
     );
     const read = await source.read();
     expect(read.kind).toBe('present');
@@ -483,12 +485,11 @@ describe('Windows registry source (recorded reg.exe output)', () => {
       stdout: '\r\nHKEY_LOCAL_MACHINE\\Software\\Policies\\Coffer\r\n',
       stderr: '',
     };
-    expect(
-      (await new RegistryPolicySource(replay({ [query]: missing, [parent]: parentWithout })).read()).kind,
-    ).toBe('absent');
+    const absent = new RegistryPolicySource(replay({ [query]: missing, [parent]: parentWithout }), env);
+    expect((await absent.read()).kind).toBe('absent');
     const denied = { exitCode: 1, stdout: '', stderr: 'ERROR: Access is denied.' };
     expect(
-      await new RegistryPolicySource(replay({ [query]: denied, [parent]: parentWith })).read(),
+      await new RegistryPolicySource(replay({ [query]: denied, [parent]: parentWith }), env).read(),
     ).toMatchObject({
       kind: 'unreadable',
       reason: expect.stringContaining('Access is denied') as string,

@@ -3,9 +3,25 @@
  * build/policy/windows/) and Intune write it and only administrators can. Read with `reg query` rather than a
  * native addon: see docs/DEPLOYMENT.md "Why Coffer reads policies with reg.exe and plutil".
  */
+import path from 'node:path';
 import type { PolicyRead, PolicySource, RunCommand } from './sources.js';
 
 export const WINDOWS_POLICY_KEY = 'HKLM\\Software\\Policies\\Coffer';
+
+const DEFAULT_SYSTEM_ROOT = 'C:\\Windows';
+
+/**
+ * reg.exe by absolute path, `%SystemRoot%\System32\reg.exe`: a bare `reg.exe` is looked up in the current
+ * folder and along PATH first, so a `reg.exe` dropped in the user's folder or a user-writable PATH entry
+ * would answer with a policy of its own (issue 9 item 7). SystemRoot is used only when it is an absolute
+ * drive path (a relative one would bring the current folder back); otherwise C:\Windows.
+ */
+export function regExePath(env: Readonly<Record<string, string | undefined>>): string {
+  // A copied environment object loses Windows' case-insensitivity: accept the spellings found in practice.
+  const root = env.SystemRoot ?? env.SYSTEMROOT ?? env.systemroot;
+  const usable = root !== undefined && /^[A-Za-z]:[\\/]/.test(root) ? root : DEFAULT_SYSTEM_ROOT;
+  return path.win32.join(usable, 'System32', 'reg.exe');
+}
 
 export type RegistryValue = string | number | string[];
 
@@ -42,11 +58,18 @@ export function parseRegQuery(stdout: string): Record<string, RegistryValue> {
 export class RegistryPolicySource implements PolicySource {
   readonly origin = WINDOWS_POLICY_KEY;
 
-  constructor(private readonly run: RunCommand) {}
+  private readonly regExe: string;
+
+  constructor(
+    private readonly run: RunCommand,
+    env: Readonly<Record<string, string | undefined>>,
+  ) {
+    this.regExe = regExePath(env);
+  }
 
   async read(): Promise<PolicyRead> {
     // /reg:64 reads the native view even from a 32-bit process; Software\Policies is shared anyway.
-    const result = await this.run('reg.exe', ['query', WINDOWS_POLICY_KEY, '/reg:64']);
+    const result = await this.run(this.regExe, ['query', WINDOWS_POLICY_KEY, '/reg:64']);
     if (result.exitCode === 0) {
       return { kind: 'present', origin: this.origin, values: parseRegQuery(result.stdout) };
     }
@@ -54,7 +77,7 @@ export class RegistryPolicySource implements PolicySource {
     // a key that exists but cannot be read (access denied) also exits 1. Tell them apart by asking for the
     // parent key: if that query succeeds and lists no Coffer subkey, the policy is simply absent.
     if (result.exitCode === 1) {
-      const parent = await this.run('reg.exe', ['query', 'HKLM\\Software\\Policies', '/reg:64']);
+      const parent = await this.run(this.regExe, ['query', 'HKLM\\Software\\Policies', '/reg:64']);
       const listed = parent.stdout
         .split(/\r?\n/)
         .some((l) => l.trim().toLowerCase() === WINDOWS_POLICY_KEY_LONG);
