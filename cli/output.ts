@@ -3,6 +3,10 @@
  * do), 2 usage. With --json, one JSON document on stdout instead of the human text.
  */
 import { CofferError, isCofferError } from '../crypto/errors.js';
+import { printable } from '../electron/shared/printable.js';
+
+/** File names and paths as people see them: controls and bidi overrides made visible (issue 9 item 7). */
+export { printable };
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -67,7 +71,9 @@ export class Output {
   failure(failure: Failure): void {
     const where = failure.path === undefined ? 'coffer' : failure.path;
     const message = failure.path !== undefined ? stripPath(failure.message, failure.path) : failure.message;
-    this.stderr.write(`${where}: ${failure.code}: ${message}${failure.hint ? ` — ${failure.hint}` : ''}\n`);
+    // Paths and messages carry file names (from disk or a header's metadata): never raw controls.
+    const line = `${where}: ${failure.code}: ${message}${failure.hint ? ` — ${failure.hint}` : ''}`;
+    this.stderr.write(`${printable(line)}\n`);
   }
 
   /** The one JSON document of a --json run. */

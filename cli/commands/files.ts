@@ -5,7 +5,7 @@ import { formatKeyId, recoveryKeyId } from '../../crypto/keys.js';
 import { collectProtectedFiles, forEachPath, totalSize } from '../batch.js';
 import { CofferError } from '../../crypto/errors.js';
 import type { CliContext } from '../context.js';
-import { EXIT_FAILED, EXIT_OK, UsageError, toFailure } from '../output.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, printable, toFailure } from '../output.js';
 import { byteProgress } from '../progress.js';
 import type { CommandGroup } from './types.js';
 
@@ -88,7 +88,7 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
             ...(options.output === undefined ? {} : { output: options.output }),
             onProgress: progress.track(),
           });
-          out.info(`${path} → ${target}`);
+          out.info(printable(`${path} → ${target}`));
           return { target, size: metadata.size };
         },
         onFailure,
@@ -129,7 +129,7 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
                 : { output: options.output }),
             onProgress: progress.track(),
           });
-          out.info(`${path} → ${target}`);
+          out.info(printable(`${path} → ${target}`));
           return { target, name: metadata.name, size: metadata.size };
         },
         onFailure,
@@ -156,7 +156,7 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         files,
         (path) => {
           const metadata = safeFiles.verify(path, identities, { onProgress: progress.track() });
-          out.info(`${path}: OK (${metadata.name}, ${metadata.size} bytes)`);
+          out.info(printable(`${path}: OK (${metadata.name}, ${metadata.size} bytes)`));
           return { name: metadata.name, size: metadata.size };
         },
         onFailure,
@@ -193,10 +193,12 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
               return { ...s, ...(label ? { label } : {}) };
             });
             out.info(
-              `${path}: Coffer v${info.version}, chunk size ${info.chunkSize}, header ${info.headerLength} bytes`,
+              printable(
+                `${path}: Coffer v${info.version}, chunk size ${info.chunkSize}, header ${info.headerLength} bytes`,
+              ),
             );
             for (const s of stanzas)
-              out.info(`  ${s.kind.padEnd(8)} ${s.keyId}${s.label ? `  (${s.label})` : ''}`);
+              out.info(printable(`  ${s.kind.padEnd(8)} ${s.keyId}${s.label ? `  (${s.label})` : ''}`));
             return {
               version: info.version,
               chunkSize: info.chunkSize,

@@ -7,7 +7,7 @@ import { parseRecoveryCode } from '../../electron/services/keys/recovery-code.js
 import type { RestoreSecret } from '../../electron/services/keys/recovery-service.js';
 import { collectProtectedFiles, forEachPath, totalSize } from '../batch.js';
 import type { CliContext } from '../context.js';
-import { EXIT_FAILED, EXIT_OK, UsageError, toFailure } from '../output.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, printable, toFailure } from '../output.js';
 import { readPassphrase, readRecoveryCodeText } from '../passphrase.js';
 import { byteProgress } from '../progress.js';
 import type { CommandGroup } from './types.js';
@@ -95,7 +95,7 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
                 throw error;
               }
               const { target, metadata } = restored;
-              out.info(`${p} → ${target}`);
+              out.info(printable(`${p} → ${target}`)); // the name comes from the file's metadata
               return { target, name: metadata.name, size: metadata.size };
             },
             onFailure,
@@ -138,7 +138,9 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
           (p) => {
             const { headerBytes, fileBytes } = safeFiles.rekey(p, [identity], recipients, verifyWith);
             out.info(
-              `${p}: now opens with device key ${deviceKeyId} (rewrote ${headerBytes} header bytes of ${fileBytes})`,
+              printable(
+                `${p}: now opens with device key ${deviceKeyId} (rewrote ${headerBytes} header bytes of ${fileBytes})`,
+              ),
             );
             return { headerBytes, fileBytes };
           },
