@@ -36,6 +36,8 @@ export function encodeMetadata(metadata: FileMetadata): Uint8Array {
   if (problem) throw cryptoError('INVALID_ARGUMENT', `the file name ${problem}`);
   if (!Number.isSafeInteger(metadata.size) || metadata.size < 0)
     throw cryptoError('INVALID_ARGUMENT', 'bad size');
+  // FORMAT.md §5.1: readers refuse a time that is not finite, so never write one.
+  if (!Number.isFinite(metadata.mtimeMs)) throw cryptoError('INVALID_ARGUMENT', 'the mtime is not finite');
   const bytes = new Uint8Array(METADATA_BYTES);
   const data = new DataView(bytes.buffer);
   data.setUint8(0, METADATA_VERSION);

@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deriveKeys, serializeHeader, wrapFileKey, type Stanza } from '../crypto/header.js';
+import libsodium from 'libsodium-wrappers-sumo';
+import { deriveKeys, MAGIC, serializeHeader, wrapFileKey, type Stanza } from '../crypto/header.js';
 import { KEY_BYTES, type Identity, type Recipient } from '../crypto/keys.js';
 import { encodeMetadata, METADATA_BYTES, type FileMetadata } from '../crypto/metadata.js';
 import { DEFAULT_CHUNK_SIZE, EncryptSession } from '../crypto/session.js';
@@ -481,5 +482,130 @@ write(
   [device],
   { error: 'MALFORMED_METADATA' },
 );
+
+// Reserved header room (FORMAT.md §4.1).
+const roomy = encrypt(plaintext, [device, toRecovery]);
+write(
+  'ok-padding-stanza',
+  'a header with reserved room: a padding stanza (type 0) fills it to a multiple of 256 bytes',
+  roomy.bytes,
+  [device],
+  { ok: true },
+  plaintext,
+  okMeta,
+);
+const nonZeroPadding: Stanza = { type: 0, keyId: new Uint8Array(8), body: sodium.randomBytes(300) };
+write(
+  'ok-padding-nonzero',
+  'a padding stanza whose body is not zero: ignored (the MAC vouches for it)',
+  handmade({
+    metadataBytes: encodeMetadata(meta(3)),
+    chunks: [{ data: Uint8Array.of(1, 2, 3), final: true }],
+    extraStanzas: [nonZeroPadding],
+  }),
+  [device],
+  { ok: true },
+  Uint8Array.of(1, 2, 3),
+  meta(3),
+);
+
+// Files shorter than the 13-byte prefix (FORMAT.md §3).
+write('short-magic-prefix', 'the first 5 bytes of the magic, nothing more', MAGIC.slice(0, 5), [device], {
+  error: 'TRUNCATED',
+});
+write(
+  'short-not-magic',
+  'a 3-byte file that is not the start of the magic',
+  Uint8Array.of(0x61, 0x62, 0x63),
+  [device],
+  {
+    error: 'BAD_MAGIC',
+  },
+);
+
+// Metadata where §5.1 was silent.
+function metadataWith(edit: (bytes: Uint8Array, data: DataView) => void): Uint8Array {
+  const bytes = encodeMetadata(meta(1, 'x'));
+  edit(bytes, new DataView(bytes.buffer));
+  return handmade({ metadataBytes: bytes, chunks: [{ data: Uint8Array.of(7), final: true }] });
+}
+write(
+  'metadata-mtime-nan',
+  'authentic metadata whose mtime is NaN',
+  metadataWith((_b, d) => {
+    d.setFloat64(13, NaN, true);
+  }),
+  [device],
+  { error: 'MALFORMED_METADATA' },
+);
+write(
+  'metadata-mtime-infinite',
+  'authentic metadata whose mtime is +Infinity',
+  metadataWith((_b, d) => {
+    d.setFloat64(13, Infinity, true);
+  }),
+  [device],
+  { error: 'MALFORMED_METADATA' },
+);
+write(
+  'metadata-mode-too-large',
+  'authentic metadata whose mode has a bit above 0o7777',
+  metadataWith((_b, d) => {
+    d.setUint32(1, 0o10644, true);
+  }),
+  [device],
+  { error: 'MALFORMED_METADATA' },
+);
+write(
+  'metadata-padding-not-zero',
+  'authentic metadata with a non-zero byte in its padding',
+  metadataWith((b) => {
+    b[1000] = 1;
+  }),
+  [device],
+  { error: 'MALFORMED_METADATA' },
+);
+
+// Stream tags other than MESSAGE and FINAL (FORMAT.md §5.3): written with libsodium directly.
+await libsodium.ready;
+function tagged(tags: number[], chunk = 256): { bytes: Uint8Array; plaintext: Uint8Array } {
+  const fileKey = sodium.randomBytes(KEY_BYTES);
+  const { macKey, payloadKey } = deriveKeys(sodium, fileKey);
+  const { state, header: streamHeader } =
+    libsodium.crypto_secretstream_xchacha20poly1305_init_push(payloadKey);
+  const header = serializeHeader(sodium, chunk, [wrapFileKey(sodium, fileKey, device)], streamHeader, macKey);
+  const plain = sodium.randomBytes(chunk * tags.length);
+  const push = (m: Uint8Array, tag: number) =>
+    libsodium.crypto_secretstream_xchacha20poly1305_push(state, m, null, tag);
+  const parts = [header, push(encodeMetadata(meta(plain.length)), 0)];
+  tags.forEach((tag, i) => parts.push(push(plain.subarray(i * chunk, (i + 1) * chunk), tag)));
+  return { bytes: new Uint8Array(Buffer.concat(parts)), plaintext: plain };
+}
+const PUSH = libsodium.crypto_secretstream_xchacha20poly1305_TAG_PUSH;
+const REKEY = libsodium.crypto_secretstream_xchacha20poly1305_TAG_REKEY;
+const FINAL = libsodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+const withPush = tagged([PUSH, FINAL]);
+write(
+  'ok-chunk-tagged-push',
+  'a chunk before the last tagged PUSH: accepted as a message',
+  withPush.bytes,
+  [device],
+  { ok: true },
+  withPush.plaintext,
+  meta(withPush.plaintext.length),
+);
+const withRekey = tagged([REKEY, 0, FINAL]);
+write(
+  'ok-chunk-tagged-rekey',
+  'a chunk before the last tagged REKEY (the writer rekeyed): accepted',
+  withRekey.bytes,
+  [device],
+  { ok: true },
+  withRekey.plaintext,
+  meta(withRekey.plaintext.length),
+);
+write('last-chunk-tagged-push', 'the last chunk tagged PUSH, not FINAL', tagged([0, PUSH]).bytes, [device], {
+  error: 'TRUNCATED',
+});
 
 console.log(`vectors in ${dir}`);
