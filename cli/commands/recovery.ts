@@ -9,8 +9,9 @@ import {
 import { parseRecoveryCode } from '../../electron/services/keys/recovery-code.js';
 import { isPackagedRun } from '../../electron/services/policy/platform.js';
 import { readPassphrase, promptLine } from '../passphrase.js';
-import { UsageError } from '../output.js';
+import { EXIT_FAILED, EXIT_OK, UsageError } from '../output.js';
 import type { CommandGroup } from './types.js';
+import { rotate, rotationDoc, rotationOk } from './rewrap.js';
 import { defaultBackend } from '../../crypto/sodium.js';
 
 export const registerRecoveryCommands: CommandGroup = (program, ctx) => {
@@ -73,33 +74,60 @@ export const registerRecoveryCommands: CommandGroup = (program, ctx) => {
       out.info(
         added ? `Trusted recovery key ${entry.keyId}.` : `Recovery key ${entry.keyId} was already trusted.`,
       );
-      if (added)
-        out.note(
-          'Files written before now carry no stanza for it; a new `coffer recovery code` seals the escrow record to it too.',
-        );
-      out.document({ command: 'recovery trust', ok: true, added, ...entry });
+      // The new key reaches everything at once: the escrow record, its folder copies, and the files
+      // written before now (re-wrapped with the device key, headers only). Also run when it was already
+      // trusted: it finishes a rotation that an earlier run left half done.
+      const report = await rotate(ctx);
+      out.document({
+        command: 'recovery trust',
+        ok: rotationOk(report),
+        added,
+        ...entry,
+        rotation: rotationDoc(report),
+      });
+      ctx.exitCode = rotationOk(report) ? EXIT_OK : EXIT_FAILED;
     });
 
   recovery
     .command('untrust')
-    .description('stop adding a recovery key to new files (existing files keep their stanza)')
+    .description(
+      'retire a recovery key: re-seal the escrow record and re-wrap every protected file without it',
+    )
     .argument('<key-id>', 'e.g. 3f9a-12bc-0e77-a1d4')
     .action(async (keyId: string) => {
       const { trustedKeys } = await ctx.services();
       const entry = trustedKeys.untrust(keyId);
       out.info(`No longer trusted: ${entry.keyId}.`);
-      out.document({ command: 'recovery untrust', ok: true, ...entry });
+      const report = await rotate(ctx);
+      if (rotationOk(report))
+        out.info(`Recovery key ${entry.keyId} opens no escrow record or protected file here any more.`);
+      out.note(
+        'Backups made before now still hold copies sealed to it: see DEPLOYMENT.md, "Rotating the recovery key".',
+      );
+      out.document({
+        command: 'recovery untrust',
+        ok: rotationOk(report),
+        ...entry,
+        rotation: rotationDoc(report),
+      });
+      ctx.exitCode = rotationOk(report) ? EXIT_OK : EXIT_FAILED;
     });
 
   recovery
     .command('list')
-    .description('list the trusted organization recovery keys')
+    .description('list the trusted organization recovery keys and every change of them')
     .action(async () => {
       const { trustedKeys } = await ctx.services();
+      // Key IDs here are recomputed from the public keys (never read from the settings file).
       const keys = trustedKeys.list();
+      const rule = trustedKeys.userKeyRule();
+      const log = trustedKeys.log();
       if (!keys.length) out.info('No recovery key is trusted.');
       for (const k of keys) out.info(`${k.keyId}  ${k.label ?? ''}\n  ${k.publicKey}`);
-      out.document({ command: 'recovery list', ok: true, keys });
+      if (keys.length && !rule.allowed) out.note(`Not used for new files: ${rule.reason}.`);
+      if (log.length) out.info('Changes:');
+      for (const e of log) out.info(`  ${e.at}  ${e.action.padEnd(8)} ${e.keyId}  ${e.label ?? ''}`);
+      out.document({ command: 'recovery list', ok: true, keys, used: rule.allowed, log });
     });
 
   recovery

@@ -1,0 +1,403 @@
+/**
+ * Rotation that retires (issue 9 item 2; DESIGN.md "A key set change reaches everything it governs"): after
+ * any change of the recovery key set (trust, untrust, a policy change) the escrow record, its copy beside
+ * every protected folder, and the header of every `.coffer` file in the registered folders are brought to
+ * exactly the current set: the device key re-wraps each file key (FORMAT.md §8, headers only), so a retired
+ * organization key opens nothing written or re-wrapped since, and a key trusted later opens the older files.
+ *
+ * Crash safety: each file is replaced whole by the rewriter (old header or new, never neither), so a kill at
+ * any moment leaves every file opening with the device key and with the old set or the new one. A marker in
+ * app data says a rotation did not finish; the app runs it again at start, `coffer rewrap` finishes it.
+ * Rotations are serialized across processes (withUserLock), and each reads the key set only once it holds
+ * the lock, so an older rotation can never finish after a newer one and put a retired key back.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { CofferError, isCofferError } from '../../../crypto/errors.js';
+import { inspectFd } from '../../../crypto/file.js';
+import {
+  deviceKeyId,
+  formatKeyId,
+  recoveryKeyId,
+  type Identity,
+  type Recipient,
+} from '../../../crypto/keys.js';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
+import { LitterFilter } from '../folders/litter.js';
+import type { FileIssue } from '../folders/types.js';
+import { walkFolder } from '../folders/walk.js';
+import { toCofferError } from '../fs-errors.js';
+import { resealEscrowRecord, type EscrowRecord } from './escrow.js';
+import type { HeaderRewriter } from '../headers/header-rewriter.js';
+import { withUserLock } from './user-lock.js';
+
+/** Never read a header through a link (Windows has no O_NOFOLLOW; it is 0 there). */
+const NOFOLLOW: number = fs.constants.O_NOFOLLOW;
+
+/**
+ * What the header rewriter offers (HeaderRewriter, electron/services/headers): headers rewritten in place
+ * where possible (FORMAT.md §8.1, journalled), by a copy elsewhere; 'unchanged' when a file already carries
+ * exactly the recipients' stanzas; recover() finishes rewrites that a crash interrupted.
+ */
+export type HeaderRewriterPort = Pick<HeaderRewriter, 'rewrapMany' | 'recover'>;
+
+/** The escrow record in app data (RecoveryService: its one read path and its one write path). */
+export interface EscrowStore {
+  currentEscrow(): EscrowRecord | null;
+  saveEscrow(record: EscrowRecord): void;
+}
+
+/** The copies beside protected folders (FolderEscrowCopies). */
+export interface EscrowCopies {
+  refreshAll(record: EscrowRecord): Promise<void>;
+}
+
+export interface RotationDeps {
+  readonly sodium: SodiumBackend;
+  /**
+   * Who files are written for now: this device and the current recovery key set, approved by the policy
+   * (WriteKeys.recipients) — the very set new files get, so a re-wrapped file and a new one cannot differ.
+   */
+  readonly recipients: () => Promise<Recipient[]>;
+  /** What opens files here (the device key, and read-only older device keys). */
+  readonly identities: () => Promise<Identity[]>;
+  /** The current recovery key IDs without touching the keychain (status): trusted + policy keys. */
+  readonly recoveryKeyIds: () => readonly string[];
+  readonly escrow: EscrowStore;
+  readonly copies: EscrowCopies;
+  /** The registered (protected) folders. */
+  readonly folders: () => readonly string[];
+  readonly ignorePatterns: () => readonly string[];
+  readonly rewriter: HeaderRewriterPort;
+  /** Where the cross-process rotation lock and the unfinished-rotation marker live (app data). */
+  readonly stateDir: string;
+  /** How long to wait for another process's rotation (default 10 minutes). */
+  readonly lockTimeoutMs?: number;
+}
+
+export interface RotationProgress {
+  readonly filesTotal: number;
+  readonly filesDone: number;
+  readonly bytesTotal: number;
+  readonly bytesDone: number;
+  readonly bytesPerSecond: number;
+  readonly etaMs: number | null;
+}
+
+export interface RotationOptions {
+  /** Files or folders to re-wrap (default: every registered folder). The escrow is re-sealed either way. */
+  readonly paths?: readonly string[];
+  readonly onProgress?: (progress: RotationProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface RotationReport {
+  /** The recovery key IDs everything now carries (or would, once the failures are fixed). */
+  readonly recoveryKeyIds: string[];
+  /** 'none': no personal recovery code was made yet, so there is no record to re-seal. */
+  readonly escrow: 'resealed' | 'unchanged' | 'none' | 'failed';
+  readonly filesTotal: number;
+  readonly bytesTotal: number;
+  /** Headers rewritten in place (no payload copied) and by a copy (where in place was not possible). */
+  readonly inPlace: number;
+  readonly copied: number;
+  /** Files that already carried exactly the current set. */
+  readonly unchanged: number;
+  /** Everything that did not reach the current set: files, the escrow record, folder copies. */
+  readonly failed: FileIssue[];
+  readonly cancelled: boolean;
+  readonly durationMs: number;
+}
+
+const MARKER = 'rotation-pending.json';
+
+/**
+ * The header rewriter's journal folder in app data, made if missing: one place for the app and the CLI, so
+ * either finishes what the other's crash left (HeaderRewriter.recover).
+ */
+export function headerJournalDir(appData: string): string {
+  const dir = path.join(appData, 'header-journal');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+/** Files per rewrapMany call: big enough to share one flush, small enough for progress and cancel. */
+const BATCH = 256;
+
+export class RotationService {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: RotationDeps) {}
+
+  /** True when a rotation started and did not finish (crash, kill, failures): run it again. */
+  pending(): boolean {
+    return fs.existsSync(path.join(this.deps.stateDir, MARKER));
+  }
+
+  /**
+   * Brings the escrow record, the folder copies and every file to exactly the current recovery key set.
+   * Never throws for one file: every failure is in the report (and keeps the marker, so it runs again).
+   */
+  run(options: RotationOptions = {}): Promise<RotationReport> {
+    const next = this.queue.then(() =>
+      withUserLock(
+        this.deps.stateDir,
+        'rotation',
+        () => this.runLocked(options),
+        this.deps.lockTimeoutMs ?? 600_000,
+      ),
+    );
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Files under `folder` that no current organization recovery key can open ("not recoverable by IT"):
+   * header key IDs against the current set, without any key. CLI status and the app share this definition.
+   */
+  coverage(folder: string): RecoveryCoverage {
+    return recoveryCoverage(
+      listProtected([folder], this.deps.ignorePatterns()).files.map((f) => f.path),
+      this.deps.recoveryKeyIds(),
+    );
+  }
+
+  private async runLocked(options: RotationOptions): Promise<RotationReport> {
+    const started = performance.now();
+    this.markPending();
+    const failed: FileIssue[] = [];
+    const listing = listProtected(options.paths ?? this.deps.folders(), this.deps.ignorePatterns());
+    failed.push(...listing.issues);
+    let record: EscrowRecord | null = null;
+    try {
+      record = this.deps.escrow.currentEscrow();
+    } catch (error) {
+      failed.push(issue(error, 'escrow record'));
+    }
+    if (record === null && listing.files.length === 0) {
+      // Nothing is sealed or wrapped yet (trust before the first protect): no key needed, none created.
+      if (failed.length === 0 && options.paths === undefined) this.clearPending();
+      return {
+        recoveryKeyIds: [...this.deps.recoveryKeyIds()],
+        escrow: failed.length > 0 ? 'failed' : 'none',
+        filesTotal: 0,
+        bytesTotal: 0,
+        inPlace: 0,
+        copied: 0,
+        unchanged: 0,
+        failed,
+        cancelled: false,
+        durationMs: performance.now() - started,
+      };
+    }
+    const recipients = await this.deps.recipients();
+    const identities = await this.deps.identities();
+    const recoveryKeyIds = recipients.flatMap((r) =>
+      r.kind === 'recovery' ? [formatKeyId(recoveryKeyId(this.deps.sodium, r.publicKey))] : [],
+    );
+    const escrow = failed.some((f) => f.path === 'escrow record')
+      ? 'failed'
+      : await this.resealEscrow(record, recipients, identities, failed);
+    const bytesTotal = listing.files.reduce((n, f) => n + f.size, 0);
+    const counts = { inPlace: 0, copied: 0, unchanged: 0 };
+    let filesDone = 0;
+    let bytesDone = 0;
+    let cancelled = false;
+    const progress = (): void => {
+      const seconds = (performance.now() - started) / 1000;
+      const rate = seconds > 0 ? bytesDone / seconds : 0;
+      options.onProgress?.({
+        filesTotal: listing.files.length,
+        filesDone,
+        bytesTotal,
+        bytesDone,
+        bytesPerSecond: rate,
+        etaMs: rate > 0 ? ((bytesTotal - bytesDone) / rate) * 1000 : null,
+      });
+    };
+    progress();
+    // Finish what a crash left half-written first: those files then read as old or new, never torn.
+    await this.deps.rewriter.recover(identities);
+    // Batches: one journal and one flush per batch (§8.1), with progress and cancel between them.
+    for (let at = 0; at < listing.files.length; at += BATCH) {
+      if (options.signal?.aborted) {
+        cancelled = true;
+        break;
+      }
+      const batch = listing.files.slice(at, at + BATCH);
+      const results = await this.deps.rewriter.rewrapMany(
+        batch.map((f) => f.path),
+        identities,
+        recipients,
+      );
+      for (const result of results) {
+        if ('error' in result) failed.push(issue(result.error, result.path));
+        else counts[result.outcome === 'in-place' ? 'inPlace' : result.outcome]++;
+      }
+      filesDone += batch.length;
+      bytesDone += batch.reduce((n, f) => n + f.size, 0);
+      progress();
+      await yieldToLoop(); // the app's main process stays responsive
+    }
+    for (const key of [...identities, ...recipients])
+      if (key.kind === 'device') this.deps.sodium.zero(key.key); // copies handed to this run
+    if (failed.length === 0 && !cancelled && options.paths === undefined) this.clearPending();
+    return {
+      recoveryKeyIds,
+      escrow,
+      filesTotal: listing.files.length,
+      bytesTotal,
+      ...counts,
+      failed,
+      cancelled,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  private async resealEscrow(
+    current: EscrowRecord | null,
+    recipients: readonly Recipient[],
+    identities: readonly Identity[],
+    failed: FileIssue[],
+  ): Promise<RotationReport['escrow']> {
+    const { sodium } = this.deps;
+    let outcome: RotationReport['escrow'];
+    let record = current;
+    if (record === null) return 'none';
+    try {
+      const recordId = record.deviceKeyId;
+      const deviceKey = identities.find(
+        (i): i is Extract<Identity, { kind: 'device' }> =>
+          i.kind === 'device' && formatKeyId(deviceKeyId(sodium, i.key)) === recordId,
+      );
+      if (!deviceKey) {
+        throw new CofferError(
+          'STALE_ESCROW',
+          `The escrow record is for device key ${recordId}, which this account no longer has`,
+          'Run `coffer recovery code` to make a new code and escrow record for the current device key.',
+        );
+      }
+      const publicKeys = recipients.flatMap((r) => (r.kind === 'recovery' ? [r.publicKey] : []));
+      const resealed = resealEscrowRecord(sodium, record, deviceKey.key, publicKeys);
+      outcome = resealed === record ? 'unchanged' : 'resealed';
+      if (resealed !== record) this.deps.escrow.saveEscrow(resealed);
+      record = resealed;
+    } catch (error) {
+      failed.push(issue(error, 'escrow record'));
+      return 'failed';
+    }
+    try {
+      // Every copy, even when the record did not change here: an earlier run may have died before them.
+      await this.deps.copies.refreshAll(record);
+    } catch (error) {
+      failed.push(issue(error, 'escrow copies'));
+    }
+    return outcome;
+  }
+
+  private markPending(): void {
+    fs.mkdirSync(this.deps.stateDir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(
+      path.join(this.deps.stateDir, MARKER),
+      JSON.stringify({ startedAt: new Date().toISOString(), pid: process.pid }) + '\n',
+      { mode: 0o600 },
+    );
+  }
+
+  private clearPending(): void {
+    fs.rmSync(path.join(this.deps.stateDir, MARKER), { force: true });
+  }
+}
+
+function issue(error: unknown, where: string): FileIssue {
+  const e = isCofferError(error) ? error : toCofferError(error, where);
+  return { path: where, code: e.code, message: e.message, hint: e.hint };
+}
+
+/** The `.coffer` files under `paths` (files or folders), walked as protect walks them (no links followed). */
+export function listProtected(
+  paths: readonly string[],
+  ignorePatterns: readonly string[],
+): { files: { path: string; size: number }[]; issues: FileIssue[] } {
+  const litter = new LitterFilter(ignorePatterns);
+  const files: { path: string; size: number }[] = [];
+  const issues: FileIssue[] = [];
+  for (const p of paths) {
+    let stats: fs.Stats;
+    try {
+      stats = fs.lstatSync(p);
+    } catch (error) {
+      // A registered folder that is gone (an unplugged drive) has nothing to re-wrap now; say so.
+      issues.push(issue(error, p));
+      continue;
+    }
+    if (stats.isDirectory()) {
+      const listing = walkFolder(p, litter);
+      files.push(...listing.protected);
+      // Links and special files are not ours to touch: they carry no header to re-wrap.
+      issues.push(
+        ...listing.skipped.filter(
+          (s) => s.code !== 'SYMLINK' && s.code !== 'SPECIAL_FILE' && s.code !== 'IN_USE',
+        ),
+      );
+    } else if (stats.isFile()) {
+      files.push({ path: p, size: stats.size });
+    } else {
+      issues.push({
+        path: p,
+        code: 'NOT_A_FILE',
+        message: `${p}: not a file or folder`,
+        hint: 'Give .coffer files or folders holding them.',
+      });
+    }
+  }
+  return { files, issues };
+}
+
+export interface RecoveryCoverage {
+  /** Protected files looked at. */
+  readonly files: number;
+  /** Files that no current organization recovery key opens ("not recoverable by IT"). */
+  readonly notRecoverable: number;
+  /** Files that still carry a recovery stanza for a key outside the current set (a retired key). */
+  readonly retiredKeyStanzas: number;
+  /** Files whose header could not be read (counted as not recoverable too). */
+  readonly unreadable: number;
+  /** Up to 20 of the files not recoverable, for people to look at. */
+  readonly examples: string[];
+}
+
+/**
+ * Reads each header (FORMAT.md §4: stanza key IDs are in the clear) and compares its recovery stanzas with
+ * the current key IDs. No key is needed or touched.
+ */
+export function recoveryCoverage(
+  files: readonly string[],
+  currentRecoveryKeyIds: readonly string[],
+): RecoveryCoverage {
+  const current = new Set(currentRecoveryKeyIds);
+  let notRecoverable = 0;
+  let retiredKeyStanzas = 0;
+  let unreadable = 0;
+  const examples: string[] = [];
+  for (const file of files) {
+    let recoveryIds: string[];
+    try {
+      const fd = fs.openSync(file, fs.constants.O_RDONLY | NOFOLLOW);
+      try {
+        recoveryIds = inspectFd(fd).stanzas.flatMap((s) => (s.kind === 'recovery' ? [s.keyId] : []));
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      unreadable++;
+      recoveryIds = [];
+    }
+    if (!recoveryIds.some((id) => current.has(id))) {
+      notRecoverable++;
+      if (examples.length < 20) examples.push(file);
+    }
+    if (recoveryIds.some((id) => !current.has(id))) retiredKeyStanzas++;
+  }
+  return { files: files.length, notRecoverable, retiredKeyStanzas, unreadable, examples };
+}
