@@ -2,24 +2,40 @@
  * The `coffer` command: a thin layer over electron/services for staff, IT scripts and the helpdesk.
  * Exit codes: 0 success, 1 some item failed, 2 usage.
  */
-import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { createContext } from './context.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, Output, UsageError, toFailure, type Writer } from './output.js';
+import {
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  Output,
+  UsageError,
+  pipeSafe,
+  toFailure,
+  type Writer,
+} from './output.js';
 import type { CommandGroup } from './commands/types.js';
 import { registerFileCommands } from './commands/files.js';
 import { registerRecoveryCommands } from './commands/recovery.js';
 import { registerHelpdeskCommands } from './commands/helpdesk.js';
 import { registerFolderCommands } from './commands/folders.js';
+import { registerOpenCommand } from './commands/open.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import { registerRewrapCommands } from './commands/rewrap.js';
+import { registerStateCommands } from './commands/state.js';
 
 /** The command groups, in help order. Adding a group is one line here. */
 const groups: CommandGroup[] = [
   registerFileCommands,
   registerFolderCommands,
+  registerOpenCommand,
   registerHelpdeskCommands,
   registerRecoveryCommands,
+  registerRewrapCommands,
   registerPolicyCommands,
+  registerStateCommands,
 ];
 
 export interface MainIo {
@@ -28,13 +44,32 @@ export interface MainIo {
   stderr?: Writer;
 }
 
+/** The version of the package this CLI belongs to (a checkout runs cli/main.ts, an install dist/cli/main.js). */
+export function cliVersion(): string {
+  for (const candidate of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(fileURLToPath(new URL(candidate, import.meta.url)), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
+      if (pkg.name === 'coffer' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not this one
+    }
+  }
+  return 'unknown';
+}
+
 export async function main(argv: readonly string[], io: MainIo = {}): Promise<number> {
-  const out = new Output(io.stdout ?? process.stdout, io.stderr ?? process.stderr);
+  const out = new Output(io.stdout ?? pipeSafe(process.stdout), io.stderr ?? pipeSafe(process.stderr));
+  // Known before parsing, so a usage error of a --json run is a JSON document too.
+  out.json = argv.slice(2).includes('--json');
   const ctx = createContext(io.env ?? process.env, out);
   const program = new Command('coffer')
     .description(
       'Coffer keeps files encrypted at rest, file by file. App data: $COFFER_HOME or the platform default.',
     )
+    .version(cliVersion(), '-V, --version', 'print the version')
     .option('--json', 'print one JSON document on stdout (for scripts)')
     .showHelpAfterError('(run `coffer --help` for usage)')
     .exitOverride()
@@ -54,7 +89,10 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and --version are successes; every other parse error is a usage error.
-      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      if (error.exitCode === 0) return EXIT_OK;
+      const failure = toFailure(new UsageError(error.message.replace(/^error: /, '')));
+      out.document({ ok: false, failures: [failure] });
+      return EXIT_USAGE;
     }
     const failure = toFailure(error);
     out.failure(failure);

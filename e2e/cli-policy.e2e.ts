@@ -80,8 +80,12 @@ describe.skipIf(NO_KEYRING !== null)('organization policy, enforced by the CLI',
   });
 
   it('files and folders written under a policy key carry its recovery stanza, once, and the helpdesk key opens them', async () => {
-    const laptop = laptopWith('keys', { recoveryPublicKeys: [orgPublic], requireRecoveryKey: true });
-    // The user also trusts the same key and another one: one stanza each, no duplicate.
+    const laptop = laptopWith('keys', {
+      recoveryPublicKeys: [orgPublic],
+      requireRecoveryKey: true,
+      allowUserRecoveryKeys: true,
+    });
+    // The user also trusts the same key and another one (allowed): one stanza each, no duplicate.
     expect((await laptop.run(['recovery', 'trust', orgPublic])).code).toBe(0);
     expect((await laptop.run(['recovery', 'trust', otherPublic])).code).toBe(0);
     const init = await laptop.json<{ deviceKeyId: string; policyRecoveryKeys: string[] }>(['init']);

@@ -13,10 +13,15 @@ import { sealEnvelope, stateTampered, verifyEnvelope, type StateKind, type Verdi
 
 /** The state key as loaded at composition; `null` while the keychain has none (lost, not yet confirmed). */
 export class StateAuth {
+  private key: Uint8Array | null;
+
+  /** Keeps a copy of `key`: the caller zeroes its own. */
   constructor(
     readonly sodium: SodiumBackend,
-    private key: Uint8Array | null,
-  ) {}
+    key: Uint8Array | null,
+  ) {
+    this.key = key ? key.slice() : null;
+  }
 
   get hasKey(): boolean {
     return this.key !== null;

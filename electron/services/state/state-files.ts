@@ -78,9 +78,11 @@ export class StateFiles {
   /** Loads the state key, creating it and adopting plain v1 files when there is none and nothing is signed. */
   static async open(deps: StateFilesDeps): Promise<StateFiles> {
     const existing = await getKey(deps.keyStore);
-    if (existing) return new StateFiles(deps, new StateAuth(deps.sodium, existing));
+    if (existing) return StateFiles.withKey(deps, existing);
     const anySigned = (): boolean => deps.files.some((f) => looksSigned(readIfExists(f.file) ?? ''));
-    if (anySigned()) return new StateFiles(deps, new StateAuth(deps.sodium, null));
+    // Signed files and no key: another process may have made the key since the read above (a first use
+    // racing another), so read it again before calling the key lost.
+    if (anySigned()) return new StateFiles(deps, new StateAuth(deps.sodium, await getKey(deps.keyStore)));
     const key = await withUserLock(deps.lockDir, STATE_KEY_ACCOUNT, async () => {
       // Another process may have made the key (and adopted the files) while this one waited.
       const raced = await getKey(deps.keyStore);
@@ -96,7 +98,13 @@ export class StateFiles {
       auth.close();
       return fresh;
     });
-    return new StateFiles(deps, new StateAuth(deps.sodium, key));
+    return StateFiles.withKey(deps, key);
+  }
+
+  private static withKey(deps: StateFilesDeps, key: Uint8Array | null): StateFiles {
+    const files = new StateFiles(deps, new StateAuth(deps.sodium, key));
+    if (key) deps.sodium.zero(key);
+    return files;
   }
 
   private static async createKey(deps: StateFilesDeps): Promise<Uint8Array> {
