@@ -609,3 +609,308 @@ write('last-chunk-tagged-push', 'the last chunk tagged PUSH, not FINAL', tagged(
 });
 
 console.log(`vectors in ${dir}`);
+
+// ---------------------------------------------------------------------------------------------------
+// FORMAT.md §11 key formats: crypto/testdata/keys/<case>.json, one case per file, each built by hand from
+// the spec text (not by the code under test), run by crypto/key-vectors.test.ts.
+const keysDir = join(dir, 'keys');
+mkdirSync(keysDir, { recursive: true });
+const enc = new TextEncoder();
+const cat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
+const le32 = (n: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+};
+const b64u = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+
+function writeKeyCase(
+  name: string,
+  format: string,
+  description: string,
+  input: object,
+  expect: object,
+): void {
+  const path = join(keysDir, `${name}.json`);
+  if (!force && existsSync(path)) return;
+  writeFileSync(path, JSON.stringify({ format, description, input, expect }, null, 2) + '\n');
+}
+
+// §11.1 key file.
+const KEY_MAGIC = Uint8Array.of(0x89, 0x43, 0x46, 0x4b, 0x0d, 0x0a, 0x1a, 0x0a);
+const OPS = 1;
+const MEM = 8192;
+function keyFile(
+  options: {
+    passphrase?: string;
+    adLength?: number;
+    secretKey?: Uint8Array;
+    ops?: number;
+    mem?: number;
+  } = {},
+): Uint8Array {
+  const ops = options.ops ?? OPS;
+  const mem = options.mem ?? MEM;
+  const salt = sodium.randomBytes(16);
+  const nonce = sodium.randomBytes(24);
+  const prefix = cat(KEY_MAGIC, Uint8Array.of(1), le32(ops), le32(mem), salt, org.publicKey); // 65 bytes
+  const wrapKey = libsodium.crypto_pwhash(
+    32,
+    enc.encode(options.passphrase ?? 'correct horse battery staple'),
+    salt,
+    OPS,
+    MEM,
+    libsodium.crypto_pwhash_ALG_ARGON2ID13,
+  );
+  const ad = cat(prefix, nonce).subarray(0, options.adLength ?? 65);
+  const sealed = libsodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
+    options.secretKey ?? org.secretKey,
+    ad,
+    null,
+    nonce,
+    wrapKey,
+  );
+  return cat(prefix, nonce, sealed);
+}
+const passphrase = 'correct horse battery staple';
+const goodKeyFile = keyFile();
+const keyOk = { publicKey: hex(org.publicKey), secretKey: hex(org.secretKey) };
+const keyCase = (name: string, description: string, bytes: Uint8Array, expect: object, pass = passphrase) => {
+  writeKeyCase(name, 'key-file', description, { fileHex: hex(bytes), passphrase: pass }, expect);
+};
+keyCase(
+  'keyfile-ok',
+  'a key file sealed with AD = bytes 0..64 (65 bytes, before the nonce)',
+  goodKeyFile,
+  keyOk,
+);
+keyCase('keyfile-wrong-passphrase', 'another passphrase', goodKeyFile, { error: 'BAD_PASSPHRASE' }, 'wrong');
+keyCase('keyfile-pk-changed', 'a bit of the public key flipped: covered by the AD', flip(goodKeyFile, 40), {
+  error: 'BAD_PASSPHRASE',
+});
+keyCase('keyfile-salt-changed', 'a bit of the salt flipped', flip(goodKeyFile, 20), {
+  error: 'BAD_PASSPHRASE',
+});
+keyCase('keyfile-nonce-changed', 'a bit of the nonce flipped', flip(goodKeyFile, 70), {
+  error: 'BAD_PASSPHRASE',
+});
+keyCase(
+  'keyfile-ad-0-88',
+  'sealed with AD = bytes 0..88 (nonce included), as the old text of §11.1 said: refused',
+  keyFile({ adLength: 89 }),
+  { error: 'BAD_PASSPHRASE' },
+);
+keyCase('keyfile-bad-magic', 'the magic of a .coffer file', flip(goodKeyFile, 3, 0x19), {
+  error: 'BAD_KEY_FILE',
+});
+keyCase('keyfile-bad-version', 'version 2', flip(goodKeyFile, 8, 0x03), { error: 'BAD_KEY_FILE' });
+keyCase(
+  'keyfile-opslimit-zero',
+  'opslimit 0',
+  cat(goodKeyFile.subarray(0, 9), le32(0), goodKeyFile.subarray(13)),
+  {
+    error: 'BAD_KEY_FILE',
+  },
+);
+keyCase(
+  'keyfile-opslimit-17',
+  'opslimit 17',
+  cat(goodKeyFile.subarray(0, 9), le32(17), goodKeyFile.subarray(13)),
+  {
+    error: 'BAD_KEY_FILE',
+  },
+);
+keyCase(
+  'keyfile-memlimit-too-large',
+  'memlimit 1 GiB + 1: refused before any memory is allocated',
+  cat(goodKeyFile.subarray(0, 13), le32(2 ** 30 + 1), goodKeyFile.subarray(17)),
+  { error: 'BAD_KEY_FILE' },
+);
+keyCase(
+  'keyfile-memlimit-too-small',
+  'memlimit 8191',
+  cat(goodKeyFile.subarray(0, 13), le32(8191), goodKeyFile.subarray(17)),
+  {
+    error: 'BAD_KEY_FILE',
+  },
+);
+keyCase('keyfile-short', '136 bytes', goodKeyFile.subarray(0, 136), { error: 'BAD_KEY_FILE' });
+keyCase('keyfile-long', '138 bytes', cat(goodKeyFile, Uint8Array.of(0)), { error: 'BAD_KEY_FILE' });
+keyCase('keyfile-empty', 'an empty file', new Uint8Array(), { error: 'BAD_KEY_FILE' });
+keyCase(
+  'keyfile-secret-not-of-public',
+  'an authentic file whose secret key is not the one of its public key',
+  keyFile({ secretKey: sodium.boxKeypair().secretKey }),
+  { error: 'BAD_KEY_FILE' },
+);
+
+// §11.2 public key line.
+const checksum = sodium
+  .hash(32, cat(enc.encode('coffer v1 recovery public key checksum'), org.publicKey))
+  .slice(0, 4);
+const line = `coffer-recovery-1:${b64u(cat(org.publicKey, checksum))}`;
+const pkCase = (name: string, description: string, text: string, expect: object) => {
+  writeKeyCase(name, 'public-key', description, { text }, expect);
+};
+pkCase('pubkey-ok', 'a public key line', line, { publicKey: hex(org.publicKey) });
+pkCase('pubkey-ok-whitespace', 'surrounding whitespace and a newline are ignored', `  ${line}\r\n`, {
+  publicKey: hex(org.publicKey),
+});
+pkCase('pubkey-wrong-prefix', 'another prefix', line.replace('-1:', '-2:'), { error: 'BAD_PUBLIC_KEY' });
+pkCase('pubkey-short', '47 characters after the prefix', line.slice(0, -1), { error: 'BAD_PUBLIC_KEY' });
+pkCase('pubkey-long', '49 characters after the prefix', `${line}A`, { error: 'BAD_PUBLIC_KEY' });
+pkCase(
+  'pubkey-bad-checksum',
+  'one character of the key changed',
+  `coffer-recovery-1:${b64u(cat(flip(org.publicKey, 5), checksum))}`,
+  { error: 'BAD_PUBLIC_KEY' },
+);
+pkCase('pubkey-not-base64url', "a '+' (standard base64) in the text", `${line.slice(0, -1)}+`, {
+  error: 'BAD_PUBLIC_KEY',
+});
+
+// §11.3 recovery code.
+function codeText(code: Uint8Array): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i++)
+    groups.push(String(11 * ((code[2 * i] ?? 0) + 256 * (code[2 * i + 1] ?? 0))).padStart(6, '0'));
+  return groups.join('-');
+}
+const codeBytes = sodium.randomBytes(16);
+const codeKeyId = sodium.hash(32, enc.encode('coffer v1 recovery code id'), codeBytes).slice(0, 8);
+const codeExpect = { code: hex(codeBytes), keyId: hex(codeKeyId), formatted: codeText(codeBytes) };
+const codeCase = (name: string, description: string, text: string, expect: object) => {
+  writeKeyCase(name, 'recovery-code', description, { text }, expect);
+};
+codeCase('code-ok', 'a code as it is shown', codeText(codeBytes), codeExpect);
+codeCase(
+  'code-ok-spaces',
+  'spaces instead of dashes, and none',
+  codeText(codeBytes).replace(/-/g, ' ').replace(' ', ''),
+  codeExpect,
+);
+codeCase('code-all-zero', 'the all-zero code', codeText(new Uint8Array(16)), {
+  code: hex(new Uint8Array(16)),
+  keyId: hex(sodium.hash(32, enc.encode('coffer v1 recovery code id'), new Uint8Array(16)).slice(0, 8)),
+  formatted: codeText(new Uint8Array(16)),
+});
+codeCase('code-47-digits', 'a digit missing', codeText(codeBytes).slice(0, -1), {
+  error: 'BAD_RECOVERY_CODE',
+  messageIncludes: '47',
+});
+const mistyped = codeText(codeBytes).split('-');
+mistyped[2] = String((Number(mistyped[2]) + 1) % 1_000_000).padStart(6, '0');
+codeCase('code-group-3-mistyped', 'group 3 is not a multiple of 11', mistyped.join('-'), {
+  error: 'BAD_RECOVERY_CODE',
+  messageIncludes: 'Group 3',
+});
+codeCase(
+  'code-group-over-65535',
+  'group 1 is 11 · 65 536: a multiple of 11 but too large',
+  ['720896', ...codeText(codeBytes).split('-').slice(1)].join('-'),
+  {
+    error: 'BAD_RECOVERY_CODE',
+    messageIncludes: 'Group 1',
+  },
+);
+codeCase('code-letters', 'a letter in the code', `${codeText(codeBytes).slice(0, -1)}O`, {
+  error: 'BAD_RECOVERY_CODE',
+});
+
+// §11.4 escrow record.
+const escrowDeviceKey = sodium.randomBytes(32);
+const deviceId = sodium.hash(32, enc.encode('coffer v1 device key id'), escrowDeviceKey).slice(0, 8);
+const codeWrapKey = sodium.hash(32, enc.encode('coffer v1 recovery code wrap'), codeBytes);
+const escrowNonce = sodium.randomBytes(24);
+const wrappedD = sodium.aeadEncrypt(
+  escrowDeviceKey,
+  cat(enc.encode('coffer v1 escrow'), deviceId, codeKeyId),
+  escrowNonce,
+  codeWrapKey,
+);
+const dashed = (id: Uint8Array) => hex(id).match(/.{4}/g)?.join('-') ?? '';
+const orgId = sodium.hash(32, cat(enc.encode('coffer v1 recovery key id'), org.publicKey)).slice(0, 8);
+const record = {
+  type: 'coffer-escrow',
+  version: 1,
+  deviceKeyId: dashed(deviceId),
+  createdAt: '2026-01-31T12:00:00.000Z',
+  code: { keyId: dashed(codeKeyId), nonce: b64u(escrowNonce), wrapped: b64u(wrappedD) },
+  recovery: [{ keyId: dashed(orgId), sealed: b64u(sodium.boxSeal(escrowDeviceKey, org.publicKey)) }],
+};
+const recordText = JSON.stringify(record, null, 2);
+const escrowOk = { deviceKey: hex(escrowDeviceKey) };
+const withCode = (text: string, codeIn: string) => ({ record: text, code: codeIn });
+const withOrg = (text: string, pair: { publicKey: Uint8Array; secretKey: Uint8Array }) => ({
+  record: text,
+  recoveryPublicKey: hex(pair.publicKey),
+  recoverySecretKey: hex(pair.secretKey),
+});
+const escrowCase = (name: string, description: string, input: object, expect: object) => {
+  writeKeyCase(name, 'escrow', description, input, expect);
+};
+escrowCase(
+  'escrow-ok-code',
+  'the record opens with the personal code',
+  withCode(recordText, codeText(codeBytes)),
+  escrowOk,
+);
+escrowCase(
+  'escrow-ok-recovery-key',
+  'the record opens with the org recovery key',
+  withOrg(recordText, org),
+  escrowOk,
+);
+escrowCase(
+  'escrow-wrong-code',
+  'another valid code',
+  withCode(recordText, codeText(sodium.randomBytes(16))),
+  {
+    error: 'WRONG_RECOVERY_CODE',
+  },
+);
+escrowCase(
+  'escrow-wrapped-changed',
+  'a bit of code.wrapped flipped',
+  withCode(
+    JSON.stringify({ ...record, code: { ...record.code, wrapped: b64u(flip(wrappedD, 3)) } }),
+    codeText(codeBytes),
+  ),
+  { error: 'WRONG_RECOVERY_CODE' },
+);
+escrowCase(
+  'escrow-device-id-changed-code',
+  'deviceKeyId altered: it is in the AD, so the code does not open it',
+  withCode(JSON.stringify({ ...record, deviceKeyId: dashed(flip(deviceId, 0)) }), codeText(codeBytes)),
+  { error: 'WRONG_RECOVERY_CODE' },
+);
+escrowCase(
+  'escrow-device-id-changed-recovery',
+  'deviceKeyId altered: the sealed key opens but does not match the ID',
+  withOrg(JSON.stringify({ ...record, deviceKeyId: dashed(flip(deviceId, 0)) }), org),
+  { error: 'BAD_ESCROW' },
+);
+escrowCase(
+  'escrow-other-recovery-key',
+  'an org key the record is not sealed to',
+  withOrg(recordText, sodium.boxKeypair()),
+  {
+    error: 'NO_MATCHING_KEY',
+  },
+);
+escrowCase('escrow-not-json', 'not JSON', withCode('coffer-escrow v1', codeText(codeBytes)), {
+  error: 'BAD_ESCROW',
+});
+escrowCase(
+  'escrow-wrong-type',
+  'another type',
+  withCode(JSON.stringify({ ...record, type: 'coffer-escrow-2' }), codeText(codeBytes)),
+  { error: 'BAD_ESCROW' },
+);
+escrowCase(
+  'escrow-version-2',
+  'version 2',
+  withCode(JSON.stringify({ ...record, version: 2 }), codeText(codeBytes)),
+  { error: 'BAD_ESCROW' },
+);
+console.log(`key vectors in ${keysDir}`);
