@@ -167,3 +167,86 @@ describe('COFFER_TEST_INSECURE_KDF is honoured from a checkout only', () => {
     expect([header.readUInt32LE(9), header.readUInt32LE(13)]).toEqual([3, 256 * 1024 * 1024]);
   });
 });
+
+/** Characters that must never reach a terminal from file metadata (electron/shared/printable.ts). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const RAW_CONTROLS =
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+describe.skipIf(NO_KEYRING !== null)(
+  'helpdesk output never prints control characters from file names',
+  () => {
+    const work = tempDir('names');
+    const helpdesk = new Laptop('names-helpdesk');
+    const laptop = new Laptop('names-laptop');
+    const orgKey = path.join(work, 'org.key');
+    // A window-title escape, an erase-line, a forged second line, and a right-to-left override.
+    const HOSTILE = 'x\u001b]0;owned\u0007\u001b[2K\r\nOK: all files restored\u202efdp.exe';
+    const pass = { COFFER_PASSPHRASE: PASSPHRASE };
+
+    afterAll(() => {
+      fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    function shown(result: { stdout: string; stderr: string }): string {
+      const text = result.stdout + result.stderr;
+      // Lines end in \n, which is fine; nothing else may be raw.
+      expect(text).not.toMatch(RAW_CONTROLS);
+      expect(text.split('\n').some((l) => l.startsWith('OK: all files restored'))).toBe(false);
+      return text;
+    }
+
+    it('encrypt, verify, inspect, decrypt, recover, rekey and failures escape names from metadata and disk', async () => {
+      const keygen = await helpdesk.json<{ publicKey: string }>(
+        ['recovery', 'keygen', '--out', orgKey],
+        pass,
+      );
+      expect(keygen.result.code, keygen.result.stderr).toBe(0);
+      expect((await laptop.run(['recovery', 'trust', keygen.doc.publicKey])).code).toBe(0);
+
+      const dir = path.join(work, 'in');
+      fs.mkdirSync(dir);
+      const hostile = path.join(dir, HOSTILE);
+      fs.writeFileSync(hostile, 'customer data\n');
+      const encrypt = await laptop.run(['encrypt', '--keep', hostile]);
+      expect(encrypt.code, encrypt.stderr).toBe(0);
+      expect(shown(encrypt)).toContain('\\u{1B}]0;owned\\u{7}');
+      // The name now lives only in the metadata: the file on disk has a plain name.
+      const plain = path.join(dir, 'plain.coffer');
+      fs.copyFileSync(`${hostile}.coffer`, plain);
+
+      const verify = await laptop.run(['verify', plain]);
+      expect(verify.code, verify.stderr).toBe(0);
+      expect(shown(verify)).toContain('\\u{202E}fdp.exe');
+      const inspect = await laptop.run(['inspect', `${hostile}.coffer`]);
+      expect(inspect.code, inspect.stderr).toBe(0);
+      expect(shown(inspect)).toContain('\\u{202E}fdp.exe.coffer');
+
+      const decryptDir = path.join(work, 'decrypted');
+      fs.mkdirSync(decryptDir);
+      const decrypt = await laptop.run(['decrypt', '-o', decryptDir, plain]);
+      expect(decrypt.code, decrypt.stderr).toBe(0);
+      expect(shown(decrypt)).toContain('\\u{D}\\u{A}OK: all files restored');
+      // Only the display is escaped: the restored file has its real name and bytes.
+      expect(fs.readFileSync(path.join(decryptDir, HOSTILE), 'utf8')).toBe('customer data\n');
+
+      const recoverDir = path.join(work, 'recovered');
+      const recover = await helpdesk.run(['recover', '--key', orgKey, '--out', recoverDir, plain], pass);
+      expect(recover.code, recover.stderr).toBe(0);
+      expect(shown(recover)).toContain('\\u{202E}');
+      expect(fs.readFileSync(path.join(recoverDir, HOSTILE), 'utf8')).toBe('customer data\n');
+
+      // A failure names the file too: recovering again over the same name is refused, and says which.
+      const again = await helpdesk.run(
+        ['recover', '--key', orgKey, '--out', recoverDir, `${hostile}.coffer`],
+        pass,
+      );
+      expect(again.code).toBe(1);
+      expect(shown(again)).toContain('\\u{1B}');
+
+      const rekey = await laptop.run(['rekey', '--key', orgKey, `${hostile}.coffer`], pass);
+      expect(rekey.code, rekey.stderr).toBe(0);
+      expect(shown(rekey)).toContain('\\u{1B}');
+    }, 180_000);
+  },
+);
