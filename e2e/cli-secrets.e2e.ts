@@ -169,8 +169,8 @@ describe('COFFER_TEST_INSECURE_KDF is honoured from a checkout only', () => {
 });
 
 /** Characters that must never reach a terminal from file metadata (electron/shared/printable.ts). */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const RAW_CONTROLS =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 describe.skipIf(NO_KEYRING !== null)(
