@@ -7,7 +7,7 @@ import { WorkerPool } from '../../electron/services/folders/pool.js';
 import type { RunProgress, RunReport } from '../../electron/services/folders/types.js';
 import { FolderWatcher } from '../../electron/services/folders/watcher.js';
 import type { CliContext } from '../context.js';
-import { EXIT_FAILED, EXIT_OK, toFailure } from '../output.js';
+import { EXIT_FAILED, EXIT_OK, printable, toFailure } from '../output.js';
 import type { CommandGroup } from './types.js';
 
 async function folderService(
@@ -236,7 +236,7 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
           stableMs: Number(options.stableMs),
           onOutcomes: (outcomes) => {
             for (const o of outcomes) {
-              if (o.kind === 'done') ctx.out.info(`protected ${o.path}`);
+              if (o.kind === 'done') ctx.out.info(printable(`protected ${o.path}`));
               else if (o.kind === 'failed') ctx.out.failure(o);
               else if (o.kind === 'skipped')
                 ctx.out.failure({ path: o.path, code: o.code, message: o.reason, hint: '' });
