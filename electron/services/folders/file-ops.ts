@@ -3,15 +3,13 @@
  * leftover of an interrupted run, and reporting a conflict, then hands the write itself to SafeFiles (which
  * is crash safe). Never throws for a file-level problem: every outcome is a FileOutcome.
  */
-import { lstatSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { lstatSync } from 'node:fs';
 import type { CofferError } from '../../../crypto/errors.js';
 import type { Identity, Recipient } from '../../../crypto/keys.js';
 import type { Progress } from '../../../crypto/file.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { errnoOf, toCofferError } from '../fs-errors.js';
 import { PROTECTED_SUFFIX, SafeFiles } from '../safe-file.js';
-import { fsyncDir } from '../settings.js';
 import { sameContent } from './same-content.js';
 import type { FileOutcome, Op } from './types.js';
 
@@ -22,6 +20,8 @@ export interface FileOpContext {
   readonly identities: readonly Identity[];
   /** Progress and cancel for one file. */
   readonly progressFor?: (path: string) => Progress;
+  /** The protected folders every file must stay inside (safe-file/dir.ts). */
+  readonly roots?: readonly string[];
 }
 
 function exists(path: string): boolean {
@@ -62,11 +62,14 @@ function conflict(path: string, other: string): FileOutcome {
  */
 function resolvePair(ctx: FileOpContext, cofferPath: string, plainPath: string, extra: string): FileOutcome {
   const subject = extra === plainPath ? plainPath : cofferPath;
-  if (!sameContent(ctx.sodium, cofferPath, plainPath, ctx.identities)) {
-    return conflict(subject, extra === plainPath ? cofferPath : plainPath);
-  }
-  unlinkSync(extra);
-  fsyncDir(dirname(extra));
+  const other = extra === plainPath ? cofferPath : plainPath;
+  // Read and removed through the verified folder (safe-file/dir.ts), never a path resolved twice.
+  const removed = ctx.safeFiles.removeDuplicate(extra, other, ctx.roots, (at, otherAt) =>
+    extra === plainPath
+      ? sameContent(ctx.sodium, otherAt, at, ctx.identities)
+      : sameContent(ctx.sodium, at, otherAt, ctx.identities),
+  );
+  if (!removed) return conflict(subject, other);
   return { path: subject, kind: 'leftover', removed: extra };
 }
 
@@ -92,6 +95,7 @@ export function protectFiles(paths: readonly string[], ctx: FileOpContext): File
       recipients: ctx.recipients,
       identities: ctx.identities,
       ...(ctx.progressFor ? { progressFor: ctx.progressFor } : {}),
+      ...(ctx.roots ? { roots: ctx.roots } : {}),
     },
   );
   results.forEach((result, i) => {
@@ -114,6 +118,7 @@ export function unprotectFile(path: string, ctx: FileOpContext): FileOutcome {
       // Keep the name the file has now (a renamed `.coffer` keeps its new name), not the stored one.
       output: target,
       removeSource: true,
+      ...(ctx.roots ? { roots: ctx.roots } : {}),
       ...ctx.progressFor?.(path),
     });
     return { path, kind: 'done', bytes: metadata.size, target };
@@ -149,6 +154,8 @@ function outcomeOf(op: Op, path: string, raw: unknown): FileOutcome {
     case 'NAME_TOO_LONG':
     case 'NOT_A_FILE':
     case 'SYMLINK':
+    case 'IN_USE':
+    case 'OUTSIDE_FOLDER':
       return { path, kind: 'skipped', code: error.code, reason: error.message };
     case 'ALREADY_EXISTS':
       return conflict(path, op === 'protect' ? path + PROTECTED_SUFFIX : plainPathOf(path));

@@ -123,9 +123,19 @@ describe('protect', () => {
     writeFileSync(join(data, 'x.txt.coffer.tmp-0123456789ab'), 'half written');
 
     const report = await service.protect(data);
-    expect(report.leftoversResolved).toBe(2); // one temp file, one duplicate plaintext
-    expect(report.skipped.map((s) => [s.code, s.path])).toEqual([['CONFLICT', join(data, 'diff.txt')]]);
-    expect(readdirSync(data).sort()).toEqual(['diff.txt', 'diff.txt.coffer', 'same.txt.coffer']);
+    expect(report.leftoversResolved).toBe(1); // one duplicate plaintext
+    // Named like a temp file, but no journal proves Coffer made it: the user's, left alone and reported.
+    expect(report.skipped.map((s) => [s.code, s.path])).toEqual([
+      ['UNKNOWN_TEMP', join(data, 'x.txt.coffer.tmp-0123456789ab')],
+      ['CONFLICT', join(data, 'diff.txt')],
+    ]);
+    expect(readFileSync(join(data, 'x.txt.coffer.tmp-0123456789ab'), 'utf8')).toBe('half written');
+    expect(readdirSync(data).sort()).toEqual([
+      'diff.txt',
+      'diff.txt.coffer',
+      'same.txt.coffer',
+      'x.txt.coffer.tmp-0123456789ab',
+    ]);
     expect(readFileSync(join(data, 'diff.txt'), 'utf8')).toBe('new, different');
     expect(decrypt(join(data, 'diff.txt.coffer')).toString()).toBe('old');
     expect(decrypt(join(data, 'same.txt.coffer')).toString()).toBe('same content');

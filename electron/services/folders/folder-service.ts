@@ -3,11 +3,13 @@
  * runs. Every file write goes through SafeFiles (crash safe); this class decides what to run, in what
  * order, and reports it. No Electron: the app and the CLI both compose it.
  */
-import { statSync, unlinkSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CofferError } from '../../../crypto/errors.js';
 import type { Identity, Recipient } from '../../../crypto/keys.js';
 import { toCofferError } from '../fs-errors.js';
+import { TempJournal, tempJournalDirIn } from '../safe-file.js';
+import { guardRailsFor, type GuardRails, type TreeGuard } from './guard-rails.js';
 import { LitterFilter } from './litter.js';
 import { FolderLock } from './lock.js';
 import type { BatchFile } from './messages.js';
@@ -21,6 +23,7 @@ import {
   type FolderRegistry,
   type LastRun,
 } from './registry.js';
+import { folderState, runVerdict, type ProtectionState } from './clear-state.js';
 import type { FileIssue, FileOutcome, Op, RunProgress, RunReport } from './types.js';
 import { walkFolder } from './walk.js';
 
@@ -35,6 +38,8 @@ export interface FolderPolicy {
   requireRecipients(recipients: readonly Recipient[]): void;
   assertCanUnprotect(): void;
   assertCanRemoveFolder(folder: string): void;
+  /** IT's exclusion globs (policy `exclude`), kept in the clear in every folder. */
+  exclusions?(): readonly string[];
 }
 
 export interface FolderServiceDeps {
@@ -49,6 +54,8 @@ export interface FolderServiceDeps {
   readonly retries?: number;
   /** Writes the key escrow record beside a folder's data once it is protected (so backups carry it). */
   readonly escrow?: FolderEscrow;
+  /** What must never be protected (guard-rails.ts); default: this process's, with app data beside lockDir. */
+  readonly guard?: GuardRails;
 }
 
 export interface FolderEscrow {
@@ -76,15 +83,23 @@ export interface FolderStatus {
   readonly lastRun: LastRun | null;
   /** The run under way in this process on this folder, if any (protect, unprotect, or watcher batches). */
   readonly running: Op | null;
+  /** What is in the clear and why (clear-state.ts: the one definition the CLI and the app share). */
+  readonly protection: ProtectionState;
 }
 
 const skipHints: Record<string, string> = {
-  CONFLICT: 'Both copies were kept: open both, keep the right one, and delete the other.',
+  CONFLICT:
+    'Both copies were kept. If the plaintext is your edited copy, `coffer encrypt --replace FILE` protects it over the old .coffer; otherwise delete the copy you do not want.',
   VANISHED: 'Nothing to do: it was deleted or moved while the run was going.',
   NAME_TOO_LONG: 'Shorten the file name; it stays in the clear until then.',
   NOT_A_FILE: 'Only regular files are protected.',
   SYMLINK: 'Coffer never follows links; protect the folder it points to instead.',
   STILL_CHANGING: 'It is still being written; it will be protected once it stops changing (or run again).',
+  IN_USE: 'It will be protected once the program that has it open closes it (or run again then).',
+  OUTSIDE_FOLDER: 'A folder was moved or replaced by a link during the run; nothing outside was touched.',
+  CONFLICT_COPY: 'Open it and the protected file, keep what you need, and protect the folder again.',
+  HARD_LINK:
+    'Remove the other names (`find / -samefile FILE` lists them) or replace this one with a copy of itself, then protect again.',
 };
 
 function delay(ms: number): Promise<void> {
@@ -96,7 +111,30 @@ export class FolderService {
   /** What runs now (runs are serialized, so at most one), for status. */
   private active: { path: string; op: Op } | null = null;
 
-  constructor(private readonly deps: FolderServiceDeps) {}
+  private readonly guard: GuardRails;
+
+  /** `<app data>/temps`: the journal of temp files the workers make (safe-file/temp-journal.ts). */
+  private readonly tempJournalDir: string;
+  private readonly tempJournal: TempJournal;
+
+  constructor(private readonly deps: FolderServiceDeps) {
+    this.tempJournalDir = tempJournalDirIn(dirname(deps.lockDir));
+    this.tempJournal = new TempJournal(this.tempJournalDir);
+    // lockDirIn(home) is `<app data>/locks`.
+    this.guard = deps.guard ?? guardRailsFor(dirname(deps.lockDir));
+  }
+
+  /** Throws FOLDER_FORBIDDEN when `dir` must never be protected (before anything is touched). */
+  assertCanProtect(dir: string): void {
+    this.guard.assertCanProtect(canonicalFolder(dir));
+  }
+
+  /** Sets the user's exclusions of a registered folder (globs, guard-rails.ts); the walk skips them. */
+  setExclusions(id: string, patterns: readonly string[]): Promise<FolderEntry> {
+    return this.serialize(() =>
+      Promise.resolve(this.deps.registry.update(id, (e) => ({ ...e, exclude: [...new Set(patterns)] }))),
+    );
+  }
 
   list(): FolderEntry[] {
     return this.deps.registry.list();
@@ -107,6 +145,7 @@ export class FolderService {
     return this.serialize(async () => {
       const path = canonicalFolder(dir);
       this.assertFolder(path);
+      this.guard.assertCanProtect(path);
       const added = this.deps.registry.add(path).entry;
       // Protecting again after a cancelled or failed unprotect: the folder is protected again, not half-way out.
       const entry =
@@ -126,6 +165,7 @@ export class FolderService {
     return this.serialize(() => {
       const path = canonicalFolder(dir);
       this.assertFolder(path);
+      this.guard.assertCanProtect(path);
       return Promise.resolve(this.deps.registry.add(path));
     });
   }
@@ -167,12 +207,8 @@ export class FolderService {
       }
       const entry = covering ?? null;
       const report = await this.runLocked(entry, path, 'unprotect', options);
-      if (
-        entry &&
-        report.failed.length === 0 &&
-        report.skipped.every((s) => s.code !== 'CONFLICT') &&
-        !report.cancelled
-      ) {
+      // Forgotten only when every file came back: a conflict or failure keeps the folder (and its escrow copy).
+      if (entry && runVerdict(report).ok) {
         this.deps.registry.remove(entry.id);
       }
       return report;
@@ -187,7 +223,7 @@ export class FolderService {
         : [{ entry: this.deps.registry.covering(canonicalFolder(dir)) ?? null, path: canonicalFolder(dir) }];
     const litter = new LitterFilter(this.deps.registry.ignorePatterns());
     return targets.map(({ entry, path }) => {
-      const listing = walkFolder(path, litter);
+      const listing = walkFolder(path, litter, this.treeGuard(entry, path));
       const sum = (files: readonly BatchFile[]): number => files.reduce((n, f) => n + f.size, 0);
       return {
         id: entry?.id ?? null,
@@ -202,6 +238,12 @@ export class FolderService {
         skipped: listing.skipped,
         lastRun: entry?.lastRun ?? null,
         running: this.active && isWithin(this.active.path, path) ? this.active.op : null,
+        protection: folderState({
+          protectedFiles: listing.protected.length,
+          plaintext: listing.plaintext,
+          skipped: listing.skipped,
+          excluded: listing.ignored,
+        }),
       };
     });
   }
@@ -226,29 +268,45 @@ export class FolderService {
   protectFiles(paths: readonly string[], options: RunOptions = {}): Promise<FileOutcome[]> {
     return this.serialize(async () => {
       const files: BatchFile[] = [];
+      const linked: FileOutcome[] = [];
       for (const path of paths) {
         // Only ever inside a protected folder, and never one being unprotected (its plaintext is wanted).
-        if (this.deps.registry.covering(path)?.state !== 'protected') continue;
+        const covering = this.deps.registry.covering(path);
+        if (covering?.state !== 'protected') continue;
+        // Forbidden, hidden or excluded (guard-rails.ts): left alone, as the walk leaves it; status lists it.
+        if (this.treeGuard(covering, covering.path).path(path)) continue;
         try {
-          files.push({ path, size: statSync(path).size });
+          const stats = lstatSync(path);
+          // Another name keeps this content in the clear: reported, never claimed protected (walk.ts too).
+          if (stats.isFile() && stats.nlink > 1)
+            linked.push({
+              path,
+              kind: 'skipped',
+              code: 'HARD_LINK',
+              reason: `${path}: ${stats.nlink - 1} other hard link(s) share its content, which they would keep in the clear`,
+            });
+          else files.push({ path, size: stats.size });
         } catch {
           // gone already: nothing to protect
         }
       }
-      if (files.length === 0) return [];
+      if (files.length === 0) return linked;
       const { recipients, identities } = await this.loadKeys();
       this.active = {
         path: files.length === 1 ? (files[0]?.path ?? '') : commonParent(files),
         op: 'protect',
       };
       try {
-        return await this.deps.pool().run({
+        const outcomes = await this.deps.pool().run({
           op: 'protect',
           files,
+          roots: this.list().map((e) => e.path),
+          tempJournalDir: this.tempJournalDir,
           recipients,
           identities,
           ...(options.signal ? { signal: options.signal } : {}),
         });
+        return [...linked, ...outcomes];
       } finally {
         this.active = null;
       }
@@ -293,6 +351,14 @@ export class FolderService {
     }
   }
 
+  /** The guard rails inside a folder: its own exclusions (relative to its root) and the policy's. */
+  private treeGuard(entry: FolderEntry | null, path: string): TreeGuard {
+    return this.guard.forTree(entry?.path ?? path, {
+      policy: this.deps.policy?.exclusions?.() ?? [],
+      folder: entry?.exclude ?? [],
+    });
+  }
+
   private async loadKeys(): Promise<{ recipients: Recipient[]; identities: Identity[] }> {
     const recipients = await this.deps.keys.recipients();
     this.deps.policy?.requireRecipients(recipients);
@@ -334,18 +400,22 @@ export class FolderService {
     leftoversOnly: boolean,
   ): Promise<RunReport> {
     const started = performance.now();
-    const listing = walkFolder(path, new LitterFilter(this.deps.registry.ignorePatterns()));
-    let leftovers = 0;
-    // Temp files are never the only copy of anything (SafeFiles renames only complete, verified files).
-    for (const temp of listing.temps) {
-      try {
-        unlinkSync(temp);
-        leftovers++;
-      } catch (error) {
-        const e = toCofferError(error, temp);
-        listing.skipped.push({ path: temp, code: e.code, message: e.message, hint: e.hint });
-      }
-    }
+    const listing = walkFolder(
+      path,
+      new LitterFilter(this.deps.registry.ignorePatterns()),
+      this.treeGuard(entry, path),
+    );
+    // Only temp files the journal proves Coffer made (by a run that is over) go; a user's file named like
+    // one stays, reported (safe-file/temp-journal.ts).
+    const temps = this.tempJournal.resolve(listing.temps);
+    const leftovers = temps.removed.length;
+    for (const temp of temps.kept)
+      listing.skipped.push({
+        path: temp,
+        code: 'UNKNOWN_TEMP',
+        message: `${temp}: named like a Coffer temporary file, but not one Coffer can prove it made; left alone`,
+        hint: 'If it is yours, rename it; if a Coffer run was interrupted, the next start removes what it made.',
+      });
     const protectedSet = new Set(listing.protected.map((f) => f.path));
     const plainSet = new Set(listing.plaintext.map((f) => f.path));
     let work: BatchFile[];
@@ -374,6 +444,8 @@ export class FolderService {
         const round = await pool.run({
           op,
           files: pending,
+          roots: [path],
+          tempJournalDir: this.tempJournalDir,
           recipients,
           identities,
           onBytes: (bytes, file) => {
@@ -411,7 +483,11 @@ export class FolderService {
     });
     if (entry && !leftoversOnly) {
       const failed = report.failed.length;
-      const waiting = outcomes.filter((o) => o.kind === 'changed' || o.kind === 'cancelled').length;
+      // Everything the run left undone that is not a failure: in the clear (clear-state.ts) or not reached.
+      const waiting =
+        runVerdict(report).problems.length -
+        failed +
+        outcomes.filter((o) => o.kind === 'cancelled').length;
       const lastRun: LastRun = {
         op,
         at: Date.now(),

@@ -19,6 +19,10 @@ export type ToWorker =
       readonly identities: readonly Identity[];
       /** Int32Array[0] != 0 means cancel: shared memory, because a busy worker cannot read messages. */
       readonly cancel: SharedArrayBuffer;
+      /** The protected folders every file must stay inside (safe-file/dir.ts). */
+      readonly roots?: readonly string[];
+      /** Where temp files are journaled (safe-file/temp-journal.ts). */
+      readonly tempJournalDir?: string;
     }
   | {
       readonly type: 'batch';
@@ -34,6 +38,8 @@ export type FromWorker =
   /** Bytes done within a large file, sent at most every PROGRESS_INTERVAL_MS. */
   | { readonly type: 'progress'; readonly batchId: number; readonly path: string; readonly bytes: number }
   | { readonly type: 'batch-done'; readonly batchId: number; readonly outcomes: readonly FileOutcome[] }
+  /** After `run-end`: plaintexts written to after their removal, brought back as conflict copies. */
+  | { readonly type: 'run-ended'; readonly runId: number; readonly outcomes: readonly FileOutcome[] }
   | { readonly type: 'error'; readonly message: string };
 
 export interface WorkerData {

@@ -31,6 +31,10 @@ export interface PoolRun {
   readonly onOutcome?: (outcome: FileOutcome) => void;
   /** Aborting finishes or rolls back the files in flight; the rest come back as `cancelled`. */
   readonly signal?: AbortSignal;
+  /** The protected folders every file must stay inside. */
+  readonly roots?: readonly string[];
+  /** Where the workers journal their temp files (`<app data>/temps`). */
+  readonly tempJournalDir?: string;
 }
 
 interface Slot {
@@ -67,6 +71,7 @@ export class WorkerPool {
   private readonly batchFiles: number;
   private readonly batchBytes: number;
   private readonly handlers = new Map<number, (message: FromWorker) => void>();
+  private readonly ended = new Map<number, (outcomes: readonly FileOutcome[]) => void>();
 
   constructor(options: PoolOptions) {
     const size = Math.max(1, options.size ?? availableParallelism());
@@ -91,6 +96,7 @@ export class WorkerPool {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'progress' || message.type === 'batch-done')
           this.handlers.get(message.batchId)?.(message);
+        else if (message.type === 'run-ended') this.ended.get(message.runId)?.(message.outcomes);
         else if (message.type === 'error') this.fail(new Error(`worker: ${message.message}`));
       });
       worker.on('error', (error) => {
@@ -147,6 +153,8 @@ export class WorkerPool {
         recipients: request.recipients,
         identities: request.identities,
         cancel: cancelBuffer,
+        ...(request.roots ? { roots: request.roots } : {}),
+        ...(request.tempJournalDir ? { tempJournalDir: request.tempJournalDir } : {}),
       } satisfies ToWorker);
     }
     const batches = planBatches(request.files, this.batchFiles, this.batchBytes);
@@ -198,11 +206,36 @@ export class WorkerPool {
         };
         for (const slot of this.slots) dispatch(slot);
       });
+    } catch (error) {
+      // Still ends the run in the workers, which zero its keys.
+      for (const slot of this.slots) slot.worker.postMessage({ type: 'run-end', runId } satisfies ToWorker);
+      throw error;
     } finally {
       this.failHandlers.clear();
       request.signal?.removeEventListener('abort', onAbort);
-      for (const slot of this.slots) slot.worker.postMessage({ type: 'run-end', runId } satisfies ToWorker);
     }
+    outcomes.push(...(await this.endRun(runId)));
     return outcomes;
+  }
+
+  /** Ends the run in every worker; each answers once its removed plaintexts' grace periods are over. */
+  private async endRun(runId: number): Promise<FileOutcome[]> {
+    const late: FileOutcome[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let waiting = this.slots.length;
+        this.failHandlers.add(reject);
+        this.ended.set(runId, (outcomes) => {
+          late.push(...outcomes);
+          if (--waiting === 0) resolve();
+        });
+        for (const slot of this.slots) slot.worker.postMessage({ type: 'run-end', runId } satisfies ToWorker);
+        if (this.failure) reject(this.failure);
+      });
+    } finally {
+      this.ended.delete(runId);
+      this.failHandlers.clear();
+    }
+    return late;
   }
 }

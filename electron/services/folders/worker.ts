@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Progress } from '../../../crypto/file.js';
 import type { Identity, Recipient } from '../../../crypto/keys.js';
 import { loadBackend, type SodiumBackend } from '../../../crypto/sodium.js';
-import { SafeFiles } from '../safe-file.js';
+import { SafeFiles, TempJournal, type Rescued } from '../safe-file.js';
 import { protectFiles, unprotectFile } from './file-ops.js';
 import { PROGRESS_INTERVAL_MS, type FromWorker, type ToWorker, type WorkerData } from './messages.js';
 import type { FileOutcome } from './types.js';
@@ -16,6 +16,8 @@ interface Run {
   readonly recipients: readonly Recipient[];
   readonly identities: readonly Identity[];
   readonly cancel: Int32Array;
+  readonly roots: readonly string[] | undefined;
+  readonly safeFiles: SafeFiles;
 }
 
 function secretsOf(run: Run): Uint8Array[] {
@@ -33,7 +35,17 @@ async function main(): Promise<void> {
   };
   const { backend } = workerData as WorkerData;
   const sodium: SodiumBackend = await loadBackend(backend);
-  const safeFiles = new SafeFiles(sodium);
+  // One SafeFiles per temp journal (one per app data folder; in practice one), kept across runs.
+  const safeFilesByJournal = new Map<string, SafeFiles>();
+  const safeFilesFor = (journalDir: string | undefined): SafeFiles => {
+    const key = journalDir ?? '';
+    let found = safeFilesByJournal.get(key);
+    if (!found) {
+      found = new SafeFiles(sodium, journalDir ? { tempJournal: new TempJournal(journalDir) } : {});
+      safeFilesByJournal.set(key, found);
+    }
+    return found;
+  };
   let run: Run | null = null;
 
   const runBatch = (message: Extract<ToWorker, { type: 'batch' }>): void => {
@@ -66,7 +78,8 @@ async function main(): Promise<void> {
     };
     const context = {
       sodium,
-      safeFiles,
+      safeFiles: current.safeFiles,
+      ...(current.roots ? { roots: current.roots } : {}),
       recipients: current.recipients,
       identities: current.identities,
       progressFor,
@@ -90,23 +103,40 @@ async function main(): Promise<void> {
             recipients: message.recipients,
             identities: message.identities,
             cancel: new Int32Array(message.cancel),
+            roots: message.roots,
+            safeFiles: safeFilesFor(message.tempJournalDir),
           };
           break;
         case 'batch':
           runBatch(message);
           break;
-        case 'run-end':
-          if (run && run.id === message.runId) {
-            for (const secret of secretsOf(run)) sodium.zero(secret);
+        case 'run-end': {
+          const ended = run && run.id === message.runId ? run : null;
+          if (ended) {
+            for (const secret of secretsOf(ended)) sodium.zero(secret);
             run = null;
           }
+          // Waits out the grace periods of the plaintexts this worker removed (safe-file/held.ts).
+          const late = ended ? ended.safeFiles.settle().map(rescuedOutcome) : [];
+          post({ type: 'run-ended', runId: message.runId, outcomes: late });
           break;
+        }
       }
     } catch (error) {
       post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
     }
   });
   post({ type: 'ready', backend });
+}
+
+/** A plaintext written to after its removal: its new content is a conflict copy, in the clear. */
+function rescuedOutcome(rescued: Rescued): FileOutcome {
+  return {
+    path: rescued.copy ?? rescued.path,
+    kind: 'skipped',
+    code: 'CONFLICT_COPY',
+    reason: rescued.message,
+  };
 }
 
 main().catch((error: unknown) => {

@@ -1,17 +1,21 @@
 /**
  * Decrypting to a plaintext file and authenticating a whole file. The plaintext goes through a temporary
- * file renamed into place only after the whole stream authenticated (FORMAT.md §5.3 rule 5).
+ * file (mode 0600, journaled) renamed into place only after the whole stream authenticated (FORMAT.md
+ * §5.3 rule 5); its mode is applied only after the rename, so no readable plaintext temp is ever left.
  */
-import { closeSync, fchmodSync, futimesSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, futimesSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { decryptFd, type Progress } from '../../../crypto/file.js';
 import type { Identity } from '../../../crypto/keys.js';
 import type { FileMetadata } from '../../../crypto/metadata.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
-import { toCofferError } from '../fs-errors.js';
-import { fsyncDir, removeQuietly, renameNoClobber } from './durable.js';
+import { CofferError } from '../../../crypto/errors.js';
+import { errnoOf, toCofferError } from '../fs-errors.js';
+import { DirSet, rootResolver, type VerifiedDir } from './dir.js';
+import { removeQuietly, renameNoClobber } from './durable.js';
 import { PROTECTED_SUFFIX } from './names.js';
-import { openRegularForRead, writeThroughTemp } from './open.js';
+import { NOFOLLOW, openRegularForRead, openRegularIn, writeTempIn } from './open.js';
+import type { TempJournal } from './temp-journal.js';
 import type { DecryptOptions } from './types.js';
 
 /**
@@ -20,41 +24,73 @@ import type { DecryptOptions } from './types.js';
  */
 export function decryptTo(
   sodium: SodiumBackend,
+  journal: TempJournal | null,
   path: string,
   options: DecryptOptions,
 ): { target: string; metadata: FileMetadata } {
+  const dirs = new DirSet(rootResolver(options.roots));
   try {
-    const source = openRegularForRead(path);
+    const src = dirs.get(dirname(path));
+    const source = openRegularIn(src, basename(path));
+    const outDir = options.output !== undefined ? dirname(options.output) : (options.outDir ?? dirname(path));
+    const provisional =
+      options.output !== undefined ? basename(options.output) : basename(path, PROTECTED_SUFFIX);
     let metadata: FileMetadata;
     let temp: string;
-    const provisional =
-      options.output ?? join(options.outDir ?? dirname(path), basename(path, PROTECTED_SUFFIX));
+    let tgt: VerifiedDir;
     try {
-      ({ result: metadata, temp } = writeThroughTemp(provisional, null, (fd) => {
+      tgt = openOutDir(dirs, outDir);
+      ({ result: metadata, temp } = writeTempIn(tgt, provisional, null, journal, (fd) => {
         const meta = decryptFd(sodium, source.fd, fd, options.identities, options);
-        fchmodSync(fd, meta.mode & 0o777); // never restore setuid/setgid/sticky bits
         futimesSync(fd, new Date(), new Date(meta.mtimeMs));
         return meta;
       }));
     } finally {
       closeSync(source.fd);
     }
-    const target = options.output ?? join(options.outDir ?? dirname(path), metadata.name);
+    const name = options.output !== undefined ? provisional : metadata.name;
     try {
-      if (options.force) renameSync(temp, target);
-      else renameNoClobber(temp, target);
+      tgt.recheck();
+      if (options.force) renameSync(tgt.at(temp), tgt.at(name));
+      else renameNoClobber(tgt.at(temp), tgt.at(name));
     } catch (error) {
-      removeQuietly(temp);
+      removeQuietly(tgt.at(temp));
       throw error;
     }
-    fsyncDir(dirname(target));
-    if (options.removeSource) {
-      unlinkSync(path);
-      fsyncDir(dirname(path));
+    // The temp stayed 0600; the stored mode applies now that the file has its name.
+    const fd = openSync(tgt.at(name), constants.O_RDONLY | NOFOLLOW);
+    try {
+      fchmodSync(fd, metadata.mode & 0o777); // never restore setuid/setgid/sticky bits
+    } finally {
+      closeSync(fd);
     }
-    return { target, metadata };
+    tgt.fsync();
+    if (options.removeSource) {
+      src.recheck();
+      unlinkSync(src.at(basename(path)));
+      src.fsync();
+    }
+    return { target: options.output ?? join(outDir, name), metadata };
   } catch (error) {
     throw toCofferError(error, path);
+  } finally {
+    dirs.close();
+  }
+}
+
+/** The output folder, named as such when it is missing (not the input). */
+function openOutDir(dirs: DirSet, outDir: string): VerifiedDir {
+  try {
+    return dirs.get(outDir);
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT' || errnoOf(error) === 'ENOTDIR')
+      throw new CofferError(
+        'NOT_FOUND',
+        `${outDir}: the output folder does not exist`,
+        'Create the folder first, or choose another output.',
+        { cause: error },
+      );
+    throw error;
   }
 }
 

@@ -2,10 +2,21 @@
  * Protecting files in place, in batches (DESIGN.md "Writing files safely"). Every ciphertext goes to a
  * temporary file beside its target and is authenticated by reading it back; then, with one durability
  * barrier per step for the whole batch: the temps are made durable, renamed into place (never replacing a
- * file), the folders fsynced, and only then are the plaintexts removed. A crash at any moment leaves the
- * intact source or an intact, verifiable result — never neither — plus at most a temporary file.
+ * file), the folders fsynced, and only then are the plaintexts removed — each only if no other process has
+ * it open (busy.ts), it is still the file that was read, and its folder is still inside the root (dir.ts);
+ * its descriptor is kept across the unlink for a grace period (held.ts). A crash at any moment leaves the
+ * intact source or an intact, verifiable result — never neither — plus at most a journaled temporary file.
  */
-import { closeSync, lstatSync, unlinkSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { CofferError } from '../../../crypto/errors.js';
 import { encryptFd, type Progress } from '../../../crypto/file.js';
@@ -14,22 +25,23 @@ import type { FileMetadata } from '../../../crypto/metadata.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { errnoOf, toCofferError } from '../fs-errors.js';
 import { TailVerifier } from '../tail-verify.js';
+import type { Holder, OpenFileProbe } from './busy.js';
 import { verifyFile } from './decrypt.js';
-import {
-  fsyncDir,
-  fsyncDirs,
-  makeDurable,
-  removeQuietly,
-  renameNoClobber,
-  writebackKicker,
-} from './durable.js';
-import { MAX_NAME_BYTES, PROTECTED_SUFFIX } from './names.js';
-import { openRegularForRead, sameFile, writeThroughTemp } from './open.js';
+import { DirSet, rootResolver, type VerifiedDir } from './dir.js';
+import { makeDurable, removeQuietly, renameNoClobber, writebackKicker } from './durable.js';
+import type { HeldPlaintexts } from './held.js';
+import { MAX_NAME_BYTES, PROTECTED_SUFFIX, tempNameFor } from './names.js';
+import { NOFOLLOW, openRegularIn, sameFile, writeTempIn } from './open.js';
+import type { TempJournal } from './temp-journal.js';
 import type { BatchResult, EncryptManyOptions } from './types.js';
 
 interface PendingWrite {
   readonly path: string;
-  readonly target: string;
+  readonly src: VerifiedDir;
+  readonly srcName: string;
+  readonly tgt: VerifiedDir;
+  readonly tgtName: string;
+  /** The temp file's name, in `tgt`. */
   readonly temp: string;
   readonly source: Stats;
   readonly metadata: FileMetadata;
@@ -39,11 +51,29 @@ export interface EncryptContext {
   readonly sodium: SodiumBackend;
   /** Files at least this large are authenticated while they are written, on a second thread. */
   readonly tailVerifyFrom: number;
+  readonly probe: OpenFileProbe;
+  readonly held: HeldPlaintexts;
+  readonly journal: TempJournal | null;
 }
 
 /** Returns one result per item, in order; one file's problem never stops the others. */
 export function encryptBatch(
   ctx: EncryptContext,
+  items: readonly { path: string; target: string }[],
+  options: EncryptManyOptions,
+): BatchResult[] {
+  ctx.held.check(false);
+  const dirs = new DirSet(rootResolver(options.roots));
+  try {
+    return encryptIn(ctx, dirs, items, options);
+  } finally {
+    dirs.close();
+  }
+}
+
+function encryptIn(
+  ctx: EncryptContext,
+  dirs: DirSet,
   items: readonly { path: string; target: string }[],
   options: EncryptManyOptions,
 ): BatchResult[] {
@@ -56,7 +86,7 @@ export function encryptBatch(
     try {
       written.push({
         index,
-        ...writeVerifiedTemp(ctx, path, target, { ...options, ...options.progressFor?.(path) }),
+        ...writeVerifiedTemp(ctx, dirs, path, target, { ...options, ...options.progressFor?.(path) }),
       });
     } catch (error) {
       fail(index, path, error);
@@ -65,20 +95,21 @@ export function encryptBatch(
 
   // Barrier 1: every ciphertext is durable before any takes its final name.
   try {
-    makeDurable(written.map((w) => ({ path: w.temp, dev: w.source.dev })));
+    makeDurable(written.map((w) => ({ path: w.tgt.at(w.temp), dev: w.source.dev })));
   } catch (error) {
     for (const w of written) {
-      removeQuietly(w.temp);
+      removeQuietly(w.tgt.at(w.temp));
       fail(w.index, w.path, error);
     }
     return results;
   }
   const renamed = written.filter((w) => {
     try {
-      renameNoClobber(w.temp, w.target);
+      w.tgt.recheck();
+      renameNoClobber(w.tgt.at(w.temp), w.tgt.at(w.tgtName));
       return true;
     } catch (error) {
-      removeQuietly(w.temp);
+      removeQuietly(w.tgt.at(w.temp));
       fail(w.index, w.path, error);
       return false;
     }
@@ -86,25 +117,42 @@ export function encryptBatch(
   // Barrier 2: the new names are durable before any plaintext goes. If that cannot be promised, every
   // plaintext stays: both copies are there, and the next run keeps exactly one.
   try {
-    fsyncDirs(renamed.map((w) => dirname(w.target)));
+    for (const dir of new Set(renamed.map((w) => w.tgt))) dir.fsync();
   } catch (error) {
     for (const w of renamed) fail(w.index, w.path, error);
     return results;
   }
 
-  for (const w of renamed) {
+  // As late as possible before the removals: which plaintexts another process has open.
+  const holders = options.keep
+    ? new Map<number, Holder>()
+    : ctx.probe.holders(
+        renamed.map((w) => ({ dev: w.source.dev, ino: w.source.ino, real: `${w.src.real}/${w.srcName}` })),
+      );
+  renamed.forEach((w, i) => {
     try {
-      if (!options.keep) removeIfUnchanged(w);
-      results[w.index] = { ok: true, value: { target: w.target, metadata: w.metadata } };
+      if (!options.keep) {
+        const holder = holders.get(i);
+        if (holder) {
+          withdraw(w);
+          throw new CofferError(
+            'IN_USE',
+            `${w.path}: open in ${holder.name} (process ${holder.pid}); left as it is`,
+            'It will be protected once that program closes it.',
+          );
+        }
+        removePlaintext(ctx, w);
+      }
+      results[w.index] = { ok: true, value: { target: w.tgt.display(w.tgtName), metadata: w.metadata } };
     } catch (error) {
       fail(w.index, w.path, error);
     }
-  }
+  });
   // Barrier 3: the removals. Not a condition of safety (a crash before it leaves both copies, which the
   // next run resolves), so a failure here must not turn protected files into failures.
   if (!options.keep) {
     try {
-      fsyncDirs(renamed.map((w) => dirname(w.path)));
+      for (const dir of new Set(renamed.map((w) => w.src))) dir.fsync();
     } catch {
       // see above: nothing is lost, and the next run finishes the removal
     }
@@ -112,25 +160,91 @@ export function encryptBatch(
   return results;
 }
 
-/** Removes the plaintext of a protected file, unless it was written to after it was read. */
-function removeIfUnchanged(write: PendingWrite): void {
-  let now: Stats | undefined;
+/** The ciphertext of a plaintext that stays goes again (it would be stale, or look like a leftover). */
+function withdraw(w: PendingWrite): void {
+  w.tgt.recheck();
+  unlinkSync(w.tgt.at(w.tgtName));
+  w.tgt.fsync();
+}
+
+function changedWhileProtected(w: PendingWrite): CofferError {
+  return new CofferError(
+    'SOURCE_CHANGED',
+    `${w.path}: changed while it was being protected`,
+    'It will be protected once it stops changing.',
+  );
+}
+
+/**
+ * Removes the plaintext of a protected file, unless it was written to after it was read. The name is
+ * first moved aside and checked to be the very inode that was encrypted (an editor saving by rename in
+ * that instant put a new file there: it goes back), then removed; its descriptor is held for the grace
+ * period.
+ */
+function removePlaintext(ctx: EncryptContext, w: PendingWrite): void {
+  let fd: number;
   try {
-    now = lstatSync(write.path);
+    fd = openSync(w.src.at(w.srcName), constants.O_RDONLY | NOFOLLOW);
   } catch (error) {
-    if (errnoOf(error) !== 'ENOENT') throw error;
+    if (errnoOf(error) === 'ENOENT') return; // removed meanwhile: nothing left in the clear
+    throw error;
   }
-  if (now && !sameFile(now, write.source)) {
-    // The ciphertext is stale: keep the newer plaintext; it is protected once it stops changing.
-    unlinkSync(write.target);
-    fsyncDir(dirname(write.target));
-    throw new CofferError(
-      'SOURCE_CHANGED',
-      `${write.path}: changed while it was being protected`,
-      'It will be protected once it stops changing.',
-    );
+  try {
+    if (!sameFile(fstatSync(fd), w.source)) {
+      withdraw(w);
+      throw changedWhileProtected(w);
+    }
+    const aside = tempNameFor(w.srcName);
+    ctx.journal?.record(`${w.src.real}/${aside}`, fd);
+    w.src.recheck();
+    renameSync(w.src.at(w.srcName), w.src.at(aside));
+    const moved = lstatSync(w.src.at(aside));
+    if (moved.dev !== w.source.dev || moved.ino !== w.source.ino) {
+      renameNoClobber(w.src.at(aside), w.src.at(w.srcName));
+      withdraw(w);
+      throw changedWhileProtected(w);
+    }
+    unlinkSync(w.src.at(aside));
+  } catch (error) {
+    closeSync(fd);
+    throw error;
   }
-  if (now) unlinkSync(write.path);
+  ctx.held.hold(fd, w.src, w.srcName);
+}
+
+/** See SafeFiles.removeDuplicate. */
+export function removeDuplicate(
+  ctx: EncryptContext,
+  path: string,
+  other: string,
+  roots: readonly string[] | undefined,
+  isDuplicate: (path: string, other: string) => boolean,
+): boolean {
+  const dirs = new DirSet(rootResolver(roots));
+  try {
+    const dir = dirs.get(dirname(path));
+    const name = basename(path);
+    if (dirname(other) !== dirname(path))
+      throw new Error('removeDuplicate: both copies must be in one folder');
+    if (!isDuplicate(dir.at(name), dir.at(basename(other)))) return false;
+    const stats = lstatSync(dir.at(name));
+    const [holder] = ctx.probe
+      .holders([{ dev: stats.dev, ino: stats.ino, real: `${dir.real}/${name}` }])
+      .values();
+    if (holder) {
+      throw new CofferError(
+        'IN_USE',
+        `${path}: open in ${holder.name} (process ${holder.pid}); left as it is`,
+        'It will be resolved once that program closes it.',
+      );
+    }
+    dir.recheck();
+    unlinkSync(dir.at(name));
+    dir.fsync();
+    return true;
+  } finally {
+    dirs.close();
+  }
 }
 
 /** The verifier thread zeroes the keys it is given when done: it gets copies, so the caller's stay intact. */
@@ -143,6 +257,7 @@ function copyIdentities(identities: readonly Identity[]): Identity[] {
 /** Encrypts `path` into a temporary file beside `target` and authenticates it by reading it back. */
 function writeVerifiedTemp(
   ctx: EncryptContext,
+  dirs: DirSet,
   path: string,
   target: string,
   options: EncryptManyOptions & Progress,
@@ -155,7 +270,11 @@ function writeVerifiedTemp(
       'Shorten the file name; it stays in the clear until then.',
     );
   }
-  const source = openRegularForRead(path);
+  const src = dirs.get(dirname(path));
+  const tgt = dirs.get(dirname(target));
+  const srcName = basename(path);
+  const tgtName = basename(target);
+  const source = openRegularIn(src, srcName);
   // Large files are authenticated on a second thread while they are written; small ones after.
   const verifier =
     source.stats.size >= ctx.tailVerifyFrom
@@ -171,9 +290,11 @@ function writeVerifiedTemp(
   let metadata: FileMetadata;
   let temp: string;
   try {
-    ({ result: metadata, temp } = writeThroughTemp(
-      target,
+    ({ result: metadata, temp } = writeTempIn(
+      tgt,
+      tgtName,
       source.stats.mode & 0o666,
+      ctx.journal,
       (fd, tempPath) => {
         tail = verifier?.(tempPath) ?? null;
         const kick = writebackKicker(tempPath);
@@ -196,7 +317,8 @@ function writeVerifiedTemp(
     closeSync(source.fd);
   }
   try {
-    const verified = (tail as TailVerifier | null)?.finish() ?? verifyFile(sodium, temp, options.identities);
+    const verified =
+      (tail as TailVerifier | null)?.finish() ?? verifyFile(sodium, tgt.at(temp), options.identities);
     if (verified.size !== metadata.size) {
       throw new CofferError(
         'VERIFY_FAILED',
@@ -205,8 +327,8 @@ function writeVerifiedTemp(
       );
     }
   } catch (error) {
-    removeQuietly(temp);
+    removeQuietly(tgt.at(temp));
     throw error;
   }
-  return { path, target, temp, source: source.stats, metadata };
+  return { path, src, srcName, tgt, tgtName, temp, source: source.stats, metadata };
 }

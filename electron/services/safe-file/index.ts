@@ -8,8 +8,10 @@ import type { Progress } from '../../../crypto/file.js';
 import type { Identity, Recipient } from '../../../crypto/keys.js';
 import type { FileMetadata } from '../../../crypto/metadata.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
+import { defaultProbe } from './busy.js';
 import { decryptTo, verifyFile } from './decrypt.js';
-import { encryptBatch, type EncryptContext } from './encrypt-in-place.js';
+import { HeldPlaintexts, type Rescued } from './held.js';
+import { encryptBatch, removeDuplicate, type EncryptContext } from './encrypt-in-place.js';
 import { PROTECTED_SUFFIX } from './names.js';
 import { rekeyFile } from './rekey.js';
 import type {
@@ -22,6 +24,9 @@ import type {
 
 export { isProtectedName, isTempName, PROTECTED_SUFFIX } from './names.js';
 export { NOFOLLOW } from './open.js';
+export { ProcFdProbe, type OpenFileProbe } from './busy.js';
+export type { Rescued } from './held.js';
+export { TempJournal, tempJournalDirIn, type TempCleanup } from './temp-journal.js';
 export type {
   BatchResult,
   DecryptOptions,
@@ -32,6 +37,8 @@ export type {
 
 /** Below this, starting a thread costs more than reading the file back after writing it. */
 const TAIL_VERIFY_FROM = 64 * 1024 * 1024;
+/** Long enough for a writer's next write after a short pause, short enough to end a run promptly. */
+const GRACE_MS = 1000;
 
 export class SafeFiles {
   private readonly ctx: EncryptContext;
@@ -40,7 +47,22 @@ export class SafeFiles {
     private readonly sodium: SodiumBackend,
     options: SafeFilesOptions = {},
   ) {
-    this.ctx = { sodium, tailVerifyFrom: options.tailVerifyFrom ?? TAIL_VERIFY_FROM };
+    const journal = options.tempJournal ?? null;
+    this.ctx = {
+      sodium,
+      tailVerifyFrom: options.tailVerifyFrom ?? TAIL_VERIFY_FROM,
+      probe: options.probe ?? defaultProbe(),
+      held: new HeldPlaintexts(options.graceMs ?? GRACE_MS, journal),
+      journal,
+    };
+  }
+
+  /**
+   * Waits out the grace period of every plaintext removed so far and returns those written to meanwhile,
+   * whose new content was saved as a conflict copy. Call once at the end of a run (or command).
+   */
+  settle(): Rescued[] {
+    return this.ctx.held.settle();
   }
 
   /**
@@ -78,12 +100,26 @@ export class SafeFiles {
    * file unless `force`.
    */
   decryptTo(path: string, options: DecryptOptions): { target: string; metadata: FileMetadata } {
-    return decryptTo(this.sodium, path, options);
+    return decryptTo(this.sodium, this.ctx.journal, path, options);
   }
 
   /** Authenticates the whole file; returns its metadata. */
   verify(path: string, identities: readonly Identity[], progress: Progress = {}): FileMetadata {
     return verifyFile(this.sodium, path, identities, progress);
+  }
+
+  /**
+   * Removes `path`, a copy an interrupted run left beside `other` (`x` and `x.coffer` in one folder), when
+   * `isDuplicate` (given paths that reach exactly the verified folder) says both hold the same content.
+   * A plaintext another process has open stays (IN_USE). Returns false when they differ.
+   */
+  removeDuplicate(
+    path: string,
+    other: string,
+    roots: readonly string[] | undefined,
+    isDuplicate: (path: string, other: string) => boolean,
+  ): boolean {
+    return removeDuplicate(this.ctx, path, other, roots, isDuplicate);
   }
 
   /** Rewrites only the header for other recipients (FORMAT.md §8); see rekey.ts. */

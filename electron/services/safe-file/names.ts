@@ -21,11 +21,14 @@ export function isProtectedName(name: string): boolean {
   return name.endsWith(PROTECTED_SUFFIX) && !isTempName(name);
 }
 
+/** A fresh temp name for a file to be named `name`. */
+export function tempNameFor(name: string): string {
+  const suffix = `${TEMP_MARK}${randomBytes(6).toString('hex')}`;
+  // A name near the limit still gets a temporary file, under a short hidden name that is as recognizable.
+  return Buffer.byteLength(name + suffix) <= MAX_NAME_BYTES ? name + suffix : suffix;
+}
+
 /** A fresh temp name beside `target`. */
 export function tempPathFor(target: string): string {
-  const suffix = `${TEMP_MARK}${randomBytes(6).toString('hex')}`;
-  const name = basename(target);
-  // A name near the limit still gets a temporary file, under a short hidden name that is as recognizable.
-  const tempName = Buffer.byteLength(name + suffix) <= MAX_NAME_BYTES ? name + suffix : suffix;
-  return join(dirname(target), tempName);
+  return join(dirname(target), tempNameFor(basename(target)));
 }

@@ -2,7 +2,9 @@
 import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, openSync, type Stats } from 'node:fs';
 import { CofferError } from '../../../crypto/errors.js';
 import { removeQuietly } from './durable.js';
-import { tempPathFor } from './names.js';
+import type { VerifiedDir } from './dir.js';
+import { tempNameFor, tempPathFor } from './names.js';
+import type { TempJournal } from './temp-journal.js';
 
 // Windows has no O_NOFOLLOW; there lstat checks and reparse-point semantics apply instead.
 export const NOFOLLOW = (constants as { O_NOFOLLOW?: number }).O_NOFOLLOW ?? 0;
@@ -30,6 +32,51 @@ export function openRegularForRead(path: string): { fd: number; stats: Stats } {
     );
   }
   return { fd, stats };
+}
+
+/** Opens `name` in a verified directory, never following a link, and checks it is a regular file. */
+export function openRegularIn(dir: VerifiedDir, name: string): { fd: number; stats: Stats } {
+  const fd = openSync(dir.at(name), constants.O_RDONLY | NOFOLLOW);
+  const stats = fstatSync(fd);
+  if (!stats.isFile()) {
+    closeSync(fd);
+    throw new CofferError(
+      'NOT_A_FILE',
+      `${dir.display(name)}: not a regular file`,
+      'Only regular files can be protected.',
+    );
+  }
+  return { fd, stats };
+}
+
+/**
+ * Creates a temporary file (mode 0600 while it is written) beside `targetName` in `dir`, records it in
+ * the temp journal, and lets `fill` write it; returns the temp's name and what `fill` returned. The mode
+ * given is applied before it is closed (null: the caller applies one after the rename).
+ */
+export function writeTempIn<T>(
+  dir: VerifiedDir,
+  targetName: string,
+  mode: number | null,
+  journal: TempJournal | null,
+  fill: (fd: number, tempPath: string) => T,
+  { durable }: { durable: boolean } = { durable: true },
+): { result: T; temp: string } {
+  const temp = tempNameFor(targetName);
+  const at = dir.at(temp);
+  const fd = openSync(at, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+  try {
+    journal?.record(`${dir.real}/${temp}`, fd);
+    const result = fill(fd, at);
+    if (mode !== null) fchmodSync(fd, mode);
+    if (durable) fsyncSync(fd);
+    closeSync(fd);
+    return { result, temp };
+  } catch (error) {
+    closeSync(fd);
+    removeQuietly(at);
+    throw error;
+  }
 }
 
 /** Writes `target` through a temporary file that `fill` writes into; returns what `fill` returned. */

@@ -3,6 +3,8 @@ import type { CofferError } from '../../../crypto/errors.js';
 import type { Progress } from '../../../crypto/file.js';
 import type { Identity, Recipient } from '../../../crypto/keys.js';
 import type { FileMetadata } from '../../../crypto/metadata.js';
+import type { OpenFileProbe } from './busy.js';
+import type { TempJournal } from './temp-journal.js';
 
 export interface EncryptManyOptions extends Progress {
   readonly recipients: readonly Recipient[];
@@ -12,6 +14,8 @@ export interface EncryptManyOptions extends Progress {
   readonly keep?: boolean;
   /** Progress and cancel for one file of a batch (overrides onProgress and signal). */
   readonly progressFor?: (path: string) => Progress;
+  /** The protected folders (canonical paths) every file must stay inside; none: no such check. */
+  readonly roots?: readonly string[];
 }
 
 export interface EncryptInPlaceOptions extends EncryptManyOptions {
@@ -33,9 +37,17 @@ export interface DecryptOptions extends Progress {
   readonly force?: boolean;
   /** Remove the `.coffer` file once the plaintext is safely in place (unprotect). */
   readonly removeSource?: boolean;
+  /** The protected folders (canonical paths) source and result must stay inside; none: no such check. */
+  readonly roots?: readonly string[];
 }
 
 export interface SafeFilesOptions {
   /** Files at least this large are authenticated while they are written, on a second thread. */
   readonly tailVerifyFrom?: number;
+  /** Which plaintexts other processes hold open (default: this platform's, busy.ts). */
+  readonly probe?: OpenFileProbe;
+  /** How long a removed plaintext's descriptor is watched for late writes (held.ts); default 1000 ms. */
+  readonly graceMs?: number;
+  /** Where temp files are journaled (temp-journal.ts); none: temp files are not journaled. */
+  readonly tempJournal?: TempJournal;
 }

@@ -1,0 +1,141 @@
+/**
+ * Plaintexts kept open across their unlink (DESIGN.md "keep its descriptor across the unlink long enough
+ * to notice a late write"). A writer the busy check missed (another user's process, or one that opened the
+ * file in the instant between the check and the unlink) goes on writing into the unlinked inode; after a
+ * grace period its size, mtime or ctime has moved, and the content is brought back beside the protected
+ * file as `name (conflict YYYY-MM-DD HHMMSS).ext`, in the clear, and reported. A write later than the grace
+ * period, by a process nobody could see, is the case this cannot cover.
+ */
+import { closeSync, fstatSync, readSync, type Stats } from 'node:fs';
+import { extname } from 'node:path';
+import { writeFully } from '../../../crypto/file.js';
+import { renameNoClobber } from './durable.js';
+import type { VerifiedDir } from './dir.js';
+import { writeTempIn } from './open.js';
+import type { TempJournal } from './temp-journal.js';
+
+interface Held {
+  readonly fd: number;
+  readonly dir: VerifiedDir;
+  readonly name: string;
+  readonly baseline: Stats;
+  readonly deadline: number;
+}
+
+/** A plaintext written to after it was protected, and where its content went. */
+export interface Rescued {
+  readonly path: string;
+  /** The conflict copy; null when it could not be written (the message says why). */
+  readonly copy: string | null;
+  readonly message: string;
+}
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+/** `report.docx` → `report (conflict 2026-11-29 153012).docx`, in local time. */
+export function conflictName(name: string, at: Date, attempt = 0): string {
+  const ext = extname(name);
+  const stem = ext && ext !== name ? name.slice(0, -ext.length) : name;
+  const stamp = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}${pad(at.getMinutes())}${pad(at.getSeconds())}`;
+  return `${stem} (conflict ${stamp}${attempt > 0 ? ` ${attempt + 1}` : ''})${ext === name ? '' : ext}`;
+}
+
+function changed(a: Stats, b: Stats): boolean {
+  return a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ctimeMs !== b.ctimeMs;
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+export class HeldPlaintexts {
+  private held: Held[] = [];
+  private rescued: Rescued[] = [];
+
+  constructor(
+    private readonly graceMs: number,
+    private readonly journal: TempJournal | null,
+  ) {}
+
+  /** Takes over `fd` (open on the plaintext just unlinked from `dir`). */
+  hold(fd: number, dir: VerifiedDir, name: string): void {
+    if (this.graceMs <= 0) {
+      closeSync(fd);
+      return;
+    }
+    this.held.push({
+      fd,
+      dir: dir.retain(),
+      name,
+      baseline: fstatSync(fd),
+      deadline: Date.now() + this.graceMs,
+    });
+  }
+
+  /** Checks those whose grace period is over (all of them with `wait`, sleeping until it is). */
+  check(wait: boolean): void {
+    if (wait && this.held.length > 0) {
+      const last = Math.max(...this.held.map((h) => h.deadline));
+      const left = last - Date.now();
+      if (left > 0) sleep(left);
+    }
+    const now = Date.now();
+    const due = this.held.filter((h) => h.deadline <= now);
+    this.held = this.held.filter((h) => h.deadline > now);
+    for (const h of due) {
+      try {
+        if (changed(fstatSync(h.fd), h.baseline)) this.rescued.push(rescue(h, this.journal));
+      } finally {
+        closeSync(h.fd);
+        h.dir.release();
+      }
+    }
+  }
+
+  /** Waits out every grace period; returns what had to be rescued since the last call. */
+  settle(): Rescued[] {
+    this.check(true);
+    const rescued = this.rescued;
+    this.rescued = [];
+    return rescued;
+  }
+}
+
+/** Copies the unlinked inode's content (as it is now) to a conflict copy beside where it was. */
+function rescue(h: Held, journal: TempJournal | null): Rescued {
+  const path = h.dir.display(h.name);
+  try {
+    const stats = fstatSync(h.fd);
+    const { temp } = writeTempIn(h.dir, h.name, stats.mode & 0o666, journal, (out) => {
+      const buffer = Buffer.alloc(1 << 20);
+      for (let position = 0; ;) {
+        const n = readSync(h.fd, buffer, 0, buffer.length, position);
+        if (n === 0) break;
+        writeFully(out, buffer.subarray(0, n));
+        position += n;
+      }
+    });
+    const at = new Date();
+    for (let attempt = 0; ; attempt++) {
+      const name = conflictName(h.name, at, attempt);
+      try {
+        renameNoClobber(h.dir.at(temp), h.dir.at(name));
+        h.dir.fsync();
+        return {
+          path,
+          copy: h.dir.display(name),
+          message: `${path}: written to after it was protected; the new content is in ${name}, in the clear`,
+        };
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'EEXIST' || attempt > 100) throw error;
+      }
+    }
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return {
+      path,
+      copy: null,
+      message: `${path}: written to after it was protected; saving that failed: ${why}`,
+    };
+  }
+}

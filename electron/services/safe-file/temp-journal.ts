@@ -1,0 +1,163 @@
+/**
+ * The journal of temporary files Coffer made (issue 10 item 8): a file named like a Coffer temp file is
+ * deleted only when a journal proves Coffer made it — same path, same device and inode — and only once
+ * the process that made it is gone. A user's own file that merely looks like one is left alone and
+ * reported. One journal per process, `<app data>/temps/<pid>-<random>.log`, lines `dev ino path`; written
+ * without fsync on purpose: an entry lost in a crash only means a leftover is reported instead of removed.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { errnoOf } from '../fs-errors.js';
+import { isTempName } from './names.js';
+import { VerifiedDir } from './dir.js';
+
+/** `<app data>/temps`. */
+export function tempJournalDirIn(home: string): string {
+  return join(home, 'temps');
+}
+
+interface Entry {
+  readonly dev: number;
+  readonly ino: number;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoOf(error) === 'EPERM';
+  }
+}
+
+export interface TempCleanup {
+  /** Leftovers proven ours and removed. */
+  readonly removed: string[];
+  /** Named like a temp file but not proven ours (or still in use by a live run): left alone. */
+  readonly kept: string[];
+}
+
+export class TempJournal {
+  private fd: number | null = null;
+  private readonly own: string;
+
+  constructor(private readonly dir: string) {
+    this.own = join(dir, `${process.pid}-${randomBytes(4).toString('hex')}.log`);
+  }
+
+  /** Records a temp file just created (`fd` open on it, `real` its real path). */
+  record(real: string, fd: number): void {
+    const { dev, ino } = fstatSync(fd);
+    if (this.fd === null) {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      this.fd = openSync(this.own, 'a', 0o600);
+    }
+    writeSync(this.fd, `${dev} ${ino} ${real}\n`);
+  }
+
+  /** Temp files made by processes that are gone, by real path. */
+  private leftovers(): { entries: Map<string, Entry>; journals: string[] } {
+    const entries = new Map<string, Entry>();
+    const journals: string[] = [];
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return { entries, journals };
+      throw error;
+    }
+    for (const name of names) {
+      const pid = Number(/^(\d+)-[0-9a-f]+\.log$/.exec(name)?.[1]);
+      const path = join(this.dir, name);
+      if (!Number.isInteger(pid) || path === this.own || alive(pid)) continue;
+      journals.push(path);
+      for (const line of readFileSync(path, 'utf8').split('\n')) {
+        const match = /^(\d+) (\d+) (.+)$/.exec(line);
+        if (match?.[3]) entries.set(match[3], { dev: Number(match[1]), ino: Number(match[2]) });
+      }
+    }
+    return { entries, journals };
+  }
+
+  /**
+   * Decides about temp-named files found in a folder (`paths`, real paths): the proven ones are removed,
+   * the rest kept. Journals are not consumed here (cleanLeftovers does that).
+   */
+  resolve(paths: readonly string[]): TempCleanup {
+    const { entries } = this.leftovers();
+    const result: TempCleanup = { removed: [], kept: [] };
+    for (const path of paths) {
+      const entry = entries.get(path);
+      if (entry && removeIfSame(path, entry)) result.removed.push(path);
+      else result.kept.push(path);
+    }
+    return result;
+  }
+
+  /**
+   * At start: removes every proven leftover of processes that are gone (wherever it lies: a protected
+   * folder, or the folder of a `decrypt -o`), then their journals.
+   */
+  cleanLeftovers(): TempCleanup {
+    const { entries, journals } = this.leftovers();
+    const result: TempCleanup = { removed: [], kept: [] };
+    for (const [path, entry] of entries) {
+      try {
+        if (removeIfSame(path, entry)) result.removed.push(path);
+      } catch {
+        result.kept.push(path);
+      }
+    }
+    // A journal is dropped only when none of its leftovers could not be handled.
+    if (result.kept.length === 0)
+      for (const journal of journals) {
+        try {
+          unlinkSync(journal);
+        } catch {
+          // next start tries again
+        }
+      }
+    return result;
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+/** Removes `path` when it is still the very file recorded (a name reused since is someone else's). */
+function removeIfSame(path: string, entry: Entry): boolean {
+  if (!isTempName(basename(path))) return false;
+  let dir: VerifiedDir;
+  try {
+    dir = VerifiedDir.open(dirname(path), null);
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return false;
+    throw error;
+  }
+  try {
+    // Only a directory whose real path is the recorded one: the name is looked up there and nowhere else.
+    if (dir.real !== dirname(path)) return false;
+    const stats = lstatSync(dir.at(basename(path)));
+    if (!stats.isFile() || stats.dev !== entry.dev || stats.ino !== entry.ino) return false;
+    unlinkSync(dir.at(basename(path)));
+    return true;
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return false;
+    throw error;
+  } finally {
+    dir.release();
+  }
+}
