@@ -14,6 +14,7 @@ import { SafeFiles } from '../electron/services/safe-file.js';
 import { WriteKeys } from '../electron/services/keys/write-keys.js';
 import { FolderEscrowCopies } from '../electron/services/keys/folder-escrow.js';
 import { FolderRegistry } from '../electron/services/folders/registry.js';
+import { guardRailsFor, type GuardRails } from '../electron/services/folders/guard-rails.js';
 import { createPolicyService } from '../electron/services/policy/create.js';
 import { isPackagedRun } from '../electron/services/policy/platform.js';
 import type { PolicyService } from '../electron/services/policy/policy-service.js';
@@ -40,6 +41,8 @@ export interface Services {
   folders: FolderRegistry;
   /** The escrow record's copy beside each protected folder, refreshed whenever a new code is issued. */
   escrowCopies: FolderEscrowCopies;
+  /** What must never be protected: system, home roots, keyrings, app data (guard-rails.ts). */
+  guard: GuardRails;
   /** The signed state files (settings, registry, escrow record) and the state key (`coffer state`). */
   state: StateFiles;
 }
@@ -78,7 +81,13 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
     });
     const settings = new JsonSettingsStore(paths.settingsFile, state.auth);
     const trustedKeys = new TrustedRecoveryKeys(sodium, settings, () => userKeyRule(policy.state));
-    const deviceKeys = new DeviceKeyService({ sodium, keyStore, settings, trustedKeys });
+    const deviceKeys = new DeviceKeyService({
+      sodium,
+      keyStore,
+      settings,
+      trustedKeys,
+      lockDir: lockDirIn(paths.home),
+    });
     // COFFER_POLICY_FILE is honoured from a checkout only: a packaged CLI must not let a user swap the policy.
     const policy = createPolicyService({ sodium, env, allowEnvOverride: !isPackagedRun(import.meta.url) });
     await policy.reload();
@@ -111,6 +120,7 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       folders,
       escrowCopies,
       state,
+      guard: guardRailsFor(paths.home, env),
     };
   };
   return {

@@ -24,6 +24,7 @@ import { registerFolderCommands } from './commands/folders.js';
 import { registerOpenCommand } from './commands/open.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRewrapCommands } from './commands/rewrap.js';
+import { registerDeviceCommands } from './commands/device.js';
 import { registerStateCommands } from './commands/state.js';
 
 /** The command groups, in help order. Adding a group is one line here. */
@@ -34,6 +35,7 @@ const groups: CommandGroup[] = [
   registerHelpdeskCommands,
   registerRecoveryCommands,
   registerRewrapCommands,
+  registerDeviceCommands,
   registerPolicyCommands,
   registerStateCommands,
 ];

@@ -3,14 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Identity, Recipient } from '../../crypto/keys.js';
 import { readRecoveryKeyFile } from '../../electron/services/keys/recovery-key-file.js';
-import { parseRecoveryCode } from '../../electron/services/keys/recovery-code.js';
-import type { RestoreSecret } from '../../electron/services/keys/recovery-service.js';
 import { collectProtectedFiles, forEachPath, totalSize } from '../batch.js';
 import type { CliContext } from '../context.js';
-import { EXIT_FAILED, EXIT_OK, UsageError, printable, toFailure } from '../output.js';
-import { readPassphrase, readRecoveryCodeText } from '../passphrase.js';
+import { EXIT_FAILED, EXIT_OK, printable, toFailure } from '../output.js';
+import { readPassphrase } from '../passphrase.js';
 import { byteProgress } from '../progress.js';
 import type { CommandGroup } from './types.js';
+import { restoreDeviceAction, type RestoreOptions } from './device.js';
 import { CofferError } from '../../crypto/errors.js';
 
 type RecoveryIdentity = Extract<Identity, { kind: 'recovery' }>;
@@ -164,7 +163,9 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
 
   program
     .command('restore-device')
-    .description('put a device key back into this account’s keychain from an escrow record')
+    .description(
+      'bring back a device key from an escrow record, read-only: a fresh device key writes, files are re-wrapped to it, a new code is made',
+    )
     .option(
       '--code <code>',
       'the user’s personal recovery code; `-` to type or pipe it instead (keeps it out of shell history)',
@@ -173,49 +174,11 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
     .option('--passphrase-file <file>', 'read the key file passphrase from this file')
     .option(
       '--replace',
-      'replace a different device key already in the keychain (its files will no longer open here)',
+      'also retire the current device key: a fresh key writes from now on, the current one is kept read-only (its files still open)',
     )
     .argument(
       '<escrow>',
       'the escrow record (exported with `coffer recovery escrow`, or escrow.json from app data)',
     )
-    .action(
-      async (
-        escrow: string,
-        options: { code?: string; key?: string; passphraseFile?: string; replace?: boolean },
-      ) => {
-        if ((options.code === undefined) === (options.key === undefined)) {
-          throw new UsageError('Give exactly one of --code CODE or --key FILE');
-        }
-        let secret: RestoreSecret;
-        if (options.code !== undefined)
-          secret = { kind: 'code', code: parseRecoveryCode(await readRecoveryCodeText(options.code)) };
-        else
-          secret = {
-            kind: 'recovery',
-            identity: await openKeyFile(ctx, options.key ?? '', options.passphraseFile),
-          };
-        const { recovery, sodium } = await ctx.services();
-        try {
-          const result = await recovery.restoreDevice(escrow, secret, { replace: options.replace === true });
-          out.info(`Restored device key ${result.deviceKeyId} into this account's keychain.`);
-          if (result.newCode) {
-            out.info(
-              'The recovery code used is no longer valid. The new personal recovery code (write it down now):',
-            );
-            out.info('');
-            out.info(`  ${result.newCode.code}`);
-            out.info('');
-            out.info(`Code key ID: ${result.newCode.keyId}`);
-            for (const warning of result.newCode.warnings) out.note(`Warning: ${warning}`);
-          } else {
-            out.note('Next: make a personal recovery code for this machine with `coffer recovery code`.');
-          }
-          out.document({ command: 'restore-device', ok: true, ...result });
-        } finally {
-          if (secret.kind === 'code') sodium.zero(secret.code);
-          else sodium.zero(secret.identity.secretKey);
-        }
-      },
-    );
+    .action((escrow: string, options: RestoreOptions) => restoreDeviceAction(ctx, escrow, options));
 };

@@ -4,21 +4,34 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBackend } from '../../../crypto/sodium.js';
 import { isCofferError } from '../../../crypto/errors.js';
-import { deviceKeyId, formatKeyId, generateDeviceKey } from '../../../crypto/keys.js';
+import { deviceKeyId, formatKeyId, generateDeviceKey, type Identity } from '../../../crypto/keys.js';
 import { JsonSettingsStore } from '../settings.js';
-import { DEVICE_KEY_ACCOUNT, DeviceKeyService } from './device-key.js';
+import { DEVICE_KEY_ACCOUNT, DeviceKeyService, readOnlyAccount } from './device-key.js';
 import { MemoryKeyStore, type KeyStore } from './key-store.js';
 import { TrustedRecoveryKeys } from './trusted-keys.js';
 import { encodePublicKey } from './public-key-text.js';
 
 const sodium = await loadBackend('wasm');
 
+const idOf = (key: Uint8Array): string => formatKeyId(deviceKeyId(sodium, key));
+
+/** Counts writes, so a test can see how many keys were made. */
+class CountingKeyStore extends MemoryKeyStore {
+  sets = 0;
+  override set(account: string, secret: Uint8Array): Promise<void> {
+    this.sets++;
+    return super.set(account, secret);
+  }
+}
+
 function setup(keyStore: KeyStore = new MemoryKeyStore()) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-device-'));
   const settings = new JsonSettingsStore(path.join(dir, 'settings.json'));
   const trustedKeys = new TrustedRecoveryKeys(sodium, settings);
-  const make = () => new DeviceKeyService({ sodium, keyStore, settings, trustedKeys });
-  return { keyStore, settings, trustedKeys, make };
+  const lockDir = path.join(dir, 'locks');
+  const make = (store: KeyStore = keyStore) =>
+    new DeviceKeyService({ sodium, keyStore: store, settings, trustedKeys, lockDir });
+  return { keyStore, settings, trustedKeys, make, dir };
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -31,6 +44,10 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   return 'ok';
 }
 
+function deviceIds(identities: Identity[]): string[] {
+  return identities.flatMap((i) => (i.kind === 'device' ? [idOf(i.key)] : []));
+}
+
 describe('DeviceKeyService', () => {
   it('creates the key once, stores it, records its ID, and returns the same key afterwards', async () => {
     const { make, keyStore, settings } = setup();
@@ -38,9 +55,23 @@ describe('DeviceKeyService', () => {
     const key = (await first.getOrCreateDeviceKey()).slice();
     expect(key).toHaveLength(32);
     expect(await keyStore.get(DEVICE_KEY_ACCOUNT)).toEqual(key);
-    expect(settings.read().deviceKeyId).toBe(formatKeyId(deviceKeyId(sodium, key)));
+    expect(settings.read().deviceKeyId).toBe(idOf(key));
     expect(await make().getOrCreateDeviceKey()).toEqual(key);
     first.close();
+  });
+
+  it('single flight: many concurrent first uses in one process, and in two services, make one key', async () => {
+    const store = new CountingKeyStore();
+    const { make } = setup(store);
+    const a = make();
+    const b = make();
+    const keys = await Promise.all([
+      ...Array.from({ length: 10 }, () => a.getOrCreateDeviceKey()),
+      ...Array.from({ length: 10 }, () => b.getOrCreateDeviceKey()),
+      a.deviceKeyId().then(() => a.getDeviceKey()),
+    ]);
+    expect(new Set(keys.map(idOf)).size).toBe(1);
+    expect(store.sets).toBe(1);
   });
 
   it('hands out copies: a caller zeroing its keys does not zero the cached key', async () => {
@@ -82,15 +113,69 @@ describe('DeviceKeyService', () => {
     expect(recipients[1]).toEqual({ kind: 'recovery', publicKey: org.publicKey });
   });
 
-  it('install() refuses to replace a different key unless asked, and rejects a keychain that keeps nothing', async () => {
-    const { make } = setup();
-    await make().getOrCreateDeviceKey();
-    const other = generateDeviceKey(sodium);
-    expect(await codeOf(make().install(other))).toBe('DEVICE_KEY_EXISTS');
+  it('a read-only key opens (identities) and never writes (recipients)', async () => {
+    const { make, keyStore, settings } = setup();
     const service = make();
-    expect(await service.install(other, { replace: true })).toBe(formatKeyId(deviceKeyId(sodium, other)));
-    expect(await service.getDeviceKey()).toEqual(other);
+    const current = (await service.getOrCreateDeviceKey()).slice();
+    const restored = generateDeviceKey(sodium);
+    expect(await service.keepReadOnly(restored)).toEqual({ keyId: idOf(restored), isCurrent: false });
+    expect(await keyStore.get(readOnlyAccount(idOf(restored)))).toEqual(restored);
+    expect(await keyStore.get(DEVICE_KEY_ACCOUNT)).toEqual(current);
+    expect(settings.read().readOnlyDeviceKeyIds).toEqual([idOf(restored)]);
+    const fresh = make();
+    expect(deviceIds(await fresh.identities())).toEqual([idOf(current), idOf(restored)]);
+    const writers = (await fresh.recipients()).flatMap((r) => (r.kind === 'device' ? [idOf(r.key)] : []));
+    expect(writers).toEqual([idOf(current)]);
+    // Keeping the current key "read-only" changes nothing.
+    expect(await fresh.keepReadOnly(current)).toEqual({ keyId: idOf(current), isCurrent: true });
+    expect(settings.read().readOnlyDeviceKeyIds).toEqual([idOf(restored)]);
+  });
 
+  it('a read-only entry whose bytes are not the key its ID names is not used; list() says so', async () => {
+    const { make, keyStore, settings } = setup();
+    const service = make();
+    const current = (await service.getOrCreateDeviceKey()).slice();
+    const restored = generateDeviceKey(sodium);
+    await service.keepReadOnly(restored);
+    const swapped = generateDeviceKey(sodium);
+    await keyStore.set(readOnlyAccount(idOf(restored)), swapped);
+    settings.update((s) => ({
+      ...s,
+      readOnlyDeviceKeyIds: [...s.readOnlyDeviceKeyIds, 'aaaa-bbbb-cccc-dddd'],
+    }));
+    const fresh = make();
+    expect(deviceIds(await fresh.identities())).toEqual([idOf(current)]);
+    expect(await fresh.list()).toEqual({
+      current: { keyId: idOf(current), state: 'ok' },
+      readOnly: [
+        { keyId: idOf(restored), state: 'damaged' },
+        { keyId: 'aaaa-bbbb-cccc-dddd', state: 'missing' },
+      ],
+    });
+  });
+
+  it('replaceCurrent(): a fresh key writes, the old one is kept read-only; another service notices', async () => {
+    const { make, keyStore, settings } = setup();
+    const other = make(); // e.g. the app, which cached the key before a CLI rotation
+    const old = (await other.getOrCreateDeviceKey()).slice();
+    const result = await make().replaceCurrent();
+    expect(result.previousKeyId).toBe(idOf(old));
+    expect(result.deviceKeyId).not.toBe(idOf(old));
+    expect(settings.read().deviceKeyId).toBe(result.deviceKeyId);
+    expect(await keyStore.get(readOnlyAccount(idOf(old)))).toEqual(old);
+    const writers = (await other.recipients()).flatMap((r) => (r.kind === 'device' ? [idOf(r.key)] : []));
+    expect(writers).toEqual([result.deviceKeyId]);
+    expect(deviceIds(await other.identities())).toEqual([result.deviceKeyId, idOf(old)]);
+  });
+
+  it('replaceCurrent() never overwrites a damaged entry', async () => {
+    const { make, keyStore } = setup();
+    await keyStore.set(DEVICE_KEY_ACCOUNT, new Uint8Array(7).fill(1));
+    expect(await codeOf(make().replaceCurrent())).toBe('KEYCHAIN_ENTRY_DAMAGED');
+    expect(await keyStore.get(DEVICE_KEY_ACCOUNT)).toEqual(new Uint8Array(7).fill(1));
+  });
+
+  it('rejects a keychain that keeps nothing', async () => {
     const forgetful: KeyStore = {
       get: () => Promise.resolve(null),
       set: () => Promise.resolve(),
@@ -98,4 +183,66 @@ describe('DeviceKeyService', () => {
     };
     expect(await codeOf(setup(forgetful).make().getOrCreateDeviceKey())).toBe('KEYCHAIN_UNAVAILABLE');
   });
+});
+
+/**
+ * A keychain that fails on its Nth call: `before` (nothing happens) or `after` (the call took effect, then
+ * the answer was lost). A fake on purpose: no real keychain can be made to fail at an exact step.
+ */
+class FailingKeyStore implements KeyStore {
+  calls = 0;
+  constructor(
+    private readonly inner: KeyStore,
+    private readonly failAt: number,
+    private readonly mode: 'before' | 'after',
+  ) {}
+  private async step<T>(run: () => Promise<T>): Promise<T> {
+    this.calls++;
+    if (this.calls !== this.failAt) return run();
+    if (this.mode === 'after') await run();
+    throw new Error(`keychain failed at call ${this.failAt}`);
+  }
+  get(account: string) {
+    return this.step(() => this.inner.get(account));
+  }
+  set(account: string, secret: Uint8Array) {
+    return this.step(() => this.inner.set(account, secret));
+  }
+  delete(account: string) {
+    return this.step(() => this.inner.delete(account));
+  }
+}
+
+describe('a keychain failing between the steps of a rotation leaves every key that opens files', () => {
+  for (const mode of ['before', 'after'] as const) {
+    it(`fails ${mode} the Nth call, for every N`, async () => {
+      let completed = false;
+      for (let n = 1; !completed; n++) {
+        expect(n, 'the rotation never completed').toBeLessThan(50);
+        const inner = new MemoryKeyStore();
+        const { make } = setup(inner);
+        const old = (await make().getOrCreateDeviceKey()).slice();
+        const restored = generateDeviceKey(sodium);
+        const failing = new FailingKeyStore(inner, n, mode);
+        const service = make(failing);
+        try {
+          await service.keepReadOnly(restored);
+          await service.replaceCurrent();
+          completed = true;
+        } catch (error) {
+          expect(String(error)).toMatch(/keychain failed|KEYCHAIN_UNAVAILABLE|did not keep/);
+        }
+        // Whatever step failed: the old key (files written until now) still opens, and once it was kept,
+        // the restored one too; whatever key writes is in the keychain.
+        const after = make();
+        const opens = deviceIds(await after.identities());
+        expect(opens, `failure at call ${n} (${mode})`).toContain(idOf(old));
+        if (failing.calls > 2 || completed) expect(opens).toContain(idOf(restored));
+        const writer = (await after.recipients()).find((r) => r.kind === 'device');
+        if (writer?.kind !== 'device') throw new Error('no device recipient');
+        expect(opens).toContain(idOf(writer.key));
+        if (completed) expect(idOf(writer.key)).not.toBe(idOf(old));
+      }
+    });
+  }
 });

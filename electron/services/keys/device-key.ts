@@ -2,9 +2,17 @@
  * The device key: 32 random bytes per OS user account, kept only in the OS keychain (DESIGN.md "Keys",
  * FORMAT.md §2). Created on first use, and only then: once settings record a device key ID, a missing
  * keychain entry is NO_DEVICE_KEY, because files may exist that only that key opens.
+ *
+ * One writer per secret (DESIGN.md "Guarantees"): creation is single-flight inside a process and runs under
+ * the user's `device-key` lock across processes, re-reading the keychain under the lock (create-if-absent),
+ * so any number of first uses at once make exactly one key.
+ *
+ * Read-only keys: a restored key (restore-device) or a rotated-out one (rotate-device-key) is kept in its own
+ * keychain account, `device-key-ro-<ID>`, and listed in settings. It opens files (identities) and never
+ * writes them (recipients): "a restored key only reads". Nothing here ever deletes a key.
  */
 import type { SodiumBackend } from '../../../crypto/sodium.js';
-import { CofferError } from '../../../crypto/errors.js';
+import { CofferError, isCofferError } from '../../../crypto/errors.js';
 import {
   KEY_BYTES,
   deviceKeyId,
@@ -16,34 +24,76 @@ import {
 import type { SettingsStore } from '../settings.js';
 import type { KeyStore } from './key-store.js';
 import type { TrustedRecoveryKeys } from './trusted-keys.js';
+import { withUserLock } from './user-lock.js';
 
 export const DEVICE_KEY_ACCOUNT = 'device-key';
+/** The user lock (user-lock.ts) held while the device key set changes. */
+export const DEVICE_KEY_LOCK = 'device-key';
+
+/** The keychain account of a read-only device key. */
+export function readOnlyAccount(keyId: string): string {
+  return `${DEVICE_KEY_ACCOUNT}-ro-${keyId}`;
+}
 
 export interface DeviceKeyServiceDeps {
   sodium: SodiumBackend;
   keyStore: KeyStore;
   settings: SettingsStore;
   trustedKeys: TrustedRecoveryKeys;
+  /** Where the cross-process lock lives (app data `locks`, shared by the app and every CLI run). */
+  lockDir: string;
+  lockTimeoutMs?: number;
+}
+
+/** `missing`: listed but not in the keychain; `damaged`: the entry is not the key its ID names. */
+export type KeyState = 'ok' | 'missing' | 'damaged';
+
+export interface DeviceKeyList {
+  /** The key that writes; null when this account never had one. */
+  current: { keyId: string; state: KeyState } | null;
+  /** Keys that only read (restored or rotated out), oldest first. */
+  readOnly: { keyId: string; state: KeyState }[];
+}
+
+export interface ReplaceResult {
+  /** The key that wrote until now, kept read-only (null when the account had none in its keychain). */
+  previousKeyId: string | null;
+  /** Recorded in settings but missing from the keychain: files under it need a restore or the org key. */
+  lostKeyId: string | null;
+  deviceKeyId: string;
+}
+
+const idOf = (sodium: SodiumBackend, key: Uint8Array): string => formatKeyId(deviceKeyId(sodium, key));
+
+function damaged(account: string): CofferError {
+  return new CofferError(
+    'KEYCHAIN_ENTRY_DAMAGED',
+    `The keychain entry "${account}" does not hold a ${KEY_BYTES}-byte key`,
+    'Restore the device key with `coffer restore-device`; keep the damaged entry until then.',
+  );
 }
 
 export class DeviceKeyService {
   /** Cached for the life of the service (one CLI run, one app session); zeroed by close(). */
-  private cached: Uint8Array | null = null;
+  private cached: { key: Uint8Array; id: string } | null = null;
+  private readOnlyCache: Map<string, Uint8Array> | null = null;
+  /** Single flight: concurrent first uses in this process share one creation. */
+  private creating: Promise<Uint8Array> | null = null;
 
   constructor(private readonly deps: DeviceKeyServiceDeps) {}
 
-  /** The device key, made and stored on first use. Callers must not zero or keep it beyond close(). */
+  /** The device key, made and stored on first use. */
   async getOrCreateDeviceKey(): Promise<Uint8Array> {
-    return this.load(true);
+    return (await this.loadCached(true)).slice();
   }
 
   /** The device key; NO_DEVICE_KEY when there is none. */
   async getDeviceKey(): Promise<Uint8Array> {
-    return this.load(false);
+    return (await this.loadCached(false)).slice();
   }
 
   async deviceKeyId(): Promise<string> {
-    return formatKeyId(deviceKeyId(this.deps.sodium, await this.getOrCreateDeviceKey()));
+    return idOf(this.deps.sodium, await this.loadCached(true));
   }
 
   /** The key ID recorded in settings, without touching the keychain. */
@@ -51,8 +101,19 @@ export class DeviceKeyService {
     return this.deps.settings.read().deviceKeyId;
   }
 
-  /** Who new files are written for: this device, and each trusted organization recovery key. */
+  /** IDs of the read-only keys listed in settings, without touching the keychain. */
+  readOnlyKeyIds(): string[] {
+    return this.deps.settings.read().readOnlyDeviceKeyIds;
+  }
+
+  /**
+   * Who new files are written for: the current device key only (never a read-only one), and each trusted
+   * organization recovery key.
+   */
   async recipients(): Promise<Recipient[]> {
+    // Another process may have rotated the key since it was cached (settings record the new ID): write
+    // for the new one. The old one stays readable, so even a write that raced the rotation opens.
+    if (this.cached && this.recordedDeviceKeyId() !== this.cached.id) this.close();
     const key = await this.getOrCreateDeviceKey();
     return [
       { kind: 'device', key },
@@ -60,92 +121,210 @@ export class DeviceKeyService {
     ];
   }
 
-  /** What opens files on this device. */
+  /** What opens files on this device: the current key, then each read-only key that is in the keychain. */
   async identities(): Promise<Identity[]> {
-    return [{ kind: 'device', key: await this.getDeviceKey() }];
+    const current = await this.getDeviceKey();
+    const currentId = idOf(this.deps.sodium, current);
+    const readOnly = [...(await this.loadReadOnly()).entries()]
+      .filter(([id]) => id !== currentId)
+      .map(([, key]): Identity => ({ kind: 'device', key: key.slice() }));
+    return [{ kind: 'device', key: current }, ...readOnly];
+  }
+
+  /** The current key and the read-only keys, each with its state in the keychain (`coffer device-keys`). */
+  async list(): Promise<DeviceKeyList> {
+    const { keyStore, settings, sodium } = this.deps;
+    const recorded = settings.read().deviceKeyId;
+    let current: DeviceKeyList['current'] = null;
+    try {
+      const key = await this.readCurrent();
+      if (key) {
+        current = { keyId: idOf(sodium, key), state: 'ok' };
+        sodium.zero(key);
+      } else if (recorded) {
+        current = { keyId: recorded, state: 'missing' };
+      }
+    } catch (error) {
+      if (!isCofferError(error, 'KEYCHAIN_ENTRY_DAMAGED')) throw error;
+      current = { keyId: recorded ?? 'unknown', state: 'damaged' };
+    }
+    const readOnly: DeviceKeyList['readOnly'] = [];
+    for (const keyId of settings.read().readOnlyDeviceKeyIds) {
+      const key = await keyStore.get(readOnlyAccount(keyId));
+      const state: KeyState =
+        key === null ? 'missing' : key.length === KEY_BYTES && idOf(sodium, key) === keyId ? 'ok' : 'damaged';
+      if (key) sodium.zero(key);
+      readOnly.push({ keyId, state });
+    }
+    return { current, readOnly };
   }
 
   /**
-   * Puts a restored device key into the keychain (restore-device). Refuses to replace a different key that
-   * already exists unless `replace`, since files written under that key would no longer open here.
+   * Keeps `key` (a restored device key) as a read-only key: it will open files and never write one. The
+   * caller keeps and zeroes `key`. Returns its ID and whether it is this account's current key already.
    */
-  async install(key: Uint8Array, options: { replace?: boolean } = {}): Promise<string> {
-    const { sodium, keyStore, settings } = this.deps;
-    const id = formatKeyId(deviceKeyId(sodium, key));
-    const current = await keyStore.get(DEVICE_KEY_ACCOUNT);
-    if (current) {
-      const currentId = current.length === KEY_BYTES ? formatKeyId(deviceKeyId(sodium, current)) : 'damaged';
-      sodium.zero(current);
-      if (currentId !== id && !options.replace) {
-        throw new CofferError(
-          'DEVICE_KEY_EXISTS',
-          `This account already has device key ${currentId}; restoring ${id} would replace it`,
-          'Give the old files to this device with `coffer rekey --key FILE` instead, or pass --replace if no file here uses the current key.',
-        );
+  async keepReadOnly(key: Uint8Array): Promise<{ keyId: string; isCurrent: boolean }> {
+    const { sodium } = this.deps;
+    if (key.length !== KEY_BYTES) throw damaged('restored key');
+    const keyId = idOf(sodium, key);
+    return this.locked(async () => {
+      const current = await this.readCurrent();
+      const isCurrent = current !== null && idOf(sodium, current) === keyId;
+      if (current) sodium.zero(current);
+      if (!isCurrent) await this.storeReadOnly(keyId, key);
+      return { keyId, isCurrent };
+    });
+  }
+
+  /**
+   * A fresh device key writes from now on; the current one (if the keychain has it) is kept read-only first,
+   * so no file written under it stops opening. Each key is read back from the keychain before anything
+   * depends on it, and no key is deleted: a keychain failing between steps leaves every file opening.
+   */
+  async replaceCurrent(): Promise<ReplaceResult> {
+    const { sodium, settings } = this.deps;
+    return this.locked(async () => {
+      // A damaged entry throws here: it may be a key we cannot read, so it is never overwritten.
+      const current = await this.readCurrent();
+      let previousKeyId: string | null = null;
+      if (current) {
+        previousKeyId = idOf(sodium, current);
+        try {
+          await this.storeReadOnly(previousKeyId, current);
+        } finally {
+          sodium.zero(current);
+        }
       }
-    }
-    await keyStore.set(DEVICE_KEY_ACCOUNT, key);
-    await this.readBack(id);
-    settings.update((s) => ({ ...s, deviceKeyId: id }));
-    this.close();
-    this.cached = key.slice();
-    return id;
+      const recorded = settings.read().deviceKeyId;
+      const lostKeyId =
+        recorded && recorded !== previousKeyId && !settings.read().readOnlyDeviceKeyIds.includes(recorded)
+          ? recorded
+          : null;
+      const key = generateDeviceKey(sodium);
+      const keyId = idOf(sodium, key);
+      try {
+        await this.store(DEVICE_KEY_ACCOUNT, key, keyId);
+        settings.update((s) => ({ ...s, deviceKeyId: keyId }));
+      } catch (error) {
+        sodium.zero(key);
+        throw error;
+      }
+      this.close();
+      this.cached = { key, id: keyId };
+      return { previousKeyId, lostKeyId, deviceKeyId: keyId };
+    });
   }
 
-  /** Zeroes the cached key. */
+  /** Zeroes the cached keys. */
   close(): void {
-    if (this.cached) this.deps.sodium.zero(this.cached);
+    const { sodium } = this.deps;
+    if (this.cached) sodium.zero(this.cached.key);
     this.cached = null;
+    for (const key of this.readOnlyCache?.values() ?? []) sodium.zero(key);
+    this.readOnlyCache = null;
   }
 
-  /** A copy each time: a caller that zeroes the keys it was given must never zero the cache. */
-  private async load(create: boolean): Promise<Uint8Array> {
-    return (await this.loadCached(create)).slice();
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withUserLock(this.deps.lockDir, DEVICE_KEY_LOCK, fn, this.deps.lockTimeoutMs);
   }
 
   private async loadCached(create: boolean): Promise<Uint8Array> {
-    if (this.cached) return this.cached;
-    const { sodium, keyStore, settings } = this.deps;
-    const recorded = settings.read().deviceKeyId;
-    const stored = await keyStore.get(DEVICE_KEY_ACCOUNT);
-    if (stored) {
-      if (stored.length !== KEY_BYTES) {
-        throw new CofferError(
-          'KEYCHAIN_ENTRY_DAMAGED',
-          `The keychain entry "${DEVICE_KEY_ACCOUNT}" does not hold a ${KEY_BYTES}-byte key`,
-          'Restore the device key with `coffer restore-device`; keep the damaged entry until then.',
-        );
+    if (this.cached) return this.cached.key;
+    if (create) {
+      this.creating ??= this.loadOrCreate().finally(() => {
+        this.creating = null;
+      });
+      return this.creating;
+    }
+    // A creation under way in this process: its key, rather than a NO_DEVICE_KEY read in between.
+    if (this.creating) return this.creating;
+    const stored = await this.readCurrent();
+    if (stored) return this.adopt(stored);
+    throw this.noDeviceKey(this.recordedDeviceKeyId());
+  }
+
+  private async loadOrCreate(): Promise<Uint8Array> {
+    const stored = await this.readCurrent();
+    if (stored) return this.adopt(stored);
+    return this.locked(async () => {
+      // Another process may have made the key while this one waited for the lock: read again.
+      const again = await this.readCurrent();
+      if (again) return this.adopt(again);
+      const recorded = this.recordedDeviceKeyId();
+      if (recorded) throw this.noDeviceKey(recorded);
+      const key = generateDeviceKey(this.deps.sodium);
+      const id = idOf(this.deps.sodium, key);
+      try {
+        await this.store(DEVICE_KEY_ACCOUNT, key, id);
+      } catch (error) {
+        this.deps.sodium.zero(key);
+        throw error;
       }
-      const id = formatKeyId(deviceKeyId(sodium, stored));
-      if (recorded !== id) settings.update((s) => ({ ...s, deviceKeyId: id }));
-      this.cached = stored;
-      return stored;
+      return this.adopt(key);
+    });
+  }
+
+  /** Caches `key` as the current key (the first one wins) and records its ID. */
+  private adopt(key: Uint8Array): Uint8Array {
+    const { sodium, settings } = this.deps;
+    if (this.cached) {
+      sodium.zero(key);
+      return this.cached.key;
     }
-    if (recorded || !create) {
-      throw new CofferError(
-        'NO_DEVICE_KEY',
-        recorded
-          ? `The device key ${recorded} is missing from the OS keychain`
-          : 'This account has no device key yet',
-        recorded
-          ? 'Ask the helpdesk to restore it: `coffer restore-device --code CODE ESCROW` (personal recovery code) or `coffer restore-device --key FILE ESCROW` (organization key).'
-          : 'Run `coffer init` to create one, or `coffer restore-device` to bring back the key of a lost laptop.',
-      );
-    }
-    const key = generateDeviceKey(sodium);
-    const id = formatKeyId(deviceKeyId(sodium, key));
-    await keyStore.set(DEVICE_KEY_ACCOUNT, key);
-    // Read it back: a keychain that accepts a write but keeps nothing would lose every file.
-    await this.readBack(id);
-    settings.update((s) => ({ ...s, deviceKeyId: id }));
-    this.cached = key;
+    const id = idOf(sodium, key);
+    if (settings.read().deviceKeyId !== id) settings.update((s) => ({ ...s, deviceKeyId: id }));
+    this.cached = { key, id };
     return key;
   }
 
-  private async readBack(id: string): Promise<void> {
+  private async readCurrent(): Promise<Uint8Array | null> {
+    const stored = await this.deps.keyStore.get(DEVICE_KEY_ACCOUNT);
+    if (stored && stored.length !== KEY_BYTES) {
+      this.deps.sodium.zero(stored);
+      throw damaged(DEVICE_KEY_ACCOUNT);
+    }
+    return stored;
+  }
+
+  private async loadReadOnly(): Promise<Map<string, Uint8Array>> {
+    if (this.readOnlyCache) return this.readOnlyCache;
     const { sodium, keyStore } = this.deps;
-    const back = await keyStore.get(DEVICE_KEY_ACCOUNT);
-    const ok = back !== null && back.length === KEY_BYTES && formatKeyId(deviceKeyId(sodium, back)) === id;
+    const keys = new Map<string, Uint8Array>();
+    for (const keyId of this.readOnlyKeyIds()) {
+      const key = await keyStore.get(readOnlyAccount(keyId));
+      if (!key) continue; // listed before it was stored (a failed step): `coffer device-keys` shows it
+      // The ID is recomputed from the key, never trusted from the index or the account name.
+      if (key.length === KEY_BYTES && idOf(sodium, key) === keyId) keys.set(keyId, key);
+      else sodium.zero(key);
+    }
+    this.readOnlyCache = keys;
+    return keys;
+  }
+
+  /**
+   * The index first, then the key: an ID listed without its key is harmless (shown as missing), while a key
+   * stored without its ID listed would be invisible.
+   */
+  private async storeReadOnly(keyId: string, key: Uint8Array): Promise<void> {
+    this.deps.settings.update((s) =>
+      s.readOnlyDeviceKeyIds.includes(keyId)
+        ? s
+        : { ...s, readOnlyDeviceKeyIds: [...s.readOnlyDeviceKeyIds, keyId] },
+    );
+    await this.store(readOnlyAccount(keyId), key, keyId);
+    if (this.readOnlyCache) {
+      const old = this.readOnlyCache.get(keyId);
+      if (old) this.deps.sodium.zero(old);
+      this.readOnlyCache.set(keyId, key.slice());
+    }
+  }
+
+  /** Writes and reads back: a keychain that accepts a write but keeps nothing would lose every file. */
+  private async store(account: string, key: Uint8Array, id: string): Promise<void> {
+    const { sodium, keyStore } = this.deps;
+    await keyStore.set(account, key);
+    const back = await keyStore.get(account);
+    const ok = back !== null && back.length === KEY_BYTES && idOf(sodium, back) === id;
     if (back) sodium.zero(back);
     if (!ok) {
       throw new CofferError(
@@ -154,5 +333,17 @@ export class DeviceKeyService {
         'Check that the keychain is unlocked and persistent (on Linux: the Secret Service, not the kernel keyring), then try again.',
       );
     }
+  }
+
+  private noDeviceKey(recorded: string | undefined): CofferError {
+    return new CofferError(
+      'NO_DEVICE_KEY',
+      recorded
+        ? `The device key ${recorded} is missing from the OS keychain`
+        : 'This account has no device key yet',
+      recorded
+        ? 'Ask the helpdesk to restore it: `coffer restore-device --code - ESCROW` (personal recovery code) or `coffer restore-device --key FILE ESCROW` (organization key).'
+        : 'Run `coffer init` to create one, or `coffer restore-device` to bring back the key of a lost laptop.',
+    );
   }
 }

@@ -22,7 +22,13 @@ function setup() {
   const home = tmp('escrow-home');
   const settings = new JsonSettingsStore(path.join(home, 'settings.json'));
   const trustedKeys = new TrustedRecoveryKeys(sodium, settings);
-  const deviceKeys = new DeviceKeyService({ sodium, keyStore: new MemoryKeyStore(), settings, trustedKeys });
+  const deviceKeys = new DeviceKeyService({
+    sodium,
+    keyStore: new MemoryKeyStore(),
+    settings,
+    trustedKeys,
+    lockDir: path.join(home, 'locks'),
+  });
   const escrowFile = path.join(home, 'escrow.json');
   const recovery = new RecoveryService({ sodium, deviceKeys, trustedKeys, settings, escrowFile });
   const folders = [tmp('escrow-a'), tmp('escrow-b')];

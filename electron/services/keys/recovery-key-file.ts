@@ -96,15 +96,29 @@ export async function sealRecoveryKeyFile(
   return out;
 }
 
+function checkHead(bytes: Uint8Array): void {
+  if (bytes.length !== KEY_FILE_BYTES) throw badFile(`it has ${bytes.length} bytes, not ${KEY_FILE_BYTES}`);
+  if (!MAGIC.every((b, i) => bytes[i] === b)) throw badFile('its first bytes are wrong');
+  if (bytes[8] !== VERSION) throw badFile(`version ${bytes[8]} is not supported`);
+}
+
+/**
+ * The public key of a key file, without its passphrase (§11.1: it is in the clear, bytes 33..65), so a
+ * command can check that the file is the one it needs before asking for the passphrase.
+ */
+export function readRecoveryKeyFilePublicKey(file: string): Uint8Array {
+  const bytes = readKeyFileBytes(file);
+  checkHead(bytes);
+  return bytes.slice(33, 65);
+}
+
 /** FORMAT.md §11.1 reader. The returned identity holds the secret key: zero it when done. */
 export async function openRecoveryKeyFile(
   bytes: Uint8Array,
   passphrase: string,
 ): Promise<Extract<Identity, { kind: 'recovery' }>> {
   await sodium.ready;
-  if (bytes.length !== KEY_FILE_BYTES) throw badFile(`it has ${bytes.length} bytes, not ${KEY_FILE_BYTES}`);
-  if (!MAGIC.every((b, i) => bytes[i] === b)) throw badFile('its first bytes are wrong');
-  if (bytes[8] !== VERSION) throw badFile(`version ${bytes[8]} is not supported`);
+  checkHead(bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const limits = { opslimit: view.getUint32(9, true), memlimit: view.getUint32(13, true) };
   if (limits.opslimit < 1 || limits.opslimit > MAX_OPSLIMIT) throw badFile('its opslimit is out of range');
@@ -144,9 +158,12 @@ export async function readRecoveryKeyFile(
   file: string,
   passphrase: string,
 ): Promise<Extract<Identity, { kind: 'recovery' }>> {
-  let bytes: Uint8Array;
+  return openRecoveryKeyFile(readKeyFileBytes(file), passphrase);
+}
+
+function readKeyFileBytes(file: string): Uint8Array {
   try {
-    bytes = new Uint8Array(fs.readFileSync(file)); // a plain copy: Buffer.slice would share memory
+    return new Uint8Array(fs.readFileSync(file)); // a plain copy: Buffer.slice would share memory
   } catch (error) {
     throw new CofferError(
       'KEY_FILE_UNREADABLE',
@@ -155,7 +172,6 @@ export async function readRecoveryKeyFile(
       { cause: error },
     );
   }
-  return openRecoveryKeyFile(bytes, passphrase);
 }
 
 /** Writes a new key file with mode 0600, never over an existing file (a lost private key loses files). */

@@ -8,7 +8,7 @@ import { CofferError, isCofferError } from '../../../crypto/errors.js';
 import { formatKeyId, recoveryKeyId, type Identity, type Recipient } from '../../../crypto/keys.js';
 import type { SettingsStore } from '../settings.js';
 import { stateStorage, type StateAuth } from '../state/state-file.js';
-import type { DeviceKeyService } from './device-key.js';
+import type { DeviceKeyList, DeviceKeyService } from './device-key.js';
 import type { TrustedRecoveryKeys } from './trusted-keys.js';
 import {
   createEscrowRecord,
@@ -36,6 +36,26 @@ export interface RecoveryServiceDeps {
   policyRecipients?: () => readonly Recipient[];
 }
 
+/**
+ * Re-wraps every file of the registered folders to the current recipients (RotationService.run), given to
+ * a restore or a device key rotation by the caller, so files carry the new device key's stanza.
+ */
+export type RewrapRegistered = () => Promise<RewrapSummary>;
+
+export interface DeviceChangeOptions {
+  /** Absent: nothing is re-wrapped (files keep opening with the read-only key). */
+  rewrapRegistered?: RewrapRegistered;
+}
+
+/** What a re-wrap of the registered folders did (RotationReport satisfies it). */
+export interface RewrapSummary {
+  readonly filesTotal: number;
+  readonly inPlace: number;
+  readonly copied: number;
+  readonly unchanged: number;
+  readonly failed: readonly { path?: string; code: string; message: string }[];
+}
+
 export interface IssuedCode {
   /** The code as shown to the user, once: 8 groups joined by dashes. */
   code: string;
@@ -57,10 +77,41 @@ export type RestoreSecret =
   | { kind: 'code'; code: Uint8Array }
   | { kind: 'recovery'; identity: Extract<Identity, { kind: 'recovery' }> };
 
+/** Which secret will open the record, known before any passphrase is asked for. */
+export type RestoreRef = { kind: 'code'; codeKeyId: string } | { kind: 'recovery'; keyId: string };
+
+/** What `checkRestore` found: everything a restore can check before the key file's passphrase. */
+export interface RestorePlan {
+  /** The device key ID the record names (checked again against the key once it is opened). */
+  restoredKeyId: string;
+  /** This account's keys now. */
+  keys: DeviceKeyList;
+  /** A fresh device key will be made (none here yet, its key is missing, or `replace`). */
+  freshKey: boolean;
+}
+
 export interface RestoreResult {
+  /** The restored key: kept read-only, never used to write. */
+  restoredKeyId: string;
+  /** The key that writes from now on. */
   deviceKeyId: string;
-  /** After a code was used, the new one that replaces it (rotation after use). */
+  /** The key that wrote before `--replace` (now read-only too); null when none was replaced. */
+  replacedKeyId: string | null;
+  /** Files of the registered folders re-wrapped to `deviceKeyId` (null: no re-wrap wired). */
+  rewrap: RewrapSummary | null;
+  /** The new personal recovery code, for `deviceKeyId` (rotation after use; always after a new key). */
   newCode?: IssuedCode;
+  /** What did not work after the keys were safely in place (re-wrap, a lost key); never thrown. */
+  warnings: string[];
+}
+
+export interface RotateResult {
+  /** The key that wrote until now, kept read-only. */
+  previousKeyId: string;
+  deviceKeyId: string;
+  rewrap: RewrapSummary | null;
+  newCode: IssuedCode;
+  warnings: string[];
 }
 
 export class RecoveryService {
@@ -186,40 +237,159 @@ export class RecoveryService {
     return record;
   }
 
-  /** Puts the device key from `escrowFile` into this account's keychain. */
-  async restoreDevice(
+  /**
+   * Everything a restore can check before the key file's passphrase is asked for (issue 9 item 3): the
+   * record parses, is sealed to this code / this organization key, the code was not used here, and the
+   * keychain answers with no damaged entry.
+   */
+  async checkRestore(
     escrowFile: string,
-    secret: RestoreSecret,
+    ref: RestoreRef,
     options: { replace?: boolean } = {},
-  ): Promise<RestoreResult> {
-    const { sodium, deviceKeys, settings } = this.deps;
+  ): Promise<RestorePlan> {
+    const { settings, deviceKeys } = this.deps;
     const record = this.readEscrow(escrowFile);
-    let codeId: string | undefined;
-    if (secret.kind === 'code') {
-      codeId = formatKeyId(recoveryCodeKeyId(sodium, secret.code));
-      if (settings.read().usedRecoveryCodeIds.includes(codeId)) {
+    if (ref.kind === 'code') {
+      if (settings.read().usedRecoveryCodeIds.includes(ref.codeKeyId)) {
         throw new CofferError(
           'RECOVERY_CODE_USED',
-          `Recovery code ${codeId} was already used on this machine and has been replaced`,
+          `Recovery code ${ref.codeKeyId} was already used on this machine and has been replaced`,
           'Use the new code issued at that restore, or the organization recovery key.',
         );
       }
+      if (record.code.keyId !== ref.codeKeyId) {
+        throw new CofferError(
+          'WRONG_RECOVERY_CODE',
+          `This recovery code (key ID ${ref.codeKeyId}) is not the one for this escrow record (key ID ${record.code.keyId})`,
+          'Use the most recent recovery code of this user (codes are replaced after use), or the organization recovery key.',
+        );
+      }
+    } else if (!record.recovery.some((r) => r.keyId === ref.keyId)) {
+      throw new CofferError(
+        'NO_MATCHING_KEY',
+        `This escrow record is not sealed to recovery key ${ref.keyId}; it is for ${
+          record.recovery.map((r) => r.keyId).join(', ') || 'no recovery key'
+        }`,
+        'Use the organization recovery key whose ID is named, or the user’s personal recovery code.',
+      );
     }
+    const keys = await deviceKeys.list();
+    if (keys.current?.state === 'damaged') {
+      throw new CofferError(
+        'KEYCHAIN_ENTRY_DAMAGED',
+        'The keychain entry "device-key" does not hold a device key; a restore would have to replace it',
+        'Keep the entry (it may be a key another tool can read); ask for help before deleting it by hand.',
+      );
+    }
+    const freshKey = options.replace === true || keys.current === null || keys.current.state !== 'ok';
+    return { restoredKeyId: record.deviceKeyId, keys, freshKey };
+  }
+
+  /**
+   * Brings back the device key in `escrowFile` as a read-only key (a restored key only reads: DESIGN.md
+   * "Guarantees"). A fresh device key writes from now on when the account has none (or with `replace`, the
+   * current one becoming read-only too, so nothing is orphaned); files in registered folders are re-wrapped
+   * to the key that writes; a new code is issued when the code was used or the record is not for that key.
+   * A forged record (sealed to the right organization key, for a key its maker knows) then opens only what
+   * that key already opened.
+   */
+  async restoreDevice(
+    escrowFile: string,
+    secret: RestoreSecret,
+    options: { replace?: boolean } & DeviceChangeOptions = {},
+  ): Promise<RestoreResult> {
+    const { sodium, deviceKeys, settings } = this.deps;
+    const ref: RestoreRef =
+      secret.kind === 'code'
+        ? { kind: 'code', codeKeyId: formatKeyId(recoveryCodeKeyId(sodium, secret.code)) }
+        : { kind: 'recovery', keyId: formatKeyId(recoveryKeyId(sodium, secret.identity.publicKey)) };
+    const plan = await this.checkRestore(escrowFile, ref, options);
+    const record = this.readEscrow(escrowFile);
     const key =
       secret.kind === 'code'
         ? openEscrowWithCode(sodium, record, secret.code)
         : openEscrowWithRecoveryKey(sodium, record, secret.identity);
-    let deviceKeyId: string;
+    let restoredKeyId: string;
     try {
-      deviceKeyId = await deviceKeys.install(key, options);
+      restoredKeyId = (await deviceKeys.keepReadOnly(key)).keyId;
     } finally {
       sodium.zero(key);
     }
-    if (!codeId) return { deviceKeyId };
-    // Rotation after use: the code was read out over the phone, so it is no longer secret.
-    const used = codeId;
-    settings.update((s) => ({ ...s, usedRecoveryCodeIds: [...new Set([...s.usedRecoveryCodeIds, used])] }));
-    return { deviceKeyId, newCode: await this.issueCode() };
+    const warnings: string[] = [];
+    let replacedKeyId: string | null = null;
+    if (plan.freshKey) {
+      const replaced = await deviceKeys.replaceCurrent();
+      replacedKeyId = replaced.previousKeyId === restoredKeyId ? null : replaced.previousKeyId;
+      if (replaced.lostKeyId !== null && replaced.lostKeyId !== restoredKeyId) {
+        warnings.push(
+          `Device key ${replaced.lostKeyId} is still missing from the keychain: its files open with the organization key or its own escrow record.`,
+        );
+      }
+    }
+    if (ref.kind === 'code') {
+      // Rotation after use: the code was read out over the phone, so it is no longer secret.
+      const used = ref.codeKeyId;
+      settings.update((s) => ({ ...s, usedRecoveryCodeIds: [...new Set([...s.usedRecoveryCodeIds, used])] }));
+    }
+    const deviceKeyId = await deviceKeys.deviceKeyId();
+    // The escrow record first, for the key that writes: a crash during the re-wrap must not leave new
+    // files under a key that no code opens.
+    const newCode =
+      ref.kind === 'code' || this.escrowIsStale(deviceKeyId) ? await this.issueCode() : undefined;
+    const rewrap = await this.rewrap(options.rewrapRegistered, warnings);
+    return {
+      restoredKeyId,
+      deviceKeyId,
+      replacedKeyId,
+      rewrap,
+      ...(newCode ? { newCode } : {}),
+      warnings,
+    };
+  }
+
+  /**
+   * `coffer rotate-device-key`: a fresh device key, the old one kept read-only (never deleted), a new code
+   * and escrow record for the new key, then every file of the registered folders re-wrapped to it.
+   */
+  async rotateDeviceKey(options: DeviceChangeOptions = {}): Promise<RotateResult> {
+    const { deviceKeys } = this.deps;
+    await deviceKeys.getDeviceKey(); // NO_DEVICE_KEY before anything changes
+    const replaced = await deviceKeys.replaceCurrent();
+    const warnings: string[] = [];
+    const newCode = await this.issueCode();
+    const rewrap = await this.rewrap(options.rewrapRegistered, warnings);
+    return {
+      previousKeyId: replaced.previousKeyId ?? 'none',
+      deviceKeyId: replaced.deviceKeyId,
+      rewrap,
+      newCode,
+      warnings,
+    };
+  }
+
+  private escrowIsStale(deviceKeyId: string): boolean {
+    try {
+      return this.currentEscrow()?.deviceKeyId !== deviceKeyId;
+    } catch {
+      return true; // unreadable or tampered: a new record replaces it
+    }
+  }
+
+  /** Re-wrap failures are reported, never thrown: the keys are in place and every file still opens. */
+  private async rewrap(run: RewrapRegistered | undefined, warnings: string[]): Promise<RewrapSummary | null> {
+    if (!run) return null;
+    try {
+      const summary = await run();
+      if (summary.failed.length > 0) {
+        warnings.push(
+          `${summary.failed.length} item(s) were not re-wrapped to the new device key (they still open here): run \`coffer rewrap\` again.`,
+        );
+      }
+      return summary;
+    } catch (error) {
+      warnings.push(`Files were not re-wrapped (they still open here): ${describe(error)}`);
+      return null;
+    }
   }
 }
 

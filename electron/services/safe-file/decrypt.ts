@@ -17,6 +17,7 @@ import { PROTECTED_SUFFIX } from './names.js';
 import { NOFOLLOW, openRegularForRead, openRegularIn, writeTempIn } from './open.js';
 import type { TempJournal } from './temp-journal.js';
 import type { DecryptOptions } from './types.js';
+import { assertMayReplace, restoredMode } from '../restore-rules.js';
 
 /**
  * Decrypts `path` to the name stored in its metadata (or `output`). Never replaces an existing file unless
@@ -51,8 +52,11 @@ export function decryptTo(
     const name = options.output !== undefined ? provisional : metadata.name;
     try {
       tgt.recheck();
-      if (options.force) renameSync(tgt.at(temp), tgt.at(name));
-      else renameNoClobber(tgt.at(temp), tgt.at(name));
+      if (options.force) {
+        // The name may come from the metadata: --force never replaces a .coffer file or an escrow copy.
+        assertMayReplace(name);
+        renameSync(tgt.at(temp), tgt.at(name));
+      } else renameNoClobber(tgt.at(temp), tgt.at(name));
     } catch (error) {
       removeQuietly(tgt.at(temp));
       throw error;
@@ -60,7 +64,7 @@ export function decryptTo(
     // The temp stayed 0600; the stored mode applies now that the file has its name.
     const fd = openSync(tgt.at(name), constants.O_RDONLY | NOFOLLOW);
     try {
-      fchmodSync(fd, metadata.mode & 0o777); // never restore setuid/setgid/sticky bits
+      fchmodSync(fd, restoredMode(metadata.mode)); // umask applied; never setuid/setgid/sticky
     } finally {
       closeSync(fd);
     }

@@ -1,0 +1,252 @@
+/**
+ * Issue 9 items 3 and 4, end to end through the real CLI and a real Secret Service: one device key however
+ * many processes ask for it first; a restored key only reads (a forged escrow record gives its maker nothing
+ * new, `--replace` orphans nothing); `rotate-device-key` keeps every file opening.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Laptop, NO_KEYRING, tempDir, type RunResult } from './cli-harness.js';
+
+if (NO_KEYRING) console.warn(`SKIPPED CLI device key scenarios: ${NO_KEYRING}`);
+
+const PASSPHRASE = 'correct horse battery staple';
+const pass = { COFFER_PASSPHRASE: PASSPHRASE };
+
+interface InspectDoc {
+  results: { path: string; stanzas: { kind: string; keyId: string }[] }[];
+}
+
+function parseInit(result: RunResult): { deviceKeyId: string } {
+  try {
+    return JSON.parse(result.stdout) as { deviceKeyId: string };
+  } catch {
+    throw new Error(`not JSON (exit ${result.code}): ${result.stdout}\n${result.stderr}`);
+  }
+}
+
+/** The device key IDs named by the files' headers (no key needed). */
+async function deviceStanzas(laptop: Laptop, files: string[]): Promise<string[]> {
+  const { result, doc } = await laptop.json<InspectDoc>(['inspect', ...files]);
+  expect(result.code, result.stderr).toBe(0);
+  return doc.results.flatMap((r) => r.stanzas.filter((s) => s.kind === 'device').map((s) => s.keyId));
+}
+
+describe.skipIf(NO_KEYRING !== null)('one device key', () => {
+  it('20 concurrent first uses from separate processes (init and encrypt) make exactly one key; every file opens', async () => {
+    // A loaded 2-core machine: give each keychain call time, so only the race itself can fail.
+    const laptop = new Laptop('race', { COFFER_KEYCHAIN_TIMEOUT_MS: '30000' });
+    const dir = tempDir('race');
+    const runs: Promise<RunResult>[] = [];
+    const plain: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      if (i % 2 === 0) {
+        runs.push(laptop.run(['--json', 'init']));
+      } else {
+        const file = path.join(dir, `f${i}.txt`);
+        fs.writeFileSync(file, `file ${i}\n`);
+        plain.push(file);
+        runs.push(laptop.run(['--json', 'encrypt', file]));
+      }
+    }
+    const results = await Promise.all(runs);
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const initIds = results.filter((_, i) => i % 2 === 0).map((r) => parseInit(r).deviceKeyId);
+    const encrypted = plain.map((p) => `${p}.coffer`);
+    const fileIds = await deviceStanzas(laptop, encrypted);
+    const ids = new Set([...initIds, ...fileIds]);
+    expect([...ids], 'device key IDs seen by the 20 processes').toHaveLength(1);
+
+    // The keychain holds that key, and every file opens with it, from a later process.
+    const { OsKeyStore } = await import('../electron/services/keys/key-store.js');
+    const { loadBackend } = await import('../crypto/sodium.js');
+    const { deviceKeyId, formatKeyId } = await import('../crypto/keys.js');
+    const stored = await new OsKeyStore({ service: laptop.service }).get('device-key');
+    if (!stored) throw new Error('no device key in the keychain');
+    expect(formatKeyId(deviceKeyId(await loadBackend('wasm'), stored))).toBe([...ids][0]);
+    const verify = await laptop.run(['verify', ...encrypted]);
+    expect(verify.code, verify.stderr).toBe(0);
+  });
+});
+
+interface RestoreDoc {
+  ok: boolean;
+  restoredKeyId: string;
+  deviceKeyId: string;
+  replacedKeyId: string | null;
+  newCode?: { code: string; keyId: string; deviceKeyId: string };
+  rewrap: { filesTotal: number; failed: unknown[] } | null;
+}
+
+interface KeysDoc {
+  current: { keyId: string; state: string; files: number } | null;
+  readOnly: { keyId: string; state: string; files: number }[];
+}
+
+/** An attacker who knows only the organization *public* key makes a record for a device key they know. */
+async function forgeRecord(publicKeyLine: string, out: string): Promise<Uint8Array> {
+  const { loadBackend } = await import('../crypto/sodium.js');
+  const { generateDeviceKey } = await import('../crypto/keys.js');
+  const { createEscrowRecord, serializeEscrowRecord } = await import('../electron/services/keys/escrow.js');
+  const { generateRecoveryCode } = await import('../electron/services/keys/recovery-code.js');
+  const { parsePublicKey } = await import('../electron/services/keys/public-key-text.js');
+  const sodium = await loadBackend('wasm');
+  const attackerKey = generateDeviceKey(sodium);
+  const record = createEscrowRecord(sodium, {
+    deviceKey: attackerKey,
+    code: generateRecoveryCode(sodium),
+    recoveryPublicKeys: [parsePublicKey(sodium, publicKeyLine)],
+  });
+  fs.writeFileSync(out, serializeEscrowRecord(record));
+  return attackerKey;
+}
+
+/** The attacker's own laptop, holding the key they put in the forged record. */
+async function attackerLaptop(key: Uint8Array): Promise<Laptop> {
+  const attacker = new Laptop('attacker');
+  const { OsKeyStore } = await import('../electron/services/keys/key-store.js');
+  await new OsKeyStore({ service: attacker.service }).set('device-key', key);
+  return attacker;
+}
+
+function writePlain(dir: string, name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', () => {
+  const helpdesk = new Laptop('helpdesk');
+  const orgKey = path.join(helpdesk.home, 'org.key');
+  const wrongKey = path.join(helpdesk.home, 'wrong.key');
+  let publicKey = '';
+
+  it('setup: the organization key pair', async () => {
+    const keygen = await helpdesk.json<{ publicKey: string }>(['recovery', 'keygen', '--out', orgKey], pass);
+    expect(keygen.result.code, keygen.result.stderr).toBe(0);
+    publicKey = keygen.doc.publicKey;
+    expect((await helpdesk.run(['recovery', 'keygen', '--out', wrongKey], pass)).code).toBe(0);
+  });
+
+  it('a forged record restored on a new laptop gives its maker nothing: new files do not open with the forged key', async () => {
+    const forged = path.join(tempDir('forged'), 'escrow.json');
+    const attackerKey = await forgeRecord(publicKey, forged);
+    const victim = new Laptop('victim-new');
+    expect((await victim.run(['recovery', 'trust', publicKey])).code).toBe(0);
+    const restore = await victim.json<RestoreDoc>(['restore-device', '--key', orgKey, forged], pass);
+    expect(restore.result.code, restore.result.stderr).toBe(0);
+    expect(restore.doc.deviceKeyId).not.toBe(restore.doc.restoredKeyId);
+    // A new code for the key that writes (rotated after use, as BitLocker does).
+    expect(restore.doc.newCode?.deviceKeyId).toBe(restore.doc.deviceKeyId);
+
+    const dir = tempDir('victim-new-files');
+    const plain = writePlain(dir, 'payroll.txt', 'salaries\n');
+    expect((await victim.run(['encrypt', plain])).code).toBe(0);
+    expect(await deviceStanzas(victim, [`${plain}.coffer`])).toEqual([restore.doc.deviceKeyId]);
+    const attacker = await attackerLaptop(attackerKey);
+    const stolen = await attacker.run(['verify', `${plain}.coffer`]);
+    expect(stolen.code).toBe(1);
+    expect(stolen.stderr).toContain('NO_MATCHING_KEY');
+    // The victim's own laptop opens it.
+    expect((await victim.run(['verify', `${plain}.coffer`])).code).toBe(0);
+  });
+
+  it('restore-device --replace with a forged record: nothing orphaned, files re-wrapped to a fresh key, the forger opens nothing new', async () => {
+    const victim = new Laptop('victim-replace');
+    expect((await victim.run(['recovery', 'trust', publicKey])).code).toBe(0);
+    const init = await victim.json<{ deviceKeyId: string }>(['init']);
+    const oldId = init.doc.deviceKeyId;
+    const folder = tempDir('victim-folder');
+    writePlain(folder, 'a.txt', 'in a protected folder\n');
+    const protect = await victim.run(['protect', folder]);
+    expect(protect.code, protect.stderr).toBe(0);
+    // A file outside any protected folder, written under the key that --replace retires.
+    const loose = writePlain(tempDir('victim-loose'), 'loose.txt', 'not in a protected folder\n');
+    expect((await victim.run(['encrypt', loose])).code).toBe(0);
+
+    const forged = path.join(tempDir('forged-replace'), 'escrow.json');
+    const attackerKey = await forgeRecord(publicKey, forged);
+    const restore = await victim.run(
+      ['--json', 'restore-device', '--replace', '--key', orgKey, forged],
+      pass,
+    );
+    expect(restore.code, restore.stderr).toBe(0);
+    const doc = JSON.parse(restore.stdout) as RestoreDoc;
+    expect(doc.replacedKeyId).toBe(oldId);
+    expect(doc.deviceKeyId).not.toBe(oldId);
+    expect(doc.deviceKeyId).not.toBe(doc.restoredKeyId);
+    // Before any passphrase was asked: the restored key ID beside the IDs the user's files carry.
+    expect(restore.stderr).toContain(`no file in the protected folders uses ${doc.restoredKeyId}`);
+
+    // Nothing orphaned: the file under the replaced key still opens; the folder's files were re-wrapped.
+    expect((await victim.run(['verify', `${loose}.coffer`])).code).toBe(0);
+    expect(await deviceStanzas(victim, [path.join(folder, 'a.txt.coffer')])).toEqual([doc.deviceKeyId]);
+    expect(doc.rewrap?.failed).toEqual([]);
+    const keys = await victim.json<KeysDoc>(['device-keys']);
+    expect(keys.doc.current?.keyId).toBe(doc.deviceKeyId);
+    expect(keys.doc.readOnly.map((k) => k.keyId).sort()).toEqual([oldId, doc.restoredKeyId].sort());
+
+    // New files are written for the fresh key only: the forger opens neither them nor the re-wrapped ones.
+    const fresh = writePlain(tempDir('victim-fresh'), 'new.txt', 'after the restore\n');
+    expect((await victim.run(['encrypt', fresh])).code).toBe(0);
+    const attacker = await attackerLaptop(attackerKey);
+    for (const file of [`${fresh}.coffer`, path.join(folder, 'a.txt.coffer')]) {
+      const stolen = await attacker.run(['verify', file]);
+      expect(stolen.code, file).toBe(1);
+      expect(stolen.stderr).toContain('NO_MATCHING_KEY');
+    }
+  });
+
+  it('restore-device checks the key file against the record before asking for a passphrase', async () => {
+    const user = new Laptop('user-check');
+    expect((await user.run(['recovery', 'trust', publicKey])).code).toBe(0);
+    expect((await user.run(['recovery', 'code'])).code).toBe(0);
+    const escrow = path.join(tempDir('check'), 'escrow.json');
+    expect((await user.run(['recovery', 'escrow', '--out', escrow])).code).toBe(0);
+    const other = new Laptop('other-check');
+    // No passphrase anywhere and no terminal: were it asked for, this would be a usage error (exit 2).
+    const wrong = await other.run(['restore-device', '--key', wrongKey, escrow]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('NO_MATCHING_KEY');
+    const notAKey = await other.run(['restore-device', '--key', escrow, escrow]);
+    expect(notAKey.code).toBe(1);
+    expect(notAKey.stderr).toContain('BAD_KEY_FILE');
+  });
+});
+
+describe.skipIf(NO_KEYRING !== null)('coffer rotate-device-key', () => {
+  it('a new key writes, the old one only reads, every file in protected folders is re-wrapped, a new code is shown', async () => {
+    const laptop = new Laptop('rotate');
+    const init = await laptop.json<{ deviceKeyId: string }>(['init']);
+    const folder = tempDir('rotate-folder');
+    writePlain(folder, 'one.txt', 'one\n');
+    fs.mkdirSync(path.join(folder, 'sub'));
+    writePlain(path.join(folder, 'sub'), 'two.txt', 'two\n');
+    expect((await laptop.run(['protect', folder])).code).toBe(0);
+    const loose = writePlain(tempDir('rotate-loose'), 'loose.txt', 'loose\n');
+    expect((await laptop.run(['encrypt', loose])).code).toBe(0);
+
+    const rotated = await laptop.json<{
+      previousKeyId: string;
+      deviceKeyId: string;
+      newCode: { code: string; deviceKeyId: string };
+      rewrap: { filesTotal: number; failed: unknown[] } | null;
+    }>(['rotate-device-key']);
+    expect(rotated.result.code, rotated.result.stderr).toBe(0);
+    expect(rotated.doc.previousKeyId).toBe(init.doc.deviceKeyId);
+    expect(rotated.doc.deviceKeyId).not.toBe(init.doc.deviceKeyId);
+    expect(rotated.doc.newCode.deviceKeyId).toBe(rotated.doc.deviceKeyId);
+    expect(rotated.doc.rewrap?.failed).toEqual([]);
+    const inFolder = [path.join(folder, 'one.txt.coffer'), path.join(folder, 'sub', 'two.txt.coffer')];
+    expect(await deviceStanzas(laptop, inFolder)).toEqual([rotated.doc.deviceKeyId, rotated.doc.deviceKeyId]);
+    // The file outside the folders keeps the old key's stanza and still opens (read-only key).
+    expect(await deviceStanzas(laptop, [`${loose}.coffer`])).toEqual([init.doc.deviceKeyId]);
+    const verify = await laptop.run(['verify', `${loose}.coffer`, ...inFolder]);
+    expect(verify.code, verify.stderr).toBe(0);
+    const keys = await laptop.json<KeysDoc>(['device-keys']);
+    expect(keys.doc.current).toEqual({ keyId: rotated.doc.deviceKeyId, state: 'ok', files: 2 });
+    expect(keys.doc.readOnly).toEqual([{ keyId: init.doc.deviceKeyId, state: 'ok', files: 0 }]);
+    // The new code is the one the escrow record opens with.
+    expect((await laptop.run(['recovery', 'confirm', '--code', rotated.doc.newCode.code])).code).toBe(0);
+  });
+});
