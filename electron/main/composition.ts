@@ -127,7 +127,13 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   });
   const settings = new JsonSettingsStore(path.join(options.userData, 'settings.json'), state.auth);
   const trustedKeys = new TrustedRecoveryKeys(sodium, settings, () => userKeyRule(policyService.state));
-  const deviceKeys = new DeviceKeyService({ sodium, keyStore, settings, trustedKeys });
+  const deviceKeys = new DeviceKeyService({
+    sodium,
+    keyStore,
+    settings,
+    trustedKeys,
+    lockDir: lockDirIn(options.userData),
+  });
   const describe = (pk: Uint8Array) => formatKeyId(recoveryKeyId(sodium, pk));
   const policyService = new PolicyService({
     source:
