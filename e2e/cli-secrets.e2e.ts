@@ -3,12 +3,16 @@
  * processes: the passphrase given in COFFER_PASSPHRASE reaches no process Coffer starts; test-only
  * switches are ignored by an installed build.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Laptop, NO_KEYRING, ROOT, sha256, tempDir } from './cli-harness.js';
+import { encryptFd } from '../crypto/file.js';
+import { defaultBackend } from '../crypto/sodium.js';
+import { ESCROW_COPY_NAME } from '../electron/services/keys/folder-escrow.js';
+import { parsePublicKey } from '../electron/services/keys/public-key-text.js';
+import { Laptop, NO_KEYRING, ROOT, sha256, tempDir, type RunResult } from './cli-harness.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED CLI secrets-hygiene scenarios: ${NO_KEYRING}`);
 
@@ -250,3 +254,138 @@ describe.skipIf(NO_KEYRING !== null)(
     }, 180_000);
   },
 );
+
+/** Runs the CLI as `laptop` under a given umask, as a login shell would have set it. */
+function runWithUmask(
+  laptop: Laptop,
+  umask: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<RunResult> {
+  const started = performance.now();
+  const child = spawn(
+    '/bin/sh',
+    [
+      '-c',
+      `umask ${umask} && exec "$0" "$@"`,
+      process.execPath,
+      '--import',
+      'tsx',
+      path.join(ROOT, 'cli/main.ts'),
+      ...args,
+    ],
+    { cwd: ROOT, env: { ...laptop.env(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - started });
+    });
+  });
+}
+
+describe.skipIf(NO_KEYRING !== null)('restoring a file', () => {
+  const work = tempDir('restore');
+  const helpdesk = new Laptop('restore-helpdesk');
+  const laptop = new Laptop('restore-laptop');
+  const orgKey = path.join(work, 'org.key');
+  const pass = { COFFER_PASSPHRASE: PASSPHRASE };
+  let publicKey = '';
+
+  beforeAll(async () => {
+    const keygen = await helpdesk.json<{ publicKey: string }>(['recovery', 'keygen', '--out', orgKey], pass);
+    expect(keygen.result.code, keygen.result.stderr).toBe(0);
+    publicKey = keygen.doc.publicKey;
+    expect((await laptop.run(['recovery', 'trust', publicKey])).code).toBe(0);
+  });
+  afterAll(() => {
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  const modeOf = (file: string): number => fs.statSync(file).mode & 0o7777;
+
+  it('gets the stored mode masked by the umask, never setuid/setgid/sticky (decrypt and recover)', async () => {
+    const dir = path.join(work, 'modes');
+    fs.mkdirSync(dir);
+    const file = path.join(dir, 'tool.sh');
+    fs.writeFileSync(file, '#!/bin/sh\necho customer\n');
+    fs.chmodSync(file, 0o6777); // setuid + setgid + world-writable, as a hostile or careless source had it
+    const encrypt = await laptop.run(['encrypt', file]);
+    expect(encrypt.code, encrypt.stderr).toBe(0);
+
+    const out077 = path.join(work, 'out077');
+    fs.mkdirSync(out077);
+    const decrypt = await runWithUmask(laptop, '077', ['decrypt', '-o', out077, `${file}.coffer`]);
+    expect(decrypt.code, decrypt.stderr).toBe(0);
+    expect(modeOf(path.join(out077, 'tool.sh')).toString(8)).toBe((0o700).toString(8));
+
+    const out022 = path.join(work, 'out022');
+    const recover = await runWithUmask(
+      helpdesk,
+      '022',
+      ['recover', '--key', orgKey, '--out', out022, `${file}.coffer`],
+      pass,
+    );
+    expect(recover.code, recover.stderr).toBe(0);
+    expect(modeOf(path.join(out022, 'tool.sh')).toString(8)).toBe((0o755).toString(8));
+    expect(fs.readFileSync(path.join(out022, 'tool.sh'), 'utf8')).toBe('#!/bin/sh\necho customer\n');
+  });
+
+  it('recover --force never replaces a .coffer file or an escrow copy, whatever name the metadata gives', async () => {
+    const sodium = await defaultBackend();
+    const folder = path.join(work, 'case');
+    fs.mkdirSync(folder);
+    // The user's protected file and the folder's escrow copy.
+    const victim = path.join(folder, 'contract.docx');
+    fs.writeFileSync(victim, 'the signed contract\n');
+    expect((await laptop.run(['encrypt', victim])).code).toBe(0);
+    const escrow = path.join(folder, ESCROW_COPY_NAME);
+    fs.writeFileSync(escrow, '{"escrow":"record"}\n');
+    const before = [sha256(`${victim}.coffer`), sha256(escrow)];
+
+    // Files anyone who knows the org public key can make, whose stored names are those two.
+    const recipients = [{ kind: 'recovery' as const, publicKey: parsePublicKey(sodium, publicKey) }];
+    const hostile: string[] = [];
+    for (const [i, name] of ['contract.docx.coffer', ESCROW_COPY_NAME, 'CONTRACT.DOCX.COFFER'].entries()) {
+      const plain = path.join(work, `payload-${i}`);
+      fs.writeFileSync(plain, 'attacker bytes\n');
+      const out = path.join(folder, `invoice-${i}.coffer`);
+      const inFd = fs.openSync(plain, 'r');
+      const outFd = fs.openSync(out, 'wx');
+      try {
+        encryptFd(sodium, inFd, outFd, { recipients, name });
+      } finally {
+        fs.closeSync(inFd);
+        fs.closeSync(outFd);
+      }
+      hostile.push(out);
+    }
+
+    for (const file of hostile) {
+      const { result, doc } = await helpdesk.json<{ failures: { code: string }[] }>(
+        ['recover', '--force', '--key', orgKey, file],
+        pass,
+      );
+      expect(result.code, result.stderr).toBe(1);
+      expect(doc.failures.map((f) => f.code)).toEqual(['PROTECTED_NAME']);
+    }
+    expect([sha256(`${victim}.coffer`), sha256(escrow)]).toEqual(before);
+    // Nothing else was left: no temp, no plaintext.
+    expect(fs.readdirSync(folder).sort()).toEqual(
+      [
+        ESCROW_COPY_NAME,
+        'contract.docx.coffer',
+        'invoice-0.coffer',
+        'invoice-1.coffer',
+        'invoice-2.coffer',
+      ].sort(),
+    );
+    // The user's file still opens with its key.
+    const verify = await laptop.run(['verify', `${victim}.coffer`]);
+    expect(verify.code, verify.stderr).toBe(0);
+  });
+});
