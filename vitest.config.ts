@@ -1,6 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // As in vite.config.ts: the renderer imports electron/shared as @shared.
+  resolve: { alias: { '@shared': fileURLToPath(new URL('./electron/shared', import.meta.url)) } },
   test: {
     globals: false,
     include: ['{crypto,cli,electron,renderer,scripts,bench}/**/*.test.{ts,tsx}', 'e2e/**/*.e2e.ts'],

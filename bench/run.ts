@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --size 1G --runs 5 --files 5000 --chunk-sizes --skip-folder --skip-protect]`: Coffer
+ * `npm run bench [-- --size 1G --runs 5 --files 5000 --chunk-sizes --skip-folder --skip-protect --skip-rewrap]`: Coffer
  * against `age` (the reference)
  * and `cp` (the floor), measured in the same run and interleaved, so that the ratios compare like with
  * like on this machine at this moment. Not a test: it prints numbers and asserts nothing.
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { buildSync } from 'esbuild';
 import { loadBackend } from '../crypto/sodium.js';
 import { runFolderBench } from './folders.js';
+import { runRewrapBench } from './rewrap.js';
 import { ageIdentity, measured, median, writeBenchKeys } from './measure.js';
 
 const { values: args } = parseArgs({
@@ -22,6 +23,7 @@ const { values: args } = parseArgs({
     'chunk-sizes': { type: 'boolean', default: false },
     'skip-folder': { type: 'boolean', default: false },
     'skip-protect': { type: 'boolean', default: false },
+    'skip-rewrap': { type: 'boolean', default: false },
   },
 });
 
@@ -235,4 +237,5 @@ if (!args['skip-folder']) {
 }
 
 if (!args['skip-protect']) await runFolderBench({ runs, files: fileCount });
+if (!args['skip-rewrap']) await runRewrapBench({ runs, files: fileCount, bytes: size });
 if (!process.env.KEEP_BENCH) rmSync(root, { recursive: true, force: true });

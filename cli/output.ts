@@ -31,6 +31,41 @@ export interface Writer {
   isTTY?: boolean;
 }
 
+/**
+ * A stream whose reader may go away (`coffer status | head -1`): once the pipe is broken (EPIPE) further
+ * output is dropped quietly, and the command goes on to the end, so a batch is never stopped half-way by
+ * its reader. Any other stream error is still an error.
+ */
+export function pipeSafe(stream: NodeJS.WriteStream): Writer {
+  let broken = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') broken = true;
+    else throw error;
+  });
+  return {
+    get isTTY() {
+      return stream.isTTY;
+    },
+    write: (text: string) => (broken || stream.destroyed ? false : stream.write(text)),
+  };
+}
+
+/** The closing line of a per-file command: `Encrypted 3 of 4 files; 1 failed.` */
+export function summaryLine(verb: string, done: number, total: number, failed: number): string {
+  const files = `${total} file${total === 1 ? '' : 's'}`;
+  return `${verb} ${done} of ${files}${failed ? `; ${failed} failed` : ''}.`;
+}
+
+/** A time as people read it here: the machine's local time zone, to the second. */
+export function localTime(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const offset = -d.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const zone = `${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone}`;
+}
+
 export function toFailure(error: unknown, path?: string): Failure {
   if (isCofferError(error)) {
     return {

@@ -73,7 +73,7 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     h.dialogs.answer(folder);
     await page.getByRole('button', { name: 'Add folder…' }).click();
     const card = page.getByRole('listitem', { name: folder });
-    await card.getByText('4 files waiting').waitFor();
+    await card.getByText('4 files in the clear').waitFor();
     await h.screenshot('02-folders-added');
 
     await card.getByRole('button', { name: `Protect now ${folder}` }).click();

@@ -1,15 +1,29 @@
 /** `coffer init | encrypt | decrypt | verify | inspect`: everyday commands on this device's files. */
 import fs from 'node:fs';
+import nodePath from 'node:path';
 import { inspectFd } from '../../crypto/file.js';
 import { formatKeyId, recoveryKeyId } from '../../crypto/keys.js';
 import { collectProtectedFiles, forEachPath, totalSize } from '../batch.js';
-import { CofferError } from '../../crypto/errors.js';
+import { CofferError, isCofferError } from '../../crypto/errors.js';
+import { PROTECTED_SUFFIX } from '../../electron/services/safe-file.js';
 import type { CliContext } from '../context.js';
-import { EXIT_FAILED, EXIT_OK, UsageError, printable, toFailure } from '../output.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, printable, summaryLine, toFailure } from '../output.js';
+import { encryptReplacing } from '../replace.js';
 import { byteProgress } from '../progress.js';
 import type { CommandGroup } from './types.js';
 
-function finish(ctx: CliContext, command: string, batch: { results: object[]; failures: object[] }): void {
+/**
+ * The end of a per-file command: the summary line after the per-file output, then the JSON document and
+ * the exit code.
+ */
+function finish(
+  ctx: CliContext,
+  command: string,
+  batch: { results: object[]; failures: object[] },
+  verb: string,
+): void {
+  const done = batch.results.length;
+  ctx.out.info(summaryLine(verb, done, done + batch.failures.length, batch.failures.length));
   ctx.out.document({
     command,
     ok: batch.failures.length === 0,
@@ -17,6 +31,41 @@ function finish(ctx: CliContext, command: string, batch: { results: object[]; fa
     failures: batch.failures,
   });
   ctx.exitCode = batch.failures.length === 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+/**
+ * What one file's error says on this command line: a file that changed while read is still being written
+ * (the code folder runs use), and "already exists" names this command's own way to replace.
+ */
+function explain(error: unknown, replaceOption: string | null): unknown {
+  if (!isCofferError(error)) return error;
+  if (error.code === 'SOURCE_CHANGED')
+    return new CofferError(
+      'STILL_CHANGING',
+      `${error.message.replace(/^.*?: /, '')} (it is still being written); left as it is`,
+      'Run the command again once the program writing it is done.',
+    );
+  if (error.code === 'ALREADY_EXISTS')
+    return new CofferError(
+      'ALREADY_EXISTS',
+      error.message,
+      replaceOption
+        ? `Move the existing file away, or use ${replaceOption} to replace it.`
+        : 'Move the existing file away first.',
+    );
+  return error;
+}
+
+/** `-o missing/` or `-o missing/name`: the output folder is what is missing, not the input. */
+function assertOutputFolder(output: string): void {
+  const folder = /[\\/]$/.test(output) ? output : nodePath.dirname(output);
+  if (!fs.existsSync(folder)) {
+    throw new CofferError(
+      'OUTPUT_FOLDER_MISSING',
+      `${folder}: the output folder does not exist`,
+      'Create it first, or name an existing folder with -o.',
+    );
+  }
 }
 
 function isDirectory(p: string): boolean {
@@ -69,10 +118,15 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
     )
     .argument('<file...>', 'files to encrypt')
     .option('--keep', 'keep the plaintext')
+    .option(
+      '--replace',
+      'replace an existing FILE.coffer with FILE (after `coffer decrypt` and an edit): the edited copy is protected over the old one',
+    )
     .option('-o, --output <out>', 'output path (one FILE only)')
-    .action(async (files: string[], options: { keep?: boolean; output?: string }) => {
+    .action(async (files: string[], options: { keep?: boolean; output?: string; replace?: boolean }) => {
       if (options.output !== undefined && files.length !== 1)
         throw new UsageError('-o/--output takes exactly one FILE');
+      if (options.output !== undefined) assertOutputFolder(options.output);
       const { writeKeys, safeFiles } = await ctx.services();
       // Device + trusted + policy recovery keys, refused here (nothing touched) when the policy says no.
       const recipients = await writeKeys.recipients();
@@ -81,20 +135,29 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
       const batch = await forEachPath(
         files,
         (path) => {
-          const { target, metadata } = safeFiles.encryptInPlace(path, {
+          const encryptOptions = {
             recipients,
             identities,
             keep: options.keep === true,
             ...(options.output === undefined ? {} : { output: options.output }),
             onProgress: progress.track(),
-          });
-          out.info(printable(`${path} → ${target}`));
-          return { target, size: metadata.size };
+          };
+          const target = options.output ?? path + PROTECTED_SUFFIX;
+          try {
+            const result =
+              options.replace === true && fs.existsSync(target)
+                ? encryptReplacing(safeFiles, path, target, encryptOptions)
+                : safeFiles.encryptInPlace(path, encryptOptions);
+            out.info(printable(`${path} → ${result.target}`));
+            return { target: result.target, size: result.metadata.size };
+          } catch (error) {
+            throw explain(error, '--replace');
+          }
         },
         onFailure,
       );
       progress.stop();
-      finish(ctx, 'encrypt', batch);
+      finish(ctx, 'encrypt', batch, 'Encrypted');
     });
 
   program
@@ -107,6 +170,7 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
     .option('--force', 'replace an existing file')
     .action(async (files: string[], options: { output?: string; force?: boolean }) => {
       const toDir = options.output !== undefined && isDirectory(options.output);
+      if (options.output !== undefined && !toDir) assertOutputFolder(options.output);
       if (options.output !== undefined && !toDir && files.length !== 1) {
         throw new UsageError('-o/--output must be an existing folder when more than one FILE is given');
       }
@@ -119,23 +183,27 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
       const batch = await forEachPath(
         files,
         (path) => {
-          const { target, metadata } = safeFiles.decryptTo(path, {
-            identities,
-            force: options.force === true,
-            ...(options.output === undefined
-              ? {}
-              : toDir
-                ? { outDir: options.output }
-                : { output: options.output }),
-            onProgress: progress.track(),
-          });
-          out.info(printable(`${path} → ${target}`));
-          return { target, name: metadata.name, size: metadata.size };
+          try {
+            const { target, metadata } = safeFiles.decryptTo(path, {
+              identities,
+              force: options.force === true,
+              ...(options.output === undefined
+                ? {}
+                : toDir
+                  ? { outDir: options.output }
+                  : { output: options.output }),
+              onProgress: progress.track(),
+            });
+            out.info(printable(`${path} → ${target}`));
+            return { target, name: metadata.name, size: metadata.size };
+          } catch (error) {
+            throw explain(error, '--force');
+          }
         },
         onFailure,
       );
       progress.stop();
-      finish(ctx, 'decrypt', batch);
+      finish(ctx, 'decrypt', batch, 'Decrypted');
     });
 
   program
@@ -163,14 +231,19 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
       );
       progress.stop();
       if (files.length === 0 && missing.length === 0) out.info('No .coffer files found.');
-      finish(ctx, 'verify', { results: batch.results, failures: [...missing, ...batch.failures] });
+      finish(
+        ctx,
+        'verify',
+        { results: batch.results, failures: [...missing, ...batch.failures] },
+        'Verified',
+      );
     });
 
   program
     .command('inspect')
     .description('show which keys (by kind and key ID) open a file; needs no key')
-    .argument('<file...>', '.coffer files')
-    .action(async (files: string[]) => {
+    .argument('<path...>', '.coffer files or folders holding them')
+    .action(async (paths: string[]) => {
       // No keychain access: the helpdesk runs this on its own machine. Settings only label known keys.
       const { settings } = await ctx.services();
       const current = settings.read();
@@ -182,6 +255,13 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         }
         return undefined;
       };
+      // A folder is inspected file by file, as `verify` does (links are not followed).
+      const found = collectProtectedFiles(paths);
+      const files = found.files.map((f) => f.path);
+      const missing = found.missing.map((p) =>
+        toFailure(new CofferError('NOT_FOUND', 'no such file or folder', 'Check the path.'), p),
+      );
+      missing.forEach(onFailure);
       const batch = await forEachPath(
         files,
         (path) => {
@@ -211,6 +291,12 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         },
         onFailure,
       );
-      finish(ctx, 'inspect', batch);
+      if (files.length === 0 && missing.length === 0) out.info('No .coffer files found.');
+      finish(
+        ctx,
+        'inspect',
+        { results: batch.results, failures: [...missing, ...batch.failures] },
+        'Inspected',
+      );
     });
 };

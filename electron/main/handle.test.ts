@@ -220,6 +220,9 @@ describe('the handler table', () => {
       protectedFiles: 0,
       plaintextFiles: 0,
       protectedBytes: 0,
+      inTheClearFiles: 0,
+      inTheClear: [],
+      excludedFiles: 0,
       lastRun: null,
       runningRunId: null,
     };

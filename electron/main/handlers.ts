@@ -61,6 +61,7 @@ export function createHandlers(
         folders: list.length,
         filesProtected: list.reduce((n, f) => n + f.protectedFiles, 0),
         plaintextWaiting: list.reduce((n, f) => n + f.plaintextFiles, 0),
+        inTheClear: list.reduce((n, f) => n + f.inTheClearFiles, 0),
         lastRun: lastRun ?? null,
         keychain,
         recovery,

@@ -178,13 +178,14 @@ function buildTray(built: BuiltApp): Tray {
   const t = new Tray(icon.isEmpty() ? nativeImage.createEmpty() : icon);
   const refresh = async (): Promise<void> => {
     const folders = await built.ports.folders.list().catch(() => []);
-    const waiting = folders.reduce((n, f) => n + f.plaintextFiles, 0);
+    // The one definition of "in the clear" (clear-state.ts): waiting, in use, conflicts, hard links…
+    const inTheClear = folders.reduce((n, f) => n + f.inTheClearFiles, 0);
     const status =
       folders.length === 0
         ? 'No protected folders'
-        : waiting === 0
+        : inTheClear === 0
           ? 'All files protected'
-          : `${waiting} file(s) waiting`;
+          : `${inTheClear} file(s) in the clear`;
     t.setToolTip(`Coffer — ${status}`);
     t.setContextMenu(
       Menu.buildFromTemplate([

@@ -73,6 +73,14 @@ export interface FolderView {
   protectedFiles: number;
   plaintextFiles: number;
   protectedBytes: number;
+  /**
+   * Files left readable for any reason (waiting, in use, conflict, hard link…): the one count behind "all
+   * files protected" (electron/services/folders/clear-state.ts). `inTheClear` lists the first of them.
+   */
+  inTheClearFiles: number;
+  inTheClear: FileError[];
+  /** Left out on purpose: OS litter, open documents' lock files, exclusions. */
+  excludedFiles: number;
   lastRun: { at: number; outcome: 'ok' | 'partial' | 'failed' | 'cancelled' } | null;
   runningRunId: string | null;
 }
@@ -106,6 +114,8 @@ export interface Overview {
   folders: number;
   filesProtected: number;
   plaintextWaiting: number;
+  /** Every file in the clear in protected folders, for any reason; 0 is "all files protected". */
+  inTheClear: number;
   lastRun: { at: number; outcome: 'ok' | 'partial' | 'failed' | 'cancelled' } | null;
   keychain: KeychainStatus;
   recovery: RecoveryStatus;

@@ -5,6 +5,7 @@ import { errorInfo } from './api.js';
 import { useConfirm, type ConfirmOptions } from './confirm.js';
 import { explain, titleFor } from './explain.js';
 import { formatBytes, formatEta, plural, progressPercent } from './format.js';
+import { printable } from '@shared/printable.js';
 
 export function PageHeader({ title, lead, actions }: { title: string; lead?: string; actions?: ReactNode }) {
   return (
@@ -105,7 +106,8 @@ export function FileErrors({ errors }: { errors: FileError[] }) {
       <ul>
         {errors.map((e) => (
           <li key={`${e.path}:${e.code}`}>
-            <span className="path">{e.path}</span> — <strong>{titleFor(e.code)}</strong>: {e.message}
+            <span className="path">{printable(e.path)}</span> — <strong>{titleFor(e.code)}</strong>:{' '}
+            {printable(e.message)}
             {e.hint ? <span className="muted"> {e.hint}</span> : null}
           </li>
         ))}

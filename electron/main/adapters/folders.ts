@@ -10,6 +10,7 @@ import { CofferError } from '../../../crypto/errors.js';
 import type { FolderService, FolderStatus, KeyProvider } from '../../services/folders/folder-service.js';
 import { LitterFilter } from '../../services/folders/litter.js';
 import { canonicalFolder, isWithin, type FolderEntry } from '../../services/folders/registry.js';
+import { runVerdict } from '../../services/folders/clear-state.js';
 import type { FileIssue, RunReport } from '../../services/folders/types.js';
 import type { EditWorkspace } from '../../services/folders/workspace.js';
 import { ESCROW_COPY_NAME } from '../../services/keys/folder-escrow.js';
@@ -42,9 +43,6 @@ export interface FolderEscrowRemover {
   removeBeside(folder: string): Promise<void>;
 }
 
-/** Skips that leave a file in the clear: the user should hear of them with the run. Symlinks and special files are by design. */
-const CLEAR_TEXT_SKIPS = new Set(['CONFLICT', 'STILL_CHANGING', 'IN_USE', 'NAME_TOO_LONG']);
-
 function notFound(): CofferError {
   return new CofferError('NOT_FOUND', 'That folder is not in Coffer.', 'Refresh the folder list.');
 }
@@ -64,12 +62,12 @@ function toFileError(issue: FileIssue, root: string): FileError {
     : { path: rel, code: issue.code, message: issue.message };
 }
 
-/** The run's per-file problems as the UI shows them (paths relative to the folder). */
+/**
+ * The run's per-file problems as the UI shows them (paths relative to the folder): every file it left in
+ * the clear or could not bring back, by the definition the CLI shares (clear-state.ts).
+ */
 export function reportErrors(report: RunReport): FileError[] {
-  return [
-    ...report.failed.map((f) => toFileError(f, report.folder)),
-    ...report.skipped.filter((s) => CLEAR_TEXT_SKIPS.has(s.code)).map((s) => toFileError(s, report.folder)),
-  ];
+  return runVerdict(report).problems.map((p) => toFileError(p, report.folder));
 }
 
 export class FoldersAdapter implements FoldersPort {
@@ -90,6 +88,9 @@ export class FoldersAdapter implements FoldersPort {
       protectedFiles: status.protectedFiles,
       plaintextFiles: status.plaintextFiles,
       protectedBytes: status.protectedBytes,
+      inTheClearFiles: status.protection.inTheClearFiles,
+      inTheClear: status.protection.inTheClear.map((f) => toFileError(f, status.path)),
+      excludedFiles: status.protection.excluded,
       lastRun: status.lastRun ? { at: status.lastRun.at, outcome: status.lastRun.outcome } : null,
       runningRunId: this.deps.runs.running(id),
     };

@@ -7,7 +7,8 @@ import { lstatSync, readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { toCofferError } from '../fs-errors.js';
 import { isProtectedName, isTempName, PROTECTED_SUFFIX } from '../safe-file.js';
-import { isOpenInEditor, type LitterFilter } from './litter.js';
+import type { TreeGuard } from './guard-rails.js';
+import type { LitterFilter } from './litter.js';
 import type { FileIssue } from './types.js';
 
 export interface WalkedFile {
@@ -33,7 +34,8 @@ function specialKind(entry: Dirent): string | null {
   return null;
 }
 
-export function walkFolder(root: string, litter: LitterFilter): FolderListing {
+/** `guard` (guard-rails.ts): forbidden, hidden and excluded paths are skipped with their reason. */
+export function walkFolder(root: string, litter: LitterFilter, guard?: TreeGuard): FolderListing {
   const listing: FolderListing = { plaintext: [], protected: [], temps: [], skipped: [], ignored: 0 };
   const pending = [root];
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
@@ -46,6 +48,7 @@ export function walkFolder(root: string, litter: LitterFilter): FolderListing {
       continue;
     }
     const names = new Set(entries.map((e) => e.name));
+    const dirLitter = litter.inDirectory(dir, names);
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isSymbolicLink()) {
@@ -56,19 +59,28 @@ export function walkFolder(root: string, litter: LitterFilter): FolderListing {
           hint: 'Coffer never follows links; protect the folder it points to instead.',
         });
       } else if (entry.isDirectory()) {
-        pending.push(path);
+        const rule = guard?.dir(path);
+        if (rule) listing.skipped.push(rule);
+        else pending.push(path);
       } else if (entry.isFile()) {
+        const rule = guard?.file(path) ?? null;
         if (isTempName(entry.name)) listing.temps.push(path);
-        else if (litter.isLitter(entry.name)) listing.ignored++;
+        else if (dirLitter.isLitter(entry.name)) listing.ignored++;
         else if (isProtectedName(entry.name)) listing.protected.push({ path, size: sizeOf(path) });
-        else if (isOpenInEditor(entry.name, names) && !names.has(entry.name + PROTECTED_SUFFIX)) {
+        else if (rule) listing.skipped.push(rule);
+        else if (dirLitter.isOpenInEditor(entry.name) && !names.has(entry.name + PROTECTED_SUFFIX)) {
           listing.skipped.push({
             path,
             code: 'IN_USE',
             message: `${path}: open in an editor (its lock file is beside it)`,
             hint: 'It will be protected once the editor closes it.',
           });
-        } else listing.plaintext.push({ path, size: sizeOf(path) });
+        } else {
+          const stats = statOf(path);
+          // Another name keeps this content: encrypting this one would leave it readable there (issue 10 §4).
+          if (stats && stats.nlink > 1) listing.skipped.push(hardLink(path, stats.nlink));
+          else listing.plaintext.push({ path, size: stats?.size ?? 0 });
+        }
       } else {
         const kind = specialKind(entry) ?? 'not a regular file';
         listing.skipped.push({
@@ -81,6 +93,23 @@ export function walkFolder(root: string, litter: LitterFilter): FolderListing {
     }
   }
   return listing;
+}
+
+function statOf(path: string): { size: number; nlink: number } | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null; // vanished since readdir: the run reports it when it gets there
+  }
+}
+
+function hardLink(path: string, nlink: number): FileIssue {
+  return {
+    path,
+    code: 'HARD_LINK',
+    message: `${path}: ${nlink - 1} other hard link(s) share its content, which they would keep in the clear`,
+    hint: 'Remove the other names (`find / -samefile FILE` lists them) or replace this one with a copy of itself, then protect again.',
+  };
 }
 
 function sizeOf(path: string): number {

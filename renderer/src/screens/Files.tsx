@@ -4,6 +4,7 @@ import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader } from '../components.js';
 import { formatBytes, formatWhen } from '../format.js';
 import { useLoad } from '../hooks.js';
+import { printable } from '@shared/printable.js';
 
 /** Browse a protected folder; open a file for editing, decrypt a copy, verify. */
 export function Files({
@@ -71,13 +72,13 @@ export function Files({
           <ul className="plain-list">
             {edits.data.map((e) => (
               <li key={e.id}>
-                <span className="path">{e.relPath}</span>
+                <span className="path">{printable(e.relPath)}</span>
                 <ActionButton
                   variant="primary"
                   onError={setError}
                   onAction={async () => {
                     await call('closeEdit', { editId: e.id });
-                    report(`${e.name} saved and encrypted`);
+                    report(`${printable(e.name)} saved and encrypted`);
                   }}
                   label={`Save and close ${e.name}`}
                 >
@@ -147,10 +148,10 @@ export function Files({
                         setDir(e.relPath);
                       }}
                     >
-                      {e.name}/
+                      {printable(e.name)}/
                     </button>
                   ) : (
-                    <span className="path">{e.name}</span>
+                    <span className="path">{printable(e.name)}</span>
                   )}
                 </td>
                 <td>
@@ -175,7 +176,7 @@ export function Files({
                         label={`Open ${e.name} for editing`}
                         onAction={async () => {
                           await call('openForEdit', { folderId: selected, relPath: e.relPath });
-                          report(`${e.name} is open for editing`);
+                          report(`${printable(e.name)} is open for editing`);
                         }}
                       >
                         Open
@@ -196,7 +197,7 @@ export function Files({
                         label={`Verify ${e.name}`}
                         onAction={async () => {
                           const r = await call('verifyFile', { folderId: selected, relPath: e.relPath });
-                          report(`${r.name} is intact (${formatBytes(r.size)})`);
+                          report(`${printable(r.name)} is intact (${formatBytes(r.size)})`);
                         }}
                       >
                         Verify

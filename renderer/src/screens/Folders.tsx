@@ -49,9 +49,14 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                   <h2 className="path">{f.path}</h2>
                   <p className="muted">
                     {plural(f.protectedFiles, 'file')} protected ({formatBytes(f.protectedBytes)})
-                    {f.plaintextFiles > 0 ? (
-                      <strong className="warn-text"> · {plural(f.plaintextFiles, 'file')} waiting</strong>
-                    ) : null}
+                    {f.inTheClearFiles > 0 ? (
+                      <strong className="warn-text">
+                        {' '}
+                        · {plural(f.inTheClearFiles, 'file')} in the clear
+                      </strong>
+                    ) : (
+                      ' · all files protected'
+                    )}
                     {f.lastRun ? ` · last run ${formatWhen(f.lastRun.at)} (${f.lastRun.outcome})` : ''}
                     {f.mandatory ? (
                       <span className="badge" title="Set by your organization">
@@ -59,6 +64,19 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                       </span>
                     ) : null}
                   </p>
+                  {f.inTheClear.some((c) => c.code !== 'WAITING') ? (
+                    <ul className="clear-list" aria-label={`In the clear in ${f.path}`}>
+                      {f.inTheClear
+                        .filter((c) => c.code !== 'WAITING')
+                        .slice(0, 10)
+                        .map((c) => (
+                          <li key={c.path}>
+                            <span className="path">{c.path}</span> — {c.message}
+                            {c.hint ? <span className="muted"> {c.hint}</span> : null}
+                          </li>
+                        ))}
+                    </ul>
+                  ) : null}
                 </div>
                 <div className="actions">
                   <button

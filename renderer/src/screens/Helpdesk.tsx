@@ -4,6 +4,7 @@ import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader, RunProgress } from '../components.js';
 import { explain } from '../explain.js';
 import { useRuns } from '../hooks.js';
+import { printable } from '@shared/printable.js';
 
 /**
  * Helpdesk restore: load the organization recovery key file with its passphrase, pick files or a folder,
@@ -118,7 +119,7 @@ export function Helpdesk() {
               <tbody>
                 {files.map((f) => (
                   <tr key={f.path}>
-                    <td className="path">{f.path}</td>
+                    <td className="path">{printable(f.path)}</td>
                     <td>
                       {f.stanzas.map((s) => (
                         <div key={`${s.kind}:${s.keyId}`}>
@@ -128,7 +129,7 @@ export function Helpdesk() {
                       ))}
                       {f.error ? (
                         <span className="error-text">
-                          {explain(f.error).title}: {f.error.message}
+                          {explain(f.error).title}: {printable(f.error.message)}
                         </span>
                       ) : null}
                     </td>

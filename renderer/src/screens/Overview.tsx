@@ -29,10 +29,13 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
       action: 'Add a folder',
     });
   }
-  if (data.plaintextWaiting > 0) {
+  if (data.inTheClear > 0) {
     warnings.push({
-      title: `${plural(data.plaintextWaiting, 'file')} not encrypted yet`,
-      text: 'They are readable by anyone with the laptop until you protect them.',
+      title: `${plural(data.inTheClear, 'file')} in the clear`,
+      text:
+        data.inTheClear > data.plaintextWaiting
+          ? 'They are readable by anyone with the laptop: some wait to be protected, others need you (in use, conflicts, hard links). Folders lists each with its reason.'
+          : 'They are readable by anyone with the laptop until you protect them.',
       screen: 'folders',
       action: 'Protect now',
     });
@@ -88,11 +91,7 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
       <section className="stats" aria-label="Protection summary">
         <Stat label="Protected folders" value={data.folders} />
         <Stat label="Files protected" value={data.filesProtected} />
-        <Stat
-          label="Plaintext waiting"
-          value={data.plaintextWaiting}
-          tone={data.plaintextWaiting > 0 ? 'warn' : 'ok'}
-        />
+        <Stat label="In the clear" value={data.inTheClear} tone={data.inTheClear > 0 ? 'warn' : 'ok'} />
         <Stat
           label="Last run"
           text={data.lastRun ? `${formatWhen(data.lastRun.at)} · ${data.lastRun.outcome}` : 'never'}
