@@ -31,6 +31,7 @@ import type { CofferEvent, ManagedSetting } from '../shared/contract.js';
 import { ActivityLog } from './activity.js';
 import { HelpdeskAdapter } from './adapters/helpdesk.js';
 import { KeysAdapter } from './adapters/keys.js';
+import { StateAdapter } from './adapters/state.js';
 import { FoldersAdapter, WorkspaceAdapter } from './adapters/folders.js';
 import { AutoProtect } from './auto-protect.js';
 import type { HandlerTable } from './handle.js';
@@ -323,6 +324,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     activity,
     dialog: options.dialog,
     shell: options.shell,
+    state: new StateAdapter({ sodium, state, trustedKeys }),
   };
   runs.onProgress((progress) => {
     emit({ type: 'progress', progress });
@@ -471,6 +473,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       policyService.stop();
       helpdesk.unloadKey();
       deviceKeys.close();
+      state.close();
     },
   };
 }

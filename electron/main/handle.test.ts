@@ -173,6 +173,7 @@ function fakePorts(overrides: Partial<{ [K in keyof Ports]: Partial<Ports[K]> }>
     activity: strict('activity', { record: () => undefined, list: () => [], ...overrides.activity }),
     dialog: strict('dialog', overrides.dialog),
     shell: strict('shell', overrides.shell),
+    state: strict('state', overrides.state),
   };
 }
 

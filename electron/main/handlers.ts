@@ -253,5 +253,13 @@ export function createHandlers(
     },
 
     listActivity: () => activity.list(),
+
+    getStateReview: () => ports.state.review(),
+    async confirmState() {
+      const review = await recorded('Confirm settings', 'app data', () => ports.state.confirm());
+      emit({ type: 'changed', what: 'folders' });
+      emit({ type: 'changed', what: 'recovery' });
+      return review;
+    },
   };
 }

@@ -16,6 +16,7 @@ import type {
   Progress,
   RecoveryKeyPreview,
   RecoveryStatus,
+  StateReview,
   UpdateStatus,
 } from '../shared/contract.js';
 
@@ -106,6 +107,14 @@ export interface DialogPort {
 export interface ShellPort {
   /** Opens a file with the OS default app; resolves to an error message, or '' on success. */
   openPath(path: string): Promise<string>;
+  /** Shows the file selected in the file manager, without opening it. */
+  showItemInFolder(path: string): void;
+}
+
+/** The signed state files (issue 9 item 1): what they hold, and confirming them after a change. */
+export interface StatePort {
+  review(): StateReview;
+  confirm(): Promise<StateReview>;
 }
 
 export interface Ports {
@@ -120,4 +129,5 @@ export interface Ports {
   activity: ActivityPort;
   dialog: DialogPort;
   shell: ShellPort;
+  state: StatePort;
 }

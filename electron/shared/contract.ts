@@ -51,6 +51,22 @@ export interface RecoveryStatus {
   personalCode: { state: 'none' | 'unconfirmed' | 'confirmed'; keyId?: KeyIdText; madeAt?: number };
 }
 
+/**
+ * The signed state files in app data (settings, folder registry, escrow record) and whether each verifies
+ * (issue 9 item 1). A `tampered` file is not used until the user confirms it; `lines` say what it holds,
+ * with recovery key IDs recomputed from the keys.
+ */
+export interface StateReview {
+  tampered: number;
+  files: {
+    kind: 'settings' | 'folders' | 'escrow';
+    file: string;
+    status: 'ok' | 'absent' | 'tampered';
+    detail?: string;
+    lines: string[];
+  }[];
+}
+
 /** A pasted recovery public key (FORMAT.md §11.2), checked in main and told back by key ID before trusting. */
 export interface RecoveryKeyPreview {
   keyId: KeyIdText;
@@ -280,6 +296,11 @@ export const contract = {
   helpdeskRestore: method<typeof restore, { runId: string } | null>(restore),
 
   listActivity: method<typeof empty, ActivityEntry[]>(empty),
+
+  /** Never fails over tampered state (that is what it reports), so Overview can show it. */
+  getStateReview: method<typeof empty, StateReview>(empty),
+  /** Signs the current content of every state file that does not verify, after the user has seen it. */
+  confirmState: method<typeof empty, StateReview>(empty),
 } as const;
 
 export type Contract = typeof contract;

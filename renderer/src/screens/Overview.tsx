@@ -3,6 +3,7 @@ import { ErrorNotice, Notice, PageHeader } from '../components.js';
 import { formatWhen, plural } from '../format.js';
 import { useLoad } from '../hooks.js';
 import type { Screen } from '../screens.js';
+import { StateBanner } from './StateBanner.js';
 
 /** Protection at a glance, with a warning for each thing that needs the user. */
 export function Overview({ go }: { go: (screen: Screen) => void }) {
@@ -10,7 +11,13 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
     () => call('getOverview', {}),
     ['folders', 'recovery', 'activity', 'settings'],
   );
-  if (!data) return <ErrorNotice error={error} />;
+  if (!data)
+    return (
+      <>
+        <StateBanner />
+        <ErrorNotice error={error} />
+      </>
+    );
   const { recovery, keychain } = data;
   const warnings: { title: string; text: string; screen: Screen; action: string }[] = [];
   if (!keychain.ok) {
@@ -62,6 +69,7 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
   return (
     <>
       <PageHeader title="Overview" lead="What Coffer protects on this laptop, and what needs you." />
+      <StateBanner />
       <ErrorNotice error={error} />
       {data.policy.status === 'invalid' ? (
         <Notice tone="error" title="Your organization’s policy cannot be read">

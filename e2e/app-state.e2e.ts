@@ -1,0 +1,84 @@
+/**
+ * Issue 9 item 1 through the app's handlers: the real composition root (buildApp), a private real Secret
+ * Service and real files. A settings file edited behind the app's back is reported (getStateReview, the
+ * banner on Overview), nothing is sealed to the intruder's key, and the user's confirmation re-signs it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, type BuiltApp } from '../electron/main/composition.js';
+import { OsKeyStore } from '../electron/services/keys/key-store.js';
+import { FilePolicySource } from '../electron/services/policy/sources.js';
+import { Laptop, NO_KEYRING } from './cli-harness.js';
+import { RecordingShell, ScriptedDialogs } from './helpers/app-harness.js';
+
+if (NO_KEYRING) console.warn(`SKIPPED app state scenarios: ${NO_KEYRING}`);
+
+const pass = { COFFER_PASSPHRASE: 'correct horse battery staple' };
+
+describe.skipIf(NO_KEYRING !== null)('the app: tampered state is shown and confirmed, never used', () => {
+  const helpdesk = new Laptop('app-state-helpdesk');
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-app-state-'));
+  const userData = path.join(home, 'userData');
+  const service = `coffer-app-state-${randomBytes(6).toString('hex')}`;
+  const env = { ...process.env, COFFER_KEYCHAIN_SERVICE: service, COFFER_TEST_INSECURE_KDF: '1' };
+  const keys = { org: { line: '', keyId: '' }, evil: { line: '', keyId: '' } };
+  let app: BuiltApp;
+
+  beforeAll(async () => {
+    for (const name of ['org', 'evil'] as const) {
+      const { result, doc } = await helpdesk.json<{ publicKey: string; keyId: string }>(
+        ['recovery', 'keygen', '--out', path.join(helpdesk.home, `${name}.key`)],
+        pass,
+      );
+      expect(result.code, result.stderr).toBe(0);
+      keys[name] = { line: doc.publicKey, keyId: doc.keyId };
+    }
+    app = await buildApp({
+      userData,
+      dialog: new ScriptedDialogs(),
+      shell: new RecordingShell(),
+      emit: () => undefined,
+      log: () => undefined,
+      env,
+      keyStore: new OsKeyStore({ service, env }),
+      policySource: new FilePolicySource(path.join(home, 'policy.json'), { requireAdminOwned: false }),
+      workers: 1,
+    });
+    await app.handlers.trustRecoveryKey({ line: keys.org.line, label: 'IT 2026' });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    const store = new OsKeyStore({ service, env });
+    for (const account of ['device-key', 'state-key']) await store.delete(account).catch(() => false);
+    fs.rmSync(home, { recursive: true, force: true });
+    fs.rmSync(helpdesk.home, { recursive: true, force: true });
+  });
+
+  it('a swapped recovery key is reported with its real ID, refused for a new code, and confirmed by the user', async () => {
+    expect((await app.handlers.getStateReview({})).tampered).toBe(0);
+    const settings = path.join(userData, 'settings.json');
+    const envelope = JSON.parse(fs.readFileSync(settings, 'utf8')) as { body: string };
+    // The intruder edits the body (keeping the old MAC), as anyone who can write app data can.
+    envelope.body = envelope.body.replace(keys.org.line, keys.evil.line);
+    fs.writeFileSync(settings, JSON.stringify(envelope));
+
+    const review = await app.handlers.getStateReview({});
+    expect(review.tampered).toBe(1);
+    const file = review.files.find((f) => f.kind === 'settings');
+    expect(file?.status).toBe('tampered');
+    expect(file?.lines.join('\n')).toContain(keys.evil.keyId);
+
+    await expect(app.handlers.makeRecoveryCode({})).rejects.toMatchObject({ code: 'STATE_TAMPERED' });
+    await expect(app.handlers.getOverview({})).rejects.toMatchObject({ code: 'STATE_TAMPERED' });
+    expect(fs.existsSync(path.join(userData, 'escrow.json'))).toBe(false);
+
+    const confirmed = await app.handlers.confirmState({});
+    expect(confirmed.tampered).toBe(0);
+    const status = await app.handlers.getRecovery({});
+    expect(status.trustedRecoveryKeys.map((k) => k.keyId)).toEqual([keys.evil.keyId]);
+  });
+});

@@ -1,0 +1,64 @@
+import { useState } from 'react';
+import type { ErrorInfo } from '@shared/contract.js';
+import { call, errorInfo } from '../api.js';
+import { ErrorNotice, Notice } from '../components.js';
+import { useConfirm } from '../confirm.js';
+import { useLoad } from '../hooks.js';
+
+/**
+ * Shown on Overview when a signed state file (settings, folder list, escrow record) does not verify: Coffer
+ * does not use it until the user has seen what it holds and confirms it (issue 9 item 1).
+ */
+export function StateBanner() {
+  const { data, reload } = useLoad(() => call('getStateReview', {}), ['folders', 'recovery']);
+  const ask = useConfirm();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ErrorInfo>();
+  const tampered = data?.files.filter((f) => f.status === 'tampered') ?? [];
+  if (tampered.length === 0) return null;
+
+  const confirm = async () => {
+    const yes = await ask({
+      title: 'Use these settings as they are?',
+      body: 'Confirm only if you or IT made these changes. Otherwise ask IT to restore the files from a backup.',
+      confirmLabel: 'Confirm and use them',
+      destructive: true,
+    });
+    if (!yes) return;
+    setBusy(true);
+    try {
+      await call('confirmState', {});
+      setError(undefined);
+    } catch (e) {
+      setError(errorInfo(e));
+    } finally {
+      setBusy(false);
+      reload();
+    }
+  };
+
+  return (
+    <Notice tone="error" title="Coffer’s settings were changed outside Coffer">
+      <p>
+        Coffer does not use them until you confirm them: files are not encrypted and recovery codes are not
+        made in the meantime. Check what they hold now:
+      </p>
+      {tampered.map((f) => (
+        <div key={f.file}>
+          <p>
+            <span className="path">{f.file}</span>: {f.detail ?? 'does not verify'}
+          </p>
+          <ul>
+            {f.lines.map((line, i) => (
+              <li key={i}>{line.trim()}</li>
+            ))}
+          </ul>
+        </div>
+      ))}
+      <ErrorNotice error={error} />
+      <button type="button" className="btn btn-secondary" disabled={busy} onClick={() => void confirm()}>
+        Confirm these settings…
+      </button>
+    </Notice>
+  );
+}
