@@ -65,7 +65,7 @@ describe('state envelope', () => {
   it('a changed generation, body or kind field with the old MAC fails', () => {
     const key = sodium.randomBytes(32);
     const env = JSON.parse(sealEnvelope(sodium, key, 'escrow', 2, BODY)) as Record<string, unknown>;
-    const variants = [
+    const variants: Record<string, unknown>[] = [
       { ...env, generation: 3 },
       { ...env, body: BODY.replace('[]', '[ ]') },
       { ...env, kind: 'settings' },
