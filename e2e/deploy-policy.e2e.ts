@@ -50,7 +50,7 @@ describe.skipIf(NO_KEYRING !== null)('policy enforced by the app handlers', () =
         pickFiles: () => Promise.resolve(null),
         pickSavePath: () => Promise.resolve(null),
       },
-      shell: { openPath: () => Promise.resolve('') },
+      shell: { openPath: () => Promise.resolve(''), showItemInFolder: () => undefined },
       emit: (event) => events.push(event),
       log: () => undefined,
       env,

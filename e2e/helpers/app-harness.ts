@@ -93,9 +93,13 @@ export class ScriptedDialogs implements DialogPort {
 
 export class RecordingShell implements ShellPort {
   readonly opened: string[] = [];
+  readonly revealed: string[] = [];
   openPath(p: string): Promise<string> {
     this.opened.push(p);
     return Promise.resolve('');
+  }
+  showItemInFolder(p: string): void {
+    this.revealed.push(p);
   }
 }
 

@@ -8,9 +8,17 @@ import type { FolderEntry } from '../services/folders/registry.js';
 import type { FileOutcome } from '../services/folders/types.js';
 import { FolderWatcher, type ProtectSink, type WatcherOptions } from '../services/folders/watcher.js';
 
-export function watchedFolders(entries: readonly FolderEntry[]): string[] {
+export function watchedFolders(
+  entries: readonly FolderEntry[],
+  mandatory: (folder: string) => boolean = () => false,
+): string[] {
   return entries
-    .filter((e) => e.state === 'protected' && e.lastRun !== null && e.lastRun.outcome !== 'cancelled')
+    .filter(
+      (e) =>
+        e.state === 'protected' &&
+        // Mandatory folders always (issue 10 item 5): a cancelled run must not leave them unwatched.
+        (mandatory(e.path) || (e.lastRun !== null && e.lastRun.outcome !== 'cancelled')),
+    )
     .map((e) => e.path)
     .sort();
 }
@@ -19,6 +27,8 @@ export interface AutoProtectDeps {
   list(): FolderEntry[];
   sink: ProtectSink;
   ignore: () => readonly string[];
+  /** True for a folder that is, or holds, a mandatory folder of the policy. */
+  mandatory?: (folder: string) => boolean;
   stableMs?: number;
   onOutcomes(outcomes: readonly FileOutcome[]): void;
   onError(error: unknown): void;
@@ -56,7 +66,7 @@ export class AutoProtect {
 
   private async apply(): Promise<void> {
     if (this.closed) return;
-    const folders = watchedFolders(this.deps.list());
+    const folders = watchedFolders(this.deps.list(), this.deps.mandatory);
     const key = folders.join('\n');
     if (key === this.key) return;
     await this.watcher?.close();

@@ -24,6 +24,7 @@ import { FolderService, lockDirIn } from '../services/folders/folder-service.js'
 import { WorkerPool } from '../services/folders/pool.js';
 import { FolderRegistry } from '../services/folders/registry.js';
 import { EditWorkspace } from '../services/folders/workspace.js';
+import { guardRailsFor, realOrSelf } from '../services/folders/guard-rails.js';
 import { SafeFiles } from '../services/safe-file.js';
 import { JsonSettingsStore } from '../services/settings.js';
 import { StateFiles, stateFilesIn } from '../services/state/state-files.js';
@@ -256,6 +257,8 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     lockDir: lockDirIn(options.userData),
     policy: policyService,
     escrow: escrowCopies,
+    // The app's own data and workspace (userData), with the environment it runs in (guard-rails.ts).
+    guard: guardRailsFor(options.userData, env),
   });
   const folders = new FoldersAdapter({
     service: folderService,
@@ -353,6 +356,8 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
 
   const autoProtect = new AutoProtect({
     list: () => folderService.list(),
+    // A folder holding a mandatory one is watched whatever its last run (issue 10 item 5).
+    mandatory: (folder) => policyService.mandatoryWithin(folder).length > 0,
     sink: folderService,
     ignore: () => registry.ignorePatterns(),
     ...(options.watchStableMs !== undefined ? { stableMs: options.watchStableMs } : {}),
@@ -380,7 +385,8 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   /** Mandatory folders are protected automatically (DEPLOYMENT.md §5), at start and on a policy change. */
   const protectMandatory = async () => {
     for (const folder of policyService.mandatoryFolders()) {
-      if (registry.covering(folder)) continue;
+      // By real path: the policy may name the folder through a symlink; the registry keeps real paths.
+      if (registry.covering(realOrSelf(folder))) continue;
       try {
         const view = await folders.add(folder);
         await folders.protect(view.id);

@@ -264,12 +264,13 @@ describe('the handler table', () => {
       name: 'a.txt',
       openedAt: 1,
       editPath: '/private/workspace/e/a.txt',
+      runnable: false,
     };
     const events: CofferEvent[] = [];
     const t = createHandlers(
       fakePorts({
         workspace: { open: () => Promise.resolve(session) },
-        shell: { openPath: () => Promise.resolve('') },
+        shell: { openPath: () => Promise.resolve(''), showItemInFolder: () => undefined },
       }),
       (e) => events.push(e),
       APP,

@@ -116,7 +116,10 @@ export function createHandlers(
     listFiles: ({ folderId, dir }) => folders.listFiles(folderId, dir),
     async openForEdit({ folderId, relPath }) {
       const session = await recorded('Open for editing', relPath, () => workspace.open(folderId, relPath));
-      const problem = await shell.openPath(session.editPath);
+      // A program or script is never handed to the OS, which would run it (Windows ShellExecute runs an
+      // .exe; a stored exec bit makes anything runnable): shown in the file manager instead.
+      const problem = session.runnable ? '' : await shell.openPath(session.editPath);
+      if (session.runnable) shell.showItemInFolder(session.editPath);
       emit({ type: 'changed', what: 'edits' });
       if (problem) {
         throw new CofferError(
@@ -132,6 +135,7 @@ export function createHandlers(
         relPath: session.relPath,
         name: session.name,
         openedAt: session.openedAt,
+        ...(session.runnable ? { revealed: true } : {}),
       };
     },
     listEdits: () => workspace.list(),

@@ -101,7 +101,12 @@ const dialogs: DialogPort = {
   },
 };
 
-const shellPort: ShellPort = { openPath: (p) => shell.openPath(p) };
+const shellPort: ShellPort = {
+  openPath: (p) => shell.openPath(p),
+  showItemInFolder: (p) => {
+    shell.showItemInFolder(p);
+  },
+};
 
 /** Locks down every web contents the app ever creates, including ones we did not expect. */
 function lockDown(contents: WebContents): void {

@@ -16,7 +16,6 @@ import type {
   Progress,
   RecoveryKeyPreview,
   RecoveryStatus,
-  StateReview,
   UpdateStatus,
 } from '../shared/contract.js';
 
@@ -51,7 +50,7 @@ export interface FoldersPort {
 
 export interface WorkspacePort {
   /** Decrypts into the private edit workspace; returns the session and the path to hand to the OS. */
-  open(folderId: string, relPath: string): Promise<EditSession & { editPath: string }>;
+  open(folderId: string, relPath: string): Promise<EditSession & { editPath: string; runnable: boolean }>;
   list(): EditSession[];
   close(editId: string): Promise<{ saved: boolean }>;
   /** Saves pending edits back, then wipes the workspace; returns how many files were wiped. */
@@ -111,12 +110,6 @@ export interface ShellPort {
   showItemInFolder(path: string): void;
 }
 
-/** The signed state files (issue 9 item 1): what they hold, and confirming them after a change. */
-export interface StatePort {
-  review(): StateReview;
-  confirm(): Promise<StateReview>;
-}
-
 export interface Ports {
   keys: KeysPort;
   folders: FoldersPort;
@@ -129,5 +122,4 @@ export interface Ports {
   activity: ActivityPort;
   dialog: DialogPort;
   shell: ShellPort;
-  state: StatePort;
 }

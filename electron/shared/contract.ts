@@ -199,6 +199,8 @@ export interface EditSession {
   relPath: string;
   name: string;
   openedAt: number;
+  /** A program or script: shown in the file manager, never handed to the OS to run (workspace.ts). */
+  revealed?: boolean;
 }
 
 export type CofferEvent =

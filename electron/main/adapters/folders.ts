@@ -271,7 +271,10 @@ export class WorkspaceAdapter implements WorkspacePort {
 
   constructor(private readonly deps: { workspace: EditWorkspace; folders: Pick<FoldersPort, 'resolve'> }) {}
 
-  async open(folderId: string, relPath: string): Promise<EditSession & { editPath: string }> {
+  async open(
+    folderId: string,
+    relPath: string,
+  ): Promise<EditSession & { editPath: string; runnable: boolean }> {
     const source = await this.deps.folders.resolve(folderId, relPath);
     if (!isProtectedName(path.basename(source))) {
       throw new CofferError(
@@ -283,7 +286,11 @@ export class WorkspaceAdapter implements WorkspacePort {
     const already = this.deps.workspace.sessions().find((s) => s.source === source);
     const session = already ?? (await this.deps.workspace.openFile(source));
     this.known.set(session.id, { folderId, relPath });
-    return { ...this.toView(session.id, session.editPath, session.openedAt), editPath: session.editPath };
+    return {
+      ...this.toView(session.id, session.editPath, session.openedAt),
+      editPath: session.editPath,
+      runnable: session.runnable,
+    };
   }
 
   list(): EditSession[] {

@@ -1,12 +1,22 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { readHeaderFd } from '../../../crypto/file.js';
 import { generateDeviceKey, type Identity, type Recipient } from '../../../crypto/keys.js';
 import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
 import { SafeFiles } from '../safe-file.js';
-import { EditWorkspace } from './workspace.js';
+import { EditWorkspace, isRunnableName } from './workspace.js';
 import { openSync, closeSync } from 'node:fs';
 
 let sodium: SodiumBackend;
@@ -102,4 +112,39 @@ it('at start, encrypts back a copy left by a crash if it changed, wipes the rest
   expect(readdirSync(join(root, 'ws'))).toEqual([]);
   expect(existsSync(b.editPath)).toBe(false);
   await crashed.closeAll().catch(() => undefined); // its watchers; the copies are gone already
+});
+
+it('opens under the name the user sees, never executable; programs and scripts are flagged runnable', async () => {
+  // Written as `invoice.exe`, mode 755, then renamed: the folder shows "Q3-report.pdf".
+  const path = join(root, 'invoice.exe');
+  writeFileSync(path, 'MZ not really a program');
+  chmodSync(path, 0o755);
+  const written = new SafeFiles(sodium).encryptInPlace(path, {
+    recipients: [{ kind: 'device', key }],
+    identities: [{ kind: 'device', key }],
+  }).target;
+  const shown = join(root, 'Q3-report.pdf.coffer');
+  renameSync(written, shown);
+  const script = protect('cleanup.sh', 'rm -rf ~\n');
+  const notes = protect('Notes.txt', 'plain notes');
+
+  const ws = new EditWorkspace({ sodium, keys, dir: join(root, 'ws'), stableMs: 50 });
+  const pdf = await ws.openFile(shown);
+  expect(basename(pdf.editPath)).toBe('Q3-report.pdf');
+  expect(readFileSync(pdf.editPath, 'utf8')).toBe('MZ not really a program');
+  expect(statSync(pdf.editPath).mode & 0o777).toBe(0o600);
+  expect(pdf.runnable).toBe(true); // stored with exec bits
+  const sh = await ws.openFile(script);
+  expect(basename(sh.editPath)).toBe('cleanup.sh');
+  expect(sh.runnable).toBe(true); // a script by its type
+  expect(statSync(sh.editPath).mode & 0o111).toBe(0);
+  const txt = await ws.openFile(notes);
+  expect(txt.runnable).toBe(false);
+  expect(ws.sessions().map((s) => s.runnable)).toEqual([true, true, false]);
+  await ws.closeAll();
+
+  for (const name of ['a.EXE', 'b.bat', 'c.ps1', 'd.app', 'e.js', 'f.vbs', 'g.jar', 'h.msi', 'i.command'])
+    expect(isRunnableName(name), name).toBe(true);
+  for (const name of ['a.pdf', 'b.docx', 'c.txt', 'README', 'd.xlsx'])
+    expect(isRunnableName(name), name).toBe(false);
 });

@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  chmodSync,
   closeSync,
   constants,
   existsSync,
@@ -24,11 +25,11 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { CofferError } from '../../../crypto/errors.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
-import { NOFOLLOW, SafeFiles } from '../safe-file.js';
+import { NOFOLLOW, PROTECTED_SUFFIX, SafeFiles } from '../safe-file.js';
 import { fsyncDir, writeFileAtomic } from '../settings.js';
 import type { KeyProvider } from './folder-service.js';
 import { sameContent } from './same-content.js';
@@ -40,6 +41,39 @@ export interface EditSession {
   /** The decrypted copy to hand to the OS. */
   readonly editPath: string;
   readonly openedAt: number;
+  /**
+   * A program or script (by its type, or stored with exec bits): never handed to the OS to open, which
+   * would run it; the app reveals it in the file manager instead.
+   */
+  readonly runnable: boolean;
+}
+
+/**
+ * Types the OS runs rather than opens (Windows ShellExecute, macOS LaunchServices, Linux desktop launchers):
+ * programs, installers, scripts, shortcuts and archives of code.
+ */
+const RUNNABLE_TYPES = new Set(
+  (
+    'exe com bat cmd msi msp msc scr pif cpl hta jar vbs vbe js jse wsf wsh ws ps1 psm1 psd1 ps1xml ' +
+    'reg lnk url scf inf application appref-ms gadget sh bash zsh csh ksh fish command tool app pkg dmg ' +
+    'run bin elf out appimage desktop py pyw pl rb php lua tcl apk deb rpm dll so dylib workflow action ' +
+    'terminal osascript scpt applescript xpi crx msix msixbundle appx appxbundle'
+  ).split(' '),
+);
+
+/** True when handing `name` to the OS would run it instead of opening it in an editor. */
+export function isRunnableName(name: string): boolean {
+  const ext = extname(name).slice(1).toLowerCase();
+  return ext !== '' && RUNNABLE_TYPES.has(ext);
+}
+
+/** The name the user sees in the folder: the `.coffer` file's own name without `.coffer`. */
+export function visibleName(source: string): string {
+  const name = basename(source);
+  const plain = name.endsWith(PROTECTED_SUFFIX) ? name.slice(0, -PROTECTED_SUFFIX.length) : name;
+  if (plain === '' || plain === '.' || plain === '..')
+    throw new CofferError('NOT_PROTECTED', `${source}: not a protected file name`, 'Pick a .coffer file.');
+  return plain;
 }
 
 interface Manifest {
@@ -47,6 +81,8 @@ interface Manifest {
   readonly source: string;
   readonly name: string;
   readonly openedAt: number;
+  /** Stored with exec bits, or a runnable type (see EditSession.runnable). */
+  readonly runnable?: boolean;
   /** Size and mtime of the copy when it last matched the `.coffer` file. */
   syncedSize: number;
   syncedMtimeMs: number;
@@ -85,13 +121,19 @@ export class EditWorkspace {
     const folder = join(this.deps.dir, id);
     mkdirSync(folder, { mode: 0o700 });
     try {
-      // The stored name, so the OS picks the right app; a temp name first, renamed only once authentic.
-      const { target, metadata } = this.safe.decryptTo(source, { identities, outDir: folder });
+      // The name the user sees (not the one stored inside, which whoever wrote the file chose: a
+      // "Q3-report.pdf" holding `invoice.exe`), so the app the user expects opens it. A temp name first,
+      // renamed only once authentic.
+      const name = visibleName(source);
+      const { target, metadata } = this.safe.decryptTo(source, { identities, output: join(folder, name) });
+      // The copy is a document: never executable, whatever mode was stored (only the owner reads it).
+      chmodSync(target, 0o600);
       const stats = statSync(target);
       const manifest: Manifest = {
         id,
         source,
-        name: metadata.name,
+        name,
+        runnable: isRunnableName(name) || (metadata.mode & 0o111) !== 0,
         openedAt: Date.now(),
         syncedSize: stats.size,
         syncedMtimeMs: stats.mtimeMs,
@@ -144,7 +186,7 @@ export class EditWorkspace {
       } catch (error) {
         // Never wipe a copy that could not be saved back: it may hold the only version of an edit.
         this.deps.onError?.(
-          { id: name, source: '', editPath: join(this.deps.dir, name), openedAt: 0 },
+          { id: name, source: '', editPath: join(this.deps.dir, name), openedAt: 0, runnable: false },
           error,
         );
         continue;
@@ -156,7 +198,13 @@ export class EditWorkspace {
   }
 
   private session(m: Manifest): EditSession {
-    return { id: m.id, source: m.source, editPath: join(this.deps.dir, m.id, m.name), openedAt: m.openedAt };
+    return {
+      id: m.id,
+      source: m.source,
+      editPath: join(this.deps.dir, m.id, m.name),
+      openedAt: m.openedAt,
+      runnable: m.runnable === true || isRunnableName(m.name),
+    };
   }
 
   private ensureRoot(): void {
@@ -266,6 +314,7 @@ export class EditWorkspace {
         id,
         source: value.source,
         name: value.name,
+        runnable: value.runnable === true,
         openedAt: Number(value.openedAt),
         syncedSize: Number(value.syncedSize),
         syncedMtimeMs: Number(value.syncedMtimeMs),

@@ -13,6 +13,7 @@
 import path from 'node:path';
 import { CofferError } from '../../../crypto/errors.js';
 import type { Recipient } from '../../../crypto/keys.js';
+import { realOrSelf } from '../folders/guard-rails.js';
 import { managedKeys, parsePolicy, type Policy, type PolicyKey, type PolicyParseContext } from './schema.js';
 import type { PolicyRead, PolicySource } from './sources.js';
 
@@ -211,18 +212,42 @@ export class PolicyService {
     return state.status === 'active' ? (state.policy.mandatoryFolders ?? []) : [];
   }
 
+  /** Compared by real path: a mandatory folder named through a symlink is the folder it points to. */
   isMandatoryFolder(folder: string): boolean {
     const key = this.pathKey(folder);
     return this.mandatoryFolders().some((m) => this.pathKey(m) === key);
   }
 
-  /** Before the user stops protecting a folder. */
+  /** The mandatory folders that are `folder` or inside it (by real path). */
+  mandatoryWithin(folder: string): string[] {
+    const p = this.options.pathApi ?? path;
+    const key = this.pathKey(folder);
+    return this.mandatoryFolders().filter((m) => {
+      const rel = p.relative(key, this.pathKey(m));
+      return rel === '' || (rel !== '..' && !rel.startsWith('..' + p.sep) && !p.isAbsolute(rel));
+    });
+  }
+
+  /** IT's exclusion globs (kept in the clear in every protected folder); none when the policy is invalid. */
+  exclusions(): readonly string[] {
+    const state = this.current;
+    return state.status === 'active' ? (state.policy.exclude ?? []) : [];
+  }
+
+  /**
+   * Before the user stops protecting a folder: refused for a mandatory folder and for any folder holding
+   * one (protecting a parent absorbs the mandatory folder's entry; removing the parent must not drop it).
+   */
   assertCanRemoveFolder(folder: string): void {
     this.policyOrThrow('stop protecting a folder');
-    if (this.isMandatoryFolder(folder)) {
+    const held = this.mandatoryWithin(folder);
+    if (held.length > 0) {
+      const self = held.some((m) => this.pathKey(m) === this.pathKey(folder));
       throw policyError(
         'POLICY_FORBIDS',
-        `${folder} is protected by your organization’s policy and cannot be removed`,
+        self
+          ? `${folder} is protected by your organization’s policy and cannot be removed`
+          : `${folder} holds ${held.join(', ')}, which your organization’s policy requires protected`,
         'This folder is set by your organization. Ask IT if it should no longer be protected.',
       );
     }
@@ -289,7 +314,8 @@ export class PolicyService {
 
   private pathKey(folder: string): string {
     const p = this.options.pathApi ?? path;
-    const resolved = p.resolve(folder).replace(/[\\/]+$/, '') || p.sep;
+    // The real path where it exists (the registry keeps real paths), else as written.
+    const resolved = realOrSelf(p.resolve(folder), p).replace(/[\\/]+$/, '') || p.sep;
     return this.options.caseInsensitivePaths ? resolved.toLowerCase() : resolved;
   }
 }

@@ -175,8 +175,12 @@ export function Files({
                         onError={setError}
                         label={`Open ${e.name} for editing`}
                         onAction={async () => {
-                          await call('openForEdit', { folderId: selected, relPath: e.relPath });
-                          report(`${printable(e.name)} is open for editing`);
+                          const s = await call('openForEdit', { folderId: selected, relPath: e.relPath });
+                          report(
+                            s.revealed
+                              ? `${printable(s.name)} is a program or script: Coffer shows it in the file manager instead of running it`
+                              : `${printable(e.name)} is open for editing`,
+                          );
                         }}
                       >
                         Open
