@@ -1,15 +1,16 @@
 /**
  * Auto-protect: new or changed plaintext in a protected folder is protected once it has been stable for a
  * moment. chokidar watches (without following symlinks); its awaitWriteFinish waits until a file's size
- * stops changing, and a short debounce gathers what arrives together into one batch. Our own outputs
+ * stops changing, a file another process still holds open waits until it is closed, and a short debounce
+ * gathers what arrives together into one batch. Our own outputs
  * (`.coffer`), temp files, litter and files an editor holds open are ignored, so we never fight an app that
  * is still writing: if the file changes anyway while we read it, SafeFiles refuses (SOURCE_CHANGED) and the
  * next change event brings it back.
  */
-import { readdirSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { isProtectedName, isTempName } from '../safe-file.js';
+import { defaultProbe, isProtectedName, isTempName, type OpenFileProbe } from '../safe-file.js';
 import { isOpenInEditor, LitterFilter } from './litter.js';
 import type { FileOutcome } from './types.js';
 
@@ -27,12 +28,17 @@ export interface WatcherOptions {
   readonly onError?: (error: unknown) => void;
   /** Protect the plaintext already there when the watch starts (default: a protect run does that). */
   readonly initial?: boolean;
+  /** Which files other processes hold open (default: this platform's, safe-file/busy.ts). */
+  readonly probe?: OpenFileProbe;
 }
 
 export class FolderWatcher {
   private readonly watcher: FSWatcher;
   private readonly pending = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private readonly awaitingClose = new Set<string>();
+  private readonly probe: OpenFileProbe;
   private flushing: Promise<void> = Promise.resolve();
   private readonly litter: LitterFilter;
   private readyPromise: Promise<void>;
@@ -43,6 +49,7 @@ export class FolderWatcher {
     private readonly options: WatcherOptions = {},
   ) {
     this.litter = new LitterFilter(options.ignore);
+    this.probe = options.probe ?? defaultProbe();
     const stable = options.stableMs ?? 1000;
     this.watcher = watch([...folders], {
       followSymlinks: false,
@@ -76,6 +83,8 @@ export class FolderWatcher {
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
     await this.watcher.close();
     await this.flushing;
   }
@@ -112,8 +121,21 @@ export class FolderWatcher {
   }
 
   private async flush(): Promise<void> {
-    const paths = [...this.pending].filter((p) => !this.inUse(p));
+    const quiet = [...this.pending].filter((p) => !this.inUse(p));
     this.pending.clear();
+    // Quiet is not enough: a program may pause between writes with the file open (downloads, exports,
+    // databases). Those wait, and are looked at again after another quiet period.
+    const open = this.openElsewhere(quiet);
+    const paths = quiet.filter((p) => !open.has(p));
+    for (const p of open) this.awaitingClose.add(p);
+    if (open.size > 0 && !this.retry) {
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        const again = [...this.awaitingClose];
+        this.awaitingClose.clear();
+        for (const p of again) this.queue(p);
+      }, this.options.stableMs ?? 1000);
+    }
     if (paths.length === 0) return;
     try {
       const outcomes = await this.sink.protectFiles(paths);
@@ -121,6 +143,21 @@ export class FolderWatcher {
     } catch (error) {
       this.options.onError?.(error);
     }
+  }
+
+  /** The paths some other process has open now (safe-file/busy.ts); an unreadable one counts as not. */
+  private openElsewhere(paths: readonly string[]): Set<string> {
+    const queries: { path: string; dev: number; ino: number; real: string }[] = [];
+    for (const path of paths) {
+      try {
+        const stats = lstatSync(path);
+        queries.push({ path, dev: stats.dev, ino: stats.ino, real: realpathSync.native(path) });
+      } catch {
+        // gone: the sink finds nothing to do
+      }
+    }
+    const held = this.probe.holders(queries);
+    return new Set([...held.keys()].flatMap((i) => queries[i]?.path ?? []));
   }
 
   /** An editor's lock file beside it: wait; the lock file's removal is no event for us, its save is. */

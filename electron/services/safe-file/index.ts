@@ -24,7 +24,7 @@ import type {
 
 export { isProtectedName, isTempName, PROTECTED_SUFFIX } from './names.js';
 export { NOFOLLOW } from './open.js';
-export { ProcFdProbe, type OpenFileProbe } from './busy.js';
+export { defaultProbe, type OpenFileProbe } from './busy.js';
 export type { Rescued } from './held.js';
 export { TempJournal, tempJournalDirIn, type TempCleanup } from './temp-journal.js';
 export type {
