@@ -134,7 +134,8 @@ export class GuardRails {
       if (key === r.key) return `it is ${r.why}`;
       if (within(r.key, key, this.p)) return `it contains ${r.path}, ${r.why}`;
     }
-    for (const parent of this.homeParents) if (this.p.dirname(key) === parent.key) return `it is ${parent.why}`;
+    for (const parent of this.homeParents)
+      if (this.p.dirname(key) === parent.key) return `it is ${parent.why}`;
     for (const t of this.trees) {
       if (within(key, t.key, this.p) && !this.inTmp(key))
         return key === t.key ? `it is ${t.why}` : `it is inside ${t.path}, ${t.why}`;
@@ -169,7 +170,8 @@ export class GuardRails {
 
   private key(path: string): string {
     const resolved = this.p.resolve(path);
-    const trimmed = resolved.length > this.p.parse(resolved).root.length ? resolved.replace(/[\\/]+$/, '') : resolved;
+    const trimmed =
+      resolved.length > this.p.parse(resolved).root.length ? resolved.replace(/[\\/]+$/, '') : resolved;
     return this.fold ? trimmed.toLowerCase() : trimmed;
   }
 
@@ -387,13 +389,32 @@ function systemFolders(
       env.ProgramData ?? j(drive, '\\', 'ProgramData'),
     ];
   }
-  const unix = ['/bin', '/sbin', '/usr', '/lib', '/lib32', '/lib64', '/etc', '/var', '/boot', '/dev', '/proc', '/sys', '/run', '/opt', '/snap'];
+  const unix = [
+    '/bin',
+    '/sbin',
+    '/usr',
+    '/lib',
+    '/lib32',
+    '/lib64',
+    '/etc',
+    '/var',
+    '/boot',
+    '/dev',
+    '/proc',
+    '/sys',
+    '/run',
+    '/opt',
+    '/snap',
+  ];
   if (platform === 'darwin')
     return [...unix, '/System', '/Library', '/Applications', '/private', '/cores', '/Network'];
   return unix;
 }
 
 /** The guard rails of this process: its platform, home, environment and temp folder; `appHome` is AppPaths.home. */
-export function guardRailsFor(appHome: string, env: Readonly<Record<string, string | undefined>> = process.env): GuardRails {
+export function guardRailsFor(
+  appHome: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): GuardRails {
   return new GuardRails({ platform: process.platform, homedir: homedir(), env, appHome, tmpdir: tmpdir() });
 }
