@@ -1,7 +1,7 @@
 /** `coffer recover | rekey | restore-device`: the helpdesk's commands. */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Identity, Recipient } from '../../crypto/keys.js';
+import type { Identity } from '../../crypto/keys.js';
 import { readRecoveryKeyFile } from '../../electron/services/keys/recovery-key-file.js';
 import { collectProtectedFiles, forEachPath, totalSize } from '../batch.js';
 import type { CliContext } from '../context.js';
@@ -9,6 +9,7 @@ import { EXIT_FAILED, EXIT_OK, printable, toFailure } from '../output.js';
 import { readPassphrase } from '../passphrase.js';
 import { byteProgress } from '../progress.js';
 import type { CommandGroup } from './types.js';
+import { rekeyFor } from './rewrap.js';
 import { restoreDeviceAction, type RestoreOptions } from './device.js';
 import { CofferError } from '../../crypto/errors.js';
 
@@ -118,41 +119,46 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
     .action(async (paths: string[], options: { key: string; passphraseFile?: string }) => {
       const { files, missing } = collectProtectedFiles(paths);
       const identity = await openKeyFile(ctx, options.key, options.passphraseFile);
-      const { safeFiles, sodium, deviceKeys, writeKeys } = await ctx.services();
+      const { sodium, deviceKeys } = await ctx.services();
       try {
-        // Keep the file recoverable by the key that just opened it, even if this device does not trust it;
-        // the policy's keys are added and checked, as for any write.
-        const recipients: Recipient[] = await writeKeys.recipients([
-          { kind: 'recovery', publicKey: identity.publicKey },
-        ]);
-        const verifyWith = await deviceKeys.identities();
+        // RekeyService, as the app's "Rekey to this device": the header gets this device, the key that
+        // opened the file (the helpdesk keeps access even where this device does not trust it) and the
+        // current recovery keys, approved by the policy as for any write; in place where possible.
+        const rekey = await rekeyFor(ctx);
         const deviceKeyId = await deviceKeys.deviceKeyId();
         const failures = missing.map((p) =>
           toFailure(new CofferError('NOT_FOUND', 'no such file or folder', 'Check the path.'), p),
         );
         failures.forEach(onFailure);
         const started = performance.now();
-        const batch = await forEachPath(
+        const results: { path: string; outcome: string; headerBytes: number; fileBytes: number }[] = [];
+        await rekey.rekey(
           files.map((f) => f.path),
-          (p) => {
-            const { headerBytes, fileBytes } = safeFiles.rekey(p, [identity], recipients, verifyWith);
-            out.info(
-              printable(
-                `${p}: now opens with device key ${deviceKeyId} (rewrote ${headerBytes} header bytes of ${fileBytes})`,
-              ),
-            );
-            return { headerBytes, fileBytes };
+          identity,
+          {
+            onResult: (r) => {
+              if ('error' in r) {
+                const failure = toFailure(r.error, r.path);
+                failures.push(failure);
+                onFailure(failure);
+                return;
+              }
+              results.push(r);
+              out.info(
+                printable(
+                  `${r.path}: now opens with device key ${deviceKeyId} (header ${r.outcome === 'unchanged' ? 'already right' : `rewritten ${r.outcome}`}: ${r.headerBytes} bytes of ${r.fileBytes})`,
+                ),
+              );
+            },
           },
-          onFailure,
         );
-        failures.push(...batch.failures);
         const seconds = (performance.now() - started) / 1000;
         out.document({
           command: 'rekey',
           ok: failures.length === 0,
           deviceKeyId,
           seconds,
-          results: batch.results,
+          results,
           failures,
         });
         ctx.exitCode = failures.length === 0 ? EXIT_OK : EXIT_FAILED;

@@ -4,9 +4,10 @@
  * recovery key set, with the device key (electron/services/keys/rotation.ts).
  */
 import cliProgress from 'cli-progress';
-import { formatKeyId, recoveryKeyId } from '../../crypto/keys.js';
 import { HeaderRewriter } from '../../electron/services/headers/header-rewriter.js';
+import { RekeyService } from '../../electron/services/keys/rekey.js';
 import {
+  currentRecoveryKeyIds,
   headerJournalDir,
   RotationService,
   type RotationProgress,
@@ -19,25 +20,26 @@ import type { CommandGroup } from './types.js';
 
 const built = new WeakMap<CliContext, Promise<RotationService>>();
 
+/** The one helpdesk rekey (RekeyService, shared with the app), over this run's services. */
+export async function rekeyFor(ctx: CliContext): Promise<RekeyService> {
+  const s = await ctx.services();
+  return new RekeyService({
+    recipients: (extra) => s.writeKeys.recipients(extra),
+    rewriter: new HeaderRewriter({ sodium: s.sodium, journalDir: headerJournalDir(s.paths.home) }),
+  });
+}
+
 /** The rotation service of this CLI run, over the run's services (one per context). */
 export function rotationFor(ctx: CliContext): Promise<RotationService> {
   let rotation = built.get(ctx);
   if (!rotation) {
     rotation = ctx.services().then((s) => {
-      const ids = (keys: readonly Uint8Array[]): string[] =>
-        keys.map((k) => formatKeyId(recoveryKeyId(s.sodium, k)));
       return new RotationService({
         sodium: s.sodium,
         recipients: () => s.writeKeys.recipients(),
         identities: () => s.deviceKeys.identities(),
-        recoveryKeyIds: () => [
-          ...new Set([
-            ...ids(s.trustedKeys.publicKeys()),
-            ...ids(
-              s.policy.recoveryRecipients().flatMap((r) => (r.kind === 'recovery' ? [r.publicKey] : [])),
-            ),
-          ]),
-        ],
+        recoveryKeyIds: () =>
+          currentRecoveryKeyIds(s.sodium, s.trustedKeys.publicKeys(), s.policy.recoveryRecipients()),
         escrow: s.recovery,
         copies: s.escrowCopies,
         folders: () => s.folders.list().map((f) => f.path),

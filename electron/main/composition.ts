@@ -16,6 +16,9 @@ import { RecoveryService } from '../services/keys/recovery-service.js';
 import { FolderEscrowCopies } from '../services/keys/folder-escrow.js';
 import { TrustedRecoveryKeys, userKeyRule } from '../services/keys/trusted-keys.js';
 import { WriteKeys } from '../services/keys/write-keys.js';
+import { RekeyService } from '../services/keys/rekey.js';
+import { RotationService, currentRecoveryKeyIds, headerJournalDir } from '../services/keys/rotation.js';
+import { HeaderRewriter } from '../services/headers/header-rewriter.js';
 import { policySourceFor } from '../services/policy/platform.js';
 import { PolicyService } from '../services/policy/policy-service.js';
 import { runCommand } from '../services/policy/run-command.js';
@@ -175,12 +178,66 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const writeKeys = new WriteKeys({ sodium, deviceKeys, policy: policyService });
   const recipients = () => writeKeys.recipients();
 
+  /** Headers rewritten in place, journalled in app data (shared with the CLI's rewrap). */
+  const headerRewriter = new HeaderRewriter({ sodium, journalDir: headerJournalDir(options.userData) });
+  const recoveryKeyIds = () =>
+    currentRecoveryKeyIds(sodium, trustedKeys.publicKeys(), policyService.recoveryRecipients());
+  /** Escrow record, folder copies and every file's header follow the recovery key set. */
+  const rotation = new RotationService({
+    sodium,
+    recipients,
+    identities: () => deviceKeys.identities(),
+    recoveryKeyIds,
+    escrow: recovery,
+    copies: escrowCopies,
+    folders: () => registry.list().map((f) => f.path),
+    ignorePatterns: () => registry.ignorePatterns(),
+    rewriter: headerRewriter,
+    stateDir: options.userData,
+  });
+  /** The one rekey, shared with `coffer rekey`. */
+  const rekey = new RekeyService({
+    recipients: (extra) => writeKeys.recipients(extra),
+    rewriter: headerRewriter,
+  });
+  let rotatedFor: string | null = null;
+  /** Runs a rotation in the background when the key set changed (or one did not finish); logged. */
+  const rotateIfChanged = (): void => {
+    let ids: string;
+    try {
+      ids = recoveryKeyIds().sort().join(',');
+    } catch (error) {
+      options.log(`recovery keys unreadable: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    if (ids === rotatedFor && !rotation.pending()) return;
+    rotatedFor = ids;
+    rotation
+      .run()
+      .then((report) => {
+        activity.record({
+          action: 'Re-wrap to recovery keys',
+          target: report.recoveryKeyIds.join(', ') || 'no organization recovery key',
+          outcome: report.failed.length === 0 ? 'ok' : 'error',
+          detail: `${report.inPlace + report.copied} of ${report.filesTotal} files re-wrapped; escrow ${report.escrow}${report.failed.length ? `; ${report.failed.length} problem(s): ${report.failed.map((f) => `${f.path}: ${f.code}`).join('; ')}` : ''}`,
+        });
+        emit({ type: 'changed', what: 'activity' });
+        emit({ type: 'changed', what: 'folders' });
+      })
+      .catch((error: unknown) => {
+        rotatedFor = null; // try again on the next change
+        options.log(`rotation failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
+  };
+
   const changeListeners = new Set<() => void>();
   /** Set once the watcher exists: any change to the folders may change what it should watch. */
   let refreshWatcher = (): void => undefined;
   const emit = (event: CofferEvent) => {
     options.emit(event);
     if (event.type === 'changed' && event.what === 'folders') refreshWatcher();
+    // Trust, untrust and policy changes all announce 'recovery': a changed key set is rotated (issue 9 item 2).
+    if (event.type === 'changed' && event.what === 'recovery') rotateIfChanged();
     if (event.type === 'changed' || (event.type === 'progress' && event.progress.state !== 'running')) {
       for (const l of changeListeners) l();
     }
@@ -313,7 +370,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
           r.kind === 'recovery' ? [{ keyId: describe(r.publicKey), label: 'Deployed by IT' }] : [],
         ),
   });
-  const helpdesk = new HelpdeskAdapter({ sodium, safeFiles, deviceKeys, runs, recipients });
+  const helpdesk = new HelpdeskAdapter({ sodium, safeFiles, deviceKeys, runs, rekey });
 
   const ports: Ports = {
     keys,
@@ -406,6 +463,16 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   });
 
   // Start: finish what a crash interrupted (folders first, then open files), then watch and protect.
+  // A rotation a crash interrupted is run again (it also finishes journalled header rewrites); otherwise
+  // this is the key set everything was last brought to.
+  if (rotation.pending()) rotateIfChanged();
+  else {
+    try {
+      rotatedFor = recoveryKeyIds().sort().join(',');
+    } catch {
+      // unreadable now (tampered state is shown elsewhere): the next change rotates
+    }
+  }
   try {
     for (const report of await folderService.recoverAll()) {
       if (report.leftoversResolved > 0)

@@ -1,17 +1,18 @@
 /**
  * HelpdeskPort: an organization recovery key loaded for one session (its secret zeroed on unload), files
  * inspected by their header's key IDs, and restores as tracked runs — decrypt to a folder, or rekey to
- * this device in place (headers only, FORMAT.md §8).
+ * this device in place (headers only, FORMAT.md §8) through RekeyService, the same one `coffer rekey` uses.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CofferError } from '../../../crypto/errors.js';
 import { inspectFd } from '../../../crypto/file.js';
-import { formatKeyId, recoveryKeyId, type Identity, type Recipient } from '../../../crypto/keys.js';
+import { formatKeyId, recoveryKeyId, type Identity } from '../../../crypto/keys.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import type { DeviceKeyService } from '../../services/keys/device-key.js';
 import { readRecoveryKeyFile } from '../../services/keys/recovery-key-file.js';
+import type { RekeyService } from '../../services/keys/rekey.js';
 import { PROTECTED_SUFFIX, type SafeFiles } from '../../services/safe-file.js';
 import type { FileInspection, Progress } from '../../shared/contract.js';
 import { toErrorInfo } from '../handle.js';
@@ -48,7 +49,8 @@ export class HelpdeskAdapter implements HelpdeskPort {
       safeFiles: SafeFiles;
       deviceKeys: DeviceKeyService;
       runs: RunTracker;
-      recipients: () => Promise<Recipient[]>;
+      /** The one rekey (shared with `coffer rekey`): device + the opening key + the current set. */
+      rekey: RekeyService;
     },
   ) {}
 
@@ -113,32 +115,37 @@ export class HelpdeskAdapter implements HelpdeskPort {
         ),
       );
     }
-    const { safeFiles, deviceKeys, runs } = this.deps;
+    const { safeFiles, runs, rekey } = this.deps;
     const runId = runs.start(mode === 'decrypt' ? 'restore' : 'rekey', null, async (run) => {
-      const sizes = paths.map((p) => fs.statSync(p).size);
+      const sizes = new Map(paths.map((p) => [p, fs.statSync(p).size]));
       run.setTotals(
         paths.length,
-        sizes.reduce((a, b) => a + b, 0),
+        [...sizes.values()].reduce((a, b) => a + b, 0),
       );
-      const recipients = mode === 'rekey' ? await this.deps.recipients() : [];
-      const verifyWith = mode === 'rekey' ? await deviceKeys.identities() : [];
-      for (const [i, file] of paths.entries()) {
+      if (mode === 'rekey') {
+        await rekey.rekey(paths, identity, {
+          signal: run.signal,
+          onResult: (result) => {
+            run.addBytes(sizes.get(result.path) ?? 0);
+            if ('error' in result) run.fileFailed(result.path, result.error);
+            else run.fileDone();
+          },
+        });
+        return;
+      }
+      for (const file of paths) {
         if (run.signal.aborted) return;
         await yieldToLoop();
         try {
-          if (mode === 'decrypt') {
-            safeFiles.decryptTo(file, {
-              identities: [identity],
-              outDir: destination ?? path.dirname(file),
-              signal: run.signal,
-            });
-          } else {
-            safeFiles.rekey(file, [identity], recipients, verifyWith);
-          }
-          run.addBytes(sizes[i] ?? 0);
+          safeFiles.decryptTo(file, {
+            identities: [identity],
+            outDir: destination ?? path.dirname(file),
+            signal: run.signal,
+          });
+          run.addBytes(sizes.get(file) ?? 0);
           run.fileDone();
         } catch (error) {
-          run.addBytes(sizes[i] ?? 0);
+          run.addBytes(sizes.get(file) ?? 0);
           run.fileFailed(file, error);
         }
       }

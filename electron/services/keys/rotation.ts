@@ -354,6 +354,19 @@ export function listProtected(
   return { files, issues };
 }
 
+/**
+ * The current recovery key set by key ID (recomputed from the public keys): the user's trusted keys and the
+ * policy's, each once. The CLI and the app both compose RotationService.recoveryKeyIds from it.
+ */
+export function currentRecoveryKeyIds(
+  sodium: SodiumBackend,
+  trusted: readonly Uint8Array[],
+  policy: readonly Recipient[],
+): string[] {
+  const fromPolicy = policy.flatMap((r) => (r.kind === 'recovery' ? [r.publicKey] : []));
+  return [...new Set([...trusted, ...fromPolicy].map((k) => formatKeyId(recoveryKeyId(sodium, k))))];
+}
+
 export interface RecoveryCoverage {
   /** Protected files looked at. */
   readonly files: number;

@@ -1,0 +1,96 @@
+/**
+ * Helpdesk rekey (issue 9 item 5; DESIGN.md "Rekey"): files opened with an organization recovery key are
+ * given to this device by rewriting their header only (FORMAT.md §8), in place where the rewriter can. One
+ * service for the app's "Rekey to this device" and `coffer rekey`, so the two cannot differ: the new header
+ * carries this device's stanza, a recovery stanza for the key that opened the file (the helpdesk can still
+ * open it, even where this device does not trust that key), and every key of the current set (trusted and
+ * policy keys), approved by the policy as for any write.
+ */
+import fs from 'node:fs';
+import { CofferError } from '../../../crypto/errors.js';
+import { inspectFd } from '../../../crypto/file.js';
+import type { Identity, Recipient } from '../../../crypto/keys.js';
+import type { HeaderRewriter, RewrapOutcome } from '../headers/header-rewriter.js';
+
+type RecoveryIdentity = Extract<Identity, { kind: 'recovery' }>;
+
+export interface RekeyDeps {
+  /** Who a write is for: this device, `extra`, and the current recovery key set; policy-checked (WriteKeys). */
+  readonly recipients: (extra: readonly Recipient[]) => Promise<Recipient[]>;
+  readonly rewriter: Pick<HeaderRewriter, 'rewrapMany'>;
+}
+
+export type RekeyResult =
+  | {
+      readonly path: string;
+      readonly outcome: RewrapOutcome;
+      /** The header's length now, and the file's: only the header was rewritten. */
+      readonly headerBytes: number;
+      readonly fileBytes: number;
+    }
+  | { readonly path: string; readonly error: CofferError };
+
+export interface RekeyOptions {
+  /** Each file's result as soon as it is known (progress in the app, a line in the CLI). */
+  readonly onResult?: (result: RekeyResult) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Files per rewrapMany call: one journal and one flush for many small files, progress between batches. */
+const BATCH = 64;
+
+export class RekeyService {
+  constructor(private readonly deps: RekeyDeps) {}
+
+  /** The recipients a rekeyed file gets (also what the app may show before it starts). */
+  recipientsFor(identity: RecoveryIdentity): Promise<Recipient[]> {
+    return this.deps.recipients([{ kind: 'recovery', publicKey: identity.publicKey }]);
+  }
+
+  /**
+   * Rekeys `paths` (.coffer files) with `identity`. One bad file never stops the others: each result is
+   * an outcome or an error. Stops between batches when `signal` aborts (files not reached are unchanged).
+   */
+  async rekey(
+    paths: readonly string[],
+    identity: RecoveryIdentity,
+    options: RekeyOptions = {},
+  ): Promise<RekeyResult[]> {
+    const recipients = await this.recipientsFor(identity);
+    if (!recipients.some((r) => r.kind === 'device')) {
+      throw new CofferError(
+        'NO_DEVICE_KEY',
+        'There is no device key to rekey the files to',
+        'Run `coffer init` (or open Coffer) first.',
+      );
+    }
+    const results: RekeyResult[] = [];
+    try {
+      for (let at = 0; at < paths.length; at += BATCH) {
+        if (options.signal?.aborted) break;
+        const batch = await this.deps.rewriter.rewrapMany(
+          paths.slice(at, at + BATCH),
+          [identity],
+          recipients,
+        );
+        for (const done of batch) {
+          const result: RekeyResult = 'error' in done ? done : { ...done, ...sizes(done.path) };
+          results.push(result);
+          options.onResult?.(result);
+        }
+      }
+    } finally {
+      for (const r of recipients) if (r.kind === 'device') r.key.fill(0); // a copy handed to this call
+    }
+    return results;
+  }
+}
+
+function sizes(path: string): { headerBytes: number; fileBytes: number } {
+  const fd = fs.openSync(path, 'r');
+  try {
+    return { headerBytes: inspectFd(fd).headerLength, fileBytes: fs.fstatSync(fd).size };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
