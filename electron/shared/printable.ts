@@ -3,7 +3,7 @@
  * character that could change what the rest of the screen says made visible: C0 controls (ESC starts
  * terminal sequences that retitle windows, move the cursor, erase lines; CR/LF forge lines), DEL, C1
  * controls (CSI U+009B on some terminals), line/paragraph separators, and the bidirectional overrides,
- * embeddings, isolates and marks (U+202E turns `invoice‮fdp.exe` into `invoiceexe.pdf`). Each is written
+ * embeddings, isolates and marks (U+202E turns `invoice<U+202E>fdp.exe` into `invoiceexe.pdf`). Each is written
  * as `\u{…}` in hex, so the text still tells which file it is. JSON output needs none of this: it escapes
  * controls itself, and scripts read names exactly.
  *

@@ -1,6 +1,6 @@
 /**
  * Issue 9 item 7: names and paths from files are shown with controls and bidi overrides made visible. React
- * escapes HTML, not U+202E: `invoice‮fdp.exe` would read as `invoiceexe.pdf`.
+ * escapes HTML, not U+202E: `invoice<U+202E>fdp.exe` would read as `invoiceexe.pdf`.
  */
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
