@@ -108,6 +108,7 @@ const LABELS: Record<string, string> = {
   mandatoryFolders: 'Folders that must be protected',
   allowUnprotect: 'Decrypting folders in place allowed',
   allowDecryptCopy: 'Saving decrypted copies allowed',
+  exclude: 'Kept in the clear inside protected folders',
   allowUserRecoveryKeys: 'Recovery keys of your own allowed',
   autoLockMinutes: 'Lock open files after (minutes)',
   updateUrl: 'Update server',
