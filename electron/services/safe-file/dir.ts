@@ -55,6 +55,15 @@ function outside(path: string, root: string): CofferError {
   );
 }
 
+function replaced(path: string, cause: unknown): CofferError {
+  return new CofferError(
+    'OUTSIDE_FOLDER',
+    `${path}: not a folder (a link or a file is where a folder was); nothing in it was touched`,
+    'Coffer never follows links out of a protected folder; check what changes this folder, then run again.',
+    { cause },
+  );
+}
+
 export class VerifiedDir {
   private refs = 1;
 
@@ -76,12 +85,19 @@ export class VerifiedDir {
   static open(path: string, root: string | null): VerifiedDir {
     if (PROC_FD === null) {
       const stats = lstatSync(path);
-      if (!stats.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+      if (!stats.isDirectory()) throw replaced(path, null);
       const real = realpathSync.native(path);
       if (root !== null && !isInside(real, root)) throw outside(path, root);
       return new VerifiedDir(path, null, stats.dev, stats.ino, real, root);
     }
-    const fd = openSync(path, constants.O_RDONLY | O_DIRECTORY | NOFOLLOW);
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY | O_DIRECTORY | NOFOLLOW);
+    } catch (error) {
+      // A symlink (or a file) where a folder was: refused as such, whoever put it there.
+      if (errnoOf(error) === 'ENOTDIR' || errnoOf(error) === 'ELOOP') throw replaced(path, error);
+      throw error;
+    }
     try {
       const stats = fstatSync(fd);
       const real = readlinkSync(`${PROC_FD}/${fd}`);
