@@ -198,6 +198,47 @@ describe('FoldersAdapter', () => {
     expect(fs.existsSync(path.join(data, ESCROW_COPY_NAME))).toBe(true);
   });
 
+  it('counts a hard-linked file in the clear with its reason; "all protected" only once it is true', async () => {
+    fs.writeFileSync(path.join(data, 'a.txt'), 'alpha');
+    fs.writeFileSync(path.join(data, 'linked.txt'), 'readable through another name');
+    const otherName = path.join(root, 'elsewhere.txt');
+    fs.linkSync(path.join(data, 'linked.txt'), otherName);
+    const view = await adapter.add(data);
+    const end = await runs.settled((await adapter.protect(view.id)).runId);
+    // The run tells the user, as the CLI does (exit 1): the same definition (clear-state.ts).
+    expect(end.errors).toEqual([expect.objectContaining({ path: 'linked.txt', code: 'HARD_LINK' })]);
+    const after = (await adapter.list())[0];
+    expect(after).toMatchObject({ protectedFiles: 1, plaintextFiles: 0, inTheClearFiles: 1 });
+    expect(after?.inTheClear).toEqual([expect.objectContaining({ path: 'linked.txt', code: 'HARD_LINK' })]);
+    expect(after?.lastRun?.outcome).toBe('partial');
+    expect(fs.readdirSync(data).sort()).toEqual([ESCROW_COPY_NAME, 'a.txt.coffer', 'linked.txt']);
+
+    fs.unlinkSync(otherName);
+    const again = await runs.settled((await adapter.protect(view.id)).runId);
+    expect(again.errors).toEqual([]);
+    expect((await adapter.list())[0]).toMatchObject({ inTheClearFiles: 0, inTheClear: [] });
+  });
+
+  it('lock files match whole names: an unrelated `~$` file keeps nothing in the clear, an exact fresh one is IN_USE', async () => {
+    for (const name of ['Report.docx', 'Export.docx', '~$port.docx', 'Budget.xlsx', '~$Budget.xlsx'])
+      fs.writeFileSync(path.join(data, name), name);
+    const view = await adapter.add(data);
+    const end = await runs.settled((await adapter.protect(view.id)).runId);
+    expect(end.errors).toEqual([expect.objectContaining({ path: 'Budget.xlsx', code: 'IN_USE' })]);
+    expect(fs.readdirSync(data).sort()).toEqual([
+      ESCROW_COPY_NAME,
+      'Budget.xlsx',
+      'Export.docx.coffer',
+      'Report.docx.coffer',
+      '~$Budget.xlsx',
+      '~$port.docx.coffer',
+    ]);
+    const listed = (await adapter.list())[0];
+    // Excluded on purpose: the lock file of the open document, and the escrow copy.
+    expect(listed).toMatchObject({ inTheClearFiles: 1, excludedFiles: 2 });
+    expect(listed?.inTheClear.map((f) => [f.path, f.code])).toEqual([['Budget.xlsx', 'IN_USE']]);
+  });
+
   it('lists one directory and keeps paths inside the folder, symlinks included', async () => {
     fs.mkdirSync(path.join(data, 'sub'));
     fs.writeFileSync(path.join(data, 'b.txt'), 'b');

@@ -183,13 +183,19 @@ export class FoldersAdapter implements FoldersPort {
     const absolute = await this.resolve(folderId, dir);
     const litter = new LitterFilter(this.deps.ignorePatterns());
     const entries: FileEntry[] = [];
-    for (const d of fs.readdirSync(absolute, { withFileTypes: true })) {
+    const dirents = fs.readdirSync(absolute, { withFileTypes: true });
+    // Lock files are litter only beside the document they lock (litter.ts), as the walk decides.
+    const dirLitter = litter.inDirectory(
+      absolute,
+      dirents.map((d) => d.name),
+    );
+    for (const d of dirents) {
       if (isTempName(d.name)) continue;
       const stat = fs.lstatSync(path.join(absolute, d.name), { throwIfNoEntry: false });
       if (!stat) continue;
       const kind: FileEntry['kind'] = stat.isDirectory()
         ? 'dir'
-        : !stat.isFile() || litter.isLitter(d.name)
+        : !stat.isFile() || dirLitter.isLitter(d.name)
           ? 'other'
           : isProtectedName(d.name)
             ? 'protected'

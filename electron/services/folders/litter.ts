@@ -62,12 +62,15 @@ export function lockNamesOf(name: string): string[] {
   return [`~$${name}`, officeOwnerName(name), `.~lock.${name}#`];
 }
 
+/** Named like an editor's lock file (`~$…`, `.~lock.…#`), protected ones (`~$x.coffer`) included. */
+function looksLikeLock(name: string): boolean {
+  const bare = name.endsWith(PROTECTED_SUFFIX) ? name.slice(0, -PROTECTED_SUFFIX.length) : name;
+  return bare.startsWith('~$') || (bare.startsWith('.~lock.') && bare.endsWith('#'));
+}
+
 /** A protected file (`~$x.coffer`) is data whatever its name says: never a lock, never a document open in an editor. */
 function isLockName(name: string): boolean {
-  return (
-    !name.endsWith(PROTECTED_SUFFIX) &&
-    (name.startsWith('~$') || (name.startsWith('.~lock.') && name.endsWith('#')))
-  );
+  return !name.endsWith(PROTECTED_SUFFIX) && looksLikeLock(name);
 }
 
 function fresh(path: string, now: number): boolean {
@@ -108,7 +111,8 @@ export class LitterFilter {
         if (all.has(lock) && !liveLocks.has(lock) && fresh(join(dir, lock), now)) liveLocks.add(lock);
     }
     return {
-      isLitter: (name) => (isLockName(name) ? liveLocks.has(name) : this.isLitter(name)),
+      // A lock-like name is litter only as the live lock of a document beside it: otherwise it is data.
+      isLitter: (name) => (looksLikeLock(name) ? liveLocks.has(name) : this.isLitter(name)),
       isOpenInEditor: (name) => !isLockName(name) && lockNamesOf(name).some((lock) => liveLocks.has(lock)),
     };
   }
