@@ -185,8 +185,14 @@ function deviceStanzaAd(keyId: Uint8Array): Uint8Array {
 }
 
 /** §4: wraps the file key for one recipient. */
-export function wrapFileKey(sodium: SodiumBackend, fileKey: Uint8Array, recipient: Recipient): Stanza {
-  const keyId = keyIdOf(sodium, recipient);
+export function wrapFileKey(
+  sodium: SodiumBackend,
+  fileKey: Uint8Array,
+  recipient: Recipient,
+  /** The recipient's key ID when the caller has it already (a batch computes it once). */
+  knownKeyId?: Uint8Array,
+): Stanza {
+  const keyId = knownKeyId ?? keyIdOf(sodium, recipient);
   if (recipient.kind === 'recovery') {
     return { type: STANZA_RECOVERY, keyId, body: sodium.boxSeal(fileKey, recipient.publicKey) };
   }
@@ -281,11 +287,13 @@ export function unwrapFileKey(
   sodium: SodiumBackend,
   header: Header,
   identities: readonly Identity[],
+  /** The identities' key IDs, in order, when the caller has them already (a batch computes them once). */
+  knownKeyIds?: readonly Uint8Array[],
 ): Uint8Array {
   let unwrappedButBadMac = false;
   let damaged: string | null = null;
-  for (const identity of identities) {
-    const id = keyIdOf(sodium, identity);
+  for (const [index, identity] of identities.entries()) {
+    const id = knownKeyIds?.[index] ?? keyIdOf(sodium, identity);
     for (const stanza of header.stanzas) {
       if (!sodium.equal(stanza.keyId, id)) continue;
       const fileKey = unwrapStanza(sodium, stanza, identity);

@@ -280,7 +280,7 @@ describe('HeaderRewriter.recover', () => {
       dev: s.dev.toString(),
       ino: s.ino.toString(),
       size: Number(s.size),
-      oldHeader,
+      oldHash: sodium.hash(32, oldHeader),
       newHeader,
     };
   };

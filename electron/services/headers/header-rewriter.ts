@@ -21,7 +21,6 @@ import {
 } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { CofferError } from '../../../crypto/errors.js';
-import { readHeaderFd } from '../../../crypto/file.js';
 import {
   deriveKeys,
   fitsHeaderLength,
@@ -121,11 +120,34 @@ function pwriteFully(fd: number, bytes: Uint8Array, position: number): void {
 }
 
 /** `kind:keyId` of each recipient stanza, sorted: two headers with equal lists name the same keys. */
-function recipientSet(sodium: SodiumBackend, recipients: readonly Recipient[]): string {
+function recipientSet(recipients: readonly Recipient[], ids: readonly Uint8Array[]): string {
   return recipients
-    .map((r) => `${r.kind}:${formatKeyId(keyIdOf(sodium, r))}`)
+    .map((r, i) => `${r.kind}:${formatKeyId(ids[i] ?? new Uint8Array())}`)
     .sort()
     .join(',');
+}
+
+/** Key IDs computed once per batch, not once per file. */
+interface Batch {
+  readonly identities: readonly Identity[];
+  readonly identityIds: readonly Uint8Array[];
+  readonly recipients: readonly Recipient[];
+  readonly recipientIds: readonly Uint8Array[];
+  readonly wanted: string;
+}
+
+/** §3: the header at the start of `fd`, in one read for the usual sizes. */
+function readHeaderAt(fd: number): Uint8Array {
+  const first = preadFully(fd, 4096, 0);
+  const length = parsePrefix(first);
+  if (length <= first.length) return first.slice(0, length);
+  const rest = preadFully(fd, length - first.length, first.length);
+  if (rest.length !== length - first.length)
+    throw new CofferError('TRUNCATED', 'the file ends inside its header', '');
+  const header = new Uint8Array(length);
+  header.set(first);
+  header.set(rest, first.length);
+  return header;
 }
 
 function headerSet(header: Header): string {
@@ -170,13 +192,20 @@ export class HeaderRewriter {
     recipients: readonly Recipient[],
   ): Promise<BatchResult[]> {
     if (recipients.length === 0) throw new CofferError('INVALID_ARGUMENT', 'a file needs a recipient', '');
-    const wanted = recipientSet(this.sodium, recipients);
+    const recipientIds = recipients.map((r) => keyIdOf(this.sodium, r));
+    const batch: Batch = {
+      identities,
+      identityIds: identities.map((i) => keyIdOf(this.sodium, i)),
+      recipients,
+      recipientIds,
+      wanted: recipientSet(recipients, recipientIds),
+    };
     const results = new Map<string, BatchResult>();
     const plans: Plan[] = [];
     try {
       for (const path of paths) {
         try {
-          const plan = this.plan(path, identities, recipients, wanted);
+          const plan = this.plan(path, batch);
           if (plan.newHeader === null) {
             closeSync(plan.fd);
             results.set(path, { path, outcome: 'unchanged' });
@@ -205,12 +234,7 @@ export class HeaderRewriter {
   }
 
   /** Opens and authenticates one file and builds its new header (null when nothing would change). */
-  private plan(
-    path: string,
-    identities: readonly Identity[],
-    recipients: readonly Recipient[],
-    wanted: string,
-  ): Plan {
+  private plan(path: string, batch: Batch): Plan {
     if (!isProtectedName(basename(path))) throw notCoffer(path, 'not a .coffer file');
     let fd: number;
     let writable = true;
@@ -225,13 +249,16 @@ export class HeaderRewriter {
     try {
       const stats = fstatSync(fd, { bigint: true });
       if (!stats.isFile()) throw notCoffer(path, 'not a regular file');
-      const oldHeader = readHeaderFd(fd);
+      const oldHeader = readHeaderAt(fd);
       const header = parseHeader(oldHeader);
-      const fileKey = unwrapFileKey(this.sodium, header, identities);
+      const fileKey = unwrapFileKey(this.sodium, header, batch.identities, batch.identityIds);
       const { macKey, payloadKey } = deriveKeys(this.sodium, fileKey);
       try {
-        if (headerSet(header) === wanted) return { path, fd, stats, writable, oldHeader, newHeader: null };
-        const stanzas = recipients.map((r) => wrapFileKey(this.sodium, fileKey, r));
+        if (headerSet(header) === batch.wanted)
+          return { path, fd, stats, writable, oldHeader, newHeader: null };
+        const stanzas = batch.recipients.map((r, i) =>
+          wrapFileKey(this.sodium, fileKey, r, batch.recipientIds[i]),
+        );
         // §4.1: the same length when the stanzas fit it (padding absorbs the change), else a roomy one.
         const length = fitsHeaderLength(stanzas, oldHeader.length)
           ? oldHeader.length
@@ -264,7 +291,7 @@ export class HeaderRewriter {
       dev: p.stats.dev.toString(),
       ino: p.stats.ino.toString(),
       size: Number(p.stats.size),
-      oldHeader: p.oldHeader,
+      oldHash: this.sodium.hash(32, p.oldHeader),
       newHeader: p.newHeader ?? p.oldHeader,
     }));
     const journal = writeJournal(this.sodium, this.journalDir, identity, entries);
@@ -379,6 +406,16 @@ export class HeaderRewriter {
     return { completed, alreadyDone, refused };
   }
 
+  private authenticates(header: Uint8Array, identities: readonly Identity[]): boolean {
+    try {
+      const key = unwrapFileKey(this.sodium, parseHeader(header), identities);
+      this.sodium.zero(key);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private recoverEntry(
     entry: JournalEntry,
     identities: readonly Identity[],
@@ -398,7 +435,6 @@ export class HeaderRewriter {
         return stale('the path now holds another file');
       if (stats.size !== BigInt(entry.size)) return stale('the file changed size since');
       const length = entry.newHeader.length;
-      if (entry.oldHeader.length !== length) return stale('the journalled headers differ in length');
       if (length < PREFIX_BYTES || parsePrefix(entry.newHeader) !== length)
         return stale('the journalled header is malformed');
       const newHeader = parseHeader(entry.newHeader);
@@ -407,26 +443,29 @@ export class HeaderRewriter {
       try {
         const current = preadFully(fd, length + METADATA_BYTES + STREAM_ABYTES, 0);
         if (current.length !== length + METADATA_BYTES + STREAM_ABYTES) return stale('the file is too short');
-        // The chunk size and stream header sit at the same offsets in the old and the new header.
+        // In place means same length: the chunk size and stream header sit at the same offsets in both.
         const streamAt = length - MAC_BYTES - STREAM_HEADER_BYTES;
         if (
-          !this.sodium.equal(current.subarray(13, 17), entry.newHeader.subarray(13, 17)) ||
+          !this.sodium.equal(current.subarray(9, 17), entry.newHeader.subarray(9, 17)) ||
           !this.sodium.equal(
             current.subarray(streamAt, streamAt + STREAM_HEADER_BYTES),
             newHeader.streamHeader,
           )
         )
-          return stale('the journalled header has another chunk size or stream header than the file');
-        // Every header byte must be the old one's or the new one's (a torn write mixes them).
-        for (let i = 0; i < length; i++) {
-          const byte = current[i];
-          if (byte !== entry.oldHeader[i] && byte !== entry.newHeader[i])
-            return stale('the file holds neither the old nor the new header (it changed since)');
-        }
+          return stale('the journalled header has another length, chunk size or stream header than the file');
         // The new header's key must open this file's own payload (its metadata message).
         const puller = this.sodium.streamPull(newHeader.streamHeader, payloadKey, METADATA_BYTES);
         if (!puller.pull(current.subarray(length)))
           return stale('the journalled header does not open the payload');
+        const onDisk = current.subarray(0, length);
+        if (this.sodium.equal(onDisk, entry.newHeader)) return 'already-done';
+        // The file must hold the old header, or one torn between old and new (it no longer authenticates).
+        // A file rewritten since holds a third, authentic header: the entry is stale.
+        if (
+          !this.sodium.equal(this.sodium.hash(32, onDisk), entry.oldHash) &&
+          this.authenticates(onDisk, identities)
+        )
+          return stale('the file holds neither the old nor the new header (it changed since)');
         if (this.sodium.equal(current.subarray(0, length), entry.newHeader)) return 'already-done';
         pwriteFully(fd, entry.newHeader, 0);
         fsyncSync(fd);

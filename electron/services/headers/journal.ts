@@ -1,6 +1,7 @@
 /**
- * The header-rewrite journal (docs/FORMAT.md §8.1): before headers are overwritten in place, the new (and
- * old) header of every file of a batch is written to one journal file in app data and made durable, so
+ * The header-rewrite journal (docs/FORMAT.md §8.1): before headers are overwritten in place, the new
+ * header (and a hash of the old one) of every file of a batch is written to one journal file in app data
+ * and made durable, so
  * that a crash at any moment can be finished by `HeaderRewriter.recover`.
  *
  * The journal lives in app data, which an attacker may be able to write (a roaming profile, a restore
@@ -32,7 +33,8 @@ export interface JournalEntry {
   readonly dev: string;
   readonly ino: string;
   readonly size: number;
-  readonly oldHeader: Uint8Array;
+  /** BLAKE2b-256 of the header the file had when the entry was made. */
+  readonly oldHash: Uint8Array;
   readonly newHeader: Uint8Array;
 }
 
@@ -41,7 +43,7 @@ interface EntryJson {
   dev: string;
   ino: string;
   size: number;
-  oldHeader: string;
+  oldHash: string;
   newHeader: string;
 }
 
@@ -82,7 +84,7 @@ export function writeJournal(
       dev: e.dev,
       ino: e.ino,
       size: e.size,
-      oldHeader: b64(e.oldHeader),
+      oldHash: b64(e.oldHash),
       newHeader: b64(e.newHeader),
     })),
   );
@@ -181,7 +183,7 @@ export function readJournal(
       typeof e.dev !== 'string' ||
       typeof e.ino !== 'string' ||
       typeof e.size !== 'number' ||
-      typeof e.oldHeader !== 'string' ||
+      typeof e.oldHash !== 'string' ||
       typeof e.newHeader !== 'string'
     ) {
       return { ok: false, reason: 'has a malformed entry' };
@@ -191,7 +193,7 @@ export function readJournal(
       dev: e.dev,
       ino: e.ino,
       size: e.size,
-      oldHeader: unb64(e.oldHeader),
+      oldHash: unb64(e.oldHash),
       newHeader: unb64(e.newHeader),
     });
   }
