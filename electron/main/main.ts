@@ -23,6 +23,7 @@ import {
   type WebContents,
 } from 'electron';
 import { appDataHome } from '../services/app-paths.js';
+import { removeSecrets } from '../services/child-env.js';
 import type { CofferEvent } from '../shared/contract.js';
 import { EVENT_CHANNEL, channelOf } from '../shared/contract.js';
 import { AUTO_LOCK_TICK_MS, AutoLock } from './auto-lock.js';
@@ -40,6 +41,9 @@ import {
   windowChrome,
   type SecureWebPreferences,
 } from './security.js';
+
+// The app reads no secret from its environment (COFFER_PASSPHRASE is the CLI's): nothing it starts inherits one.
+removeSecrets();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/electron/main → dist/renderer and dist/preload (see vite.config.ts and vite.preload.config.ts). */

@@ -146,7 +146,7 @@ export class GuardRails {
 
   /** The rules for walking inside `root` (a real path): what to skip, and why. */
   forTree(root: string, exclusions: Exclusions = {}): TreeGuard {
-    return new TreeGuard(this, root, exclusions, this.p, this.fold);
+    return new TreeGuard(this, root, exclusions, this.p);
   }
 
   /** @internal The forbidden tree at exactly `path` (already real: the walk never follows links). */
@@ -202,12 +202,12 @@ export class TreeGuard {
     private readonly root: string,
     exclusions: Exclusions,
     private readonly p: nodePath.PlatformPath,
-    fold: boolean,
   ) {
+    // Case-insensitive on every OS, as litter rules are: `*.pst` is meant to catch `Archive.PST` too.
     this.globs = [
       ...(exclusions.policy ?? []).map((pattern) => ({ pattern, source: 'policy' as const })),
       ...(exclusions.folder ?? []).map((pattern) => ({ pattern, source: 'folder' as const })),
-    ].map((g) => ({ ...g, re: globToRegExp(g.pattern, fold) }));
+    ].map((g) => ({ ...g, re: globToRegExp(g.pattern, true) }));
   }
 
   /** Why the folder at `path` (below the root) is not walked into, or null. */
