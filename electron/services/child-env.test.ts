@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { childEnv } from './child-env.js';
+import { childEnv, removeSecrets } from './child-env.js';
 import { OsKeyStore } from './keys/key-store.js';
 import { runCommand } from './policy/run-command.js';
 
@@ -57,5 +57,11 @@ describe('children started by Coffer', () => {
     const env = { A: '1', COFFER_PASSPHRASE: 'x' };
     expect(childEnv(env)).toEqual({ A: '1' });
     expect(env.COFFER_PASSPHRASE).toBe('x');
+  });
+
+  it('removeSecrets deletes them from the environment itself', () => {
+    const env = { A: '1', COFFER_PASSPHRASE: 'x' };
+    removeSecrets(env);
+    expect(env).toEqual({ A: '1' });
   });
 });

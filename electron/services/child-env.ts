@@ -12,3 +12,12 @@ export function childEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEn
   for (const name of SECRET_ENV_NAMES) delete copy[name];
   return copy;
 }
+
+/**
+ * Deletes the secrets from `env` itself (the process's own environment): for a process that reads none of
+ * them, such as the app, so nothing it starts later (an editor, a worker) can inherit one.
+ */
+export function removeSecrets(env: NodeJS.ProcessEnv = process.env): void {
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- removing named secrets is the point
+  for (const name of SECRET_ENV_NAMES) delete env[name];
+}
