@@ -16,6 +16,7 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -36,6 +37,8 @@ export interface RewrapBenchRow {
   readonly case: string;
   readonly how: string;
   readonly seconds: number;
+  /** CPU seconds (user + system) of this process: what the run costs, however loaded the machine is. */
+  readonly cpuSeconds: number;
   /** Bytes passed to write(2) during the operation (median run). */
   readonly writtenBytes: number | null;
   readonly outcome: string;
@@ -86,13 +89,17 @@ export async function runRewrapBench(options: RewrapBenchOptions = {}): Promise<
   ): Promise<void> =>
     (async () => {
       const times: number[] = [];
+      const cpu: number[] = [];
       const writes: number[] = [];
       let outcome = '';
       for (let r = 1; r <= runs; r++) {
         const before = written();
         const started = performance.now();
+        const cpuBefore = process.cpuUsage();
         outcome = await run(r);
         times.push((performance.now() - started) / 1000);
+        const used = process.cpuUsage(cpuBefore);
+        cpu.push((used.user + used.system) / 1e6);
         const after = written();
         if (before !== null && after !== null) writes.push(after - before);
       }
@@ -100,6 +107,7 @@ export async function runRewrapBench(options: RewrapBenchOptions = {}): Promise<
         case: name,
         how,
         seconds: median(times),
+        cpuSeconds: median(cpu),
         writtenBytes: writes.length ? median(writes) : null,
         outcome,
       });
@@ -155,12 +163,17 @@ export async function runRewrapBench(options: RewrapBenchOptions = {}): Promise<
   );
   rmSync(root, { recursive: true, force: true });
 
-  console.log(`\nRewrap (${runs} runs; median; backend ${sodium.name})`);
-  console.log('| case | how | seconds | bytes written | outcome |');
-  console.log('| --- | --- | ---: | ---: | --- |');
+  const load = loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+  console.log(
+    `\nRewrap (${runs} runs; median; backend ${sodium.name}; load average ${load} on ${cpus().length} cores)`,
+  );
+  console.log('| case | how | seconds | CPU seconds | bytes written | outcome |');
+  console.log('| --- | --- | ---: | ---: | ---: | --- |');
   for (const r of rows) {
     console.log(
-      `| ${r.case} | ${r.how} | ${r.seconds.toFixed(3)} | ${r.writtenBytes === null ? '–' : r.writtenBytes.toLocaleString('en')} | ${r.outcome} |`,
+      `| ${r.case} | ${r.how} | ${r.seconds.toFixed(3)} | ${r.cpuSeconds.toFixed(3)} | ${r.writtenBytes === null ? '–' : r.writtenBytes.toLocaleString('en')} | ${r.outcome} |`,
     );
   }
   return rows;
