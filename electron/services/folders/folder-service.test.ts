@@ -107,7 +107,9 @@ describe('protect', () => {
     expect(again.alreadyDone).toBe(3);
     const [status] = service.status(data);
     expect(status).toMatchObject({ registered: true, protectedFiles: 3, plaintextFiles: 0, leftovers: 0 });
-    expect(status?.lastRun).toMatchObject({ op: 'protect', outcome: 'ok' });
+    // Report.docx is still open in Word, so in the clear: not an 'ok' run (clear-state.ts).
+    expect(status?.lastRun).toMatchObject({ op: 'protect', outcome: 'partial', waiting: 1 });
+    expect(status?.protection.inTheClear.map((f) => f.code)).toEqual(['IN_USE']);
   });
 
   it('resolves leftovers of an interrupted run to one copy and never overwrites a different file', async () => {
@@ -212,13 +214,31 @@ describe('unprotect', () => {
     expect(service.list()).toEqual([]);
   });
 
-  it('refuses a folder inside a protected one, and obeys the policy', async () => {
+  it('a subfolder leaves protection as an exclusion (the folder stays protected); protect takes it back', async () => {
     const data = join(root, 'data');
-    mkdirSync(join(data, 'in'));
+    mkdirSync(join(data, 'in', 'deeper'), { recursive: true });
+    writeFileSync(join(data, 'kept.txt'), 'stays protected');
+    writeFileSync(join(data, 'in', 'out.txt'), 'wanted in the clear');
+    writeFileSync(join(data, 'in', 'deeper', 'too.txt'), 'this too');
     await service.protect(data);
-    await expect(service.unprotect(join(data, 'in'))).rejects.toMatchObject({
-      code: 'INSIDE_PROTECTED_FOLDER',
-    });
+    const report = await service.unprotect(join(data, 'in'));
+    expect(report).toMatchObject({ filesDone: 2, failed: [] });
+    expect(readFileSync(join(data, 'in', 'out.txt'), 'utf8')).toBe('wanted in the clear');
+    expect(readdirSync(join(data, 'in', 'deeper'))).toEqual(['too.txt']);
+    expect(readdirSync(data).filter((n) => n.startsWith('kept'))).toEqual(['kept.txt.coffer']);
+    // Still protected, with the subfolder excluded: counted as excluded, not as plaintext in the clear.
+    expect(service.list().map((e) => [e.path, e.exclude])).toEqual([[data, [join(data, 'in')]]]);
+    const [status] = service.status(data);
+    expect(status?.protection).toMatchObject({ inTheClearFiles: 0, allProtected: true, excluded: 1 });
+    // Protecting the subfolder again drops the exclusion and protects its files.
+    await service.protect(join(data, 'in'));
+    expect(service.list().map((e) => e.exclude)).toEqual([[]]);
+    expect(readdirSync(join(data, 'in'))).toEqual(['deeper', 'out.txt.coffer']);
+  });
+
+  it('obeys the policy', async () => {
+    const data = join(root, 'data');
+    await service.protect(data);
     const strict = new FolderService({
       registry: FolderRegistry.inHome(home),
       keys,

@@ -129,6 +129,15 @@ export class FolderService {
     this.guard.assertCanProtect(canonicalFolder(dir));
   }
 
+  /**
+   * For the watcher: true for the paths the guard rails leave alone in the folders registered now
+   * (protectFiles checks again at each batch, with the policy of that moment).
+   */
+  watchFilter(): (path: string) => boolean {
+    const guards = this.list().map((e) => ({ root: e.path, guard: this.treeGuard(e, e.path) }));
+    return (path) => guards.find((g) => isWithin(path, g.root))?.guard.path(path) != null;
+  }
+
   /** Sets the user's exclusions of a registered folder (globs, guard-rails.ts); the walk skips them. */
   setExclusions(id: string, patterns: readonly string[]): Promise<FolderEntry> {
     return this.serialize(() =>
@@ -146,7 +155,14 @@ export class FolderService {
       const path = canonicalFolder(dir);
       this.assertFolder(path);
       this.guard.assertCanProtect(path);
-      const added = this.deps.registry.add(path).entry;
+      const covered = this.deps.registry.add(path).entry;
+      // A subfolder unprotected earlier (an exclusion of exactly it, see unprotect) is protected again.
+      const added = covered.exclude?.includes(path)
+        ? this.deps.registry.update(covered.id, (e) => ({
+            ...e,
+            exclude: (e.exclude ?? []).filter((x) => x !== path),
+          }))
+        : covered;
       // Protecting again after a cancelled or failed unprotect: the folder is protected again, not half-way out.
       const entry =
         added.state === 'unprotecting'
@@ -195,11 +211,15 @@ export class FolderService {
       this.deps.policy?.assertCanUnprotect();
       const covering = this.deps.registry.covering(path);
       if (covering && covering.path !== path) {
-        throw new CofferError(
-          'INSIDE_PROTECTED_FOLDER',
-          `${path} is inside the protected folder ${covering.path}`,
-          `Files there are protected as part of ${covering.path}; unprotect that folder instead.`,
-        );
+        // A subfolder leaves its folder's protection as a per-folder exclusion of exactly its path (written
+        // first, so no watcher protects it again meanwhile; `protect` of it removes it), then its files are
+        // decrypted. The folder itself stays protected. A mandatory folder keeps all of its subfolders.
+        this.deps.policy?.assertCanRemoveFolder(covering.path);
+        this.deps.registry.update(covering.id, (e) => ({
+          ...e,
+          exclude: [...new Set([...(e.exclude ?? []), path])],
+        }));
+        return this.runLocked(null, path, 'unprotect', options);
       }
       if (covering) {
         this.deps.policy?.assertCanRemoveFolder(covering.path);
@@ -485,9 +505,7 @@ export class FolderService {
       const failed = report.failed.length;
       // Everything the run left undone that is not a failure: in the clear (clear-state.ts) or not reached.
       const waiting =
-        runVerdict(report).problems.length -
-        failed +
-        outcomes.filter((o) => o.kind === 'cancelled').length;
+        runVerdict(report).problems.length - failed + outcomes.filter((o) => o.kind === 'cancelled').length;
       const lastRun: LastRun = {
         op,
         at: Date.now(),
