@@ -66,7 +66,8 @@ describe.skipIf(NO_KEYRING !== null)('one device key', () => {
     expect(formatKeyId(deviceKeyId(await loadBackend('wasm'), stored))).toBe([...ids][0]);
     const verify = await laptop.run(['verify', ...encrypted]);
     expect(verify.code, verify.stderr).toBe(0);
-  });
+    // 20 Node processes at once on a shared 2-core machine.
+  }, 240_000);
 });
 
 interface RestoreDoc {

@@ -29,6 +29,11 @@ import { withUserLock } from './user-lock.js';
 export const DEVICE_KEY_ACCOUNT = 'device-key';
 /** The user lock (user-lock.ts) held while the device key set changes. */
 export const DEVICE_KEY_LOCK = 'device-key';
+/**
+ * A first use waits this long for another process's creation: the holder only makes one key, but on a busy
+ * machine each keychain call can take seconds, and failing someone's first use helps no one.
+ */
+const CREATE_LOCK_TIMEOUT_MS = 60_000;
 
 /** The keychain account of a read-only device key. */
 export function readOnlyAccount(keyId: string): string {
@@ -224,8 +229,8 @@ export class DeviceKeyService {
     this.readOnlyCache = null;
   }
 
-  private locked<T>(fn: () => Promise<T>): Promise<T> {
-    return withUserLock(this.deps.lockDir, DEVICE_KEY_LOCK, fn, this.deps.lockTimeoutMs);
+  private locked<T>(fn: () => Promise<T>, timeoutMs = this.deps.lockTimeoutMs): Promise<T> {
+    return withUserLock(this.deps.lockDir, DEVICE_KEY_LOCK, fn, timeoutMs);
   }
 
   private async loadCached(create: boolean): Promise<Uint8Array> {
@@ -246,12 +251,14 @@ export class DeviceKeyService {
   private async loadOrCreate(): Promise<Uint8Array> {
     const stored = await this.readCurrent();
     if (stored) return this.adopt(stored);
-    return this.locked(async () => {
-      // Another process may have made the key while this one waited for the lock: read again.
+    const made = await this.locked(async () => {
+      // Settings record the ID once a key is made (under this lock): then another process made it while
+      // this one waited. Decided from the file, so that many waiters do not each hold the lock for a
+      // keychain call; the key itself is read outside the lock.
+      if (this.recordedDeviceKeyId()) return null;
+      // Nothing recorded: a v1 keychain-only key, or a crash between storing and recording.
       const again = await this.readCurrent();
       if (again) return this.adopt(again);
-      const recorded = this.recordedDeviceKeyId();
-      if (recorded) throw this.noDeviceKey(recorded);
       const key = generateDeviceKey(this.deps.sodium);
       const id = idOf(this.deps.sodium, key);
       try {
@@ -261,7 +268,11 @@ export class DeviceKeyService {
         throw error;
       }
       return this.adopt(key);
-    });
+    }, CREATE_LOCK_TIMEOUT_MS);
+    if (made) return made;
+    const current = await this.readCurrent();
+    if (current) return this.adopt(current);
+    throw this.noDeviceKey(this.recordedDeviceKeyId());
   }
 
   /** Caches `key` as the current key (the first one wins) and records its ID. */

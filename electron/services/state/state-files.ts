@@ -83,22 +83,30 @@ export class StateFiles {
     // Signed files and no key: another process may have made the key since the read above (a first use
     // racing another), so read it again before calling the key lost.
     if (anySigned()) return new StateFiles(deps, new StateAuth(deps.sodium, await getKey(deps.keyStore)));
-    const key = await withUserLock(deps.lockDir, STATE_KEY_ACCOUNT, async () => {
-      // Another process may have made the key (and adopted the files) while this one waited.
-      const raced = await getKey(deps.keyStore);
-      if (raced) return raced;
-      if (anySigned()) return null;
-      const fresh = await StateFiles.createKey(deps);
-      const auth = new StateAuth(deps.sodium, fresh);
-      // Adopt v1's plain files as they are: this is the one moment unsigned content is accepted.
-      for (const spec of deps.files) {
-        const text = readIfExists(spec.file);
-        if (text !== null) new StateFile(spec.file, spec.kind, auth).resign(text, 1);
-      }
-      auth.close();
-      return fresh;
-    });
-    return StateFiles.withKey(deps, key);
+    const made = await withUserLock(
+      deps.lockDir,
+      STATE_KEY_ACCOUNT,
+      async () => {
+        // Signed files: another process made the key while this one waited; it is read below, outside the
+        // lock, so that many first uses waiting here do not each hold the lock for a keychain call.
+        if (anySigned()) return null;
+        // Another process may have made the key (and adopted the files) while this one waited.
+        const raced = await getKey(deps.keyStore);
+        if (raced) return raced;
+        const fresh = await StateFiles.createKey(deps);
+        const auth = new StateAuth(deps.sodium, fresh);
+        // Adopt v1's plain files as they are: this is the one moment unsigned content is accepted.
+        for (const spec of deps.files) {
+          const text = readIfExists(spec.file);
+          if (text !== null) new StateFile(spec.file, spec.kind, auth).resign(text, 1);
+        }
+        auth.close();
+        return fresh;
+      },
+      // A first use waits for another's creation rather than fail on a busy machine.
+      60_000,
+    );
+    return StateFiles.withKey(deps, made ?? (await getKey(deps.keyStore)));
   }
 
   private static withKey(deps: StateFilesDeps, key: Uint8Array | null): StateFiles {
