@@ -32,7 +32,7 @@ import {
 import { DecryptSession, EncryptSession } from '../../../crypto/session.js';
 import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
 import { HeaderRewriter } from './header-rewriter.js';
-import { writeJournal } from './journal.js';
+import { journalIdentity, writeJournal } from './journal.js';
 
 let sodium: SodiumBackend;
 const root = mkdtempSync(join(tmpdir(), 'coffer-rewriter-'));
@@ -300,6 +300,21 @@ describe('HeaderRewriter.recover', () => {
     expect(keysOf(path)).toEqual([idOf(device), idOf(rec(orgB))].sort());
     expect(opensTo(path, [{ kind: 'recovery', ...orgB }], plain)).toBe(true);
     expect(readdirSync(journalDir)).toEqual([]);
+  });
+
+  it('a helpdesk rekey (opened with an org key) is journalled under this device key: start-up recovery finishes it', async () => {
+    const { journalDir, rewriter, path, plain, oldHeader, file } = interrupted(true);
+    const orgIdentity: Identity = { kind: 'recovery', ...orgA };
+    const recipients = [device, rec(orgB)];
+    const signer = journalIdentity([orgIdentity], recipients);
+    expect(signer).toEqual({ kind: 'device', key: device.key });
+    const newHeader = await newHeaderFor(path, recipients);
+    writeJournal(sodium, journalDir, signer ?? orgIdentity, [entryFor(path, oldHeader, newHeader)]);
+    const torn = Buffer.from(file);
+    torn.set(newHeader.subarray(0, 100), 0);
+    writeFileSync(path, torn);
+    expect((await rewriter.recover([device])).completed).toEqual([path]);
+    expect(opensTo(path, [{ kind: 'recovery', ...orgB }], plain)).toBe(true);
   });
 
   it('refuses a forged journal (not MACed by a key held): nothing written, the journal left', async () => {

@@ -215,7 +215,7 @@ export class HeaderRewriter {
         }
       }
       const inPlace = plans.filter((p) => p.writable && p.newHeader?.length === p.oldHeader.length);
-      for (const r of this.writeInPlace(inPlace, identities)) results.set(r.path, r);
+      for (const r of this.writeInPlace(inPlace, identities, recipients)) results.set(r.path, r);
       for (const plan of plans) {
         if (inPlace.includes(plan)) continue;
         try {
@@ -282,9 +282,13 @@ export class HeaderRewriter {
   }
 
   /** §8.1: journal, pwrite each header, one syncfs, drop the journal. */
-  private writeInPlace(plans: readonly Plan[], identities: readonly Identity[]): BatchResult[] {
+  private writeInPlace(
+    plans: readonly Plan[],
+    identities: readonly Identity[],
+    recipients: readonly Recipient[],
+  ): BatchResult[] {
     if (plans.length === 0) return [];
-    const identity = journalIdentity(identities);
+    const identity = journalIdentity(identities, recipients);
     if (!identity) throw new CofferError('INVALID_ARGUMENT', 'no identity to sign the journal with', '');
     const entries: JournalEntry[] = plans.map((p) => ({
       path: p.path,

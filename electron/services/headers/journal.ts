@@ -22,7 +22,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { Identity } from '../../../crypto/keys.js';
+import type { Identity, Recipient } from '../../../crypto/keys.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { fsyncDir } from '../safe-file/durable.js';
 import { NOFOLLOW } from '../safe-file/open.js';
@@ -58,9 +58,17 @@ function journalKey(sodium: SodiumBackend, identity: Identity): Uint8Array {
   return sodium.hash(32, JOURNAL_CONTEXT, identity.kind === 'device' ? identity.key : identity.secretKey);
 }
 
-/** The identity a journal is MACed with: a device key where one is given (it lives in the keychain). */
-export function journalIdentity(identities: readonly Identity[]): Identity | undefined {
-  return identities.find((i) => i.kind === 'device') ?? identities[0];
+/**
+ * The identity a journal is MACed with: this device's key wherever the call has it, as an identity or as
+ * a recipient (a helpdesk rekey opens files with an org key but writes them for this device), so that
+ * recovery at start-up, which holds the device key, can verify it. Else the first identity.
+ */
+export function journalIdentity(
+  identities: readonly Identity[],
+  recipients: readonly Recipient[] = [],
+): Identity | undefined {
+  const device = identities.find((i) => i.kind === 'device') ?? recipients.find((r) => r.kind === 'device');
+  return device?.kind === 'device' ? { kind: 'device', key: device.key } : identities[0];
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
