@@ -10,7 +10,7 @@ import { OsKeyStore, keychainService, type KeyStore } from '../electron/services
 import { DeviceKeyService } from '../electron/services/keys/device-key.js';
 import { TrustedRecoveryKeys } from '../electron/services/keys/trusted-keys.js';
 import { RecoveryService } from '../electron/services/keys/recovery-service.js';
-import { SafeFiles } from '../electron/services/safe-file.js';
+import { SafeFiles, TempJournal, tempJournalDirIn } from '../electron/services/safe-file.js';
 import { WriteKeys } from '../electron/services/keys/write-keys.js';
 import { FolderEscrowCopies } from '../electron/services/keys/folder-escrow.js';
 import { FolderRegistry } from '../electron/services/folders/registry.js';
@@ -101,6 +101,13 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       policyRecipients: () => policy.recoveryRecipients(),
     });
     const folders = FolderRegistry.inHome(paths.home, state.auth);
+    // Temp files are journaled; at each start the proven leftovers of dead runs go (temp-journal.ts).
+    const tempJournal = new TempJournal(tempJournalDirIn(paths.home));
+    try {
+      tempJournal.cleanLeftovers();
+    } catch {
+      // best effort: the next start tries again, and runs report what they find
+    }
     const escrowCopies = new FolderEscrowCopies({
       records: recovery,
       folders: () => folders.list().map((f) => f.path),
@@ -114,7 +121,7 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       deviceKeys,
       trustedKeys,
       recovery,
-      safeFiles: new SafeFiles(sodium),
+      safeFiles: new SafeFiles(sodium, { tempJournal }),
       policy,
       writeKeys: new WriteKeys({ sodium, deviceKeys, policy }),
       folders,

@@ -28,7 +28,7 @@ import { WorkerPool } from '../services/folders/pool.js';
 import { FolderRegistry } from '../services/folders/registry.js';
 import { EditWorkspace } from '../services/folders/workspace.js';
 import { guardRailsFor, realOrSelf } from '../services/folders/guard-rails.js';
-import { SafeFiles } from '../services/safe-file.js';
+import { SafeFiles, TempJournal, tempJournalDirIn } from '../services/safe-file.js';
 import { JsonSettingsStore } from '../services/settings.js';
 import { StateFiles, stateFilesIn } from '../services/state/state-files.js';
 import type { CofferEvent, ManagedSetting } from '../shared/contract.js';
@@ -243,7 +243,9 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       for (const l of changeListeners) l();
     }
   };
-  const safeFiles = new SafeFiles(sodium);
+  // Temp files are journaled in app data, so only those Coffer can prove it made are ever deleted.
+  const tempJournal = new TempJournal(tempJournalDirIn(options.userData));
+  const safeFiles = new SafeFiles(sodium, { tempJournal });
   /** The user's own auto-lock delay (minutes); the policy's wins when set. */
   const userAutoLock = (): number | null => preferences.read().autoLockMinutes;
   const runs = new RunTracker();
@@ -416,6 +418,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     list: () => folderService.list(),
     // A folder holding a mandatory one is watched whatever its last run (issue 10 item 5).
     mandatory: (folder) => policyService.mandatoryWithin(folder).length > 0,
+    skip: () => folderService.watchFilter(),
     sink: folderService,
     ignore: () => registry.ignorePatterns(),
     ...(options.watchStableMs !== undefined ? { stableMs: options.watchStableMs } : {}),
@@ -473,6 +476,14 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     } catch {
       // unreadable now (tampered state is shown elsewhere): the next change rotates
     }
+  }
+  try {
+    // Temp files of runs a crash or kill interrupted (a `decrypt -o` too), proven ours by the journal.
+    const temps = tempJournal.cleanLeftovers();
+    if (temps.removed.length > 0)
+      options.log(`removed ${temps.removed.length} temporary file(s) of an interrupted run`);
+  } catch (error) {
+    options.log(`cleaning temporary files failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   try {
     for (const report of await folderService.recoverAll()) {
@@ -547,7 +558,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       policyService.stop();
       helpdesk.unloadKey();
       deviceKeys.close();
-      state.close();
+      await state.close();
     },
   };
 }
