@@ -460,6 +460,26 @@ describe.skipIf(NO_KEYRING !== null)('honest state, CLI workflows and rough edge
     expect(twice.stderr).toContain('NOT_PROTECTED');
   });
 
+  it('unprotect of a subfolder excludes it: its files come back, the folder stays protected and green', async () => {
+    const dir = folder('subfolder');
+    fs.mkdirSync(path.join(dir, 'private'));
+    fs.writeFileSync(path.join(dir, 'customer.txt'), 'customer\n');
+    fs.writeFileSync(path.join(dir, 'private', 'mine.txt'), 'my own notes\n');
+    expect((await laptop.run(['protect', dir])).code).toBe(0);
+    const sub = path.join(dir, 'private');
+    const unprotect = await laptop.json<RunDoc>(['unprotect', sub]);
+    expect(unprotect.result.code, unprotect.result.stderr).toBe(0);
+    expect(unprotect.doc.report).toMatchObject({ op: 'unprotect', filesDone: 1 });
+    expect(listing(sub)).toEqual(['mine.txt']);
+    expect(fs.existsSync(path.join(dir, 'customer.txt.coffer'))).toBe(true);
+    const status = await laptop.json<HonestStatusDoc>(['status', dir]);
+    expect(status.result.code).toBe(0);
+    // The excluded subfolder counts once (its files are not walked), never as in the clear.
+    expect(status.doc.folders[0]?.protection).toMatchObject({ allProtected: true, excluded: 1 });
+    expect((await laptop.run(['protect', sub])).code).toBe(0);
+    expect(listing(sub)).toEqual(['mine.txt.coffer']);
+  });
+
   it('--version, --json usage errors, a summary line last, and local times', async () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const version = await laptop.run(['--version']);

@@ -1,17 +1,21 @@
-/** `coffer protect | unprotect | status | watch`: protected folders (issue #4), over FolderService. */
+/** `coffer protect | unprotect | status | forget | watch`: protected folders (issue #4), over FolderService. */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { appDataHome } from '../../electron/services/app-paths.js';
 import { guardRailsFor } from '../../electron/services/folders/guard-rails.js';
 import { escrowCopyPath } from '../../electron/services/keys/folder-escrow.js';
 import { FolderService, lockDirIn } from '../../electron/services/folders/folder-service.js';
 import { WorkerPool } from '../../electron/services/folders/pool.js';
-import type { RunProgress, RunReport } from '../../electron/services/folders/types.js';
+import { runVerdict, type ProtectionState } from '../../electron/services/folders/clear-state.js';
+import type { FileIssue, RunProgress, RunReport } from '../../electron/services/folders/types.js';
 import { FolderWatcher } from '../../electron/services/folders/watcher.js';
 import type { CliContext } from '../context.js';
-import { EXIT_FAILED, EXIT_OK, printable, toFailure } from '../output.js';
+import { CofferError } from '../../crypto/errors.js';
+import { EXIT_FAILED, EXIT_OK, localTime, printable, toFailure } from '../output.js';
 import type { CommandGroup } from './types.js';
+import { rewrapAfterProtect, rotationFor } from './rewrap.js';
 
 async function folderService(
   ctx: CliContext,
@@ -65,12 +69,19 @@ function progressBar(ctx: CliContext, verb: string): { update: (p: RunProgress) 
   };
 }
 
+const files = (n: number): string => `${n} file${n === 1 ? '' : 's'}`;
+
+/**
+ * Per-file lines first (stderr), the summary last. The exit code and `ok` come from clear-state.ts, the
+ * definition the app shares: a file left in the clear for any reason fails the run.
+ */
 function printReport(ctx: CliContext, report: RunReport): void {
   const { out } = ctx;
-  const verb = report.op === 'protect' ? 'Protected' : 'Unprotected';
-  out.info(
-    `${verb} ${report.filesDone} of ${report.filesTotal} files (${mib(report.bytesDone)} MiB) in ${report.folder} in ${(report.durationMs / 1000).toFixed(1)} s`,
-  );
+  const verdict = runVerdict(report);
+  const problems = new Set<FileIssue>(verdict.problems);
+  // Skips that hold no data of their own (links, special files) are told, not counted against the run.
+  for (const s of report.skipped) if (!problems.has(s)) out.failure(s);
+  for (const p of verdict.problems) out.failure(p);
   if (report.alreadyDone)
     out.info(`Already ${report.op === 'protect' ? 'protected' : 'in the clear'}: ${report.alreadyDone}`);
   if (report.leftoversResolved)
@@ -78,11 +89,22 @@ function printReport(ctx: CliContext, report: RunReport): void {
   if (report.ignored) out.info(`Ignored (OS and editor litter): ${report.ignored}`);
   if (report.cancelled)
     out.note('Cancelled: files not reached are unchanged; run the command again to finish.');
-  for (const s of report.skipped)
-    out.failure({ path: s.path, code: s.code, message: s.message, hint: s.hint });
-  for (const f of report.failed) out.failure(f);
-  out.document({ command: report.op, ok: report.failed.length === 0 && !report.cancelled, report });
-  ctx.exitCode = report.failed.length === 0 && !report.cancelled ? EXIT_OK : EXIT_FAILED;
+  const verb = report.op === 'protect' ? 'Protected' : 'Unprotected';
+  const left = verdict.problems.length
+    ? report.op === 'protect'
+      ? `; ${files(verdict.problems.length)} left in the clear (listed above)`
+      : `; ${files(verdict.problems.length)} not brought back (listed above)`
+    : '';
+  out.info(
+    `${verb} ${report.filesDone} of ${files(report.filesTotal)} (${mib(report.bytesDone)} MiB) in ${report.folder} in ${(report.durationMs / 1000).toFixed(1)} s${left}.`,
+  );
+  out.document({
+    command: report.op,
+    ok: verdict.ok,
+    report,
+    ...(report.op === 'protect' ? { inTheClear: verdict.problems } : { notUnprotected: verdict.problems }),
+  });
+  ctx.exitCode = verdict.ok ? EXIT_OK : EXIT_FAILED;
 }
 
 /**
@@ -136,6 +158,15 @@ async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): P
   const { service, close } = await folderService(ctx);
   const { folders } = await ctx.services();
   const wasProtected = folders.list().some((f) => f.path === realOr(dir));
+  if (op === 'unprotect') {
+    try {
+      assertSomethingToUnprotect(service, dir);
+    } catch (error) {
+      await close();
+      refuse(ctx, op, dir, error);
+      return;
+    }
+  }
   const controller = new AbortController();
   // Ctrl-C: finish or roll back the files in flight, then report; a second Ctrl-C is the default (exit).
   const onSigint = (): void => {
@@ -159,11 +190,29 @@ async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): P
     }
     bar.stop();
     if (op === 'unprotect') await forgetEscrowCopy(ctx, report.folder, wasProtected);
+    // Files there written before the last recovery key change get the current set (issue 9 item 2).
+    if (op === 'protect') report = await rewrapAfterProtect(ctx, report);
     printReport(ctx, report);
   } finally {
     bar.stop();
     process.removeListener('SIGINT', onSigint);
     await close();
+  }
+}
+
+/**
+ * `unprotect` of a folder Coffer does not know and that holds no protected file is a mistake (a typo, the
+ * wrong folder), not "Unprotected 0 of 0". A folder with `.coffer` files that is not registered (a backup
+ * restored elsewhere) is still decrypted in place.
+ */
+function assertSomethingToUnprotect(service: FolderService, dir: string): void {
+  const [status] = service.status(dir);
+  if (status && !status.registered && status.protectedFiles === 0) {
+    throw new CofferError(
+      'NOT_PROTECTED',
+      `${status.path}: not a protected folder, and it holds no protected files`,
+      'Check the path; `coffer status` lists the protected folders.',
+    );
   }
 }
 
@@ -176,7 +225,9 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
 
   program
     .command('unprotect')
-    .description('stop protecting a folder: decrypt every file in it in place and forget it')
+    .description(
+      'stop protecting a folder: decrypt every file in it in place and forget it; a subfolder of a protected folder is excluded from it (`coffer protect` of it takes it back)',
+    )
     .argument('<dir>', 'the folder')
     .action((dir: string) => run(ctx, 'unprotect', dir));
 
@@ -187,28 +238,33 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
     .action(async (dir: string | undefined) => {
       const { service, close } = await folderService(ctx);
       const { policy, folders } = await ctx.services();
+      const rotation = await rotationFor(ctx);
       try {
         const statuses = service.status(dir).map((s) => ({
           ...s,
           escrowCopy: fs.existsSync(escrowCopyPath(s.path)),
           mandatory: policy.isMandatoryFolder(s.path),
+          // Header key IDs against the current recovery keys: files the organization's key cannot open.
+          recovery: rotation.coverage(s.path),
         }));
         for (const s of statuses) {
           ctx.out.info(
             `${s.path}${s.registered ? '' : ' (not protected)'}${s.mandatory ? ' (required by policy)' : ''}`,
           );
           ctx.out.info(`  protected: ${s.protectedFiles} files, ${mib(s.protectedBytes)} MiB`);
-          ctx.out.info(`  waiting:   ${s.plaintextFiles} files in the clear, ${mib(s.plaintextBytes)} MiB`);
+          printInTheClear(ctx, s.protection);
           if (s.leftovers) ctx.out.info(`  leftovers: ${s.leftovers} temp files of an interrupted run`);
-          if (s.skipped.length)
-            ctx.out.info(`  skipped:   ${s.skipped.length} (links, special files, in use)`);
+          if (s.recovery.notRecoverable)
+            ctx.out.info(
+              `  not recoverable by IT: ${s.recovery.notRecoverable} files (no stanza for a current organization recovery key; \`coffer rewrap\`)`,
+            );
           if (s.registered && !s.escrowCopy)
             ctx.out.info(
               '  escrow:    no copy of the key escrow record yet (make one: `coffer recovery code`)',
             );
           if (s.lastRun)
             ctx.out.info(
-              `  last run:  ${s.lastRun.op} ${new Date(s.lastRun.at).toISOString()} ${s.lastRun.outcome}, ${s.lastRun.failed} failed`,
+              `  last run:  ${s.lastRun.op} ${localTime(s.lastRun.at)} ${s.lastRun.outcome}, ${s.lastRun.failed} failed`,
             );
         }
         if (statuses.length === 0) ctx.out.info('No protected folders. Add one with `coffer protect DIR`.');
@@ -219,10 +275,80 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
             : [];
         for (const m of mandatoryNotProtected)
           ctx.out.info(`${m} (required by policy): not protected yet — run \`coffer protect ${m}\``);
-        ctx.out.document({ command: 'status', ok: true, folders: statuses, mandatoryNotProtected });
+        // A folder asked about by name that Coffer does not protect: said so, and not a success.
+        const unknown = dir !== undefined ? statuses.filter((s) => !s.registered) : [];
+        const failures = unknown.map((s) =>
+          toFailure(
+            new CofferError(
+              'NOT_PROTECTED',
+              `${s.path}: not a protected folder`,
+              `Protect it with \`coffer protect ${s.path}\`; \`coffer status\` lists the protected folders.`,
+            ),
+            s.path,
+          ),
+        );
+        failures.forEach((f) => {
+          ctx.out.failure(f);
+        });
+        const inTheClear = statuses.reduce((n, s) => n + s.protection.inTheClearFiles, 0);
+        const ok = failures.length === 0 && inTheClear === 0 && mandatoryNotProtected.length === 0;
+        if (statuses.length > 0)
+          ctx.out.info(
+            inTheClear === 0
+              ? `All files protected in ${statuses.length === 1 ? 'this folder' : `${statuses.length} folders`}.`
+              : `${files(inTheClear)} in the clear.`,
+          );
+        ctx.out.document({
+          command: 'status',
+          ok,
+          folders: statuses,
+          inTheClearFiles: inTheClear,
+          mandatoryNotProtected,
+          ...(failures.length ? { failures } : {}),
+        });
+        ctx.exitCode = ok ? EXIT_OK : EXIT_FAILED;
       } finally {
         await close();
       }
+    });
+
+  program
+    .command('forget')
+    .description(
+      'stop protecting a folder without touching its files (they stay encrypted): for a folder moved or deleted',
+    )
+    .argument('<dir>', 'the folder, as `coffer status` lists it')
+    .action(async (dir: string) => {
+      const { folders, policy } = await ctx.services();
+      // A deleted folder has no real path any more: match it as written (made absolute) too.
+      const wanted = new Set([realOr(dir), path.resolve(dir)]);
+      const entry = folders.list().find((f) => wanted.has(f.path));
+      if (!entry) {
+        const covering = folders.covering(realOr(dir));
+        throw new CofferError(
+          'NOT_PROTECTED',
+          covering
+            ? `${dir}: not a protected folder itself; it is inside ${covering.path}`
+            : `${dir}: not a protected folder`,
+          covering
+            ? `To forget the whole folder run \`coffer forget ${covering.path}\`.`
+            : '`coffer status` lists the protected folders.',
+        );
+      }
+      policy.assertCanRemoveFolder(entry.path);
+      const { service, close } = await folderService(ctx);
+      try {
+        await service.unregister(entry.id);
+      } finally {
+        await close();
+      }
+      const exists = fs.existsSync(entry.path);
+      ctx.out.info(
+        exists
+          ? `Forgot ${entry.path}: its files were not touched (protected files stay encrypted; new files are no longer protected).`
+          : `Forgot ${entry.path} (it no longer exists).`,
+      );
+      ctx.out.document({ command: 'forget', ok: true, folder: entry.path, exists });
     });
 
   program
@@ -243,6 +369,8 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
         const folder = service.status(dir)[0]?.path ?? dir;
         const watcher = new FolderWatcher([folder], service, {
           stableMs: Number(options.stableMs),
+          // Hidden, excluded and forbidden paths are not even watched (guard-rails.ts).
+          skip: service.watchFilter(),
           onOutcomes: (outcomes) => {
             for (const o of outcomes) {
               if (o.kind === 'done') ctx.out.info(printable(`protected ${o.path}`));
@@ -268,6 +396,23 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
       }
     });
 };
+
+/** Human status lines of what is in the clear: each file with its reason, the first few by name. */
+function printInTheClear(ctx: CliContext, state: ProtectionState): void {
+  const shown = 20;
+  if (state.allProtected) ctx.out.info('  in the clear: none');
+  else {
+    ctx.out.info(`  in the clear: ${files(state.inTheClearFiles)}`);
+    for (const f of state.inTheClear.slice(0, shown)) {
+      const message = f.message.startsWith(`${f.path}: `) ? f.message.slice(f.path.length + 2) : f.message;
+      ctx.out.info(printable(`    ${f.path}: ${f.code}: ${message}`));
+    }
+    if (state.inTheClearFiles > shown)
+      ctx.out.info(`    … and ${state.inTheClearFiles - shown} more (\`coffer --json status\` lists them)`);
+  }
+  if (state.excluded)
+    ctx.out.info(`  excluded:  ${state.excluded} (OS litter, open documents' lock files, exclusions)`);
+}
 
 /** The registry keeps real paths; a folder that does not exist yet is compared as written. */
 function realOr(p: string): string {
