@@ -93,9 +93,6 @@ describe.skipIf(NO_KEYRING !== null)('guard rails: what Coffer never protects', 
     expect(codes(refused.doc)).toEqual(['FOLDER_FORBIDDEN']);
     expect(refused.doc.failures?.[0]?.message).toMatch(/home folder/);
     expect(snapshot(home)).toEqual(before);
-    // The registry still lists only the folder protected before.
-    const status = await user.json<{ folders: { path: string }[] }>(['status']);
-    expect(status.doc.folders.map((f) => f.path)).toEqual([docs]);
 
     // The same through a symlink to home, and for the root of the disk.
     const link = path.join(tempDir('home-link'), 'me');
@@ -104,6 +101,9 @@ describe.skipIf(NO_KEYRING !== null)('guard rails: what Coffer never protects', 
     expect(codes((await user.json<Doc>(['protect', link])).doc)).toEqual(['FOLDER_FORBIDDEN']);
     expect(codes((await user.json<Doc>(['protect', '/'])).doc)).toEqual(['FOLDER_FORBIDDEN']);
     expect(snapshot(home)).toEqual(before);
+    // The registry still lists only the folder protected before.
+    const status = await user.json<{ folders: { path: string }[] }>(['status']);
+    expect(status.doc.folders.map((f) => f.path)).toEqual([docs]);
   });
 
   it('protecting the app-data folder, or a visible folder that holds it, refuses', async () => {

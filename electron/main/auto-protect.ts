@@ -29,6 +29,8 @@ export interface AutoProtectDeps {
   ignore: () => readonly string[];
   /** True for a folder that is, or holds, a mandatory folder of the policy. */
   mandatory?: (folder: string) => boolean;
+  /** Paths the guard rails leave alone (FolderService.watchFilter), read at each watcher start. */
+  skip?: () => (path: string) => boolean;
   stableMs?: number;
   onOutcomes(outcomes: readonly FileOutcome[]): void;
   onError(error: unknown): void;
@@ -77,6 +79,7 @@ export class AutoProtect {
       // Plaintext already there (written while Coffer was closed, or during a restart) is protected too.
       initial: true,
       ignore: this.deps.ignore(),
+      ...(this.deps.skip ? { skip: this.deps.skip() } : {}),
       onOutcomes: (outcomes) => {
         this.deps.onOutcomes(outcomes);
       },

@@ -19,6 +19,8 @@ export interface ProtectSink {
 }
 
 export interface WatcherOptions {
+  /** Paths never watched nor protected: forbidden, hidden or excluded (FolderService.watchFilter). */
+  readonly skip?: (path: string) => boolean;
   /** How long a file's size must stay the same before it is protected. */
   readonly stableMs?: number;
   /** How long to gather events into one batch. */
@@ -90,6 +92,7 @@ export class FolderWatcher {
   }
 
   private ignored(path: string, stats?: Stats): boolean {
+    if (this.options.skip?.(path)) return true;
     const name = basename(path);
     if (stats && !stats.isFile()) return !stats.isDirectory();
     return isTempName(name) || isProtectedName(name);
