@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { toCofferError } from '../fs-errors.js';
 import { isProtectedName, isTempName, PROTECTED_SUFFIX } from '../safe-file.js';
 import type { TreeGuard } from './guard-rails.js';
-import { isOpenInEditor, type LitterFilter } from './litter.js';
+import type { LitterFilter } from './litter.js';
 import type { FileIssue } from './types.js';
 
 export interface WalkedFile {
@@ -48,6 +48,7 @@ export function walkFolder(root: string, litter: LitterFilter, guard?: TreeGuard
       continue;
     }
     const names = new Set(entries.map((e) => e.name));
+    const dirLitter = litter.inDirectory(dir, names);
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isSymbolicLink()) {
@@ -64,17 +65,22 @@ export function walkFolder(root: string, litter: LitterFilter, guard?: TreeGuard
       } else if (entry.isFile()) {
         const rule = guard?.file(path) ?? null;
         if (isTempName(entry.name)) listing.temps.push(path);
-        else if (litter.isLitter(entry.name)) listing.ignored++;
+        else if (dirLitter.isLitter(entry.name)) listing.ignored++;
         else if (isProtectedName(entry.name)) listing.protected.push({ path, size: sizeOf(path) });
         else if (rule) listing.skipped.push(rule);
-        else if (isOpenInEditor(entry.name, names) && !names.has(entry.name + PROTECTED_SUFFIX)) {
+        else if (dirLitter.isOpenInEditor(entry.name) && !names.has(entry.name + PROTECTED_SUFFIX)) {
           listing.skipped.push({
             path,
             code: 'IN_USE',
             message: `${path}: open in an editor (its lock file is beside it)`,
             hint: 'It will be protected once the editor closes it.',
           });
-        } else listing.plaintext.push({ path, size: sizeOf(path) });
+        } else {
+          const stats = statOf(path);
+          // Another name keeps this content: encrypting this one would leave it readable there (issue 10 §4).
+          if (stats && stats.nlink > 1) listing.skipped.push(hardLink(path, stats.nlink));
+          else listing.plaintext.push({ path, size: stats?.size ?? 0 });
+        }
       } else {
         const kind = specialKind(entry) ?? 'not a regular file';
         listing.skipped.push({
@@ -87,6 +93,23 @@ export function walkFolder(root: string, litter: LitterFilter, guard?: TreeGuard
     }
   }
   return listing;
+}
+
+function statOf(path: string): { size: number; nlink: number } | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null; // vanished since readdir: the run reports it when it gets there
+  }
+}
+
+function hardLink(path: string, nlink: number): FileIssue {
+  return {
+    path,
+    code: 'HARD_LINK',
+    message: `${path}: ${nlink - 1} other hard link(s) share its content, which they would keep in the clear`,
+    hint: 'Remove the other names (`find / -samefile FILE` lists them) or replace this one with a copy of itself, then protect again.',
+  };
 }
 
 function sizeOf(path: string): number {
