@@ -16,6 +16,7 @@ import type {
   Progress,
   RecoveryKeyPreview,
   RecoveryStatus,
+  StateReview,
   UpdateStatus,
 } from '../shared/contract.js';
 
@@ -110,6 +111,12 @@ export interface ShellPort {
   showItemInFolder(path: string): void;
 }
 
+/** The signed state files (issue 9 item 1): what they hold, and confirming them after a change. */
+export interface StatePort {
+  review(): StateReview;
+  confirm(): Promise<StateReview>;
+}
+
 export interface Ports {
   keys: KeysPort;
   folders: FoldersPort;
@@ -122,4 +129,5 @@ export interface Ports {
   activity: ActivityPort;
   dialog: DialogPort;
   shell: ShellPort;
+  state: StatePort;
 }
