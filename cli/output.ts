@@ -32,7 +32,7 @@ export interface Writer {
 }
 
 /**
- * A stream whose reader may go away (`coffer status | head -1`): once the pipe is broken (EPIPE) further
+ * A stream whose reader may go away (`coffer status` piped into `head -1`): once the pipe is broken (EPIPE) further
  * output is dropped quietly, and the command goes on to the end, so a batch is never stopped half-way by
  * its reader. Any other stream error is still an error.
  */
