@@ -228,6 +228,16 @@ describe('HeaderRewriter', () => {
     expect(readFileSync(path).equals(before)).toBe(true);
   });
 
+  it('creates its journal folder when it is missing', async () => {
+    const { dir } = fresh();
+    const journalDir = join(dir, 'not-yet', 'journal');
+    const rewriter = new HeaderRewriter({ sodium, journalDir });
+    const { path, plain } = protectedFile(dir, 'nj', [device]);
+    expect(await rewriter.rewrap(path, [device], [device, rec(orgA)])).toEqual({ path, outcome: 'in-place' });
+    expect(opensTo(path, [{ kind: 'recovery', ...orgA }], plain)).toBe(true);
+    expect(readdirSync(journalDir)).toEqual([]);
+  });
+
   it('rewraps a batch with one journal, reporting a bad file without stopping the others', async () => {
     const { dir, journalDir, rewriter } = fresh();
     const files = [0, 1, 2, 3].map((i) => protectedFile(dir, `b${i}`, [device]));

@@ -337,7 +337,7 @@ export class HeaderRewriter {
   private copyWithNewHeader(plan: Plan): void {
     const newHeader = plan.newHeader ?? plan.oldHeader;
     const temp = tempPathFor(plan.path);
-    const out = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+    const out = openSync(temp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
     try {
       pwriteFully(out, newHeader, 0);
       const buffer = new Uint8Array(1 << 20);
@@ -353,6 +353,9 @@ export class HeaderRewriter {
       if (BigInt(from) !== plan.stats.size) throw changed(plan.path);
       fchmodSync(out, Number(plan.stats.mode) & 0o7777);
       fsyncSync(out);
+      // What is on disk must be the header built (the payload bytes are the file's own, §3.2).
+      const check = preadFully(out, newHeader.length, 0);
+      if (!this.sodium.equal(check, newHeader)) throw changed(plan.path);
       closeSync(out);
       const now = lstatSync(plan.path, { bigint: true });
       if (

@@ -14,6 +14,7 @@ import {
   constants,
   fsyncSync,
   lstatSync,
+  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -100,6 +101,7 @@ export function writeJournal(
   const mac = sodium.hash(32, new TextEncoder().encode(body), key);
   sodium.zero(key);
   const text = JSON.stringify({ type: 'coffer-header-journal', version: 1, mac: b64(mac), body });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const name = `rewrap-${randomBytes(12).toString('hex')}.journal`;
   const final = join(dir, name);
   const temp = `${final}.tmp`;
