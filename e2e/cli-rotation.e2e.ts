@@ -201,50 +201,59 @@ describe.skipIf(NO_KEYRING !== null)('a rotation killed at random moments', () =
   const helpdesk = new Laptop('kill-helpdesk');
   const a = new Laptop('kill-A');
   const folder = tempDir('kill-folder');
+  const FILES = 300;
+  const marker = path.join(a.home, 'rotation-pending.json');
   let r1: OrgKey;
   let r2: OrgKey;
-  let fullRunMs = 0;
+  let rotationMs = 0;
 
   beforeAll(async () => {
     r1 = await keygen(helpdesk, 'R1');
     r2 = await keygen(helpdesk, 'R2');
     expect((await a.run(['recovery', 'trust', r1.line])).code).toBe(0);
-    for (let i = 0; i < 120; i++) {
+    for (let i = 0; i < FILES; i++) {
       const dir = path.join(folder, `d${i % 6}`);
       fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, `f${i}.txt`), Buffer.alloc(i % 10 === 0 ? 2_000_000 : 5_000, i));
+      fs.writeFileSync(path.join(dir, `f${i}.txt`), Buffer.alloc(i % 100 === 0 ? 500_000 : 3_000, i));
     }
     expect((await a.run(['protect', folder])).code).toBe(0);
     expect((await a.run(['recovery', 'code'])).code).toBe(0);
     const trust = await a.run(['recovery', 'trust', r2.line]);
     expect(trust.code, trust.stderr).toBe(0);
-    // One whole rotation, timed, so the kills land inside one.
-    const untrust = await a.run(['recovery', 'untrust', r1.keyId]);
-    expect(untrust.code, untrust.stderr).toBe(0);
-    fullRunMs = untrust.ms;
-  }, 180_000);
+    // One whole rotation, timed (the rotation itself, not the process start), so the kills land inside one.
+    const untrust = await a.json<{ rotation: { durationMs: number; rewrapped: number } }>([
+      'recovery',
+      'untrust',
+      r1.keyId,
+    ]);
+    expect(untrust.result.code, untrust.result.stderr).toBe(0);
+    expect(untrust.doc.rotation.rewrapped).toBe(FILES);
+    rotationMs = untrust.doc.rotation.durationMs;
+  }, 300_000);
 
   it('every file opens with the device key and with R1 or R2; `coffer rewrap` completes it', async () => {
     const trials = 3;
     let killedMidway = 0;
     for (let trial = 0; trial < trials; trial++) {
-      // Back to {R1, R2} everywhere, then retire R1 and kill the run.
+      // Back to {R1, R2} everywhere, then retire R1 and kill the run while it rotates.
       const back = await a.run(['recovery', 'trust', r1.line]);
       expect(back.code, back.stderr).toBe(0);
+      expect(fs.existsSync(marker)).toBe(false);
       const child = a.spawn(['recovery', 'untrust', r1.keyId]);
-      const at = fullRunMs * (0.4 + 0.55 * Math.random());
+      const state = { exited: false };
       const exited = new Promise<number | null>((resolve) => {
         child.on('close', (code) => {
+          state.exited = true;
           resolve(code);
         });
       });
-      const timer = setTimeout(() => child.kill('SIGKILL'), at);
+      // The marker appears when the rotation starts (after the untrust is saved): kill a random time later.
+      while (!state.exited && !fs.existsSync(marker)) await new Promise((r) => setTimeout(r, 1));
+      await new Promise((r) => setTimeout(r, Math.random() * rotationMs));
+      child.kill('SIGKILL');
       const code = await exited;
-      clearTimeout(timer);
-      if (code === null) killedMidway++;
+      if (code === null && fs.existsSync(marker)) killedMidway++;
 
-      const files = protectedFiles(folder);
-      expect(files).toHaveLength(120);
       await allVerify(a, folder);
       const without1 = await notOpening(helpdesk, r1, folder);
       const without2 = await notOpening(helpdesk, r2, folder);
@@ -253,15 +262,16 @@ describe.skipIf(NO_KEYRING !== null)('a rotation killed at random moments', () =
 
       const rewrap = await a.json<{ ok: boolean }>(['rewrap']);
       expect(rewrap.result.code, rewrap.result.stderr).toBe(0);
-      expect((await notOpening(helpdesk, r1, folder)).size).toBe(120);
+      expect(fs.existsSync(marker)).toBe(false);
+      expect((await notOpening(helpdesk, r1, folder)).size).toBe(FILES);
       expect((await notOpening(helpdesk, r2, folder)).size).toBe(0);
       const copy = fs.readFileSync(path.join(folder, '.coffer-escrow.json'), 'utf8');
       expect(parseEscrowRecord(copy).recovery.map((r) => r.keyId)).toEqual([r2.keyId]);
       expect(parseEscrowRecord(await appDataEscrow(a)).recovery.map((r) => r.keyId)).toEqual([r2.keyId]);
     }
     console.info(
-      `rotation kill test: ${killedMidway}/${trials} runs killed midway (full run ${fullRunMs.toFixed(0)} ms)`,
+      `rotation kill test: ${killedMidway}/${trials} runs killed mid-rotation (a rotation of ${FILES} files takes ${rotationMs.toFixed(0)} ms)`,
     );
     expect(killedMidway).toBeGreaterThan(0);
-  }, 600_000);
+  }, 900_000);
 });
