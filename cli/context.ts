@@ -73,7 +73,7 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       env,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
-    const state = await StateFiles.open({
+    const state = await StateFiles.openOrDefer({
       sodium,
       keyStore,
       lockDir: lockDirIn(paths.home),

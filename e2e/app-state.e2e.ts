@@ -53,7 +53,8 @@ describe.skipIf(NO_KEYRING !== null)('the app: tampered state is shown and confi
   afterAll(async () => {
     await app.close();
     const store = new OsKeyStore({ service, env });
-    for (const account of ['device-key', 'state-key']) await store.delete(account).catch(() => false);
+    for (const account of ['device-key', 'state-key', 'state-generations'])
+      await store.delete(account).catch(() => false);
     fs.rmSync(home, { recursive: true, force: true });
     fs.rmSync(helpdesk.home, { recursive: true, force: true });
   });

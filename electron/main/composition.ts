@@ -125,7 +125,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const sodium = await defaultBackend();
   const keyStore = options.keyStore ?? new OsKeyStore({ service: keychainService(env), env });
   // The signed state files (issue 9 item 1): the state key is loaded once here, then used synchronously.
-  const state = await StateFiles.open({
+  const state = await StateFiles.openOrDefer({
     sodium,
     keyStore,
     lockDir: lockDirIn(options.userData),

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
-import { isCofferError } from '../../../crypto/errors.js';
+import { CofferError, isCofferError } from '../../../crypto/errors.js';
 import { MemoryKeyStore } from '../keys/key-store.js';
 import { sealEnvelope, verifyEnvelope, STATE_KINDS } from './envelope.js';
 import { StateAuth, StateFile } from './state-file.js';
@@ -157,6 +157,55 @@ describe('state key', () => {
     expect(confirmed.map((r) => r.kind)).toEqual(['settings']);
     expect(lost.file('settings').read()).toBe(BODY);
     expect((await StateFiles.open(deps)).file('settings').read()).toBe(BODY);
+  });
+
+  it('an older signed copy (a rollback) and a removed file are refused, in this process and the next', async () => {
+    const dir = home();
+    const keyStore = new MemoryKeyStore();
+    const deps = { sodium, keyStore, lockDir: path.join(dir, 'locks'), files: stateFilesIn(dir) };
+    const files = await StateFiles.open(deps);
+    const settings = path.join(dir, 'settings.json');
+    files.file('settings').write('{"v":"old"}');
+    const old = fs.readFileSync(settings, 'utf8');
+    files.file('settings').write('{"v":"new"}');
+    files.file('folders').write('{"version":1,"folders":[]}');
+    await files.flush();
+    fs.writeFileSync(settings, old);
+    fs.rmSync(path.join(dir, 'folders.json'));
+    for (const view of [files, await StateFiles.open(deps)]) {
+      expect(() => view.file('settings').read()).toThrow(
+        /older copy \(generation 1; this account has had generation 2\)/,
+      );
+      expect(() => view.file('folders').read()).toThrow(/removed/);
+    }
+    const confirmed = await files.confirm();
+    expect(confirmed.map((r) => r.kind)).toEqual(['settings', 'folders']);
+    const after = await StateFiles.open(deps);
+    expect(after.file('settings').read()).toBe('{"v":"old"}');
+    expect(after.file('settings').inspect()).toMatchObject({ status: 'ok', generation: 3 });
+    expect(after.file('folders').read()).toBeNull();
+    expect(after.tampered()).toEqual([]);
+  });
+
+  it('an unreachable keychain is reported when state is used, not when services are built', async () => {
+    const dir = home();
+    const down = new CofferError('KEYCHAIN_UNAVAILABLE', 'no bus');
+    const keyStore = {
+      get: () => Promise.reject(down),
+      set: () => Promise.reject(down),
+      delete: () => Promise.reject(down),
+    };
+    const files = await StateFiles.openOrDefer({
+      sodium,
+      keyStore,
+      lockDir: path.join(dir, 'locks'),
+      files: stateFilesIn(dir),
+    });
+    expect(() => files.file('settings').read()).toThrow(down);
+    expect(() => {
+      files.file('settings').write('{}');
+    }).toThrow(down);
+    expect(fs.existsSync(path.join(dir, 'settings.json'))).toBe(false);
   });
 
   it('a damaged key entry is an error, not a reason to make a new key', async () => {

@@ -33,7 +33,9 @@ export type Problem =
   | 'malformed' // looks like an envelope, but a field is missing or of the wrong type
   | 'wrong-kind' // a valid-looking envelope of another state file
   | 'bad-mac' // the content or the MAC was changed
-  | 'no-key'; // the file is signed, but the state key is missing from the keychain
+  | 'no-key' // the file is signed, but the state key is missing from the keychain
+  | 'rolled-back' // a genuine but older copy (its generation is below the one recorded in the keychain)
+  | 'removed'; // the file is gone, but the keychain records that it existed
 
 export type Verdict =
   | { ok: true; generation: number; body: string }

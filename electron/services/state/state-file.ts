@@ -11,9 +11,20 @@ import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { sealEnvelope, stateTampered, verifyEnvelope, type StateKind, type Verdict } from './envelope.js';
 
+/** The lowest generation each state file may have: the highest seen, as recorded in the keychain. */
+export type Marks = Partial<Record<StateKind, number>>;
+
 /** The state key as loaded at composition; `null` while the keychain has none (lost, not yet confirmed). */
 export class StateAuth {
   private key: Uint8Array | null;
+  private marks: Marks = {};
+  /** Called after every write (StateFiles records the new generation in the keychain). */
+  onWrite: () => void = () => undefined;
+  /**
+   * Why the state key could not be loaded (e.g. KEYCHAIN_UNAVAILABLE): thrown when a state file is used, so
+   * commands that need no state (`coffer recover` on a helpdesk machine) still run.
+   */
+  failure: Error | null = null;
 
   /** Keeps a copy of `key`: the caller zeroes its own. */
   constructor(
@@ -28,7 +39,39 @@ export class StateAuth {
   }
 
   verify(kind: StateKind, text: string): Verdict {
-    return verifyEnvelope(this.sodium, this.key, kind, text);
+    const verdict = verifyEnvelope(this.sodium, this.key, kind, text);
+    const mark = this.mark(kind);
+    // A genuine older copy (e.g. the settings from before an untrust) must not come back.
+    if (verdict.ok && verdict.generation < mark) {
+      return {
+        ok: false,
+        problem: 'rolled-back',
+        detail: `it is an older copy (generation ${verdict.generation}; this account has had generation ${mark})`,
+        generation: verdict.generation,
+        body: verdict.body,
+      };
+    }
+    return verdict;
+  }
+
+  mark(kind: StateKind): number {
+    return this.marks[kind] ?? 0;
+  }
+
+  /** Marks only rise (a concurrent process may have recorded a higher one). */
+  raiseMarks(marks: Marks): void {
+    for (const [kind, n] of Object.entries(marks) as [StateKind, number][]) {
+      this.marks[kind] = Math.max(this.mark(kind), n);
+    }
+  }
+
+  /** After the user confirmed that a file is gone on purpose. */
+  forgetMark(kind: StateKind): void {
+    this.marks = Object.fromEntries(Object.entries(this.marks).filter(([k]) => k !== kind));
+  }
+
+  snapshotMarks(): Marks {
+    return { ...this.marks };
   }
 
   seal(kind: StateKind, generation: number, body: string): string {
@@ -70,12 +113,20 @@ export class StateFile implements StateStorage {
 
   /** The file as it is, without throwing. */
   inspect(): FileState {
+    if (this.auth.failure) throw this.auth.failure;
     let text: string;
     try {
       text = fs.readFileSync(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'absent' };
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const mark = this.auth.mark(this.kind);
+      if (mark === 0) return { status: 'absent' };
+      return {
+        status: 'tampered',
+        ok: false,
+        problem: 'removed',
+        detail: `it was removed (this account had generation ${mark})`,
+      };
     }
     const verdict = this.auth.verify(this.kind, text);
     return verdict.ok ? { status: 'ok', ...verdict } : { status: 'tampered', ...verdict };
@@ -93,11 +144,13 @@ export class StateFile implements StateStorage {
     if (state.status === 'tampered') throw stateTampered(this.file, this.kind, state.detail);
     const generation = state.status === 'ok' ? state.generation + 1 : 1;
     writeFileAtomic(this.file, this.auth.seal(this.kind, generation, body));
+    this.auth.onWrite();
   }
 
   /** Signs `body` as the file's content whatever is there now (after the user confirmed it). */
   resign(body: string, generation: number): void {
     writeFileAtomic(this.file, this.auth.seal(this.kind, generation, body));
+    this.auth.onWrite();
   }
 }
 

@@ -15,10 +15,15 @@ import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { CofferError } from '../../../crypto/errors.js';
 import type { KeyStore } from '../keys/key-store.js';
 import { withUserLock } from '../keys/user-lock.js';
-import { STATE_KEY_BYTES, looksSigned, type StateKind } from './envelope.js';
-import { StateAuth, StateFile, type FileState } from './state-file.js';
+import { STATE_KEY_BYTES, STATE_KINDS, looksSigned, type StateKind } from './envelope.js';
+import { StateAuth, StateFile, type FileState, type Marks } from './state-file.js';
 
 export const STATE_KEY_ACCOUNT = 'state-key';
+/**
+ * The highest generation of each state file this account has had, kept in the keychain beside the key, so
+ * an older signed copy (a rollback) or a removed file is caught: the MAC alone cannot tell old from new.
+ */
+export const STATE_MARKS_ACCOUNT = 'state-generations';
 
 export interface StateFileSpec {
   readonly kind: StateKind;
@@ -57,32 +62,121 @@ function readIfExists(file: string): string | null {
   }
 }
 
-async function getKey(keyStore: KeyStore): Promise<Uint8Array | null> {
-  const key = await keyStore.get(STATE_KEY_ACCOUNT);
-  if (key !== null && key.length !== STATE_KEY_BYTES) {
+/**
+ * A random key kept in the keychain under `account` (the state key here, the audit log's key in
+ * audit-log/): null when there is none, KEYCHAIN_ENTRY_DAMAGED when the entry is not `bytes` long.
+ */
+export async function readKeychainKey(
+  keyStore: KeyStore,
+  account: string,
+  bytes: number,
+  hint: string,
+): Promise<Uint8Array | null> {
+  const key = await keyStore.get(account);
+  if (key !== null && key.length !== bytes) {
     throw new CofferError(
       'KEYCHAIN_ENTRY_DAMAGED',
-      `The keychain entry "${STATE_KEY_ACCOUNT}" does not hold a ${STATE_KEY_BYTES}-byte key`,
-      'Delete that entry, then run `coffer state show` and `coffer state confirm` to sign the settings again.',
+      `The keychain entry "${account}" does not hold a ${bytes}-byte key`,
+      hint,
     );
   }
   return key;
 }
 
+/**
+ * Stores a fresh random key under `account` and reads it back: a keychain that keeps nothing would make
+ * everything signed with it look tampered on the next run. Call under the per-user lock of that account.
+ */
+export async function createKeychainKey(
+  sodium: SodiumBackend,
+  keyStore: KeyStore,
+  account: string,
+  bytes: number,
+): Promise<Uint8Array> {
+  const key = sodium.randomBytes(bytes);
+  await keyStore.set(account, key);
+  const back = await keyStore.get(account);
+  const kept = back !== null && sodium.equal(back, key);
+  if (back) sodium.zero(back);
+  if (!kept) {
+    sodium.zero(key);
+    throw new CofferError(
+      'KEYCHAIN_UNAVAILABLE',
+      `The OS keychain did not keep the key "${account}" written to it`,
+      'Check that the keychain is unlocked and persistent (on Linux: the Secret Service), then try again.',
+    );
+  }
+  return key;
+}
+
+async function getKey(keyStore: KeyStore): Promise<Uint8Array | null> {
+  return readKeychainKey(
+    keyStore,
+    STATE_KEY_ACCOUNT,
+    STATE_KEY_BYTES,
+    'Delete that entry, then run `coffer state show` and `coffer state confirm` to sign the settings again.',
+  );
+}
+
+async function getMarks(keyStore: KeyStore): Promise<Marks> {
+  const bytes = await keyStore.get(STATE_MARKS_ACCOUNT);
+  if (bytes === null) return {};
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    const marks: Marks = {};
+    if (typeof parsed === 'object' && parsed !== null) {
+      for (const [kind, n] of Object.entries(parsed)) {
+        if (STATE_KINDS.includes(kind as StateKind) && Number.isSafeInteger(n))
+          marks[kind as StateKind] = n as number;
+      }
+    }
+    return marks;
+  } catch {
+    return {}; // only weakens the rollback check; never a reason to refuse state
+  }
+}
+
 export class StateFiles {
+  /** The marks flush in progress (single-flight; each flush writes the marks as they are then). */
+  private flushing: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly deps: StateFilesDeps,
     readonly auth: StateAuth,
-  ) {}
+  ) {
+    auth.onWrite = () => {
+      void this.flush().catch(() => undefined);
+    };
+  }
 
   /** Loads the state key, creating it and adopting plain v1 files when there is none and nothing is signed. */
   static async open(deps: StateFilesDeps): Promise<StateFiles> {
+    const files = await StateFiles.load(deps);
+    await files.flush(); // loads the recorded marks, and records what this run starts from
+    return files;
+  }
+
+  /**
+   * Like open(), but a keychain that cannot be reached is reported when a state file is first used, not
+   * now: the composition roots build every service up front, and some commands never touch state.
+   */
+  static async openOrDefer(deps: StateFilesDeps): Promise<StateFiles> {
+    try {
+      return await StateFiles.open(deps);
+    } catch (error) {
+      const files = new StateFiles(deps, new StateAuth(deps.sodium, null));
+      files.auth.failure = error instanceof Error ? error : new Error(String(error));
+      return files;
+    }
+  }
+
+  private static async load(deps: StateFilesDeps): Promise<StateFiles> {
     const existing = await getKey(deps.keyStore);
     if (existing) return StateFiles.withKey(deps, existing);
     const anySigned = (): boolean => deps.files.some((f) => looksSigned(readIfExists(f.file) ?? ''));
     // Signed files and no key: another process may have made the key since the read above (a first use
     // racing another), so read it again before calling the key lost.
-    if (anySigned()) return new StateFiles(deps, new StateAuth(deps.sodium, await getKey(deps.keyStore)));
+    if (anySigned()) return StateFiles.withKey(deps, await getKey(deps.keyStore));
     const made = await withUserLock(
       deps.lockDir,
       STATE_KEY_ACCOUNT,
@@ -116,20 +210,7 @@ export class StateFiles {
   }
 
   private static async createKey(deps: StateFilesDeps): Promise<Uint8Array> {
-    const key = deps.sodium.randomBytes(STATE_KEY_BYTES);
-    await deps.keyStore.set(STATE_KEY_ACCOUNT, key);
-    // Read back: a keychain that keeps nothing would make every file look tampered on the next run.
-    const back = await deps.keyStore.get(STATE_KEY_ACCOUNT);
-    const kept = back !== null && deps.sodium.equal(back, key);
-    if (back) deps.sodium.zero(back);
-    if (!kept) {
-      throw new CofferError(
-        'KEYCHAIN_UNAVAILABLE',
-        'The OS keychain did not keep the state key written to it',
-        'Check that the keychain is unlocked and persistent (on Linux: the Secret Service), then try again.',
-      );
-    }
-    return key;
+    return createKeychainKey(deps.sodium, deps.keyStore, STATE_KEY_ACCOUNT, STATE_KEY_BYTES);
   }
 
   file(kind: StateKind): StateFile {
@@ -152,6 +233,46 @@ export class StateFiles {
   }
 
   /**
+   * Records the generation of every file that verifies as the lowest one accepted from now on (merged with
+   * what other processes recorded). Runs after every write; `coffer` awaits it before exiting. A flush that
+   * fails only leaves the marks behind (a rollback window), never ahead (which would refuse good state).
+   */
+  flush(): Promise<void> {
+    return this.queue(async () => {
+      if (this.auth.failure) return;
+      const stored = await getMarks(this.deps.keyStore);
+      this.auth.raiseMarks(stored);
+      if (!this.auth.hasKey) return; // nothing verifies: nothing new to record
+      const seen: Marks = {};
+      for (const r of this.inspect()) if (r.state.status === 'ok') seen[r.kind] = r.state.generation;
+      this.auth.raiseMarks(seen);
+      await this.storeMarks(stored);
+    });
+  }
+
+  /** The marks without `kind`, after the user confirmed that its file is gone on purpose. */
+  private forget(kind: StateKind): Promise<void> {
+    return this.queue(async () => {
+      const stored = await getMarks(this.deps.keyStore);
+      this.auth.forgetMark(kind);
+      this.auth.raiseMarks(Object.fromEntries(Object.entries(stored).filter(([k]) => k !== kind)));
+      await this.storeMarks(stored);
+    });
+  }
+
+  private async storeMarks(stored: Marks): Promise<void> {
+    const next = this.auth.snapshotMarks();
+    if (STATE_KINDS.every((k) => (stored[k] ?? 0) === (next[k] ?? 0))) return;
+    await this.deps.keyStore.set(STATE_MARKS_ACCOUNT, new TextEncoder().encode(JSON.stringify(next)));
+  }
+
+  /** One keychain update at a time, in order (each reads what the previous one wrote). */
+  private queue(run: () => Promise<void>): Promise<void> {
+    this.flushing = this.flushing.then(run, run);
+    return this.flushing;
+  }
+
+  /**
    * Signs the current content of every file that does not verify, after the user has seen it (`coffer state
    * show`, the app's banner). Makes a new state key first when the keychain lost it. A file whose content
    * cannot even be read as JSON is refused: signing it would only turn one error into another.
@@ -159,6 +280,7 @@ export class StateFiles {
   async confirm(): Promise<StateReport[]> {
     const before = this.tampered();
     for (const r of before) {
+      if (r.state.status === 'tampered' && r.state.problem === 'removed') continue;
       if (r.state.status !== 'tampered' || r.state.body === undefined) {
         throw new CofferError(
           'STATE_UNREADABLE',
@@ -174,14 +296,25 @@ export class StateFiles {
       this.auth.replaceKey(key);
       this.deps.sodium.zero(key);
     }
+    await this.flush(); // every mark other processes recorded, before choosing generations
     for (const r of before) {
-      if (r.state.status !== 'tampered' || r.state.body === undefined) continue;
-      this.file(r.kind).resign(r.state.body, (r.state.generation ?? 0) + 1);
+      if (r.state.status !== 'tampered') continue;
+      if (r.state.problem === 'removed') {
+        // The user accepts that the file is gone: that part starts again from nothing.
+        await this.forget(r.kind);
+        continue;
+      }
+      if (r.state.body === undefined) continue;
+      const generation = Math.max(r.state.generation ?? 0, this.auth.mark(r.kind)) + 1;
+      this.file(r.kind).resign(r.state.body, generation);
     }
+    await this.flush();
     return before;
   }
 
-  close(): void {
+  /** Waits for the marks to be recorded, then zeroes the key. */
+  async close(): Promise<void> {
+    await this.flush().catch(() => undefined);
     this.auth.close();
   }
 }
