@@ -105,7 +105,7 @@ export class JsonSettingsStore implements SettingsStore {
     return new CofferError(
       'SETTINGS_CORRUPT',
       `The settings file ${this.file} cannot be read`,
-      'Restore it from a backup, or move it away to start with default settings (the device key stays in the keychain).',
+      'Restore it from a backup, or move it away and run `coffer state confirm` to start with default settings (the device key stays in the keychain).',
       { cause },
     );
   }

@@ -152,7 +152,7 @@ export class FolderRegistry {
       throw new CofferError(
         'REGISTRY_CORRUPT',
         `${this.file}: the list of protected folders is damaged`,
-        'Your files are untouched. Move this file away and add your folders again with `coffer protect`.',
+        'Your files are untouched. Move this file away, run `coffer state confirm`, and add your folders again with `coffer protect`.',
       );
     }
     return result.data;
