@@ -116,7 +116,8 @@ function writePlain(dir: string, name: string, text: string): string {
   return file;
 }
 
-describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', () => {
+// Each scenario runs the CLI 10–20 times; a shared 2-core machine needs more than the default minute.
+describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', { timeout: 180_000 }, () => {
   const helpdesk = new Laptop('helpdesk');
   const orgKey = path.join(helpdesk.home, 'org.key');
   const wrongKey = path.join(helpdesk.home, 'wrong.key');
@@ -136,20 +137,19 @@ describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', () =>
     expect((await victim.run(['recovery', 'trust', publicKey])).code).toBe(0);
     const restore = await victim.json<RestoreDoc>(['restore-device', '--key', orgKey, forged], pass);
     expect(restore.result.code, restore.result.stderr).toBe(0);
-    expect(restore.doc.deviceKeyId).not.toBe(restore.doc.restoredKeyId);
-    // A new code for the key that writes (rotated after use, as BitLocker does).
-    expect(restore.doc.newCode?.deviceKeyId).toBe(restore.doc.deviceKeyId);
 
     const dir = tempDir('victim-new-files');
     const plain = writePlain(dir, 'payroll.txt', 'salaries\n');
     expect((await victim.run(['encrypt', plain])).code).toBe(0);
-    expect(await deviceStanzas(victim, [`${plain}.coffer`])).toEqual([restore.doc.deviceKeyId]);
     const attacker = await attackerLaptop(attackerKey);
     const stolen = await attacker.run(['verify', `${plain}.coffer`]);
-    expect(stolen.code).toBe(1);
+    expect(stolen.code, 'the forger opens a file written after the restore').toBe(1);
     expect(stolen.stderr).toContain('NO_MATCHING_KEY');
-    // The victim's own laptop opens it.
+    // The victim's own laptop opens it; a fresh key wrote it, and the new code is for that key.
     expect((await victim.run(['verify', `${plain}.coffer`])).code).toBe(0);
+    expect(restore.doc.deviceKeyId).not.toBe(restore.doc.restoredKeyId);
+    expect(await deviceStanzas(victim, [`${plain}.coffer`])).toEqual([restore.doc.deviceKeyId]);
+    expect(restore.doc.newCode?.deviceKeyId).toBe(restore.doc.deviceKeyId);
   });
 
   it('restore-device --replace with a forged record: nothing orphaned, files re-wrapped to a fresh key, the forger opens nothing new', async () => {
@@ -173,21 +173,9 @@ describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', () =>
     );
     expect(restore.code, restore.stderr).toBe(0);
     const doc = JSON.parse(restore.stdout) as RestoreDoc;
-    expect(doc.replacedKeyId).toBe(oldId);
-    expect(doc.deviceKeyId).not.toBe(oldId);
-    expect(doc.deviceKeyId).not.toBe(doc.restoredKeyId);
-    // Before any passphrase was asked: the restored key ID beside the IDs the user's files carry.
-    expect(restore.stderr).toContain(`no file in the protected folders uses ${doc.restoredKeyId}`);
-
-    // Nothing orphaned: the file under the replaced key still opens; the folder's files were re-wrapped.
-    expect((await victim.run(['verify', `${loose}.coffer`])).code).toBe(0);
-    expect(await deviceStanzas(victim, [path.join(folder, 'a.txt.coffer')])).toEqual([doc.deviceKeyId]);
-    expect(doc.rewrap?.failed).toEqual([]);
-    const keys = await victim.json<KeysDoc>(['device-keys']);
-    expect(keys.doc.current?.keyId).toBe(doc.deviceKeyId);
-    expect(keys.doc.readOnly.map((k) => k.keyId).sort()).toEqual([oldId, doc.restoredKeyId].sort());
-
-    // New files are written for the fresh key only: the forger opens neither them nor the re-wrapped ones.
+    // Nothing orphaned: the file under the replaced key still opens.
+    expect((await victim.run(['verify', `${loose}.coffer`])).code, 'a file under the replaced key').toBe(0);
+    // New files are written for a fresh key only: the forger opens neither them nor the re-wrapped ones.
     const fresh = writePlain(tempDir('victim-fresh'), 'new.txt', 'after the restore\n');
     expect((await victim.run(['encrypt', fresh])).code).toBe(0);
     const attacker = await attackerLaptop(attackerKey);
@@ -196,6 +184,18 @@ describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', () =>
       expect(stolen.code, file).toBe(1);
       expect(stolen.stderr).toContain('NO_MATCHING_KEY');
     }
+    expect(doc.replacedKeyId).toBe(oldId);
+    expect(doc.deviceKeyId).not.toBe(oldId);
+    expect(doc.deviceKeyId).not.toBe(doc.restoredKeyId);
+    // Before any passphrase was asked: the restored key ID beside the IDs the user's files carry.
+    expect(restore.stderr).toContain(`no file in the protected folders uses ${doc.restoredKeyId}`);
+
+    // The folder's files were re-wrapped to the fresh key.
+    expect(await deviceStanzas(victim, [path.join(folder, 'a.txt.coffer')])).toEqual([doc.deviceKeyId]);
+    expect(doc.rewrap?.failed).toEqual([]);
+    const keys = await victim.json<KeysDoc>(['device-keys']);
+    expect(keys.doc.current?.keyId).toBe(doc.deviceKeyId);
+    expect(keys.doc.readOnly.map((k) => k.keyId).sort()).toEqual([oldId, doc.restoredKeyId].sort());
   });
 
   it('restore-device checks the key file against the record before asking for a passphrase', async () => {
@@ -215,7 +215,8 @@ describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', () =>
   });
 });
 
-describe.skipIf(NO_KEYRING !== null)('coffer rotate-device-key', () => {
+// Each scenario runs the CLI 10–20 times; a shared 2-core machine needs more than the default minute.
+describe.skipIf(NO_KEYRING !== null)('coffer rotate-device-key', { timeout: 180_000 }, () => {
   it('a new key writes, the old one only reads, every file in protected folders is re-wrapped, a new code is shown', async () => {
     const laptop = new Laptop('rotate');
     const init = await laptop.json<{ deviceKeyId: string }>(['init']);
