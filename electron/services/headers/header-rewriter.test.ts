@@ -228,6 +228,25 @@ describe('HeaderRewriter', () => {
     expect(readFileSync(path).equals(before)).toBe(true);
   });
 
+  it('takes a batch larger than the files it holds open at once, and a path named twice', async () => {
+    const { dir, journalDir, rewriter } = fresh();
+    const files = Array.from({ length: 530 }, (_, i) => protectedFile(dir, `m${i}`, [device], { size: 100 }));
+    const first = files[0]?.path ?? '';
+    const results = await rewriter.rewrapMany(
+      [...files.map((f) => f.path), first],
+      [device],
+      [device, rec(orgB)],
+    );
+    expect(results).toHaveLength(531);
+    expect(new Set(results.map((r) => ('outcome' in r ? r.outcome : r.error.code)))).toEqual(
+      new Set(['in-place']),
+    );
+    for (const f of [files[0], files[529]]) {
+      if (f) expect(opensTo(f.path, [{ kind: 'recovery', ...orgB }], f.plain)).toBe(true);
+    }
+    expect(readdirSync(journalDir)).toEqual([]);
+  });
+
   it('creates its journal folder when it is missing', async () => {
     const { dir } = fresh();
     const journalDir = join(dir, 'not-yet', 'journal');

@@ -85,6 +85,8 @@ interface Plan {
 }
 
 const MAC_BYTES = 32;
+/** Files held open at once by a batch (one journal and one flush each). */
+const FILES_PER_CHUNK = 512;
 const STREAM_HEADER_BYTES = 24;
 
 function notCoffer(path: string, why: string): CofferError {
@@ -185,7 +187,6 @@ export class HeaderRewriter {
    * Re-wraps many files as one batch: one journal and one syncfs for all files rewritten in place. A file
    * that fails is reported in its result and does not stop the others.
    */
-  // eslint-disable-next-line @typescript-eslint/require-await -- async for callers; the work is synchronous I/O
   async rewrapMany(
     paths: readonly string[],
     identities: readonly Identity[],
@@ -201,6 +202,19 @@ export class HeaderRewriter {
       wanted: recipientSet(recipients, recipientIds),
     };
     const results = new Map<string, BatchResult>();
+    const unique = [...new Set(paths)];
+    // Files are held open from planning to writing: a chunk at a time keeps under any descriptor limit
+    // (256 on macOS), and the event loop gets a turn between chunks.
+    for (let at = 0; at < unique.length; at += FILES_PER_CHUNK) {
+      if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+      this.rewrapChunk(unique.slice(at, at + FILES_PER_CHUNK), batch, results);
+    }
+    return paths.map(
+      (path) => results.get(path) ?? { path, error: new CofferError('INVALID_ARGUMENT', 'not done', '') },
+    );
+  }
+
+  private rewrapChunk(paths: readonly string[], batch: Batch, results: Map<string, BatchResult>): void {
     const plans: Plan[] = [];
     try {
       for (const path of paths) {
@@ -214,10 +228,11 @@ export class HeaderRewriter {
           results.set(path, { path, error: toCofferError(error, path) });
         }
       }
-      const inPlace = plans.filter((p) => p.writable && p.newHeader?.length === p.oldHeader.length);
-      for (const r of this.writeInPlace(inPlace, identities, recipients)) results.set(r.path, r);
+      const inPlace = new Set(plans.filter((p) => p.writable && p.newHeader?.length === p.oldHeader.length));
+      for (const r of this.writeInPlace([...inPlace], batch.identities, batch.recipients))
+        results.set(r.path, r);
       for (const plan of plans) {
-        if (inPlace.includes(plan)) continue;
+        if (inPlace.has(plan)) continue;
         try {
           this.copyWithNewHeader(plan);
           results.set(plan.path, { path: plan.path, outcome: 'copied' });
@@ -228,9 +243,6 @@ export class HeaderRewriter {
     } finally {
       for (const plan of plans) closeSync(plan.fd);
     }
-    return paths.map(
-      (path) => results.get(path) ?? { path, error: new CofferError('INVALID_ARGUMENT', 'not done', '') },
-    );
   }
 
   /** Opens and authenticates one file and builds its new header (null when nothing would change). */
