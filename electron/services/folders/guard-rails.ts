@@ -195,7 +195,9 @@ export class GuardRails {
 
 /** What the walk and the watcher skip inside one protected folder. */
 export class TreeGuard {
-  private readonly globs: { re: RegExp; source: 'policy' | 'folder'; pattern: string }[];
+  /** By what each glob is matched against: the name, the path from the root, or the absolute path. */
+  private readonly globs: Record<GlobTarget, Glob[]> = { name: [], rel: [], abs: [] };
+  private readonly anyGlob: boolean;
 
   constructor(
     private readonly rails: GuardRails,
@@ -204,10 +206,12 @@ export class TreeGuard {
     private readonly p: nodePath.PlatformPath,
   ) {
     // Case-insensitive on every OS, as litter rules are: `*.pst` is meant to catch `Archive.PST` too.
-    this.globs = [
+    const all = [
       ...(exclusions.policy ?? []).map((pattern) => ({ pattern, source: 'policy' as const })),
       ...(exclusions.folder ?? []).map((pattern) => ({ pattern, source: 'folder' as const })),
-    ].map((g) => ({ ...g, re: globToRegExp(g.pattern, true) }));
+    ];
+    for (const g of all) this.globs[globTarget(g.pattern)].push({ ...g, test: globMatcher(g.pattern) });
+    this.anyGlob = all.length > 0;
   }
 
   /** Why the folder at `path` (below the root) is not walked into, or null. */
@@ -257,21 +261,29 @@ export class TreeGuard {
         hint: 'Hidden files and folders hold settings that programs read; keep documents in visible folders.',
       };
     }
-    const rel = this.p.relative(this.root, path).split(this.p.sep).join('/');
-    for (const g of this.globs) {
-      if (g.re.test(rel) || g.re.test(name) || g.re.test(path.split(this.p.sep).join('/'))) {
-        return {
-          path,
-          code: GUARD_CODES.excluded,
-          message: `${path}: excluded by ${g.source === 'policy' ? 'your organization’s policy' : 'this folder’s exclusions'} (${g.pattern})`,
-          hint:
-            g.source === 'policy'
-              ? 'Your organization keeps these in the clear; ask IT if it should be protected.'
-              : 'You excluded it; remove the exclusion to protect it.',
-        };
-      }
-    }
-    return null;
+    if (!this.anyGlob) return null;
+    // Per file, so cheap: the walk's paths all start with the root; slashes only where the OS has others.
+    const slashed = (p: string): string => (this.p.sep === '/' ? p : p.split(this.p.sep).join('/'));
+    const rel = (): string =>
+      slashed(
+        path.startsWith(this.root + this.p.sep)
+          ? path.slice(this.root.length + 1)
+          : this.p.relative(this.root, path),
+      );
+    const g =
+      firstMatch(this.globs.name, name.toLowerCase()) ??
+      (this.globs.rel.length > 0 ? firstMatch(this.globs.rel, rel().toLowerCase()) : undefined) ??
+      (this.globs.abs.length > 0 ? firstMatch(this.globs.abs, slashed(path).toLowerCase()) : undefined);
+    if (!g) return null;
+    return {
+      path,
+      code: GUARD_CODES.excluded,
+      message: `${path}: excluded by ${g.source === 'policy' ? 'your organization’s policy' : 'this folder’s exclusions'} (${g.pattern})`,
+      hint:
+        g.source === 'policy'
+          ? 'Your organization keeps these in the clear; ask IT if it should be protected.'
+          : 'You excluded it; remove the exclusion to protect it.',
+    };
   }
 }
 
@@ -301,6 +313,46 @@ export function exclusionProblem(pattern: string): string | null {
   if (pattern.trim() === '') return 'must not be empty';
   if (pattern.length > 500) return 'must be at most 500 characters';
   return null;
+}
+
+type GlobTarget = 'name' | 'rel' | 'abs';
+interface Glob {
+  /** Takes the string lower-cased (matching ignores case). */
+  readonly test: (lowered: string) => boolean;
+  readonly source: 'policy' | 'folder';
+  readonly pattern: string;
+}
+
+function firstMatch(globs: readonly Glob[], lowered: string): Glob | undefined {
+  for (const g of globs) if (g.test(lowered)) return g;
+  return undefined;
+}
+
+/**
+ * A glob as a test of a lower-cased string. The common shapes (`*.pst`, `node_modules`, `build/**`) are
+ * plain string comparisons: the walk asks this for every file of a tree.
+ */
+function globMatcher(pattern: string): (lowered: string) => boolean {
+  const glob = pattern.split('\\').join('/').replace(/\/+$/, '').toLowerCase();
+  const wild = /[*?]/;
+  if (!wild.test(glob)) return (s) => s === glob;
+  if (glob.startsWith('*') && !wild.test(glob.slice(1)) && !glob.includes('/')) {
+    const suffix = glob.slice(1);
+    return (s) => s.endsWith(suffix) && !s.includes('/');
+  }
+  if (glob.endsWith('/**') && !wild.test(glob.slice(0, -3))) {
+    const prefix = glob.slice(0, -2);
+    return (s) => s.startsWith(prefix);
+  }
+  const re = globToRegExp(glob, false);
+  return (s) => re.test(s);
+}
+
+/** A pattern without `/` names an entry; one starting with `/` or a drive is absolute; else from the root. */
+function globTarget(pattern: string): GlobTarget {
+  const glob = pattern.split('\\').join('/').replace(/\/+$/, '');
+  if (!glob.includes('/')) return 'name';
+  return glob.startsWith('/') || /^[A-Za-z]:\//.test(glob) ? 'abs' : 'rel';
 }
 
 function within(child: string, parent: string, p: nodePath.PlatformPath): boolean {
