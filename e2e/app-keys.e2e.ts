@@ -159,5 +159,13 @@ describe.skipIf(NO_KEYRING !== null)('the app: helpdesk rekey and rotation', () 
     expect(app.ports.activity.list().find((e) => e.action === 'Re-wrap to recovery keys')?.outcome).toBe(
       'ok',
     );
+    const shown = async () =>
+      (await app.ports.folders.list()).find((f) => f.id === view.id)?.notRecoverableFiles;
+    expect(await shown()).toBe(0);
+    // With no organization key left, the Folders screen counts every file as not recoverable by IT.
+    const beforeLast = rewraps();
+    await app.handlers.untrustRecoveryKey({ keyId: keys.later.keyId });
+    await until('the rotation after the last untrust', () => rewraps() > beforeLast);
+    expect(await shown()).toBe(5);
   });
 });

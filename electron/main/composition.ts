@@ -327,6 +327,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     policy: policyService,
     ignorePatterns: () => registry.ignorePatterns(),
     escrow: escrowCopies,
+    notRecoverable: (folder) => rotation.coverage(folder).notRecoverable,
   });
   const editWorkspace = new EditWorkspace({
     sodium,

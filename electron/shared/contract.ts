@@ -97,6 +97,11 @@ export interface FolderView {
   inTheClear: FileError[];
   /** Left out on purpose: OS litter, open documents' lock files, exclusions. */
   excludedFiles: number;
+  /**
+   * Protected files that no current organization recovery key opens ("not recoverable by IT"), by header
+   * key IDs (RotationService.coverage, the CLI status's definition). Absent when not counted.
+   */
+  notRecoverableFiles?: number;
   lastRun: { at: number; outcome: 'ok' | 'partial' | 'failed' | 'cancelled' } | null;
   runningRunId: string | null;
 }

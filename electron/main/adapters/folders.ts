@@ -37,6 +37,8 @@ export interface FoldersAdapterDeps {
   ignorePatterns: () => readonly string[];
   /** The escrow copies beside folders (FolderEscrowCopies): an unprotected folder's copy goes, as in the CLI. */
   escrow?: FolderEscrowRemover;
+  /** Files no current organization recovery key opens (RotationService.coverage), as `coffer status`. */
+  notRecoverable?: (folder: string) => number;
 }
 
 export interface FolderEscrowRemover {
@@ -91,6 +93,7 @@ export class FoldersAdapter implements FoldersPort {
       inTheClearFiles: status.protection.inTheClearFiles,
       inTheClear: status.protection.inTheClear.map((f) => toFileError(f, status.path)),
       excludedFiles: status.protection.excluded,
+      ...(this.deps.notRecoverable ? { notRecoverableFiles: this.deps.notRecoverable(status.path) } : {}),
       lastRun: status.lastRun ? { at: status.lastRun.at, outcome: status.lastRun.outcome } : null,
       runningRunId: this.deps.runs.running(id),
     };

@@ -57,6 +57,12 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                     ) : (
                       ' · all files protected'
                     )}
+                    {f.notRecoverableFiles ? (
+                      <strong className="warn-text">
+                        {' '}
+                        · {plural(f.notRecoverableFiles, 'file')} not recoverable by IT
+                      </strong>
+                    ) : null}
                     {f.lastRun ? ` · last run ${formatWhen(f.lastRun.at)} (${f.lastRun.outcome})` : ''}
                     {f.mandatory ? (
                       <span className="badge" title="Set by your organization">
