@@ -1,0 +1,145 @@
+/**
+ * RotationService in process over real files, real libsodium and the real HeaderRewriter: what a rotation
+ * cannot finish is reported (never a success) and keeps the unfinished-rotation marker; a finished one
+ * clears it. The end-to-end attack and crash scenarios are in e2e/cli-rotation.e2e.ts.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateDeviceKey, type Identity, type Recipient } from '../../../crypto/keys.js';
+import { loadBackend } from '../../../crypto/sodium.js';
+import { HeaderRewriter } from '../headers/header-rewriter.js';
+import { SafeFiles } from '../safe-file.js';
+import { createEscrowRecord, openEscrowWithRecoveryKey, type EscrowRecord } from './escrow.js';
+import { generateRecoveryCode } from './recovery-code.js';
+import { RotationService, currentRecoveryKeyIds, headerJournalDir } from './rotation.js';
+
+const sodium = await loadBackend('wasm');
+const tmp = (label: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `coffer-rotation-${label}-`));
+
+function setup(options: { recordKey?: Uint8Array } = {}) {
+  const home = tmp('home');
+  const folder = tmp('folder');
+  const device = generateDeviceKey(sodium);
+  const r1 = sodium.boxKeypair();
+  const r2 = sodium.boxKeypair();
+  let current = [r1.publicKey];
+  const safeFiles = new SafeFiles(sodium);
+  const write = (name: string, key = device, recovery = current): string => {
+    const file = path.join(folder, name);
+    fs.writeFileSync(file, `content of ${name}\n`);
+    const recipients: Recipient[] = [
+      { kind: 'device', key },
+      ...recovery.map((publicKey): Recipient => ({ kind: 'recovery', publicKey })),
+    ];
+    return safeFiles.encryptInPlace(file, { recipients, identities: [{ kind: 'device', key }] }).target;
+  };
+  let record: EscrowRecord | null = createEscrowRecord(sodium, {
+    deviceKey: options.recordKey ?? device,
+    code: generateRecoveryCode(sodium),
+    recoveryPublicKeys: current,
+  });
+  const copies: EscrowRecord[] = [];
+  const rotation = new RotationService({
+    sodium,
+    recipients: () =>
+      Promise.resolve([
+        { kind: 'device', key: device.slice() },
+        ...current.map((publicKey): Recipient => ({ kind: 'recovery', publicKey })),
+      ]),
+    identities: () => Promise.resolve<Identity[]>([{ kind: 'device', key: device.slice() }]),
+    recoveryKeyIds: () => currentRecoveryKeyIds(sodium, current, []),
+    escrow: {
+      currentEscrow: () => record,
+      saveEscrow: (r) => {
+        record = r;
+      },
+    },
+    copies: {
+      refreshAll: (r) => {
+        copies.push(r);
+        return Promise.resolve();
+      },
+    },
+    folders: () => [folder],
+    ignorePatterns: () => [],
+    rewriter: new HeaderRewriter({ sodium, journalDir: headerJournalDir(home) }),
+    stateDir: home,
+  });
+  return {
+    rotation,
+    folder,
+    write,
+    r1,
+    r2,
+    copies,
+    record: () => record,
+    setKeys: (keys: Uint8Array[]) => {
+      current = keys;
+    },
+  };
+}
+
+describe('RotationService', () => {
+  it('brings the record, the copies and every file to exactly the new set, then clears its marker', async () => {
+    const t = setup();
+    const files = [t.write('a.txt'), t.write('b.txt')];
+    t.setKeys([t.r2.publicKey]);
+    expect(t.rotation.coverage(t.folder)).toMatchObject({
+      files: 2,
+      notRecoverable: 2,
+      retiredKeyStanzas: 2,
+    });
+    const report = await t.rotation.run();
+    expect(report).toMatchObject({ escrow: 'resealed', filesTotal: 2, failed: [], cancelled: false });
+    expect(report.inPlace + report.copied).toBe(2);
+    expect(t.rotation.pending()).toBe(false);
+    const record = t.record();
+    if (!record) throw new Error('no record');
+    expect(t.copies.at(-1)).toBe(record);
+    expect(() => openEscrowWithRecoveryKey(sodium, record, { kind: 'recovery', ...t.r1 })).toThrow(
+      /not sealed to recovery key/,
+    );
+    expect(t.rotation.coverage(t.folder)).toMatchObject({
+      files: 2,
+      notRecoverable: 0,
+      retiredKeyStanzas: 0,
+    });
+    expect(files).toHaveLength(2);
+    // Nothing left to do: no write, the record object unchanged.
+    const again = await t.rotation.run();
+    expect(again).toMatchObject({ escrow: 'unchanged', unchanged: 2, inPlace: 0, copied: 0 });
+    expect(t.record()).toBe(record);
+  });
+
+  it('a file this device cannot open, a stale record and a cancel are reported and keep the marker', async () => {
+    const t = setup({ recordKey: generateDeviceKey(sodium) });
+    t.write('mine.txt');
+    const foreign = t.write('foreign.txt', generateDeviceKey(sodium));
+    t.setKeys([t.r2.publicKey]);
+    const report = await t.rotation.run();
+    expect(report.escrow).toBe('failed');
+    expect(report.failed.map((f) => [f.path, f.code]).sort()).toEqual(
+      [
+        ['escrow record', 'STALE_ESCROW'],
+        [foreign, 'NO_MATCHING_KEY'],
+      ].sort(),
+    );
+    expect(report.inPlace + report.copied).toBe(1);
+    expect(t.rotation.pending()).toBe(true);
+    // The foreign file still counts as not recoverable by IT under the new set.
+    expect(t.rotation.coverage(t.folder).notRecoverable).toBe(1);
+
+    const cancelled = setup();
+    cancelled.write('x.txt');
+    cancelled.setKeys([cancelled.r2.publicKey]);
+    const controller = new AbortController();
+    controller.abort();
+    const stopped = await cancelled.rotation.run({ signal: controller.signal });
+    expect(stopped).toMatchObject({ cancelled: true, inPlace: 0, copied: 0 });
+    expect(cancelled.rotation.pending()).toBe(true);
+    expect((await cancelled.rotation.run()).cancelled).toBe(false);
+    expect(cancelled.rotation.pending()).toBe(false);
+  });
+});
