@@ -77,6 +77,7 @@ interface RestoreDoc {
   replacedKeyId: string | null;
   newCode?: { code: string; keyId: string; deviceKeyId: string };
   rewrap: { filesTotal: number; failed: unknown[] } | null;
+  filesByDeviceKey: { keyId: string; files: number }[];
 }
 
 interface KeysDoc {
@@ -189,6 +190,7 @@ describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', { tim
     expect(doc.deviceKeyId).not.toBe(doc.restoredKeyId);
     // Before any passphrase was asked: the restored key ID beside the IDs the user's files carry.
     expect(restore.stderr).toContain(`no file in the protected folders uses ${doc.restoredKeyId}`);
+    expect(doc.filesByDeviceKey).toEqual([{ keyId: oldId, files: 1 }]);
 
     // The folder's files were re-wrapped to the fresh key.
     expect(await deviceStanzas(victim, [path.join(folder, 'a.txt.coffer')])).toEqual([doc.deviceKeyId]);

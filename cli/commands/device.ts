@@ -121,7 +121,13 @@ export async function restoreDeviceAction(
     out.info(`Device key that writes: ${result.deviceKeyId}`);
     if (result.newCode) printNewCode(ctx, result.newCode);
     for (const warning of result.warnings) out.note(`Warning: ${warning}`);
-    out.document({ command: 'restore-device', ok: rewrapOk(result.rewrap), ...result });
+    out.document({
+      command: 'restore-device',
+      ok: rewrapOk(result.rewrap),
+      ...result,
+      // What the helpdesk compared before the passphrase (headers of the protected folders' files).
+      filesByDeviceKey: usage.byKey,
+    });
     ctx.exitCode = rewrapOk(result.rewrap) ? EXIT_OK : EXIT_FAILED;
   } finally {
     if (code) sodium.zero(code);
