@@ -295,5 +295,18 @@ describe.skipIf(NO_KEYRING !== null)('mandatory folders cannot be dropped', () =
     ]);
     expect(status.doc.mandatoryNotProtected).toEqual([]);
     expect(status.doc.folders.map((f) => f.path)).toEqual([parent]);
+
+    // A subfolder inside the mandatory one cannot leave either; a sibling of it can.
+    fs.mkdirSync(path.join(child, '2024'));
+    fs.writeFileSync(path.join(child, '2024', 'q1.csv'), 'q\n');
+    fs.mkdirSync(path.join(parent, 'Other'));
+    fs.writeFileSync(path.join(parent, 'Other', 'note.txt'), 'n\n');
+    expect((await user.run(['protect', parent])).code).toBe(0);
+    const inside = await user.json<Doc>(['unprotect', path.join(child, '2024')]);
+    expect(codes(inside.doc)).toEqual(['POLICY_FORBIDS']);
+    expect(fs.readdirSync(path.join(child, '2024'))).toEqual(['q1.csv.coffer']);
+    const sibling = await user.run(['unprotect', path.join(parent, 'Other')]);
+    expect(sibling.code, sibling.stderr).toBe(0);
+    expect(fs.readdirSync(path.join(parent, 'Other'))).toEqual(['note.txt']);
   });
 });

@@ -214,7 +214,8 @@ export class FolderService {
         // A subfolder leaves its folder's protection as a per-folder exclusion of exactly its path (written
         // first, so no watcher protects it again meanwhile; `protect` of it removes it), then its files are
         // decrypted. The folder itself stays protected. A mandatory folder keeps all of its subfolders.
-        this.deps.policy?.assertCanRemoveFolder(covering.path);
+        // The subfolder itself: refused inside, at or around a mandatory folder (not for a sibling of one).
+        this.deps.policy?.assertCanRemoveFolder(path);
         this.deps.registry.update(covering.id, (e) => ({
           ...e,
           exclude: [...new Set([...(e.exclude ?? []), path])],

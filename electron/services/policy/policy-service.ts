@@ -240,6 +240,20 @@ export class PolicyService {
    */
   assertCanRemoveFolder(folder: string): void {
     this.policyOrThrow('stop protecting a folder');
+    // A subfolder of a mandatory folder (unprotected as an exclusion) is part of it.
+    const p = this.options.pathApi ?? path;
+    const key = this.pathKey(folder);
+    const around = this.mandatoryFolders().find((m) => {
+      const rel = p.relative(this.pathKey(m), key);
+      return rel !== '' && rel !== '..' && !rel.startsWith('..' + p.sep) && !p.isAbsolute(rel);
+    });
+    if (around !== undefined) {
+      throw policyError(
+        'POLICY_FORBIDS',
+        `${folder} is inside ${around}, which your organization’s policy requires protected`,
+        'This folder is set by your organization. Ask IT if it should no longer be protected.',
+      );
+    }
     const held = this.mandatoryWithin(folder);
     if (held.length > 0) {
       const self = held.some((m) => this.pathKey(m) === this.pathKey(folder));
