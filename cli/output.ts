@@ -31,23 +31,29 @@ export interface Writer {
   isTTY?: boolean;
 }
 
+const pipeSafeWriters = new WeakMap<NodeJS.WriteStream, Writer>();
+
 /**
  * A stream whose reader may go away (`coffer status` piped into `head -1`): once the pipe is broken (EPIPE) further
  * output is dropped quietly, and the command goes on to the end, so a batch is never stopped half-way by
  * its reader. Any other stream error is still an error.
  */
 export function pipeSafe(stream: NodeJS.WriteStream): Writer {
+  const known = pipeSafeWriters.get(stream);
+  if (known) return known; // one listener per stream, however often main() runs in a process
   let broken = false;
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') broken = true;
     else throw error;
   });
-  return {
+  const writer: Writer = {
     get isTTY() {
       return stream.isTTY;
     },
     write: (text: string) => (broken || stream.destroyed ? false : stream.write(text)),
   };
+  pipeSafeWriters.set(stream, writer);
+  return writer;
 }
 
 /** The closing line of a per-file command: `Encrypted 3 of 4 files; 1 failed.` */
