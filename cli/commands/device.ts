@@ -33,11 +33,15 @@ function usageInRegisteredFolders(services: Services): DeviceKeyUsage & { folder
 
 function printNewCode(ctx: CliContext, code: IssuedCode): void {
   const { out } = ctx;
-  out.info('New personal recovery code (write it down now; the previous one no longer restores this key):');
+  out.info(`New personal recovery code, for device key ${code.deviceKeyId} (write it down now):`);
   out.info('');
   out.info(`  ${code.code}`);
   out.info('');
-  out.info(`Code key ID: ${code.keyId}  (escrow record for device key ${code.deviceKeyId})`);
+  out.info(`Code key ID: ${code.keyId}. Earlier codes no longer restore the key that writes.`);
+  if (code.sealedTo.length === 0)
+    out.note(
+      'Note: the escrow record is sealed to no organization recovery key; trust one with `coffer recovery trust`.',
+    );
   for (const warning of code.warnings) out.note(`Warning: ${warning}`);
 }
 
