@@ -154,7 +154,7 @@ export async function runRewrapBench(options: RewrapBenchOptions = {}): Promise<
   }
   await sample(
     `${count} files of 1–64 KiB`,
-    'HeaderRewriter.rewrapMany, in place (one journal, one syncfs)',
+    'HeaderRewriter.rewrapMany, in place (a journal per 512 files, one syncfs)',
     async (r) => {
       const results = await rewriter.rewrapMany(paths, [device], setFor(r));
       const outcomes = new Set(results.map((x) => ('error' in x ? x.error.code : x.outcome)));

@@ -247,6 +247,18 @@ describe('HeaderRewriter', () => {
     expect(readdirSync(journalDir)).toEqual([]);
   });
 
+  it('writes nothing when the journal cannot be written', async () => {
+    const { dir } = fresh();
+    const notADir = join(dir, 'journal-is-a-file');
+    writeFileSync(notADir, 'x');
+    const rewriter = new HeaderRewriter({ sodium, journalDir: notADir });
+    const { path } = protectedFile(dir, 'nojournal', [device]);
+    const before = readFileSync(path);
+    const error = await rewriter.rewrap(path, [device], [device, rec(orgA)]).catch((e: unknown) => e);
+    expect(isCofferError(error, 'JOURNAL_WRITE_FAILED')).toBe(true);
+    expect(readFileSync(path).equals(before)).toBe(true);
+  });
+
   it('creates its journal folder when it is missing', async () => {
     const { dir } = fresh();
     const journalDir = join(dir, 'not-yet', 'journal');

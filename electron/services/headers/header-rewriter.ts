@@ -129,6 +129,12 @@ function recipientSet(recipients: readonly Recipient[], ids: readonly Uint8Array
     .join(',');
 }
 
+/** Files written in place but not yet flushed, and the journals to remove once they are. */
+interface Pending {
+  readonly written: { path: string; dev: number }[];
+  readonly journals: string[];
+}
+
 /** Key IDs computed once per batch, not once per file. */
 interface Batch {
   readonly identities: readonly Identity[];
@@ -205,16 +211,26 @@ export class HeaderRewriter {
     const unique = [...new Set(paths)];
     // Files are held open from planning to writing: a chunk at a time keeps under any descriptor limit
     // (256 on macOS), and the event loop gets a turn between chunks.
+    // One flush for the whole batch: each chunk's journal stays until the files it names are durable.
+    const pending: Pending = { written: [], journals: [] };
+    const defer = unique.length > FILES_PER_CHUNK;
     for (let at = 0; at < unique.length; at += FILES_PER_CHUNK) {
       if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-      this.rewrapChunk(unique.slice(at, at + FILES_PER_CHUNK), batch, results);
+      this.rewrapChunk(unique.slice(at, at + FILES_PER_CHUNK), batch, results, defer ? pending : null);
     }
+    if (pending.written.length > 0) makeDurable(pending.written);
+    for (const journal of pending.journals) removeJournal(journal);
     return paths.map(
       (path) => results.get(path) ?? { path, error: new CofferError('INVALID_ARGUMENT', 'not done', '') },
     );
   }
 
-  private rewrapChunk(paths: readonly string[], batch: Batch, results: Map<string, BatchResult>): void {
+  private rewrapChunk(
+    paths: readonly string[],
+    batch: Batch,
+    results: Map<string, BatchResult>,
+    pending: Pending | null,
+  ): void {
     const plans: Plan[] = [];
     try {
       for (const path of paths) {
@@ -229,7 +245,7 @@ export class HeaderRewriter {
         }
       }
       const inPlace = new Set(plans.filter((p) => p.writable && p.newHeader?.length === p.oldHeader.length));
-      for (const r of this.writeInPlace([...inPlace], batch.identities, batch.recipients))
+      for (const r of this.writeInPlace([...inPlace], batch.identities, batch.recipients, pending))
         results.set(r.path, r);
       for (const plan of plans) {
         if (inPlace.has(plan)) continue;
@@ -298,6 +314,8 @@ export class HeaderRewriter {
     plans: readonly Plan[],
     identities: readonly Identity[],
     recipients: readonly Recipient[],
+    /** Where to leave the flush and the journal's removal for the caller; null: do both now. */
+    pending: Pending | null,
   ): BatchResult[] {
     if (plans.length === 0) return [];
     const identity = journalIdentity(identities, recipients);
@@ -310,7 +328,19 @@ export class HeaderRewriter {
       oldHash: this.sodium.hash(32, p.oldHeader),
       newHeader: p.newHeader ?? p.oldHeader,
     }));
-    const journal = writeJournal(this.sodium, this.journalDir, identity, entries);
+    let journal: string;
+    try {
+      journal = writeJournal(this.sodium, this.journalDir, identity, entries);
+    } catch (error) {
+      // No journal, no write: every file of the chunk is left as it was.
+      const journalError = new CofferError(
+        'JOURNAL_WRITE_FAILED',
+        `the rewrite journal could not be written in ${this.journalDir}: ${(error as Error).message}`,
+        'Nothing was changed. Free some space or fix the permissions of the app-data folder, then try again.',
+        { cause: error },
+      );
+      return plans.map((p) => ({ path: p.path, error: journalError }));
+    }
     const results: BatchResult[] = [];
     const written: { path: string; dev: number; fd: number }[] = [];
     let failedMidWrite = false;
@@ -334,6 +364,11 @@ export class HeaderRewriter {
         failedMidWrite = true; // the header may be torn: the journal stays for recover
         results.push({ path: plan.path, error: toCofferError(error, plan.path) });
       }
+    }
+    if (pending) {
+      pending.written.push(...written.map(({ path, dev }) => ({ path, dev })));
+      if (!failedMidWrite) pending.journals.push(journal);
+      return results;
     }
     if (written.length === 1) {
       for (const w of written) fsyncSync(w.fd);
