@@ -23,6 +23,8 @@ import { StateFiles, stateFilesIn } from '../electron/services/state/state-files
 import { userKeyRule } from '../electron/services/keys/trusted-keys.js';
 import { lockDirIn } from '../electron/services/folders/folder-service.js';
 import { takeEnvPassphrase } from './passphrase.js';
+import { AuditLog, auditDirIn } from '../electron/services/audit-log/audit-log.js';
+import { AuditTrail, type SecurityEvents } from '../electron/services/audit-log/security-events.js';
 
 export interface Services {
   sodium: SodiumBackend;
@@ -45,6 +47,9 @@ export interface Services {
   guard: GuardRails;
   /** The signed state files (settings, registry, escrow record) and the state key (`coffer state`). */
   state: StateFiles;
+  /** The audit trail (`coffer audit`); `events` records on it, reporting a failed write as a warning. */
+  auditLog: AuditLog;
+  events: SecurityEvents;
 }
 
 export interface CliContext {
@@ -113,6 +118,12 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       folders: () => folders.list().map((f) => f.path),
     });
     recovery.onEscrowChanged((record) => escrowCopies.refreshAll(record));
+    const auditLog = new AuditLog({
+      sodium,
+      keyStore,
+      lockDir: lockDirIn(paths.home),
+      dir: auditDirIn(paths.home),
+    });
     return {
       sodium,
       paths,
@@ -128,6 +139,10 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       escrowCopies,
       state,
       guard: guardRailsFor(paths.home, env),
+      auditLog,
+      events: new AuditTrail(auditLog, (message) => {
+        out.note(message);
+      }),
     };
   };
   return {

@@ -26,6 +26,7 @@ import { registerPolicyCommands } from './commands/policy.js';
 import { registerRewrapCommands } from './commands/rewrap.js';
 import { registerDeviceCommands } from './commands/device.js';
 import { registerStateCommands } from './commands/state.js';
+import { registerAuditCommands } from './commands/audit.js';
 
 /** The command groups, in help order. Adding a group is one line here. */
 const groups: CommandGroup[] = [
@@ -38,6 +39,7 @@ const groups: CommandGroup[] = [
   registerDeviceCommands,
   registerPolicyCommands,
   registerStateCommands,
+  registerAuditCommands,
 ];
 
 export interface MainIo {

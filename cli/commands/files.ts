@@ -11,6 +11,7 @@ import { EXIT_FAILED, EXIT_OK, UsageError, printable, summaryLine, toFailure } f
 import { encryptReplacing } from '../replace.js';
 import { byteProgress } from '../progress.js';
 import type { CommandGroup } from './types.js';
+import { absolutePaths, recordAuthFailures } from '../../electron/services/audit-log/security-events.js';
 
 /**
  * The end of a per-file command: the summary line after the per-file output, then the JSON document and
@@ -157,6 +158,17 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         onFailure,
       );
       progress.stop();
+      const { events } = await ctx.services();
+      if (batch.results.length > 0) {
+        const targets = batch.results.map((r) => ({ path: r.target }));
+        await events.record('protect', { command: 'encrypt', files: absolutePaths(targets) });
+        if (options.keep === true) {
+          await events.record('left-in-clear', {
+            command: 'encrypt --keep',
+            files: absolutePaths(batch.results),
+          });
+        }
+      }
       finish(ctx, 'encrypt', batch, 'Encrypted');
     });
 
@@ -203,6 +215,15 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         onFailure,
       );
       progress.stop();
+      const { events } = await ctx.services();
+      if (batch.results.length > 0) {
+        await events.record(options.output === undefined ? 'unprotect' : 'decrypt-copy', {
+          command: 'decrypt',
+          files: absolutePaths(batch.results),
+          written: absolutePaths(batch.results.map((r) => ({ path: r.target }))),
+        });
+      }
+      await recordAuthFailures(events, 'decrypt', batch.failures);
       finish(ctx, 'decrypt', batch, 'Decrypted');
     });
 
@@ -230,6 +251,7 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         onFailure,
       );
       progress.stop();
+      await recordAuthFailures((await ctx.services()).events, 'verify', batch.failures);
       if (files.length === 0 && missing.length === 0) out.info('No .coffer files found.');
       finish(
         ctx,
