@@ -105,7 +105,9 @@ export async function restoreDeviceAction(
           ? plan.freshKey
             ? `Current device key ${current.keyId} will be kept read-only; a fresh key writes from now on.`
             : `Current device key ${current.keyId} keeps writing.`
-          : `Device key ${current.keyId} is missing from the keychain: a fresh key writes from now on.`,
+          : current.state === 'damaged'
+            ? 'The keychain entry "device-key" is damaged: it is kept aside, and a fresh key writes from now on.'
+            : `Device key ${current.keyId} is missing from the keychain: a fresh key writes from now on.`,
     );
     out.info(`The restored key is kept read-only: it opens files, it never writes one.`);
     if (options.code !== undefined && code) secret = { kind: 'code', code };

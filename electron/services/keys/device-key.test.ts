@@ -168,11 +168,20 @@ describe('DeviceKeyService', () => {
     expect(deviceIds(await other.identities())).toEqual([result.deviceKeyId, idOf(old)]);
   });
 
-  it('replaceCurrent() never overwrites a damaged entry', async () => {
-    const { make, keyStore } = setup();
-    await keyStore.set(DEVICE_KEY_ACCOUNT, new Uint8Array(7).fill(1));
-    expect(await codeOf(make().replaceCurrent())).toBe('KEYCHAIN_ENTRY_DAMAGED');
-    expect(await keyStore.get(DEVICE_KEY_ACCOUNT)).toEqual(new Uint8Array(7).fill(1));
+  it('a damaged entry is moved aside by replaceCurrent(), never overwritten; a restore works past it', async () => {
+    const store = new MemoryKeyStore();
+    const { make } = setup(store);
+    const junk = new Uint8Array(7).fill(1);
+    await store.set(DEVICE_KEY_ACCOUNT, junk);
+    expect(await codeOf(make().getOrCreateDeviceKey())).toBe('KEYCHAIN_ENTRY_DAMAGED');
+    const service = make();
+    const restored = generateDeviceKey(sodium);
+    expect(await service.keepReadOnly(restored)).toEqual({ keyId: idOf(restored), isCurrent: false });
+    const result = await service.replaceCurrent();
+    expect(result.previousKeyId).toBeNull();
+    const aside = `${DEVICE_KEY_ACCOUNT}-damaged-${Buffer.from(sodium.hash(16, junk)).toString('hex').slice(0, 16)}`;
+    expect(await store.get(aside)).toEqual(junk);
+    expect(deviceIds(await make().identities())).toEqual([result.deviceKeyId, idOf(restored)]);
   });
 
   it('rejects a keychain that keeps nothing', async () => {

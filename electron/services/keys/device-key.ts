@@ -173,7 +173,10 @@ export class DeviceKeyService {
     if (key.length !== KEY_BYTES) throw damaged('restored key');
     const keyId = idOf(sodium, key);
     return this.locked(async () => {
-      const current = await this.readCurrent();
+      const current = await this.readCurrent().catch((error: unknown) => {
+        if (isCofferError(error, 'KEYCHAIN_ENTRY_DAMAGED')) return null; // not this key, whatever it is
+        throw error;
+      });
       const isCurrent = current !== null && idOf(sodium, current) === keyId;
       if (current) sodium.zero(current);
       if (!isCurrent) await this.storeReadOnly(keyId, key);
@@ -184,13 +187,18 @@ export class DeviceKeyService {
   /**
    * A fresh device key writes from now on; the current one (if the keychain has it) is kept read-only first,
    * so no file written under it stops opening. Each key is read back from the keychain before anything
-   * depends on it, and no key is deleted: a keychain failing between steps leaves every file opening.
+   * depends on it, and no key is deleted: a keychain failing between steps leaves every file opening. A
+   * damaged entry (not a 32-byte key) is moved aside to `device-key-damaged-<hash>`, never overwritten.
    */
   async replaceCurrent(): Promise<ReplaceResult> {
     const { sodium, settings } = this.deps;
     return this.locked(async () => {
-      // A damaged entry throws here: it may be a key we cannot read, so it is never overwritten.
-      const current = await this.readCurrent();
+      const raw = await this.deps.keyStore.get(DEVICE_KEY_ACCOUNT);
+      if (raw && raw.length !== KEY_BYTES) {
+        await this.keepDamaged(raw);
+        sodium.zero(raw);
+      }
+      const current = raw?.length === KEY_BYTES ? raw : null;
       let previousKeyId: string | null = null;
       if (current) {
         previousKeyId = idOf(sodium, current);
@@ -327,6 +335,23 @@ export class DeviceKeyService {
       const old = this.readOnlyCache.get(keyId);
       if (old) this.deps.sodium.zero(old);
       this.readOnlyCache.set(keyId, key.slice());
+    }
+  }
+
+  /** Keeps the bytes of a damaged entry under their own account: they may still mean something to someone. */
+  private async keepDamaged(raw: Uint8Array): Promise<void> {
+    const { sodium, keyStore } = this.deps;
+    const account = `${DEVICE_KEY_ACCOUNT}-damaged-${Buffer.from(sodium.hash(16, raw)).toString('hex').slice(0, 16)}`;
+    await keyStore.set(account, raw);
+    const back = await keyStore.get(account);
+    const kept = back !== null && sodium.equal(back, raw);
+    if (back) sodium.zero(back);
+    if (!kept) {
+      throw new CofferError(
+        'KEYCHAIN_UNAVAILABLE',
+        `The OS keychain did not keep the damaged entry moved to "${account}"`,
+        'Check that the keychain is unlocked and persistent, then try again; the entry "device-key" is unchanged.',
+      );
     }
   }
 

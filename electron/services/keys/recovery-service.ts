@@ -273,14 +273,8 @@ export class RecoveryService {
         'Use the organization recovery key whose ID is named, or the user’s personal recovery code.',
       );
     }
+    // A damaged current entry is moved aside, never overwritten (DeviceKeyService.replaceCurrent).
     const keys = await deviceKeys.list();
-    if (keys.current?.state === 'damaged') {
-      throw new CofferError(
-        'KEYCHAIN_ENTRY_DAMAGED',
-        'The keychain entry "device-key" does not hold a device key; a restore would have to replace it',
-        'Keep the entry (it may be a key another tool can read); ask for help before deleting it by hand.',
-      );
-    }
     const freshKey = options.replace === true || keys.current === null || keys.current.state !== 'ok';
     return { restoredKeyId: record.deviceKeyId, keys, freshKey };
   }
