@@ -36,7 +36,10 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     orgKeyId = formatKeyId(recoveryKeyId(sodium, org.publicKey));
     orgKeyFile = path.join(work, 'org.cofferkey');
     fs.writeFileSync(orgKeyFile, await sealRecoveryKeyFile(org, PASSPHRASE, { opslimit: 1, memlimit: 8192 }));
-    h = await startHarness({ policy: { recoveryPublicKeys: [encodePublicKey(sodium, org.publicKey)] } });
+    // allowUserRecoveryKeys: the trust scenario adds a key of the user's own beside the policy's.
+    h = await startHarness({
+      policy: { recoveryPublicKeys: [encodePublicKey(sodium, org.publicKey)], allowUserRecoveryKeys: true },
+    });
   });
 
   afterAll(async () => {
