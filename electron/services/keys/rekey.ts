@@ -17,7 +17,7 @@ type RecoveryIdentity = Extract<Identity, { kind: 'recovery' }>;
 export interface RekeyDeps {
   /** Who a write is for: this device, `extra`, and the current recovery key set; policy-checked (WriteKeys). */
   readonly recipients: (extra: readonly Recipient[]) => Promise<Recipient[]>;
-  readonly rewriter: Pick<HeaderRewriter, 'rewrapMany'>;
+  readonly rewriter: Pick<HeaderRewriter, 'rewrapMany' | 'recover'>;
 }
 
 export type RekeyResult =
@@ -66,6 +66,8 @@ export class RekeyService {
     }
     const results: RekeyResult[] = [];
     try {
+      // A rekey that a crash interrupted was journalled under this key (§8.1): finish it first.
+      await this.deps.rewriter.recover([identity]);
       for (let at = 0; at < paths.length; at += BATCH) {
         if (options.signal?.aborted) break;
         const batch = await this.deps.rewriter.rewrapMany(
