@@ -131,6 +131,37 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     await h.page.getByRole('cell', { name: 'Auto-protect', exact: true }).first().waitFor();
   });
 
+  it('says "in the clear", with the reason, for a hard-linked file, and not "all files protected" (issue 10)', async () => {
+    const { page } = h;
+    const folder = path.join(work, 'Customers');
+    const linked = path.join(folder, 'shared.txt');
+    fs.writeFileSync(linked, 'also readable through another name');
+    const otherName = path.join(work, 'shared-elsewhere.txt');
+    fs.linkSync(linked, otherName);
+    try {
+      await page.getByRole('link', { name: 'Folders' }).click();
+      const card = page.getByRole('listitem', { name: fs.realpathSync(folder) });
+      // The watcher leaves it (HARD_LINK) and the folder's count says so, with the reason listed.
+      await card.getByText('1 file in the clear').waitFor({ timeout: 15_000 });
+      await card
+        .getByRole('list', { name: /^In the clear in / })
+        .getByText(/other hard link/)
+        .waitFor();
+      await page.getByRole('link', { name: 'Overview' }).click();
+      await page.getByText('1 file in the clear').waitFor();
+      expect(await page.getByText('Everything is protected').count()).toBe(0);
+      expect(fs.existsSync(linked)).toBe(true);
+    } finally {
+      fs.unlinkSync(otherName);
+    }
+    // With the other name gone, protecting the folder takes it, and the count is back to zero.
+    await page.getByRole('link', { name: 'Folders' }).click();
+    const card = page.getByRole('listitem', { name: fs.realpathSync(folder) });
+    await card.getByRole('button', { name: `Protect now ${fs.realpathSync(folder)}` }).click();
+    await card.getByText('all files protected').waitFor({ timeout: 30_000 });
+    expect(fs.existsSync(`${linked}.coffer`)).toBe(true);
+  });
+
   it('opens a protected file for editing, and the change is encrypted back', async () => {
     const { page } = h;
     await page.getByRole('link', { name: 'Files' }).click();
