@@ -26,7 +26,7 @@ import { registerPolicyCommands } from './commands/policy.js';
 import { registerRewrapCommands } from './commands/rewrap.js';
 import { registerDeviceCommands } from './commands/device.js';
 import { registerStateCommands } from './commands/state.js';
-import { registerAuditCommands } from './commands/audit.js';
+import { recordThrown, registerAuditCommands } from './commands/audit.js';
 
 /** The command groups, in help order. Adding a group is one line here. */
 const groups: CommandGroup[] = [
@@ -99,6 +99,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
       return EXIT_USAGE;
     }
     const failure = toFailure(error);
+    await recordThrown(ctx, failure);
     out.failure(failure);
     out.document({ ok: false, failures: [failure] });
     return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;

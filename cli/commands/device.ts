@@ -23,6 +23,7 @@ import { EXIT_FAILED, EXIT_OK, UsageError, printable } from '../output.js';
 import { readPassphrase, readRecoveryCodeText } from '../passphrase.js';
 import { rotate } from './rewrap.js';
 import type { CommandGroup } from './types.js';
+import { recordRestore } from './audit.js';
 
 /** The device key IDs named by the files of the registered folders (headers only, no key). */
 function usageInRegisteredFolders(services: Services): DeviceKeyUsage & { folders: number } {
@@ -122,6 +123,7 @@ export async function restoreDeviceAction(
       replace,
       rewrapRegistered: () => rotate(ctx),
     });
+    await recordRestore(ctx, escrow, ref, result);
     out.info(`Restored device key ${result.restoredKeyId} (read-only).`);
     if (result.replacedKeyId) out.info(`Device key ${result.replacedKeyId} is read-only now.`);
     out.info(`Device key that writes: ${result.deviceKeyId}`);

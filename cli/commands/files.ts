@@ -11,7 +11,7 @@ import { EXIT_FAILED, EXIT_OK, UsageError, printable, summaryLine, toFailure } f
 import { encryptReplacing } from '../replace.js';
 import { byteProgress } from '../progress.js';
 import type { CommandGroup } from './types.js';
-import { absolutePaths, recordAuthFailures } from '../../electron/services/audit-log/security-events.js';
+import { absolutePaths, recordFailureEvents } from '../../electron/services/audit-log/security-events.js';
 
 /**
  * The end of a per-file command: the summary line after the per-file output, then the JSON document and
@@ -223,7 +223,7 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
           written: absolutePaths(batch.results.map((r) => ({ path: r.target }))),
         });
       }
-      await recordAuthFailures(events, 'decrypt', batch.failures);
+      await recordFailureEvents(events, 'decrypt', batch.failures);
       finish(ctx, 'decrypt', batch, 'Decrypted');
     });
 
@@ -251,7 +251,7 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         onFailure,
       );
       progress.stop();
-      await recordAuthFailures((await ctx.services()).events, 'verify', batch.failures);
+      await recordFailureEvents((await ctx.services()).events, 'verify', batch.failures);
       if (files.length === 0 && missing.length === 0) out.info('No .coffer files found.');
       finish(
         ctx,

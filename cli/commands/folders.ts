@@ -15,6 +15,7 @@ import type { CliContext } from '../context.js';
 import { CofferError } from '../../crypto/errors.js';
 import { EXIT_FAILED, EXIT_OK, localTime, printable, toFailure } from '../output.js';
 import type { CommandGroup } from './types.js';
+import { recordFolderRun } from './audit.js';
 import { rewrapAfterProtect, rotationFor } from './rewrap.js';
 
 async function folderService(
@@ -192,6 +193,7 @@ async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): P
     if (op === 'unprotect') await forgetEscrowCopy(ctx, report.folder, wasProtected);
     // Files there written before the last recovery key change get the current set (issue 9 item 2).
     if (op === 'protect') report = await rewrapAfterProtect(ctx, report);
+    await recordFolderRun(ctx, report);
     printReport(ctx, report);
   } finally {
     bar.stop();

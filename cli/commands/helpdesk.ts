@@ -9,6 +9,7 @@ import { EXIT_FAILED, EXIT_OK, printable, toFailure } from '../output.js';
 import { readPassphrase } from '../passphrase.js';
 import { byteProgress } from '../progress.js';
 import type { CommandGroup } from './types.js';
+import { recordRecover, recordRekey } from './audit.js';
 import { rekeyFor } from './rewrap.js';
 import { restoreDeviceAction, type RestoreOptions } from './device.js';
 import { CofferError } from '../../crypto/errors.js';
@@ -101,6 +102,7 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
             onFailure,
           );
           failures.push(...batch.failures);
+          await recordRecover(ctx, options.out, batch.results, failures);
           out.document({ command: 'recover', ok: failures.length === 0, results: batch.results, failures });
           ctx.exitCode = failures.length === 0 ? EXIT_OK : EXIT_FAILED;
         } finally {
@@ -153,6 +155,7 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
           },
         );
         const seconds = (performance.now() - started) / 1000;
+        await recordRekey(ctx, deviceKeyId, results, failures);
         out.document({
           command: 'rekey',
           ok: failures.length === 0,

@@ -14,6 +14,7 @@ import { PROTECTED_SUFFIX, isProtectedName } from '../../electron/services/safe-
 import type { CliContext } from '../context.js';
 import { EXIT_OK } from '../output.js';
 import type { CommandGroup } from './types.js';
+import { recordEvent } from './audit.js';
 
 /** `x.coffer`, or `x` when `x.coffer` is beside it (people type the name they know). */
 function protectedFileOf(file: string): string {
@@ -94,6 +95,7 @@ export const registerOpenCommand: CommandGroup = (program, ctx) => {
       // Keys first: a refused write (no recovery key, policy) fails before anything is decrypted.
       await writeKeys.recipients();
       const session = await workspace.openFile(source);
+      await recordEvent(ctx, 'open-for-edit', { file: path.resolve(source), copy: session.editPath });
       let saved: boolean;
       try {
         const editor = ctx.env.VISUAL || ctx.env.EDITOR; // an empty VISUAL is unset

@@ -11,6 +11,7 @@ import { isPackagedRun } from '../../electron/services/policy/platform.js';
 import { readPassphrase, promptLine } from '../passphrase.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../output.js';
 import type { CommandGroup } from './types.js';
+import { recordEvent } from './audit.js';
 import { rotate, rotationDoc, rotationOk } from './rewrap.js';
 import { defaultBackend } from '../../crypto/sodium.js';
 
@@ -71,6 +72,7 @@ export const registerRecoveryCommands: CommandGroup = (program, ctx) => {
     .action(async (line: string, options: { label?: string }) => {
       const { trustedKeys } = await ctx.services();
       const { entry, added } = trustedKeys.trust(line, options.label);
+      if (added) await recordEvent(ctx, 'trusted-keys-changed', { action: 'trust', keyId: entry.keyId });
       out.info(
         added ? `Trusted recovery key ${entry.keyId}.` : `Recovery key ${entry.keyId} was already trusted.`,
       );
@@ -97,6 +99,7 @@ export const registerRecoveryCommands: CommandGroup = (program, ctx) => {
     .action(async (keyId: string) => {
       const { trustedKeys } = await ctx.services();
       const entry = trustedKeys.untrust(keyId);
+      await recordEvent(ctx, 'trusted-keys-changed', { action: 'untrust', keyId: entry.keyId });
       out.info(`No longer trusted: ${entry.keyId}.`);
       const report = await rotate(ctx);
       if (rotationOk(report))
@@ -138,6 +141,11 @@ export const registerRecoveryCommands: CommandGroup = (program, ctx) => {
     .action(async () => {
       const { recovery: service, paths } = await ctx.services();
       const issued = await service.issueCode();
+      await recordEvent(ctx, 'recovery-code-made', {
+        codeKeyId: issued.keyId,
+        deviceKeyId: issued.deviceKeyId,
+        sealedTo: issued.sealedTo,
+      });
       out.info('Your personal recovery code (write it down now; it is shown only once):');
       out.info('');
       out.info(`  ${issued.code}`);

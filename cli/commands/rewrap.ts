@@ -17,6 +17,7 @@ import type { RunReport } from '../../electron/services/folders/types.js';
 import type { CliContext } from '../context.js';
 import { EXIT_FAILED, EXIT_OK } from '../output.js';
 import type { CommandGroup } from './types.js';
+import { recordRotation } from './audit.js';
 
 const built = new WeakMap<CliContext, Promise<RotationService>>();
 
@@ -112,6 +113,7 @@ export async function rotate(
     process.removeListener('SIGINT', onSigint);
   }
   printSummary(ctx, report, printFailures);
+  await recordRotation(ctx, report);
   return report;
 }
 

@@ -7,6 +7,7 @@ import { describeState, type StateFileView } from '../../electron/services/state
 import { promptLine } from '../passphrase.js';
 import { UsageError, type Output } from '../output.js';
 import type { CommandGroup } from './types.js';
+import { recordEvent } from './audit.js';
 
 function print(out: Output, views: readonly StateFileView[]): void {
   for (const v of views) {
@@ -38,6 +39,10 @@ export const registerStateCommands: CommandGroup = (program, ctx) => {
       print(out, views);
       const tampered = views.filter((v) => v.status === 'tampered');
       if (tampered.length > 0) {
+        await recordEvent(ctx, 'state-tampered', {
+          operation: 'state show',
+          files: tampered.map((v) => v.file),
+        });
         out.note(
           'Files marked NOT TRUSTED are not used. If their content is what you or IT set, run `coffer state confirm`; otherwise restore them from a backup.',
         );
@@ -74,6 +79,10 @@ export const registerStateCommands: CommandGroup = (program, ctx) => {
         }
       }
       const confirmed = await files.confirm();
+      await recordEvent(ctx, 'state-tampered', {
+        operation: 'state confirm',
+        confirmed: confirmed.map((r) => r.file),
+      });
       // The trusted set may have changed without a trust/untrust: the log records what was accepted.
       if (confirmed.some((r) => r.kind === 'settings')) trustedKeys.recordConfirmed();
       out.info(`Confirmed: ${confirmed.map((r) => r.file).join(', ')}`);

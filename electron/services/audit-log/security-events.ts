@@ -53,19 +53,31 @@ export class AuditTrail implements SecurityEvents {
 /** Error codes that mean a file or header failed authentication (FORMAT.md: AEAD / header MAC). */
 export const AUTH_FAILURE_CODES: ReadonlySet<string> = new Set(['AUTH_FAILED', 'HEADER_AUTH_FAILED']);
 
-/** Records one `auth-failed` event per failure whose code is an authentication failure. */
-export async function recordAuthFailures(
+/**
+ * Records the security events hidden in a run's failures: one `auth-failed` for the files that failed
+ * authentication, one `state-tampered` for a state file that did not verify (STATE_TAMPERED).
+ */
+export async function recordFailureEvents(
   events: SecurityEvents,
   operation: string,
-  failures: readonly { readonly path?: string; readonly code: string }[],
+  failures: readonly { readonly path?: string; readonly code: string; readonly message?: string }[],
 ): Promise<void> {
   const failed = failures.filter((f) => AUTH_FAILURE_CODES.has(f.code));
-  if (failed.length === 0) return;
-  await events.record('auth-failed', {
-    operation,
-    codes: [...new Set(failed.map((f) => f.code))],
-    paths: failed.map((f) => f.path ?? '?'),
-  });
+  if (failed.length > 0) {
+    await events.record('auth-failed', {
+      operation,
+      codes: [...new Set(failed.map((f) => f.code))],
+      files: absolutePaths(failed),
+    });
+  }
+  const tampered = failures.filter((f) => f.code === 'STATE_TAMPERED');
+  if (tampered.length > 0) {
+    // The message names the state file (settings.json, folders.json, escrow.json), never its content.
+    await events.record('state-tampered', {
+      operation,
+      found: tampered.map((f) => f.message ?? f.code),
+    });
+  }
 }
 
 /** Absolute paths of a batch's items, for an event's details (names only, never contents). */
