@@ -284,3 +284,89 @@ describe.skipIf(NO_KEYRING !== null)('audit trail: tamper-evident log', { timeou
     }
   });
 });
+
+describe.skipIf(NO_KEYRING !== null)(
+  'audit trail: the events of the key and folder commands',
+  { timeout: 300_000 },
+  () => {
+    const pass = { COFFER_PASSPHRASE: 'correct horse battery staple' };
+    const helpdesk = new Laptop('audit-helpdesk');
+    const laptop = new Laptop('audit-events');
+    const work = fs.realpathSync(tempDir('audit-events'));
+
+    afterAll(() => {
+      for (const d of [work, laptop.home, helpdesk.home]) fs.rmSync(d, { recursive: true, force: true });
+    });
+
+    async function ok(l: Laptop, args: string[], env: Record<string, string> = {}): Promise<string> {
+      const r = await l.run(args, env);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stderr).not.toContain('audit log did not record');
+      return r.stdout;
+    }
+
+    it('trust, code, folder protect, tampered file, tampered settings, untrust: each on record, the log verifies', async () => {
+      const keyFile = path.join(helpdesk.home, 'org.key');
+      const org = await helpdesk.json<{ publicKey: string; keyId: string }>(
+        ['recovery', 'keygen', '--out', keyFile],
+        pass,
+      );
+      expect(org.result.code, org.result.stderr).toBe(0);
+      await ok(laptop, ['recovery', 'trust', org.doc.publicKey, '--label', 'ACME']);
+      await ok(laptop, ['init']);
+      await ok(laptop, ['recovery', 'code']);
+      const folder = path.join(work, 'customers');
+      fs.mkdirSync(folder);
+      fs.writeFileSync(path.join(folder, 'list.csv'), 'secret customer row\n');
+      await ok(laptop, ['protect', folder]);
+
+      // A protected file altered on disk: verify fails authentication, and that is recorded.
+      const victim = path.join(folder, 'list.csv.coffer');
+      const bytes = fs.readFileSync(victim);
+      bytes[bytes.length - 5] = (bytes[bytes.length - 5] ?? 0) ^ 0xff;
+      fs.writeFileSync(victim, bytes);
+      const verify = await laptop.run(['verify', victim]);
+      expect(verify.code).toBe(1);
+
+      // The settings edited without the keychain: the refusal is recorded.
+      const settings = path.join(laptop.home, 'settings.json');
+      const original = fs.readFileSync(settings, 'utf8');
+      fs.writeFileSync(settings, original.replace('ACME', 'EVIL'));
+      const refused = await laptop.run(['encrypt', path.join(work, 'x.csv')]);
+      expect(refused.code).toBe(1);
+      fs.writeFileSync(settings, original);
+
+      await ok(laptop, ['recovery', 'untrust', org.doc.keyId]);
+
+      const log = await laptop.json<LogDoc>(['audit', 'log']);
+      expect(log.result.code).toBe(0);
+      expect(log.doc.verified).toBe(true);
+      const types = log.doc.records.map((r) => r.type);
+      for (const t of [
+        'trusted-keys-changed',
+        'recovery-code-made',
+        'protect',
+        'auth-failed',
+        'state-tampered',
+        'rewrap',
+      ]) {
+        expect(types, t).toContain(t);
+      }
+      const byType = (t: string): Record_[] => log.doc.records.filter((r) => r.type === t);
+      expect(byType('trusted-keys-changed').map((r) => r.details)).toEqual([
+        { action: 'trust', keyId: org.doc.keyId },
+        { action: 'untrust', keyId: org.doc.keyId },
+      ]);
+      expect(byType('protect')[0]?.details).toMatchObject({ folder, filesDone: 1, filesTotal: 1 });
+      expect(byType('auth-failed')[0]?.details).toMatchObject({ operation: 'verify', files: [victim] });
+      expect(JSON.stringify(byType('state-tampered')[0]?.details)).toContain('settings.json');
+      // Names and key IDs only: no content, code or passphrase.
+      const raw = fs.readFileSync(path.join(laptop.home, 'audit', 'log.jsonl'), 'utf8');
+      expect(raw).not.toContain('secret customer row');
+      expect(raw).not.toContain(pass.COFFER_PASSPHRASE);
+
+      const v = await laptop.json<VerifyDoc>(['audit', 'verify']);
+      expect(v.result.code, v.result.stderr).toBe(0);
+    });
+  },
+);
