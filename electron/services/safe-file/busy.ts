@@ -39,14 +39,47 @@ function programName(pid: number): string {
   }
 }
 
+/**
+ * One scan lists every file open in every readable process; it is reused for up to `maxAgeMs`, or 20
+ * times as long as the scan took when that is longer (a loaded machine, thousands of descriptors), so a
+ * run of thousands of small files spends at most about 5% of its time scanning. A program that opens a file after the scan
+ * is the case the held descriptor (held.ts) covers. A match is confirmed at query time by stat of the
+ * descriptor (device and inode), so a descriptor closed since no longer counts.
+ */
 export class ProcFdProbe implements OpenFileProbe {
+  private snapshot: {
+    at: number;
+    validMs: number;
+    byPath: Map<string, { pid: number; fd: string }[]>;
+  } | null = null;
+
+  constructor(private readonly maxAgeMs = 100) {}
+
   holders(files: readonly OpenFileQuery[]): Map<number, Holder> {
     const found = new Map<number, Holder>();
     if (files.length === 0) return found;
-    const byPath = new Map<string, number[]>();
+    const byPath = this.scan();
     files.forEach((f, i) => {
-      byPath.set(f.real, [...(byPath.get(f.real) ?? []), i]);
+      for (const { pid, fd } of byPath.get(f.real) ?? []) {
+        let stats;
+        try {
+          stats = statSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          continue; // closed since the scan, or the process is gone
+        }
+        if (stats.dev === f.dev && stats.ino === f.ino) {
+          found.set(i, { pid, name: programName(pid) });
+          break;
+        }
+      }
     });
+    return found;
+  }
+
+  private scan(): Map<string, { pid: number; fd: string }[]> {
+    const now = Date.now();
+    if (this.snapshot && now - this.snapshot.at <= this.snapshot.validMs) return this.snapshot.byPath;
+    const byPath = new Map<string, { pid: number; fd: string }[]>();
     const self = String(process.pid);
     for (const pid of readdirSync('/proc')) {
       if (pid === self || !/^\d+$/.test(pid)) continue;
@@ -63,22 +96,16 @@ export class ProcFdProbe implements OpenFileProbe {
         } catch {
           continue;
         }
-        const candidates = byPath.get(target);
-        if (!candidates) continue;
-        let stats;
-        try {
-          stats = statSync(`/proc/${pid}/fd/${fd}`);
-        } catch {
-          continue;
-        }
-        for (const i of candidates) {
-          const f = files[i];
-          if (f && f.dev === stats.dev && f.ino === stats.ino && !found.has(i))
-            found.set(i, { pid: Number(pid), name: programName(Number(pid)) });
-        }
+        // Only files have absolute paths here (sockets, pipes and anon inodes read `type:[...]`).
+        if (!target.startsWith('/')) continue;
+        const list = byPath.get(target);
+        if (list) list.push({ pid: Number(pid), fd });
+        else byPath.set(target, [{ pid: Number(pid), fd }]);
       }
     }
-    return found;
+    const at = Date.now();
+    this.snapshot = { at, validMs: Math.max(this.maxAgeMs, 20 * (at - now)), byPath };
+    return byPath;
   }
 }
 
