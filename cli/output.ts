@@ -98,14 +98,17 @@ export class Output {
     readonly stderr: Writer,
   ) {}
 
-  /** Human text on stdout (suppressed in --json mode). */
+  /**
+   * Human text on stdout (suppressed in --json mode). Names from disk or a header's metadata reach here in
+   * many messages: every line is made printable at this one sink, so no call site can forget it.
+   */
   info(text: string): void {
-    if (!this.json) this.stdout.write(text + '\n');
+    if (!this.json) this.stdout.write(printableLines(text) + '\n');
   }
 
-  /** Notes for people on stderr, never in the way of --json or piped output. */
+  /** Notes for people on stderr, never in the way of --json or piped output; printable like info. */
   note(text: string): void {
-    this.stderr.write(text + '\n');
+    this.stderr.write(printableLines(text) + '\n');
   }
 
   /** One line per failure, `path: CODE: message. hint`, on stderr. */
@@ -121,6 +124,11 @@ export class Output {
   document(value: unknown): void {
     if (this.json) this.stdout.write(JSON.stringify(value, null, 2) + '\n');
   }
+}
+
+/** printable() per line: the line breaks a message means stay, every other control is shown escaped. */
+function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
 }
 
 /** Error messages often begin with the path already; do not print it twice. */

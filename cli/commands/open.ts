@@ -52,8 +52,19 @@ function runEditor(command: string, file: string): Promise<number> {
   });
 }
 
-/** Hands `file` to the OS default app (which does not say when it is done) and waits for Enter. */
-async function openWithDefaultApp(ctx: CliContext, file: string): Promise<void> {
+/**
+ * Hands `file` to the OS default app (which does not say when it is done) and waits for Enter. A program or
+ * script (EditSession.runnable) is never handed over: the OS would run it (issue 10 item 6), so the user is
+ * told where the copy is and opens it in an editor.
+ */
+async function openWithDefaultApp(ctx: CliContext, file: string, runnable: boolean): Promise<void> {
+  if (runnable) {
+    ctx.out.note(
+      `${file} is a program or script: the default app would run it, so Coffer does not open it. Open it in an editor (or set $EDITOR), save it, then press Enter here to encrypt it back.`,
+    );
+    await waitForEnter();
+    return;
+  }
   const opener =
     process.platform === 'darwin'
       ? { cmd: 'open', args: [file] }
@@ -66,6 +77,11 @@ async function openWithDefaultApp(ctx: CliContext, file: string): Promise<void> 
   });
   child.unref();
   ctx.out.note(`Opened ${file}. Edit and save it, then press Enter here to encrypt it back.`);
+  await waitForEnter();
+}
+
+/** Resolves on the next line of standard input, or when it closes (a script). */
+async function waitForEnter(): Promise<void> {
   const rl = readline.createInterface({ input: process.stdin });
   await new Promise<void>((resolve) => {
     rl.once('line', () => {
@@ -103,7 +119,7 @@ export const registerOpenCommand: CommandGroup = (program, ctx) => {
           const code = await runEditor(editor, session.editPath);
           if (code !== 0) ctx.out.note(`The editor ended with exit code ${code}; saving what it left.`);
         } else {
-          await openWithDefaultApp(ctx, session.editPath);
+          await openWithDefaultApp(ctx, session.editPath, session.runnable);
         }
       } finally {
         // Saved back if changed, then wiped, whatever happened above.
