@@ -25,6 +25,13 @@ function parseInit(result: RunResult): { deviceKeyId: string } {
   }
 }
 
+/** Runs the CLI and expects success, showing its stderr when it fails. */
+async function ok(laptop: Laptop, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  const result = await laptop.run(args, env);
+  expect(result.code, `coffer ${args.join(' ')}: ${result.stderr}`).toBe(0);
+  return result;
+}
+
 /** The device key IDs named by the files' headers (no key needed). */
 async function deviceStanzas(laptop: Laptop, files: string[]): Promise<string[]> {
   const { result, doc } = await laptop.json<InspectDoc>(['inspect', ...files]);
@@ -128,26 +135,26 @@ describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', { tim
     const keygen = await helpdesk.json<{ publicKey: string }>(['recovery', 'keygen', '--out', orgKey], pass);
     expect(keygen.result.code, keygen.result.stderr).toBe(0);
     publicKey = keygen.doc.publicKey;
-    expect((await helpdesk.run(['recovery', 'keygen', '--out', wrongKey], pass)).code).toBe(0);
+    await ok(helpdesk, ['recovery', 'keygen', '--out', wrongKey], pass);
   });
 
   it('a forged record restored on a new laptop gives its maker nothing: new files do not open with the forged key', async () => {
     const forged = path.join(tempDir('forged'), 'escrow.json');
     const attackerKey = await forgeRecord(publicKey, forged);
     const victim = new Laptop('victim-new');
-    expect((await victim.run(['recovery', 'trust', publicKey])).code).toBe(0);
+    await ok(victim, ['recovery', 'trust', publicKey]);
     const restore = await victim.json<RestoreDoc>(['restore-device', '--key', orgKey, forged], pass);
     expect(restore.result.code, restore.result.stderr).toBe(0);
 
     const dir = tempDir('victim-new-files');
     const plain = writePlain(dir, 'payroll.txt', 'salaries\n');
-    expect((await victim.run(['encrypt', plain])).code).toBe(0);
+    await ok(victim, ['encrypt', plain]);
     const attacker = await attackerLaptop(attackerKey);
     const stolen = await attacker.run(['verify', `${plain}.coffer`]);
     expect(stolen.code, 'the forger opens a file written after the restore').toBe(1);
     expect(stolen.stderr).toContain('NO_MATCHING_KEY');
     // The victim's own laptop opens it; a fresh key wrote it, and the new code is for that key.
-    expect((await victim.run(['verify', `${plain}.coffer`])).code).toBe(0);
+    await ok(victim, ['verify', `${plain}.coffer`]);
     expect(restore.doc.deviceKeyId).not.toBe(restore.doc.restoredKeyId);
     expect(await deviceStanzas(victim, [`${plain}.coffer`])).toEqual([restore.doc.deviceKeyId]);
     expect(restore.doc.newCode?.deviceKeyId).toBe(restore.doc.deviceKeyId);
@@ -155,7 +162,7 @@ describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', { tim
 
   it('restore-device --replace with a forged record: nothing orphaned, files re-wrapped to a fresh key, the forger opens nothing new', async () => {
     const victim = new Laptop('victim-replace');
-    expect((await victim.run(['recovery', 'trust', publicKey])).code).toBe(0);
+    await ok(victim, ['recovery', 'trust', publicKey]);
     const init = await victim.json<{ deviceKeyId: string }>(['init']);
     const oldId = init.doc.deviceKeyId;
     const folder = tempDir('victim-folder');
@@ -164,7 +171,7 @@ describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', { tim
     expect(protect.code, protect.stderr).toBe(0);
     // A file outside any protected folder, written under the key that --replace retires.
     const loose = writePlain(tempDir('victim-loose'), 'loose.txt', 'not in a protected folder\n');
-    expect((await victim.run(['encrypt', loose])).code).toBe(0);
+    await ok(victim, ['encrypt', loose]);
 
     const forged = path.join(tempDir('forged-replace'), 'escrow.json');
     const attackerKey = await forgeRecord(publicKey, forged);
@@ -178,7 +185,7 @@ describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', { tim
     expect((await victim.run(['verify', `${loose}.coffer`])).code, 'a file under the replaced key').toBe(0);
     // New files are written for a fresh key only: the forger opens neither them nor the re-wrapped ones.
     const fresh = writePlain(tempDir('victim-fresh'), 'new.txt', 'after the restore\n');
-    expect((await victim.run(['encrypt', fresh])).code).toBe(0);
+    await ok(victim, ['encrypt', fresh]);
     const attacker = await attackerLaptop(attackerKey);
     for (const file of [`${fresh}.coffer`, path.join(folder, 'a.txt.coffer')]) {
       const stolen = await attacker.run(['verify', file]);
@@ -202,10 +209,10 @@ describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', { tim
 
   it('restore-device checks the key file against the record before asking for a passphrase', async () => {
     const user = new Laptop('user-check');
-    expect((await user.run(['recovery', 'trust', publicKey])).code).toBe(0);
-    expect((await user.run(['recovery', 'code'])).code).toBe(0);
+    await ok(user, ['recovery', 'trust', publicKey]);
+    await ok(user, ['recovery', 'code']);
     const escrow = path.join(tempDir('check'), 'escrow.json');
-    expect((await user.run(['recovery', 'escrow', '--out', escrow])).code).toBe(0);
+    await ok(user, ['recovery', 'escrow', '--out', escrow]);
     const other = new Laptop('other-check');
     // No passphrase anywhere and no terminal: were it asked for, this would be a usage error (exit 2).
     const wrong = await other.run(['restore-device', '--key', wrongKey, escrow]);
@@ -226,9 +233,9 @@ describe.skipIf(NO_KEYRING !== null)('coffer rotate-device-key', { timeout: 180_
     writePlain(folder, 'one.txt', 'one\n');
     fs.mkdirSync(path.join(folder, 'sub'));
     writePlain(path.join(folder, 'sub'), 'two.txt', 'two\n');
-    expect((await laptop.run(['protect', folder])).code).toBe(0);
+    await ok(laptop, ['protect', folder]);
     const loose = writePlain(tempDir('rotate-loose'), 'loose.txt', 'loose\n');
-    expect((await laptop.run(['encrypt', loose])).code).toBe(0);
+    await ok(laptop, ['encrypt', loose]);
 
     const rotated = await laptop.json<{
       previousKeyId: string;
@@ -251,6 +258,6 @@ describe.skipIf(NO_KEYRING !== null)('coffer rotate-device-key', { timeout: 180_
     expect(keys.doc.current).toEqual({ keyId: rotated.doc.deviceKeyId, state: 'ok', files: 2 });
     expect(keys.doc.readOnly).toEqual([{ keyId: init.doc.deviceKeyId, state: 'ok', files: 0 }]);
     // The new code is the one the escrow record opens with.
-    expect((await laptop.run(['recovery', 'confirm', '--code', rotated.doc.newCode.code])).code).toBe(0);
+    await ok(laptop, ['recovery', 'confirm', '--code', rotated.doc.newCode.code]);
   });
 });
