@@ -24,6 +24,8 @@ import {
 import { defaultBackend, type SodiumBackend } from '../../crypto/sodium.js';
 import { openSync, closeSync } from 'node:fs';
 import { isTempName, SafeFiles } from './safe-file.js';
+import { conflictName } from './safe-file/held.js';
+import { mkdirSync } from 'node:fs';
 
 let sodium: SodiumBackend;
 let files: SafeFiles;
@@ -203,5 +205,30 @@ describe('SafeFiles', () => {
     // A user's own file that merely contains the mark is data, not garbage.
     expect(isTempName('notes.coffer.tmp-draft.txt')).toBe(false);
     expect(isTempName('report.coffer.tmp-0123456789ab.coffer')).toBe(false);
+  });
+
+  it('never acts through a folder that was replaced by a link to outside the protected folder', () => {
+    const base = scratch();
+    const root = join(base, 'root');
+    const outside = join(base, 'outside');
+    mkdirSync(join(root), { recursive: true });
+    mkdirSync(join(outside, 'sub'), { recursive: true });
+    writeFileSync(join(outside, 'sub', 'f.txt'), 'not yours');
+    symlinkSync(join(outside, 'sub'), join(root, 'sub'));
+    const [result] = files.encryptManyInPlace([join(root, 'sub', 'f.txt')], {
+      recipients,
+      identities: [device],
+      roots: [root],
+    });
+    expect(result?.ok === false ? result.error.code : 'ok').toBe('OUTSIDE_FOLDER');
+    expect(readdirSync(join(outside, 'sub'))).toEqual(['f.txt']);
+    expect(readFileSync(join(outside, 'sub', 'f.txt'), 'utf8')).toBe('not yours');
+  });
+
+  it('names conflict copies after the file, with the local time, keeping the extension', () => {
+    const at = new Date(2026, 10, 29, 15, 30, 12);
+    expect(conflictName('report.docx', at)).toBe('report (conflict 2026-11-29 153012).docx');
+    expect(conflictName('README', at, 1)).toBe('README (conflict 2026-11-29 153012 2)');
+    expect(conflictName('.env', at)).toBe('.env (conflict 2026-11-29 153012)');
   });
 });
