@@ -33,6 +33,9 @@ import { JsonSettingsStore } from '../services/settings.js';
 import { StateFiles, stateFilesIn } from '../services/state/state-files.js';
 import type { CofferEvent, ManagedSetting } from '../shared/contract.js';
 import { ActivityLog } from './activity.js';
+import { AuditLog, auditDirIn } from '../services/audit-log/audit-log.js';
+import { AuditTrail } from '../services/audit-log/security-events.js';
+import { AuditedActivity } from '../services/audit-log/activity-events.js';
 import { HelpdeskAdapter } from './adapters/helpdesk.js';
 import { KeysAdapter } from './adapters/keys.js';
 import { StateAdapter } from './adapters/state.js';
@@ -249,7 +252,20 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   /** The user's own auto-lock delay (minutes); the policy's wins when set. */
   const userAutoLock = (): number | null => preferences.read().autoLockMinutes;
   const runs = new RunTracker();
-  const activity = new ActivityLog(path.join(options.userData, 'activity.jsonl'));
+  const activityLog = new ActivityLog(path.join(options.userData, 'activity.jsonl'));
+  // The audit trail (issue 11 item 2): each security event of the Activity log is also appended there; a
+  // failed append is logged and shown as an Activity error, never thrown into the action that caused it.
+  const auditLog = new AuditLog({
+    sodium,
+    keyStore,
+    lockDir: lockDirIn(options.userData),
+    dir: auditDirIn(options.userData),
+  });
+  const events = new AuditTrail(auditLog, (message) => {
+    options.log(message);
+    activityLog.record({ action: 'Audit log', target: auditLog.logFile, outcome: 'error', detail: message });
+  });
+  const activity = new AuditedActivity(activityLog, events);
   const policy: PolicyPort = {
     view: () => {
       const state = policyService.state;
@@ -462,6 +478,10 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     emit({ type: 'changed', what: 'folders' });
   };
   policyService.onChange(() => {
+    void events.record('policy-changed', {
+      status: policyService.state.status,
+      origin: policyService.state.origin,
+    });
     emit({ type: 'changed', what: 'folders' });
     emit({ type: 'changed', what: 'recovery' });
     void protectMandatory();
@@ -559,6 +579,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       policyService.stop();
       helpdesk.unloadKey();
       deviceKeys.close();
+      await auditLog.idle();
       await state.close();
     },
   };

@@ -126,6 +126,11 @@ export class AuditLog {
     return next;
   }
 
+  /** Resolves when this process's appends so far are done (the app awaits it before quitting). */
+  async idle(): Promise<void> {
+    await this.queue;
+  }
+
   /** Every record as stored, parsed (unparseable lines skipped); verify() says whether to trust them. */
   read(): AuditRecord[] {
     const text = readIfExists(this.logFile) ?? '';

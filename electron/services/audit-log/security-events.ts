@@ -15,6 +15,7 @@ export type SecurityEventType =
   | 'rekey'
   | 'rewrap'
   | 'restore-device'
+  | 'rotate-device-key'
   | 'recovery-code-made'
   | 'recovery-code-used'
   | 'trusted-keys-changed'

@@ -1,0 +1,70 @@
+/**
+ * The app's side of the audit trail: every entry of its Activity log (what the handlers and the composition
+ * root record for each user action and background run) that is a security event is also put on the audit
+ * trail. One wrapper at the composition root, so no adapter or service others are editing changes.
+ * Entries name files, folders and key IDs (activity.ts), never secrets.
+ */
+import type { SecurityEventType, SecurityEvents } from './security-events.js';
+
+export interface ActivityLike {
+  readonly action: string;
+  readonly target: string;
+  readonly outcome: 'ok' | 'error' | 'cancelled';
+  readonly detail?: string;
+}
+
+/** The Activity actions (handlers.ts, composition.ts) that are security events when they succeed. */
+const ON_SUCCESS: Readonly<Record<string, SecurityEventType>> = {
+  Protect: 'protect',
+  'Auto-protect': 'protect',
+  Unprotect: 'unprotect',
+  'Decrypt a copy': 'decrypt-copy',
+  'Open for editing': 'open-for-edit',
+  'Make recovery code': 'recovery-code-made',
+  'Trust recovery key': 'trusted-keys-changed',
+  'Stop trusting recovery key': 'trusted-keys-changed',
+  'Helpdesk rekey': 'rekey',
+  'Helpdesk restore': 'unprotect',
+  'Re-wrap to recovery keys': 'rewrap',
+  'Confirm settings': 'state-tampered',
+};
+
+/** The security event an Activity entry stands for, or null when it is none. */
+export function securityEventOf(
+  entry: ActivityLike,
+): { type: SecurityEventType; details: Record<string, string> } | null {
+  const details = {
+    action: entry.action,
+    target: entry.target,
+    outcome: entry.outcome,
+    ...(entry.detail === undefined ? {} : { detail: entry.detail }),
+  };
+  // Failures carry their code first (handlers.ts `recorded`): `CODE: message`.
+  const code = entry.outcome === 'error' ? /^([A-Z_]+):/.exec(entry.detail ?? '')?.[1] : undefined;
+  if (code === 'AUTH_FAILED' || code === 'HEADER_AUTH_FAILED') return { type: 'auth-failed', details };
+  if (code === 'STATE_TAMPERED') return { type: 'state-tampered', details };
+  const type = ON_SUCCESS[entry.action];
+  if (type === undefined) return null;
+  // A run that failed part way may still have changed files: record it with its outcome.
+  if (entry.outcome === 'error' && !['protect', 'unprotect', 'rewrap', 'rekey'].includes(type)) return null;
+  return { type, details };
+}
+
+/** An Activity log that also puts each security event on the audit trail. */
+export class AuditedActivity<E extends ActivityLike, L> {
+  constructor(
+    private readonly inner: { list(): L[]; record(entry: E): void },
+    private readonly events: SecurityEvents,
+  ) {}
+
+  list(): L[] {
+    return this.inner.list();
+  }
+
+  record(entry: E): void {
+    this.inner.record(entry);
+    const event = securityEventOf(entry);
+    // Never throws (AuditTrail reports a failed write as a warning); the app's writes do not wait for it.
+    if (event) void this.events.record(event.type, event.details);
+  }
+}
