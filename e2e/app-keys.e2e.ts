@@ -58,6 +58,7 @@ describe.skipIf(NO_KEYRING !== null)('the app: helpdesk rekey and rotation', () 
   const service = `coffer-app-keys-${randomBytes(6).toString('hex')}`;
   const env = { ...process.env, COFFER_KEYCHAIN_SERVICE: service, COFFER_TEST_INSECURE_KDF: '1' };
   const dialogs = new ScriptedDialogs();
+  const policyFile = path.join(home, 'policy.json');
   let app: BuiltApp;
 
   beforeAll(async () => {
@@ -78,7 +79,7 @@ describe.skipIf(NO_KEYRING !== null)('the app: helpdesk rekey and rotation', () 
       log: () => undefined,
       env,
       keyStore: new OsKeyStore({ service, env }),
-      policySource: new FilePolicySource(path.join(home, 'policy.json'), { requireAdminOwned: false }),
+      policySource: new FilePolicySource(policyFile, { requireAdminOwned: false }),
       workers: 1,
     });
     await app.handlers.trustRecoveryKey({ line: keys.trusted.line, label: 'IT 2026' });
@@ -131,7 +132,7 @@ describe.skipIf(NO_KEYRING !== null)('the app: helpdesk rekey and rotation', () 
     for (const [name, hash] of hashes) expect(sha256(path.join(out, name))).toBe(hash);
   });
 
-  it('trusting and untrusting a key in the app re-wraps the protected folder', async () => {
+  it('trusting, untrusting and a policy change in the app re-wrap the protected folder', async () => {
     const folder = tempDir('app-rotate');
     for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(folder, `f${i}.txt`), `file ${i}\n`);
     const view = await app.ports.folders.add(folder);
@@ -167,5 +168,12 @@ describe.skipIf(NO_KEYRING !== null)('the app: helpdesk rekey and rotation', () 
     await app.handlers.untrustRecoveryKey({ keyId: keys.later.keyId });
     await until('the rotation after the last untrust', () => rewraps() > beforeLast);
     expect(await shown()).toBe(5);
+
+    // A policy that deploys a key is a change of the set too: the app re-wraps when it reads the new policy.
+    const beforePolicy = rewraps();
+    fs.writeFileSync(policyFile, JSON.stringify({ recoveryPublicKeys: [keys.opener.line] }));
+    await until('the rotation after the policy change', () => rewraps() > beforePolicy, 45_000);
+    for (const f of files) expect(recoveryIds(f)).toEqual([keys.opener.keyId]);
+    expect(await shown()).toBe(0);
   });
 });
