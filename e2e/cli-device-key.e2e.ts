@@ -259,5 +259,15 @@ describe.skipIf(NO_KEYRING !== null)('coffer rotate-device-key', { timeout: 180_
     expect(keys.doc.readOnly).toEqual([{ keyId: init.doc.deviceKeyId, state: 'ok', files: 0 }]);
     // The new code is the one the escrow record opens with.
     await ok(laptop, ['recovery', 'confirm', '--code', rotated.doc.newCode.code]);
+    // On the audit trail, with key IDs only.
+    const audit = await laptop.json<{ records: { type: string; details: Record<string, unknown> }[] }>([
+      'audit',
+      'log',
+    ]);
+    const event = audit.doc.records.find((r) => r.type === 'rotate-device-key');
+    expect(event?.details).toMatchObject({
+      previousKeyId: init.doc.deviceKeyId,
+      deviceKeyId: rotated.doc.deviceKeyId,
+    });
   });
 });

@@ -154,6 +154,16 @@ export const registerDeviceCommands: CommandGroup = (program, ctx) => {
     .action(async () => {
       const { recovery } = await ctx.services();
       const result = await recovery.rotateDeviceKey({ rewrapRegistered: () => rotate(ctx) });
+      const { events } = await ctx.services();
+      await events.record('rotate-device-key', {
+        previousKeyId: result.previousKeyId,
+        deviceKeyId: result.deviceKeyId,
+      });
+      await events.record('recovery-code-made', {
+        codeKeyId: result.newCode.keyId,
+        deviceKeyId: result.newCode.deviceKeyId,
+        sealedTo: result.newCode.sealedTo,
+      });
       out.info(`Device key ${result.previousKeyId} is read-only now; new device key: ${result.deviceKeyId}`);
       printNewCode(ctx, result.newCode);
       for (const warning of result.warnings) out.note(`Warning: ${warning}`);
