@@ -7,11 +7,13 @@ import { existsSync, lstatSync, renameSync, symlinkSync, unlinkSync } from 'node
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-const [data, outside, ...names] = process.argv.slice(2);
-if (!data || !outside || names.length === 0) {
+const [dataArg, outsideArg, ...names] = process.argv.slice(2);
+if (!dataArg || !outsideArg || names.length === 0) {
   process.stderr.write('usage: dir-swapper.ts DATA OUTSIDE NAME...\n');
   process.exit(2);
 }
+const data: string = dataArg;
+const outside: string = outsideArg;
 const away = (name: string): string => join(data, `${name.replaceAll('/', '_')}.swapped-away`);
 let running = false;
 let swaps = 0;
