@@ -57,13 +57,22 @@ const RUNNABLE_TYPES = new Set(
     'exe com bat cmd msi msp msc scr pif cpl hta jar vbs vbe js jse wsf wsh ws ps1 psm1 psd1 ps1xml ' +
     'reg lnk url scf inf application appref-ms gadget sh bash zsh csh ksh fish command tool app pkg dmg ' +
     'run bin elf out appimage desktop py pyw pl rb php lua tcl apk deb rpm dll so dylib workflow action ' +
-    'terminal osascript scpt applescript xpi crx msix msixbundle appx appxbundle'
+    'terminal osascript scpt applescript xpi crx msix msixbundle appx appxbundle ' +
+    // Run or mounted by a double-click too: compiled help, scriptlets, shell scrap, Excel add-ins, disk
+    // images (their contents escape the mark of the web), Java Web Start, macOS installers and links.
+    'chm sct wsc shb shs xll iso img vhd vhdx jnlp mpkg fileloc webloc inetloc settingcontent-ms ' +
+    'library-ms search-ms diagcab appinstaller mst ins isp job pyz pyc mjs cjs cab'
   ).split(' '),
 );
 
-/** True when handing `name` to the OS would run it instead of opening it in an editor. */
+/**
+ * True when handing `name` to the OS would run it instead of opening it in an editor. Judged as Windows
+ * reads the name, on every OS: it drops trailing dots and spaces (`invoice.exe ` is created as
+ * `invoice.exe`), and `invoice.exe:x` / `invoice.exe::$DATA` name a stream of `invoice.exe`.
+ */
 export function isRunnableName(name: string): boolean {
-  const ext = extname(name).slice(1).toLowerCase();
+  const seen = name.replace(/:.*$/su, '').replace(/[. ]+$/u, '');
+  const ext = extname(seen).slice(1).toLowerCase();
   return ext !== '' && RUNNABLE_TYPES.has(ext);
 }
 
