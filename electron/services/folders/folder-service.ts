@@ -222,16 +222,16 @@ export class FolderService {
         }));
         return this.runLocked(null, path, 'unprotect', options);
       }
-      if (covering) {
-        this.deps.policy?.assertCanRemoveFolder(covering.path);
-        this.deps.registry.update(covering.id, (e) => ({ ...e, state: 'unprotecting' }));
-      }
+      // Protected folders inside an unprotected one (`protect DIR/sub`, then `unprotect DIR`): their files
+      // come back too, so they leave the list with it, under the same policy checks, all before any file.
+      const inside = covering ? [] : this.list().filter((e) => e.path !== path && isWithin(e.path, path));
+      const leaving = covering ? [covering] : inside;
+      for (const e of leaving) this.deps.policy?.assertCanRemoveFolder(e.path);
+      for (const e of leaving) this.deps.registry.update(e.id, (x) => ({ ...x, state: 'unprotecting' }));
       const entry = covering ?? null;
       const report = await this.runLocked(entry, path, 'unprotect', options);
       // Forgotten only when every file came back: a conflict or failure keeps the folder (and its escrow copy).
-      if (entry && runVerdict(report).ok) {
-        this.deps.registry.remove(entry.id);
-      }
+      if (runVerdict(report).ok) for (const e of leaving) this.deps.registry.remove(e.id);
       return report;
     });
   }
@@ -262,7 +262,9 @@ export class FolderService {
         protection: folderState({
           protectedFiles: listing.protected.length,
           plaintext: listing.plaintext,
-          skipped: listing.skipped,
+          // A temp file may be the plaintext of an interrupted decrypt, or a user's file named like one:
+          // in the clear until a run proves it Coffer's and removes it (safe-file/temp-journal.ts).
+          skipped: [...listing.skipped, ...listing.temps.map(tempIssue)],
           excluded: listing.ignored,
         }),
       };
@@ -592,6 +594,15 @@ export class FolderService {
       durationMs: Math.round(performance.now() - extra.started),
     };
   }
+}
+
+function tempIssue(path: string): FileIssue {
+  return {
+    path,
+    code: 'TEMP_LEFTOVER',
+    message: `${path}: a temporary file of an interrupted run, or a file named like one; it may be readable`,
+    hint: 'Run `coffer protect` on its folder: it removes what Coffer made and lists what it did not.',
+  };
 }
 
 function escrowError(error: unknown, folder: string): CofferError {

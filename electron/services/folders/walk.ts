@@ -3,13 +3,16 @@
  * special files with a reason, ignores litter, and sorts regular files into plaintext, protected and
  * leftover temp files. Read-only: it decides nothing and changes nothing.
  */
-import { lstatSync, readdirSync, type Dirent } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readdirSync, readSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
+import { MAGIC } from '../../../crypto/header.js';
 import { toCofferError } from '../fs-errors.js';
-import { isProtectedName, isTempName, PROTECTED_SUFFIX } from '../safe-file.js';
+import { isProtectedName, isTempName, NOFOLLOW, PROTECTED_SUFFIX } from '../safe-file.js';
 import type { TreeGuard } from './guard-rails.js';
 import type { LitterFilter } from './litter.js';
 import type { FileIssue } from './types.js';
+
+const NONBLOCK = (constants as { O_NONBLOCK?: number }).O_NONBLOCK ?? 0;
 
 export interface WalkedFile {
   readonly path: string;
@@ -66,8 +69,11 @@ export function walkFolder(root: string, litter: LitterFilter, guard?: TreeGuard
         const rule = guard?.file(path) ?? null;
         if (isTempName(entry.name)) listing.temps.push(path);
         else if (dirLitter.isLitter(entry.name)) listing.ignored++;
-        else if (isProtectedName(entry.name)) listing.protected.push({ path, size: sizeOf(path) });
+        // A name proves nothing: only a file that starts with Coffer's magic (FORMAT.md §3) is ciphertext.
+        else if (isProtectedName(entry.name) && hasMagic(path))
+          listing.protected.push({ path, size: sizeOf(path) });
         else if (rule) listing.skipped.push(rule);
+        else if (isProtectedName(entry.name)) listing.skipped.push(notCoffer(path));
         else if (dirLitter.isOpenInEditor(entry.name) && !names.has(entry.name + PROTECTED_SUFFIX)) {
           listing.skipped.push({
             path,
@@ -109,6 +115,35 @@ function hardLink(path: string, nlink: number): FileIssue {
     code: 'HARD_LINK',
     message: `${path}: ${nlink - 1} other hard link(s) share its content, which they would keep in the clear`,
     hint: 'Remove the other names (`find / -samefile FILE` lists them) or replace this one with a copy of itself, then protect again.',
+  };
+}
+
+/** True when `path` begins with Coffer's magic; a file that cannot be read is not proved to be one either. */
+function hasMagic(path: string): boolean {
+  let fd: number;
+  try {
+    // Never through a link, and never waiting on a pipe swapped in since readdir.
+    fd = openSync(path, constants.O_RDONLY | NOFOLLOW | NONBLOCK);
+  } catch (error) {
+    // Vanished since readdir: the run reports it when it gets there. Unreadable: not proved ciphertext.
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+  try {
+    const head = Buffer.alloc(MAGIC.length);
+    return readSync(fd, head, 0, head.length, 0) === MAGIC.length && head.equals(MAGIC);
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function notCoffer(path: string): FileIssue {
+  return {
+    path,
+    code: 'BAD_MAGIC',
+    message: `${path}: named like a protected file, but not a Coffer file (it is readable as it is)`,
+    hint: 'Rename it without `.coffer` so it is protected, or delete it if it is not wanted.',
   };
 }
 
