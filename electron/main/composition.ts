@@ -265,7 +265,11 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     options.log(message);
     activityLog.record({ action: 'Audit log', target: auditLog.logFile, outcome: 'error', detail: message });
   });
-  const activity = new AuditedActivity(activityLog, events);
+  const activity = new AuditedActivity(
+    activityLog,
+    events,
+    (id) => registry.list().find((f) => f.id === id)?.path,
+  );
   const policy: PolicyPort = {
     view: () => {
       const state = policyService.state;

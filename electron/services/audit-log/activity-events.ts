@@ -55,6 +55,8 @@ export class AuditedActivity<E extends ActivityLike, L> {
   constructor(
     private readonly inner: { list(): L[]; record(entry: E): void },
     private readonly events: SecurityEvents,
+    /** The folder path of a folder ID (Protect and Unprotect entries name the ID only). */
+    private readonly folderPath: (id: string) => string | undefined = () => undefined,
   ) {}
 
   list(): L[] {
@@ -65,6 +67,13 @@ export class AuditedActivity<E extends ActivityLike, L> {
     this.inner.record(entry);
     const event = securityEventOf(entry);
     // Never throws (AuditTrail reports a failed write as a warning); the app's writes do not wait for it.
-    if (event) void this.events.record(event.type, event.details);
+    if (!event) return;
+    let folder: string | undefined;
+    try {
+      folder = this.folderPath(entry.target);
+    } catch {
+      folder = undefined; // an unreadable folder list (STATE_TAMPERED) must not break the Activity log
+    }
+    void this.events.record(event.type, folder === undefined ? event.details : { ...event.details, folder });
   }
 }
