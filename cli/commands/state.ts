@@ -56,7 +56,9 @@ export const registerStateCommands: CommandGroup = (program, ctx) => {
     .option('--yes', 'do not ask (required when there is no terminal)')
     .action(async (options: { yes?: boolean }) => {
       const { state: files, sodium, trustedKeys } = await ctx.services();
-      const views = files.inspect().map((r) => describeState(sodium, r));
+      // What the user is shown is what gets signed (files.confirm refuses if it changed since).
+      const reviewed = files.inspect();
+      const views = reviewed.map((r) => describeState(sodium, r));
       const tampered = views.filter((v) => v.status === 'tampered');
       if (tampered.length === 0) {
         out.info('Every state file verifies; nothing to confirm.');
@@ -78,7 +80,7 @@ export const registerStateCommands: CommandGroup = (program, ctx) => {
           return;
         }
       }
-      const confirmed = await files.confirm();
+      const confirmed = await files.confirm(reviewed);
       await recordEvent(ctx, 'state-tampered', {
         operation: 'state confirm',
         confirmed: confirmed.map((r) => r.file),

@@ -6,6 +6,7 @@
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { formatKeyId, recoveryKeyId } from '../../../crypto/keys.js';
 import { parsePublicKey } from '../keys/public-key-text.js';
+import { printable } from '../../shared/printable.js';
 import type { StateKind } from './envelope.js';
 import type { StateReport } from './state-files.js';
 
@@ -110,5 +111,7 @@ export function describeState(sodium: SodiumBackend, report: StateReport): State
       : kind === 'folders'
         ? describeFolders(doc)
         : describeEscrow(doc);
-  return { ...base, lines };
+  // Every line carries text from a file that may be an intruder's: a label with a line break, ESC or a bidi
+  // override must not forge lines like Coffer's own ("verified …") in `coffer state show` or the banner.
+  return { ...base, lines: lines.map(printable) };
 }

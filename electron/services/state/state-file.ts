@@ -11,6 +11,48 @@ import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { sealEnvelope, stateTampered, verifyEnvelope, type StateKind, type Verdict } from './envelope.js';
 
+/**
+ * State files are small (settings with a full trust log are ~100 KiB); anything larger is not one of ours,
+ * and reading it whole would let whoever writes app data exhaust memory.
+ */
+export const MAX_STATE_FILE_BYTES = 16 * 1024 * 1024;
+
+/** A state file's text, or why it is not one: never blocks (a FIFO) and never reads more than the cap. */
+export type StateText = { text: string } | { absent: true } | { unusable: string };
+
+export function readStateText(file: string): StateText {
+  let fd: number;
+  try {
+    // O_NONBLOCK: opening a FIFO planted in app data must not wait forever for a writer (Windows has no
+    // FIFOs there and no such flag: `| undefined` adds nothing).
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { absent: true };
+    throw error;
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) return { unusable: 'it is not a regular file' };
+    if (stat.size > MAX_STATE_FILE_BYTES) {
+      return {
+        unusable: `it is too large (${stat.size} bytes; a state file is at most ${MAX_STATE_FILE_BYTES})`,
+      };
+    }
+    const buffer = Buffer.alloc(stat.size + 1);
+    let length = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+      // Grown since fstat (or lying about its size): over the cap is refused, never read on.
+      if (length === buffer.length) return { unusable: 'it is too large (it grew while being read)' };
+    }
+    return { text: buffer.subarray(0, length).toString('utf8') };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The lowest generation each state file may have: the highest seen, as recorded in the keychain. */
 export type Marks = Partial<Record<StateKind, number>>;
 
@@ -114,11 +156,10 @@ export class StateFile implements StateStorage {
   /** The file as it is, without throwing. */
   inspect(): FileState {
     if (this.auth.failure) throw this.auth.failure;
-    let text: string;
-    try {
-      text = fs.readFileSync(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const read = readStateText(this.file);
+    if ('unusable' in read)
+      return { status: 'tampered', ok: false, problem: 'malformed', detail: read.unusable };
+    if ('absent' in read) {
       const mark = this.auth.mark(this.kind);
       if (mark === 0) return { status: 'absent' };
       return {
@@ -128,7 +169,7 @@ export class StateFile implements StateStorage {
         detail: `it was removed (this account had generation ${mark})`,
       };
     }
-    const verdict = this.auth.verify(this.kind, text);
+    const verdict = this.auth.verify(this.kind, read.text);
     return verdict.ok ? { status: 'ok', ...verdict } : { status: 'tampered', ...verdict };
   }
 

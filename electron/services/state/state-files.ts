@@ -9,14 +9,13 @@
  *   the user has seen the content. A new key is never made silently over signed files, or whoever deleted
  *   the entry could then have any content adopted.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { CofferError } from '../../../crypto/errors.js';
 import type { KeyStore } from '../keys/key-store.js';
 import { withUserLock } from '../keys/user-lock.js';
 import { STATE_KEY_BYTES, STATE_KINDS, looksSigned, type StateKind } from './envelope.js';
-import { StateAuth, StateFile, type FileState, type Marks } from './state-file.js';
+import { StateAuth, StateFile, readStateText, type FileState, type Marks } from './state-file.js';
 
 export const STATE_KEY_ACCOUNT = 'state-key';
 /**
@@ -53,13 +52,13 @@ export interface StateReport {
   readonly state: FileState;
 }
 
+/**
+ * The file's text; null when it is absent or not a usable state file (a FIFO, a huge file): such a file is
+ * neither adopted nor taken as signed, and is reported as tampered once the key is there.
+ */
 function readIfExists(file: string): string | null {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+  const read = readStateText(file);
+  return 'text' in read ? read.text : null;
 }
 
 /**
@@ -133,6 +132,30 @@ async function getMarks(keyStore: KeyStore): Promise<Marks> {
     return marks;
   } catch {
     return {}; // only weakens the rollback check; never a reason to refuse state
+  }
+}
+
+/** The fields of a report that the user decided on (status, problem, generation and content). */
+function sameState(a: FileState, b: FileState): boolean {
+  if (a.status !== 'tampered' || b.status !== 'tampered') return a.status === b.status;
+  return a.problem === b.problem && a.generation === b.generation && a.body === b.body;
+}
+
+/** Refuses when the files that do not verify now are not exactly those the user reviewed, as reviewed. */
+function assertUnchanged(reviewed: readonly StateReport[], now: readonly StateReport[]): void {
+  const changed = [
+    ...reviewed.filter((r) => {
+      const current = now.find((n) => n.kind === r.kind);
+      return current === undefined || !sameState(r.state, current.state);
+    }),
+    ...now.filter((n) => !reviewed.some((r) => r.kind === n.kind)),
+  ];
+  if (changed.length > 0) {
+    throw new CofferError(
+      'STATE_TAMPERED',
+      `${changed.map((r) => r.file).join(', ')} changed again after it was shown; nothing was confirmed`,
+      'Run `coffer state show` again and check what the files hold now, then `coffer state confirm`.',
+    );
   }
 }
 
@@ -276,9 +299,15 @@ export class StateFiles {
    * Signs the current content of every file that does not verify, after the user has seen it (`coffer state
    * show`, the app's banner). Makes a new state key first when the keychain lost it. A file whose content
    * cannot even be read as JSON is refused: signing it would only turn one error into another.
+   *
+   * `reviewed` is what the user was shown (inspect() before the question): a file that changed since is
+   * refused, and the reviewed content is what gets signed, so an edit made while the user read the prompt
+   * is never signed unseen.
    */
-  async confirm(): Promise<StateReport[]> {
-    const before = this.tampered();
+  async confirm(reviewed?: readonly StateReport[]): Promise<StateReport[]> {
+    const now = this.tampered();
+    const before = reviewed ? reviewed.filter((r) => r.state.status === 'tampered') : now;
+    if (reviewed) assertUnchanged(before, now);
     for (const r of before) {
       if (r.state.status === 'tampered' && r.state.problem === 'removed') continue;
       if (r.state.status !== 'tampered' || r.state.body === undefined) {
