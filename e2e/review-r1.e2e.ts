@@ -119,3 +119,41 @@ describe.skipIf(NO_KEYRING !== null)('reviewer R1: coffer open of names Windows 
     }
   }, 180_000);
 });
+
+describe.skipIf(NO_KEYRING !== null)('reviewer R1: unprotecting a subfolder excludes exactly it', () => {
+  const work = fs.realpathSync(tempDir('r1-sub'));
+  const laptop = new Laptop('r1-sub');
+  afterAll(() => {
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.rmSync(laptop.home, { recursive: true, force: true });
+  });
+
+  it('a subfolder named `draft*` or `Private` (beside `drafts-final`, `private`): its siblings stay protected', async () => {
+    const docs = path.join(work, 'Docs');
+    for (const sub of ['draft*', 'drafts-final', 'Private', 'private', 'Q?'])
+      fs.mkdirSync(path.join(docs, sub), { recursive: true });
+    fs.mkdirSync(path.join(docs, 'QA'));
+    const protect = await laptop.run(['protect', docs]);
+    expect(protect.code, protect.stderr).toBe(0);
+    for (const sub of ['draft*', 'Private', 'Q?']) {
+      const r = await laptop.run(['unprotect', path.join(docs, sub)]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    // New documents in the siblings, which were never unprotected.
+    for (const sub of ['drafts-final', 'private', 'QA'])
+      fs.writeFileSync(path.join(docs, sub, 'contract.txt'), `${sub}\n`);
+    const again = await laptop.json<{ ok: boolean; report: { skipped: { path: string; code: string }[] } }>([
+      'protect',
+      docs,
+    ]);
+    expect(
+      again.doc.report.skipped
+        .filter((s) => s.code === 'EXCLUDED')
+        .map((s) => path.basename(s.path))
+        .sort(),
+    ).toEqual(['Private', 'Q?', 'draft*'].sort());
+    for (const sub of ['drafts-final', 'private', 'QA'])
+      expect(fs.existsSync(path.join(docs, sub, 'contract.txt.coffer')), sub).toBe(true);
+    expect(again.doc.ok).toBe(true);
+  }, 120_000);
+});

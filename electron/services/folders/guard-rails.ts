@@ -168,6 +168,11 @@ export class GuardRails {
     return this.tmpKeys.some((t) => within(key, t, this.p) && key !== t);
   }
 
+  /** @internal The comparison key of `path`: as this OS compares names (case folded where it folds). */
+  keyOf(path: string): string {
+    return this.key(path);
+  }
+
   private key(path: string): string {
     const resolved = this.p.resolve(path);
     const trimmed =
@@ -198,6 +203,8 @@ export class TreeGuard {
   /** By what each glob is matched against: the name, the path from the root, or the absolute path. */
   private readonly globs: Record<GlobTarget, Glob[]> = { name: [], rel: [], abs: [] };
   private readonly anyGlob: boolean;
+  /** The folder's exclusions that are paths, by comparison key. */
+  private readonly exact = new Map<string, Glob>();
 
   constructor(
     private readonly rails: GuardRails,
@@ -210,7 +217,16 @@ export class TreeGuard {
       ...(exclusions.policy ?? []).map((pattern) => ({ pattern, source: 'policy' as const })),
       ...(exclusions.folder ?? []).map((pattern) => ({ pattern, source: 'folder' as const })),
     ];
-    for (const g of all) this.globs[globTarget(g.pattern)].push({ ...g, test: globMatcher(g.pattern) });
+    for (const g of all) {
+      // A folder's absolute exclusions are the real paths of subfolders unprotected (FolderService.unprotect):
+      // paths, not globs. As globs, `draft*` or `Q?` took `drafts-final` and `QA` out of protection too, and
+      // `Private` took `private`, a different folder where names are case-sensitive.
+      if (g.source === 'folder' && p.isAbsolute(g.pattern)) {
+        this.exact.set(rails.keyOf(g.pattern), { ...g, test: () => true });
+        continue;
+      }
+      this.globs[globTarget(g.pattern)].push({ ...g, test: globMatcher(g.pattern) });
+    }
     this.anyGlob = all.length > 0;
   }
 
@@ -271,6 +287,7 @@ export class TreeGuard {
           : this.p.relative(this.root, path),
       );
     const g =
+      (this.exact.size > 0 ? this.exact.get(this.rails.keyOf(path)) : undefined) ??
       firstMatch(this.globs.name, name.toLowerCase()) ??
       (this.globs.rel.length > 0 ? firstMatch(this.globs.rel, rel().toLowerCase()) : undefined) ??
       (this.globs.abs.length > 0 ? firstMatch(this.globs.abs, slashed(path).toLowerCase()) : undefined);
