@@ -80,3 +80,49 @@ describe('exclusion globs against crafted names', () => {
     }
   });
 });
+
+describe('Windows spellings of forbidden folders', () => {
+  const win = new GuardRails({
+    platform: 'win32',
+    homedir: 'C:\\Users\\me',
+    env: {
+      SystemDrive: 'C:',
+      SystemRoot: 'C:\\Windows',
+      APPDATA: 'C:\\Users\\me\\AppData\\Roaming',
+      LOCALAPPDATA: 'C:\\Users\\me\\AppData\\Local',
+    },
+    appHome: 'C:\\Users\\me\\AppData\\Roaming\\Coffer',
+  });
+
+  it('trailing dots and spaces, \\\\?\\ and \\\\.\\ prefixes, a folder stream: refused like the plain name', () => {
+    for (const spelling of [
+      'C:\\Users\\me.',
+      'C:\\Users\\me ',
+      'C:\\Users\\me. . ',
+      '\\\\?\\C:\\Users\\me',
+      '\\\\.\\C:\\Users\\me',
+      'C:\\Users\\me::$INDEX_ALLOCATION',
+      'C:/users/ME/',
+    ])
+      expect(win.forbiddenReason(spelling), spelling).toMatch(/your home folder/);
+    expect(win.forbiddenReason('C:\\Windows.\\System32')).toMatch(/system folder/);
+    expect(win.forbiddenReason('\\\\?\\C:\\Users\\me\\AppData.\\Roaming\\Microsoft\\Protect')).not.toBeNull();
+    expect(win.forbiddenReason('C:\\Users\\me\\AppData\\Roaming\\Coffer. ')).toMatch(/Coffer’s own data/);
+    // A normal folder is still a normal folder.
+    expect(win.forbiddenReason('C:\\Users\\me\\Documents\\Clients.')).toBeNull();
+  });
+
+  it('the walk sees a forbidden folder however the rule was spelled', () => {
+    const guard = win.forTree('C:\\Users\\me\\Documents');
+    const rails = new GuardRails({
+      platform: 'win32',
+      homedir: 'C:\\Users\\me',
+      env: {},
+      appHome: '\\\\?\\C:\\Users\\me\\Documents\\CofferData',
+    });
+    expect(rails.forTree('C:\\Users\\me\\Documents').dir('C:\\Users\\me\\Documents\\CofferData')?.code).toBe(
+      'FORBIDDEN_PATH',
+    );
+    expect(guard.dir('C:\\Users\\me\\Documents\\Sub')).toBeNull();
+  });
+});

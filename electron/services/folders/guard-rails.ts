@@ -125,7 +125,7 @@ export class GuardRails {
 
   /** Why `folder` may not be protected, or null. */
   forbiddenReason(folder: string): string | null {
-    const path = realOrSelf(this.p.resolve(folder), this.p);
+    const path = this.spelled(realOrSelf(this.p.resolve(folder), this.p));
     const key = this.key(path);
     if (this.p.parse(path).root === path) return 'it is the root of a disk';
     const hidden = this.hiddenComponent(path);
@@ -173,8 +173,13 @@ export class GuardRails {
     return this.key(path);
   }
 
+  /** On Windows, `path` as Windows opens it (windowsSpelling); elsewhere as it is. */
+  private spelled(path: string): string {
+    return this.options.platform === 'win32' ? windowsSpelling(path) : path;
+  }
+
   private key(path: string): string {
-    const resolved = this.p.resolve(path);
+    const resolved = this.spelled(this.p.resolve(path));
     const trimmed =
       resolved.length > this.p.parse(resolved).root.length ? resolved.replace(/[\\/]+$/, '') : resolved;
     return this.fold ? trimmed.toLowerCase() : trimmed;
@@ -439,6 +444,26 @@ function globTarget(pattern: string): GlobTarget {
   const glob = pattern.split('\\').join('/').replace(/\/+$/, '');
   if (!glob.includes('/')) return 'name';
   return glob.startsWith('/') || /^[A-Za-z]:\//.test(glob) ? 'abs' : 'rel';
+}
+
+/**
+ * A Windows path as Windows opens it, so that no other spelling of a forbidden folder gets past the
+ * comparison: without the `\\?\` / `\\.\` prefixes (`\\?\UNC\server` is `\\server`), and each name without
+ * the trailing dots and spaces Windows drops (`C:\Users\me.` is the home folder) nor a folder's
+ * `::$INDEX_ALLOCATION` stream (which opens the folder itself).
+ */
+export function windowsSpelling(path: string): string {
+  let p = path.split('/').join('\\');
+  if (/^\\\\[?.]\\UNC\\/i.test(p)) p = '\\\\' + p.slice(8);
+  else if (/^(?:\\\\[?.]|\\\?\?)\\/.test(p)) p = p.slice(4);
+  return p
+    .split('\\')
+    .map((part, i) => {
+      if (i === 0 || part === '.' || part === '..') return part;
+      const seen = part.replace(/:.*$/su, '').replace(/[. ]+$/u, '');
+      return seen === '' ? part : seen;
+    })
+    .join('\\');
 }
 
 function within(child: string, parent: string, p: nodePath.PlatformPath): boolean {
