@@ -77,8 +77,40 @@ describe.skipIf(NO_KEYRING !== null)('the app: tampered state is shown and confi
     await expect(app.handlers.getOverview({})).rejects.toMatchObject({ code: 'STATE_TAMPERED' });
     expect(fs.existsSync(path.join(userData, 'escrow.json'))).toBe(false);
 
-    const confirmed = await app.handlers.confirmState({});
+    const confirmed = await app.handlers.confirmState({ reviewed: review.reviewed });
     expect(confirmed.tampered).toBe(0);
+    const status = await app.handlers.getRecovery({});
+    expect(status.trustedRecoveryKeys.map((k) => k.keyId)).toEqual([keys.evil.keyId]);
+  });
+
+  it('confirm signs only what the banner showed: a file changed again after the review is refused', async () => {
+    // R2 review: before, confirmState re-read the files and signed whatever was there when the user clicked,
+    // so an edit made while the banner was open was signed unseen.
+    const settings = path.join(userData, 'settings.json');
+    const signed = JSON.parse(fs.readFileSync(settings, 'utf8')) as { body: string };
+    const withKey = (line: string, label: string): { body: string } => {
+      const doc = JSON.parse(signed.body) as Record<string, unknown>;
+      doc.trustedRecoveryKeys = [{ publicKey: line, addedAt: '2026-01-01T00:00:00.000Z', label }];
+      return { ...signed, body: JSON.stringify(doc, null, 2) + '\n' };
+    };
+    // What the user reviews: the org key (the MAC is the old one, so it does not verify).
+    fs.writeFileSync(settings, JSON.stringify(withKey(keys.org.line, 'shown')));
+    const review = await app.handlers.getStateReview({});
+    expect(review.tampered).toBe(1);
+    expect(review.files.find((f) => f.kind === 'settings')?.lines.join('\n')).toContain(keys.org.keyId);
+
+    // The intruder's edit while the dialog is open.
+    fs.writeFileSync(settings, JSON.stringify(withKey(keys.evil.line, 'shown')));
+    await expect(app.handlers.confirmState({ reviewed: review.reviewed })).rejects.toMatchObject({
+      code: 'STATE_TAMPERED',
+      message: expect.stringContaining('changed again') as unknown,
+    });
+    expect((await app.handlers.getStateReview({})).tampered).toBe(1);
+    await expect(app.handlers.makeRecoveryCode({})).rejects.toMatchObject({ code: 'STATE_TAMPERED' });
+
+    // Reviewed again, it is what gets confirmed.
+    const second = await app.handlers.getStateReview({});
+    expect((await app.handlers.confirmState({ reviewed: second.reviewed })).tampered).toBe(0);
     const status = await app.handlers.getRecovery({});
     expect(status.trustedRecoveryKeys.map((k) => k.keyId)).toEqual([keys.evil.keyId]);
   });

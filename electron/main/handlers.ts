@@ -259,8 +259,8 @@ export function createHandlers(
     listActivity: () => activity.list(),
 
     getStateReview: () => ports.state.review(),
-    async confirmState() {
-      const review = await recorded('Confirm settings', 'app data', () => ports.state.confirm());
+    async confirmState({ reviewed }) {
+      const review = await recorded('Confirm settings', 'app data', () => ports.state.confirm(reviewed));
       emit({ type: 'changed', what: 'folders' });
       emit({ type: 'changed', what: 'recovery' });
       return review;

@@ -114,7 +114,8 @@ export interface ShellPort {
 /** The signed state files (issue 9 item 1): what they hold, and confirming them after a change. */
 export interface StatePort {
   review(): StateReview;
-  confirm(): Promise<StateReview>;
+  /** Signs the files as `reviewed` (StateReview.reviewed) says they were shown; refused if changed since. */
+  confirm(reviewed: string): Promise<StateReview>;
 }
 
 export interface Ports {

@@ -58,6 +58,8 @@ export interface RecoveryStatus {
  */
 export interface StateReview {
   tampered: number;
+  /** A digest of the files that do not verify, as shown: confirmState signs them only if still so. */
+  reviewed: string;
   files: {
     kind: 'settings' | 'folders' | 'escrow';
     file: string;
@@ -217,6 +219,8 @@ export type CofferEvent =
 // The method table
 
 const empty = z.strictObject({});
+/** The `reviewed` digest of the StateReview the user confirmed (the banner's dialog). */
+const stateConfirm = z.strictObject({ reviewed: z.string().regex(/^[0-9a-f]{64}$/) });
 const folderRef = z.strictObject({ folderId: id });
 const fileRef = z.strictObject({ folderId: id, relPath });
 const runRef = z.strictObject({ runId: id });
@@ -307,7 +311,7 @@ export const contract = {
   /** Never fails over tampered state (that is what it reports), so Overview can show it. */
   getStateReview: method<typeof empty, StateReview>(empty),
   /** Signs the current content of every state file that does not verify, after the user has seen it. */
-  confirmState: method<typeof empty, StateReview>(empty),
+  confirmState: method<typeof stateConfirm, StateReview>(stateConfirm),
 } as const;
 
 export type Contract = typeof contract;

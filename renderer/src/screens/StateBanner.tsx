@@ -27,7 +27,8 @@ export function StateBanner() {
     if (!yes) return;
     setBusy(true);
     try {
-      await call('confirmState', {});
+      // What this banner shows is what gets signed: main refuses if the files changed since.
+      await call('confirmState', { reviewed: data?.reviewed ?? '' });
       setError(undefined);
     } catch (e) {
       setError(errorInfo(e));
