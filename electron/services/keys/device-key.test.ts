@@ -255,3 +255,81 @@ describe('a keychain failing between the steps of a rotation leaves every key th
     });
   }
 });
+
+const noKeyring =
+  process.env.COFFER_KEYRING_READY === '1'
+    ? null
+    : (process.env.COFFER_NO_KEYRING_REASON ?? 'not run under scripts/with-keyring.sh');
+if (noKeyring) console.warn(`SKIPPED real-keychain device key race: ${noKeyring}`);
+
+/**
+ * A real keychain whose answer to one read of `device-key` is held back until the test lets it go: a slow
+ * Secret Service (seconds on a busy machine) answering after another process rotated the key.
+ */
+class HeldReadKeyStore implements KeyStore {
+  private hold: Promise<void> | null = null;
+  private release: () => void = () => undefined;
+  reading: Promise<void>;
+  private readStarted: () => void = () => undefined;
+  constructor(private readonly inner: KeyStore) {
+    this.reading = new Promise((resolve) => (this.readStarted = resolve));
+  }
+  holdNextRead(): void {
+    this.hold = new Promise((resolve) => (this.release = resolve));
+  }
+  letGo(): void {
+    this.release();
+  }
+  async get(account: string) {
+    const value = await this.inner.get(account);
+    const hold = account === DEVICE_KEY_ACCOUNT ? this.hold : null;
+    if (hold) {
+      this.hold = null;
+      this.readStarted();
+      await hold;
+    }
+    return value;
+  }
+  set(account: string, secret: Uint8Array) {
+    return this.inner.set(account, secret);
+  }
+  delete(account: string) {
+    return this.inner.delete(account);
+  }
+}
+
+describe.skipIf(noKeyring !== null)(
+  'R5: a key read before a rotation, answered after it (real Secret Service)',
+  () => {
+    it('never brings the rotated-out key back as the one that writes, nor records it as current', async () => {
+      const { OsKeyStore } = await import('./key-store.js');
+      const os_ = new OsKeyStore({ service: `CofferTest-${Math.random().toString(16).slice(2, 10)}` });
+      const { make, settings, dir } = setup(os_);
+      const old = (await make().getOrCreateDeviceKey()).slice();
+      // The app starts (another process: its own settings reader) and asks for the key; the keychain is slow.
+      const held = new HeldReadKeyStore(os_);
+      held.holdNextRead();
+      const app = new DeviceKeyService({
+        sodium,
+        keyStore: held,
+        settings: new JsonSettingsStore(path.join(dir, 'settings.json')),
+        trustedKeys: new TrustedRecoveryKeys(sodium, settings),
+        lockDir: path.join(dir, 'locks'),
+      });
+      const appKey = app.getOrCreateDeviceKey();
+      await held.reading;
+      // Meanwhile `coffer rotate-device-key` (or restore-device --replace) completes.
+      const rotated = await make().replaceCurrent();
+      held.letGo();
+      await appKey;
+      const writers = (await app.recipients()).flatMap((r) => (r.kind === 'device' ? [idOf(r.key)] : []));
+      expect(writers).toEqual([rotated.deviceKeyId]);
+      expect(settings.read().deviceKeyId).toBe(rotated.deviceKeyId);
+      expect(idOf(old)).not.toBe(rotated.deviceKeyId);
+      // Every process agrees afterwards, and both keys open.
+      const later = make();
+      expect(deviceIds(await later.identities())).toEqual([rotated.deviceKeyId, idOf(old)]);
+      for (const account of [DEVICE_KEY_ACCOUNT, readOnlyAccount(idOf(old))]) await os_.delete(account);
+    });
+  },
+);

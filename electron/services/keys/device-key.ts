@@ -252,13 +252,13 @@ export class DeviceKeyService {
     // A creation under way in this process: its key, rather than a NO_DEVICE_KEY read in between.
     if (this.creating) return this.creating;
     const stored = await this.readCurrent();
-    if (stored) return this.adopt(stored);
+    if (stored) return this.settle(stored);
     throw this.noDeviceKey(this.recordedDeviceKeyId());
   }
 
   private async loadOrCreate(): Promise<Uint8Array> {
     const stored = await this.readCurrent();
-    if (stored) return this.adopt(stored);
+    if (stored) return this.settle(stored);
     const made = await this.locked(async () => {
       // Settings record the ID once a key is made (under this lock): then another process made it while
       // this one waited. Decided from the file, so that many waiters do not each hold the lock for a
@@ -266,7 +266,7 @@ export class DeviceKeyService {
       if (this.recordedDeviceKeyId()) return null;
       // Nothing recorded: a v1 keychain-only key, or a crash between storing and recording.
       const again = await this.readCurrent();
-      if (again) return this.adopt(again);
+      if (again) return this.adopt(again, true);
       const key = generateDeviceKey(this.deps.sodium);
       const id = idOf(this.deps.sodium, key);
       try {
@@ -275,23 +275,43 @@ export class DeviceKeyService {
         this.deps.sodium.zero(key);
         throw error;
       }
-      return this.adopt(key);
+      return this.adopt(key, true);
     }, CREATE_LOCK_TIMEOUT_MS);
     if (made) return made;
     const current = await this.readCurrent();
-    if (current) return this.adopt(current);
+    if (current) return this.settle(current);
     throw this.noDeviceKey(this.recordedDeviceKeyId());
   }
 
-  /** Caches `key` as the current key (the first one wins) and records its ID. */
-  private adopt(key: Uint8Array): Uint8Array {
+  /**
+   * A key read outside the lock is used as it is only when settings name it. Otherwise the read may have
+   * been answered after a rotation or `restore-device --replace` in another process (a slow keychain):
+   * adopting it would make the rotated-out key write again and record it as current over the new one
+   * (R5 review). The keychain is then read again under the lock, where no rotation is half done.
+   */
+  private async settle(key: Uint8Array): Promise<Uint8Array> {
+    const { sodium } = this.deps;
+    if (this.recordedDeviceKeyId() === idOf(sodium, key)) return this.adopt(key);
+    sodium.zero(key);
+    return this.locked(async () => {
+      const again = await this.readCurrent();
+      if (again) return this.adopt(again, true);
+      throw this.noDeviceKey(this.recordedDeviceKeyId());
+    }, CREATE_LOCK_TIMEOUT_MS);
+  }
+
+  /**
+   * Caches `key` as the current key (the first one wins). `record` (only under the lock, where the keychain
+   * read is current) writes its ID to settings: a v1 keychain-only key, or a crash before recording.
+   */
+  private adopt(key: Uint8Array, record = false): Uint8Array {
     const { sodium, settings } = this.deps;
     if (this.cached) {
       sodium.zero(key);
       return this.cached.key;
     }
     const id = idOf(sodium, key);
-    if (settings.read().deviceKeyId !== id) settings.update((s) => ({ ...s, deviceKeyId: id }));
+    if (record && settings.read().deviceKeyId !== id) settings.update((s) => ({ ...s, deviceKeyId: id }));
     this.cached = { key, id };
     return key;
   }
