@@ -13,6 +13,7 @@ import {
   Output,
   UsageError,
   pipeSafe,
+  printableLines,
   toFailure,
   type Writer,
 } from './output.js';
@@ -79,7 +80,8 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     .exitOverride()
     .configureOutput({
       writeOut: (s) => out.stdout.write(s),
-      writeErr: (s) => out.stderr.write(s),
+      // Usage errors quote the argument, which may be a file name from a glob: never raw controls.
+      writeErr: (s) => out.stderr.write(printableLines(s)),
     });
   program.hook('preAction', (_root, action) => {
     out.json = action.optsWithGlobals<{ json?: boolean }>().json === true;

@@ -127,7 +127,7 @@ export class Output {
 }
 
 /** printable() per line: the line breaks a message means stay, every other control is shown escaped. */
-function printableLines(text: string): string {
+export function printableLines(text: string): string {
   return text.split('\n').map(printable).join('\n');
 }
 

@@ -157,3 +157,17 @@ describe.skipIf(NO_KEYRING !== null)('reviewer R1: unprotecting a subfolder excl
     expect(again.doc.ok).toBe(true);
   }, 120_000);
 });
+
+describe('reviewer R1: usage errors quote arguments escaped', () => {
+  it('a file named `-<ESC>]0;owned<BEL>.coffer` given by a glob: the unknown-option error shows it escaped', async () => {
+    const laptop = new Laptop('r1-usage');
+    try {
+      const r = await laptop.run(['decrypt', '-\u001b]0;owned\u0007\u001b[2J.coffer']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('\\u{1B}]0;owned');
+      expect(r.stdout + r.stderr).not.toMatch(RAW_CONTROLS);
+    } finally {
+      fs.rmSync(laptop.home, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
