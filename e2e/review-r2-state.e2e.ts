@@ -195,4 +195,21 @@ describe.skipIf(NO_KEYRING !== null)('R2: attacks on the signed state files', { 
       .generation;
     expect(generation).toBe(lines.length);
   });
+
+  it('a confirmed removal of a trusted key is logged (untrust, recomputed ID), not silently accepted', async () => {
+    // Broke before the fix: confirm logged only the keys still there, so a set emptied by an intruder and
+    // confirmed left a log that still ended in `trust <key>`.
+    const a = laptop('r2-log-removal');
+    const trust = await a.json<{ keyId: string }>(['recovery', 'trust', lines[0] ?? '', '--label', 'IT']);
+    expect(trust.result.code).toBe(0);
+    tamper(path.join(a.home, 'settings.json'), (doc) => ({ ...doc, trustedRecoveryKeys: [] }));
+    expect((await a.run(['state', 'confirm', '--yes'])).code).toBe(0);
+    const list = await a.json<ListDoc>(['recovery', 'list']);
+    expect(list.result.code, list.result.stderr).toBe(0);
+    expect(list.doc.keys).toEqual([]);
+    expect(list.doc.log.map((e) => `${e.action} ${e.keyId}`)).toEqual([
+      `trust ${trust.doc.keyId}`,
+      `untrust ${trust.doc.keyId}`,
+    ]);
+  });
 });

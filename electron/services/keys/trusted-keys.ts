@@ -146,22 +146,23 @@ export class TrustedRecoveryKeys {
     return existing;
   }
 
-  /** Records that the user re-confirmed the trusted set after tampering (`coffer state confirm`). */
+  /**
+   * Records that the user re-confirmed the trusted set after tampering (`coffer state confirm`): a `confirm`
+   * for each key now trusted, and an `untrust` for each key the log had as trusted that the confirmed file
+   * no longer holds, so replaying the log always gives the set in use (a removal is a change too).
+   */
   recordConfirmed(now = new Date()): void {
     const keys = this.list();
-    if (keys.length === 0) return;
-    this.settings.update((s) => ({
-      ...s,
-      trustLog: appendLog(
-        s.trustLog,
-        keys.map((k) => ({
-          at: now.toISOString(),
-          action: 'confirm' as const,
-          keyId: k.keyId,
-          ...(k.label ? { label: k.label } : {}),
-        })),
-      ),
-    }));
+    const at = now.toISOString();
+    const entries: TrustLogEntry[] = [];
+    for (const [keyId, label] of loggedSet(this.log())) {
+      if (!keys.some((k) => k.keyId === keyId))
+        entries.push({ at, action: 'untrust', keyId, ...(label ? { label } : {}) });
+    }
+    for (const k of keys)
+      entries.push({ at, action: 'confirm', keyId: k.keyId, ...(k.label ? { label: k.label } : {}) });
+    if (entries.length === 0) return;
+    this.settings.update((s) => ({ ...s, trustLog: appendLog(s.trustLog, entries) }));
   }
 
   private view(entry: StoredRecoveryKey): TrustedRecoveryKey {
@@ -173,6 +174,16 @@ export class TrustedRecoveryKeys {
       ...(entry.label !== undefined ? { label: entry.label } : {}),
     };
   }
+}
+
+/** The trusted set the log describes (key ID → label): trust and confirm add, untrust removes. */
+function loggedSet(log: readonly TrustLogEntry[]): Map<string, string | undefined> {
+  const set = new Map<string, string | undefined>();
+  for (const e of log) {
+    if (e.action === 'untrust') set.delete(e.keyId);
+    else set.set(e.keyId, e.label);
+  }
+  return set;
 }
 
 function appendLog(log: readonly TrustLogEntry[], entries: readonly TrustLogEntry[]): TrustLogEntry[] {
