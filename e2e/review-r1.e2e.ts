@@ -79,6 +79,34 @@ describe.skipIf(NO_KEYRING !== null)('reviewer R1: coffer open', () => {
   }, 120_000);
 });
 
+describe.skipIf(NO_KEYRING !== null)('reviewer R1: the editor coffer open starts', () => {
+  const work = fs.realpathSync(tempDir('r1-editor'));
+  const laptop = new Laptop('r1-editor');
+  afterAll(() => {
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.rmSync(laptop.home, { recursive: true, force: true });
+  });
+
+  it('never inherits COFFER_PASSPHRASE (the editor is any program the user set)', async () => {
+    const file = path.join(work, 'notes.txt');
+    fs.writeFileSync(file, 'notes\n');
+    expect((await laptop.run(['encrypt', file])).code).toBe(0);
+    const dump = path.join(work, 'editor-env.txt');
+    const editor = path.join(work, 'editor.sh');
+    fs.writeFileSync(editor, `#!/bin/sh\nenv > '${dump}'\n`, { mode: 0o755 });
+    const run = await laptop.run(['open', `${file}.coffer`], {
+      EDITOR: editor,
+      VISUAL: '',
+      COFFER_PASSPHRASE: 'correct horse battery staple',
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const env = fs.readFileSync(dump, 'utf8');
+    expect(env).toContain('COFFER_HOME='); // the editor ran with Coffer's environment ...
+    expect(env).not.toContain('COFFER_PASSPHRASE'); // ... minus the secret
+    expect(env).not.toContain('correct horse');
+  }, 60_000);
+});
+
 describe.skipIf(NO_KEYRING !== null)('reviewer R1: coffer open of names Windows reads as programs', () => {
   const work = fs.realpathSync(tempDir('r1-names'));
   const laptop = new Laptop('r1-names');
