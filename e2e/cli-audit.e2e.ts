@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackend } from '../crypto/sodium.js';
 import { RecordCodec, parseRecord } from '../electron/services/audit-log/record.js';
 import { Laptop, NO_KEYRING, tempDir } from './cli-harness.js';
+import { Collector, selfSignedLoopbackCert } from './helpers/https-collector.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED CLI audit-trail scenarios: ${NO_KEYRING}`);
 
@@ -367,6 +368,59 @@ describe.skipIf(NO_KEYRING !== null)(
 
       const v = await laptop.json<VerifyDoc>(['audit', 'verify']);
       expect(v.result.code, v.result.stderr).toBe(0);
+    });
+  },
+);
+
+describe.skipIf(NO_KEYRING !== null)(
+  'audit trail: coffer audit forward (policy auditForward)',
+  { timeout: 180_000 },
+  () => {
+    const work = fs.realpathSync(tempDir('audit-forward'));
+    const tls = selfSignedLoopbackCert(work);
+    fs.writeFileSync(path.join(work, 'ca.pem'), tls.cert);
+    const policyFile = path.join(work, 'policy.json');
+    const laptop = new Laptop('audit-forward', {
+      COFFER_POLICY_FILE: policyFile,
+      // The collector's self-signed certificate, trusted the way an organization's private CA would be.
+      NODE_EXTRA_CA_CERTS: path.join(work, 'ca.pem'),
+    });
+    const collector = new Collector(tls, ['drop-after-read', 'drop-before-read']);
+
+    beforeAll(async () => {
+      await collector.listen();
+      fs.writeFileSync(
+        policyFile,
+        JSON.stringify({ auditForward: `https://127.0.0.1:${collector.port}/in` }),
+      );
+    });
+
+    afterAll(async () => {
+      await collector.close();
+      for (const d of [work, laptop.home]) fs.rmSync(d, { recursive: true, force: true });
+    });
+
+    it('a collector that drops connections: kept and sent again until taken, each event once after dedupe', async () => {
+      for (const name of ['a', 'b', 'c']) {
+        const p = path.join(work, `${name}.csv`);
+        fs.writeFileSync(p, 'row\n');
+        expect((await laptop.run(['encrypt', p])).code).toBe(0);
+      }
+      const first = await laptop.json<{ ok: boolean; sent: number; pending: number }>(['audit', 'forward']);
+      expect(first.result.code).toBe(1);
+      expect(first.result.stderr).toContain('AUDIT_FORWARD_FAILED');
+      expect(first.doc).toMatchObject({ ok: false, sent: 0, pending: 4 });
+      const second = await laptop.run(['audit', 'forward']);
+      expect(second.code).toBe(1);
+      const third = await laptop.json<{ ok: boolean; sent: number; pending: number }>(['audit', 'forward']);
+      expect(third.result.code, third.result.stderr).toBe(0);
+      expect(third.doc).toMatchObject({ ok: true, sent: 4, pending: 0 });
+      expect([...collector.unique().keys()]).toEqual([1, 2, 3, 4]);
+      expect(collector.raw.length).toBe(8); // the first batch arrived twice (its answer was dropped)
+      expect(collector.modes).toEqual(['drop-after-read', 'drop-before-read', 'ok']);
+      // Nothing new: nothing sent.
+      const again = await laptop.json<{ sent: number }>(['audit', 'forward']);
+      expect(again.doc.sent).toBe(0);
     });
   },
 );

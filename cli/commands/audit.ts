@@ -14,6 +14,8 @@ import type { RunReport } from '../../electron/services/folders/types.js';
 import type { RotationReport } from '../../electron/services/keys/rotation.js';
 import type { RestoreRef, RestoreResult } from '../../electron/services/keys/recovery-service.js';
 import type { CliContext } from '../context.js';
+import os from 'node:os';
+import { AuditForwarder } from '../../electron/services/audit-log/forwarder.js';
 import { EXIT_FAILED, UsageError, localTime, printable } from '../output.js';
 import type { CommandGroup } from './types.js';
 
@@ -190,6 +192,36 @@ export const registerAuditCommands: CommandGroup = (program, ctx) => {
         verified: verification.ok,
         records,
       });
+    });
+
+  audit
+    .command('forward')
+    .description("send the events not yet sent to the organization's collector (policy auditForward) now")
+    .action(async () => {
+      const { auditLog, policy } = await ctx.services();
+      const url = policy.auditForward();
+      if (url === undefined) {
+        out.info('The policy sets no auditForward collector; nothing to send.');
+        out.document({ command: 'audit forward', ok: true, sent: 0, pending: 0, dropped: 0 });
+        return;
+      }
+      const result = await new AuditForwarder({
+        log: auditLog,
+        url: () => url,
+        source: os.hostname(),
+      }).flush();
+      out.info(`Sent ${result.sent} event(s) to ${url}; ${result.pending} waiting.`);
+      if (result.dropped > 0)
+        out.note(`Warning: ${result.dropped} older event(s) were over the spool's bound and were not sent.`);
+      if (result.error !== undefined) {
+        out.failure({
+          code: 'AUDIT_FORWARD_FAILED',
+          message: `the collector ${url} did not take the events: ${result.error}`,
+          hint: 'They stay on this laptop and are sent later (the app retries; or run `coffer audit forward` again).',
+        });
+        ctx.exitCode = EXIT_FAILED;
+      }
+      out.document({ command: 'audit forward', ok: result.error === undefined, url, ...result });
     });
 
   audit

@@ -17,6 +17,7 @@ import { FolderEscrowCopies } from '../services/keys/folder-escrow.js';
 import { TrustedRecoveryKeys, userKeyRule } from '../services/keys/trusted-keys.js';
 import { WriteKeys } from '../services/keys/write-keys.js';
 import { RekeyService } from '../services/keys/rekey.js';
+import { SettlingWorkerPool } from '../services/keys/settling-pool.js';
 import { RotationService, currentRecoveryKeyIds, headerJournalDir } from '../services/keys/rotation.js';
 import { HeaderRewriter } from '../services/headers/header-rewriter.js';
 import { policySourceFor } from '../services/policy/platform.js';
@@ -36,6 +37,7 @@ import { ActivityLog } from './activity.js';
 import { AuditLog, auditDirIn } from '../services/audit-log/audit-log.js';
 import { AuditTrail } from '../services/audit-log/security-events.js';
 import { AuditedActivity } from '../services/audit-log/activity-events.js';
+import { AuditForwarder } from '../services/audit-log/forwarder.js';
 import { HelpdeskAdapter } from './adapters/helpdesk.js';
 import { KeysAdapter } from './adapters/keys.js';
 import { StateAdapter } from './adapters/state.js';
@@ -261,10 +263,28 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     lockDir: lockDirIn(options.userData),
     dir: auditDirIn(options.userData),
   });
-  const events = new AuditTrail(auditLog, (message) => {
-    options.log(message);
-    activityLog.record({ action: 'Audit log', target: auditLog.logFile, outcome: 'error', detail: message });
+  // Policy auditForward: sent on after each event, retried with backoff while the collector is away.
+  const forwarder = new AuditForwarder({
+    log: auditLog,
+    url: () => policyService.auditForward(),
+    source: os.hostname(),
   });
+  const events = new AuditTrail(
+    auditLog,
+    (message) => {
+      options.log(message);
+      activityLog.record({
+        action: 'Audit log',
+        target: auditLog.logFile,
+        outcome: 'error',
+        detail: message,
+      });
+    },
+    () => {
+      forwarder.poke();
+    },
+  );
+  forwarder.start();
   const activity = new AuditedActivity(
     activityLog,
     events,
@@ -329,11 +349,15 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const folderService = new FolderService({
     registry,
     keys: keyProvider,
+    // Each protect run is settled against the key set once written (a concurrent untrust, issue 9 item 2).
     pool: () =>
-      (pool ??= new WorkerPool({
-        backend: sodium.name,
-        ...(options.workers !== undefined ? { size: options.workers } : {}),
-      })),
+      (pool ??= new SettlingWorkerPool(
+        { backend: sodium.name, ...(options.workers !== undefined ? { size: options.workers } : {}) },
+        rotation,
+        (issues) => {
+          options.log(`re-wrap after protect: ${issues.map((i) => `${i.path}: ${i.code}`).join('; ')}`);
+        },
+      )),
     lockDir: lockDirIn(options.userData),
     policy: policyService,
     escrow: escrowCopies,
@@ -492,9 +516,10 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   });
 
   // Start: finish what a crash interrupted (folders first, then open files), then watch and protect.
-  // A rotation a crash interrupted is run again (it also finishes journalled header rewrites); otherwise
-  // this is the key set everything was last brought to.
-  if (rotation.pending()) rotateIfChanged();
+  // A rotation a crash interrupted is run again (it also finishes journalled header rewrites), and so is one
+  // whose escrow record or folder copies are not sealed to the current set (the policy changed while the app
+  // was closed, or the marker was deleted); otherwise this is the key set everything was last brought to.
+  if (rotation.needsRun()) rotateIfChanged();
   else {
     try {
       rotatedFor = recoveryKeyIds().sort().join(',');
@@ -583,6 +608,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       policyService.stop();
       helpdesk.unloadKey();
       deviceKeys.close();
+      forwarder.stop();
       await auditLog.idle();
       await state.close();
     },

@@ -4,7 +4,6 @@
  * in a real Secret Service. Every event reaches the collector exactly once after dedupe by seq, nothing is
  * lost while offline, and a spool over its bound says what it dropped, to the collector and in the log.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -16,77 +15,13 @@ import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
 import { OsKeyStore } from '../keys/key-store.js';
 import { AUDIT_KEY_ACCOUNT, AuditLog } from './audit-log.js';
 import { AuditForwarder, FORWARD_DROPPED } from './forwarder.js';
+import { Collector, selfSignedLoopbackCert } from '../../../e2e/helpers/https-collector.js';
 
 const NO_KEYRING =
   process.env.COFFER_KEYRING_READY === '1'
     ? null
     : (process.env.COFFER_NO_KEYRING_REASON ?? 'not run under scripts/with-keyring.sh');
 if (NO_KEYRING) console.warn(`SKIPPED auditForward tests: ${NO_KEYRING}`);
-
-type Mode = 'drop-before-read' | 'drop-after-read' | 'error' | 'ok';
-
-interface Line {
-  source: string;
-  seq?: number;
-  type: string;
-  from?: number;
-  to?: number;
-}
-
-class Collector {
-  /** Every line received, duplicates included (a batch stored whose answer was lost comes again). */
-  readonly raw: Line[] = [];
-  readonly modes: Mode[] = [];
-  private server: https.Server | null = null;
-  port = 0;
-
-  constructor(
-    private readonly tls: { key: string; cert: string },
-    /** The answer to each request in turn; 'ok' once the list is used up. */
-    private readonly script: Mode[],
-  ) {}
-
-  async listen(port = 0): Promise<void> {
-    this.server = https.createServer(this.tls, (req, res) => {
-      const mode = this.script.shift() ?? 'ok';
-      this.modes.push(mode);
-      if (mode === 'drop-before-read') {
-        req.socket.destroy();
-        return;
-      }
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (d: string) => (body += d));
-      req.on('end', () => {
-        if (mode === 'error') {
-          res.writeHead(503).end();
-          return;
-        }
-        for (const line of body.split('\n').filter(Boolean)) this.raw.push(JSON.parse(line) as Line);
-        if (mode === 'drop-after-read') req.socket.destroy();
-        else res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) =>
-      this.server?.close(() => {
-        resolve();
-      }),
-    );
-  }
-
-  /** The records after dedupe by seq. */
-  unique(): Map<number, Line> {
-    const out = new Map<number, Line>();
-    for (const l of this.raw) if (l.seq !== undefined) out.set(l.seq, l);
-    return out;
-  }
-}
 
 describe.skipIf(NO_KEYRING !== null)('auditForward', { timeout: 120_000 }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-forward-'));
@@ -97,32 +32,7 @@ describe.skipIf(NO_KEYRING !== null)('auditForward', { timeout: 120_000 }, () =>
 
   beforeAll(async () => {
     sodium = await defaultBackend();
-    const key = path.join(dir, 'key.pem');
-    const cert = path.join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    tls = { key: fs.readFileSync(key, 'utf8'), cert: fs.readFileSync(cert, 'utf8') };
+    tls = selfSignedLoopbackCert(dir);
   });
 
   afterAll(async () => {

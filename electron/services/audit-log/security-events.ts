@@ -36,11 +36,14 @@ export class AuditTrail implements SecurityEvents {
   constructor(
     private readonly log: AuditLog,
     private readonly warn: (message: string) => void,
+    /** Called after each record is written (the app's forwarder sends it on). */
+    private readonly onRecorded: () => void = () => undefined,
   ) {}
 
   async record(type: SecurityEventType, details: EventDetails): Promise<void> {
     try {
       await this.log.append(type, details);
+      this.onRecorded();
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       const message = error instanceof Error ? error.message : String(error);

@@ -304,6 +304,12 @@ export class PolicyService {
       : { minutes: userMinutes, managed: false };
   }
 
+  /** The audit collector set by policy, if any (undefined when not set or the policy is invalid). */
+  auditForward(): string | undefined {
+    const state = this.current;
+    return state.status === 'active' ? state.policy.auditForward : undefined;
+  }
+
   /** The update feed set by policy, if any (undefined when the policy does not set one or is invalid). */
   updateUrl(): string | undefined {
     const state = this.current;

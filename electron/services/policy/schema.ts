@@ -47,6 +47,8 @@ export interface Policy {
   readonly exclude?: readonly string[];
   readonly autoLockMinutes?: number;
   readonly updateUrl?: string;
+  /** The collector the audit trail is sent to (audit-log/forwarder.ts); https:// only. */
+  readonly auditForward?: string;
 }
 
 export interface PolicyParseContext {
@@ -115,6 +117,17 @@ const rawPolicySchema = z.strictObject({
         return false;
       }
     }, 'must be an https:// URL (updates are never fetched over plain HTTP)')
+    .optional(),
+  auditForward: z
+    .string()
+    .trim()
+    .refine((url) => {
+      try {
+        return new URL(url).protocol === 'https:';
+      } catch {
+        return false;
+      }
+    }, 'must be an https:// URL (audit events are never sent over plain HTTP)')
     .optional(),
 });
 
@@ -188,6 +201,7 @@ export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseR
     ...(value.exclude !== undefined && { exclude: value.exclude }),
     ...(value.autoLockMinutes !== undefined && { autoLockMinutes: value.autoLockMinutes }),
     ...(value.updateUrl !== undefined && { updateUrl: value.updateUrl }),
+    ...(value.auditForward !== undefined && { auditForward: value.auditForward }),
   };
   return { ok: true, policy };
 }
