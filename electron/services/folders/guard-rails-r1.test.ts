@@ -126,3 +126,17 @@ describe('Windows spellings of forbidden folders', () => {
     expect(guard.dir('C:\\Users\\me\\Documents\\Sub')).toBeNull();
   });
 });
+
+describe('macOS spellings of forbidden folders', () => {
+  it('a home folder with an accent, typed decomposed (e + U+0301): its keychains are still refused', () => {
+    const mac = new GuardRails({
+      platform: 'darwin',
+      homedir: '/Users/Jos\u00e9',
+      env: {},
+      appHome: '/Users/Jos\u00e9/Library/Application Support/Coffer',
+    });
+    expect(mac.forbiddenReason('/Users/Jose\u0301')).toMatch(/your home folder/);
+    expect(mac.forbiddenReason('/Users/JOSE\u0301/Library/Keychains')).toMatch(/Library|keychain/);
+    expect(mac.forbiddenReason('/Users/Jose\u0301/Documents')).toBeNull();
+  });
+});

@@ -182,7 +182,9 @@ export class GuardRails {
     const resolved = this.spelled(this.p.resolve(path));
     const trimmed =
       resolved.length > this.p.parse(resolved).root.length ? resolved.replace(/[\\/]+$/, '') : resolved;
-    return this.fold ? trimmed.toLowerCase() : trimmed;
+    // macOS file systems also ignore Unicode normalization: `José` typed as e + U+0301 is the same folder.
+    const folded = this.fold ? trimmed.toLowerCase() : trimmed;
+    return this.options.platform === 'darwin' ? folded.normalize('NFC') : folded;
   }
 
   private rule(path: string, why: string): Rule {
