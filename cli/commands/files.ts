@@ -11,6 +11,7 @@ import { EXIT_FAILED, EXIT_OK, UsageError, printable, summaryLine, toFailure } f
 import { encryptReplacing } from '../replace.js';
 import { byteProgress } from '../progress.js';
 import type { CommandGroup } from './types.js';
+import { rotationFor } from './rewrap.js';
 import { absolutePaths, recordFailureEvents } from '../../electron/services/audit-log/security-events.js';
 
 /**
@@ -158,6 +159,13 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         onFailure,
       );
       progress.stop();
+      // Written for the set read at the start: re-wrapped now if an untrust changed it meanwhile (issue 9).
+      const rotation = await rotationFor(ctx);
+      const unsettled = await rotation.settle(
+        batch.results.map((r) => r.target),
+        recipients,
+      );
+      for (const issue of unsettled) ctx.out.failure(issue);
       const { events } = await ctx.services();
       if (batch.results.length > 0) {
         const targets = batch.results.map((r) => ({ path: r.target }));

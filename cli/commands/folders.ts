@@ -17,17 +17,23 @@ import { EXIT_FAILED, EXIT_OK, localTime, printable, toFailure } from '../output
 import type { CommandGroup } from './types.js';
 import { recordFolderRun } from './audit.js';
 import { rewrapAfterProtect, rotationFor } from './rewrap.js';
+import { SettlingWorkerPool } from '../../electron/services/keys/settling-pool.js';
 
 async function folderService(
   ctx: CliContext,
 ): Promise<{ service: FolderService; close: () => Promise<void> }> {
   const { sodium, paths, writeKeys, policy, folders, escrowCopies, guard } = await ctx.services();
+  const rotation = await rotationFor(ctx);
   let pool: WorkerPool | null = null;
   const service = new FolderService({
     registry: folders,
     // Device + trusted + policy recovery keys, approved by the policy on every run.
     keys: writeKeys,
-    pool: () => (pool ??= new WorkerPool({ backend: sodium.name })),
+    // Each protect run is settled against the key set once written (a concurrent untrust, issue 9 item 2).
+    pool: () =>
+      (pool ??= new SettlingWorkerPool({ backend: sodium.name }, rotation, (issues) => {
+        for (const i of issues) ctx.out.failure(i);
+      })),
     lockDir: lockDirIn(paths.home),
     policy,
     // The escrow record beside each protected folder, so its backups can restore the device key.

@@ -110,4 +110,21 @@ describe('FolderEscrowCopies', () => {
     // A custom ignore list cannot drop it: without the copy readable, the code could not restore the key.
     expect(new LitterFilter(['*.tmp']).isLitter(ESCROW_COPY_NAME)).toBe(true);
   });
+
+  it('stale: a copy that is not the current record (an old one put back) is seen; a missing one is not', async () => {
+    const { recovery, copies, folders } = setup();
+    await recovery.issueCode();
+    const record = recovery.currentEscrow();
+    if (!record) throw new Error('no record');
+    expect(copies.stale(record)).toBe(false);
+    const old = fs.readFileSync(escrowCopyPath(folders[0] ?? ''), 'utf8');
+    await recovery.issueCode();
+    const next = recovery.currentEscrow();
+    if (!next) throw new Error('no record');
+    expect(copies.stale(next)).toBe(false);
+    fs.rmSync(escrowCopyPath(folders[1] ?? ''));
+    expect(copies.stale(next)).toBe(false);
+    fs.writeFileSync(escrowCopyPath(folders[0] ?? ''), old);
+    expect(copies.stale(next)).toBe(true);
+  });
 });

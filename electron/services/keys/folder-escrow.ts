@@ -61,6 +61,22 @@ export class FolderEscrowCopies {
   }
 
   /**
+   * True when a protected folder holds a copy that is not exactly `record` (a rotation that died before
+   * it, or an old copy put back): it may still be sealed to a retired key. Reads only; a missing copy is
+   * not stale (it leaks nothing).
+   */
+  stale(record: EscrowRecord): boolean {
+    const text = serializeEscrowRecord(record);
+    return this.deps.folders().some((folder) => {
+      try {
+        return fs.readFileSync(escrowCopyPath(folder), 'utf8') !== text;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+      }
+    });
+  }
+
+  /**
    * Replaces every protected folder's copy with `record` (a new code was issued, or rotated after use):
    * a stale copy would only open with a code that no longer exists. Tries every folder, then throws one
    * ESCROW_COPY_FAILED naming those that failed. A folder that no longer exists is skipped.

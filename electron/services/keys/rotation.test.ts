@@ -61,6 +61,7 @@ function setup(options: { recordKey?: Uint8Array } = {}) {
         copies.push(r);
         return Promise.resolve();
       },
+      stale: (r) => copies.length > 0 && copies.at(-1) !== r,
     },
     folders: () => [folder],
     ignorePatterns: () => [],
@@ -73,6 +74,7 @@ function setup(options: { recordKey?: Uint8Array } = {}) {
     write,
     r1,
     r2,
+    device,
     copies,
     record: () => record,
     setKeys: (keys: Uint8Array[]) => {
@@ -141,5 +143,63 @@ describe('RotationService', () => {
     expect(cancelled.rotation.pending()).toBe(true);
     expect((await cancelled.rotation.run()).cancelled).toBe(false);
     expect(cancelled.rotation.pending()).toBe(false);
+  });
+
+  it('settle: a file written for the old set after the rotation listed its folder is re-wrapped', async () => {
+    const t = setup();
+    t.write('early.txt');
+    const used: Recipient[] = [
+      { kind: 'device', key: t.device },
+      { kind: 'recovery', publicKey: t.r1.publicKey },
+    ];
+    // The writer took its recipients (R1); then R1 is retired and the rotation runs to the end.
+    t.setKeys([t.r2.publicKey]);
+    expect((await t.rotation.run()).failed).toEqual([]);
+    expect(t.rotation.pending()).toBe(false);
+    // Only now does the writer's file land: it carries R1, and no rotation is left to find it.
+    const late = t.write('late.txt', t.device, [t.r1.publicKey]);
+    expect(t.rotation.coverage(t.folder).retiredKeyStanzas).toBe(1);
+    expect(await t.rotation.settle([late], used)).toEqual([]);
+    expect(t.rotation.coverage(t.folder)).toMatchObject({ retiredKeyStanzas: 0, notRecoverable: 0 });
+    expect(t.rotation.pending()).toBe(false);
+    // Written for the current set: nothing to do, nothing written.
+    const mtime = fs.statSync(late).mtimeMs;
+    const current: Recipient[] = [
+      { kind: 'device', key: t.device },
+      { kind: 'recovery', publicKey: t.r2.publicKey },
+    ];
+    expect(await t.rotation.settle([late], current)).toEqual([]);
+    expect(fs.statSync(late).mtimeMs).toBe(mtime);
+  });
+
+  it('a run over some paths leaves no marker of its own, and keeps one a full run left', async () => {
+    const t = setup();
+    const file = t.write('a.txt');
+    t.setKeys([t.r2.publicKey]);
+    expect((await t.rotation.run({ paths: [file] })).failed).toEqual([]);
+    expect(t.rotation.pending()).toBe(false);
+    const controller = new AbortController();
+    controller.abort();
+    t.setKeys([t.r1.publicKey]);
+    expect((await t.rotation.run({ signal: controller.signal })).cancelled).toBe(true);
+    expect((await t.rotation.run({ paths: [file] })).failed).toEqual([]);
+    expect(t.rotation.pending()).toBe(true);
+  });
+
+  it('needsRun: an escrow record or a copy sealed to another set needs a run, with no marker', async () => {
+    const t = setup();
+    t.write('a.txt');
+    expect(t.rotation.needsRun()).toBe(false);
+    // The policy changed while nothing ran: no marker, but the record is sealed to R1 only.
+    t.setKeys([t.r2.publicKey]);
+    expect(t.rotation.pending()).toBe(false);
+    expect(t.rotation.needsRun()).toBe(true);
+    await t.rotation.run();
+    expect(t.rotation.needsRun()).toBe(false);
+    // A copy beside a folder that is not the record (a run died before it; the marker was deleted).
+    const record = t.record();
+    if (!record) throw new Error('no record');
+    t.copies.push({ ...record, recovery: [] });
+    expect(t.rotation.needsRun()).toBe(true);
   });
 });

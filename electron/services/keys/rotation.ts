@@ -19,6 +19,7 @@ import { inspectFd } from '../../../crypto/file.js';
 import {
   deviceKeyId,
   formatKeyId,
+  keyIdOf,
   recoveryKeyId,
   type Identity,
   type Recipient,
@@ -51,6 +52,8 @@ export interface EscrowStore {
 /** The copies beside protected folders (FolderEscrowCopies). */
 export interface EscrowCopies {
   refreshAll(record: EscrowRecord): Promise<void>;
+  /** True when a copy beside a protected folder is not exactly `record` (FolderEscrowCopies.stale). */
+  stale?(record: EscrowRecord): boolean;
 }
 
 export interface RotationDeps {
@@ -135,6 +138,56 @@ export class RotationService {
   }
 
   /**
+   * Whether a rotation must run now, without any key: the marker says one did not finish, or the escrow
+   * record, or a copy of it beside a folder, is not sealed to exactly the current set. The marker alone is
+   * not enough: it is a plain file in app data (deleted by anyone who can write there, or never written when
+   * the policy changed while the app was closed), and a copy still sealed to a retired key yields the device
+   * key itself, so the retired key would open every file written from then on.
+   */
+  needsRun(): boolean {
+    if (this.pending()) return true;
+    let record: EscrowRecord | null;
+    try {
+      record = this.deps.escrow.currentEscrow();
+    } catch {
+      return true; // the run reports why (tampered or unreadable state)
+    }
+    if (record === null) return false;
+    const current = new Set(this.deps.recoveryKeyIds());
+    const sealed = new Set(record.recovery.map((r) => r.keyId));
+    if (sealed.size !== current.size || [...sealed].some((id) => !current.has(id))) return true;
+    return this.deps.copies.stale?.(record) ?? false;
+  }
+
+  /**
+   * Called by a writer once its files are in place (a protect run, the watcher, `coffer encrypt`), with the
+   * recipients it wrote them for. Writers read the key set when they start, so a file may land after the
+   * rotation for a newer set has already listed its folder (a CLI `untrust` while the app protects, an app
+   * untrust while `coffer protect` runs): that file would carry the retired key. Re-checking the set after
+   * the write closes the gap either way: a change made before this check is seen here and the files are
+   * re-wrapped now; a change made after it is followed by a rotation that finds them in place. Never throws:
+   * what could not be re-wrapped is returned, and the marker stays so the next start finishes it.
+   */
+  async settle(paths: readonly string[], used: readonly Recipient[]): Promise<FileIssue[]> {
+    if (paths.length === 0) return [];
+    try {
+      const current = await this.deps.recipients();
+      let same: boolean;
+      try {
+        same = recipientKeys(this.deps.sodium, current) === recipientKeys(this.deps.sodium, used);
+      } finally {
+        for (const r of current) if (r.kind === 'device') this.deps.sodium.zero(r.key);
+      }
+      if (same) return [];
+      const report = await this.run({ paths });
+      return report.failed;
+    } catch (error) {
+      this.markPending();
+      return [issue(error, 'rotation')];
+    }
+  }
+
+  /**
    * Brings the escrow record, the folder copies and every file to exactly the current recovery key set.
    * Never throws for one file: every failure is in the report (and keeps the marker, so it runs again).
    */
@@ -164,6 +217,8 @@ export class RotationService {
 
   private async runLocked(options: RotationOptions): Promise<RotationReport> {
     const started = performance.now();
+    // A run over some paths only clears a marker it set itself: an unfinished full rotation stays pending.
+    const wasPending = this.pending();
     this.markPending();
     const failed: FileIssue[] = [];
     const listing = listProtected(options.paths ?? this.deps.folders(), this.deps.ignorePatterns());
@@ -176,7 +231,7 @@ export class RotationService {
     }
     if (record === null && listing.files.length === 0) {
       // Nothing is sealed or wrapped yet (trust before the first protect): no key needed, none created.
-      if (failed.length === 0 && options.paths === undefined) this.clearPending();
+      if (failed.length === 0 && (options.paths === undefined || !wasPending)) this.clearPending();
       return {
         recoveryKeyIds: [...this.deps.recoveryKeyIds()],
         escrow: failed.length > 0 ? 'failed' : 'none',
@@ -241,7 +296,8 @@ export class RotationService {
     }
     for (const key of [...identities, ...recipients])
       if (key.kind === 'device') this.deps.sodium.zero(key.key); // copies handed to this run
-    if (failed.length === 0 && !cancelled && options.paths === undefined) this.clearPending();
+    if (failed.length === 0 && !cancelled && (options.paths === undefined || !wasPending))
+      this.clearPending();
     return {
       recoveryKeyIds,
       escrow,
@@ -307,6 +363,11 @@ export class RotationService {
   private clearPending(): void {
     fs.rmSync(path.join(this.deps.stateDir, MARKER), { force: true });
   }
+}
+
+/** `kind:keyId` of each recipient, sorted: equal strings name the same keys. */
+function recipientKeys(sodium: SodiumBackend, recipients: readonly Recipient[]): string {
+  return [...new Set(recipients.map((r) => `${r.kind}:${formatKeyId(keyIdOf(sodium, r))}`))].sort().join(',');
 }
 
 function issue(error: unknown, where: string): FileIssue {
