@@ -9,6 +9,8 @@ import { CofferError } from '../../crypto/errors.js';
 import { ESCROW_COPY_NAME } from './keys/folder-escrow.js';
 
 const PROTECTED_SUFFIX = '.coffer';
+/** A write's temp file (safe-file/names.ts): a running protect renames it to the `.coffer` name. */
+const TEMP_MARK = '.coffer.tmp-';
 
 /**
  * The permission bits for a restored file: the stored mode without setuid/setgid/sticky, masked by the
@@ -48,11 +50,15 @@ function legacyUmask(): number {
 
 /**
  * True for names that Coffer owns in a folder: a protected file, an escrow copy, or a temp of one.
- * Compared as a case-insensitive file system with Windows' trailing dots and spaces would see them.
+ * Compared as a case-insensitive file system with Windows' trailing dots and spaces would see them, and
+ * as NTFS reads `x.coffer::$DATA` or `x.coffer:s` (a stream of `x.coffer`: writing it writes that file).
  */
 export function isCofferOwnedName(name: string): boolean {
-  const seen = name.toLowerCase().replace(/[. ]+$/u, '');
-  return seen.endsWith(PROTECTED_SUFFIX) || seen.startsWith(ESCROW_COPY_NAME);
+  const seen = name
+    .replace(/:.*$/su, '')
+    .toLowerCase()
+    .replace(/[. ]+$/u, '');
+  return seen.endsWith(PROTECTED_SUFFIX) || seen.startsWith(ESCROW_COPY_NAME) || seen.includes(TEMP_MARK);
 }
 
 /** Refuses a forced replace of `name` (a base name) when Coffer owns it. */
