@@ -44,7 +44,6 @@ export function rotationFor(ctx: CliContext): Promise<RotationService> {
         escrow: s.recovery,
         copies: s.escrowCopies,
         folders: () => s.folders.list().map((f) => f.path),
-        ignorePatterns: () => s.folders.ignorePatterns(),
         rewriter: new HeaderRewriter({ sodium: s.sodium, journalDir: headerJournalDir(s.paths.home) }),
         stateDir: s.paths.home,
       });

@@ -197,7 +197,6 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     escrow: recovery,
     copies: escrowCopies,
     folders: () => registry.list().map((f) => f.path),
-    ignorePatterns: () => registry.ignorePatterns(),
     rewriter: headerRewriter,
     stateDir: options.userData,
   });
@@ -262,6 +261,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     keyStore,
     lockDir: lockDirIn(options.userData),
     dir: auditDirIn(options.userData),
+    cacheKey: true,
   });
   // Policy auditForward: sent on after each event, retried with backoff while the collector is away.
   const forwarder = new AuditForwarder({
@@ -609,7 +609,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       helpdesk.unloadKey();
       deviceKeys.close();
       forwarder.stop();
-      await auditLog.idle();
+      await auditLog.close();
       await state.close();
     },
   };

@@ -13,7 +13,7 @@ import { HeaderRewriter } from '../headers/header-rewriter.js';
 import { SafeFiles } from '../safe-file.js';
 import { createEscrowRecord, openEscrowWithRecoveryKey, type EscrowRecord } from './escrow.js';
 import { generateRecoveryCode } from './recovery-code.js';
-import { RotationService, currentRecoveryKeyIds, headerJournalDir } from './rotation.js';
+import { RotationService, currentRecoveryKeyIds, headerJournalDir, listProtected } from './rotation.js';
 
 const sodium = await loadBackend('wasm');
 const tmp = (label: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `coffer-rotation-${label}-`));
@@ -64,7 +64,6 @@ function setup(options: { recordKey?: Uint8Array } = {}) {
       stale: (r) => copies.length > 0 && copies.at(-1) !== r,
     },
     folders: () => [folder],
-    ignorePatterns: () => [],
     rewriter: new HeaderRewriter({ sodium, journalDir: headerJournalDir(home) }),
     stateDir: home,
   });
@@ -201,5 +200,24 @@ describe('RotationService', () => {
     if (!record) throw new Error('no record');
     t.copies.push({ ...record, recovery: [] });
     expect(t.rotation.needsRun()).toBe(true);
+  });
+
+  it('a .coffer file whose name an ignore pattern matches is re-wrapped; a hard-linked plain file fails nothing', async () => {
+    // The pattern came after the file was protected: the walk counts the name as litter, yet it is a
+    // Coffer file that still carries the retired key.
+    const t = setup();
+    const draft = t.write('draft-1.txt');
+    // The walk with the user's patterns (as protect walks) skips it as litter: the rotation must not.
+    expect(listProtected([t.folder], ['draft*']).files.map((f) => f.path)).not.toContain(draft);
+    t.write('a.txt');
+    fs.writeFileSync(path.join(t.folder, 'plain.txt'), 'in the clear\n');
+    fs.linkSync(path.join(t.folder, 'plain.txt'), path.join(t.folder, 'other-name.txt'));
+    t.setKeys([t.r2.publicKey]);
+    const report = await t.rotation.run();
+    expect(report.failed).toEqual([]);
+    expect(report.filesTotal).toBe(2);
+    expect(t.rotation.pending()).toBe(false);
+    expect(t.rotation.coverage(t.folder)).toMatchObject({ files: 2, retiredKeyStanzas: 0 });
+    expect(fs.existsSync(draft)).toBe(true);
   });
 });

@@ -71,7 +71,6 @@ export interface RotationDeps {
   readonly copies: EscrowCopies;
   /** The registered (protected) folders. */
   readonly folders: () => readonly string[];
-  readonly ignorePatterns: () => readonly string[];
   readonly rewriter: HeaderRewriterPort;
   /** Where the cross-process rotation lock and the unfinished-rotation marker live (app data). */
   readonly stateDir: string;
@@ -210,7 +209,7 @@ export class RotationService {
    */
   coverage(folder: string): RecoveryCoverage {
     return recoveryCoverage(
-      listProtected([folder], this.deps.ignorePatterns()).files.map((f) => f.path),
+      listProtected([folder], ROTATION_LITTER).files.map((f) => f.path),
       this.deps.recoveryKeyIds(),
     );
   }
@@ -221,7 +220,7 @@ export class RotationService {
     const wasPending = this.pending();
     this.markPending();
     const failed: FileIssue[] = [];
-    const listing = listProtected(options.paths ?? this.deps.folders(), this.deps.ignorePatterns());
+    const listing = listProtected(options.paths ?? this.deps.folders(), ROTATION_LITTER);
     failed.push(...listing.issues);
     let record: EscrowRecord | null = null;
     try {
@@ -375,6 +374,15 @@ function issue(error: unknown, where: string): FileIssue {
   return { path: where, code: e.code, message: e.message, hint: e.hint };
 }
 
+const NOT_A_ROTATION_ISSUE = new Set(['SYMLINK', 'SPECIAL_FILE', 'IN_USE', 'HARD_LINK']);
+
+/**
+ * Every Coffer file a rotation must bring to the current set: the user's ignore patterns do not apply (a
+ * `.coffer` file whose name a pattern added later matches still carries the old stanzas), only the names
+ * Coffer itself never treats as data.
+ */
+const ROTATION_LITTER: readonly string[] = [];
+
 /** The `.coffer` files under `paths` (files or folders), walked as protect walks them (no links followed). */
 export function listProtected(
   paths: readonly string[],
@@ -395,12 +403,9 @@ export function listProtected(
     if (stats.isDirectory()) {
       const listing = walkFolder(p, litter);
       files.push(...listing.protected);
-      // Links and special files are not ours to touch: they carry no header to re-wrap.
-      issues.push(
-        ...listing.skipped.filter(
-          (s) => s.code !== 'SYMLINK' && s.code !== 'SPECIAL_FILE' && s.code !== 'IN_USE',
-        ),
-      );
+      // Links, special files and plaintext (open in an editor, hard-linked) carry no header to re-wrap: a
+      // rotation that counted them as failures would stay pending for ever.
+      issues.push(...listing.skipped.filter((s) => !NOT_A_ROTATION_ISSUE.has(s.code)));
     } else if (stats.isFile()) {
       files.push({ path: p, size: stats.size });
     } else {
