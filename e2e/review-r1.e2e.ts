@@ -254,3 +254,33 @@ describe.skipIf(NO_KEYRING !== null)(
     }, 120_000);
   },
 );
+
+describe.skipIf(NO_KEYRING !== null)('reviewer R1: app data moved into a protected folder', () => {
+  const work = fs.realpathSync(tempDir('r1-apphome'));
+  const laptop = new Laptop('r1-apphome');
+  afterAll(() => {
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.rmSync(laptop.home, { recursive: true, force: true });
+  });
+
+  it('COFFER_HOME moved inside a protected folder: protect refuses (FOLDER_FORBIDDEN), nothing in it is encrypted', async () => {
+    const docs = path.join(work, 'Docs');
+    fs.mkdirSync(docs);
+    fs.writeFileSync(path.join(docs, 'quote.txt'), 'a quote\n');
+    expect((await laptop.run(['protect', docs])).code).toBe(0);
+    // The user moves Coffer's data into the protected folder and points COFFER_HOME at it.
+    const moved = path.join(docs, 'CofferData');
+    fs.cpSync(laptop.home, moved, { recursive: true });
+    const env = { COFFER_HOME: moved };
+    fs.writeFileSync(path.join(docs, 'late.txt'), 'late\n');
+    const again = await laptop.json<{ ok: boolean; failures?: { code: string }[] }>(['protect', docs], env);
+    expect(again.result.code).toBe(1);
+    expect(again.doc.failures?.map((f) => f.code)).toEqual(['FOLDER_FORBIDDEN']);
+    const status = await laptop.run(['status'], env);
+    expect(status.stdout + status.stderr).not.toMatch(/INTERNAL/);
+    const inData = (fs.readdirSync(moved, { recursive: true }) as string[]).filter((n) =>
+      n.endsWith('.coffer'),
+    );
+    expect(inData).toEqual([]);
+  }, 120_000);
+});
