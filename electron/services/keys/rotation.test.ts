@@ -200,6 +200,14 @@ describe('RotationService', () => {
     if (!record) throw new Error('no record');
     t.copies.push({ ...record, recovery: [] });
     expect(t.rotation.needsRun()).toBe(true);
+    await t.rotation.run();
+    expect(t.rotation.needsRun()).toBe(false);
+    // A run killed among the files whose marker was deleted: the record and copies are current, a file is not.
+    t.write('old.txt', t.device, [t.r1.publicKey]);
+    expect(t.rotation.pending()).toBe(false);
+    expect(t.rotation.needsRun()).toBe(true);
+    await t.rotation.run();
+    expect(t.rotation.needsRun()).toBe(false);
   });
 
   it('a .coffer file whose name an ignore pattern matches is re-wrapped; a hard-linked plain file fails nothing', async () => {
@@ -207,6 +215,8 @@ describe('RotationService', () => {
     // Coffer file that still carries the retired key.
     const t = setup();
     const draft = t.write('draft-1.txt');
+    fs.mkdirSync(path.join(t.folder, '.hidden'));
+    const hidden = t.write('.hidden/kept.txt');
     // The walk with the user's patterns (as protect walks) skips it as litter: the rotation must not.
     expect(listProtected([t.folder], ['draft*']).files.map((f) => f.path)).not.toContain(draft);
     t.write('a.txt');
@@ -215,9 +225,10 @@ describe('RotationService', () => {
     t.setKeys([t.r2.publicKey]);
     const report = await t.rotation.run();
     expect(report.failed).toEqual([]);
-    expect(report.filesTotal).toBe(2);
+    expect(report.filesTotal).toBe(3);
     expect(t.rotation.pending()).toBe(false);
-    expect(t.rotation.coverage(t.folder)).toMatchObject({ files: 2, retiredKeyStanzas: 0 });
-    expect(fs.existsSync(draft)).toBe(true);
+    // A hidden folder (left alone by protect) is walked too: its old Coffer files carry the old key.
+    expect(t.rotation.coverage(t.folder)).toMatchObject({ files: 3, retiredKeyStanzas: 0 });
+    expect(fs.existsSync(draft) && fs.existsSync(hidden)).toBe(true);
   });
 });

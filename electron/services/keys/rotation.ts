@@ -138,24 +138,33 @@ export class RotationService {
 
   /**
    * Whether a rotation must run now, without any key: the marker says one did not finish, or the escrow
-   * record, or a copy of it beside a folder, is not sealed to exactly the current set. The marker alone is
+   * record, or a copy of it beside a folder, is not sealed to exactly the current set, or a file in a
+   * protected folder carries a stanza for a key outside it (header key IDs only). The marker alone is
    * not enough: it is a plain file in app data (deleted by anyone who can write there, or never written when
    * the policy changed while the app was closed), and a copy still sealed to a retired key yields the device
    * key itself, so the retired key would open every file written from then on.
    */
   needsRun(): boolean {
     if (this.pending()) return true;
-    let record: EscrowRecord | null;
     try {
-      record = this.deps.escrow.currentEscrow();
+      return this.outOfDate();
     } catch {
-      return true; // the run reports why (tampered or unreadable state)
+      return true; // tampered or unreadable state: the run reports why
     }
-    if (record === null) return false;
+  }
+
+  private outOfDate(): boolean {
+    const record = this.deps.escrow.currentEscrow();
     const current = new Set(this.deps.recoveryKeyIds());
-    const sealed = new Set(record.recovery.map((r) => r.keyId));
-    if (sealed.size !== current.size || [...sealed].some((id) => !current.has(id))) return true;
-    return this.deps.copies.stale?.(record) ?? false;
+    if (record !== null) {
+      const sealed = new Set(record.recovery.map((r) => r.keyId));
+      if (sealed.size !== current.size || [...sealed].some((id) => !current.has(id))) return true;
+      if (this.deps.copies.stale?.(record) === true) return true;
+    }
+    // A run killed among the files, its marker then deleted: files still carrying a retired key's stanza
+    // (header key IDs only, FORMAT.md §4: no key is needed, no file is written).
+    const files = listProtected(this.deps.folders(), ROTATION_LITTER).files.map((f) => f.path);
+    return recoveryCoverage(files, [...current]).retiredKeyStanzas > 0;
   }
 
   /**
