@@ -3,6 +3,7 @@
  * each is a way to get exit 0, `"ok": true` or "All files protected" while a customer's plaintext is still
  * readable in a protected folder. Every one of them succeeded on the code before its fix.
  */
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -144,4 +145,119 @@ describe.skipIf(NO_KEYRING !== null)('honest counts: attacks that must not end g
       expect(innerStatus?.protection.allProtected).toBe(true);
     }
   });
+
+  /** The files of every session in the workspace (`<app data>/workspace/<id>/<name>`). */
+  function workspaceCopies(): string[] {
+    const dir = path.join(laptop.home, 'workspace');
+    if (!fs.existsSync(dir)) return [];
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .flatMap((e) => fs.readdirSync(path.join(dir, e.name)).map((n) => path.join(dir, e.name, n)));
+  }
+
+  /** An editor that appends `line` to its file, writes its pid to `pidFile`, then stays open for a minute. */
+  function slowEditor(label: string, line: string, pidFile: string): string {
+    const editor = path.join(folder(label), 'edit.sh');
+    fs.writeFileSync(
+      editor,
+      `#!/bin/sh\nprintf '${line}\\n' >> "$1"\necho $$ > '${pidFile}'\nexec sleep 60\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    return editor;
+  }
+
+  async function until(what: string, test: () => boolean, ms = 60_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!test()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  const exited = (child: ChildProcess): Promise<number | null> =>
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve(child.exitCode)
+      : new Promise((resolve) => child.on('close', resolve));
+
+  async function decrypted(file: string): Promise<string> {
+    const out = folder('open-check');
+    const result = await laptop.run(['decrypt', '-o', out, file]);
+    expect(result.code, result.stderr).toBe(0);
+    return fs.readFileSync(path.join(out, path.basename(file, '.coffer')), 'utf8');
+  }
+
+  it('coffer open killed -9: the next coffer open saves the edit and wipes the copy, and leaves a live session alone', async () => {
+    const dir = folder('open-crash');
+    fs.writeFileSync(path.join(dir, 'letter.txt'), 'Dear customer,\n');
+    fs.writeFileSync(path.join(dir, 'other.txt'), 'other\n');
+    expect((await laptop.run(['protect', dir])).code).toBe(0);
+    const pidFile = path.join(folder('open-crash-pid'), 'editor.pid');
+    const crashing = laptop.spawn(['open', path.join(dir, 'letter.txt')], {
+      EDITOR: slowEditor('open-crash-editor', 'edit A', pidFile),
+      VISUAL: '',
+    });
+    try {
+      await until(
+        'the editor',
+        () => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim() !== '',
+      );
+      const [live] = workspaceCopies();
+      expect(live && fs.readFileSync(live, 'utf8')).toBe('Dear customer,\nedit A\n');
+
+      // Another `coffer open` meanwhile (another terminal): the live session is not a crash leftover.
+      const quick = path.join(folder('open-quick-editor'), 'edit.sh');
+      fs.writeFileSync(quick, '#!/bin/sh\nprintf "edit B\\n" >> "$1"\n', { mode: 0o755 });
+      const other = await laptop.run(['open', path.join(dir, 'other.txt')], { EDITOR: quick, VISUAL: '' });
+      expect(other.code, other.stderr).toBe(0);
+      expect(live && fs.readFileSync(live, 'utf8')).toBe('Dear customer,\nedit A\n');
+
+      // The CLI dies without a chance to clean up, and so does its editor.
+      crashing.kill('SIGKILL');
+      await exited(crashing);
+      process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+      expect(workspaceCopies()).toHaveLength(1);
+
+      // The next `coffer open` (any file) finds the dead session: its edit is saved back, the copy wiped.
+      const next = await laptop.run(['open', path.join(dir, 'other.txt')], { EDITOR: 'true', VISUAL: '' });
+      expect(next.code, next.stderr).toBe(0);
+      expect(workspaceCopies()).toEqual([]);
+      expect(await decrypted(path.join(dir, 'letter.txt.coffer'))).toBe('Dear customer,\nedit A\n');
+      expect(await decrypted(path.join(dir, 'other.txt.coffer'))).toBe('other\nedit B\n');
+    } finally {
+      crashing.kill('SIGKILL');
+    }
+  }, 240_000);
+
+  it('coffer open stopped by SIGTERM or SIGHUP saves the edit and wipes the copy before it ends', async () => {
+    const dir = folder('open-term');
+    fs.writeFileSync(path.join(dir, 'memo.txt'), 'memo\n');
+    expect((await laptop.run(['protect', dir])).code).toBe(0);
+    for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+      const pidFile = path.join(folder(`open-${signal}`), 'editor.pid');
+      const child = laptop.spawn(['open', path.join(dir, 'memo.txt')], {
+        EDITOR: slowEditor(`open-${signal}-editor`, signal, pidFile),
+        VISUAL: '',
+      });
+      try {
+        await until(
+          'the editor',
+          () => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim() !== '',
+        );
+        child.kill(signal);
+        await exited(child);
+        expect(workspaceCopies(), signal).toEqual([]);
+      } finally {
+        child.kill('SIGKILL');
+        try {
+          process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+        } catch {
+          // the editor ended with its CLI
+        }
+      }
+    }
+    expect(await decrypted(path.join(dir, 'memo.txt.coffer'))).toBe('memo\nSIGTERM\nSIGHUP\n');
+  }, 240_000);
 });

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { CofferError } from '../../crypto/errors.js';
@@ -30,13 +31,57 @@ function protectedFileOf(file: string): string {
   );
 }
 
-/** Runs `command` (which may carry arguments, like `code --wait`) on `file` and waits for it to end. */
-function runEditor(command: string, file: string): Promise<number> {
+/**
+ * Signals that end `coffer open` (a closed terminal, `kill`, Ctrl-C while waiting for Enter): caught, so the
+ * copy is saved back and wiped before the process ends instead of staying readable in the workspace.
+ * SIGINT is caught only when `interrupt` says so: while an editor runs in the terminal, Ctrl-C is the
+ * editor's (as `git commit` does), never a reason to take its file away.
+ */
+function stopSignals(interrupt: () => boolean): {
+  stopped: Promise<NodeJS.Signals>;
+  received: () => NodeJS.Signals | null;
+  dispose: () => void;
+} {
+  let received: NodeJS.Signals | null = null;
+  let stop: (signal: NodeJS.Signals) => void = () => undefined;
+  const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
+  const handlers = (['SIGTERM', 'SIGHUP', 'SIGINT'] as const).map((signal) => {
+    const handler = (): void => {
+      if (signal === 'SIGINT' && !interrupt()) return;
+      received ??= signal;
+      stop(signal);
+    };
+    process.on(signal, handler);
+    return () => process.removeListener(signal, handler);
+  });
+  return {
+    stopped,
+    received: () => received,
+    dispose: () => {
+      for (const remove of handlers) remove();
+    },
+  };
+}
+
+/** How long an editor asked to stop (it got the same signal) may take to write what it has. */
+const EDITOR_STOP_GRACE_MS = 2000;
+
+/**
+ * Runs `command` (which may carry arguments, like `code --wait`) on `file` and waits for it to end, or for
+ * a stop signal: then the editor gets it too, and a short grace to exit.
+ */
+function runEditor(command: string, file: string, stopped: Promise<NodeJS.Signals>): Promise<number> {
   const [program, ...args] = command.trim().split(/\s+/);
   if (!program) return Promise.resolve(0);
   return new Promise((resolve, reject) => {
     // No shell: the file name is one argument whatever characters it holds.
     const child = spawn(program, [...args, file], { stdio: 'inherit' });
+    void stopped.then((signal) => {
+      child.kill(signal);
+      setTimeout(() => {
+        resolve(1);
+      }, EDITOR_STOP_GRACE_MS).unref();
+    });
     child.on('error', (error) => {
       reject(
         new CofferError(
@@ -57,12 +102,17 @@ function runEditor(command: string, file: string): Promise<number> {
  * script (EditSession.runnable) is never handed over: the OS would run it (issue 10 item 6), so the user is
  * told where the copy is and opens it in an editor.
  */
-async function openWithDefaultApp(ctx: CliContext, file: string, runnable: boolean): Promise<void> {
+async function openWithDefaultApp(
+  ctx: CliContext,
+  file: string,
+  runnable: boolean,
+  stopped: Promise<unknown>,
+): Promise<void> {
   if (runnable) {
     ctx.out.note(
       `${file} is a program or script: the default app would run it, so Coffer does not open it. Open it in an editor (or set $EDITOR), save it, then press Enter here to encrypt it back.`,
     );
-    await waitForEnter();
+    await waitForEnter(stopped);
     return;
   }
   const opener =
@@ -77,17 +127,20 @@ async function openWithDefaultApp(ctx: CliContext, file: string, runnable: boole
   });
   child.unref();
   ctx.out.note(`Opened ${file}. Edit and save it, then press Enter here to encrypt it back.`);
-  await waitForEnter();
+  await waitForEnter(stopped);
 }
 
-/** Resolves on the next line of standard input, or when it closes (a script). */
-async function waitForEnter(): Promise<void> {
+/** Resolves on the next line of standard input, when it closes (a script), or on a stop signal. */
+async function waitForEnter(stopped: Promise<unknown>): Promise<void> {
   const rl = readline.createInterface({ input: process.stdin });
   await new Promise<void>((resolve) => {
     rl.once('line', () => {
       resolve();
     });
     rl.once('close', resolve); // stdin closed (a script): done
+    void stopped.then(() => {
+      resolve();
+    });
   });
   rl.close();
 }
@@ -102,31 +155,59 @@ export const registerOpenCommand: CommandGroup = (program, ctx) => {
     .action(async (file: string) => {
       const source = protectedFileOf(file);
       const { sodium, paths, writeKeys } = await ctx.services();
+      let savedMeanwhile = false;
       const workspace = new EditWorkspace({
         sodium,
         // Device + trusted + policy recovery keys, as for every write.
         keys: writeKeys,
         dir: path.join(paths.home, 'workspace'),
+        // Saves while the editor runs count: "No changes" only when nothing was saved at all.
+        onSaved: () => {
+          savedMeanwhile = true;
+        },
       });
       // Keys first: a refused write (no recovery key, policy) fails before anything is decrypted.
       await writeKeys.recipients();
-      const session = await workspace.openFile(source);
-      await recordEvent(ctx, 'open-for-edit', { file: path.resolve(source), copy: session.editPath });
+      // Copies a killed `coffer open` (or app) left: saved back if edited, then wiped. Live sessions of
+      // the app or of another terminal are theirs (workspace.ts SessionOwner).
+      const recovered = await workspace.recover();
+      for (const f of recovered.saved) ctx.out.note(`Saved the edit a stopped session left of ${f}.`);
+      let editorRuns = false;
+      const stop = stopSignals(() => !editorRuns);
       let saved: boolean;
       try {
-        const editor = ctx.env.VISUAL || ctx.env.EDITOR; // an empty VISUAL is unset
-        if (editor) {
-          const code = await runEditor(editor, session.editPath);
-          if (code !== 0) ctx.out.note(`The editor ended with exit code ${code}; saving what it left.`);
-        } else {
-          await openWithDefaultApp(ctx, session.editPath, session.runnable);
+        const session = await workspace.openFile(source);
+        await recordEvent(ctx, 'open-for-edit', { file: path.resolve(source), copy: session.editPath });
+        try {
+          const editor = ctx.env.VISUAL || ctx.env.EDITOR; // an empty VISUAL is unset
+          if (stop.received()) {
+            // stopped while decrypting: nothing to edit
+          } else if (editor) {
+            editorRuns = true;
+            const code = await runEditor(editor, session.editPath, stop.stopped);
+            editorRuns = false;
+            if (code !== 0) ctx.out.note(`The editor ended with exit code ${code}; saving what it left.`);
+          } else {
+            await openWithDefaultApp(ctx, session.editPath, session.runnable, stop.stopped);
+          }
+        } finally {
+          // Saved back if changed, then wiped, whatever happened above (a stop signal included).
+          saved = (await workspace.close(session.id)).saved || savedMeanwhile;
         }
       } finally {
-        // Saved back if changed, then wiped, whatever happened above.
-        saved = (await workspace.close(session.id)).saved;
+        stop.dispose();
       }
+      const signal = stop.received();
+      if (signal) ctx.out.note(`Stopped by ${signal}: what the editor saved is encrypted, the copy wiped.`);
       ctx.out.info(saved ? `Saved ${source} (encrypted again).` : `No changes to ${source}.`);
-      ctx.out.document({ command: 'open', ok: true, file: source, saved });
-      ctx.exitCode = EXIT_OK;
+      ctx.out.document({
+        command: 'open',
+        ok: true,
+        file: source,
+        saved,
+        ...(signal ? { stoppedBy: signal } : {}),
+      });
+      // The shell's convention for a command ended by a signal: 128 + its number.
+      ctx.exitCode = signal ? 128 + os.constants.signals[signal] : EXIT_OK;
     });
 };

@@ -9,6 +9,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
@@ -105,6 +106,17 @@ it('at start, encrypts back a copy left by a crash if it changed, wipes the rest
   // The app "dies" (no close), mid-way through writing a manifest; a new instance starts.
   writeFileSync(join(root, 'ws', `.${a.id}.json.tmp-0123456789ab`), '{"half":');
   const next = new EditWorkspace({ sodium, keys, dir: join(root, 'ws') });
+  // While the process that opened them runs, they are its live sessions, not a crash's leftovers.
+  expect(await next.recover()).toEqual({ saved: [], wiped: 0 });
+  expect(read(changed)).toBe('a1');
+  expect(readFileSync(a.editPath, 'utf8')).toBe('a2 (unsaved when the app died)');
+  // Now owned by a process that has ended (a real one, reaped): crash leftovers.
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  for (const id of [a.id, b.id]) {
+    const manifest = join(root, 'ws', `${id}.json`);
+    const value = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>;
+    writeFileSync(manifest, JSON.stringify({ ...value, owner: { pid: dead, started: null } }));
+  }
   const result = await next.recover();
   expect(result).toEqual({ saved: [changed], wiped: 2 });
   expect(read(changed)).toBe('a2 (unsaved when the app died)');

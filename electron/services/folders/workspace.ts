@@ -95,6 +95,42 @@ interface Manifest {
   /** Size and mtime of the copy when it last matched the `.coffer` file. */
   syncedSize: number;
   syncedMtimeMs: number;
+  /**
+   * The process editing it (the app, or a `coffer open` in a terminal): while it lives, the session is
+   * not a crash leftover, and no other process's `recover` touches it.
+   */
+  readonly owner?: SessionOwner;
+}
+
+/** A process, told apart from a later one that reuses its pid by its start time where the OS says it. */
+export interface SessionOwner {
+  readonly pid: number;
+  readonly started: string | null;
+}
+
+/** This process's start time as Linux counts it (clock ticks since boot, /proc/PID/stat field 22); null elsewhere. */
+function startedOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function currentOwner(): SessionOwner {
+  return { pid: process.pid, started: startedOf(process.pid) };
+}
+
+/** True while the process that opened a session runs (a reused pid with another start time is not it). */
+export function ownerAlive(owner: SessionOwner): boolean {
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return owner.started === null || startedOf(owner.pid) === owner.started;
 }
 
 export interface WorkspaceDeps {
@@ -128,12 +164,16 @@ export class EditWorkspace {
     this.ensureRoot();
     const id = randomBytes(8).toString('hex');
     const folder = join(this.deps.dir, id);
+    // The name the user sees (not the one stored inside, which whoever wrote the file chose: a
+    // "Q3-report.pdf" holding `invoice.exe`), so the app the user expects opens it.
+    const name = visibleName(source);
+    const owner = currentOwner();
+    // Owned before the folder exists: another process's `recover` never takes a session being opened for
+    // a crash leftover (a folder without a manifest is one).
+    this.writeManifest({ id, source, name, openedAt: Date.now(), syncedSize: -1, syncedMtimeMs: -1, owner });
     mkdirSync(folder, { mode: 0o700 });
     try {
-      // The name the user sees (not the one stored inside, which whoever wrote the file chose: a
-      // "Q3-report.pdf" holding `invoice.exe`), so the app the user expects opens it. A temp name first,
-      // renamed only once authentic.
-      const name = visibleName(source);
+      // A temp name first, renamed only once authentic.
       const { target, metadata } = this.safe.decryptTo(source, { identities, output: join(folder, name) });
       // The copy is a document: never executable, whatever mode was stored (only the owner reads it).
       chmodSync(target, 0o600);
@@ -146,12 +186,14 @@ export class EditWorkspace {
         openedAt: Date.now(),
         syncedSize: stats.size,
         syncedMtimeMs: stats.mtimeMs,
+        owner,
       };
       this.writeManifest(manifest);
       await this.watch(manifest);
       return this.session(manifest);
     } catch (error) {
       rmSync(folder, { recursive: true, force: true });
+      rmSync(join(this.deps.dir, `${id}.json`), { force: true });
       throw error;
     }
   }
@@ -176,8 +218,9 @@ export class EditWorkspace {
   }
 
   /**
-   * At start: copies left by a crash are encrypted back if they differ from their `.coffer` file (or it is
-   * gone), then wiped. Returns what was done.
+   * At start (the app's, or a `coffer open`'s): copies left by a crash are encrypted back if they differ
+   * from their `.coffer` file (or it is gone), then wiped. A session whose owner still runs (the app, a
+   * `coffer open` in another terminal) is live, not left by a crash: left alone. Returns what was done.
    */
   async recover(): Promise<{ saved: string[]; wiped: number }> {
     const saved: string[] = [];
@@ -191,6 +234,7 @@ export class EditWorkspace {
       if (this.open.has(name) || !entry.isDirectory()) continue;
       try {
         const manifest = this.readManifest(name);
+        if (manifest?.owner && ownerAlive(manifest.owner)) continue;
         if (manifest && (await this.saveIfChanged(manifest, true))) saved.push(manifest.source);
       } catch (error) {
         // Never wipe a copy that could not be saved back: it may hold the only version of an edit.
@@ -327,9 +371,16 @@ export class EditWorkspace {
         openedAt: Number(value.openedAt),
         syncedSize: Number(value.syncedSize),
         syncedMtimeMs: Number(value.syncedMtimeMs),
+        ...(isOwner(value.owner) ? { owner: value.owner } : {}),
       };
     } catch {
       return null;
     }
   }
+}
+
+function isOwner(value: unknown): value is SessionOwner {
+  if (typeof value !== 'object' || value === null) return false;
+  const { pid, started } = value as Record<string, unknown>;
+  return Number.isInteger(pid) && Number(pid) > 0 && (started === null || typeof started === 'string');
 }
