@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBackend } from '../../../crypto/sodium.js';
 import { isCofferError } from '../../../crypto/errors.js';
+import { decryptFd, encryptFd } from '../../../crypto/file.js';
 import { deviceKeyId, formatKeyId, generateDeviceKey, type Identity } from '../../../crypto/keys.js';
 import { JsonSettingsStore } from '../settings.js';
 import { DEVICE_KEY_ACCOUNT, DeviceKeyService, readOnlyAccount } from './device-key.js';
@@ -17,9 +18,10 @@ const idOf = (key: Uint8Array): string => formatKeyId(deviceKeyId(sodium, key));
 
 /** Counts writes, so a test can see how many keys were made. */
 class CountingKeyStore extends MemoryKeyStore {
+  /** Writes of `device-key` (each new key also gets its own read-only copy: storeWriting). */
   sets = 0;
   override set(account: string, secret: Uint8Array): Promise<void> {
-    this.sets++;
+    if (account === DEVICE_KEY_ACCOUNT) this.sets++;
     return super.set(account, secret);
   }
 }
@@ -121,14 +123,16 @@ describe('DeviceKeyService', () => {
     expect(await service.keepReadOnly(restored)).toEqual({ keyId: idOf(restored), isCurrent: false });
     expect(await keyStore.get(readOnlyAccount(idOf(restored)))).toEqual(restored);
     expect(await keyStore.get(DEVICE_KEY_ACCOUNT)).toEqual(current);
-    expect(settings.read().readOnlyDeviceKeyIds).toEqual([idOf(restored)]);
+    // The current key's own copy (storeWriting), then the restored key.
+    expect(settings.read().readOnlyDeviceKeyIds).toEqual([idOf(current), idOf(restored)]);
     const fresh = make();
     expect(deviceIds(await fresh.identities())).toEqual([idOf(current), idOf(restored)]);
     const writers = (await fresh.recipients()).flatMap((r) => (r.kind === 'device' ? [idOf(r.key)] : []));
     expect(writers).toEqual([idOf(current)]);
     // Keeping the current key "read-only" changes nothing.
     expect(await fresh.keepReadOnly(current)).toEqual({ keyId: idOf(current), isCurrent: true });
-    expect(settings.read().readOnlyDeviceKeyIds).toEqual([idOf(restored)]);
+    expect(settings.read().readOnlyDeviceKeyIds).toEqual([idOf(current), idOf(restored)]);
+    expect((await fresh.list()).readOnly).toEqual([{ keyId: idOf(restored), state: 'ok' }]);
   });
 
   it('a read-only entry whose bytes are not the key its ID names is not used; list() says so', async () => {
@@ -330,6 +334,83 @@ describe.skipIf(noKeyring !== null)(
       const later = make();
       expect(deviceIds(await later.identities())).toEqual([rotated.deviceKeyId, idOf(old)]);
       for (const account of [DEVICE_KEY_ACCOUNT, readOnlyAccount(idOf(old))]) await os_.delete(account);
+    });
+  },
+);
+
+/**
+ * A keychain write that timed out for its caller (the helper killed after COFFER_KEYCHAIN_TIMEOUT_MS, or its
+ * process killed with -9) but that the Secret Service still carries out later: the request was already in
+ * the daemon. The caller saw an error and let go of the lock.
+ */
+class LateWriteKeyStore implements KeyStore {
+  late: (() => Promise<void>) | null = null;
+  constructor(private readonly inner: KeyStore) {}
+  get(account: string) {
+    return this.inner.get(account);
+  }
+  set(account: string, secret: Uint8Array) {
+    if (account === DEVICE_KEY_ACCOUNT && this.late === null) {
+      const copy = secret.slice();
+      this.late = () => this.inner.set(account, copy);
+      return Promise.reject(new Error('The OS keychain is unavailable: no answer within 5 s'));
+    }
+    return this.inner.set(account, secret);
+  }
+  delete(account: string) {
+    return this.inner.delete(account);
+  }
+}
+
+describe.skipIf(noKeyring !== null)(
+  'R5: a first use whose keychain write lands late (real Secret Service)',
+  () => {
+    it('does not take away the key another first use made and wrote files with', async () => {
+      const { OsKeyStore } = await import('./key-store.js');
+      const real = new OsKeyStore({ service: `CofferTest-${Math.random().toString(16).slice(2, 10)}` });
+      const { make, settings, dir } = setup(real);
+      const late = new LateWriteKeyStore(real);
+      // First use #1 (say `coffer init`): its write times out; it reports KEYCHAIN_UNAVAILABLE and stops.
+      await expect(make(late).getOrCreateDeviceKey()).rejects.toThrow(/no answer/);
+      // First use #2 (the app): makes a key and writes a file with it.
+      const app = make();
+      const writer = (await app.recipients()).find((r) => r.kind === 'device');
+      if (writer?.kind !== 'device') throw new Error('no device recipient');
+      const plain = path.join(dir, 'report.txt');
+      fs.writeFileSync(plain, 'quarterly numbers\n');
+      const input = fs.openSync(plain, 'r');
+      const output = fs.openSync(`${plain}.coffer`, 'w');
+      try {
+        encryptFd(sodium, input, output, { recipients: [writer], name: 'report.txt' });
+      } finally {
+        fs.closeSync(input);
+        fs.closeSync(output);
+      }
+      fs.rmSync(plain);
+      // Then the Secret Service carries out #1's write.
+      await late.late?.();
+      // The file still opens with this account's keys, in a new process; the key that writes is in the keychain.
+      const later = make();
+      const fd = fs.openSync(`${plain}.coffer`, 'r');
+      try {
+        expect(() => decryptFd(sodium, fd, null, [])).toThrow();
+      } finally {
+        fs.closeSync(fd);
+      }
+      const identities = await later.identities();
+      expect(deviceIds(identities)).toContain(idOf(writer.key));
+      const again = fs.openSync(`${plain}.coffer`, 'r');
+      try {
+        expect(() => decryptFd(sodium, again, null, identities)).not.toThrow();
+      } finally {
+        fs.closeSync(again);
+      }
+      const now = (await later.recipients()).find((r) => r.kind === 'device');
+      if (now?.kind !== 'device') throw new Error('no device recipient');
+      expect(await real.get(DEVICE_KEY_ACCOUNT)).toEqual(now.key);
+      expect(settings.read().deviceKeyId).toBe(idOf(now.key));
+      for (const id of settings.read().readOnlyDeviceKeyIds) await real.delete(readOnlyAccount(id));
+      await real.delete(DEVICE_KEY_ACCOUNT);
     });
   },
 );

@@ -9,7 +9,9 @@
  *
  * Read-only keys: a restored key (restore-device) or a rotated-out one (rotate-device-key) is kept in its own
  * keychain account, `device-key-ro-<ID>`, and listed in settings. It opens files (identities) and never
- * writes them (recipients): "a restored key only reads". Nothing here ever deletes a key.
+ * writes them (recipients): "a restored key only reads". Nothing here ever deletes a key. Each key made
+ * here also gets such a copy before it first writes (storeWriting), so a late keychain write can never take
+ * away a key that files were written with; list() does not show the copy of the current key.
  */
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { CofferError, isCofferError } from '../../../crypto/errors.js';
@@ -155,6 +157,7 @@ export class DeviceKeyService {
     }
     const readOnly: DeviceKeyList['readOnly'] = [];
     for (const keyId of settings.read().readOnlyDeviceKeyIds) {
+      if (keyId === current?.keyId) continue; // the copy of the key that writes (storeWriting)
       const key = await keyStore.get(readOnlyAccount(keyId));
       const state: KeyState =
         key === null ? 'missing' : key.length === KEY_BYTES && idOf(sodium, key) === keyId ? 'ok' : 'damaged';
@@ -216,7 +219,7 @@ export class DeviceKeyService {
       const key = generateDeviceKey(sodium);
       const keyId = idOf(sodium, key);
       try {
-        await this.store(DEVICE_KEY_ACCOUNT, key, keyId);
+        await this.storeWriting(key, keyId);
         settings.update((s) => ({ ...s, deviceKeyId: keyId }));
       } catch (error) {
         sodium.zero(key);
@@ -270,7 +273,7 @@ export class DeviceKeyService {
       const key = generateDeviceKey(this.deps.sodium);
       const id = idOf(this.deps.sodium, key);
       try {
-        await this.store(DEVICE_KEY_ACCOUNT, key, id);
+        await this.storeWriting(key, id);
       } catch (error) {
         this.deps.sodium.zero(key);
         throw error;
@@ -356,6 +359,18 @@ export class DeviceKeyService {
       if (old) this.deps.sodium.zero(old);
       this.readOnlyCache.set(keyId, key.slice());
     }
+  }
+
+  /**
+   * Stores a new key that is about to write: first a copy under its own read-only account, then as
+   * `device-key`. A write to `device-key` that timed out for another process (its helper killed, or the
+   * process killed with -9, while the request was already in the Secret Service) can still land later and
+   * replace this key there, after files were written with it (R5 review). The copy keeps every such file
+   * opening; the late key then simply writes from there on (settle() records it).
+   */
+  private async storeWriting(key: Uint8Array, keyId: string): Promise<void> {
+    await this.storeReadOnly(keyId, key);
+    await this.store(DEVICE_KEY_ACCOUNT, key, keyId);
   }
 
   /** Keeps the bytes of a damaged entry under their own account: they may still mean something to someone. */
