@@ -117,6 +117,7 @@ const LABELS: Record<string, string> = {
   allowUserRecoveryKeys: 'Recovery keys of your own allowed',
   autoLockMinutes: 'Lock open files after (minutes)',
   updateUrl: 'Update server',
+  auditForward: 'Audit events sent to',
 };
 
 function displayValue(value: unknown): string {

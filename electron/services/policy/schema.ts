@@ -24,6 +24,7 @@ export const POLICY_KEYS = [
   'exclude',
   'autoLockMinutes',
   'updateUrl',
+  'auditForward',
 ] as const;
 export type PolicyKey = (typeof POLICY_KEYS)[number];
 
