@@ -146,6 +146,28 @@ describe.skipIf(NO_KEYRING !== null)('honest counts: attacks that must not end g
     }
   });
 
+  it('a file named like a lock file holds data unless it is a small lock beside a real document', async () => {
+    const dir = folder('lock-names');
+    // A folder (not a document) named Report.docx: nothing there is open in Word.
+    fs.mkdirSync(path.join(dir, 'Report.docx'));
+    fs.writeFileSync(path.join(dir, '~$Report.docx'), 'customer list kept under an odd name\n');
+    // A document beside a "lock" of 64 KiB: Office owner files are 162 bytes; this one is data.
+    fs.writeFileSync(path.join(dir, 'Budget.xlsx'), 'budget\n');
+    fs.writeFileSync(path.join(dir, '~$Budget.xlsx'), Buffer.alloc(64 * 1024, 'salaries '));
+
+    const protect = await laptop.json<RunDoc>(['protect', dir]);
+    expect(protect.result.code, protect.result.stderr).toBe(0);
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      'Budget.xlsx.coffer',
+      'Report.docx',
+      '~$Budget.xlsx.coffer',
+      '~$Report.docx.coffer',
+    ]);
+    const status = await statusOf(dir);
+    expect(status.code).toBe(0);
+    expect(status.doc.folders[0]?.protection.allProtected).toBe(true);
+  });
+
   /** The files of every session in the workspace (`<app data>/workspace/<id>/<name>`). */
   function workspaceCopies(): string[] {
     const dir = path.join(laptop.home, 'workspace');

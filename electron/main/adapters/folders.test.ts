@@ -239,6 +239,22 @@ describe('FoldersAdapter', () => {
     expect(listed?.inTheClear.map((f) => [f.path, f.code])).toEqual([['Budget.xlsx', 'IN_USE']]);
   });
 
+  it("a `.coffer` name without Coffer's magic is in the clear (BAD_MAGIC) and listed as plaintext, as the CLI says", async () => {
+    fs.writeFileSync(path.join(data, 'a.txt'), 'alpha');
+    fs.writeFileSync(path.join(data, 'export.csv.coffer'), 'name,iban\nAda,DE00\n');
+    const view = await adapter.add(data);
+    const end = await runs.settled((await adapter.protect(view.id)).runId);
+    expect(end.errors).toEqual([expect.objectContaining({ path: 'export.csv.coffer', code: 'BAD_MAGIC' })]);
+    const listed = (await adapter.list())[0];
+    expect(listed).toMatchObject({ protectedFiles: 1, inTheClearFiles: 1 });
+    expect(listed?.inTheClear.map((f) => [f.path, f.code])).toEqual([['export.csv.coffer', 'BAD_MAGIC']]);
+    const files = await adapter.listFiles(view.id, '');
+    expect(files.filter((f) => f.kind !== 'other').map((f) => [f.name, f.kind])).toEqual([
+      ['a.txt', 'protected'],
+      ['export.csv.coffer', 'plaintext'],
+    ]);
+  });
+
   it('lists one directory and keeps paths inside the folder, symlinks included', async () => {
     fs.mkdirSync(path.join(data, 'sub'));
     fs.writeFileSync(path.join(data, 'b.txt'), 'b');

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { CofferError } from '../../../crypto/errors.js';
 import type { FolderService, FolderStatus, KeyProvider } from '../../services/folders/folder-service.js';
 import { LitterFilter } from '../../services/folders/litter.js';
+import { hasCofferMagic } from '../../services/folders/walk.js';
 import { canonicalFolder, isWithin, type FolderEntry } from '../../services/folders/registry.js';
 import { runVerdict } from '../../services/folders/clear-state.js';
 import type { FileIssue, RunReport } from '../../services/folders/types.js';
@@ -191,6 +192,8 @@ export class FoldersAdapter implements FoldersPort {
     const dirLitter = litter.inDirectory(
       absolute,
       dirents.map((d) => d.name),
+      Date.now(),
+      new Set(dirents.filter((d) => d.isFile()).map((d) => d.name)),
     );
     for (const d of dirents) {
       if (isTempName(d.name)) continue;
@@ -200,7 +203,8 @@ export class FoldersAdapter implements FoldersPort {
         ? 'dir'
         : !stat.isFile() || dirLitter.isLitter(d.name)
           ? 'other'
-          : isProtectedName(d.name)
+          : // Only a file with Coffer's magic is shown protected, as status counts it (walk.ts).
+            isProtectedName(d.name) && hasCofferMagic(path.join(absolute, d.name))
             ? 'protected'
             : 'plaintext';
       entries.push({

@@ -36,6 +36,12 @@ const ALWAYS_IGNORED: readonly string[] = ['.coffer-escrow.json*'];
  */
 export const LOCK_FRESH_MS = 12 * 60 * 60 * 1000;
 
+/**
+ * The most a lock file holds: Word's owner file is 162 bytes, LibreOffice's lock one line of user name,
+ * host and time. A bigger file under a lock's name is someone's data, and is protected like any other.
+ */
+export const LOCK_MAX_BYTES = 4096;
+
 function toRegExp(pattern: string): RegExp {
   const body = pattern
     .split('*')
@@ -73,9 +79,11 @@ function isLockName(name: string): boolean {
   return !name.endsWith(PROTECTED_SUFFIX) && looksLikeLock(name);
 }
 
-function fresh(path: string, now: number): boolean {
+/** A lock file as editors write them: small, and written less than LOCK_FRESH_MS ago. */
+function liveLockFile(path: string, now: number): boolean {
   try {
-    return now - statSync(path).mtimeMs < LOCK_FRESH_MS;
+    const stats = statSync(path);
+    return stats.isFile() && stats.size <= LOCK_MAX_BYTES && now - stats.mtimeMs < LOCK_FRESH_MS;
   } catch {
     return false; // gone: its editor closed the document
   }
@@ -100,15 +108,23 @@ export class LitterFilter {
     return this.patterns.some((p) => p.test(name));
   }
 
-  /** The litter of directory `dir` holding `names`. */
-  inDirectory(dir: string, names: Iterable<string>, now = Date.now()): DirectoryLitter {
+  /**
+   * The litter of directory `dir` holding `names`; `documents`, when given, are the names among them that
+   * are regular files (a folder named `Report.docx` is open in no editor, and keeps no lock beside it).
+   */
+  inDirectory(
+    dir: string,
+    names: Iterable<string>,
+    now = Date.now(),
+    documents?: ReadonlySet<string>,
+  ): DirectoryLitter {
     const all = new Set(names);
     // Lock file → whether it is a fresh lock of a document beside it; computed once per directory.
     const liveLocks = new Set<string>();
-    for (const name of all) {
+    for (const name of documents ?? all) {
       if (isLockName(name) || name.endsWith(PROTECTED_SUFFIX)) continue;
       for (const lock of lockNamesOf(name))
-        if (all.has(lock) && !liveLocks.has(lock) && fresh(join(dir, lock), now)) liveLocks.add(lock);
+        if (all.has(lock) && !liveLocks.has(lock) && liveLockFile(join(dir, lock), now)) liveLocks.add(lock);
     }
     return {
       // A lock-like name is litter only as the live lock of a document beside it: otherwise it is data.

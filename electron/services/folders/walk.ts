@@ -51,7 +51,9 @@ export function walkFolder(root: string, litter: LitterFilter, guard?: TreeGuard
       continue;
     }
     const names = new Set(entries.map((e) => e.name));
-    const dirLitter = litter.inDirectory(dir, names);
+    // Only a regular file is a document an editor can hold open (and keep a lock file beside).
+    const documents = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
+    const dirLitter = litter.inDirectory(dir, names, Date.now(), documents);
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isSymbolicLink()) {
@@ -70,7 +72,7 @@ export function walkFolder(root: string, litter: LitterFilter, guard?: TreeGuard
         if (isTempName(entry.name)) listing.temps.push(path);
         else if (dirLitter.isLitter(entry.name)) listing.ignored++;
         // A name proves nothing: only a file that starts with Coffer's magic (FORMAT.md §3) is ciphertext.
-        else if (isProtectedName(entry.name) && hasMagic(path))
+        else if (isProtectedName(entry.name) && hasCofferMagic(path))
           listing.protected.push({ path, size: sizeOf(path) });
         else if (rule) listing.skipped.push(rule);
         else if (isProtectedName(entry.name)) listing.skipped.push(notCoffer(path));
@@ -119,7 +121,7 @@ function hardLink(path: string, nlink: number): FileIssue {
 }
 
 /** True when `path` begins with Coffer's magic; a file that cannot be read is not proved to be one either. */
-function hasMagic(path: string): boolean {
+export function hasCofferMagic(path: string): boolean {
   let fd: number;
   try {
     // Never through a link, and never waiting on a pipe swapped in since readdir.
