@@ -172,6 +172,21 @@ describe('DeviceKeyService', () => {
     expect(deviceIds(await other.identities())).toEqual([result.deviceKeyId, idOf(old)]);
   });
 
+  it('R5: a running app whose keys were cached before a rotation or restore elsewhere opens with the new keys', async () => {
+    const { make } = setup();
+    const app = make();
+    const old = (await app.getOrCreateDeviceKey()).slice();
+    expect(deviceIds(await app.identities())).toEqual([idOf(old)]);
+    // `coffer rotate-device-key` in a terminal: files are re-wrapped to the new key only.
+    const cli = make();
+    const rotated = await cli.replaceCurrent();
+    expect(deviceIds(await app.identities())).toEqual([rotated.deviceKeyId, idOf(old)]);
+    // `coffer restore-device` keeps a restored key read-only: the app opens files that only it opens.
+    const restored = generateDeviceKey(sodium);
+    await make().keepReadOnly(restored);
+    expect(deviceIds(await app.identities())).toEqual([rotated.deviceKeyId, idOf(old), idOf(restored)]);
+  });
+
   it('a damaged entry is moved aside by replaceCurrent(), never overwritten; a restore works past it', async () => {
     const store = new MemoryKeyStore();
     const { make } = setup(store);

@@ -84,6 +84,8 @@ export class DeviceKeyService {
   /** Cached for the life of the service (one CLI run, one app session); zeroed by close(). */
   private cached: { key: Uint8Array; id: string } | null = null;
   private readOnlyCache: Map<string, Uint8Array> | null = null;
+  /** The settings index `readOnlyCache` was loaded from. */
+  private readOnlyCacheOf = '';
   /** Single flight: concurrent first uses in this process share one creation. */
   private creating: Promise<Uint8Array> | null = null;
 
@@ -120,7 +122,7 @@ export class DeviceKeyService {
   async recipients(): Promise<Recipient[]> {
     // Another process may have rotated the key since it was cached (settings record the new ID): write
     // for the new one. The old one stays readable, so even a write that raced the rotation opens.
-    if (this.cached && this.recordedDeviceKeyId() !== this.cached.id) this.close();
+    this.forgetIfChanged();
     const key = await this.getOrCreateDeviceKey();
     return [
       { kind: 'device', key },
@@ -130,6 +132,9 @@ export class DeviceKeyService {
 
   /** What opens files on this device: the current key, then each read-only key that is in the keychain. */
   async identities(): Promise<Identity[]> {
+    // A rotation or restore in another process re-wraps files to keys this one never loaded (R5 review:
+    // the running app then opened none of them until restarted).
+    this.forgetIfChanged();
     const current = await this.getDeviceKey();
     const currentId = idOf(this.deps.sodium, current);
     const readOnly = [...(await this.loadReadOnly()).entries()]
@@ -240,6 +245,16 @@ export class DeviceKeyService {
     this.readOnlyCache = null;
   }
 
+  /** Drops cached keys that settings say are no longer the set (another process changed it). */
+  private forgetIfChanged(): void {
+    const settings = this.deps.settings.read();
+    if (this.cached && settings.deviceKeyId !== this.cached.id) this.close();
+    if (this.readOnlyCache && settings.readOnlyDeviceKeyIds.join(',') !== this.readOnlyCacheOf) {
+      for (const key of this.readOnlyCache.values()) this.deps.sodium.zero(key);
+      this.readOnlyCache = null;
+    }
+  }
+
   private locked<T>(fn: () => Promise<T>, timeoutMs = this.deps.lockTimeoutMs): Promise<T> {
     return withUserLock(this.deps.lockDir, DEVICE_KEY_LOCK, fn, timeoutMs);
   }
@@ -332,7 +347,8 @@ export class DeviceKeyService {
     if (this.readOnlyCache) return this.readOnlyCache;
     const { sodium, keyStore } = this.deps;
     const keys = new Map<string, Uint8Array>();
-    for (const keyId of this.readOnlyKeyIds()) {
+    const ids = this.readOnlyKeyIds();
+    for (const keyId of ids) {
       const key = await keyStore.get(readOnlyAccount(keyId));
       if (!key) continue; // listed before it was stored (a failed step): `coffer device-keys` shows it
       // The ID is recomputed from the key, never trusted from the index or the account name.
@@ -340,6 +356,7 @@ export class DeviceKeyService {
       else sodium.zero(key);
     }
     this.readOnlyCache = keys;
+    this.readOnlyCacheOf = ids.join(',');
     return keys;
   }
 
@@ -354,11 +371,9 @@ export class DeviceKeyService {
         : { ...s, readOnlyDeviceKeyIds: [...s.readOnlyDeviceKeyIds, keyId] },
     );
     await this.store(readOnlyAccount(keyId), key, keyId);
-    if (this.readOnlyCache) {
-      const old = this.readOnlyCache.get(keyId);
-      if (old) this.deps.sodium.zero(old);
-      this.readOnlyCache.set(keyId, key.slice());
-    }
+    // Loaded again, with its index, at the next identities().
+    for (const cached of this.readOnlyCache?.values() ?? []) this.deps.sodium.zero(cached);
+    this.readOnlyCache = null;
   }
 
   /**
