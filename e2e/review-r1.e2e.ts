@@ -284,3 +284,35 @@ describe.skipIf(NO_KEYRING !== null)('reviewer R1: app data moved into a protect
     expect(inData).toEqual([]);
   }, 120_000);
 });
+
+describe.skipIf(NO_KEYRING !== null)(
+  'reviewer R1: a keyring folder the running process does not know of',
+  () => {
+    const work = fs.realpathSync(tempDir('r1-keyring'));
+    const laptop = new Laptop('r1-keyring');
+    afterAll(() => {
+      fs.rmSync(work, { recursive: true, force: true });
+      fs.rmSync(laptop.home, { recursive: true, force: true });
+    });
+
+    it('a GNOME keyring folder inside the folder (the desktop XDG_DATA_HOME, not this shell one) is never encrypted', async () => {
+      const docs = path.join(work, 'Docs');
+      const keyrings = path.join(docs, 'data', 'keyrings');
+      fs.mkdirSync(keyrings, { recursive: true });
+      fs.writeFileSync(path.join(keyrings, 'login.keyring'), 'GnomeKeyring\n\0 the device key');
+      fs.writeFileSync(path.join(keyrings, 'user.keystore'), 'more');
+      fs.writeFileSync(path.join(docs, 'data', 'notes.txt'), 'a document beside it\n');
+      // Run from cron, ssh or sudo: this process's XDG_DATA_HOME is not the one the keyring daemon uses.
+      const run = await laptop.json<{ report: { skipped: { path: string; code: string }[] } }>(
+        ['protect', docs],
+        {
+          XDG_DATA_HOME: '',
+        },
+      );
+      expect(fs.existsSync(path.join(docs, 'data', 'notes.txt.coffer'))).toBe(true);
+      expect(fs.readdirSync(keyrings).sort()).toEqual(['login.keyring', 'user.keystore']);
+      expect(run.doc.report, JSON.stringify(run)).toBeDefined();
+    expect(run.doc.report.skipped.find((s) => s.path === keyrings)?.code).toBe('FORBIDDEN_PATH');
+    }, 120_000);
+  },
+);

@@ -14,7 +14,7 @@
  * are configuration that programs read in the clear; customer documents are not named that way. Both are
  * skipped, reported as HIDDEN. Files already protected (`.x.coffer`) are still decrypted by unprotect.
  */
-import { realpathSync } from 'node:fs';
+import { readdirSync, realpathSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import nodePath from 'node:path';
 import { CofferError } from '../../../crypto/errors.js';
@@ -130,6 +130,11 @@ export class GuardRails {
     if (this.p.parse(path).root === path) return 'it is the root of a disk';
     const hidden = this.hiddenComponent(path);
     if (hidden !== null) return `it is inside the hidden folder ${hidden} (configuration, kept in the clear)`;
+    for (let at = path; ; at = this.p.dirname(at)) {
+      const store = secretStoreAt(at, this.p);
+      if (store !== null) return at === path ? `it is ${store}` : `it is inside ${at}, ${store}`;
+      if (this.p.dirname(at) === at) break;
+    }
     for (const r of this.roots) {
       if (key === r.key) return `it is ${r.why}`;
       if (within(r.key, key, this.p)) return `it contains ${r.path}, ${r.why}`;
@@ -272,6 +277,15 @@ export class TreeGuard {
         path,
         code: GUARD_CODES.forbidden,
         message: `${path}: ${tree.why}; never touched`,
+        hint: 'Coffer leaves it in the clear on purpose: the computer or Coffer needs it.',
+      };
+    }
+    const store = isDir ? secretStoreAt(path, this.p) : null;
+    if (store !== null) {
+      return {
+        path,
+        code: GUARD_CODES.forbidden,
+        message: `${path}: ${store}; never touched`,
         hint: 'Coffer leaves it in the clear on purpose: the computer or Coffer needs it.',
       };
     }
@@ -487,6 +501,43 @@ export function realOrSelf(path: string, p: nodePath.PlatformPath = nodePath): s
       rest.push(p.basename(at));
       at = parent;
     }
+  }
+}
+
+/**
+ * A keychain or keyring folder recognised by its shape, wherever it is: the process's environment does not
+ * always say where the desktop keeps them (a CLI run from cron, ssh or sudo has no XDG_DATA_HOME, or
+ * another one). GNOME `keyrings` with `*.keyring` files, KWallet's `kwalletd` with `*.kwl`, macOS
+ * `Keychains` with `*.keychain(-db)`, and Windows' DPAPI and credential folders under a `Microsoft` folder.
+ * A folder is read only when its name matches.
+ */
+export function secretStoreAt(path: string, p: nodePath.PlatformPath = nodePath): string | null {
+  const name = p.basename(path).toLowerCase();
+  const why = 'a keychain or keyring folder (it holds the keys that open your files)';
+  const holds = (test: RegExp): boolean => {
+    try {
+      return readdirSync(path).some((n) => test.test(n));
+    } catch {
+      return false;
+    }
+  };
+  switch (name) {
+    case 'keyrings':
+      return holds(/\.keyring$|^user\.keystore$/iu) ? why : null;
+    case 'kwalletd':
+    case 'kwalletd5':
+    case 'kwalletd6':
+      return holds(/\.kwl$/iu) ? why : null;
+    case 'keychains':
+      return holds(/\.keychain(-db)?$/iu) ? why : null;
+    case 'credentials':
+    case 'protect':
+    case 'vault':
+    case 'crypto':
+    case 'systemcertificates':
+      return p.basename(p.dirname(path)).toLowerCase() === 'microsoft' ? why : null;
+    default:
+      return null;
   }
 }
 
