@@ -122,6 +122,41 @@ describe.skipIf(NO_KEYRING !== null)('honest counts: attacks that must not end g
     }
   });
 
+  it('protect of a hidden folder inside a protected folder never says ok while its files stay in the clear', async () => {
+    const dir = folder('hidden-inside');
+    const hidden = path.join(dir, '.archive');
+    fs.mkdirSync(hidden);
+    fs.writeFileSync(path.join(dir, 'top.txt'), 'top\n');
+    fs.writeFileSync(path.join(hidden, 'old-client.txt'), 'an old client file\n');
+    expect((await laptop.run(['protect', dir])).code).toBe(0);
+    // Asked for by name: protected for real, or refused; never "Protected 0 of 0" with the file readable.
+    const protect = await laptop.json<RunDoc>(['protect', hidden]);
+    if (fs.existsSync(path.join(hidden, 'old-client.txt'))) {
+      expect(protect.result.code).toBe(1);
+      expect(protect.doc.ok).toBe(false);
+    } else {
+      expect(protect.result.code, protect.result.stderr).toBe(0);
+      expect(fs.existsSync(path.join(hidden, 'old-client.txt.coffer'))).toBe(true);
+    }
+  });
+
+  it('coffer encrypt of a hard-linked file fails (HARD_LINK): the other name would keep the plaintext', async () => {
+    const dir = folder('encrypt-link');
+    const other = folder('encrypt-link-other');
+    const file = path.join(dir, 'ledger.csv');
+    fs.writeFileSync(file, 'account,balance\n');
+    fs.linkSync(file, path.join(other, 'ledger-backup.csv'));
+    const encrypt = await laptop.json<RunDoc>(['encrypt', file]);
+    expect(encrypt.result.code).toBe(1);
+    expect(encrypt.doc.ok).toBe(false);
+    expect(encrypt.doc.failures?.map((f) => [f.path, f.code])).toEqual([[file, 'HARD_LINK']]);
+    expect(encrypt.doc.failures?.[0]?.hint).toContain('--keep');
+    expect(fs.readdirSync(dir)).toEqual(['ledger.csv']);
+    // --keep claims nothing about the plaintext: allowed.
+    expect((await laptop.run(['encrypt', '--keep', file])).code).toBe(0);
+    expect(fs.readdirSync(dir).sort()).toEqual(['ledger.csv', 'ledger.csv.coffer']);
+  });
+
   it('unprotect of a folder holding a protected folder does not leave that folder registered and in the clear', async () => {
     const outer = folder('outer');
     const inner = path.join(outer, 'inner');

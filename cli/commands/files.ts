@@ -39,6 +39,20 @@ function finish(
  * What one file's error says on this command line: a file that changed while read is still being written
  * (the code folder runs use), and "already exists" names this command's own way to replace.
  */
+/**
+ * A plaintext with other hard links stays readable under them once this name is gone: refused, never
+ * claimed protected (issue 10 item 4; the folder walk reports the same, walk.ts).
+ */
+function assertSingleLink(file: string): void {
+  const stats = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (stats?.isFile() && stats.nlink > 1)
+    throw new CofferError(
+      'HARD_LINK',
+      `${file}: ${stats.nlink - 1} other hard link(s) share its content, which they would keep in the clear`,
+      'Remove the other names (`find / -samefile FILE` lists them), or encrypt a copy with --keep.',
+    );
+}
+
 function explain(error: unknown, replaceOption: string | null): unknown {
   if (!isCofferError(error)) return error;
   if (error.code === 'SOURCE_CHANGED')
@@ -145,6 +159,7 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
             onProgress: progress.track(),
           };
           const target = options.output ?? path + PROTECTED_SUFFIX;
+          if (options.keep !== true) assertSingleLink(path);
           try {
             const result =
               options.replace === true && fs.existsSync(target)
