@@ -3,9 +3,9 @@
  * Streams both in constant memory and authenticates the whole `.coffer` file before saying yes (FORMAT.md
  * §5.3): a damaged ciphertext never counts as a good copy.
  */
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { readFully, readHeaderFd } from '../../../crypto/file.js';
-import { NOFOLLOW } from '../safe-file.js';
+import { READ_NOFOLLOW } from '../safe-file.js';
 import type { Identity } from '../../../crypto/keys.js';
 import { METADATA_BYTES } from '../../../crypto/metadata.js';
 import { DecryptSession } from '../../../crypto/session.js';
@@ -24,8 +24,9 @@ export function sameContent(
   let cfd: number | undefined;
   let pfd: number | undefined;
   try {
-    cfd = openSync(cofferPath, constants.O_RDONLY | NOFOLLOW);
-    pfd = openSync(plainPath, constants.O_RDONLY | NOFOLLOW);
+    // Non-blocking: either may be a FIFO by now (safe-file/open.ts READ_NOFOLLOW).
+    cfd = openSync(cofferPath, READ_NOFOLLOW);
+    pfd = openSync(plainPath, READ_NOFOLLOW);
     if (!fstatSync(cfd).isFile() || !fstatSync(pfd).isFile()) return false;
     const plainSize = fstatSync(pfd).size;
     const session = new DecryptSession(sodium, readHeaderFd(cfd), identities);

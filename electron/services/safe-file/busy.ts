@@ -2,7 +2,8 @@
  * Is a file open in another process? (DESIGN.md "Never remove a plaintext another process holds open".)
  * One probe answers for a whole batch of files at once, since asking costs a scan of the system.
  *
- * - Linux: every process's `/proc/<pid>/fd/*` is read (readlink, then stat to confirm device and inode).
+ * - Linux: every process's `/proc/<pid>/fd/*` is stat'ed (device and inode) and its `/proc/<pid>/maps`
+ *   read for shared writable mappings.
  *   Processes of other users are not readable without privileges (nor any under `hidepid`): such a writer
  *   is missed, which the held descriptor and its grace period (held.ts) are there to catch.
  * - macOS: `lsof -t` over the batch (libproc's proc_pidinfo(PROC_PIDLISTFDS) needs a native module). NOT
@@ -11,12 +12,12 @@
  *   itself fails (EBUSY / EPERM → FILE_LOCKED) and the plaintext stays. NOT tested here.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 
 export interface OpenFileQuery {
   readonly dev: number;
   readonly ino: number;
-  /** Its real path (compared first, the cheap way; dev/ino confirm). */
+  /** Its real path (lsof asks by path; on Linux only a fallback for mappings on overlay file systems). */
   readonly real: string;
 }
 
@@ -39,18 +40,43 @@ function programName(pid: number): string {
   }
 }
 
+/** A file's identity as the scan keys it. */
+const idOf = (dev: number, ino: number): string => `${dev}:${ino}`;
+
+/** `fd:01` (hex major:minor, as /proc/<pid>/maps prints it) → st_dev as glibc's makedev encodes it. */
+export function devOfMaps(field: string): number | null {
+  const match = /^([0-9a-f]+):([0-9a-f]+)$/.exec(field);
+  if (!match?.[1] || !match[2]) return null;
+  const major = parseInt(match[1], 16);
+  const minor = parseInt(match[2], 16);
+  return (
+    (minor & 0xff) +
+    (major & 0xfff) * 0x100 +
+    Math.floor(minor / 0x100) * 0x100000 +
+    Math.floor(major / 0x1000) * 0x100000000
+  );
+}
+
+type Use = { pid: number; fd: string } | { pid: number; map: true };
+
 /**
- * One scan lists every file open in every readable process; it is reused for up to `maxAgeMs`, or 20
- * times as long as the scan took when that is longer (a loaded machine, thousands of descriptors), so a
- * run of thousands of small files spends at most about 5% of its time scanning. A program that opens a file after the scan
- * is the case the held descriptor (held.ts) covers. A match is confirmed at query time by stat of the
- * descriptor (device and inode), so a descriptor closed since no longer counts.
+ * One scan lists every file open in every readable process, by identity (device and inode, from a stat
+ * of each descriptor), not by the path it was opened by: a writer that holds the file through another
+ * hard link (even one removed since), through a bind mount or from another mount namespace (Flatpak,
+ * Snap, containers) reads a different path there and was missed when paths were compared (R6 review). A
+ * file mapped shared and writable (`rw-s` in /proc/<pid>/maps: databases, mmap writers) counts too, with
+ * no descriptor left open. The scan is reused for up to `maxAgeMs`, or 20 times as long as the scan took
+ * when that is longer (a loaded machine, thousands of descriptors), so a run of thousands of small files
+ * spends at most about 5% of its time scanning. A program that opens a file after the scan is the case
+ * the held descriptor (held.ts) covers. A descriptor match is confirmed at query time by a stat of that
+ * descriptor, so one closed since no longer counts.
  */
 export class ProcFdProbe implements OpenFileProbe {
   private snapshot: {
     at: number;
     validMs: number;
-    byPath: Map<string, { pid: number; fd: string }[]>;
+    byId: Map<string, Use[]>;
+    mappedPaths: Map<string, number>;
   } | null = null;
 
   constructor(private readonly maxAgeMs = 100) {}
@@ -58,28 +84,38 @@ export class ProcFdProbe implements OpenFileProbe {
   holders(files: readonly OpenFileQuery[]): Map<number, Holder> {
     const found = new Map<number, Holder>();
     if (files.length === 0) return found;
-    const byPath = this.scan();
+    const { byId, mappedPaths } = this.scan();
     files.forEach((f, i) => {
-      for (const { pid, fd } of byPath.get(f.real) ?? []) {
-        let stats;
-        try {
-          stats = statSync(`/proc/${pid}/fd/${fd}`);
-        } catch {
-          continue; // closed since the scan, or the process is gone
+      for (const use of byId.get(idOf(f.dev, f.ino)) ?? []) {
+        if ('fd' in use) {
+          let stats;
+          try {
+            stats = statSync(`/proc/${use.pid}/fd/${use.fd}`);
+          } catch {
+            continue; // closed since the scan, or the process is gone
+          }
+          if (stats.dev !== f.dev || stats.ino !== f.ino) continue;
         }
-        if (stats.dev === f.dev && stats.ino === f.ino) {
-          found.set(i, { pid, name: programName(pid) });
-          break;
-        }
+        found.set(i, { pid: use.pid, name: programName(use.pid) });
+        return;
       }
+      // Overlay file systems print the lower layer's device in maps: the path is the fallback there.
+      const mapper = mappedPaths.get(f.real);
+      if (mapper !== undefined) found.set(i, { pid: mapper, name: programName(mapper) });
     });
     return found;
   }
 
-  private scan(): Map<string, { pid: number; fd: string }[]> {
+  private scan(): { byId: Map<string, Use[]>; mappedPaths: Map<string, number> } {
     const now = Date.now();
-    if (this.snapshot && now - this.snapshot.at <= this.snapshot.validMs) return this.snapshot.byPath;
-    const byPath = new Map<string, { pid: number; fd: string }[]>();
+    if (this.snapshot && now - this.snapshot.at <= this.snapshot.validMs) return this.snapshot;
+    const byId = new Map<string, Use[]>();
+    const mappedPaths = new Map<string, number>();
+    const add = (id: string, use: Use): void => {
+      const list = byId.get(id);
+      if (list) list.push(use);
+      else byId.set(id, [use]);
+    };
     const self = String(process.pid);
     for (const pid of readdirSync('/proc')) {
       if (pid === self || !/^\d+$/.test(pid)) continue;
@@ -90,22 +126,37 @@ export class ProcFdProbe implements OpenFileProbe {
         continue; // gone, or another user's (see above)
       }
       for (const fd of fds) {
-        let target: string;
+        let stats;
         try {
-          target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+          stats = statSync(`/proc/${pid}/fd/${fd}`);
         } catch {
-          continue;
+          continue; // closed meanwhile, or not ours to look at
         }
-        // Only files have absolute paths here (sockets, pipes and anon inodes read `type:[...]`).
-        if (!target.startsWith('/')) continue;
-        const list = byPath.get(target);
-        if (list) list.push({ pid: Number(pid), fd });
-        else byPath.set(target, [{ pid: Number(pid), fd }]);
+        // Only files can be plaintexts (sockets, pipes and anon inodes are skipped).
+        if (stats.isFile()) add(idOf(stats.dev, stats.ino), { pid: Number(pid), fd });
+      }
+      let maps: string;
+      try {
+        maps = readFileSync(`/proc/${pid}/maps`, 'latin1');
+      } catch {
+        continue;
+      }
+      // `start-end perms offset dev inode path`: only shared writable mappings can write a file.
+      for (const line of maps.split('\n')) {
+        const fields = line.split(/\s+/);
+        const perms = fields[1];
+        if (perms === undefined || perms[1] !== 'w' || perms[3] !== 's') continue;
+        const dev = devOfMaps(fields[3] ?? '');
+        const ino = Number(fields[4]);
+        if (dev === null || !ino) continue;
+        add(idOf(dev, ino), { pid: Number(pid), map: true });
+        const path = fields.slice(5).join(' ');
+        if (path.startsWith('/')) mappedPaths.set(path, Number(pid));
       }
     }
     const at = Date.now();
-    this.snapshot = { at, validMs: Math.max(this.maxAgeMs, 20 * (at - now)), byPath };
-    return byPath;
+    this.snapshot = { at, validMs: Math.max(this.maxAgeMs, 20 * (at - now)), byId, mappedPaths };
+    return this.snapshot;
   }
 }
 

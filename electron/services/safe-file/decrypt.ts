@@ -3,7 +3,7 @@
  * file (mode 0600, journaled) renamed into place only after the whole stream authenticated (FORMAT.md
  * §5.3 rule 5); its mode is applied only after the rename, so no readable plaintext temp is ever left.
  */
-import { closeSync, constants, fchmodSync, futimesSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, fchmodSync, futimesSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { decryptFd, type Progress } from '../../../crypto/file.js';
 import type { Identity } from '../../../crypto/keys.js';
@@ -14,7 +14,7 @@ import { errnoOf, toCofferError } from '../fs-errors.js';
 import { DirSet, rootResolver, type VerifiedDir } from './dir.js';
 import { removeQuietly, renameNoClobber } from './durable.js';
 import { PROTECTED_SUFFIX } from './names.js';
-import { NOFOLLOW, openRegularForRead, openRegularIn, writeTempIn } from './open.js';
+import { openRegularForRead, openRegularIn, READ_NOFOLLOW, writeTempIn } from './open.js';
 import type { TempJournal } from './temp-journal.js';
 import type { DecryptOptions } from './types.js';
 import { assertMayReplace, restoredMode } from '../restore-rules.js';
@@ -62,7 +62,7 @@ export function decryptTo(
       throw error;
     }
     // The temp stayed 0600; the stored mode applies now that the file has its name.
-    const fd = openSync(tgt.at(name), constants.O_RDONLY | NOFOLLOW);
+    const fd = openSync(tgt.at(name), READ_NOFOLLOW);
     try {
       fchmodSync(fd, restoredMode(metadata.mode)); // umask applied; never setuid/setgid/sticky
     } finally {

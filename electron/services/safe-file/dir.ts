@@ -22,7 +22,7 @@ import {
   readlinkSync,
   realpathSync,
 } from 'node:fs';
-import { join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { CofferError } from '../../../crypto/errors.js';
 import { errnoOf } from '../fs-errors.js';
 import { NOFOLLOW } from './open.js';
@@ -207,7 +207,7 @@ export class DirSet {
 export function rootResolver(roots: readonly string[] | undefined): (dir: string) => string | null {
   if (!roots || roots.length === 0) return () => null;
   const entries = roots
-    .map((given) => ({ given, real: realOr(given) }))
+    .map((given) => ({ given, real: realRoot(given) }))
     .sort((a, b) => b.given.length - a.given.length);
   return (dir) => {
     const entry = entries.find((e) => isInside(dir, e.given) || isInside(dir, e.real));
@@ -216,9 +216,17 @@ export function rootResolver(roots: readonly string[] | undefined): (dir: string
   };
 }
 
-function realOr(path: string): string {
+/**
+ * A root's real path, without following the root itself: roots are canonical (the registry keeps real
+ * paths), so a root that is now a link was renamed away and replaced, and following it would make its
+ * target the root every check compares with (R6 review: a subfolder of the link target was then accepted
+ * as inside). Only its parent is resolved (macOS /var → /private/var); the root's own open (O_NOFOLLOW)
+ * then refuses the link, and a folder reached through it is not inside.
+ */
+function realRoot(path: string): string {
+  const parent = dirname(path);
   try {
-    return realpathSync.native(path);
+    return parent === path ? path : join(realpathSync.native(parent), basename(path));
   } catch {
     return path;
   }

@@ -7,16 +7,7 @@
  * its descriptor is kept across the unlink for a grace period (held.ts). A crash at any moment leaves the
  * intact source or an intact, verifiable result — never neither — plus at most a journaled temporary file.
  */
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync,
-  openSync,
-  renameSync,
-  unlinkSync,
-  type Stats,
-} from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, renameSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { CofferError } from '../../../crypto/errors.js';
 import { encryptFd, type Progress } from '../../../crypto/file.js';
@@ -31,7 +22,7 @@ import { DirSet, rootResolver, type VerifiedDir } from './dir.js';
 import { makeDurable, removeQuietly, renameNoClobber, writebackKicker } from './durable.js';
 import type { HeldPlaintexts } from './held.js';
 import { MAX_NAME_BYTES, PROTECTED_SUFFIX, tempNameFor } from './names.js';
-import { NOFOLLOW, openRegularIn, sameFile, writeTempIn } from './open.js';
+import { openRegularIn, READ_NOFOLLOW, sameFile, writeTempIn } from './open.js';
 import type { TempJournal } from './temp-journal.js';
 import type { BatchResult, EncryptManyOptions } from './types.js';
 
@@ -184,7 +175,7 @@ function changedWhileProtected(w: PendingWrite): CofferError {
 function removePlaintext(ctx: EncryptContext, w: PendingWrite): void {
   let fd: number;
   try {
-    fd = openSync(w.src.at(w.srcName), constants.O_RDONLY | NOFOLLOW);
+    fd = openSync(w.src.at(w.srcName), READ_NOFOLLOW);
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return; // removed meanwhile: nothing left in the clear
     throw error;

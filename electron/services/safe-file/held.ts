@@ -6,7 +6,7 @@
  * file as `name (conflict YYYY-MM-DD HHMMSS).ext`, in the clear, and reported. A write later than the grace
  * period, by a process nobody could see, is the case this cannot cover.
  */
-import { closeSync, fstatSync, readSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, readFileSync, readSync, type Stats } from 'node:fs';
 import { extname } from 'node:path';
 import { writeFully } from '../../../crypto/file.js';
 import { renameNoClobber } from './durable.js';
@@ -48,6 +48,26 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** This process's limit of open descriptors (Linux: /proc/self/limits; elsewhere a common default). */
+function openFileLimit(): number {
+  try {
+    const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (line?.[1]) return line[1] === 'unlimited' ? 1 << 20 : Number(line[1]);
+  } catch {
+    // not Linux
+  }
+  return 1024;
+}
+
+/**
+ * At most this many plaintexts are held at once: each holds a descriptor for the grace period, and a run
+ * protecting thousands of files a second would otherwise exhaust the process's descriptors (EMFILE: every
+ * later open, the run's own included, failed; R6 review, 600 files under `ulimit -n 256`). A quarter of
+ * the limit leaves the rest to the run; beyond it, the next removal waits for the oldest grace period to
+ * end (the guarantee is kept; only a very fast run is slowed).
+ */
+export const MAX_HELD = Math.max(8, Math.min(4096, Math.floor(openFileLimit() / 4)));
+
 export class HeldPlaintexts {
   private held: Held[] = [];
   private rescued: Rescued[] = [];
@@ -55,6 +75,7 @@ export class HeldPlaintexts {
   constructor(
     private readonly graceMs: number,
     private readonly journal: TempJournal | null,
+    private readonly maxHeld = MAX_HELD,
   ) {}
 
   /** Takes over `fd` (open on the plaintext just unlinked from `dir`). */
@@ -62,6 +83,14 @@ export class HeldPlaintexts {
     if (this.graceMs <= 0) {
       closeSync(fd);
       return;
+    }
+    if (this.held.length >= this.maxHeld) this.check(false);
+    const oldest = this.held[0];
+    if (this.held.length >= this.maxHeld && oldest) {
+      // Deadlines are in hold order: waiting for the first frees at least one.
+      const left = oldest.deadline - Date.now();
+      if (left > 0) sleep(left);
+      this.check(false);
     }
     this.held.push({
       fd,

@@ -23,7 +23,7 @@ import type {
 } from './types.js';
 
 export { isProtectedName, isTempName, PROTECTED_SUFFIX } from './names.js';
-export { NOFOLLOW } from './open.js';
+export { NOFOLLOW, READ_NOFOLLOW } from './open.js';
 export { defaultProbe, type OpenFileProbe } from './busy.js';
 export type { Rescued } from './held.js';
 export { TempJournal, tempJournalDirIn, type TempCleanup } from './temp-journal.js';

@@ -8,6 +8,16 @@ import type { TempJournal } from './temp-journal.js';
 
 // Windows has no O_NOFOLLOW; there lstat checks and reparse-point semantics apply instead.
 export const NOFOLLOW = (constants as { O_NOFOLLOW?: number }).O_NOFOLLOW ?? 0;
+/**
+ * Every open of a name that may have been swapped for a FIFO (between the walk and the open, or before a
+ * removal) is non-blocking: opening a FIFO for reading otherwise waits for a writer forever, and the whole
+ * run (a worker thread, the CLI) with it. On a regular file it changes nothing (Linux and macOS ignore it
+ * for reads and writes of regular files); the fstat that follows refuses anything else.
+ */
+export const NONBLOCK = (constants as { O_NONBLOCK?: number }).O_NONBLOCK ?? 0;
+
+/** O_RDONLY, never following a link, never waiting on a FIFO. */
+export const READ_NOFOLLOW = constants.O_RDONLY | NOFOLLOW | NONBLOCK;
 
 export function sameFile(a: Stats, b: Stats): boolean {
   // ctime too: a same-size rewrite that restores the mtime (touch -r, rsync -t) still moves the ctime.
@@ -21,7 +31,7 @@ export function sameFile(a: Stats, b: Stats): boolean {
 }
 
 export function openRegularForRead(path: string): { fd: number; stats: Stats } {
-  const fd = openSync(path, constants.O_RDONLY | NOFOLLOW);
+  const fd = openSync(path, READ_NOFOLLOW);
   const stats = fstatSync(fd);
   if (!stats.isFile()) {
     closeSync(fd);
@@ -36,7 +46,7 @@ export function openRegularForRead(path: string): { fd: number; stats: Stats } {
 
 /** Opens `name` in a verified directory, never following a link, and checks it is a regular file. */
 export function openRegularIn(dir: VerifiedDir, name: string): { fd: number; stats: Stats } {
-  const fd = openSync(dir.at(name), constants.O_RDONLY | NOFOLLOW);
+  const fd = openSync(dir.at(name), READ_NOFOLLOW);
   const stats = fstatSync(fd);
   if (!stats.isFile()) {
     closeSync(fd);

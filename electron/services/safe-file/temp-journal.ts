@@ -21,6 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { errnoOf } from '../fs-errors.js';
 import { isTempName } from './names.js';
 import { VerifiedDir } from './dir.js';
+import { READ_NOFOLLOW } from './open.js';
 
 /** `<app data>/temps`. */
 export function tempJournalDirIn(home: string): string {
@@ -81,8 +82,10 @@ export class TempJournal {
       const pid = Number(/^(\d+)-[0-9a-f]+\.log$/.exec(name)?.[1]);
       const path = join(this.dir, name);
       if (!Number.isInteger(pid) || path === this.own || alive(pid)) continue;
+      const text = readJournal(path);
+      if (text === null) continue;
       journals.push(path);
-      for (const line of readFileSync(path, 'utf8').split('\n')) {
+      for (const line of text.split('\n')) {
         const match = /^(\d+) (\d+) (.+)$/.exec(line);
         if (match?.[3]) entries.set(match[3], { dev: Number(match[1]), ino: Number(match[2]) });
       }
@@ -134,6 +137,29 @@ export class TempJournal {
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+  }
+}
+
+/**
+ * A journal's text, or null when it is not one this user's Coffer wrote: only a regular file owned by
+ * this user is proof (R6 review: a journal another user planted, through an app data folder linked to a
+ * shared one, made Coffer delete this user's file; a FIFO named like a journal hung every start). Opened
+ * without following a link and without waiting on a FIFO.
+ */
+function readJournal(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, READ_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    const stats = fstatSync(fd);
+    const uid = process.getuid?.();
+    if (!stats.isFile() || (uid !== undefined && stats.uid !== uid)) return null;
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
