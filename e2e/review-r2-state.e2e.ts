@@ -186,7 +186,7 @@ describe.skipIf(NO_KEYRING !== null)('R2: attacks on the signed state files', { 
     const a = laptop('r2-race');
     expect((await a.run(['recovery', 'list'])).code).toBe(0);
     const runs = await Promise.all(lines.map((l, i) => a.run(['recovery', 'trust', l, '--label', `k${i}`])));
-    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    for (const r of runs) expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     const list = await a.json<ListDoc>(['recovery', 'list']);
     expect(list.result.code, list.result.stderr).toBe(0);
     expect(list.doc.keys).toHaveLength(lines.length);
@@ -211,5 +211,32 @@ describe.skipIf(NO_KEYRING !== null)('R2: attacks on the signed state files', { 
       `trust ${trust.doc.keyId}`,
       `untrust ${trust.doc.keyId}`,
     ]);
+  });
+
+  it('processes updating the settings at the same moment lose no update (read-modify-write under a lock)', async () => {
+    // Broke before the fix: each process read, changed and wrote the file with no lock between, so of
+    // 4 x 25 overlapping updates some were silently lost (an untrust racing a `recovery code` alike).
+    const a = laptop('r2-race-tight');
+    expect((await a.run(['recovery', 'trust', lines[0] ?? ''])).code).toBe(0);
+    const startAt = Date.now() + 8_000;
+    const tags = ['p0', 'p1', 'p2', 'p3'];
+    const children = tags.map(
+      (tag) =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(
+            process.execPath,
+            ['--import', 'tsx', 'e2e/helpers/state-race-child.ts', a.home, tag, '25', String(startAt)],
+            { cwd: ROOT, env: a.env(), stdio: ['ignore', 'inherit', 'inherit'] },
+          );
+          child.on('close', resolve);
+        }),
+    );
+    expect(await Promise.all(children)).toEqual([0, 0, 0, 0]);
+    const settings = path.join(a.home, 'settings.json');
+    const ids = body(settings).usedRecoveryCodeIds as string[];
+    expect(ids.length).toBe(100);
+    expect(new Set(ids).size).toBe(100);
+    expect((JSON.parse(fs.readFileSync(settings, 'utf8')) as Json).generation).toBe(101);
+    expect((await a.json<ListDoc>(['recovery', 'list'])).result.code).toBe(0);
   });
 });

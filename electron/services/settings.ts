@@ -82,7 +82,21 @@ export class JsonSettingsStore implements SettingsStore {
   }
 
   read(): Settings {
-    const text = this.storage.read();
+    return this.parse(this.storage.read());
+  }
+
+  update(change: (settings: Settings) => Settings): Settings {
+    // Read, change and write under one lock: another process's update in between is never lost.
+    let next: Settings | undefined;
+    this.storage.update((text) => {
+      next = settingsSchema.parse(change(this.parse(text)));
+      return JSON.stringify(next, null, 2) + '\n';
+    });
+    if (next === undefined) throw new Error('settings update wrote nothing');
+    return next;
+  }
+
+  private parse(text: string | null): Settings {
     if (text === null) return defaultSettings();
     let parsed: unknown;
     try {
@@ -93,12 +107,6 @@ export class JsonSettingsStore implements SettingsStore {
     const result = settingsSchema.safeParse(parsed);
     if (!result.success) throw this.corrupt(result.error);
     return result.data;
-  }
-
-  update(change: (settings: Settings) => Settings): Settings {
-    const next = settingsSchema.parse(change(this.read()));
-    this.storage.write(JSON.stringify(next, null, 2) + '\n');
-    return next;
   }
 
   private corrupt(cause: unknown): CofferError {

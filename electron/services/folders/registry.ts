@@ -98,37 +98,47 @@ export class FolderRegistry {
 
   add(folder: string, now = Date.now()): AddResult {
     const path = canonicalFolder(folder);
-    const data = this.read();
-    const covering = data.folders.find((f) => isWithin(path, f.path));
-    if (covering) return { entry: covering, added: false, absorbed: [] };
-    const absorbed = data.folders.filter((f) => isWithin(f.path, path));
-    const entry: FolderEntry = {
-      id: randomBytes(8).toString('hex'),
-      path,
-      addedAt: now,
-      state: 'protected',
-      lastRun: null,
-    };
-    this.write({ ...data, folders: [...data.folders.filter((f) => !absorbed.includes(f)), entry] });
-    return { entry, added: true, absorbed: absorbed.map((f) => f.path) };
+    let result: AddResult | undefined;
+    this.modify((data) => {
+      const covering = data.folders.find((f) => isWithin(path, f.path));
+      if (covering) {
+        result = { entry: covering, added: false, absorbed: [] };
+        return null;
+      }
+      const absorbed = data.folders.filter((f) => isWithin(f.path, path));
+      const entry: FolderEntry = {
+        id: randomBytes(8).toString('hex'),
+        path,
+        addedAt: now,
+        state: 'protected',
+        lastRun: null,
+      };
+      result = { entry, added: true, absorbed: absorbed.map((f) => f.path) };
+      return { ...data, folders: [...data.folders.filter((f) => !absorbed.includes(f)), entry] };
+    });
+    if (!result) throw new Error('registry update did not run');
+    return result;
   }
 
   remove(id: string): void {
-    const data = this.read();
-    this.write({ ...data, folders: data.folders.filter((f) => f.id !== id) });
+    this.modify((data) => ({ ...data, folders: data.folders.filter((f) => f.id !== id) }));
   }
 
   update(id: string, change: (entry: FolderEntry) => FolderEntry): FolderEntry {
-    const data = this.read();
-    const current = data.folders.find((f) => f.id === id);
-    if (!current)
-      throw new CofferError(
-        'FOLDER_NOT_FOUND',
-        `no protected folder with id ${id}`,
-        'List folders with `coffer status`.',
-      );
-    const next = change(current);
-    this.write({ ...data, folders: data.folders.map((f) => (f.id === id ? next : f)) });
+    let next: FolderEntry | undefined;
+    this.modify((data) => {
+      const current = data.folders.find((f) => f.id === id);
+      if (!current)
+        throw new CofferError(
+          'FOLDER_NOT_FOUND',
+          `no protected folder with id ${id}`,
+          'List folders with `coffer status`.',
+        );
+      const changed = change(current);
+      next = changed;
+      return { ...data, folders: data.folders.map((f) => (f.id === id ? changed : f)) };
+    });
+    if (!next) throw new Error('registry update did not run');
     return next;
   }
 
@@ -140,6 +150,26 @@ export class FolderRegistry {
       if (error instanceof CofferError) throw error;
       throw toCofferError(error, this.file);
     }
+    return this.parse(text);
+  }
+
+  /**
+   * Read, change and write under the file's lock (state/file-lock.ts), so a folder added by the app and a
+   * lastRun recorded by a CLI run at the same moment are both kept. `change` returns null to write nothing.
+   */
+  private modify(change: (data: RegistryFile) => RegistryFile | null): void {
+    try {
+      this.storage.update((text) => {
+        const next = change(this.parse(text));
+        return next === null ? null : JSON.stringify(next, null, 2) + '\n';
+      });
+    } catch (error) {
+      if (error instanceof CofferError) throw error;
+      throw toCofferError(error, this.file);
+    }
+  }
+
+  private parse(text: string | null): RegistryFile {
     if (text === null) return { version: 1, folders: [] };
     let parsed: unknown;
     try {
@@ -156,9 +186,5 @@ export class FolderRegistry {
       );
     }
     return result.data;
-  }
-
-  private write(data: RegistryFile): void {
-    this.storage.write(JSON.stringify(data, null, 2) + '\n');
   }
 }

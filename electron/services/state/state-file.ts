@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { withFileLockSync } from './file-lock.js';
 import { sealEnvelope, stateTampered, verifyEnvelope, type StateKind, type Verdict } from './envelope.js';
 
 /**
@@ -138,6 +139,11 @@ export interface StateStorage {
   /** The body text, or null when the file does not exist. */
   read(): string | null;
   write(body: string): void;
+  /**
+   * Read-modify-write under a cross-process lock (file-lock.ts): `change` gets the current body (null when
+   * absent) and returns the new one, or null to write nothing. Concurrent updates are never lost.
+   */
+  update(change: (body: string | null) => string | null): void;
 }
 
 /** What a state file holds right now, verified or not (for `coffer state show` and the app's banner). */
@@ -181,16 +187,28 @@ export class StateFile implements StateStorage {
   }
 
   write(body: string): void {
-    const state = this.inspect();
-    if (state.status === 'tampered') throw stateTampered(this.file, this.kind, state.detail);
-    const generation = state.status === 'ok' ? state.generation + 1 : 1;
-    writeFileAtomic(this.file, this.auth.seal(this.kind, generation, body));
-    this.auth.onWrite();
+    this.update(() => body);
+  }
+
+  update(change: (body: string | null) => string | null): void {
+    // Under the lock, so two processes never both write generation N+1 (one change lost, a forked history).
+    const written = withFileLockSync(this.file, () => {
+      const state = this.inspect();
+      if (state.status === 'tampered') throw stateTampered(this.file, this.kind, state.detail);
+      const body = change(state.status === 'ok' ? state.body : null);
+      if (body === null) return false;
+      const generation = state.status === 'ok' ? state.generation + 1 : 1;
+      writeFileAtomic(this.file, this.auth.seal(this.kind, generation, body));
+      return true;
+    });
+    if (written) this.auth.onWrite();
   }
 
   /** Signs `body` as the file's content whatever is there now (after the user confirmed it). */
   resign(body: string, generation: number): void {
-    writeFileAtomic(this.file, this.auth.seal(this.kind, generation, body));
+    withFileLockSync(this.file, () => {
+      writeFileAtomic(this.file, this.auth.seal(this.kind, generation, body));
+    });
     this.auth.onWrite();
   }
 }
@@ -210,6 +228,13 @@ export class PlainStorage implements StateStorage {
 
   write(body: string): void {
     writeFileAtomic(this.file, body);
+  }
+
+  update(change: (body: string | null) => string | null): void {
+    withFileLockSync(this.file, () => {
+      const body = change(this.read());
+      if (body !== null) writeFileAtomic(this.file, body);
+    });
   }
 }
 

@@ -162,13 +162,22 @@ function assertUnchanged(reviewed: readonly StateReport[], now: readonly StateRe
 export class StateFiles {
   /** The marks flush in progress (single-flight; each flush writes the marks as they are then). */
   private flushing: Promise<void> = Promise.resolve();
+  /** A flush after a write is queued and has not started yet. */
+  private flushQueued = false;
 
   private constructor(
     private readonly deps: StateFilesDeps,
     readonly auth: StateAuth,
   ) {
+    // One flush queued at a time: N writes in a row (a batch, a loop) cost one keychain round trip, not N
+    // (each is a child process, ~0.3 s on a busy machine). A write after a flush started queues another.
     auth.onWrite = () => {
-      void this.flush().catch(() => undefined);
+      if (this.flushQueued) return;
+      this.flushQueued = true;
+      void this.queue(async () => {
+        this.flushQueued = false;
+        await this.flushNow();
+      }).catch(() => undefined);
     };
   }
 
@@ -261,16 +270,18 @@ export class StateFiles {
    * fails only leaves the marks behind (a rollback window), never ahead (which would refuse good state).
    */
   flush(): Promise<void> {
-    return this.queue(async () => {
-      if (this.auth.failure) return;
-      const stored = await getMarks(this.deps.keyStore);
-      this.auth.raiseMarks(stored);
-      if (!this.auth.hasKey) return; // nothing verifies: nothing new to record
-      const seen: Marks = {};
-      for (const r of this.inspect()) if (r.state.status === 'ok') seen[r.kind] = r.state.generation;
-      this.auth.raiseMarks(seen);
-      await this.storeMarks(stored);
-    });
+    return this.queue(() => this.flushNow());
+  }
+
+  private async flushNow(): Promise<void> {
+    if (this.auth.failure) return;
+    const stored = await getMarks(this.deps.keyStore);
+    this.auth.raiseMarks(stored);
+    if (!this.auth.hasKey) return; // nothing verifies: nothing new to record
+    const seen: Marks = {};
+    for (const r of this.inspect()) if (r.state.status === 'ok') seen[r.kind] = r.state.generation;
+    this.auth.raiseMarks(seen);
+    await this.storeMarks(stored);
   }
 
   /** The marks without `kind`, after the user confirmed that its file is gone on purpose. */
