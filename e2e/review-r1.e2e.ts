@@ -2,6 +2,7 @@
  * Reviewer R1's attacks on issue 10 items 1, 5, 6 and issue 9 item 7, through the real `coffer` CLI, a real
  * Secret Service, real files and real child processes. Each failed on the code before its fix.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -312,7 +313,80 @@ describe.skipIf(NO_KEYRING !== null)(
       expect(fs.existsSync(path.join(docs, 'data', 'notes.txt.coffer'))).toBe(true);
       expect(fs.readdirSync(keyrings).sort()).toEqual(['login.keyring', 'user.keystore']);
       expect(run.doc.report, JSON.stringify(run)).toBeDefined();
-    expect(run.doc.report.skipped.find((s) => s.path === keyrings)?.code).toBe('FORBIDDEN_PATH');
+      expect(run.doc.report.skipped.find((s) => s.path === keyrings)?.code).toBe('FORBIDDEN_PATH');
     }, 120_000);
   },
 );
+
+/** Whether this process may bind-mount (root with CAP_SYS_ADMIN, as in the CI container); else why not. */
+function bindMountUnavailable(): string | null {
+  const probe = fs.mkdtempSync(path.join(fs.realpathSync(tempDir('r1-probe')), 'p-'));
+  try {
+    fs.mkdirSync(path.join(probe, 'a'));
+    fs.mkdirSync(path.join(probe, 'b'));
+    execFileSync('mount', ['--bind', path.join(probe, 'a'), path.join(probe, 'b')], { stdio: 'ignore' });
+    execFileSync('umount', [path.join(probe, 'b')], { stdio: 'ignore' });
+    return null;
+  } catch (error) {
+    return `cannot bind-mount here (${(error as Error).message.split('\n')[0] ?? ''})`;
+  } finally {
+    fs.rmSync(path.dirname(probe), { recursive: true, force: true });
+  }
+}
+const NO_BIND = NO_KEYRING ?? bindMountUnavailable();
+if (NO_BIND !== null) console.warn(`SKIPPED R1 bind-mount attack: ${NO_BIND}`);
+
+describe.skipIf(NO_BIND !== null)('reviewer R1: the home folder reached through a bind mount', () => {
+  const work = fs.realpathSync(tempDir('r1-bind'));
+  const home = path.join(work, 'home');
+  const laptop = new Laptop('r1-bind', {
+    HOME: home,
+    COFFER_HOME: path.join(home, 'CofferData'),
+    XDG_DATA_HOME: '',
+  });
+  const mounts: string[] = [];
+  afterAll(() => {
+    for (const m of mounts.reverse()) execFileSync('umount', [m], { stdio: 'ignore' });
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.rmSync(laptop.home, { recursive: true, force: true });
+  });
+
+  function bind(from: string, to: string): void {
+    fs.mkdirSync(to, { recursive: true });
+    execFileSync('mount', ['--bind', from, to]);
+    mounts.push(to);
+  }
+
+  it('protecting a bind mount of home, or a folder holding one, touches nothing of home', async () => {
+    fs.mkdirSync(path.join(home, 'Documents'), { recursive: true });
+    fs.mkdirSync(path.join(home, 'CofferData'), { recursive: true });
+    fs.writeFileSync(path.join(home, 'Documents', 'quote.txt'), 'a quote\n');
+    fs.writeFileSync(path.join(home, 'notes.txt'), 'home notes\n');
+    // Home's own files (Coffer's data in it changes with every run, by design).
+    const homeFiles = (): string[] =>
+      (fs.readdirSync(home, { recursive: true }) as string[])
+        .filter((n) => !n.startsWith('CofferData'))
+        .sort();
+    const before = homeFiles();
+    const homeBind = path.join(work, 'mnt', 'homebind');
+    bind(home, homeBind);
+    const direct = await laptop.json<{ failures?: { code: string }[] }>(['protect', homeBind]);
+    expect(direct.result.code, direct.result.stdout).toBe(1);
+    expect(direct.doc.failures?.map((f) => f.code)).toEqual(['FOLDER_FORBIDDEN']);
+
+    const docs = path.join(work, 'Docs');
+    fs.mkdirSync(docs);
+    fs.writeFileSync(path.join(docs, 'contract.txt'), 'signed\n');
+    bind(home, path.join(docs, 'home-mirror'));
+    const around = await laptop.json<{ report?: { skipped: { path: string; code: string }[] } }>([
+      'protect',
+      docs,
+    ]);
+    expect(fs.existsSync(path.join(docs, 'contract.txt.coffer'))).toBe(true);
+    expect(homeFiles()).toEqual(before);
+    expect(fs.readFileSync(path.join(home, 'notes.txt'), 'utf8')).toBe('home notes\n');
+    expect(around.doc.report?.skipped.find((s) => s.path.endsWith('home-mirror'))?.code).toBe(
+      'FORBIDDEN_PATH',
+    );
+  }, 120_000);
+});

@@ -14,7 +14,7 @@
  * are configuration that programs read in the clear; customer documents are not named that way. Both are
  * skipped, reported as HIDDEN. Files already protected (`.x.coffer`) are still decrypted by unprotect.
  */
-import { readdirSync, realpathSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import nodePath from 'node:path';
 import { CofferError } from '../../../crypto/errors.js';
@@ -73,6 +73,11 @@ export class GuardRails {
   private readonly tmpKeys: string[] = [];
   /** Every forbidden tree by key, for the walk's per-folder lookup. */
   private readonly treeKeys = new Map<string, Rule>();
+  /**
+   * Forbidden trees and roots by file identity (device and inode), for the spellings a path comparison
+   * cannot see: a bind mount (or Windows junction target) of the home folder elsewhere is the home folder.
+   */
+  private readonly byId = new Map<string, Rule>();
 
   constructor(private readonly options: GuardRailsOptions) {
     this.p = options.platform === 'win32' ? nodePath.win32 : nodePath.posix;
@@ -126,6 +131,51 @@ export class GuardRails {
   /** Why `folder` may not be protected, or null. */
   forbiddenReason(folder: string): string | null {
     const path = this.spelled(realOrSelf(this.p.resolve(folder), this.p));
+    const why = this.reasonFor(path);
+    if (why !== null) return why;
+    // The same folder reached another way (a bind mount of home or of a folder above it): judged as there.
+    const same = this.sameFolderAs(path);
+    return same === null ? null : this.reasonFor(same);
+  }
+
+  /**
+   * `path` with its deepest ancestor (or itself) that is a forbidden tree or root by identity replaced by
+   * that rule's own path, or null when none is.
+   */
+  private sameFolderAs(path: string): string | null {
+    for (let at = path; ; at = this.p.dirname(at)) {
+      const rule = this.byId.get(this.idOf(at) ?? '');
+      if (rule !== undefined) {
+        const mapped = this.p.join(rule.path, this.p.relative(at, path));
+        return this.key(mapped) === this.key(path) ? null : mapped;
+      }
+      if (this.p.dirname(at) === at) return null;
+    }
+  }
+
+  /** @internal The forbidden tree or root that `path` is by identity (a bind mount of it), if any. */
+  sameAsForbidden(path: string): Rule | undefined {
+    if (this.byId.size === 0) return undefined;
+    const rule = this.byId.get(this.idOf(path) ?? '');
+    return rule !== undefined && this.key(rule.path) !== this.key(path) ? rule : undefined;
+  }
+
+  private idOf(path: string): string | null {
+    if (this.p.sep !== nodePath.sep) return null; // another platform's paths (tests)
+    try {
+      const st = statSync(path);
+      return st.ino === 0 ? null : `${st.dev}:${st.ino}`;
+    } catch {
+      return null;
+    }
+  }
+
+  private remember(path: string, rule: Rule): void {
+    const id = this.idOf(path);
+    if (id !== null && !this.byId.has(id)) this.byId.set(id, rule);
+  }
+
+  private reasonFor(path: string): string | null {
     const key = this.key(path);
     if (this.p.parse(path).root === path) return 'it is the root of a disk';
     const hidden = this.hiddenComponent(path);
@@ -203,10 +253,12 @@ export class GuardRails {
       this.trees.push(rule);
       this.treeKeys.set(rule.key, rule);
     }
+    this.remember(path, this.rule(path, why));
   }
 
   private root(path: string, why: string): void {
     for (const form of new Set([path, realOrSelf(path, this.p)])) this.roots.push(this.rule(form, why));
+    this.remember(path, this.rule(path, why));
   }
 }
 
@@ -271,7 +323,7 @@ export class TreeGuard {
 
   private check(path: string, isDir: boolean): FileIssue | null {
     const what = isDir ? 'folder' : 'file';
-    const tree = isDir ? this.rails.treeAt(path) : undefined;
+    const tree = isDir ? (this.rails.treeAt(path) ?? this.rails.sameAsForbidden(path)) : undefined;
     if (tree) {
       return {
         path,
