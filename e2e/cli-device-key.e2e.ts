@@ -222,6 +222,51 @@ describe.skipIf(NO_KEYRING !== null)('recovery that cannot be redirected', { tim
     expect(notAKey.code).toBe(1);
     expect(notAKey.stderr).toContain('BAD_KEY_FILE');
   });
+
+  it('R5: a code restore on the user’s laptop: new code sealed to the org key, folder copy refreshed, the used code refused, nothing raw printed', async () => {
+    const user = new Laptop('user-code');
+    await ok(user, ['recovery', 'trust', publicKey]);
+    const folder = tempDir('user-code-folder');
+    writePlain(folder, 'notes.txt', 'notes\n');
+    await ok(user, ['protect', folder]);
+    const issued = await user.json<{ code: string; keyId: string; deviceKeyId: string; sealedTo: string[] }>([
+      'recovery',
+      'code',
+    ]);
+    expect(issued.result.code, issued.result.stderr).toBe(0);
+    expect(issued.doc.sealedTo).toHaveLength(1);
+    // A file name with a terminal escape and a bell (a helpdesk ticket attachment, a crafted share).
+    const escrow = path.join(tempDir('user-code-escrow'), 'rec\u001b]0;owned\u0007\u001b[2J.json');
+    await ok(user, ['recovery', 'escrow', '--out', escrow]);
+
+    const restore = await user.run(['restore-device', '--code', '-', escrow], {}, `${issued.doc.code}\n`);
+    expect(restore.code, restore.stderr).toBe(0);
+    const printed = restore.stdout + restore.stderr;
+    const raw = Array.from({ length: printed.length }, (_, k) => printed.charCodeAt(k)).filter(
+      (c) => (c < 0x20 && c !== 0x0a && c !== 0x09) || c === 0x7f,
+    );
+    expect(raw, 'control characters printed').toEqual([]);
+    const { result, doc } = await user.json<KeysDoc>(['device-keys']);
+    expect(result.code, result.stderr).toBe(0);
+    const now = doc.current?.keyId;
+    expect(now).toBeDefined();
+    // The new record (and so the new code) is for the key that writes, and sealed to the organization key.
+    const record = JSON.parse(fs.readFileSync(path.join(folder, '.coffer-escrow.json'), 'utf8')) as {
+      deviceKeyId: string;
+      code: { keyId: string };
+      recovery: { keyId: string }[];
+    };
+    expect(record.deviceKeyId).toBe(now);
+    expect(record.code.keyId).not.toBe(issued.doc.keyId);
+    expect(record.recovery.map((r) => r.keyId)).toEqual(issued.doc.sealedTo);
+
+    // The used code again (the exported record still opens with it): refused, nothing changes.
+    const again = await user.run(['restore-device', '--code', '-', escrow], {}, `${issued.doc.code}\n`);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('RECOVERY_CODE_USED');
+    const after = await user.json<KeysDoc>(['device-keys']);
+    expect(after.doc.current?.keyId).toBe(now);
+  });
 });
 
 // Each scenario runs the CLI 10–20 times; a shared 2-core machine needs more than the default minute.
