@@ -93,16 +93,39 @@ export class DeviceKeyService {
 
   /** The device key, made and stored on first use. */
   async getOrCreateDeviceKey(): Promise<Uint8Array> {
+    this.forgetIfChanged();
     return (await this.loadCached(true)).slice();
   }
 
   /** The device key; NO_DEVICE_KEY when there is none. */
   async getDeviceKey(): Promise<Uint8Array> {
+    this.forgetIfChanged();
     return (await this.loadCached(false)).slice();
   }
 
   async deviceKeyId(): Promise<string> {
+    this.forgetIfChanged();
     return idOf(this.deps.sodium, await this.loadCached(true));
+  }
+
+  /**
+   * Runs `fn` with the key that writes (made first if there is none), read from the keychain under the
+   * device key lock, so no rotation or restore in another process replaces it meanwhile: an escrow record
+   * made for a key that was rotated out while its code was derived would replace the rotation's record,
+   * and the key that writes would have no code (R5 review). `fn` must not keep the key.
+   */
+  async withCurrentKey<T>(fn: (key: Uint8Array) => Promise<T>): Promise<T> {
+    this.forgetIfChanged();
+    await this.loadCached(true);
+    return this.locked(async () => {
+      const key = await this.readCurrent();
+      if (!key) throw this.noDeviceKey(this.recordedDeviceKeyId());
+      try {
+        return await fn(key);
+      } finally {
+        this.deps.sodium.zero(key);
+      }
+    }, CREATE_LOCK_TIMEOUT_MS);
   }
 
   /** The key ID recorded in settings, without touching the keychain. */

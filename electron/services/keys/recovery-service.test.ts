@@ -14,7 +14,7 @@ import { JsonSettingsStore } from '../settings.js';
 import { DeviceKeyService } from './device-key.js';
 import { createEscrowRecord, serializeEscrowRecord } from './escrow.js';
 import { MemoryKeyStore, type KeyStore } from './key-store.js';
-import { generateRecoveryCode } from './recovery-code.js';
+import { generateRecoveryCode, parseRecoveryCode } from './recovery-code.js';
 import { RecoveryService, type RewrapSummary } from './recovery-service.js';
 import { TrustedRecoveryKeys } from './trusted-keys.js';
 
@@ -201,6 +201,22 @@ describe('rotateDeviceKey', () => {
     expect(w.opens(file, await fresh.deviceKeys.identities())).toBe(true);
     expect(await fresh.deviceKeys.deviceKeyId()).toBe(result.deviceKeyId);
     expect(result.rewrap).toBeNull();
+  });
+
+  it('R5: a code made by a process that cached the key before a rotation elsewhere is for the key that writes', async () => {
+    const w = world();
+    const app = w.services(); // the app, running since before the rotation
+    await app.deviceKeys.getOrCreateDeviceKey();
+    const cli = w.services(); // `coffer rotate-device-key` in a terminal
+    const rotated = await cli.recovery.rotateDeviceKey();
+    // The user then makes a new code in the app: it must restore the key that writes, and must not
+    // replace the rotation's record with one for the read-only key.
+    const issued = await app.recovery.issueCode();
+    expect(issued.deviceKeyId).toBe(rotated.deviceKeyId);
+    expect(cli.recovery.currentEscrow()?.deviceKeyId).toBe(rotated.deviceKeyId);
+    expect(await app.recovery.confirmCode(parseRecoveryCode(issued.code))).toMatchObject({
+      deviceKeyId: rotated.deviceKeyId,
+    });
   });
 
   it('without a device key: NO_DEVICE_KEY, and no key is made', async () => {

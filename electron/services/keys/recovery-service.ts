@@ -128,15 +128,19 @@ export class RecoveryService {
   /** Makes a new code and replaces the escrow record with one for it. */
   async issueCode(): Promise<IssuedCode> {
     const { sodium, deviceKeys, trustedKeys } = this.deps;
-    const deviceKey = await deviceKeys.getOrCreateDeviceKey();
     const code = generateRecoveryCode(sodium);
     try {
-      const record = createEscrowRecord(sodium, {
-        deviceKey,
-        code,
-        recoveryPublicKeys: this.recoveryPublicKeys(trustedKeys.publicKeys()),
+      // Made and saved for the key that writes, which no other process changes meanwhile (R5 review: an
+      // app that cached its key before a CLI rotation saved a record for the rotated-out key over it).
+      const record = await deviceKeys.withCurrentKey((deviceKey) => {
+        const made = createEscrowRecord(sodium, {
+          deviceKey,
+          code,
+          recoveryPublicKeys: this.recoveryPublicKeys(trustedKeys.publicKeys()),
+        });
+        this.saveEscrow(made);
+        return Promise.resolve(made);
       });
-      this.saveEscrow(record);
       const settled = await Promise.allSettled([...this.listeners].map((listener) => listener(record)));
       return {
         code: formatRecoveryCode(code),
