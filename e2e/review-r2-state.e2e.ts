@@ -239,4 +239,40 @@ describe.skipIf(NO_KEYRING !== null)('R2: attacks on the signed state files', { 
     expect((JSON.parse(fs.readFileSync(settings, 'utf8')) as Json).generation).toBe(101);
     expect((await a.json<ListDoc>(['recovery', 'list'])).result.code).toBe(0);
   });
+
+  it('truncated, padded or symlinked state files: refused or harmless, never a fall-back to defaults', async () => {
+    // Held: a cut file is not JSON (STATE_TAMPERED, and confirm refuses to sign it); whitespace around the
+    // envelope changes nothing the MAC covers; a symlink to another laptop's signed settings does not verify,
+    // and a later write replaces the link instead of writing through it.
+    const a = laptop('r2-truncate');
+    const b = laptop('r2-truncate-other');
+    expect((await a.run(['recovery', 'trust', lines[0] ?? ''])).code).toBe(0);
+    expect((await b.run(['recovery', 'trust', lines[1] ?? ''])).code).toBe(0);
+    const settings = path.join(a.home, 'settings.json');
+    const genuine = fs.readFileSync(settings, 'utf8');
+
+    fs.writeFileSync(settings, genuine.slice(0, Math.floor(genuine.length / 2)));
+    expect(codes((await a.json<Failures>(['recovery', 'list'])).doc)).toEqual(['STATE_TAMPERED']);
+    expect(codes((await a.json<Failures>(['state', 'confirm', '--yes'])).doc)).toEqual(['STATE_UNREADABLE']);
+
+    fs.writeFileSync(settings, `\n\n   ${genuine}   \n\n`);
+    const padded = await a.json<ListDoc>(['recovery', 'list']);
+    expect(padded.result.code, padded.result.stderr).toBe(0);
+    expect(padded.doc.keys).toHaveLength(1);
+
+    const other = path.join(b.home, 'settings.json');
+    const otherText = fs.readFileSync(other, 'utf8');
+    fs.rmSync(settings);
+    fs.symlinkSync(other, settings);
+    expect(codes((await a.json<Failures>(['recovery', 'list'])).doc)).toEqual(['STATE_TAMPERED']);
+    // A link to a genuine copy kept elsewhere: it verifies, and the next write replaces the link.
+    const elsewhere = path.join(b.home, 'copy-of-a.json');
+    fs.writeFileSync(elsewhere, genuine);
+    fs.rmSync(settings);
+    fs.symlinkSync(elsewhere, settings);
+    expect((await a.run(['recovery', 'trust', lines[2] ?? ''])).code).toBe(0);
+    expect(fs.lstatSync(settings).isSymbolicLink()).toBe(false);
+    expect(fs.readFileSync(elsewhere, 'utf8')).toBe(genuine);
+    expect(fs.readFileSync(other, 'utf8')).toBe(otherText);
+  });
 });
