@@ -174,6 +174,18 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         onFailure,
       );
       progress.stop();
+      // The removed plaintexts' grace period (safe-file/held.ts): a write that reached one after its removal
+      // is back as a conflict copy, in the clear, and the command did not fully succeed (issue 10 item 2).
+      for (const rescued of safeFiles.settle()) {
+        const failure = {
+          path: rescued.copy ?? rescued.path,
+          code: 'CONFLICT_COPY',
+          message: rescued.message,
+          hint: 'Check the conflict copy, then protect it (or delete it) once it is no longer written.',
+        };
+        batch.failures.push(failure);
+        onFailure(failure);
+      }
       // Written for the set read at the start: re-wrapped now if an untrust changed it meanwhile (issue 9).
       const rotation = await rotationFor(ctx);
       const unsettled = await rotation.settle(
