@@ -202,3 +202,39 @@ describe.skipIf(NO_KEYRING !== null)('R4: retiring a key while files are being w
     for (const f of protectedIn(folder)) expect(recoveryIds(f)).toEqual([r2.keyId]);
   }, 300_000);
 });
+
+describe.skipIf(NO_KEYRING !== null)('R4: a file still carrying a removed key is shown', () => {
+  it('a .coffer file copied into a protected folder after untrust: status counts it, rewrap retires it', async () => {
+    const helpdesk = new Laptop('r4s-helpdesk');
+    const a = new Laptop('r4s-A');
+    const keys: OrgKey[] = [];
+    for (const name of ['R1', 'R2']) {
+      const file = path.join(helpdesk.home, `${name}.key`);
+      const { result, doc } = await helpdesk.json<{ publicKey: string; keyId: string }>(
+        ['recovery', 'keygen', '--out', file],
+        pass,
+      );
+      expect(result.code, result.stderr).toBe(0);
+      keys.push({ file, line: doc.publicKey, keyId: doc.keyId });
+    }
+    const [r1, r2] = keys as [OrgKey, OrgKey];
+    expect((await a.run(['recovery', 'trust', r1.line])).code).toBe(0);
+    expect((await a.run(['recovery', 'trust', r2.line])).code).toBe(0);
+    // Written before the rotation, outside the protected folder (a copy on a USB stick).
+    const outside = tempDir('r4s-usb');
+    fs.writeFileSync(path.join(outside, 'old.txt'), 'old customer data\n');
+    expect((await a.run(['encrypt', path.join(outside, 'old.txt')])).code).toBe(0);
+    const folder = tempDir('r4s-folder');
+    fs.writeFileSync(path.join(folder, 'a.txt'), 'a\n');
+    expect((await a.run(['protect', folder])).code).toBe(0);
+    expect((await a.run(['recovery', 'untrust', r1.keyId])).code).toBe(0);
+    fs.copyFileSync(path.join(outside, 'old.txt.coffer'), path.join(folder, 'old.txt.coffer'));
+
+    const status = await a.run(['status', folder]);
+    expect(status.stdout).toContain('removed recovery key: 1 files still open with a key no longer trusted');
+    const rewrap = await a.json<{ ok: boolean; rewrapped: number }>(['rewrap']);
+    expect(rewrap.doc).toMatchObject({ ok: true, rewrapped: 1 });
+    expect(recoveryIds(path.join(folder, 'old.txt.coffer'))).toEqual([r2.keyId]);
+    expect((await a.run(['status', folder])).stdout).not.toContain('removed recovery key');
+  }, 300_000);
+});

@@ -266,6 +266,11 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
             ctx.out.info(
               `  not recoverable by IT: ${s.recovery.notRecoverable} files (no stanza for a current organization recovery key; \`coffer rewrap\`)`,
             );
+          // After an untrust whose rotation did not reach them: a removed key still opens these.
+          if (s.recovery.retiredKeyStanzas)
+            ctx.out.info(
+              `  removed recovery key: ${s.recovery.retiredKeyStanzas} files still open with a key no longer trusted (\`coffer rewrap\`)`,
+            );
           if (s.registered && !s.escrowCopy)
             ctx.out.info(
               '  escrow:    no copy of the key escrow record yet (make one: `coffer recovery code`)',
@@ -306,9 +311,15 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
               ? `All files protected in ${statuses.length === 1 ? 'this folder' : `${statuses.length} folders`}.`
               : `${files(inTheClear)} in the clear.`,
           );
+        const rotationPending = rotation.pending();
+        if (rotationPending)
+          ctx.out.note(
+            'A change of the recovery keys has not reached everything yet (interrupted): run `coffer rewrap`.',
+          );
         ctx.out.document({
           command: 'status',
           ok,
+          rotationPending,
           folders: statuses,
           inTheClearFiles: inTheClear,
           mandatoryNotProtected,
