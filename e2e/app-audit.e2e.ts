@@ -109,7 +109,7 @@ describe.skipIf(NO_KEYRING !== null)(
         expect.arrayContaining(['trusted-keys-changed', 'protect', 'policy-changed', 'decrypt-copy']),
       );
       expect(doc.records.find((r) => r.type === 'protect')?.details).toMatchObject({
-        action: 'Protect',
+        action: 'Protect finished',
         folder,
         outcome: 'ok',
       });
@@ -117,6 +117,26 @@ describe.skipIf(NO_KEYRING !== null)(
       const verify = await cli.run(['audit', 'verify']);
       expect(verify.code, verify.stderr).toBe(0);
       expect(logLines.filter((l) => l.includes('audit log did not record'))).toEqual([]);
+    });
+
+    it('a protect run that leaves files in the clear (hard links) puts them on record', async () => {
+      const folder = fs.realpathSync(tempDir('app-audit-links'));
+      fs.writeFileSync(path.join(folder, 'a.csv'), 'row\n');
+      fs.linkSync(path.join(folder, 'a.csv'), path.join(folder, 'b.csv'));
+      dialogs.answer(folder);
+      const view = await app.handlers.addFolder({});
+      if (view === null) throw new Error('folder not added');
+      const run = await app.handlers.protectFolder({ folderId: view.id });
+      const done = await app.runs.settled(run.runId);
+      expect(done.errors.map((e) => e.code)).toEqual(['HARD_LINK', 'HARD_LINK']);
+      await until('the files left in the clear on record', async () =>
+        (await auditLog()).records.some((r) => r.type === 'left-in-clear'),
+      );
+      const left = (await auditLog()).records.find((r) => r.type === 'left-in-clear');
+      expect(left?.details).toMatchObject({ folder, codes: ['HARD_LINK'] });
+      expect((left?.details.files as string[]).sort()).toEqual(
+        [path.join(folder, 'a.csv'), path.join(folder, 'b.csv')].sort(),
+      );
     });
 
     it('a log that cannot be written: the protect is done, and the Activity screen shows the failure', async () => {

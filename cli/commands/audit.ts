@@ -55,6 +55,8 @@ export async function recordEvent(
 export async function recordFolderRun(ctx: CliContext, report: RunReport): Promise<void> {
   const { events } = await ctx.services();
   const verdict = runVerdict(report);
+  // Paths as a run names them (relative to the folder, or absolute), always absolute in the log.
+  const where = (p: string): string => path.resolve(report.folder, p);
   await events.record(report.op, {
     folder: report.folder,
     filesDone: report.filesDone,
@@ -64,11 +66,15 @@ export async function recordFolderRun(ctx: CliContext, report: RunReport): Promi
   if (report.op === 'protect' && verdict.problems.length > 0) {
     await events.record('left-in-clear', {
       folder: report.folder,
-      files: verdict.problems.map((p) => p.path),
+      files: verdict.problems.map((p) => where(p.path)),
       codes: [...new Set(verdict.problems.map((p) => p.code))],
     });
   }
-  await recordFailureEvents(events, report.op, [...report.failed, ...report.skipped]);
+  await recordFailureEvents(
+    events,
+    report.op,
+    [...report.failed, ...report.skipped].map((f) => ({ ...f, path: where(f.path) })),
+  );
 }
 
 /** A rotation that changed something (headers re-wrapped, escrow re-sealed) or failed somewhere. */

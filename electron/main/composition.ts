@@ -36,7 +36,7 @@ import type { CofferEvent, ManagedSetting } from '../shared/contract.js';
 import { ActivityLog } from './activity.js';
 import { AuditLog, auditDirIn } from '../services/audit-log/audit-log.js';
 import { AuditTrail } from '../services/audit-log/security-events.js';
-import { AuditedActivity } from '../services/audit-log/activity-events.js';
+import { AuditedActivity, recordRunProblems } from '../services/audit-log/activity-events.js';
 import { AuditForwarder } from '../services/audit-log/forwarder.js';
 import { HelpdeskAdapter } from './adapters/helpdesk.js';
 import { KeysAdapter } from './adapters/keys.js';
@@ -203,6 +203,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   });
   /** The one rekey, shared with `coffer rekey`. */
   const rekey = new RekeyService({
+    sodium,
     recipients: (extra) => writeKeys.recipients(extra),
     rewriter: headerRewriter,
   });
@@ -438,6 +439,11 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   runs.onProgress((progress) => {
     emit({ type: 'progress', progress });
     if (progress.state !== 'running') {
+      void recordRunProblems(
+        events,
+        progress,
+        () => registry.list().find((f) => f.id === progress.folderId)?.path,
+      );
       activity.record({
         action:
           {

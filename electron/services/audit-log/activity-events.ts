@@ -4,7 +4,8 @@
  * trail. One wrapper at the composition root, so no adapter or service others are editing changes.
  * Entries name files, folders and key IDs (activity.ts), never secrets.
  */
-import type { SecurityEventType, SecurityEvents } from './security-events.js';
+import { isAbsolute, join } from 'node:path';
+import { recordFailureEvents, type SecurityEventType, type SecurityEvents } from './security-events.js';
 
 export interface ActivityLike {
   readonly action: string;
@@ -14,17 +15,19 @@ export interface ActivityLike {
 }
 
 /** The Activity actions (handlers.ts, composition.ts) that are security events when they succeed. */
+// Runs (protect, unprotect, helpdesk) are recorded when they finish, with what they did; their start only
+// says a run began, and a refused start changed nothing.
 const ON_SUCCESS: Readonly<Record<string, SecurityEventType>> = {
-  Protect: 'protect',
+  'Protect finished': 'protect',
   'Auto-protect': 'protect',
-  Unprotect: 'unprotect',
+  'Unprotect finished': 'unprotect',
   'Decrypt a copy': 'decrypt-copy',
   'Open for editing': 'open-for-edit',
   'Make recovery code': 'recovery-code-made',
   'Trust recovery key': 'trusted-keys-changed',
   'Stop trusting recovery key': 'trusted-keys-changed',
-  'Helpdesk rekey': 'rekey',
-  'Helpdesk restore': 'unprotect',
+  'Helpdesk rekey finished': 'rekey',
+  'Helpdesk restore finished': 'unprotect',
   'Re-wrap to recovery keys': 'rewrap',
   'Confirm settings': 'state-tampered',
 };
@@ -48,6 +51,38 @@ export function securityEventOf(
   // A run that failed part way may still have changed files: record it with its outcome.
   if (entry.outcome === 'error' && !['protect', 'unprotect', 'rewrap', 'rekey'].includes(type)) return null;
   return { type, details };
+}
+
+/** A finished run's problems (the app's RunTracker): files left in the clear, failed authentication. */
+export async function recordRunProblems(
+  events: SecurityEvents,
+  run: {
+    readonly kind: string;
+    readonly state: string;
+    readonly errors: readonly { readonly path: string; readonly code: string }[];
+  },
+  folderOf: () => string | undefined,
+): Promise<void> {
+  if (run.state === 'running' || run.errors.length === 0) return;
+  let folder: string | undefined;
+  try {
+    folder = folderOf();
+  } catch {
+    folder = undefined; // an unreadable folder list (STATE_TAMPERED): the files are still named
+  }
+  // A run names its files relative to the folder.
+  const errors = run.errors.map((e) => ({
+    code: e.code,
+    path: folder !== undefined && !isAbsolute(e.path) ? join(folder, e.path) : e.path,
+  }));
+  if (run.kind === 'protect') {
+    await events.record('left-in-clear', {
+      ...(folder === undefined ? {} : { folder }),
+      files: errors.map((e) => e.path),
+      codes: [...new Set(errors.map((e) => e.code))],
+    });
+  }
+  await recordFailureEvents(events, run.kind, errors);
 }
 
 /** An Activity log that also puts each security event on the audit trail. */

@@ -121,7 +121,11 @@ describe('details and the app mapping', () => {
   });
 
   it('maps Activity entries to security events', () => {
-    expect(securityEventOf({ action: 'Protect', target: 'id1', outcome: 'ok' })?.type).toBe('protect');
+    expect(securityEventOf({ action: 'Protect finished', target: 'id1', outcome: 'ok' })?.type).toBe(
+      'protect',
+    );
+    // The start of a run changed nothing yet: its end is what is recorded.
+    expect(securityEventOf({ action: 'Protect', target: 'id1', outcome: 'ok' })).toBeNull();
     expect(securityEventOf({ action: 'Change auto-lock', target: '5 min', outcome: 'ok' })).toBeNull();
     expect(
       securityEventOf({ action: 'Verify', target: 'a.coffer', outcome: 'error', detail: 'AUTH_FAILED: x' })
