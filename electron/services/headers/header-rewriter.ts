@@ -158,6 +158,12 @@ function readHeaderAt(fd: number): Uint8Array {
   return header;
 }
 
+/** Whether every byte of `bytes` is the same byte of `a` or of `b` (all three the same length). */
+function isMixOf(bytes: Uint8Array, a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== a[i] && bytes[i] !== b[i]) return false;
+  return true;
+}
+
 function headerSet(header: Header): string {
   return recipientStanzas(header)
     .map((s) => `${stanzaKind(s.type)}:${formatKeyId(s.keyId)}`)
@@ -325,7 +331,7 @@ export class HeaderRewriter {
       dev: p.stats.dev.toString(),
       ino: p.stats.ino.toString(),
       size: Number(p.stats.size),
-      oldHash: this.sodium.hash(32, p.oldHeader),
+      oldHeader: p.oldHeader,
       newHeader: p.newHeader ?? p.oldHeader,
     }));
     let journal: string;
@@ -460,16 +466,6 @@ export class HeaderRewriter {
     return { completed, alreadyDone, refused };
   }
 
-  private authenticates(header: Uint8Array, identities: readonly Identity[]): boolean {
-    try {
-      const key = unwrapFileKey(this.sodium, parseHeader(header), identities);
-      this.sodium.zero(key);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   private recoverEntry(
     entry: JournalEntry,
     identities: readonly Identity[],
@@ -513,14 +509,13 @@ export class HeaderRewriter {
           return stale('the journalled header does not open the payload');
         const onDisk = current.subarray(0, length);
         if (this.sodium.equal(onDisk, entry.newHeader)) return 'already-done';
-        // The file must hold the old header, or one torn between old and new (it no longer authenticates).
-        // A file rewritten since holds a third, authentic header: the entry is stale.
-        if (
-          !this.sodium.equal(this.sodium.hash(32, onDisk), entry.oldHash) &&
-          this.authenticates(onDisk, identities)
-        )
-          return stale('the file holds neither the old nor the new header (it changed since)');
-        if (this.sodium.equal(current.subarray(0, length), entry.newHeader)) return 'already-done';
+        // §8.1 rule 6: the file must hold the old header, or one torn between old and new: every byte is
+        // the old one or the new one, whatever order the write reached the disk in. A file rewritten since
+        // holds a third header (authentic, or torn by that later rewrite): the entry is stale, and writing
+        // it would roll the file back to a key set it has left (a replayed journal re-adding a retired key).
+        if (entry.oldHeader.length !== length) return stale('the journalled old header has another length');
+        if (!isMixOf(onDisk, entry.oldHeader, entry.newHeader))
+          return stale('the file holds neither the old nor the new header, nor a write torn between them');
         pwriteFully(fd, entry.newHeader, 0);
         fsyncSync(fd);
         return 'completed';

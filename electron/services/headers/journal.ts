@@ -1,6 +1,6 @@
 /**
  * The header-rewrite journal (docs/FORMAT.md §8.1): before headers are overwritten in place, the new
- * header (and a hash of the old one) of every file of a batch is written to one journal file in app data
+ * header (and the old one) of every file of a batch is written to one journal file in app data
  * and made durable, so
  * that a crash at any moment can be finished by `HeaderRewriter.recover`.
  *
@@ -34,8 +34,12 @@ export interface JournalEntry {
   readonly dev: string;
   readonly ino: string;
   readonly size: number;
-  /** BLAKE2b-256 of the header the file had when the entry was made. */
-  readonly oldHash: Uint8Array;
+  /**
+   * The header the file had when the entry was made (same length as newHeader: in place). Kept whole, not
+   * as a hash, so that recovery can tell a write torn between these two headers from a file torn by
+   * another rewrite (§8.1 rule 6): a replayed older journal must not roll such a file back.
+   */
+  readonly oldHeader: Uint8Array;
   readonly newHeader: Uint8Array;
 }
 
@@ -44,7 +48,7 @@ interface EntryJson {
   dev: string;
   ino: string;
   size: number;
-  oldHash: string;
+  oldHeader: string;
   newHeader: string;
 }
 
@@ -93,7 +97,7 @@ export function writeJournal(
       dev: e.dev,
       ino: e.ino,
       size: e.size,
-      oldHash: b64(e.oldHash),
+      oldHeader: b64(e.oldHeader),
       newHeader: b64(e.newHeader),
     })),
   );
@@ -193,7 +197,7 @@ export function readJournal(
       typeof e.dev !== 'string' ||
       typeof e.ino !== 'string' ||
       typeof e.size !== 'number' ||
-      typeof e.oldHash !== 'string' ||
+      typeof e.oldHeader !== 'string' ||
       typeof e.newHeader !== 'string'
     ) {
       return { ok: false, reason: 'has a malformed entry' };
@@ -203,7 +207,7 @@ export function readJournal(
       dev: e.dev,
       ino: e.ino,
       size: e.size,
-      oldHash: unb64(e.oldHash),
+      oldHeader: unb64(e.oldHeader),
       newHeader: unb64(e.newHeader),
     });
   }

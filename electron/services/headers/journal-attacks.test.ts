@@ -1,0 +1,268 @@
+/**
+ * R7 review of the in-place rewrite (FORMAT.md §8.1): the journal is attacker-writable app data. A planted
+ * or replayed journal that this device once wrote must never make `recover` put back an older header (one
+ * that names a retired recovery key, or lacks a current one), whatever the file holds now; a real torn
+ * write, at any byte, must still be finished. Real files, real journals, the real rewriter.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decryptFd, encryptFd, inspectFd, readHeaderFd } from '../../../crypto/file.js';
+import {
+  formatKeyId,
+  generateDeviceKey,
+  generateRecoveryKeyPair,
+  keyIdOf,
+  type Identity,
+  type Recipient,
+} from '../../../crypto/keys.js';
+import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { HeaderRewriter } from './header-rewriter.js';
+import { writeJournal, type JournalEntry } from './journal.js';
+
+let sodium: SodiumBackend;
+const root = mkdtempSync(join(tmpdir(), 'coffer-journal-attacks-'));
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+let device: Identity & Recipient & { kind: 'device' };
+let orgA: { publicKey: Uint8Array; secretKey: Uint8Array };
+let orgB: { publicKey: Uint8Array; secretKey: Uint8Array };
+const rec = (k: { publicKey: Uint8Array }): Recipient => ({ kind: 'recovery', publicKey: k.publicKey });
+
+beforeAll(async () => {
+  sodium = await defaultBackend();
+  device = { kind: 'device', key: generateDeviceKey(sodium) };
+  orgA = generateRecoveryKeyPair(sodium);
+  orgB = generateRecoveryKeyPair(sodium);
+});
+
+let n = 0;
+function fresh(): { dir: string; journalDir: string; rewriter: HeaderRewriter } {
+  const dir = join(root, `case-${n++}`);
+  const journalDir = join(dir, 'journal');
+  mkdirSync(journalDir, { recursive: true });
+  return { dir, journalDir, rewriter: new HeaderRewriter({ sodium, journalDir }) };
+}
+
+function protectedFile(dir: string, name: string, recipients: Recipient[]): { path: string; plain: Buffer } {
+  const plain = randomBytes(5000);
+  const source = join(dir, `${name}.plain`);
+  writeFileSync(source, plain);
+  const path = join(dir, `${name}.coffer`);
+  const inFd = openSync(source, 'r');
+  const outFd = openSync(path, 'w');
+  encryptFd(sodium, inFd, outFd, { recipients, name });
+  closeSync(inFd);
+  closeSync(outFd);
+  return { path, plain };
+}
+
+function headerOf(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    return readHeaderFd(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function keysOf(path: string): string[] {
+  const fd = openSync(path, 'r');
+  try {
+    return inspectFd(fd)
+      .stanzas.map((s) => `${s.kind}:${s.keyId}`)
+      .sort();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const idOf = (r: Recipient) => `${r.kind}:${formatKeyId(keyIdOf(sodium, r))}`;
+
+function opensTo(path: string, identities: Identity[], plain: Buffer): boolean {
+  const inFd = openSync(path, 'r');
+  const out = `${path}.check`;
+  const outFd = openSync(out, 'w');
+  try {
+    decryptFd(sodium, inFd, outFd, identities);
+    return readFileSync(out).equals(plain);
+  } catch {
+    return false;
+  } finally {
+    closeSync(inFd);
+    closeSync(outFd);
+    rmSync(out, { force: true });
+  }
+}
+
+/** The entry the rewriter journals for `path` going from `oldHeader` to `newHeader` (§8.1). */
+function entryFor(path: string, oldHeader: Uint8Array, newHeader: Uint8Array): JournalEntry {
+  const s = statSync(path, { bigint: true });
+  return {
+    path,
+    dev: s.dev.toString(),
+    ino: s.ino.toString(),
+    size: Number(s.size),
+    oldHeader,
+    newHeader,
+  };
+}
+
+/**
+ * A genuine journal as the rewriter writes it before going from the file's header to one for
+ * `recipients`, and that header, made on a copy so that the file itself is left as it is.
+ */
+async function genuineJournalFor(
+  path: string,
+  recipients: Recipient[],
+): Promise<{ text: string; newHeader: Uint8Array }> {
+  const side = fresh();
+  const copy = join(side.dir, 'copy.coffer');
+  writeFileSync(copy, readFileSync(path));
+  await side.rewriter.rewrap(copy, [device], recipients);
+  const newHeader = headerOf(copy);
+  const journal = writeJournal(sodium, side.journalDir, device, [entryFor(path, headerOf(path), newHeader)]);
+  return { text: readFileSync(journal, 'utf8'), newHeader };
+}
+
+const plant = (
+  journalDir: string,
+  text: string,
+  name = `rewrap-${randomBytes(12).toString('hex')}.journal`,
+) => {
+  writeFileSync(join(journalDir, name), text);
+};
+
+describe('recover against replayed journals', () => {
+  it('a journal of an earlier rewrite, replayed after a later one, writes nothing (held)', async () => {
+    const { dir, journalDir, rewriter } = fresh();
+    const { path, plain } = protectedFile(dir, 'replay', [device, rec(orgA)]);
+    // Rotation 1 adds B (journalled; the attacker keeps a copy), rotation 2 retires A.
+    const first = await genuineJournalFor(path, [device, rec(orgA), rec(orgB)]);
+    expect((await rewriter.rewrap(path, [device], [device, rec(orgA), rec(orgB)])).outcome).toBe('in-place');
+    expect((await rewriter.rewrap(path, [device], [device, rec(orgB)])).outcome).toBe('in-place');
+    const now = readFileSync(path);
+    plant(journalDir, first.text);
+
+    const report = await rewriter.recover([device]);
+
+    expect(report.completed).toEqual([]);
+    expect(report.refused).toHaveLength(1);
+    expect(readFileSync(path).equals(now)).toBe(true);
+    expect(opensTo(path, [{ kind: 'recovery', ...orgA }], plain)).toBe(false);
+  });
+
+  it('a replayed journal over a file torn by a crash (its own journal deleted) does not bring back a retired key or drop a current one', async () => {
+    const { dir, journalDir, rewriter } = fresh();
+    // The file is written before any org key; rotation 1 adds A (journal kept by the attacker).
+    const { path, plain } = protectedFile(dir, 'torn-replay', [device]);
+    const first = await genuineJournalFor(path, [device, rec(orgA)]);
+    expect((await rewriter.rewrap(path, [device], [device, rec(orgA)])).outcome).toBe('in-place');
+    // Rotation 2 (A retired, B deployed) is cut by a crash half-way through the header write ...
+    const second = await genuineJournalFor(path, [device, rec(orgB)]);
+    const torn = readFileSync(path);
+    torn.set(second.newHeader.subarray(0, 200), 0);
+    writeFileSync(path, torn);
+    // ... and, before the next start, the attacker swaps rotation 2's journal for rotation 1's.
+    plant(journalDir, first.text);
+
+    const report = await rewriter.recover([device]);
+
+    expect(report.completed).toEqual([]);
+    expect(readFileSync(path).equals(torn)).toBe(true); // left for the genuine journal, never rolled back
+    expect(opensTo(path, [{ kind: 'recovery', ...orgA }], plain)).toBe(false);
+    // With rotation 2's own journal back, recovery finishes it.
+    plant(journalDir, second.text);
+    const again = await rewriter.recover([device]);
+    expect(again.completed).toEqual([path]);
+    expect(keysOf(path)).toEqual([idOf(device), idOf(rec(orgB))].sort());
+    expect(opensTo(path, [{ kind: 'recovery', ...orgB }], plain)).toBe(true);
+    expect(opensTo(path, [{ kind: 'recovery', ...orgA }], plain)).toBe(false);
+  });
+
+  it('an entry for a file since replaced by another .coffer with the same inode number writes nothing (held)', async () => {
+    const { dir, journalDir, rewriter } = fresh();
+    const { path } = protectedFile(dir, 'reused', [device, rec(orgA)]);
+    const first = await genuineJournalFor(path, [device, rec(orgB)]);
+    const oldIno = statSync(path).ino;
+    unlinkSync(path);
+    // A new protected file at the same path, with the same size; ext4 usually hands out the inode just
+    // freed. The journal names device, inode and size, so only the header check stands between them.
+    const other = protectedFile(dir, 'reused', [device, rec(orgA)]);
+    const reused = statSync(path).ino === oldIno;
+    const text = reused
+      ? first.text
+      : readFileSync(
+          writeJournal(sodium, fresh().journalDir, device, [entryFor(path, headerOf(path), first.newHeader)]),
+          'utf8',
+        );
+    if (!reused) console.log('inode not reused by the file system: the entry is made to name the new file');
+    const before = readFileSync(path);
+    plant(journalDir, text);
+
+    const report = await rewriter.recover([device]);
+
+    expect(report.completed).toEqual([]);
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(opensTo(path, [device], other.plain)).toBe(true);
+  });
+});
+
+describe('recover after a torn header write', () => {
+  it('finishes a write torn at every byte, new bytes first or last', async () => {
+    const { dir, journalDir, rewriter } = fresh();
+    const { path, plain } = protectedFile(dir, 'every-byte', [device, rec(orgA)]);
+    const original = readFileSync(path);
+    const { text, newHeader } = await genuineJournalFor(path, [device, rec(orgB)]);
+    const failures: string[] = [];
+    for (let k = 0; k <= newHeader.length; k++) {
+      for (const newFirst of [true, false]) {
+        const torn = Buffer.from(original);
+        if (newFirst) torn.set(newHeader.subarray(0, k), 0);
+        else torn.set(newHeader.subarray(k), k);
+        writeFileSync(path, torn);
+        plant(journalDir, text, 'rewrap-000000000000000000000000.journal');
+        const report = await rewriter.recover([device]);
+        const ok =
+          report.refused.length === 0 &&
+          readdirSync(journalDir).length === 0 &&
+          Buffer.from(headerOf(path)).equals(newHeader);
+        if (!ok) failures.push(`${newFirst ? 'new first' : 'new last'} k=${k}: ${JSON.stringify(report)}`);
+      }
+    }
+    expect(failures.slice(0, 3)).toEqual([]);
+    expect(opensTo(path, [{ kind: 'recovery', ...orgB }], plain)).toBe(true);
+  });
+});
+
+describe('hard links', () => {
+  it('an in-place rewrite re-wraps every link of the file (one inode, one header): the retired key opens none', async () => {
+    const { dir, rewriter } = fresh();
+    const { path, plain } = protectedFile(dir, 'linked', [device, rec(orgA)]);
+    const other = join(dir, 'elsewhere.coffer');
+    linkSync(path, other);
+    expect((await rewriter.rewrap(path, [device], [device, rec(orgB)])).outcome).toBe('in-place');
+    expect(statSync(other).nlink).toBe(2);
+    for (const p of [path, other]) {
+      expect(keysOf(p)).toEqual([idOf(device), idOf(rec(orgB))].sort());
+      expect(opensTo(p, [{ kind: 'recovery', ...orgA }], plain)).toBe(false);
+      expect(opensTo(p, [device], plain)).toBe(true);
+    }
+  });
+});
