@@ -187,6 +187,46 @@ describe('DeviceKeyService', () => {
     expect(deviceIds(await app.identities())).toEqual([rotated.deviceKeyId, idOf(old), idOf(restored)]);
   });
 
+  it('R5: settings naming a forged key as current, or listing planted read-only keys, never make it write', async () => {
+    const { make, settings, keyStore } = setup();
+    const own = (await make().getOrCreateDeviceKey()).slice();
+    // An attacker's key, kept read-only by a restore of a forged record, and one planted beside it.
+    const forged = generateDeviceKey(sodium);
+    await make().keepReadOnly(forged);
+    const planted = generateDeviceKey(sodium);
+    await keyStore.set(readOnlyAccount(idOf(planted)), planted);
+    // Settings edited (the app and CLI sign them: STATE_TAMPERED; here plain, to see the key logic alone).
+    settings.update((x) => ({
+      ...x,
+      deviceKeyId: idOf(forged),
+      readOnlyDeviceKeyIds: [...x.readOnlyDeviceKeyIds, idOf(planted)],
+    }));
+    for (const service of [make(), make()]) {
+      const writers = (await service.recipients()).flatMap((r) => (r.kind === 'device' ? [idOf(r.key)] : []));
+      expect(writers).toEqual([idOf(own)]);
+      expect(await service.deviceKeyId()).toBe(idOf(own));
+    }
+    expect(settings.read().deviceKeyId).toBe(idOf(own));
+    // A rotation keeps the forged key read-only and makes a fresh one: never the forged one.
+    const rotated = await make().replaceCurrent();
+    expect([idOf(own), idOf(forged), idOf(planted)]).not.toContain(rotated.deviceKeyId);
+    expect(await keyStore.get(DEVICE_KEY_ACCOUNT)).not.toEqual(forged);
+  });
+
+  it('R5: a restore of a forged record that stops after keeping it (crash, keychain gone) never lets it write', async () => {
+    const { make, keyStore } = setup();
+    const forged = generateDeviceKey(sodium);
+    // restore-device on an account without a key: the restored key is kept, then the process dies.
+    await make().keepReadOnly(forged);
+    // The next first use (the app, a CLI run) makes its own key; the forged one only reads.
+    const next = make();
+    const writers = (await next.recipients()).flatMap((r) => (r.kind === 'device' ? [idOf(r.key)] : []));
+    expect(writers).toHaveLength(1);
+    expect(writers).not.toContain(idOf(forged));
+    expect(deviceIds(await next.identities())).toEqual([writers[0], idOf(forged)]);
+    expect(await keyStore.get(DEVICE_KEY_ACCOUNT)).not.toEqual(forged);
+  });
+
   it('a damaged entry is moved aside by replaceCurrent(), never overwritten; a restore works past it', async () => {
     const store = new MemoryKeyStore();
     const { make } = setup(store);
