@@ -25,6 +25,7 @@ const built = new WeakMap<CliContext, Promise<RotationService>>();
 export async function rekeyFor(ctx: CliContext): Promise<RekeyService> {
   const s = await ctx.services();
   return new RekeyService({
+    sodium: s.sodium,
     recipients: (extra) => s.writeKeys.recipients(extra),
     rewriter: new HeaderRewriter({ sodium: s.sodium, journalDir: headerJournalDir(s.paths.home) }),
   });

@@ -9,7 +9,8 @@
 import fs from 'node:fs';
 import { CofferError } from '../../../crypto/errors.js';
 import { inspectFd } from '../../../crypto/file.js';
-import type { Identity, Recipient } from '../../../crypto/keys.js';
+import { formatKeyId, keyIdOf, type Identity, type Recipient } from '../../../crypto/keys.js';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
 import type { HeaderRewriter, RewrapOutcome } from '../headers/header-rewriter.js';
 
 type RecoveryIdentity = Extract<Identity, { kind: 'recovery' }>;
@@ -18,6 +19,8 @@ export interface RekeyDeps {
   /** Who a write is for: this device, `extra`, and the current recovery key set; policy-checked (WriteKeys). */
   readonly recipients: (extra: readonly Recipient[]) => Promise<Recipient[]>;
   readonly rewriter: Pick<HeaderRewriter, 'rewrapMany' | 'recover'>;
+  /** To tell by key ID whether the set changed while the rekey ran. */
+  readonly sodium: SodiumBackend;
 }
 
 export type RekeyResult =
@@ -56,7 +59,7 @@ export class RekeyService {
     identity: RecoveryIdentity,
     options: RekeyOptions = {},
   ): Promise<RekeyResult[]> {
-    const recipients = await this.recipientsFor(identity);
+    let recipients = await this.recipientsFor(identity);
     if (!recipients.some((r) => r.kind === 'device')) {
       throw new CofferError(
         'NO_DEVICE_KEY',
@@ -81,11 +84,41 @@ export class RekeyService {
           options.onResult?.(result);
         }
       }
+      // The set was read when the rekey started: a key untrusted meanwhile (and its rotation, which may
+      // have listed these files before they were written) must not stay in them. Re-read it once the files
+      // are written and bring them to it, keeping the opening key (DESIGN.md "Rekey"; issue 9 item 2).
+      // (If the set cannot be read now, the files keep the one read at the start: the next rotation, which
+      // follows every change, brings them to the new one.)
+      const now = await this.recipientsFor(identity).catch(() => recipients);
+      if (now === recipients) return results;
+      if (sameKeys(this.deps.sodium, now, recipients)) {
+        wipe(now);
+      } else {
+        wipe(recipients);
+        recipients = now;
+        const written = results.flatMap((r) => ('error' in r ? [] : [r.path]));
+        for (const again of await this.deps.rewriter.rewrapMany(written, [identity], recipients))
+          if ('error' in again) {
+            const at = results.findIndex((r) => r.path === again.path);
+            if (at >= 0) results[at] = again;
+            options.onResult?.(again);
+          }
+      }
     } finally {
-      for (const r of recipients) if (r.kind === 'device') r.key.fill(0); // a copy handed to this call
+      wipe(recipients); // a copy handed to this call
     }
     return results;
   }
+}
+
+function wipe(recipients: readonly Recipient[]): void {
+  for (const r of recipients) if (r.kind === 'device') r.key.fill(0);
+}
+
+function sameKeys(sodium: SodiumBackend, a: readonly Recipient[], b: readonly Recipient[]): boolean {
+  const ids = (list: readonly Recipient[]): string =>
+    [...new Set(list.map((r) => `${r.kind}:${formatKeyId(keyIdOf(sodium, r))}`))].sort().join(',');
+  return ids(a) === ids(b);
 }
 
 function sizes(path: string): { headerBytes: number; fileBytes: number } {
