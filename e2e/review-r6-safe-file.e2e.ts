@@ -234,3 +234,37 @@ it('a FIFO named like a journal does not hang the start-up cleanup', () => {
   expect(result.error?.message).toBeUndefined();
   expect(result.status, result.stderr).toBe(0);
 });
+
+it('unprotect: a .coffer replaced by a newer version while it is decrypted is kept, not removed', () => {
+  const dir = fresh();
+  const file = join(dir, 'plan.txt');
+  const newer = join(dir, 'incoming');
+  mkdirSync(newer);
+  const ids = {
+    recipients: [{ kind: 'device' as const, key }],
+    identities: [{ kind: 'device' as const, key }],
+  };
+  const files = new SafeFiles(sodium, { graceMs: 0 });
+  writeFileSync(file, 'v1 '.repeat(700_000));
+  files.encryptInPlace(file, ids);
+  writeFileSync(join(newer, 'plan.txt'), 'v2, saved on the other laptop');
+  files.encryptInPlace(join(newer, 'plan.txt'), ids);
+  let swapped = false;
+  expect(() =>
+    files.decryptTo(`${file}.coffer`, {
+      identities: ids.identities,
+      output: file,
+      removeSource: true,
+      roots: [dir],
+      // A sync client saves the newer version over it (by rename) while the decrypt reads.
+      onProgress: () => {
+        if (swapped) return;
+        swapped = true;
+        renameSync(join(newer, 'plan.txt.coffer'), `${file}.coffer`);
+      },
+    }),
+  ).toThrow(/replaced while it was being decrypted/);
+  expect(swapped).toBe(true);
+  expect(decrypted(`${file}.coffer`)).toBe('v2, saved on the other laptop');
+  expect(readFileSync(file, 'utf8')).toBe('v1 '.repeat(700_000));
+});

@@ -12,7 +12,7 @@
  *   itself fails (EBUSY / EPERM → FILE_LOCKED) and the plaintext stays. NOT tested here.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 
 export interface OpenFileQuery {
   readonly dev: number;
@@ -56,6 +56,8 @@ export function devOfMaps(field: string): number | null {
     Math.floor(major / 0x1000) * 0x100000000
   );
 }
+
+const SHARED_WRITABLE = /^[0-9a-f]+-[0-9a-f]+ .w.s [0-9a-f]+ ([0-9a-f]+:[0-9a-f]+) (\d+) *(.*)$/gm;
 
 type Use = { pid: number; fd: string } | { pid: number; map: true };
 
@@ -126,13 +128,16 @@ export class ProcFdProbe implements OpenFileProbe {
         continue; // gone, or another user's (see above)
       }
       for (const fd of fds) {
+        const at = `/proc/${pid}/fd/${fd}`;
         let stats;
         try {
-          stats = statSync(`/proc/${pid}/fd/${fd}`);
+          // Only files have absolute paths here (sockets, pipes and anon inodes read `type:[...]`): the
+          // readlink (no file system access) spares a stat of those.
+          if (!readlinkSync(at).startsWith('/')) continue;
+          stats = statSync(at);
         } catch {
           continue; // closed meanwhile, or not ours to look at
         }
-        // Only files can be plaintexts (sockets, pipes and anon inodes are skipped).
         if (stats.isFile()) add(idOf(stats.dev, stats.ino), { pid: Number(pid), fd });
       }
       let maps: string;
@@ -141,16 +146,13 @@ export class ProcFdProbe implements OpenFileProbe {
       } catch {
         continue;
       }
-      // `start-end perms offset dev inode path`: only shared writable mappings can write a file.
-      for (const line of maps.split('\n')) {
-        const fields = line.split(/\s+/);
-        const perms = fields[1];
-        if (perms === undefined || perms[1] !== 'w' || perms[3] !== 's') continue;
-        const dev = devOfMaps(fields[3] ?? '');
-        const ino = Number(fields[4]);
+      // `start-end perms offset dev inode path`: only shared writable mappings (`?w?s`) can write a file.
+      for (const match of maps.matchAll(SHARED_WRITABLE)) {
+        const dev = devOfMaps(match[1] ?? '');
+        const ino = Number(match[2]);
         if (dev === null || !ino) continue;
         add(idOf(dev, ino), { pid: Number(pid), map: true });
-        const path = fields.slice(5).join(' ');
+        const path = match[3] ?? '';
         if (path.startsWith('/')) mappedPaths.set(path, Number(pid));
       }
     }

@@ -3,7 +3,17 @@
  * file (mode 0600, journaled) renamed into place only after the whole stream authenticated (FORMAT.md
  * §5.3 rule 5); its mode is applied only after the rename, so no readable plaintext temp is ever left.
  */
-import { closeSync, fchmodSync, futimesSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  fstatSync,
+  futimesSync,
+  lstatSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { decryptFd, type Progress } from '../../../crypto/file.js';
 import type { Identity } from '../../../crypto/keys.js';
@@ -13,8 +23,8 @@ import { CofferError } from '../../../crypto/errors.js';
 import { errnoOf, toCofferError } from '../fs-errors.js';
 import { DirSet, rootResolver, type VerifiedDir } from './dir.js';
 import { removeQuietly, renameNoClobber } from './durable.js';
-import { PROTECTED_SUFFIX } from './names.js';
-import { openRegularForRead, openRegularIn, READ_NOFOLLOW, writeTempIn } from './open.js';
+import { PROTECTED_SUFFIX, tempNameFor } from './names.js';
+import { openRegularForRead, openRegularIn, READ_NOFOLLOW, sameFile, writeTempIn } from './open.js';
 import type { TempJournal } from './temp-journal.js';
 import type { DecryptOptions } from './types.js';
 import { assertMayReplace, restoredMode } from '../restore-rules.js';
@@ -70,8 +80,7 @@ export function decryptTo(
     }
     tgt.fsync();
     if (options.removeSource) {
-      src.recheck();
-      unlinkSync(src.at(basename(path)));
+      removeSourceIfSame(src, basename(path), source.stats, journal);
       src.fsync();
     }
     return { target: options.output ?? join(outDir, name), metadata };
@@ -79,6 +88,38 @@ export function decryptTo(
     throw toCofferError(error, path);
   } finally {
     dirs.close();
+  }
+}
+
+/**
+ * Removes the `.coffer` just decrypted only if it is still the file that was read: a sync client or a
+ * second device that put a newer version there meanwhile (by rename, as they save) would otherwise lose
+ * it (R6 review). The name is moved aside first, so what is checked is exactly what is removed; a
+ * different file goes back and the plaintext stays beside it (SOURCE_CHANGED; the next run sees two
+ * different copies and reports a conflict).
+ */
+function removeSourceIfSame(src: VerifiedDir, name: string, read: Stats, journal: TempJournal | null): void {
+  const changed = (): CofferError =>
+    new CofferError(
+      'SOURCE_CHANGED',
+      `${src.display(name)}: replaced while it was being decrypted; both copies were kept`,
+      'Compare the two copies and keep the one you want.',
+    );
+  const fd = openSync(src.at(name), READ_NOFOLLOW);
+  try {
+    if (!sameFile(fstatSync(fd), read)) throw changed();
+    const aside = tempNameFor(name);
+    journal?.record(`${src.real}/${aside}`, fd);
+    src.recheck();
+    renameSync(src.at(name), src.at(aside));
+    const moved = lstatSync(src.at(aside));
+    if (moved.dev !== read.dev || moved.ino !== read.ino) {
+      renameNoClobber(src.at(aside), src.at(name));
+      throw changed();
+    }
+    unlinkSync(src.at(aside));
+  } finally {
+    closeSync(fd);
   }
 }
 
