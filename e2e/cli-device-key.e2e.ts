@@ -77,6 +77,38 @@ describe.skipIf(NO_KEYRING !== null)('one device key', () => {
   }, 240_000);
 });
 
+describe.skipIf(NO_KEYRING !== null)('one device key, with a first use killed mid-way', () => {
+  it('R5: kill -9 of one first use at any point: the other one’s file opens later, one key writes', async () => {
+    for (let round = 0; round < 4; round++) {
+      const laptop = new Laptop(`kill-${round}`, { COFFER_KEYCHAIN_TIMEOUT_MS: '30000' });
+      const dir = tempDir(`kill-${round}`);
+      const victimFile = writePlain(dir, 'killed.txt', 'killed\n');
+      const survivorFile = writePlain(dir, 'survivor.txt', 'survivor\n');
+      const killed = laptop.spawn(['encrypt', victimFile]);
+      const survivor = laptop.run(['--json', 'encrypt', survivorFile]);
+      // Somewhere in its start-up, its keychain calls or its key creation (the CLI starts in ~1-3 s here).
+      await new Promise((resolve) => setTimeout(resolve, 800 + round * 700));
+      killed.kill('SIGKILL');
+      await new Promise((resolve) => killed.once('close', resolve));
+      const done = await survivor;
+      expect(done.code, done.stderr).toBe(0);
+      const verify = await laptop.run(['verify', `${survivorFile}.coffer`]);
+      expect(verify.code, `round ${round}: ${verify.stderr}`).toBe(0);
+      const keys = await laptop.json<KeysDoc>(['device-keys']);
+      expect(keys.result.code, keys.result.stderr).toBe(0);
+      expect(keys.doc.current?.state).toBe('ok');
+      const [written] = await deviceStanzas(laptop, [`${survivorFile}.coffer`]);
+      // The file's key is the one that writes, or (when the killed run's key landed late) kept beside it.
+      expect([keys.doc.current?.keyId, ...keys.doc.readOnly.map((k) => k.keyId)]).toContain(written);
+      // The killed run's file, if it got that far, opens too.
+      if (fs.existsSync(`${victimFile}.coffer`) && !fs.existsSync(victimFile)) {
+        const other = await laptop.run(['verify', `${victimFile}.coffer`]);
+        expect(other.code, other.stderr).toBe(0);
+      }
+    }
+  }, 240_000);
+});
+
 interface RestoreDoc {
   ok: boolean;
   restoredKeyId: string;
