@@ -165,6 +165,12 @@ export const registerOpenCommand: CommandGroup = (program, ctx) => {
         onSaved: () => {
           savedMeanwhile = true;
         },
+        // A copy that could not be saved back is kept (never wiped): say where it is.
+        onError: (session, error) => {
+          ctx.out.note(
+            `Could not encrypt ${session.editPath} back (${error instanceof Error ? error.message : String(error)}); it is kept, and saved by the next \`coffer open\` or app start.`,
+          );
+        },
       });
       // Keys first: a refused write (no recovery key, policy) fails before anything is decrypted.
       await writeKeys.recipients();
