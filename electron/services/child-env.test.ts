@@ -20,7 +20,8 @@ function envRecordingNode(log: string): string {
   const script = path.join(work, 'fake-node.sh');
   fs.writeFileSync(
     script,
-    `#!/bin/sh\nenv > '${log}'\ncat > /dev/null\nprintf '{"ok":true,"value":null}'\n`,
+    // One request line in, one reply line out (the first call of a store has id 1).
+    `#!/bin/sh\nenv > '${log}'\nread -r line\nprintf '{"id":1,"ok":true,"value":null}\\n'\ncat > /dev/null\n`,
     { mode: 0o755 },
   );
   return script;

@@ -3,6 +3,7 @@
  * is unreachable: a clear KEYCHAIN_UNAVAILABLE within the timeout, never a hang.
  */
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
@@ -36,6 +37,29 @@ describe.skipIf(noKeyring !== null)('OsKeyStore against the real Secret Service'
     expect(await store.delete('a')).toBe(true);
     expect(await store.delete('a')).toBe(false);
     expect(await store.get('a')).toBeNull();
+  });
+
+  it('serves many calls from one helper, and never keeps a finished process alive', () => {
+    // A separate process: it must exit as soon as its calls are done, not when the idle helper would.
+    const script = `
+      const { OsKeyStore } = await import(${JSON.stringify(new URL('./key-store.ts', import.meta.url).href)});
+      const store = new OsKeyStore({ service: ${JSON.stringify(service + '-many')} });
+      const secret = new Uint8Array(32).fill(7);
+      await store.set('m', secret);
+      const got = await Promise.all(Array.from({ length: 8 }, () => store.get('m')));
+      await store.delete('m');
+      process.stdout.write(String(got.every((g) => g !== null && g.every((b) => b === 7))));
+    `;
+    const started = performance.now();
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const ms = performance.now() - started;
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('true');
+    // The idle helper lingers 10 s in a long-running app; a CLI run must not wait for it.
+    expect(ms).toBeLessThan(9000);
   });
 });
 

@@ -2,7 +2,7 @@
  * The OS keychain behind one small interface (DESIGN.md "Keys"). Secrets are stored base64-encoded under
  * service `Coffer` (or COFFER_KEYCHAIN_SERVICE, so tests never touch a person's real entries).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { CofferError } from '../../../crypto/errors.js';
 import { childEnv } from '../child-env.js';
@@ -45,24 +45,26 @@ function unavailable(platform: NodeJS.Platform, detail: string): CofferError {
 }
 
 type Request = { op: 'get' | 'delete'; account: string } | { op: 'set'; account: string; secret: string };
-type Reply = { ok: true; value: string | boolean | null } | { ok: false; error: string };
+type Reply = { id: number } & ({ ok: true; value: string | boolean | null } | { ok: false; error: string });
 
 /*
  * Runs in a child process. @napi-rs/keyring connects to D-Bus synchronously in the Entry constructor, and
  * against a stuck bus that call never returns: in-process it would freeze the event loop (no timeout can
  * fire) and even a worker thread cannot be terminated out of native code. A child can be killed.
+ * One child serves every call of a store (one JSON line per request and per reply, tagged with an id):
+ * starting a Node child per call made the keychain most of a CLI run's time.
  * On Linux the store is pinned to the Secret Service: the default falls back to the kernel keyring, which
  * is emptied at logout (DESIGN.md "Keys").
  */
 const CHILD_SCRIPT = `
 const { AsyncEntry } = require(process.argv[1]);
-let input = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (d) => { input += d; });
-process.stdin.on('end', async () => {
+const lines = require('node:readline').createInterface({ input: process.stdin });
+lines.on('line', async (line) => {
+  let id = 0;
   let reply;
   try {
-    const req = JSON.parse(input);
+    const req = JSON.parse(line);
+    id = req.id;
     const entry = new AsyncEntry(req.service, req.account, { linux: { store: 'secret-service' } });
     if (req.op === 'get') reply = { ok: true, value: await entry.getPassword() };
     else if (req.op === 'set') { await entry.setPassword(req.secret); reply = { ok: true, value: null }; }
@@ -70,9 +72,13 @@ process.stdin.on('end', async () => {
   } catch (e) {
     reply = { ok: false, error: String(e && e.message ? e.message : e) };
   }
-  process.stdout.write(JSON.stringify(reply));
+  process.stdout.write(JSON.stringify({ id, ...reply }) + '\\n');
 });
+lines.on('close', () => process.exit(0));
 `;
+
+/** An idle helper exits after this long, so a long-running app does not keep one for nothing. */
+const IDLE_EXIT_MS = 10_000;
 
 export interface OsKeyStoreOptions {
   service: string;
@@ -83,11 +89,28 @@ export interface OsKeyStoreOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+interface Pending {
+  helper: ChildProcessWithoutNullStreams;
+  resolve: (value: string | boolean | null) => void;
+  reject: (error: CofferError) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Streams and processes that can stop holding the event loop open (child processes and their pipes). */
+interface Refable {
+  ref(): unknown;
+  unref(): unknown;
+}
+
 /** The real OS keychain via @napi-rs/keyring; every call is bounded by `timeoutMs`. */
 export class OsKeyStore implements KeyStore {
   private readonly timeoutMs: number;
   private readonly platform: NodeJS.Platform;
   private readonly modulePath: string;
+  private helper: ChildProcessWithoutNullStreams | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: OsKeyStoreOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_KEYCHAIN_TIMEOUT_MS;
@@ -117,50 +140,100 @@ export class OsKeyStore implements KeyStore {
   }
 
   private call(request: Request): Promise<string | boolean | null> {
-    const { service } = this.options;
+    const helper = this.start();
+    const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const child = spawn(this.options.nodePath ?? process.execPath, ['-e', CHILD_SCRIPT, this.modulePath], {
-        env: { ...childEnv(this.options.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      let settled = false;
-      const finish = (action: () => void): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        action();
-      };
       const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        finish(() => {
-          reject(unavailable(this.platform, `no answer within ${this.timeoutMs / 1000} s`));
-        });
+        // A stuck call means a stuck helper: kill it (failing whatever else it holds); the next call starts afresh.
+        this.stop(helper, `no answer within ${this.timeoutMs / 1000} s`);
       }, this.timeoutMs);
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-      child.on('error', (error) => {
-        finish(() => {
-          reject(unavailable(this.platform, error.message));
-        });
-      });
-      child.on('close', () => {
-        finish(() => {
-          let reply: Reply;
-          try {
-            reply = JSON.parse(out) as Reply;
-          } catch {
-            reject(unavailable(this.platform, err.trim().split('\n').pop() ?? 'the keychain helper failed'));
-            return;
-          }
-          if (reply.ok) resolve(reply.value);
-          else reject(unavailable(this.platform, reply.error));
-        });
-      });
+      this.pending.set(id, { helper, resolve, reject, timer });
+      this.hold();
       // The secret goes through a pipe, never argv (argv is visible to every process).
-      child.stdin.end(JSON.stringify({ ...request, service }));
+      helper.stdin.write(JSON.stringify({ ...request, service: this.options.service, id }) + '\n');
     });
+  }
+
+  private start(): ChildProcessWithoutNullStreams {
+    if (this.helper) return this.helper;
+    const helper = spawn(this.options.nodePath ?? process.execPath, ['-e', CHILD_SCRIPT, this.modulePath], {
+      env: { ...childEnv(this.options.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.helper = helper;
+    let out = '';
+    let err = '';
+    helper.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+        this.answer(out.slice(0, nl));
+        out = out.slice(nl + 1);
+      }
+    });
+    helper.stderr.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4096)));
+    helper.stdin.on('error', () => undefined); // a dead helper is reported by 'exit' below
+    helper.on('error', (error) => {
+      this.stop(helper, error.message);
+    });
+    helper.on('exit', () => {
+      this.stop(helper, err.trim().split('\n').pop() || 'the keychain helper stopped');
+    });
+    return helper;
+  }
+
+  private answer(line: string): void {
+    let reply: Reply;
+    try {
+      reply = JSON.parse(line) as Reply;
+    } catch {
+      return; // not ours (a library writing to stdout); the call's timeout still bounds it
+    }
+    const call = this.pending.get(reply.id);
+    if (!call) return;
+    this.pending.delete(reply.id);
+    clearTimeout(call.timer);
+    if (reply.ok) call.resolve(reply.value);
+    else call.reject(unavailable(this.platform, reply.error));
+    this.hold();
+  }
+
+  /** Fails every call the helper holds and forgets it; the next call starts a new one. */
+  private stop(helper: ChildProcessWithoutNullStreams, detail: string): void {
+    if (this.helper === helper) this.helper = null;
+    helper.kill('SIGKILL');
+    for (const [id, call] of this.pending) {
+      if (call.helper !== helper) continue;
+      clearTimeout(call.timer);
+      this.pending.delete(id);
+      call.reject(unavailable(this.platform, detail));
+    }
+    this.hold();
+  }
+
+  /**
+   * While calls are pending the helper keeps the process alive; when idle it must not (a CLI run ends when
+   * its work does), and it exits after a while.
+   */
+  private hold(): void {
+    const helper = this.helper;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    if (!helper) return;
+    const busy = this.pending.size > 0;
+    const handles = [helper, helper.stdin, helper.stdout, helper.stderr] as unknown as Refable[];
+    for (const handle of handles) {
+      if (busy) handle.ref();
+      else handle.unref();
+    }
+    if (!busy) {
+      this.idleTimer = setTimeout(() => {
+        if (this.helper === helper && this.pending.size === 0) {
+          this.helper = null;
+          helper.stdin.end();
+        }
+      }, IDLE_EXIT_MS);
+      this.idleTimer.unref();
+    }
   }
 }
 
