@@ -182,4 +182,12 @@ describe('withUserLock', () => {
     expect(codes).toEqual(Array(12).fill(0));
     expect(fs.readFileSync(counter, 'utf8')).toBe('12');
   });
+
+  it('R5: a lock written before this boot is stale whatever process has its pid now (every OS)', async () => {
+    const file = path.join(dir, 'test.lock');
+    fs.writeFileSync(file, `${process.ppid} beforeboot`);
+    const beforeBoot = new Date(Date.now() - os.uptime() * 1000 - 60_000);
+    fs.utimesSync(file, beforeBoot, beforeBoot);
+    await expect(withUserLock(dir, 'test', () => Promise.resolve('ran'), 2000)).resolves.toBe('ran');
+  });
 });

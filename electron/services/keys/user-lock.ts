@@ -8,6 +8,7 @@
  * stale cannot remove the fresh lock the faster one took.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -99,10 +100,13 @@ function readOwner(file: string): Owner | null {
  */
 function ownerAlive(owner: Owner, file: string): boolean {
   if (!pidExists(owner.pid)) return false;
+  // Written before this boot (any OS): its owner is gone whatever now has its pid.
+  const written = mtimeMs(file);
+  const bootedAt = Date.now() - os.uptime() * 1000;
+  if (written !== null && written < bootedAt - START_SLACK_MS) return false;
   const now = startIdentity(owner.pid);
   if (owner.start !== undefined && now !== null) return owner.start === now;
   const started = startedAtMs(owner.pid);
-  const written = mtimeMs(file);
   return started === null || written === null || started <= written + START_SLACK_MS;
 }
 
