@@ -533,6 +533,18 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     } catch {
       // unreadable now (tampered state is shown elsewhere): the next change rotates
     }
+    // A header rewrite a crash cut that no rotation finishes (a helpdesk rekey's): its torn header opens
+    // with no key until the journal is written (FORMAT.md §8.1). A rotation run recovers first itself.
+    if (headerRewriter.pending()) {
+      try {
+        const done = await headerRewriter.recover(await deviceKeys.identities());
+        options.log(
+          `header journal: ${done.completed.length} rewrite(s) finished, ${done.refused.length} refused`,
+        );
+      } catch (error) {
+        options.log(`header journal: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
   }
   try {
     // Temp files of runs a crash or kill interrupted (a `decrypt -o` too), proven ours by the journal.

@@ -174,6 +174,11 @@ function headerSet(header: Header): string {
 export class HeaderRewriter {
   private readonly sodium: SodiumBackend;
   private readonly journalDir: string;
+  /**
+   * Journals of this rewriter's batches still running (written, their files not yet flushed): `recover`
+   * must not take them for a crash's and delete them before the flush.
+   */
+  private readonly inFlight = new Set<string>();
 
   constructor(deps: HeaderRewriterDeps) {
     this.sodium = deps.sodium;
@@ -220,12 +225,17 @@ export class HeaderRewriter {
     // One flush for the whole batch: each chunk's journal stays until the files it names are durable.
     const pending: Pending = { written: [], journals: [] };
     const defer = unique.length > FILES_PER_CHUNK;
-    for (let at = 0; at < unique.length; at += FILES_PER_CHUNK) {
-      if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-      this.rewrapChunk(unique.slice(at, at + FILES_PER_CHUNK), batch, results, defer ? pending : null);
+    try {
+      for (let at = 0; at < unique.length; at += FILES_PER_CHUNK) {
+        if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+        this.rewrapChunk(unique.slice(at, at + FILES_PER_CHUNK), batch, results, defer ? pending : null);
+      }
+      if (pending.written.length > 0) makeDurable(pending.written);
+      for (const journal of pending.journals) this.finish(journal);
+    } finally {
+      // A batch that failed before its flush leaves its journals to recover (no longer in flight).
+      for (const journal of pending.journals) this.inFlight.delete(journal);
     }
-    if (pending.written.length > 0) makeDurable(pending.written);
-    for (const journal of pending.journals) removeJournal(journal);
     return paths.map(
       (path) => results.get(path) ?? { path, error: new CofferError('INVALID_ARGUMENT', 'not done', '') },
     );
@@ -337,6 +347,7 @@ export class HeaderRewriter {
     let journal: string;
     try {
       journal = writeJournal(this.sodium, this.journalDir, identity, entries);
+      this.inFlight.add(journal);
     } catch (error) {
       // No journal, no write: every file of the chunk is left as it was.
       const journalError = new CofferError(
@@ -374,12 +385,17 @@ export class HeaderRewriter {
     if (pending) {
       pending.written.push(...written.map(({ path, dev }) => ({ path, dev })));
       if (!failedMidWrite) pending.journals.push(journal);
+      else this.inFlight.delete(journal); // left for recover
       return results;
     }
-    if (written.length === 1) {
-      for (const w of written) fsyncSync(w.fd);
-    } else if (written.length > 1) makeDurable(written);
-    if (!failedMidWrite) removeJournal(journal);
+    try {
+      if (written.length === 1) {
+        for (const w of written) fsyncSync(w.fd);
+      } else if (written.length > 1) makeDurable(written);
+      if (!failedMidWrite) this.finish(journal);
+    } finally {
+      this.inFlight.delete(journal); // finished, or left for recover
+    }
     return results;
   }
 
@@ -432,6 +448,20 @@ export class HeaderRewriter {
     fsyncDir(dirname(plan.path));
   }
 
+  private finish(journal: string): void {
+    removeJournal(journal);
+    this.inFlight.delete(journal);
+  }
+
+  /**
+   * Whether journals of interrupted rewrites are waiting for `recover` (not those of batches running now
+   * in this process). Cheap (one readdir): the app calls `recover` at start when this is true, whatever
+   * wrote them (a rotation, a helpdesk rekey), since a torn header opens with no key until then.
+   */
+  pending(): boolean {
+    return listJournals(this.journalDir).some((j) => !this.inFlight.has(j));
+  }
+
   /**
    * Finishes rewrites a crash interrupted (§8.1). Writes a journalled header only when the journal is
    * authenticated by one of `identities` and, for that file, the new header authenticates under them,
@@ -445,6 +475,7 @@ export class HeaderRewriter {
     const alreadyDone: string[] = [];
     const refused: { journal: string; path?: string; reason: string }[] = [];
     for (const journal of listJournals(this.journalDir)) {
+      if (this.inFlight.has(journal)) continue; // a batch of this process, still running
       const read = readJournal(this.sodium, journal, identities);
       if (!read.ok) {
         refused.push({ journal, reason: `the journal ${read.reason}` });

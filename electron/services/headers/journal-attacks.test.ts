@@ -266,3 +266,25 @@ describe('hard links', () => {
     }
   });
 });
+
+describe('recover while a batch of the same rewriter runs', () => {
+  it('leaves the journals of chunks written but not yet flushed alone (they are not a crash’s)', async () => {
+    const { dir, journalDir, rewriter } = fresh();
+    const paths = Array.from(
+      { length: 600 },
+      (_, i) => protectedFile(dir, `f${i}`, [device, rec(orgA)]).path,
+    );
+    // rewrapMany returns to the caller after its first chunk of 512: written, journalled, flush deferred.
+    const running = rewriter.rewrapMany(paths, [device], [device, rec(orgB)]);
+    const journals = readdirSync(journalDir);
+    expect(journals).toHaveLength(1);
+    const report = await rewriter.recover([device]);
+    expect(report).toEqual({ completed: [], alreadyDone: [], refused: [] });
+    expect(readdirSync(journalDir)).toEqual(journals);
+    expect(rewriter.pending()).toBe(false);
+    const results = await running;
+    expect(results.every((r) => 'outcome' in r && r.outcome === 'in-place')).toBe(true);
+    expect(readdirSync(journalDir)).toEqual([]);
+    expect(rewriter.pending()).toBe(false);
+  });
+});

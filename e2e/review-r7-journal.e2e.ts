@@ -1,0 +1,144 @@
+/**
+ * Review R7 (issue 9 item 6, FORMAT.md §8.1): a header rewrite cut by a crash leaves a journal in app data
+ * and, for a moment, a torn header: the file opens with no key until `recover` writes the journalled
+ * header. The app must do that at start whatever did the rewrite. A helpdesk rekey (or any rewrite with
+ * the key set unchanged) leaves no rotation pending, so a start that only ran `recover` as part of a
+ * rotation left the file unopenable until the recovery key set next changed (failed before).
+ *
+ * Real app composition (buildApp), real private Secret Service, real files; the crash state is the one a
+ * kill -9 between the pwrite and the flush leaves (e2e/rewrap-kill.e2e.ts makes it by killing).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decryptFd, inspectFd, readHeaderFd } from '../crypto/file.js';
+import { generateRecoveryKeyPair, type Identity, type Recipient } from '../crypto/keys.js';
+import { loadBackend } from '../crypto/sodium.js';
+import { buildApp, type BuiltApp } from '../electron/main/composition.js';
+import { HeaderRewriter } from '../electron/services/headers/header-rewriter.js';
+import { writeJournal } from '../electron/services/headers/journal.js';
+import { DEVICE_KEY_ACCOUNT } from '../electron/services/keys/device-key.js';
+import { OsKeyStore } from '../electron/services/keys/key-store.js';
+import { headerJournalDir } from '../electron/services/keys/rotation.js';
+import { FilePolicySource } from '../electron/services/policy/sources.js';
+import { NO_KEYRING, tempDir } from './cli-harness.js';
+import { RecordingShell, ScriptedDialogs } from './helpers/app-harness.js';
+
+if (NO_KEYRING) console.warn(`SKIPPED R7 journal at start: ${NO_KEYRING}`);
+
+const sodium = await loadBackend('wasm');
+
+function opens(file: string, identities: Identity[]): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    decryptFd(sodium, fd, null, identities);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe.skipIf(NO_KEYRING !== null)('R7: a header rewrite cut by a crash is finished at start', () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-r7-'));
+  const userData = path.join(home, 'userData');
+  const service = `coffer-r7-${randomBytes(6).toString('hex')}`;
+  const env = { ...process.env, COFFER_KEYCHAIN_SERVICE: service, COFFER_TEST_INSECURE_KDF: '1' };
+  let app: BuiltApp | null = null;
+  const start = (): Promise<BuiltApp> =>
+    buildApp({
+      userData,
+      dialog: new ScriptedDialogs(),
+      shell: new RecordingShell(),
+      emit: () => undefined,
+      log: () => undefined,
+      env,
+      keyStore: new OsKeyStore({ service, env }),
+      policySource: new FilePolicySource(path.join(home, 'policy.json'), { requireAdminOwned: false }),
+      workers: 1,
+    });
+
+  afterAll(async () => {
+    await app?.close();
+    await new OsKeyStore({ service, env }).delete(DEVICE_KEY_ACCOUNT).catch(() => false);
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('a torn header with its journal (no rotation pending) opens again after the app starts', async () => {
+    app = await start();
+    const folder = fs.realpathSync(tempDir('r7-journal'));
+    fs.writeFileSync(path.join(folder, 'ledger.txt'), 'customer ledger\n'.repeat(100));
+    const view = await app.ports.folders.add(folder);
+    const run = await app.ports.folders.protect(view.id);
+    expect((await app.runs.settled(run.runId)).errors).toEqual([]);
+    const file = path.join(folder, 'ledger.txt.coffer');
+    await app.close();
+    app = null;
+
+    // A rewrite for this device plus a helpdesk's key X (what a helpdesk rekey writes), cut by a crash:
+    // the journal is durable, the header half written.
+    const key = await new OsKeyStore({ service, env }).get(DEVICE_KEY_ACCOUNT);
+    if (!key) throw new Error('no device key in the keychain');
+    const device: Identity & Recipient = { kind: 'device', key };
+    const x = generateRecoveryKeyPair(sodium);
+    const side = path.join(home, 'side');
+    fs.mkdirSync(side);
+    const copy = path.join(side, 'copy.coffer');
+    fs.copyFileSync(file, copy);
+    const rewritten = await new HeaderRewriter({ sodium, journalDir: path.join(side, 'j') }).rewrap(
+      copy,
+      [device],
+      [device, { kind: 'recovery', publicKey: x.publicKey }],
+    );
+    expect(rewritten.outcome).toBe('in-place');
+    const header = (p: string): Uint8Array => {
+      const fd = fs.openSync(p, 'r');
+      try {
+        return readHeaderFd(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    };
+    const newHeader = header(copy);
+    const oldHeader = header(file);
+    const stats = fs.statSync(file, { bigint: true });
+    const journalDir = headerJournalDir(userData);
+    writeJournal(sodium, journalDir, device, [
+      {
+        path: file,
+        dev: stats.dev.toString(),
+        ino: stats.ino.toString(),
+        size: Number(stats.size),
+        oldHeader,
+        newHeader,
+      },
+    ]);
+    const torn = fs.readFileSync(file);
+    torn.set(newHeader.subarray(0, 200), 0);
+    fs.writeFileSync(file, torn);
+    expect(opens(file, [device])).toBe(false);
+
+    app = await start();
+
+    await until('the journalled header written at start', () => opens(file, [device]));
+    expect(opens(file, [{ kind: 'recovery', ...x }])).toBe(true);
+    await until('the journal removed', () => fs.readdirSync(journalDir).length === 0);
+    const fd = fs.openSync(file, 'r');
+    try {
+      expect(inspectFd(fd).stanzas.map((s) => s.kind)).toEqual(['device', 'recovery']);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }, 180_000);
+});
