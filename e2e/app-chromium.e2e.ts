@@ -134,7 +134,8 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
   it('says "in the clear", with the reason, for a hard-linked file, and not "all files protected" (issue 10)', async () => {
     const { page } = h;
     const folder = path.join(work, 'Customers');
-    const linked = path.join(folder, 'shared.txt');
+    // Its name carries a bidi override: the list must show it visibly, never reorder text (issue 9 item 7).
+    const linked = path.join(folder, 'shared\u202Etxt.doc');
     fs.writeFileSync(linked, 'also readable through another name');
     const otherName = path.join(work, 'shared-elsewhere.txt');
     fs.linkSync(linked, otherName);
@@ -147,6 +148,9 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
         .getByRole('list', { name: /^In the clear in / })
         .getByText(/other hard link/)
         .waitFor();
+      const listed = await card.getByRole('list', { name: /^In the clear in / }).textContent();
+      expect(listed).not.toContain('\u202E');
+      expect(listed).toContain('shared\\u{202E}txt.doc');
       await page.getByRole('link', { name: 'Overview' }).click();
       await page.getByText('1 file in the clear').waitFor();
       expect(await page.getByText('Everything is protected').count()).toBe(0);

@@ -50,7 +50,7 @@ export function Files({
         >
           {folders.data?.map((f) => (
             <option key={f.id} value={f.id}>
-              {f.path}
+              {printable(f.path)}
             </option>
           ))}
         </select>
@@ -98,7 +98,7 @@ export function Files({
               setDir('');
             }}
           >
-            {folder.path}
+            {printable(folder.path)}
           </button>
           {crumbs.map((c, i) => (
             <span key={crumbs.slice(0, i + 1).join('/')}>

@@ -4,6 +4,7 @@ import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader, RunProgress } from '../components.js';
 import { formatBytes, formatWhen, plural } from '../format.js';
 import { useLoad, useRuns } from '../hooks.js';
+import { printable } from '@shared/printable.js';
 
 export function Folders({ browse }: { browse: (folderId: string) => void }) {
   const folders = useLoad(() => call('listFolders', {}), ['folders']);
@@ -46,7 +47,7 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
             <li key={f.id} className="card folder" aria-label={f.path}>
               <div className="folder-head">
                 <div>
-                  <h2 className="path">{f.path}</h2>
+                  <h2 className="path">{printable(f.path)}</h2>
                   <p className="muted">
                     {plural(f.protectedFiles, 'file')} protected ({formatBytes(f.protectedBytes)})
                     {f.inTheClearFiles > 0 ? (
@@ -77,7 +78,7 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                         .slice(0, 10)
                         .map((c) => (
                           <li key={c.path}>
-                            <span className="path">{c.path}</span> — {c.message}
+                            <span className="path">{printable(c.path)}</span> — {printable(c.message)}
                             {c.hint ? <span className="muted"> {c.hint}</span> : null}
                           </li>
                         ))}
@@ -111,8 +112,9 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                       title: 'Unprotect this folder?',
                       body: (
                         <p>
-                          Every file in <span className="path">{f.path}</span> is decrypted in place and
-                          Coffer stops protecting the folder. Anyone with this laptop can then read them.
+                          Every file in <span className="path">{printable(f.path)}</span> is decrypted in
+                          place and Coffer stops protecting the folder. Anyone with this laptop can then read
+                          them.
                         </p>
                       ),
                       confirmLabel: 'Decrypt and unprotect',
@@ -131,8 +133,8 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                       title: 'Remove this folder from Coffer?',
                       body: (
                         <p>
-                          Coffer stops watching <span className="path">{f.path}</span>. Files already
-                          encrypted stay encrypted; new files saved there stay in the clear.
+                          Coffer stops watching <span className="path">{printable(f.path)}</span>. Files
+                          already encrypted stay encrypted; new files saved there stay in the clear.
                         </p>
                       ),
                       confirmLabel: 'Remove folder',
