@@ -81,24 +81,37 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
   const age = ageIdentity(root);
 
   const rows: FolderBenchRow[] = [];
-  const protectRun = (name: string, setup: (dir: string) => void): void => {
+  const protectRun = (name: string, setup: (dir: string) => void, alsoUnprotect = false): void => {
     const times: number[] = [];
+    const backTimes: number[] = [];
     let lag = 0;
+    let backLag = 0;
     let rss = 0;
     let tool = '';
     for (let r = 0; r < runs; r++) {
       const dir = join(root, `${name}-coffer-${r}`);
       const home = join(root, `home-${r}`);
       setup(dir);
-      const run = measured(process.execPath, [protectOne, dir, home, keyFile]);
+      const run = measured(process.execPath, [
+        protectOne,
+        dir,
+        home,
+        keyFile,
+        ...(alsoUnprotect ? ['--unprotect'] : []),
+      ]);
       const out = JSON.parse(run.lastLine) as {
         seconds: number;
         lagP99Ms: number;
         workers: number;
         backend: string;
+        unprotect?: { seconds: number; lagP99Ms: number };
       };
       times.push(out.seconds);
       lag = Math.max(lag, out.lagP99Ms);
+      if (out.unprotect) {
+        backTimes.push(out.unprotect.seconds);
+        backLag = Math.max(backLag, out.unprotect.lagP99Ms);
+      }
       rss = Math.max(rss, run.rssMB);
       tool = `coffer protect (${out.backend}, ${out.workers} workers)`;
       rmSync(dir, { recursive: true, force: true });
@@ -111,6 +124,16 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
       peakRssMiB: Math.round(rss),
       lagP99Ms: Math.round(lag * 10) / 10,
     });
+    if (backTimes.length > 0) {
+      // Same child, same files, right after the protect (peak RSS is the child's, both runs).
+      rows.push({
+        case: name,
+        tool: tool.replace('coffer protect', 'coffer unprotect'),
+        seconds: median(backTimes),
+        peakRssMiB: Math.round(rss),
+        lagP99Ms: Math.round(backLag * 10) / 10,
+      });
+    }
   };
   const external = (
     name: string,
@@ -138,7 +161,7 @@ export async function runFolderBench(options: FolderBenchOptions = {}): Promise<
     makeSmallFiles(dir, count);
   };
   external(small, 'cp -r', makeSmall, (dir) => execFileSync('cp', ['-r', dir, dir + '.copy']));
-  protectRun(small, makeSmall);
+  protectRun(small, makeSmall, true);
   if (age) {
     external(small, 'age loop', makeSmall, (dir) => {
       for (const name of readdirSync(dir))

@@ -108,23 +108,39 @@ export function protectFiles(paths: readonly string[], ctx: FileOpContext): File
   return outcomes;
 }
 
-/** Unprotects one file (x.coffer → x, keeping the name the file has now). */
-export function unprotectFile(path: string, ctx: FileOpContext): FileOutcome {
-  try {
-    const target = plainPathOf(path);
-    if (exists(target)) return resolvePair(ctx, path, target, path);
-    const { metadata } = ctx.safeFiles.decryptTo(path, {
+/**
+ * Unprotects many files at once (x.coffer → x, keeping the name each file has now, not the stored one):
+ * pairs left by an interrupted run are resolved one by one, the rest go through SafeFiles' batch call,
+ * which shares its durability barriers across the batch (as protectFiles does).
+ */
+export function unprotectFiles(paths: readonly string[], ctx: FileOpContext): FileOutcome[] {
+  const outcomes: FileOutcome[] = [];
+  const fresh: { index: number; path: string }[] = [];
+  paths.forEach((path, index) => {
+    try {
+      const target = plainPathOf(path);
+      if (exists(target)) outcomes[index] = resolvePair(ctx, path, target, path);
+      else fresh.push({ index, path });
+    } catch (raw) {
+      outcomes[index] = outcomeOf('unprotect', path, raw);
+    }
+  });
+  const results = ctx.safeFiles.decryptManyInPlace(
+    fresh.map((f) => f.path),
+    {
       identities: ctx.identities,
-      // Keep the name the file has now (a renamed `.coffer` keeps its new name), not the stored one.
-      output: target,
-      removeSource: true,
+      ...(ctx.progressFor ? { progressFor: ctx.progressFor } : {}),
       ...(ctx.roots ? { roots: ctx.roots } : {}),
-      ...ctx.progressFor?.(path),
-    });
-    return { path, kind: 'done', bytes: metadata.size, target };
-  } catch (raw) {
-    return outcomeOf('unprotect', path, raw);
-  }
+    },
+  );
+  results.forEach((result, i) => {
+    const file = fresh[i];
+    if (!file) return;
+    outcomes[file.index] = result.ok
+      ? { path: file.path, kind: 'done', bytes: result.value.metadata.size, target: plainPathOf(file.path) }
+      : outcomeOf('unprotect', file.path, result.error);
+  });
+  return outcomes;
 }
 
 /** What one file's error means for the run: retry later, skip with a reason, or a failure. */

@@ -7,7 +7,7 @@ import type { Progress } from '../../../crypto/file.js';
 import type { Identity, Recipient } from '../../../crypto/keys.js';
 import { loadBackend, type SodiumBackend } from '../../../crypto/sodium.js';
 import { SafeFiles, TempJournal, type Rescued } from '../safe-file.js';
-import { protectFiles, unprotectFile } from './file-ops.js';
+import { protectFiles, unprotectFiles } from './file-ops.js';
 import { PROGRESS_INTERVAL_MS, type FromWorker, type ToWorker, type WorkerData } from './messages.js';
 import type { FileOutcome } from './types.js';
 
@@ -85,12 +85,10 @@ async function main(): Promise<void> {
       progressFor,
     };
     const paths = message.files.map((f) => f.path);
+    // Both batched: one durability barrier per step per message, not per file. A file not started when
+    // cancel arrives is not started at all (progressFor aborts it before its first byte).
     const outcomes: FileOutcome[] =
-      message.op === 'protect'
-        ? protectFiles(paths, context)
-        : paths.map((path) =>
-            cancelled() ? { path, kind: 'cancelled' as const } : unprotectFile(path, context),
-          );
+      message.op === 'protect' ? protectFiles(paths, context) : unprotectFiles(paths, context);
     post({ type: 'batch-done', batchId: message.batchId, outcomes });
   };
 

@@ -98,7 +98,12 @@ export function decryptTo(
  * different file goes back and the plaintext stays beside it (SOURCE_CHANGED; the next run sees two
  * different copies and reports a conflict).
  */
-function removeSourceIfSame(src: VerifiedDir, name: string, read: Stats, journal: TempJournal | null): void {
+export function removeSourceIfSame(
+  src: VerifiedDir,
+  name: string,
+  read: Stats,
+  journal: TempJournal | null,
+): void {
   const changed = (): CofferError =>
     new CofferError(
       'SOURCE_CHANGED',

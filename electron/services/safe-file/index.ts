@@ -10,12 +10,14 @@ import type { FileMetadata } from '../../../crypto/metadata.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { defaultProbe } from './busy.js';
 import { decryptTo, verifyFile } from './decrypt.js';
+import { decryptBatch } from './decrypt-in-place.js';
 import { HeldPlaintexts, type Rescued } from './held.js';
 import { encryptBatch, removeDuplicate, type EncryptContext } from './encrypt-in-place.js';
 import { PROTECTED_SUFFIX } from './names.js';
 import { rekeyFile } from './rekey.js';
 import type {
   BatchResult,
+  DecryptManyOptions,
   DecryptOptions,
   EncryptInPlaceOptions,
   EncryptManyOptions,
@@ -29,6 +31,7 @@ export type { Rescued } from './held.js';
 export { TempJournal, tempJournalDirIn, type TempCleanup } from './temp-journal.js';
 export type {
   BatchResult,
+  DecryptManyOptions,
   DecryptOptions,
   EncryptInPlaceOptions,
   EncryptManyOptions,
@@ -101,6 +104,21 @@ export class SafeFiles {
    */
   decryptTo(path: string, options: DecryptOptions): { target: string; metadata: FileMetadata } {
     return decryptTo(this.sodium, this.ctx.journal, path, options);
+  }
+
+  /**
+   * Unprotects many `.coffer` files (`x.coffer` → `x`, beside it, removing the `.coffer`) with the
+   * guarantees of decryptTo with `removeSource`, but one durability barrier per step for the whole batch
+   * instead of a file fsync and two folder fsyncs per file (decrypt-in-place.ts). Returns one result per
+   * path, in order; one file's problem never stops the others.
+   */
+  decryptManyInPlace(paths: readonly string[], options: DecryptManyOptions): BatchResult[] {
+    return decryptBatch(
+      this.sodium,
+      this.ctx.journal,
+      paths.map((path) => ({ path, target: path.slice(0, -PROTECTED_SUFFIX.length) })),
+      options,
+    );
   }
 
   /** Authenticates the whole file; returns its metadata. */

@@ -41,6 +41,14 @@ export interface DecryptOptions extends Progress {
   readonly roots?: readonly string[];
 }
 
+export interface DecryptManyOptions {
+  readonly identities: readonly Identity[];
+  /** Progress and cancel for one file of a batch. */
+  readonly progressFor?: (path: string) => Progress;
+  /** The protected folders (canonical paths) every file must stay inside; none: no such check. */
+  readonly roots?: readonly string[];
+}
+
 export interface SafeFilesOptions {
   /** Files at least this large are authenticated while they are written, on a second thread. */
   readonly tailVerifyFrom?: number;
