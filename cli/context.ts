@@ -19,6 +19,8 @@ import { createPolicyService } from '../electron/services/policy/create.js';
 import { isPackagedRun } from '../electron/services/policy/platform.js';
 import type { PolicyService } from '../electron/services/policy/policy-service.js';
 import { Output } from './output.js';
+import { HeaderRewriter } from '../electron/services/headers/header-rewriter.js';
+import { headerJournalDir } from '../electron/services/keys/rotation.js';
 import { StateFiles, stateFilesIn } from '../electron/services/state/state-files.js';
 import { userKeyRule } from '../electron/services/keys/trusted-keys.js';
 import { lockDirIn } from '../electron/services/folders/folder-service.js';
@@ -63,6 +65,30 @@ export interface CliContext {
 export function keychainTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
   const value = Number(env.COFFER_KEYCHAIN_TIMEOUT_MS);
   return Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+/**
+ * A header rewrite a crash cut opens with no key until its journal is written (FORMAT.md §8.1). The app
+ * finishes it at start; a user with only the CLI has no other start, so every run that builds the services
+ * does it first. Nothing to do (the usual case) costs one directory listing and no keychain call.
+ */
+async function finishHeaderRewrites(
+  sodium: SodiumBackend,
+  home: string,
+  deviceKeys: DeviceKeyService,
+  out: Output,
+): Promise<void> {
+  const rewriter = new HeaderRewriter({ sodium, journalDir: headerJournalDir(home) });
+  if (!rewriter.pending()) return;
+  try {
+    const { completed, refused } = await rewriter.recover(await deviceKeys.identities());
+    if (completed.length > 0) out.note(`finished ${completed.length} interrupted header rewrite(s)`);
+    for (const r of refused) out.note(`header journal ${r.journal} left as it is: ${r.reason}`);
+  } catch (error) {
+    out.note(
+      `interrupted header rewrites wait for the device key (${error instanceof Error ? error.message : String(error)}); \`coffer rewrap\` finishes them`,
+    );
+  }
 }
 
 export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
@@ -113,6 +139,7 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
     } catch {
       // best effort: the next start tries again, and runs report what they find
     }
+    await finishHeaderRewrites(sodium, paths.home, deviceKeys, out);
     const escrowCopies = new FolderEscrowCopies({
       records: recovery,
       folders: () => folders.list().map((f) => f.path),

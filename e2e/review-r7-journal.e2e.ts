@@ -13,18 +13,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decryptFd, inspectFd, readHeaderFd } from '../crypto/file.js';
-import { generateRecoveryKeyPair, type Identity, type Recipient } from '../crypto/keys.js';
+import { decryptFd, inspectFd } from '../crypto/file.js';
+import type { Identity, Recipient } from '../crypto/keys.js';
 import { loadBackend } from '../crypto/sodium.js';
 import { buildApp, type BuiltApp } from '../electron/main/composition.js';
-import { HeaderRewriter } from '../electron/services/headers/header-rewriter.js';
-import { writeJournal } from '../electron/services/headers/journal.js';
 import { DEVICE_KEY_ACCOUNT } from '../electron/services/keys/device-key.js';
 import { OsKeyStore } from '../electron/services/keys/key-store.js';
 import { headerJournalDir } from '../electron/services/keys/rotation.js';
 import { FilePolicySource } from '../electron/services/policy/sources.js';
 import { NO_KEYRING, tempDir } from './cli-harness.js';
 import { RecordingShell, ScriptedDialogs } from './helpers/app-harness.js';
+import { tearWithJournal } from './helpers/torn-header.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED R7 journal at start: ${NO_KEYRING}`);
 
@@ -91,42 +90,10 @@ describe.skipIf(NO_KEYRING !== null)('R7: a header rewrite cut by a crash is fin
     const key = await new OsKeyStore({ service, env }).get(DEVICE_KEY_ACCOUNT);
     if (!key) throw new Error('no device key in the keychain');
     const device: Identity & Recipient = { kind: 'device', key };
-    const x = generateRecoveryKeyPair(sodium);
-    const side = path.join(home, 'side');
-    fs.mkdirSync(side);
-    const copy = path.join(side, 'copy.coffer');
-    fs.copyFileSync(file, copy);
-    const rewritten = await new HeaderRewriter({ sodium, journalDir: path.join(side, 'j') }).rewrap(
-      copy,
-      [device],
-      [device, { kind: 'recovery', publicKey: x.publicKey }],
-    );
-    expect(rewritten.outcome).toBe('in-place');
-    const header = (p: string): Uint8Array => {
-      const fd = fs.openSync(p, 'r');
-      try {
-        return readHeaderFd(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-    };
-    const newHeader = header(copy);
-    const oldHeader = header(file);
-    const stats = fs.statSync(file, { bigint: true });
+    const scratch = path.join(home, 'side');
+    fs.mkdirSync(scratch);
     const journalDir = headerJournalDir(userData);
-    writeJournal(sodium, journalDir, device, [
-      {
-        path: file,
-        dev: stats.dev.toString(),
-        ino: stats.ino.toString(),
-        size: Number(stats.size),
-        oldHeader,
-        newHeader,
-      },
-    ]);
-    const torn = fs.readFileSync(file);
-    torn.set(newHeader.subarray(0, 200), 0);
-    fs.writeFileSync(file, torn);
+    const x = await tearWithJournal(sodium, { file, journalDir, device, scratch });
     expect(opens(file, [device])).toBe(false);
 
     app = await start();
