@@ -78,7 +78,9 @@ describe('key escrow record (FORMAT.md §11.4)', () => {
       'NO_MATCHING_KEY',
     );
     // Already exactly that set (a key given twice counts once): the same object, nothing to write.
-    expect(resealEscrowRecord(sodium, resealed, deviceKey, [other.publicKey, other.publicKey])).toBe(resealed);
+    expect(resealEscrowRecord(sodium, resealed, deviceKey, [other.publicKey, other.publicKey])).toBe(
+      resealed,
+    );
     // An empty set leaves only the code.
     expect(resealEscrowRecord(sodium, record, deviceKey, []).recovery).toEqual([]);
   });
