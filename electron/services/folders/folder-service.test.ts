@@ -236,6 +236,20 @@ describe('unprotect', () => {
     expect(readdirSync(join(data, 'in'))).toEqual(['deeper', 'out.txt.coffer']);
   });
 
+  it("protecting a parent keeps the user's unprotected subfolder out (its exclusion moves to the parent)", async () => {
+    const parent = join(root, 'data');
+    const child = join(parent, 'child');
+    mkdirSync(join(child, 'private'), { recursive: true });
+    writeFileSync(join(child, 'private', 'mine.txt'), 'the user took this out');
+    writeFileSync(join(parent, 'other.txt'), 'to protect');
+    await service.protect(child);
+    await service.unprotect(join(child, 'private'));
+    await service.protect(parent);
+    expect(service.list().map((e) => [e.path, e.exclude])).toEqual([[parent, [join(child, 'private')]]]);
+    expect(readdirSync(join(child, 'private'))).toEqual(['mine.txt']);
+    expect(readdirSync(parent).filter((n) => n.startsWith('other'))).toEqual(['other.txt.coffer']);
+  });
+
   it('obeys the policy', async () => {
     const data = join(root, 'data');
     await service.protect(data);

@@ -106,12 +106,16 @@ export class FolderRegistry {
         return null;
       }
       const absorbed = data.folders.filter((f) => isWithin(f.path, path));
+      // The subfolders a user unprotected inside an absorbed folder stay out: they are exclusions of exact
+      // paths, as meaningful in the parent. (Glob exclusions are relative to their folder and would widen.)
+      const kept = absorbed.flatMap((f) => (f.exclude ?? []).filter((x) => isAbsolute(x)));
       const entry: FolderEntry = {
         id: randomBytes(8).toString('hex'),
         path,
         addedAt: now,
         state: 'protected',
         lastRun: null,
+        ...(kept.length > 0 && { exclude: [...new Set(kept)] }),
       };
       result = { entry, added: true, absorbed: absorbed.map((f) => f.path) };
       return { ...data, folders: [...data.folders.filter((f) => !absorbed.includes(f)), entry] };
