@@ -100,8 +100,9 @@ export class FoldersAdapter implements FoldersPort {
     };
   }
 
-  list(): Promise<FolderView[]> {
-    return Promise.resolve(this.deps.service.status().map((s) => this.view(s)));
+  /** Walks every folder without holding the main thread (statusAsync yields every few ms). */
+  async list(): Promise<FolderView[]> {
+    return (await this.deps.service.statusAsync()).map((s) => this.view(s));
   }
 
   async add(folder: string): Promise<FolderView> {
@@ -116,7 +117,7 @@ export class FoldersAdapter implements FoldersPort {
         'Nothing to do: every file in it is protected with that folder.',
       );
     }
-    const status = this.deps.service.status(entry.path)[0];
+    const [status] = await this.deps.service.statusAsync(entry.path);
     if (!status) throw notFound();
     return this.view(status);
   }

@@ -25,7 +25,7 @@ import {
 } from './registry.js';
 import { folderState, runVerdict, type ProtectionState } from './clear-state.js';
 import type { FileIssue, FileOutcome, Op, RunProgress, RunReport } from './types.js';
-import { walkFolder } from './walk.js';
+import { walkFolder, walkFolderAsync, type FolderListing } from './walk.js';
 
 /** What the device key service offers (DeviceKeyService satisfies it). */
 export interface KeyProvider {
@@ -238,37 +238,56 @@ export class FolderService {
 
   /** Status of `dir`, or of every registered folder. Walks the tree; decrypts nothing. */
   status(dir?: string): FolderStatus[] {
-    const targets: { entry: FolderEntry | null; path: string }[] =
-      dir === undefined
-        ? this.list().map((entry) => ({ entry, path: entry.path }))
-        : [{ entry: this.deps.registry.covering(canonicalFolder(dir)) ?? null, path: canonicalFolder(dir) }];
     const litter = new LitterFilter(this.deps.registry.ignorePatterns());
-    return targets.map(({ entry, path }) => {
-      const listing = walkFolder(path, litter, this.treeGuard(entry, path));
-      const sum = (files: readonly BatchFile[]): number => files.reduce((n, f) => n + f.size, 0);
-      return {
-        id: entry?.id ?? null,
-        path,
-        registered: entry !== null,
-        state: entry?.state ?? 'not-protected',
+    return this.statusTargets(dir).map(({ entry, path }) =>
+      this.statusOf(entry, path, walkFolder(path, litter, this.treeGuard(entry, path))),
+    );
+  }
+
+  /**
+   * status() for the app's main thread: the same answer, but the walk gives the event loop back every few
+   * milliseconds (walk.ts walkFolderAsync), so a large tree never freezes the window (issue 10 item 9).
+   */
+  async statusAsync(dir?: string): Promise<FolderStatus[]> {
+    const litter = new LitterFilter(this.deps.registry.ignorePatterns());
+    const statuses: FolderStatus[] = [];
+    for (const { entry, path } of this.statusTargets(dir)) {
+      const listing = await walkFolderAsync(path, litter, this.treeGuard(entry, path));
+      statuses.push(this.statusOf(entry, path, listing));
+    }
+    return statuses;
+  }
+
+  private statusTargets(dir: string | undefined): { entry: FolderEntry | null; path: string }[] {
+    return dir === undefined
+      ? this.list().map((entry) => ({ entry, path: entry.path }))
+      : [{ entry: this.deps.registry.covering(canonicalFolder(dir)) ?? null, path: canonicalFolder(dir) }];
+  }
+
+  private statusOf(entry: FolderEntry | null, path: string, listing: FolderListing): FolderStatus {
+    const sum = (files: readonly BatchFile[]): number => files.reduce((n, f) => n + f.size, 0);
+    return {
+      id: entry?.id ?? null,
+      path,
+      registered: entry !== null,
+      state: entry?.state ?? 'not-protected',
+      protectedFiles: listing.protected.length,
+      protectedBytes: sum(listing.protected),
+      plaintextFiles: listing.plaintext.length,
+      plaintextBytes: sum(listing.plaintext),
+      leftovers: listing.temps.length,
+      skipped: listing.skipped,
+      lastRun: entry?.lastRun ?? null,
+      running: this.active && isWithin(this.active.path, path) ? this.active.op : null,
+      protection: folderState({
         protectedFiles: listing.protected.length,
-        protectedBytes: sum(listing.protected),
-        plaintextFiles: listing.plaintext.length,
-        plaintextBytes: sum(listing.plaintext),
-        leftovers: listing.temps.length,
-        skipped: listing.skipped,
-        lastRun: entry?.lastRun ?? null,
-        running: this.active && isWithin(this.active.path, path) ? this.active.op : null,
-        protection: folderState({
-          protectedFiles: listing.protected.length,
-          plaintext: listing.plaintext,
-          // A temp file may be the plaintext of an interrupted decrypt, or a user's file named like one:
-          // in the clear until a run proves it Coffer's and removes it (safe-file/temp-journal.ts).
-          skipped: [...listing.skipped, ...listing.temps.map(tempIssue)],
-          excluded: listing.ignored,
-        }),
-      };
-    });
+        plaintext: listing.plaintext,
+        // A temp file may be the plaintext of an interrupted decrypt, or a user's file named like one:
+        // in the clear until a run proves it Coffer's and removes it (safe-file/temp-journal.ts).
+        skipped: [...listing.skipped, ...listing.temps.map(tempIssue)],
+        excluded: listing.ignored,
+      }),
+    };
   }
 
   /**

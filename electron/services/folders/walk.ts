@@ -37,8 +37,42 @@ function specialKind(entry: Dirent): string | null {
   return null;
 }
 
+/** Entries handled between two points where an async walk may give the event loop back. */
+const STEP_ENTRIES = 256;
+
 /** `guard` (guard-rails.ts): forbidden, hidden and excluded paths are skipped with their reason. */
 export function walkFolder(root: string, litter: LitterFilter, guard?: TreeGuard): FolderListing {
+  const steps = walkSteps(root, litter, guard);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * walkFolder that gives the event loop back every `sliceMs` of work, for the app's main thread: a status
+ * of 100,000 files must never freeze the window (issue 10 item 9). Same listing as walkFolder.
+ */
+export async function walkFolderAsync(
+  root: string,
+  litter: LitterFilter,
+  guard?: TreeGuard,
+  sliceMs = 8,
+): Promise<FolderListing> {
+  const steps = walkSteps(root, litter, guard);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** The walk itself, pausing (yield) after each folder read and every STEP_ENTRIES entries. */
+function* walkSteps(root: string, litter: LitterFilter, guard?: TreeGuard): Generator<void, FolderListing> {
   const listing: FolderListing = { plaintext: [], protected: [], temps: [], skipped: [], ignored: 0 };
   const pending = [root];
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
@@ -50,11 +84,14 @@ export function walkFolder(root: string, litter: LitterFilter, guard?: TreeGuard
       listing.skipped.push({ path: dir, code: e.code, message: e.message, hint: e.hint });
       continue;
     }
+    yield;
     const names = new Set(entries.map((e) => e.name));
     // Only a regular file is a document an editor can hold open (and keep a lock file beside).
     const documents = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
     const dirLitter = litter.inDirectory(dir, names, Date.now(), documents);
+    let handled = 0;
     for (const entry of entries) {
+      if (++handled % STEP_ENTRIES === 0) yield;
       const path = join(dir, entry.name);
       if (entry.isSymbolicLink()) {
         listing.skipped.push({
