@@ -268,3 +268,20 @@ it('unprotect: a .coffer replaced by a newer version while it is decrypted is ke
   expect(decrypted(`${file}.coffer`)).toBe('v2, saved on the other laptop');
   expect(readFileSync(file, 'utf8')).toBe('v1 '.repeat(700_000));
 });
+
+it('a kill between a temp file’s creation and its journal record: the next start still removes it (only if empty)', () => {
+  const dir = fresh();
+  const journalDir = join(dir, 'temps');
+  mkdirSync(journalDir);
+  // What a kill -9 right after the O_EXCL create leaves (seen in the kill test: a 0-byte 0600 temp that no
+  // journal named, reported UNKNOWN_TEMP forever): the announcement, the empty file, no record.
+  const ours = join(dir, 'f1.bin.coffer.coffer.tmp-00112233aabb');
+  const notOurs = join(dir, 'f2.bin.coffer.coffer.tmp-44556677ccdd');
+  writeFileSync(ours, '', { mode: 0o600 });
+  writeFileSync(notOurs, 'content no Coffer temp has before its record');
+  writeFileSync(join(journalDir, '999999-0badf00d.log'), `- - ${ours}\n- - ${notOurs}\n`);
+  const cleanup = new TempJournal(journalDir).cleanLeftovers();
+  expect(cleanup.removed).toEqual([ours]);
+  expect(existsSync(ours)).toBe(false);
+  expect(readFileSync(notOurs, 'utf8')).toBe('content no Coffer temp has before its record');
+});

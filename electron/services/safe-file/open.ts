@@ -74,6 +74,7 @@ export function writeTempIn<T>(
 ): { result: T; temp: string } {
   const temp = tempNameFor(targetName);
   const at = dir.at(temp);
+  journal?.intend(`${dir.real}/${temp}`);
   const fd = openSync(at, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
   try {
     journal?.record(`${dir.real}/${temp}`, fd);

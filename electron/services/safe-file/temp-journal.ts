@@ -28,9 +28,10 @@ export function tempJournalDirIn(home: string): string {
   return join(home, 'temps');
 }
 
+/** A recorded temp file; dev/ino null: only announced (see `intend`). */
 interface Entry {
-  readonly dev: number;
-  readonly ino: number;
+  readonly dev: number | null;
+  readonly ino: number | null;
 }
 
 function alive(pid: number): boolean {
@@ -57,14 +58,29 @@ export class TempJournal {
     this.own = join(dir, `${process.pid}-${randomBytes(4).toString('hex')}.log`);
   }
 
+  /**
+   * Announces a temp file about to be created (O_EXCL, under a fresh random name): a kill between its
+   * creation and `record` left an empty temp no journal named, reported forever (R6 review, the kill test:
+   * the first record of a process also creates the journal, a window a kill hits). Nobody else can have
+   * made a file of that name (48 random bits), and until `record` it is empty: an announced name found
+   * empty is ours.
+   */
+  intend(real: string): void {
+    this.write(`- - ${real}\n`);
+  }
+
   /** Records a temp file just created (`fd` open on it, `real` its real path). */
   record(real: string, fd: number): void {
     const { dev, ino } = fstatSync(fd);
+    this.write(`${dev} ${ino} ${real}\n`);
+  }
+
+  private write(line: string): void {
     if (this.fd === null) {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       this.fd = openSync(this.own, 'a', 0o600);
     }
-    writeSync(this.fd, `${dev} ${ino} ${real}\n`);
+    writeSync(this.fd, line);
   }
 
   /** Temp files made by processes that are gone, by real path. */
@@ -86,8 +102,13 @@ export class TempJournal {
       if (text === null) continue;
       journals.push(path);
       for (const line of text.split('\n')) {
-        const match = /^(\d+) (\d+) (.+)$/.exec(line);
-        if (match?.[3]) entries.set(match[3], { dev: Number(match[1]), ino: Number(match[2]) });
+        const match = /^(\d+|-) (\d+|-) (.+)$/.exec(line);
+        // Lines come in order: a record follows its announcement and replaces it.
+        if (match?.[3])
+          entries.set(
+            match[3],
+            match[1] === '-' ? { dev: null, ino: null } : { dev: Number(match[1]), ino: Number(match[2]) },
+          );
       }
     }
     return { entries, journals };
@@ -177,7 +198,9 @@ function removeIfSame(path: string, entry: Entry): boolean {
     // Only a directory whose real path is the recorded one: the name is looked up there and nowhere else.
     if (dir.real !== dirname(path)) return false;
     const stats = lstatSync(dir.at(basename(path)));
-    if (!stats.isFile() || stats.dev !== entry.dev || stats.ino !== entry.ino) return false;
+    if (!stats.isFile()) return false;
+    if (entry.dev === null ? stats.size !== 0 : stats.dev !== entry.dev || stats.ino !== entry.ino)
+      return false;
     unlinkSync(dir.at(basename(path)));
     return true;
   } catch (error) {
