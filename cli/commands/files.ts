@@ -192,7 +192,11 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         batch.results.map((r) => r.target),
         recipients,
       );
-      for (const issue of unsettled) ctx.out.failure(issue);
+      // A file left with a retired key's stanza is a failure of this command, not a footnote.
+      for (const issue of unsettled) {
+        batch.failures.push(issue);
+        onFailure(issue);
+      }
       const { events } = await ctx.services();
       if (batch.results.length > 0) {
         const targets = batch.results.map((r) => ({ path: r.target }));
