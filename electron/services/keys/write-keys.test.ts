@@ -22,7 +22,13 @@ async function setup(policy: unknown) {
   fs.writeFileSync(policyFile, JSON.stringify(policy));
   const settings = new JsonSettingsStore(path.join(dir, 'settings.json'));
   const trustedKeys = new TrustedRecoveryKeys(sodium, settings);
-  const deviceKeys = new DeviceKeyService({ sodium, keyStore: new MemoryKeyStore(), settings, trustedKeys });
+  const deviceKeys = new DeviceKeyService({
+    sodium,
+    keyStore: new MemoryKeyStore(),
+    settings,
+    trustedKeys,
+    lockDir: path.join(dir, 'locks'),
+  });
   const service = createPolicyService({
     sodium,
     allowEnvOverride: true,
