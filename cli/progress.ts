@@ -40,3 +40,51 @@ export function byteProgress(totalBytes: number, stream: NodeJS.WriteStream = pr
     },
   };
 }
+
+/** Bytes as MiB with one decimal, as the CLI's run lines print them. */
+export const mib = (n: number): string => (n / 1048576).toFixed(1);
+
+/** What a folder run or a rotation reports as it goes (RunProgress, RotationProgress). */
+export interface FilesProgress {
+  readonly filesTotal: number;
+  readonly filesDone: number;
+  readonly bytesTotal: number;
+  readonly bytesDone: number;
+  readonly bytesPerSecond: number;
+  readonly etaMs: number | null;
+}
+
+export interface FilesBar {
+  readonly update: (progress: FilesProgress) => void;
+  readonly stop: () => void;
+}
+
+/** A files bar on stderr (counts, MiB, rate, ETA), only on a terminal and never with --json. */
+export function filesBar(verb: string, json: boolean, stream: NodeJS.WriteStream = process.stderr): FilesBar {
+  if (!stream.isTTY || json) return { update: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: `${verb} {bar} {value}/{total} files | {done}/{all} MiB | {rate} MiB/s | ETA {eta}s`,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (p) => {
+      const payload = {
+        done: mib(p.bytesDone),
+        all: mib(p.bytesTotal),
+        rate: mib(p.bytesPerSecond),
+        eta: p.etaMs === null ? '?' : Math.ceil(p.etaMs / 1000),
+      };
+      if (!started) bar.start(p.filesTotal, p.filesDone, payload);
+      else bar.update(p.filesDone, payload);
+      started = true;
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}

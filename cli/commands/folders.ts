@@ -2,16 +2,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import { appDataHome } from '../../electron/services/app-paths.js';
 import { guardRailsFor } from '../../electron/services/folders/guard-rails.js';
 import { escrowCopyPath } from '../../electron/services/keys/folder-escrow.js';
 import { FolderService, lockDirIn } from '../../electron/services/folders/folder-service.js';
 import { WorkerPool } from '../../electron/services/folders/pool.js';
 import { runVerdict, type ProtectionState } from '../../electron/services/folders/clear-state.js';
-import type { FileIssue, RunProgress, RunReport } from '../../electron/services/folders/types.js';
+import type { FileIssue, RunReport } from '../../electron/services/folders/types.js';
 import { FolderWatcher } from '../../electron/services/folders/watcher.js';
 import type { CliContext } from '../context.js';
+import { filesBar, mib } from '../progress.js';
 import { CofferError } from '../../crypto/errors.js';
 import { EXIT_FAILED, EXIT_OK, localTime, printable, toFailure } from '../output.js';
 import type { CommandGroup } from './types.js';
@@ -41,39 +41,6 @@ async function folderService(
     guard,
   });
   return { service, close: async () => pool?.close() };
-}
-
-const mib = (n: number): string => (n / 1048576).toFixed(1);
-
-/** A files bar on stderr, only on a terminal; its numbers come from the run's progress events. */
-function progressBar(ctx: CliContext, verb: string): { update: (p: RunProgress) => void; stop: () => void } {
-  const stream = process.stderr;
-  if (!stream.isTTY || ctx.out.json) return { update: () => undefined, stop: () => undefined };
-  const bar = new cliProgress.SingleBar(
-    {
-      stream,
-      format: `${verb} {bar} {value}/{total} files | {done}/{all} MiB | {rate} MiB/s | ETA {eta}s`,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update: (p) => {
-      const payload = {
-        done: mib(p.bytesDone),
-        all: mib(p.bytesTotal),
-        rate: mib(p.bytesPerSecond),
-        eta: p.etaMs === null ? '?' : Math.ceil(p.etaMs / 1000),
-      };
-      if (!started) bar.start(p.filesTotal, p.filesDone, payload);
-      else bar.update(p.filesDone, payload);
-      started = true;
-    },
-    stop: () => {
-      if (started) bar.stop();
-    },
-  };
 }
 
 const files = (n: number): string => `${n} file${n === 1 ? '' : 's'}`;
@@ -182,7 +149,7 @@ async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): P
     process.removeListener('SIGINT', onSigint);
   };
   process.on('SIGINT', onSigint);
-  const bar = progressBar(ctx, op === 'protect' ? 'Protecting' : 'Unprotecting');
+  const bar = filesBar(op === 'protect' ? 'Protecting' : 'Unprotecting', ctx.out.json);
   try {
     let report: RunReport;
     try {

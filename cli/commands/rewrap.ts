@@ -3,18 +3,17 @@
  * record, the copies beside protected folders and every file's header brought to exactly the current
  * recovery key set, with the device key (electron/services/keys/rotation.ts).
  */
-import cliProgress from 'cli-progress';
 import { HeaderRewriter } from '../../electron/services/headers/header-rewriter.js';
 import { RekeyService } from '../../electron/services/keys/rekey.js';
 import {
   currentRecoveryKeyIds,
   headerJournalDir,
   RotationService,
-  type RotationProgress,
   type RotationReport,
 } from '../../electron/services/keys/rotation.js';
 import type { RunReport } from '../../electron/services/folders/types.js';
 import type { CliContext } from '../context.js';
+import { filesBar, mib } from '../progress.js';
 import { EXIT_FAILED, EXIT_OK } from '../output.js';
 import type { CommandGroup } from './types.js';
 import { recordRotation } from './audit.js';
@@ -54,38 +53,6 @@ export function rotationFor(ctx: CliContext): Promise<RotationService> {
   return rotation;
 }
 
-const mib = (n: number): string => (n / 1048576).toFixed(1);
-
-/** A files bar on stderr, only on a terminal, as protect shows it. */
-function progressBar(ctx: CliContext): { update: (p: RotationProgress) => void; stop: () => void } {
-  const stream = process.stderr;
-  if (!stream.isTTY || ctx.out.json) return { update: () => undefined, stop: () => undefined };
-  const bar = new cliProgress.SingleBar(
-    {
-      stream,
-      format: 'Re-wrapping {bar} {value}/{total} files | {done}/{all} MiB | ETA {eta}s',
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update: (p) => {
-      const payload = {
-        done: mib(p.bytesDone),
-        all: mib(p.bytesTotal),
-        eta: p.etaMs === null ? '?' : Math.ceil(p.etaMs / 1000),
-      };
-      if (!started) bar.start(p.filesTotal, p.filesDone, payload);
-      else bar.update(p.filesDone, payload);
-      started = true;
-    },
-    stop: () => {
-      if (started) bar.stop();
-    },
-  };
-}
-
 /** Runs a rotation with a progress bar and Ctrl-C (stops after the file in flight); prints the summary. */
 export async function rotate(
   ctx: CliContext,
@@ -100,7 +67,7 @@ export async function rotate(
     process.removeListener('SIGINT', onSigint);
   };
   process.on('SIGINT', onSigint);
-  const bar = progressBar(ctx);
+  const bar = filesBar('Re-wrapping', ctx.out.json);
   let report: RotationReport;
   try {
     report = await rotation.run({
