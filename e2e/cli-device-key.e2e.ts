@@ -85,11 +85,13 @@ describe.skipIf(NO_KEYRING !== null)('one device key, with a first use killed mi
       const victimFile = writePlain(dir, 'killed.txt', 'killed\n');
       const survivorFile = writePlain(dir, 'survivor.txt', 'survivor\n');
       const killed = laptop.spawn(['encrypt', victimFile]);
+      // Listened for at once: a fast machine may finish the run before the kill, and 'close' fires only once.
+      const killedClosed = new Promise((resolve) => killed.once('close', resolve));
       const survivor = laptop.run(['--json', 'encrypt', survivorFile]);
       // Somewhere in its start-up, its keychain calls or its key creation (the CLI starts in ~1-3 s here).
       await new Promise((resolve) => setTimeout(resolve, 800 + round * 700));
       killed.kill('SIGKILL');
-      await new Promise((resolve) => killed.once('close', resolve));
+      await killedClosed;
       const done = await survivor;
       expect(done.code, done.stderr).toBe(0);
       const verify = await laptop.run(['verify', `${survivorFile}.coffer`]);
