@@ -119,6 +119,24 @@ describe('parsePolicy', () => {
     if (!result.ok) expect(result.problems.join('\n')).toContain(expected);
   });
 
+  it('lists every problem at once: a wrong type does not hide a mistyped key or a relative folder', () => {
+    const result = parsePolicy(
+      {
+        allowUnprotect: 'maybe',
+        recoveryPublicKeys: [mistype(KEY_A), KEY_B],
+        mandatoryFolders: ['Customers', '/srv/ok'],
+      },
+      ctx,
+    );
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.problems).toHaveLength(3);
+      expect(result.problems.join('\n')).toMatch(/allowUnprotect/);
+      expect(result.problems.join('\n')).toMatch(/recoveryPublicKeys\.0: .*checksum/);
+      expect(result.problems.join('\n')).toMatch(/mandatoryFolders\.0: must be an absolute path/);
+    }
+  });
+
   it('applies Windows path rules to Windows policies', () => {
     const result = parsePolicy(
       { mandatoryFolders: ['C:\\Data\\Customers', '~\\Documents'] },

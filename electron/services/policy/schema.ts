@@ -25,6 +25,9 @@ export const POLICY_KEYS = [
   'autoLockMinutes',
   'updateUrl',
   'auditForward',
+  'auditRoots',
+  'customerDataPatterns',
+  'retentionDays',
 ] as const;
 export type PolicyKey = (typeof POLICY_KEYS)[number];
 
@@ -50,6 +53,17 @@ export interface Policy {
   readonly updateUrl?: string;
   /** The collector the audit trail is sent to (audit-log/forwarder.ts); https:// only. */
   readonly auditForward?: string;
+  /** Folders the data audit scans (absolute, `~` expanded); default: Desktop, Documents, Downloads (audit/roots.ts). */
+  readonly auditRoots?: readonly string[];
+  /** The organization's own customer-data patterns, counted by name; each regex compiled here once to check it. */
+  readonly customerDataPatterns?: readonly CustomerDataPattern[];
+  /** Files unmodified for longer than this are stale in the data audit. */
+  readonly retentionDays?: number;
+}
+
+export interface CustomerDataPattern {
+  readonly name: string;
+  readonly regex: string;
 }
 
 export interface PolicyParseContext {
@@ -93,6 +107,47 @@ const stringList = z.preprocess(
     .max(MAX_LIST, `must have at most ${MAX_LIST} entries`),
 );
 
+/** Detector names are reported as JSON keys and CLI columns: letters, digits, `-` and `_`, not a built-in name. */
+const BUILT_IN_DETECTORS = new Set(['email', 'phone', 'iban', 'payment-card', 'us-ssn', 'uk-nino']);
+
+/**
+ * `customerDataPatterns`: `{name, regex}` objects (JSON, plist dicts) or one string holding their JSON array
+ * (the registry). Each regex is compiled here, so a typo is a policy problem, not a scan that crashes.
+ */
+const patternList = z.preprocess(
+  (value) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  },
+  z
+    .array(
+      z.strictObject({
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'must be 1-40 letters, digits, - or _')
+          .refine((name) => !BUILT_IN_DETECTORS.has(name), 'must not be the name of a built-in detector'),
+        regex: z
+          .string()
+          .min(1)
+          .max(1000)
+          .refine((source) => {
+            try {
+              new RegExp(source, 'u');
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'must be a valid regular expression (JavaScript syntax, Unicode mode)'),
+      }),
+    )
+    .max(MAX_LIST, `must have at most ${MAX_LIST} entries`)
+    .refine((list) => new Set(list.map((p) => p.name)).size === list.length, 'names must be unique'),
+);
+
 const rawPolicySchema = z.strictObject({
   recoveryPublicKeys: stringList.optional(),
   requireRecoveryKey: flag.optional(),
@@ -130,6 +185,19 @@ const rawPolicySchema = z.strictObject({
       }
     }, 'must be an https:// URL (audit events are never sent over plain HTTP)')
     .optional(),
+  auditRoots: stringList
+    .refine(
+      (list) => list.every((f) => /^~([\\/]|$)/.test(f) || path.isAbsolute(f) || path.win32.isAbsolute(f)),
+      'must be absolute paths or start with ~',
+    )
+    .optional(),
+  customerDataPatterns: patternList.optional(),
+  retentionDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(100 * 365)
+    .optional(),
 });
 
 function expandHome(folder: string, ctx: PolicyParseContext): string {
@@ -138,26 +206,37 @@ function expandHome(folder: string, ctx: PolicyParseContext): string {
   return folder;
 }
 
+/** The lists whose entries need more than a type check, each taken only when it is well-typed on its own. */
+function listsOf(raw: unknown): { recoveryPublicKeys?: string[]; mandatoryFolders?: string[] } {
+  if (typeof raw !== 'object' || raw === null) return {};
+  const record = raw as Record<string, unknown>;
+  const list = (v: unknown): string[] | undefined => {
+    const parsed = stringList.optional().safeParse(v);
+    return parsed.success ? parsed.data : undefined;
+  };
+  return {
+    recoveryPublicKeys: list(record.recoveryPublicKeys),
+    mandatoryFolders: list(record.mandatoryFolders),
+  };
+}
+
 /** Validates raw values from any source into a Policy, or lists every problem found (for the UI, CLI and log). */
 export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseResult {
   const result = rawPolicySchema.safeParse(raw);
-  if (!result.success) {
-    return {
-      ok: false,
-      problems: result.error.issues.map((issue) => {
+  const problems: string[] = result.success
+    ? []
+    : result.error.issues.map((issue) => {
         const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(policy)';
         return `${where}: ${issue.message}`;
-      }),
-    };
-  }
-  const value = result.data;
-  const problems: string[] = [];
+      });
+  // The lists are checked further even when another key has the wrong type, so IT sees every problem at once.
+  const lists = result.success ? result.data : listsOf(raw);
   const p = ctx.pathApi ?? path;
 
   let recoveryPublicKeys: RecoveryPublicKey[] | undefined;
-  if (value.recoveryPublicKeys !== undefined) {
+  if (lists.recoveryPublicKeys !== undefined) {
     recoveryPublicKeys = [];
-    value.recoveryPublicKeys.forEach((text, index) => {
+    lists.recoveryPublicKeys.forEach((text, index) => {
       let publicKey: Uint8Array;
       try {
         publicKey = ctx.parseRecoveryPublicKey(text);
@@ -174,9 +253,9 @@ export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseR
   }
 
   let mandatoryFolders: string[] | undefined;
-  if (value.mandatoryFolders !== undefined) {
+  if (lists.mandatoryFolders !== undefined) {
     mandatoryFolders = [];
-    value.mandatoryFolders.forEach((folder, index) => {
+    lists.mandatoryFolders.forEach((folder, index) => {
       const expanded = expandHome(folder, ctx);
       if (!p.isAbsolute(expanded)) {
         problems.push(
@@ -190,7 +269,8 @@ export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseR
 
   // requireRecoveryKey without keys is valid on purpose: IT may stage the requirement before the key, and
   // Coffer then refuses to encrypt (NO_RECOVERY_KEY) instead of writing files nobody can recover.
-  if (problems.length > 0) return { ok: false, problems };
+  if (!result.success || problems.length > 0) return { ok: false, problems };
+  const value = result.data;
 
   const policy: Policy = {
     ...(recoveryPublicKeys !== undefined && { recoveryPublicKeys }),
@@ -203,6 +283,11 @@ export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseR
     ...(value.autoLockMinutes !== undefined && { autoLockMinutes: value.autoLockMinutes }),
     ...(value.updateUrl !== undefined && { updateUrl: value.updateUrl }),
     ...(value.auditForward !== undefined && { auditForward: value.auditForward }),
+    ...(value.auditRoots !== undefined && {
+      auditRoots: value.auditRoots.map((f) => p.resolve(expandHome(f, ctx))),
+    }),
+    ...(value.customerDataPatterns !== undefined && { customerDataPatterns: value.customerDataPatterns }),
+    ...(value.retentionDays !== undefined && { retentionDays: value.retentionDays }),
   };
   return { ok: true, policy };
 }
