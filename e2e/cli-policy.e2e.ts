@@ -253,6 +253,18 @@ describe.skipIf(NO_KEYRING !== null)('organization policy, enforced by the CLI',
       { key: 'recoveryPublicKeys', value: [orgKeyId] },
       { key: 'allowUnprotect', value: false },
     ]);
+    expect(json.doc).not.toHaveProperty('warnings');
+
+    // Staging the requirement before the key is valid, but it stops all encryption: `coffer policy` warns.
+    const staged = laptopWith('staged', { requireRecoveryKey: true });
+    const stagedHuman = await staged.run(['policy']);
+    expect(stagedHuman.code).toBe(0);
+    expect(stagedHuman.stdout).toContain('State: valid, applied');
+    expect(stagedHuman.stdout).toMatch(/Warning: requireRecoveryKey is on but no recoveryPublicKeys/);
+    const stagedJson = await staged.json<{ warnings: string[] }>(['policy']);
+    expect(stagedJson.doc.warnings).toHaveLength(1);
+    expect(stagedJson.doc.warnings[0]).toMatch(/NO_RECOVERY_KEY/);
+
     const none = new Laptop('no-policy', { COFFER_POLICY_FILE: path.join(work, 'absent.json') });
     laptops.push(none);
     const human = await none.run(['policy']);

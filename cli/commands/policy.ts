@@ -18,6 +18,7 @@ export const registerPolicyCommands: CommandGroup = (program, ctx) => {
       const { policy } = await ctx.services();
       const state = policy.state;
       const managed = policy.managedSettings();
+      const warnings = policy.warnings();
       out.info(`Policy source: ${state.origin}`);
       if (state.status === 'none') {
         out.info('State: no policy (Coffer’s defaults and this user’s settings apply)');
@@ -26,6 +27,7 @@ export const registerPolicyCommands: CommandGroup = (program, ctx) => {
         out.info(managed.length ? 'Managed settings:' : 'Managed settings: none');
         const width = Math.max(...managed.map((m) => m.key.length));
         for (const m of managed) out.info(`  ${m.key.padEnd(width)}  ${show(m.value)}`);
+        for (const warning of warnings) out.info(`Warning: ${warning}`);
       } else {
         out.info('State: INVALID — Coffer refuses encryption and every operation a policy could forbid');
         out.info('Problems:');
@@ -34,7 +36,7 @@ export const registerPolicyCommands: CommandGroup = (program, ctx) => {
           path: state.origin,
           code: 'POLICY_INVALID',
           message: `the policy is invalid (${state.problems.length} problem${state.problems.length === 1 ? '' : 's'})`,
-          hint: 'Fix the problems listed (docs/DEPLOYMENT.md "Policy reference"), then run `coffer policy` again.',
+          hint: 'Fix the problems listed (docs/DEPLOYMENT.md §5 "Settings"), then run `coffer policy` again.',
         });
       }
       out.document({
@@ -44,6 +46,7 @@ export const registerPolicyCommands: CommandGroup = (program, ctx) => {
         status: state.status,
         ...(state.status === 'invalid' ? { problems: state.problems } : {}),
         managed,
+        ...(warnings.length > 0 ? { warnings } : {}),
       });
       ctx.exitCode = state.status === 'invalid' ? EXIT_FAILED : EXIT_OK;
     });

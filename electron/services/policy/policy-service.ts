@@ -316,6 +316,18 @@ export class PolicyService {
     return state.status === 'active' ? state.policy.updateUrl : undefined;
   }
 
+  /** A valid policy that still stops work, said before users meet it (for `coffer policy` and the app). */
+  warnings(): string[] {
+    const state = this.current;
+    if (state.status !== 'active') return [];
+    const { policy } = state;
+    return policy.requireRecoveryKey === true && (policy.recoveryPublicKeys ?? []).length === 0
+      ? [
+          'requireRecoveryKey is on but no recoveryPublicKeys are deployed: Coffer refuses to encrypt any file (NO_RECOVERY_KEY) until a recovery public key is added to the policy.',
+        ]
+      : [];
+  }
+
   /** For the UI ("set by your organization") and `coffer policy`: every managed setting and its value. */
   managedSettings(): ManagedSetting[] {
     const state = this.current;

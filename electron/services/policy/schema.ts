@@ -1,6 +1,6 @@
 /**
  * The machine-wide policy: which settings exist, how each source's raw values are read into them, and what
- * makes a policy invalid. docs/DEPLOYMENT.md "Policy reference" documents every key.
+ * makes a policy invalid. docs/DEPLOYMENT.md §5 "Settings" documents every key.
  *
  * Sources disagree on types (the registry has DWORDs and REG_MULTI_SZ, managed preferences have plist
  * booleans and arrays, the Linux file has JSON), so each field accepts the forms its sources produce and is
