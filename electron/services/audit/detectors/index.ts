@@ -1,0 +1,93 @@
+/**
+ * Customer-data detectors for the data audit (issue 11 item 1). Public surface for the scanner:
+ *
+ * - `makeDetectors(patterns)` compiles the built-in detectors plus the policy's `customerDataPatterns`
+ *   once (throws `CofferError('AUDIT_PATTERN_INVALID')` for a bad or unsafe policy pattern);
+ * - `countFindings(text, d)` counts validated matches per detector in one text, keeping NO matched value;
+ * - `FindingCounter` does the same over a text that arrives in chunks (big plain-text files), with bounded
+ *   memory and no match lost at a chunk border;
+ * - `makeFinder(terms)` / `FindStream` answer `audit find TERM…` (case-insensitive, on name and content).
+ *
+ * What each built-in detector counts is written in detectors/README.md.
+ */
+import { scanBuiltIns } from './builtin.js';
+import { compilePatterns, countCustom, type CompiledPattern } from './custom.js';
+
+export { makeFinder, FindStream, type Finder } from './find.js';
+
+export const BUILT_IN_DETECTORS = ['email', 'phone', 'iban', 'payment-card', 'us-ssn', 'uk-nino'] as const;
+export type BuiltInDetectorName = (typeof BUILT_IN_DETECTORS)[number];
+/** A built-in name, or the `name` of one of the policy's `customerDataPatterns`. */
+export type DetectorName = BuiltInDetectorName | (string & Record<never, never>);
+
+/** One organization pattern from policy `customerDataPatterns`. */
+export interface CustomerDataPattern {
+  readonly name: string;
+  readonly regex: string;
+}
+
+/** Counts per detector; only detectors with at least one finding appear. Never holds a matched value. */
+export type Findings = Record<string, number>;
+
+/** Compiled detectors: build once per scan (or per worker) and reuse for every file. */
+export interface Detectors {
+  /** Every detector name, built-ins first, then the policy patterns in policy order. */
+  readonly names: readonly DetectorName[];
+  /** @internal compiled policy patterns */
+  readonly custom: readonly CompiledPattern[];
+}
+
+export function makeDetectors(patterns: readonly CustomerDataPattern[] = []): Detectors {
+  const custom = compilePatterns(patterns, BUILT_IN_DETECTORS);
+  return { names: [...BUILT_IN_DETECTORS, ...custom.map((c) => c.name)], custom };
+}
+
+/** Counts findings per detector in `text`. Pure; only non-zero counts are returned. */
+export function countFindings(text: string, d: Detectors): Findings {
+  const out: Findings = {};
+  scanBuiltIns(text, out);
+  for (const c of d.custom) {
+    const n = countCustom(text, c);
+    if (n > 0) out[c.name] = n;
+  }
+  return out;
+}
+
+/** Adds `more` into `into` (in place) and returns `into`. */
+export function addFindings(into: Findings, more: Readonly<Findings>): Findings {
+  for (const [name, n] of Object.entries(more)) into[name] = (into[name] ?? 0) + n;
+  return into;
+}
+
+/**
+ * Counts findings over a text given in chunks (e.g. a 1 GB CSV decoded piece by piece). A chunk is scanned up
+ * to its last line break; the rest is carried into the next chunk, so a value is never cut in two (values
+ * never span a line). A line longer than `maxCarry` characters is cut at a space, at worst anywhere.
+ */
+export class FindingCounter {
+  private carry = '';
+  private readonly totals: Findings = {};
+
+  constructor(
+    private readonly detectors: Detectors,
+    private readonly maxCarry = 64 * 1024,
+  ) {}
+
+  push(text: string): void {
+    const all = this.carry + text;
+    let cut = all.lastIndexOf('\n') + 1;
+    if (cut === 0 && all.length > this.maxCarry) {
+      const space = all.lastIndexOf(' ');
+      cut = space > 0 ? space + 1 : all.length;
+    }
+    this.carry = all.slice(cut);
+    if (cut > 0) addFindings(this.totals, countFindings(all.slice(0, cut), this.detectors));
+  }
+
+  /** Scans what is left and returns the totals. */
+  end(): Findings {
+    if (this.carry.length > 0) addFindings(this.totals, countFindings(this.carry, this.detectors));
+    this.carry = '';
+    return { ...this.totals };
+  }
+}

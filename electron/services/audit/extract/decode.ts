@@ -1,0 +1,78 @@
+/**
+ * Bytes → text for the plain-text kinds, and the binary-junk check: a file whose first bytes hold NUL bytes
+ * (without a UTF-16 byte-order mark) or mostly invalid UTF-8 that is not Latin-1 text either is skipped.
+ */
+import { TextDecoder } from 'node:util';
+import type { ExtractResult } from './index.js';
+
+type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+
+const SAMPLE = 64 * 1024;
+const BINARY = 'binary data, not text';
+
+/** Decides the encoding from the first bytes, or returns the reason the file is not text. */
+export function sniffEncoding(sample: Uint8Array): { encoding: Encoding; skip: number } | { reason: string } {
+  if (sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf) return { encoding: 'utf-8', skip: 3 };
+  if (sample[0] === 0xff && sample[1] === 0xfe) return { encoding: 'utf-16le', skip: 2 };
+  if (sample[0] === 0xfe && sample[1] === 0xff) return { encoding: 'utf-16be', skip: 2 };
+  if (sample.indexOf(0) >= 0) return { reason: BINARY };
+  const decoded = new TextDecoder('utf-8').decode(sample.subarray(0, SAMPLE));
+  let bad = 0;
+  for (let i = decoded.indexOf('\uFFFD'); i >= 0; i = decoded.indexOf('\uFFFD', i + 1)) bad++;
+  // A multi-byte character cut by the sample's end is one bad character, not a sign of junk.
+  if (bad <= 1 + decoded.length / 1000) return { encoding: 'utf-8', skip: 0 };
+  let control = 0;
+  for (let i = 0; i < sample.length && i < SAMPLE; i++) {
+    const b = sample[i] ?? 0;
+    if ((b < 0x20 && b !== 9 && b !== 10 && b !== 13 && b !== 12) || b === 0x7f) control++;
+  }
+  if (control <= Math.min(sample.length, SAMPLE) / 100) return { encoding: 'windows-1252', skip: 0 };
+  return { reason: BINARY };
+}
+
+export function decodeText(bytes: Uint8Array, limits: { maxTextChars: number }): ExtractResult {
+  const sniff = sniffEncoding(bytes.subarray(0, SAMPLE));
+  if ('reason' in sniff) return { ok: false, reason: sniff.reason };
+  const text = new TextDecoder(sniff.encoding).decode(bytes.subarray(sniff.skip));
+  if (text.length > limits.maxTextChars) return { ok: false, reason: 'too much text to read in one piece' };
+  return { ok: true, text };
+}
+
+/** Decodes a plain-text file given in chunks; check `failure` after each push. */
+export class TextStreamDecoder {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private decoder: TextDecoder | undefined;
+  private reason: string | undefined;
+
+  /** Set when the file turned out not to be text: stop reading and skip it with this reason. */
+  get failure(): string | undefined {
+    return this.reason;
+  }
+
+  push(bytes: Uint8Array): string {
+    if (this.reason !== undefined) return '';
+    if (this.decoder !== undefined) return this.decoder.decode(bytes, { stream: true });
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    return this.pendingBytes >= SAMPLE ? this.start(true) : '';
+  }
+
+  end(): string {
+    if (this.reason !== undefined) return '';
+    if (this.decoder === undefined) return this.start(false);
+    return this.decoder.decode();
+  }
+
+  private start(stream: boolean): string {
+    const all = Buffer.concat(this.pending);
+    this.pending = [];
+    const sniff = sniffEncoding(all);
+    if ('reason' in sniff) {
+      this.reason = sniff.reason;
+      return '';
+    }
+    this.decoder = new TextDecoder(sniff.encoding);
+    return this.decoder.decode(all.subarray(sniff.skip), { stream });
+  }
+}
