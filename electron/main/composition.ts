@@ -11,6 +11,7 @@ import { formatKeyId, recoveryKeyId } from '../../crypto/keys.js';
 import { defaultBackend, type SodiumBackend } from '../../crypto/sodium.js';
 import { DeviceKeyService } from '../services/keys/device-key.js';
 import { OsKeyStore, keychainService, type KeyStore } from '../services/keys/key-store.js';
+import type { KeychainHelperLauncher } from '../services/keys/keychain-helper.js';
 import { parsePublicKey } from '../services/keys/public-key-text.js';
 import { RecoveryService } from '../services/keys/recovery-service.js';
 import { FolderEscrowCopies } from '../services/keys/folder-escrow.js';
@@ -38,6 +39,8 @@ import { AuditLog, auditDirIn } from '../services/audit-log/audit-log.js';
 import { AuditTrail } from '../services/audit-log/security-events.js';
 import { AuditedActivity, recordRunProblems } from '../services/audit-log/activity-events.js';
 import { AuditForwarder } from '../services/audit-log/forwarder.js';
+import { ReadableActivity } from './adapters/activity-view.js';
+import { AuditAdapter, type AuditScanner } from './adapters/audit.js';
 import { HelpdeskAdapter } from './adapters/helpdesk.js';
 import { KeysAdapter } from './adapters/keys.js';
 import { StateAdapter } from './adapters/state.js';
@@ -68,6 +71,8 @@ export interface AppOptions {
   env?: NodeJS.ProcessEnv;
   /** Defaults to the OS keychain under service `Coffer` (COFFER_KEYCHAIN_SERVICE overrides the name). */
   keyStore?: KeyStore;
+  /** How that keychain's helper starts: main passes the utilityProcess launcher (runAsNode is off). */
+  keychainLauncher?: KeychainHelperLauncher;
   /** Defaults to the platform's policy source. */
   policySource?: PolicySource;
   /** Honour COFFER_POLICY_FILE (development and tests only; main passes !app.isPackaged). */
@@ -129,7 +134,13 @@ function displayValue(value: unknown): string {
 export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const env = options.env ?? process.env;
   const sodium = await defaultBackend();
-  const keyStore = options.keyStore ?? new OsKeyStore({ service: keychainService(env), env });
+  const keyStore =
+    options.keyStore ??
+    new OsKeyStore({
+      service: keychainService(env),
+      env,
+      ...(options.keychainLauncher && { launcher: options.keychainLauncher }),
+    });
   // The signed state files (issue 9 item 1): the state key is loaded once here, then used synchronously.
   const state = await StateFiles.openOrDefer({
     sodium,
@@ -422,6 +433,26 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   });
   const helpdesk = new HelpdeskAdapter({ sodium, safeFiles, deviceKeys, runs, rekey });
 
+  // The Audit screen (issue 11 item 4): scans through the audit scanner, acts through the folders port.
+  const auditScanner: AuditScanner = {
+    scan: () =>
+      Promise.reject(
+        new CofferError(
+          'AUDIT_UNAVAILABLE',
+          'The data audit is not available in this build yet.',
+          'Use `coffer audit scan` meanwhile.',
+        ),
+      ),
+  };
+  const audit = new AuditAdapter({
+    scanner: auditScanner,
+    folders,
+    file: path.join(options.userData, 'audit-screen.json'),
+    onProgress: (progress) => {
+      emit({ type: 'audit-progress', progress });
+    },
+  });
+
   const ports: Ports = {
     keys,
     folders,
@@ -431,7 +462,9 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     policy,
     settings: settingsPort,
     updates,
-    activity,
+    // Listed and exported in plain language: folder paths, not IDs; words, not errno (issue 12 item 6).
+    activity: new ReadableActivity(activity, (id) => registry.list().find((f) => f.id === id)?.path),
+    audit,
     dialog: options.dialog,
     shell: options.shell,
     state: new StateAdapter({ sodium, state, trustedKeys }),

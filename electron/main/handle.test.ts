@@ -171,6 +171,7 @@ function fakePorts(overrides: Partial<{ [K in keyof Ports]: Partial<Ports[K]> }>
     settings: strict('settings', overrides.settings),
     updates: strict('updates', overrides.updates),
     activity: strict('activity', { record: () => undefined, list: () => [], ...overrides.activity }),
+    audit: strict('audit', overrides.audit),
     dialog: strict('dialog', overrides.dialog),
     shell: strict('shell', overrides.shell),
     state: strict('state', overrides.state),

@@ -257,6 +257,46 @@ export function createHandlers(
     },
 
     listActivity: () => activity.list(),
+    async exportActivity({ format, filter }) {
+      const destination = await dialog.pickSavePath(
+        'Export activity',
+        `coffer-activity.${format === 'csv' ? 'csv' : 'jsonl'}`,
+      );
+      if (destination === null) return null;
+      const entries = activity.exportTo(destination, format, filter);
+      return { savedTo: destination, entries };
+    },
+
+    getAudit: () => ports.audit.view(),
+    async runAudit({ pick }) {
+      let paths: string[] | undefined;
+      if (pick) {
+        const folder = await dialog.pickFolder('Choose a folder to check for customer data');
+        if (folder === null) return null;
+        paths = [folder];
+      }
+      const view = await recorded(
+        'Data audit',
+        paths?.[0] ?? 'audit folders',
+        () => ports.audit.scan(paths),
+        (v) =>
+          `${v.last?.filesScanned ?? 0} files checked, ${v.last?.filesWithData ?? 0} with customer data, ${v.last?.unprotectedWithData ?? 0} of them not protected`,
+      );
+      emit({ type: 'changed', what: 'audit' });
+      return view;
+    },
+    cancelAudit: () => ({ cancelled: ports.audit.cancel() }),
+    async auditAct(request) {
+      const label = {
+        'protect-folder': 'Protect folder (audit)',
+        move: 'Move into protected folder (audit)',
+        delete: 'Delete file (audit)',
+      }[request.action];
+      const result = await recorded(label, request.path, () => ports.audit.act(request));
+      emit({ type: 'changed', what: 'audit' });
+      emit({ type: 'changed', what: 'folders' });
+      return result;
+    },
 
     getStateReview: () => ports.state.review(),
     async confirmState({ reviewed }) {

@@ -5,7 +5,9 @@
  */
 import type {
   ActivityEntry,
+  ActivityFilter,
   AppSettings,
+  AuditView,
   EditSession,
   FileEntry,
   FileInspection,
@@ -98,6 +100,27 @@ export interface ActivityPort {
   record(entry: Omit<ActivityEntry, 'id' | 'at'>): void;
 }
 
+/** The Activity screen's export (adapters/activity-view.ts). */
+export interface ActivityExportPort {
+  /** Writes the entries the filter keeps to `destination` (from the save dialog); returns how many. */
+  exportTo(destination: string, format: 'jsonl' | 'csv', filter: ActivityFilter): number;
+}
+
+/** An action on a file of the last data audit (electron/main/adapters/audit.ts checks the path). */
+export type AuditAction =
+  | { action: 'protect-folder'; path: string }
+  | { action: 'move'; path: string; folderId: string }
+  | { action: 'delete'; path: string };
+
+/** The app's data audit (issue 11 item 4): scans, the trend of past scans, actions on findings. */
+export interface AuditPort {
+  view(): AuditView;
+  /** Scans `paths`, or the policy's audit roots and every protected folder when undefined. */
+  scan(paths: string[] | undefined): Promise<AuditView>;
+  cancel(): boolean;
+  act(request: AuditAction): Promise<{ done: string; runId?: string }>;
+}
+
 export interface DialogPort {
   pickFolder(title: string): Promise<string | null>;
   pickFiles(title: string, filters?: { name: string; extensions: string[] }[]): Promise<string[] | null>;
@@ -127,7 +150,8 @@ export interface Ports {
   policy: PolicyPort;
   settings: SettingsPort;
   updates: UpdatesPort;
-  activity: ActivityPort;
+  activity: ActivityPort & ActivityExportPort;
+  audit: AuditPort;
   dialog: DialogPort;
   shell: ShellPort;
   state: StatePort;

@@ -192,6 +192,62 @@ export interface ActivityEntry {
   detail?: string;
 }
 
+/**
+ * The Activity screen's filters (issue 12 item 6), applied alike by the screen and by main's export
+ * (electron/shared/activity-view.ts). `from`/`to` are epoch ms, inclusive; `text` matches any column.
+ */
+export interface ActivityFilter {
+  category?: ActivityCategory | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  text?: string | undefined;
+}
+export type ActivityCategory = 'protection' | 'files' | 'keys' | 'helpdesk' | 'settings' | 'audit' | 'other';
+
+/** One file of a data audit (issue 11 item 1): counts per detector only, never a matched value. */
+export interface AuditFileView {
+  path: string;
+  /** The folder it is in (shown as the folder's name, the path on hover). */
+  folder: string;
+  protected: boolean;
+  findings: Record<string, number>;
+  modified: number;
+  stale: boolean;
+}
+
+/** What one scan found, kept per scan for the trend (electron/main/adapters/audit.ts). */
+export interface AuditSummaryView {
+  at: number;
+  filesScanned: number;
+  /** Files with at least one finding. */
+  filesWithData: number;
+  /** Of those, how many are not protected. */
+  unprotectedWithData: number;
+  staleFiles: number;
+  skipped: number;
+  /** Findings per detector, summed over files. */
+  byDetector: Record<string, number>;
+}
+
+export interface AuditView {
+  last: AuditSummaryView | null;
+  /** Files with findings or stale, most findings first (at most 1,000; `filesNotListed` says how many more). */
+  files: AuditFileView[];
+  filesNotListed: number;
+  /** Files the scan could not read, with the reason in plain language (at most 200). */
+  skipped: { path: string; reason: string }[];
+  /** One summary per scan, oldest first (the last 60). */
+  history: AuditSummaryView[];
+  retentionDays: number | null;
+  running: boolean;
+}
+
+export interface AuditProgress {
+  filesDone: number;
+  filesTotal: number | null;
+  bytesDone: number;
+}
+
 export interface ManagedSetting {
   key: string;
   label: string;
@@ -212,7 +268,11 @@ export interface EditSession {
 
 export type CofferEvent =
   | { type: 'progress'; progress: Progress }
-  | { type: 'changed'; what: 'folders' | 'recovery' | 'activity' | 'edits' | 'helpdesk' | 'settings' }
+  | {
+      type: 'changed';
+      what: 'folders' | 'recovery' | 'activity' | 'edits' | 'helpdesk' | 'settings' | 'audit';
+    }
+  | { type: 'audit-progress'; progress: AuditProgress }
   | { type: 'locked'; reason: 'user' | 'idle' | 'suspend' | 'lock-screen' | 'quit' };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -241,6 +301,22 @@ const restore = z.strictObject({
   paths: z.array(z.string().min(1).max(4096)).min(1).max(100_000),
   mode: z.enum(['decrypt', 'rekey']),
 });
+
+const activityFilter = z.strictObject({
+  category: z.enum(['protection', 'files', 'keys', 'helpdesk', 'settings', 'audit', 'other']).optional(),
+  from: z.number().int().nonnegative().optional(),
+  to: z.number().int().nonnegative().optional(),
+  text: z.string().max(200).optional(),
+});
+const exportActivity = z.strictObject({ format: z.enum(['jsonl', 'csv']), filter: activityFilter });
+/** `pick`: ask for one folder to scan; otherwise the policy's audit roots and every protected folder. */
+const auditScan = z.strictObject({ pick: z.boolean() });
+/** An absolute path from the last scan's findings; main refuses any other (adapters/audit.ts). */
+const auditAct = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('protect-folder'), path: z.string().min(1).max(4096) }),
+  z.strictObject({ action: z.literal('move'), path: z.string().min(1).max(4096), folderId: id }),
+  z.strictObject({ action: z.literal('delete'), path: z.string().min(1).max(4096) }),
+]);
 
 // R is a phantom type parameter on purpose: it types the response without a runtime value.
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
@@ -307,6 +383,19 @@ export const contract = {
   helpdeskRestore: method<typeof restore, { runId: string } | null>(restore),
 
   listActivity: method<typeof empty, ActivityEntry[]>(empty),
+  /** Writes the filtered entries through the save dialog; null when cancelled. */
+  exportActivity: method<typeof exportActivity, { savedTo: string; entries: number } | null>(exportActivity),
+
+  /** The last data audit, its findings and the trend of past scans (issue 11 item 4). */
+  getAudit: method<typeof empty, AuditView>(empty),
+  /** Runs a scan (progress as `audit-progress` events); null when the folder picker was cancelled. */
+  runAudit: method<typeof auditScan, AuditView | null>(auditScan),
+  cancelAudit: method<typeof empty, { cancelled: boolean }>(empty),
+  /**
+   * Acts on a file of the last scan: protect its folder (add + protect run), move it into a protected
+   * folder (then that folder's protect run), or delete it (the screen confirms first). `runId` for runs.
+   */
+  auditAct: method<typeof auditAct, { done: string; runId?: string }>(auditAct),
 
   /** Never fails over tampered state (that is what it reports), so Overview can show it. */
   getStateReview: method<typeof empty, StateReview>(empty),

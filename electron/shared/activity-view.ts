@@ -1,0 +1,113 @@
+/**
+ * The Activity screen's rules, shared by the renderer (what the table shows) and main (what an export
+ * writes), so an export holds exactly the rows on screen (issue 12 item 6). No Node or DOM imports.
+ */
+import type { ActivityCategory, ActivityEntry, ActivityFilter } from './contract.js';
+
+export const CATEGORY_LABELS: Record<ActivityCategory, string> = {
+  protection: 'Protection',
+  files: 'Opening and copies',
+  keys: 'Keys and recovery',
+  helpdesk: 'Helpdesk',
+  settings: 'Settings',
+  audit: 'Data audit',
+  other: 'Other',
+};
+
+/** The actions handlers.ts and composition.ts record, by what a person would look for. */
+const BY_ACTION: Record<string, ActivityCategory> = {
+  Protect: 'protection',
+  'Protect finished': 'protection',
+  Unprotect: 'protection',
+  'Unprotect finished': 'protection',
+  'Auto-protect': 'protection',
+  'Add folder': 'protection',
+  'Remove folder': 'protection',
+  'Re-wrap to recovery keys': 'keys',
+  'Open for editing': 'files',
+  'Save edits': 'files',
+  'Decrypt a copy': 'files',
+  Verify: 'files',
+  Lock: 'files',
+  'Recover open files': 'files',
+  'Make recovery code': 'keys',
+  'Confirm recovery code': 'keys',
+  'Export escrow record': 'keys',
+  'Trust recovery key': 'keys',
+  'Stop trusting recovery key': 'keys',
+  'Load recovery key': 'helpdesk',
+  'Helpdesk restore': 'helpdesk',
+  'Helpdesk rekey': 'helpdesk',
+  'Helpdesk restore finished': 'helpdesk',
+  'Helpdesk rekey finished': 'helpdesk',
+  'Change auto-lock': 'settings',
+  'Confirm settings': 'settings',
+  'Data audit': 'audit',
+  'Audit log': 'audit',
+  'Protect folder (audit)': 'audit',
+  'Move into protected folder (audit)': 'audit',
+  'Delete file (audit)': 'audit',
+};
+
+export function categoryOf(action: string): ActivityCategory {
+  return BY_ACTION[action] ?? 'other';
+}
+
+/** The outcome as the table words it. */
+export function outcomeText(outcome: ActivityEntry['outcome']): string {
+  return outcome === 'ok' ? 'Done' : outcome === 'error' ? 'Failed' : 'Cancelled';
+}
+
+export function matchesFilter(entry: ActivityEntry, filter: ActivityFilter): boolean {
+  if (filter.category !== undefined && categoryOf(entry.action) !== filter.category) return false;
+  if (filter.from !== undefined && entry.at < filter.from) return false;
+  if (filter.to !== undefined && entry.at > filter.to) return false;
+  const text = filter.text?.trim().toLowerCase();
+  if (text) {
+    const haystack = [entry.action, entry.target, entry.detail ?? '', outcomeText(entry.outcome)]
+      .join('\n')
+      .toLowerCase();
+    if (!haystack.includes(text)) return false;
+  }
+  return true;
+}
+
+/** RFC 4180 field; a leading = + - @ is prefixed with ' so a spreadsheet never runs it as a formula. */
+function csvField(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+export const CSV_HEADER = ['time', 'category', 'action', 'target', 'outcome', 'detail'] as const;
+
+/** One export file's text: a JSON object per line, or CSV with a header row. Times are ISO 8601, UTC. */
+export function serializeActivity(entries: readonly ActivityEntry[], format: 'jsonl' | 'csv'): string {
+  if (format === 'jsonl') {
+    return entries
+      .map((e) =>
+        JSON.stringify({
+          time: new Date(e.at).toISOString(),
+          category: categoryOf(e.action),
+          action: e.action,
+          target: e.target,
+          outcome: e.outcome,
+          ...(e.detail === undefined ? {} : { detail: e.detail }),
+        }),
+      )
+      .map((line) => `${line}\n`)
+      .join('');
+  }
+  const rows = entries.map((e) =>
+    [
+      new Date(e.at).toISOString(),
+      categoryOf(e.action),
+      e.action,
+      e.target,
+      outcomeText(e.outcome),
+      e.detail ?? '',
+    ]
+      .map(csvField)
+      .join(','),
+  );
+  return [CSV_HEADER.join(','), ...rows].map((r) => `${r}\r\n`).join('');
+}
