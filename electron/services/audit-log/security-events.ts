@@ -22,7 +22,12 @@ export type SecurityEventType =
   | 'policy-changed'
   | 'state-tampered'
   | 'auth-failed'
-  | 'left-in-clear';
+  | 'left-in-clear'
+  /** A data audit scan (audit/scanner.ts): roots and counts per detector only, never a matched value. */
+  | 'data-audit'
+  /** A breach-readiness report delivered to policy reportDir, or not (report/publisher.ts). */
+  | 'report-written'
+  | 'report-failed';
 
 /** File names, paths and key IDs only: never contents, passphrases, codes or keys. */
 export type EventDetails = Readonly<Record<string, DetailValue | undefined>>;

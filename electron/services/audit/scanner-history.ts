@@ -1,0 +1,35 @@
+/**
+ * The summaries of the last complete policy scans, in app data (`<home>/data-audit/scans.json`): the last
+ * one for the breach report and the Overview, the series for the Audit screen's trend. Counts only, as the
+ * summaries are. Written atomically; an unreadable file is a history that starts again.
+ */
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../state/atomic-write.js';
+import type { ScanSummary } from './types.js';
+
+const HISTORY_FORMAT = 'coffer-audit-scans-1';
+
+export class ScanHistory {
+  /** Enough for a daily trend over three months. */
+  static readonly MAX = 100;
+
+  constructor(private readonly file: string) {}
+
+  all(): ScanSummary[] {
+    try {
+      const doc = JSON.parse(readFileSync(this.file, 'utf8')) as { format?: unknown; scans?: unknown };
+      return doc.format === HISTORY_FORMAT && Array.isArray(doc.scans) ? (doc.scans as ScanSummary[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  last(): ScanSummary | undefined {
+    return this.all().at(-1);
+  }
+
+  add(summary: ScanSummary): void {
+    const scans = [...this.all(), summary].slice(-ScanHistory.MAX);
+    writeFileAtomic(this.file, JSON.stringify({ format: HISTORY_FORMAT, scans }));
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The data-audit worker protocol (pool.ts ↔ scanner-worker.ts). Device identities travel only in
+ * `run-start`, inside one process (worker_threads), and are zeroed by the worker at `run-end`. Outcomes
+ * carry counts and term positions, never text.
+ */
+import type { Identity } from '../../../crypto/keys.js';
+import type { BackendName } from '../../../crypto/sodium.js';
+import type { CustomerDataPattern } from '../policy/schema.js';
+import type { ExtractKind } from './extract/index.js';
+import type { ListedFile } from './scanner-walk.js';
+import type { FindingCounts } from './types.js';
+
+export interface WorkFile extends ListedFile {
+  /** The extractor its (inner) name calls for; undefined: only its name is read (find) or nothing (scan). */
+  readonly kind: ExtractKind | undefined;
+}
+
+export type WorkMode =
+  | { readonly op: 'scan'; readonly patterns: readonly CustomerDataPattern[] }
+  | {
+      readonly op: 'find';
+      readonly terms: readonly string[];
+    };
+
+export type WorkOutcome =
+  | {
+      readonly path: string;
+      readonly kind: 'scanned';
+      readonly findings: FindingCounts;
+      readonly modifiedMs: number;
+    }
+  | { readonly path: string; readonly kind: 'found'; readonly inName: number[]; readonly inContent: number[] }
+  /** No text could be taken from it (depends on the content only: cached). */
+  | { readonly path: string; readonly kind: 'content'; readonly code: string; readonly reason: string }
+  /** Could not be read as listed (unreadable, changed, failed authentication): never cached. */
+  | { readonly path: string; readonly kind: 'error'; readonly code: string; readonly reason: string }
+  | { readonly path: string; readonly kind: 'cancelled' };
+
+export type ToAuditWorker =
+  | {
+      readonly type: 'run-start';
+      readonly runId: number;
+      readonly mode: WorkMode;
+      readonly identities: readonly Identity[];
+      /** Int32Array[0] != 0 means cancel: shared memory, because a busy worker cannot read messages. */
+      readonly cancel: SharedArrayBuffer;
+    }
+  | {
+      readonly type: 'batch';
+      readonly runId: number;
+      readonly batchId: number;
+      readonly files: readonly WorkFile[];
+    }
+  | { readonly type: 'run-end'; readonly runId: number };
+
+export type FromAuditWorker =
+  | { readonly type: 'ready' }
+  /** Bytes read since the last progress message of this batch, at most every PROGRESS_INTERVAL_MS. */
+  | { readonly type: 'progress'; readonly batchId: number; readonly bytes: number }
+  | { readonly type: 'batch-done'; readonly batchId: number; readonly outcomes: readonly WorkOutcome[] }
+  | { readonly type: 'run-ended'; readonly runId: number }
+  | { readonly type: 'error'; readonly message: string };
+
+export interface AuditWorkerData {
+  readonly backend: BackendName;
+}
+
+export const PROGRESS_INTERVAL_MS = 100;

@@ -1,0 +1,198 @@
+/**
+ * Lists the files a data audit reads under its roots. Read-only, and the guard rails of DESIGN.md apply:
+ * symlinks are never followed, Coffer's app data, the workspace and keyrings are never entered, dot-folders
+ * are skipped (configuration, not documents). Each root and file is listed once even when roots overlap
+ * (a protected folder inside Documents). Every file carries the identity the cache and the worker check
+ * (size, mtime, ctime, inode): a file that changes between this listing and its read is reported, not
+ * silently scanned as something else.
+ */
+import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
+import nodePath from 'node:path';
+import { GUARD_CODES, type GuardRails } from '../folders/guard-rails.js';
+import { hasCofferMagic } from '../folders/walk.js';
+import { isWithin } from '../folders/registry.js';
+import { toCofferError } from '../fs-errors.js';
+import { isProtectedName, isTempName, PROTECTED_SUFFIX } from '../safe-file.js';
+import type { SkippedFile } from './types.js';
+
+export interface ListedFile {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly ino: number;
+  readonly dev: number;
+  /** Starts with Coffer's magic under a `.coffer` name: decrypted in memory to be read. */
+  readonly protected: boolean;
+  readonly inProtectedFolder: boolean;
+}
+
+export interface Listing {
+  readonly files: ListedFile[];
+  readonly skipped: SkippedFile[];
+}
+
+export interface WalkRequest {
+  readonly roots: readonly string[];
+  /** The protected folders (real paths), to mark what lies inside one. */
+  readonly protectedFolders: readonly string[];
+  readonly guard: GuardRails;
+}
+
+/** Entries handled between two points where the async walk may give the event loop back. */
+const STEP_ENTRIES = 256;
+
+export function fileIdentity(stats: Stats): Omit<ListedFile, 'path' | 'protected' | 'inProtectedFolder'> {
+  return {
+    size: stats.size,
+    mtimeMs: stats.mtimeMs,
+    ctimeMs: stats.ctimeMs,
+    ino: stats.ino,
+    dev: stats.dev,
+  };
+}
+
+function skip(path: string, kind: SkippedFile['kind'], code: string, reason: string): SkippedFile {
+  // The report names the path once; messages made for a log line start with it.
+  const plain = reason.startsWith(`${path}: `) ? reason.slice(path.length + 2) : reason;
+  return { path, kind, code, reason: plain, protected: false };
+}
+
+/**
+ * The walk as steps (a yield after each folder read and every STEP_ENTRIES entries), so the app's main
+ * thread can run it in slices (listFilesAsync) and stop it when the scan is cancelled.
+ */
+function* walkSteps(request: WalkRequest, signal?: AbortSignal): Generator<number, Listing> {
+  const files: ListedFile[] = [];
+  const skipped: SkippedFile[] = [];
+  const seen = new Set<string>();
+  const inProtected = (path: string): boolean => request.protectedFolders.some((f) => isWithin(path, f));
+
+  const addFile = (path: string, stats: Stats, name: string): void => {
+    if (seen.has(path)) return;
+    seen.add(path);
+    if (isTempName(name)) {
+      skipped.push(skip(path, 'rule', 'TEMP_FILE', 'a temporary file of an unfinished Coffer write'));
+      return;
+    }
+    if (stats.nlink > 1 && seen.has(`${stats.dev}:${stats.ino}`)) {
+      skipped.push(skip(path, 'rule', 'HARD_LINK', 'another name of a file already scanned (a hard link)'));
+      return;
+    }
+    if (stats.nlink > 1) seen.add(`${stats.dev}:${stats.ino}`);
+    // A name proves nothing: only a file that starts with Coffer's magic (FORMAT.md §3) is ciphertext.
+    const isProtected = isProtectedName(name) && hasCofferMagic(path);
+    files.push({
+      path,
+      ...fileIdentity(stats),
+      protected: isProtected,
+      inProtectedFolder: inProtected(path),
+    });
+  };
+
+  for (const given of request.roots) {
+    const root = nodePath.resolve(given);
+    let stats: Stats;
+    try {
+      stats = lstatSync(root);
+    } catch (error) {
+      const e = toCofferError(error, root);
+      skipped.push(skip(root, 'error', e.code, e.message));
+      continue;
+    }
+    if (stats.isSymbolicLink()) {
+      skipped.push(skip(root, 'rule', 'SYMLINK', 'a symbolic link, not followed'));
+      continue;
+    }
+    if (stats.isFile()) {
+      addFile(root, stats, nodePath.basename(root));
+      continue;
+    }
+    if (!stats.isDirectory()) {
+      skipped.push(skip(root, 'rule', 'SPECIAL_FILE', 'not a regular file or folder'));
+      continue;
+    }
+    const guard = request.guard.forTree(root);
+    // A root the user names is scanned even when hidden; never one the machine or Coffer needs in the clear.
+    const rootRule = guard.dir(root);
+    if (rootRule?.code === GUARD_CODES.forbidden) {
+      skipped.push(skip(root, 'rule', rootRule.code, rootRule.message));
+      continue;
+    }
+    const pending = [root];
+    for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+      if (seen.has(`dir:${dir}`)) continue;
+      seen.add(`dir:${dir}`);
+      if (signal?.aborted) return { files, skipped };
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch (error) {
+        const e = toCofferError(error, dir);
+        skipped.push(skip(dir, 'error', e.code, e.message));
+        continue;
+      }
+      yield files.length;
+      let handled = 0;
+      for (const entry of entries) {
+        if (++handled % STEP_ENTRIES === 0) yield files.length;
+        const path = nodePath.join(dir, entry.name);
+        if (entry.isSymbolicLink()) {
+          skipped.push(skip(path, 'rule', 'SYMLINK', 'a symbolic link, not followed'));
+        } else if (entry.isDirectory()) {
+          const rule = guard.dir(path);
+          if (rule) skipped.push(skip(path, 'rule', rule.code, rule.message));
+          else pending.push(path);
+        } else if (entry.isFile()) {
+          let fileStats: Stats;
+          try {
+            fileStats = lstatSync(path);
+          } catch (error) {
+            const e = toCofferError(error, path);
+            // Gone since the listing: nothing to scan, nothing to report.
+            if (e.code !== 'NOT_FOUND') skipped.push(skip(path, 'error', e.code, e.message));
+            continue;
+          }
+          if (fileStats.isFile()) addFile(path, fileStats, entry.name);
+        } else {
+          skipped.push(skip(path, 'rule', 'SPECIAL_FILE', 'not a regular file (a pipe, socket or device)'));
+        }
+      }
+    }
+  }
+  return { files, skipped };
+}
+
+export function listFiles(request: WalkRequest): Listing {
+  const steps = walkSteps(request);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** listFiles giving the event loop back every `sliceMs` (the app's main thread must never freeze). */
+export async function listFilesAsync(
+  request: WalkRequest,
+  signal?: AbortSignal,
+  onStep?: (filesSoFar: number) => void,
+  sliceMs = 8,
+): Promise<Listing> {
+  const steps = walkSteps(request, signal);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      onStep?.(step.value);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** The name a file's content goes by: a protected file's without `.coffer` (`report.docx.coffer` → docx). */
+export function contentName(path: string): string {
+  const name = nodePath.basename(path);
+  return isProtectedName(name) ? name.slice(0, -PROTECTED_SUFFIX.length) : name;
+}

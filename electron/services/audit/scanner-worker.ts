@@ -1,0 +1,269 @@
+/**
+ * A data-audit pool worker: reads batches of files (scanner-read.ts), takes their text (D1's extractors) and
+ * counts findings or looks for terms (D1's detectors). Answers with counts and term positions only. Started
+ * by pool.ts; talks only through pool-messages.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { isCofferError } from '../../../crypto/errors.js';
+import type { Identity } from '../../../crypto/keys.js';
+import { loadBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import {
+  FindingCounter,
+  FindStream,
+  countFindings,
+  makeDetectors,
+  makeFinder,
+  type Detectors,
+  type Finder,
+} from './detectors/index.js';
+import { DEFAULT_LIMITS, TextStreamDecoder, extractText, isStreamable } from './extract/index.js';
+import {
+  PROGRESS_INTERVAL_MS,
+  type AuditWorkerData,
+  type FromAuditWorker,
+  type ToAuditWorker,
+  type WorkFile,
+  type WorkOutcome,
+} from './scanner-messages.js';
+import { changedError, readPlain, readProtected, type ReadHooks } from './scanner-read.js';
+import { contentName } from './scanner-walk.js';
+
+interface Run {
+  readonly id: number;
+  readonly identities: readonly Identity[];
+  readonly cancel: Int32Array;
+  readonly detectors: Detectors | null;
+  readonly finder: Finder | null;
+}
+
+function reasonOf(error: unknown): { code: string; reason: string } {
+  if (isCofferError(error)) return { code: error.code, reason: error.message.replace(/^.*?: /, '') };
+  return { code: 'READ_FAILED', reason: error instanceof Error ? error.message : String(error) };
+}
+
+/** Streams a file's bytes through the text decoder into `onText`; the decoder's failure means "not text". */
+function streamText(
+  read: (hooks: ReadHooks) => void,
+  hooks: Omit<ReadHooks, 'onChunk'>,
+  onText: (text: string) => boolean,
+): string | undefined {
+  const decoder = new TextStreamDecoder();
+  let more = true;
+  read({
+    ...hooks,
+    onChunk: (bytes) => {
+      // A copy: the decoder may keep the first bytes until it has seen enough to know the encoding, and the
+      // reader's buffer is reused (and, for a protected file, wiped) after this call.
+      const text = decoder.push(Uint8Array.prototype.slice.call(bytes));
+      if (decoder.failure !== undefined) return false;
+      if (text.length > 0) more = onText(text);
+      return more;
+    },
+  });
+  if (decoder.failure !== undefined) return decoder.failure;
+  if (more) {
+    const rest = decoder.end();
+    if (decoder.failure !== undefined) return decoder.failure;
+    if (rest.length > 0) onText(rest);
+  }
+  return undefined;
+}
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('scanner-worker.ts must run as a worker thread');
+  const post = (message: FromAuditWorker): void => {
+    port.postMessage(message);
+  };
+  const { backend } = workerData as AuditWorkerData;
+  const sodium: SodiumBackend = await loadBackend(backend);
+  let run: Run | null = null;
+  // Batches run one at a time, in order: each awaits the extractors of its files.
+  let queue: Promise<void> = Promise.resolve();
+
+  /** The whole content (formats read whole: documents, PDFs), within the extractors' input limit. */
+  const readWhole = (
+    file: WorkFile,
+    current: Run,
+    hooks: Omit<ReadHooks, 'onChunk'>,
+  ): { bytes: Uint8Array; modifiedMs: number } | { failure: string } => {
+    const limit = DEFAULT_LIMITS.maxInputBytes;
+    const tooLarge = { failure: `too large to read (over ${limit / 1024 / 1024} MiB)` };
+    let whole = new Uint8Array(0);
+    let at = 0;
+    const onChunk = (bytes: Uint8Array): boolean => {
+      // The listed size (or the metadata's) bounds the content; more means the file changed under us.
+      if (at + bytes.length > whole.length) throw changedError(file.path);
+      whole.set(bytes, at);
+      at += bytes.length;
+      return true;
+    };
+    if (file.protected) {
+      let over = false;
+      const metadata = readProtected(sodium, file, current.identities, {
+        ...hooks,
+        onMetadata: (m) => {
+          over = m.size > limit;
+          if (!over) whole = new Uint8Array(m.size);
+          return !over;
+        },
+        onChunk,
+      });
+      if (over) return tooLarge;
+      return { bytes: whole.subarray(0, at), modifiedMs: metadata.mtimeMs };
+    }
+    if (file.size > limit) return tooLarge;
+    whole = new Uint8Array(file.size);
+    readPlain(file, { ...hooks, onChunk });
+    return { bytes: whole.subarray(0, at), modifiedMs: file.mtimeMs };
+  };
+
+  /** The file's text, piece by piece, to `onText` (false: enough); `failure` says why there is none. */
+  const withText = async (
+    file: WorkFile,
+    current: Run,
+    hooks: Omit<ReadHooks, 'onChunk'>,
+    onText: (text: string) => boolean,
+  ): Promise<{ modifiedMs: number; failure?: string }> => {
+    const kind = file.kind;
+    if (kind === undefined) return { modifiedMs: file.mtimeMs, failure: 'not a file type the audit reads' };
+    if (isStreamable(kind)) {
+      let modifiedMs = file.mtimeMs;
+      const readFile = (h: ReadHooks): void => {
+        if (file.protected) modifiedMs = readProtected(sodium, file, current.identities, h).mtimeMs;
+        else readPlain(file, h);
+      };
+      const failure = streamText(readFile, hooks, onText);
+      return failure === undefined ? { modifiedMs } : { modifiedMs, failure };
+    }
+    const whole = readWhole(file, current, hooks);
+    if ('failure' in whole) return { modifiedMs: file.mtimeMs, failure: whole.failure };
+    try {
+      const result = await extractText(whole.bytes, contentName(file.path), DEFAULT_LIMITS);
+      if (!result.ok) return { modifiedMs: whole.modifiedMs, failure: result.reason };
+      onText(result.text);
+      return { modifiedMs: whole.modifiedMs };
+    } finally {
+      if (file.protected) sodium.zero(whole.bytes);
+    }
+  };
+
+  const scanOne = async (
+    file: WorkFile,
+    current: Run,
+    hooks: Omit<ReadHooks, 'onChunk'>,
+  ): Promise<WorkOutcome> => {
+    const detectors = current.detectors;
+    if (!detectors) throw new Error('a scan batch in a find run');
+    const counter = new FindingCounter(detectors);
+    let direct: Record<string, number> | null = null;
+    const { modifiedMs, failure } = await withText(file, current, hooks, (text) => {
+      if (file.kind !== undefined && isStreamable(file.kind)) counter.push(text);
+      else direct = countFindings(text, detectors);
+      return true;
+    });
+    if (failure !== undefined) return { path: file.path, kind: 'content', code: 'NO_TEXT', reason: failure };
+    return { path: file.path, kind: 'scanned', findings: direct ?? counter.end(), modifiedMs };
+  };
+
+  const findOne = async (
+    file: WorkFile,
+    current: Run,
+    hooks: Omit<ReadHooks, 'onChunk'>,
+  ): Promise<WorkOutcome> => {
+    const finder = current.finder;
+    if (!finder) throw new Error('a find batch in a scan run');
+    const inName = new FindStream(finder);
+    inName.name(contentName(file.path));
+    const inContent = new FindStream(finder);
+    if (file.kind !== undefined) {
+      const { failure } = await withText(file, current, hooks, (text) => {
+        inContent.push(text);
+        return !inContent.complete;
+      });
+      // A file whose content cannot be read still matches by name; otherwise it is reported as not read.
+      if (failure !== undefined && inName.matched().length === 0)
+        return { path: file.path, kind: 'content', code: 'NO_TEXT', reason: failure };
+    }
+    const positions = (stream: FindStream): number[] => stream.matched().map((t) => finder.terms.indexOf(t));
+    return { path: file.path, kind: 'found', inName: positions(inName), inContent: positions(inContent) };
+  };
+
+  const runBatch = async (message: Extract<ToAuditWorker, { type: 'batch' }>): Promise<void> => {
+    const current = run;
+    const outcomes: WorkOutcome[] = [];
+    let pendingBytes = 0;
+    let lastSent = Date.now();
+    const onBytes = (bytes: number): void => {
+      pendingBytes += bytes;
+      const now = Date.now();
+      if (now - lastSent >= PROGRESS_INTERVAL_MS) {
+        post({ type: 'progress', batchId: message.batchId, bytes: pendingBytes });
+        pendingBytes = 0;
+        lastSent = now;
+      }
+    };
+    for (const file of message.files) {
+      const cancelled = (): boolean => current === null || Atomics.load(current.cancel, 0) !== 0;
+      if (!current || current.id !== message.runId || cancelled()) {
+        outcomes.push({ path: file.path, kind: 'cancelled' });
+        continue;
+      }
+      const hooks = { onBytes, cancelled };
+      try {
+        outcomes.push(
+          current.finder ? await findOne(file, current, hooks) : await scanOne(file, current, hooks),
+        );
+      } catch (error) {
+        const { code, reason } = reasonOf(error);
+        outcomes.push(
+          code === 'CANCELLED'
+            ? { path: file.path, kind: 'cancelled' }
+            : { path: file.path, kind: 'error', code, reason },
+        );
+      }
+    }
+    if (pendingBytes > 0) post({ type: 'progress', batchId: message.batchId, bytes: pendingBytes });
+    post({ type: 'batch-done', batchId: message.batchId, outcomes });
+  };
+
+  port.on('message', (message: ToAuditWorker) => {
+    queue = queue.then(async () => {
+      try {
+        switch (message.type) {
+          case 'run-start':
+            run = {
+              id: message.runId,
+              identities: message.identities,
+              cancel: new Int32Array(message.cancel),
+              detectors: message.mode.op === 'scan' ? makeDetectors(message.mode.patterns) : null,
+              finder: message.mode.op === 'find' ? makeFinder(message.mode.terms) : null,
+            };
+            break;
+          case 'batch':
+            await runBatch(message);
+            break;
+          case 'run-end': {
+            if (run && run.id === message.runId) {
+              for (const identity of run.identities)
+                sodium.zero(identity.kind === 'device' ? identity.key : identity.secretKey);
+              run = null;
+            }
+            post({ type: 'run-ended', runId: message.runId });
+            break;
+          }
+        }
+      } catch (error) {
+        post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+      }
+    });
+  });
+  post({ type: 'ready' });
+}
+
+main().catch((error: unknown) => {
+  parentPort?.postMessage({
+    type: 'error',
+    message: error instanceof Error ? error.message : String(error),
+  } satisfies FromAuditWorker);
+});

@@ -1,0 +1,421 @@
+/**
+ * AuditService: the data audit (issue 11 item 1) for the CLI (`coffer audit scan|find`), the app's Audit
+ * screen and the breach report. A scan lists the roots (scanner-walk.ts), takes unchanged files from the
+ * cache (cache.ts), reads the rest in the worker pool (pool.ts; protected files decrypted in memory only),
+ * and reports counts per detector, never a matched value. `lastScan()` is the last complete scan of the
+ * policy's roots, kept in app data for the report and the Overview.
+ */
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import nodePath from 'node:path';
+import type { Identity } from '../../../crypto/keys.js';
+import type { BackendName } from '../../../crypto/sodium.js';
+import type { SecurityEvents } from '../audit-log/security-events.js';
+import type { GuardRails } from '../folders/guard-rails.js';
+import { isWithin } from '../folders/registry.js';
+import type { CustomerDataPattern } from '../policy/schema.js';
+import { AuditCache } from './cache.js';
+import { DEFAULT_LIMITS, extractKind } from './extract/index.js';
+import { findFiles } from './find.js';
+import { AuditPool } from './pool.js';
+import type { WorkFile, WorkMode, WorkOutcome } from './scanner-messages.js';
+import { ScanHistory } from './scanner-history.js';
+import { contentName, listFilesAsync, type ListedFile, type Listing } from './scanner-walk.js';
+import type {
+  AuditProgress,
+  AuditRunOptions,
+  FindReport,
+  FindingCounts,
+  ScanReport,
+  ScanSummary,
+  ScannedFile,
+  SkippedFile,
+} from './types.js';
+
+/** Bump when what a read finds for the same bytes changes (detectors, extractors, this scanner). */
+const SCANNER_VERSION = 'scanner-1';
+
+export const DEFAULT_RETENTION_DAYS = 365;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** What the audit reads from the policy (PolicyService gives it; absent keys take the defaults). */
+export interface AuditPolicy {
+  readonly auditRoots?: readonly string[];
+  readonly customerDataPatterns?: readonly CustomerDataPattern[];
+  readonly retentionDays?: number;
+}
+
+export interface AuditServiceDeps {
+  readonly backend: BackendName;
+  /** The app data folder: the cache and the last scans live in `<home>/data-audit/`. */
+  readonly appHome: string;
+  /** The user's home, for the default roots (Desktop, Documents, Downloads). */
+  readonly homedir?: string;
+  /** The policy in force now (read at each scan). */
+  readonly policy: () => AuditPolicy;
+  /** The protected folders (registry), scanned with the policy's roots and marked in reports. */
+  readonly protectedFolders: () => readonly string[];
+  /** This device's identities, asked for only when protected files are to be read. */
+  readonly identities: () => Promise<Identity[]>;
+  readonly guard: GuardRails;
+  /** Records one `data-audit` event per scan, with counts only. */
+  readonly events?: SecurityEvents;
+  /** Workers (default: one per core). */
+  readonly workers?: number;
+  readonly now?: () => number;
+}
+
+export function dataAuditDirIn(appHome: string): string {
+  return nodePath.join(appHome, 'data-audit');
+}
+
+/** Desktop, Documents and Downloads of the user: where exports and attachments land. */
+export function defaultAuditRoots(homedir: string): string[] {
+  return ['Desktop', 'Documents', 'Downloads'].map((d) => nodePath.join(homedir, d));
+}
+
+function addCounts(into: Record<string, number>, more: FindingCounts): void {
+  for (const [name, n] of Object.entries(more)) into[name] = (into[name] ?? 0) + n;
+}
+
+function total(counts: FindingCounts): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+/** Progress with a rate and an ETA over the bytes that need reading (cached files cost nothing). */
+export class ProgressMeter {
+  private readonly started = performance.now();
+  filesDone = 0;
+  bytesDone = 0;
+  private lastSent = 0;
+
+  constructor(
+    private readonly filesTotal: number,
+    private readonly bytesTotal: number,
+    private readonly onProgress: ((p: AuditProgress) => void) | undefined,
+  ) {}
+
+  tick(force = false): void {
+    if (!this.onProgress) return;
+    const now = performance.now();
+    if (!force && now - this.lastSent < 100) return;
+    this.lastSent = now;
+    const seconds = (now - this.started) / 1000;
+    const rate = seconds > 0 ? this.bytesDone / seconds : 0;
+    const left = Math.max(0, this.bytesTotal - this.bytesDone);
+    this.onProgress({
+      phase: 'reading',
+      filesTotal: this.filesTotal,
+      filesDone: this.filesDone,
+      bytesTotal: this.bytesTotal,
+      bytesDone: this.bytesDone,
+      bytesPerSecond: rate,
+      etaMs: rate > 0 ? (left / rate) * 1000 : null,
+    });
+  }
+}
+
+export class AuditService {
+  private pool: AuditPool | null = null;
+  private readonly history: ScanHistory;
+
+  constructor(private readonly deps: AuditServiceDeps) {
+    this.history = new ScanHistory(nodePath.join(dataAuditDirIn(deps.appHome), 'scans.json'));
+  }
+
+  /** The last complete scan of the policy's roots and protected folders, if any (any process made it). */
+  lastScan(): ScanSummary | undefined {
+    return this.history.last();
+  }
+
+  /** The complete policy scans kept (oldest first, at most ScanHistory.MAX), for a trend. */
+  scans(): ScanSummary[] {
+    return this.history.all();
+  }
+
+  /** The roots a scan without paths covers: the policy's (or the defaults) and every protected folder. */
+  policyRoots(): string[] {
+    const policyRoots = this.deps.policy().auditRoots ?? defaultAuditRoots(this.deps.homedir ?? os.homedir());
+    return [...new Set([...policyRoots, ...this.deps.protectedFolders()].map((r) => nodePath.resolve(r)))];
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.close();
+  }
+
+  /** Runs `mode` over `files` in the pool, with identities only when a protected file is among them. */
+  async read(
+    mode: WorkMode,
+    files: readonly WorkFile[],
+    options: { onBytes: (bytes: number) => void; onOutcome: (o: WorkOutcome) => void; signal?: AbortSignal },
+  ): Promise<void> {
+    if (files.length === 0) return;
+    let identities: Identity[] = [];
+    let keyError: { code: string; reason: string } | null = null;
+    if (files.some((f) => f.protected)) {
+      try {
+        identities = await this.deps.identities();
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        keyError = {
+          code: typeof code === 'string' ? code : 'NO_DEVICE_KEY',
+          reason: `could not be decrypted: ${error instanceof Error ? error.message : String(error)}`,
+        };
+      }
+    }
+    const readable = keyError ? files.filter((f) => !f.protected) : files;
+    if (keyError)
+      for (const f of files) if (f.protected) options.onOutcome({ path: f.path, kind: 'error', ...keyError });
+    this.pool ??= new AuditPool({
+      backend: this.deps.backend,
+      ...(this.deps.workers === undefined ? {} : { size: this.deps.workers }),
+    });
+    try {
+      await this.pool.run({
+        mode,
+        files: readable,
+        identities,
+        onBytes: options.onBytes,
+        onOutcome: options.onOutcome,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } finally {
+      // The workers zero their copies at run-end; these are the main thread's.
+      for (const identity of identities)
+        (identity.kind === 'device' ? identity.key : identity.secretKey).fill(0);
+    }
+  }
+
+  /** Lists the roots, reporting the listing phase. */
+  async list(roots: readonly string[], options: AuditRunOptions): Promise<Listing> {
+    return listFilesAsync(
+      {
+        roots,
+        protectedFolders: this.deps.protectedFolders().map((f) => nodePath.resolve(f)),
+        guard: this.deps.guard,
+      },
+      options.signal,
+      (filesSoFar) => {
+        options.onProgress?.({
+          phase: 'listing',
+          filesTotal: filesSoFar,
+          filesDone: 0,
+          bytesTotal: 0,
+          bytesDone: 0,
+          bytesPerSecond: 0,
+          etaMs: null,
+        });
+      },
+    );
+  }
+
+  /**
+   * Scans `paths` (files or folders), or when none are given the policy's roots and every protected folder.
+   * Never throws for a file: each one it could not read is in `skipped` with its reason.
+   */
+  async scan(paths: readonly string[] | undefined, options: AuditRunOptions = {}): Promise<ScanReport> {
+    const now = this.deps.now ?? Date.now;
+    const startedMs = now();
+    const started = performance.now();
+    const scope = paths === undefined || paths.length === 0 ? 'policy' : 'paths';
+    const policy = this.deps.policy();
+    const patterns = policy.customerDataPatterns ?? [];
+    const retentionDays = policy.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    const roots = scope === 'policy' ? this.policyRoots() : (paths ?? []).map((p) => nodePath.resolve(p));
+    const listing = await this.list(roots, options);
+    const skipped: SkippedFile[] =
+      scope === 'policy'
+        ? // A default root that does not exist (no Downloads folder) is no failure of the scan.
+          listing.skipped.map((s) =>
+            s.code === 'NOT_FOUND' && roots.includes(s.path) ? { ...s, kind: 'rule' } : s,
+          )
+        : [...listing.skipped];
+
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify({ SCANNER_VERSION, patterns, limits: DEFAULT_LIMITS }))
+      .digest('hex');
+    const cache = AuditCache.load(
+      nodePath.join(dataAuditDirIn(this.deps.appHome), 'cache.json'),
+      fingerprint,
+    );
+
+    const results = new Map<string, { file: ListedFile; findings: FindingCounts; modifiedMs: number }>();
+    const byPath = new Map(listing.files.map((f) => [f.path, f]));
+    const toRead: WorkFile[] = [];
+    let fromCache = 0;
+    let unsupported = 0;
+    for (const file of listing.files) {
+      const kind = extractKind(contentName(file.path));
+      if (kind === undefined) {
+        unsupported++;
+        continue;
+      }
+      const cached = cache.lookup(file);
+      if (cached?.kind === 'scanned') {
+        results.set(file.path, { file, findings: cached.findings, modifiedMs: cached.modifiedMs });
+        fromCache++;
+      } else if (cached?.kind === 'content') {
+        skipped.push({
+          path: file.path,
+          kind: 'content',
+          code: cached.code,
+          reason: cached.reason,
+          protected: file.protected,
+        });
+        fromCache++;
+      } else {
+        toRead.push({ ...file, kind });
+      }
+    }
+
+    const meter = new ProgressMeter(
+      listing.files.length,
+      toRead.reduce((sum, f) => sum + f.size, 0),
+      options.onProgress,
+    );
+    meter.filesDone = listing.files.length - toRead.length;
+    meter.tick(true);
+    let cancelled = options.signal?.aborted ?? false;
+    await this.read({ op: 'scan', patterns }, toRead, {
+      onBytes: (bytes) => {
+        meter.bytesDone += bytes;
+        meter.tick();
+      },
+      onOutcome: (outcome) => {
+        meter.filesDone++;
+        meter.tick();
+        const file = byPath.get(outcome.path);
+        if (!file) return;
+        switch (outcome.kind) {
+          case 'scanned':
+            results.set(file.path, { file, findings: outcome.findings, modifiedMs: outcome.modifiedMs });
+            cache.store(file, {
+              kind: 'scanned',
+              findings: outcome.findings,
+              modifiedMs: outcome.modifiedMs,
+            });
+            break;
+          case 'content':
+            skipped.push({
+              path: file.path,
+              kind: 'content',
+              code: outcome.code,
+              reason: outcome.reason,
+              protected: file.protected,
+            });
+            cache.store(file, { kind: 'content', code: outcome.code, reason: outcome.reason });
+            break;
+          case 'error':
+            skipped.push({
+              path: file.path,
+              kind: 'error',
+              code: outcome.code,
+              reason: outcome.reason,
+              protected: file.protected,
+            });
+            cache.forget(file.path);
+            break;
+          case 'cancelled':
+            cancelled = true;
+            break;
+          case 'found':
+            break;
+        }
+      },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    meter.tick(true);
+    cancelled ||= options.signal?.aborted ?? false;
+    if (!cancelled) cache.prune(roots, new Set(byPath.keys()), isWithin);
+    try {
+      cache.save();
+    } catch {
+      // The cache only saves time: the next scan reads these files again.
+    }
+
+    const staleBefore = now() - retentionDays * DAY_MS;
+    const files: ScannedFile[] = [...results.values()]
+      .filter((r) => total(r.findings) > 0)
+      .map((r) => ({
+        path: r.file.path,
+        protected: r.file.protected,
+        findings: r.findings,
+        modified: new Date(r.modifiedMs).toISOString(),
+        stale: r.modifiedMs < staleBefore,
+        size: r.file.size,
+        inProtectedFolder: r.file.inProtectedFolder,
+      }))
+      .sort((a, b) => total(b.findings) - total(a.findings) || a.path.localeCompare(b.path));
+    skipped.sort((a, b) => a.path.localeCompare(b.path));
+
+    const findings: Record<string, number> = {};
+    const findingsUnprotected: Record<string, number> = {};
+    for (const f of files) {
+      addCounts(findings, f.findings);
+      if (!f.protected) addCounts(findingsUnprotected, f.findings);
+    }
+    const count = (kind: SkippedFile['kind']): number => skipped.filter((s) => s.kind === kind).length;
+    const summary: ScanSummary = {
+      scope,
+      roots,
+      startedAt: new Date(startedMs).toISOString(),
+      finishedAt: new Date(now()).toISOString(),
+      durationMs: Math.round(performance.now() - started),
+      cancelled,
+      filesScanned: results.size + count('content'),
+      fromCache,
+      bytesRead: meter.bytesDone,
+      filesWithFindings: files.length,
+      unprotectedWithFindings: files.filter((f) => !f.protected).length,
+      protectedWithFindings: files.filter((f) => f.protected).length,
+      findings,
+      findingsUnprotected,
+      staleWithFindings: files.filter((f) => f.stale).length,
+      retentionDays,
+      unsupported,
+      skipped: { rule: count('rule'), content: count('content'), error: count('error') },
+    };
+    const report: ScanReport = {
+      command: 'audit scan',
+      ok: !cancelled && summary.skipped.error === 0,
+      files,
+      skipped,
+      summary,
+    };
+    if (scope === 'policy' && !cancelled) {
+      try {
+        this.history.add(summary);
+      } catch {
+        // Reported by the caller through lastScan() being older; the scan itself stands.
+      }
+    }
+    await this.deps.events?.record('data-audit', {
+      scope,
+      roots: [...roots],
+      filesScanned: summary.filesScanned,
+      filesWithFindings: summary.filesWithFindings,
+      unprotectedWithFindings: summary.unprotectedWithFindings,
+      protectedWithFindings: summary.protectedWithFindings,
+      findings: Object.entries(findings).map(([name, n]) => `${name}=${n}`),
+      staleWithFindings: summary.staleWithFindings,
+      skippedErrors: summary.skipped.error,
+      cancelled,
+    });
+    return report;
+  }
+
+  /**
+   * Files (protected or not) whose name or content holds any of `terms`, for access and erasure requests;
+   * under `paths`, or the policy's roots and every protected folder. Terms are never stored nor logged.
+   */
+  find(
+    terms: readonly string[],
+    paths?: readonly string[],
+    options: AuditRunOptions = {},
+  ): Promise<FindReport> {
+    const roots = paths && paths.length > 0 ? paths.map((p) => nodePath.resolve(p)) : this.policyRoots();
+    return findFiles(this, terms, roots, options);
+  }
+}
