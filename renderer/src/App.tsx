@@ -12,6 +12,13 @@ import { Overview } from './screens/Overview.js';
 import { Recovery } from './screens/Recovery.js';
 import { Settings } from './screens/Settings.js';
 
+/** Focuses the current page's heading; false while the page has not rendered it yet. */
+function focusPageTitle(): boolean {
+  const title = document.getElementById('page-title');
+  title?.focus();
+  return title !== null;
+}
+
 export function App() {
   const [screen, setScreen] = useState<Screen>(() => screenFromHash(window.location.hash));
   const [folderId, setFolderId] = useState<string | null>(null);
@@ -40,7 +47,15 @@ export function App() {
   );
   useEffect(() => {
     // Move focus to the page title on navigation, so keyboard and screen-reader users land on the new page.
-    document.getElementById('page-title')?.focus();
+    // A page that loads first renders its title later: wait for it rather than leave focus in the sidebar.
+    if (focusPageTitle()) return;
+    const observer = new MutationObserver(() => {
+      if (focusPageTitle()) observer.disconnect();
+    });
+    observer.observe(document.getElementById('main') ?? document.body, { childList: true, subtree: true });
+    return () => {
+      observer.disconnect();
+    };
   }, [screen]);
 
   const go = (next: Screen) => {
@@ -52,7 +67,15 @@ export function App() {
     // One confirm dialog for every screen (confirm.tsx); the sidebar's buttons are inside it too.
     <ConfirmProvider>
       <div className="shell">
-        <a className="skip-link" href="#main">
+        <a
+          className="skip-link"
+          href="#main"
+          onClick={(event) => {
+            // `#main` would be read as a route by the hash router: move focus without navigating.
+            event.preventDefault();
+            focusPageTitle();
+          }}
+        >
           Skip to content
         </a>
         <aside className="sidebar">
