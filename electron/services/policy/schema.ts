@@ -28,6 +28,7 @@ export const POLICY_KEYS = [
   'auditRoots',
   'customerDataPatterns',
   'retentionDays',
+  'reportDir',
 ] as const;
 export type PolicyKey = (typeof POLICY_KEYS)[number];
 
@@ -59,6 +60,8 @@ export interface Policy {
   readonly customerDataPatterns?: readonly CustomerDataPattern[];
   /** Files unmodified for longer than this are stale in the data audit. */
   readonly retentionDays?: number;
+  /** Where breach-readiness reports go, e.g. a network share (report/publisher.ts, docs/REPORT.md §7). */
+  readonly reportDir?: string;
 }
 
 export interface CustomerDataPattern {
@@ -148,6 +151,12 @@ const patternList = z.preprocess(
     .refine((list) => new Set(list.map((p) => p.name)).size === list.length, 'names must be unique'),
 );
 
+const httpsUrl = (why: string) =>
+  z
+    .string()
+    .trim()
+    .refine((url) => URL.parse(url)?.protocol === 'https:', `must be an https:// URL (${why})`);
+
 const rawPolicySchema = z.strictObject({
   recoveryPublicKeys: stringList.optional(),
   requireRecoveryKey: flag.optional(),
@@ -163,28 +172,8 @@ const rawPolicySchema = z.strictObject({
     .min(1)
     .max(24 * 60)
     .optional(),
-  updateUrl: z
-    .string()
-    .trim()
-    .refine((url) => {
-      try {
-        return new URL(url).protocol === 'https:';
-      } catch {
-        return false;
-      }
-    }, 'must be an https:// URL (updates are never fetched over plain HTTP)')
-    .optional(),
-  auditForward: z
-    .string()
-    .trim()
-    .refine((url) => {
-      try {
-        return new URL(url).protocol === 'https:';
-      } catch {
-        return false;
-      }
-    }, 'must be an https:// URL (audit events are never sent over plain HTTP)')
-    .optional(),
+  updateUrl: httpsUrl('updates are never fetched over plain HTTP').optional(),
+  auditForward: httpsUrl('audit events are never sent over plain HTTP').optional(),
   auditRoots: stringList
     .refine(
       (list) => list.every((f) => /^~([\\/]|$)/.test(f) || path.isAbsolute(f) || path.win32.isAbsolute(f)),
@@ -197,6 +186,15 @@ const rawPolicySchema = z.strictObject({
     .int()
     .min(1)
     .max(100 * 365)
+    .optional(),
+  // A folder that must already exist (a mounted share): Coffer never creates it (docs/REPORT.md §7).
+  reportDir: z
+    .string()
+    .trim()
+    .refine(
+      (f) => path.isAbsolute(f) || path.win32.isAbsolute(f),
+      'must be an absolute path (a local or network folder)',
+    )
     .optional(),
 });
 
@@ -288,6 +286,7 @@ export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseR
     }),
     ...(value.customerDataPatterns !== undefined && { customerDataPatterns: value.customerDataPatterns }),
     ...(value.retentionDays !== undefined && { retentionDays: value.retentionDays }),
+    ...(value.reportDir !== undefined && { reportDir: value.reportDir }),
   };
   return { ok: true, policy };
 }
