@@ -27,6 +27,8 @@ import { lockDirIn } from '../electron/services/folders/folder-service.js';
 import { takeEnvPassphrase } from './passphrase.js';
 import { AuditLog, auditDirIn } from '../electron/services/audit-log/audit-log.js';
 import { AuditTrail, type SecurityEvents } from '../electron/services/audit-log/security-events.js';
+import { ChangeNotingEvents } from '../electron/services/report/change-events.js';
+import { AuditService } from '../electron/services/audit/scanner.js';
 
 export interface Services {
   sodium: SodiumBackend;
@@ -52,6 +54,10 @@ export interface Services {
   /** The audit trail (`coffer audit`); `events` records on it, reporting a failed write as a warning. */
   auditLog: AuditLog;
   events: SecurityEvents;
+  /** Security events this run recorded: after a change, policy reportDir gets a report (commands/report.ts). */
+  changesRecorded(): number;
+  /** The data audit (`coffer audit scan|find`); its worker pool is closed by the command that used it. */
+  audit: AuditService;
 }
 
 export interface CliContext {
@@ -60,6 +66,8 @@ export interface CliContext {
   /** Set by actions; main() exits with it. */
   exitCode: number;
   services(): Promise<Services>;
+  /** The services if this run built them; undefined otherwise (asking builds nothing). */
+  builtServices(): Promise<Services> | undefined;
 }
 
 export function keychainTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
@@ -151,6 +159,25 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       lockDir: lockDirIn(paths.home),
       dir: auditDirIn(paths.home),
     });
+    const guard = guardRailsFor(paths.home, env);
+    let changes = 0;
+    const events = new ChangeNotingEvents(
+      new AuditTrail(auditLog, (message) => {
+        out.note(message);
+      }),
+      () => {
+        changes++;
+      },
+    );
+    const audit = new AuditService({
+      backend: sodium.name,
+      appHome: paths.home,
+      policy: () => (policy.state.status === 'active' ? policy.state.policy : {}),
+      protectedFolders: () => folders.list().map((f) => f.path),
+      identities: () => deviceKeys.identities(),
+      guard,
+      events,
+    });
     return {
       sodium,
       paths,
@@ -165,11 +192,11 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       folders,
       escrowCopies,
       state,
-      guard: guardRailsFor(paths.home, env),
+      guard,
       auditLog,
-      events: new AuditTrail(auditLog, (message) => {
-        out.note(message);
-      }),
+      events,
+      changesRecorded: () => changes,
+      audit,
     };
   };
   return {
@@ -177,5 +204,6 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
     out,
     exitCode: 0,
     services: () => (built ??= build()),
+    builtServices: () => built,
   };
 }

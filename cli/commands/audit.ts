@@ -1,6 +1,8 @@
 /**
  * `coffer audit log|verify`: the tamper-evident audit trail in app data (issue 11 item 2;
  * electron/services/audit-log/). `verify` exits 1 and names the first record that does not verify.
+ * `coffer audit scan|find`: the data audit (issue 11 item 1; electron/services/audit/): where customer data
+ * is, in counts per detector (never a matched value), and which files hold a customer's terms.
  */
 import path from 'node:path';
 import type { AuditRecord } from '../../electron/services/audit-log/record.js';
@@ -16,7 +18,11 @@ import type { RestoreRef, RestoreResult } from '../../electron/services/keys/rec
 import type { CliContext } from '../context.js';
 import os from 'node:os';
 import { AuditForwarder } from '../../electron/services/audit-log/forwarder.js';
-import { EXIT_FAILED, UsageError, localTime, printable } from '../output.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, localTime, printable } from '../output.js';
+import fs from 'node:fs';
+import { isCofferError } from '../../crypto/errors.js';
+import { filesBar, mib } from '../progress.js';
+import type { AuditProgress, ScanReport, SkippedFile } from '../../electron/services/audit/types.js';
 import type { CommandGroup } from './types.js';
 
 function sinceMs(text: string | undefined): number | undefined {
@@ -174,7 +180,9 @@ export const registerAuditCommands: CommandGroup = (program, ctx) => {
   const { out } = ctx;
   const audit = program
     .command('audit')
-    .description('the audit trail of security events on this laptop: list it, verify it');
+    .description(
+      'the audit trail of security events on this laptop (log, verify, forward); the data audit (scan, find)',
+    );
 
   audit
     .command('log')
@@ -259,4 +267,172 @@ export const registerAuditCommands: CommandGroup = (program, ctx) => {
         logFile: auditLog.logFile,
       });
     });
+
+  registerDataAudit(audit, ctx);
 };
+
+/** `name=count` pairs, largest first: `email=12 iban=1`. */
+function countsText(findings: Readonly<Record<string, number>>): string {
+  return Object.entries(findings)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([name, n]) => `${name}=${n}`)
+    .join(' ');
+}
+
+/** Ctrl-C stops the scan after the pieces in flight and still reports; a second Ctrl-C exits. */
+function cancelOnSigint(ctx: CliContext): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    ctx.out.note('Stopping…');
+    controller.abort();
+    process.removeListener('SIGINT', onSigint);
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, done: () => process.removeListener('SIGINT', onSigint) };
+}
+
+/** Skipped files: errors as failures on stderr (they make the run incomplete), content reasons as notes. */
+function printSkipped(ctx: CliContext, skipped: readonly SkippedFile[]): void {
+  for (const s of skipped) {
+    if (s.kind === 'error')
+      ctx.out.failure({
+        path: s.path,
+        code: s.code,
+        message: s.reason,
+        hint: 'It was not scanned: check that it can be read, then scan again.',
+      });
+    else if (s.kind === 'content') ctx.out.info(printable(`not read: ${s.path}: ${s.reason}`));
+  }
+}
+
+function printScan(ctx: CliContext, report: ScanReport): void {
+  const { out } = ctx;
+  for (const f of report.files) {
+    const marks = [f.protected ? 'protected' : 'IN THE CLEAR', ...(f.stale ? ['stale'] : [])];
+    out.info(printable(`${f.path}  [${marks.join(', ')}]  ${countsText(f.findings)}`));
+  }
+  printSkipped(ctx, report.skipped);
+  const s = report.summary;
+  const read = `Scanned ${s.filesScanned} file${s.filesScanned === 1 ? '' : 's'} (${s.fromCache} unchanged since the last scan, ${mib(s.bytesRead)} MiB read)`;
+  const found =
+    s.filesWithFindings === 0
+      ? 'no customer data found'
+      : `${s.filesWithFindings} with customer data: ${s.unprotectedWithFindings} in the clear, ${s.protectedWithFindings} protected; ${s.staleWithFindings} stale (over ${s.retentionDays} days)`;
+  const notRead = s.skipped.error > 0 ? `; ${s.skipped.error} could not be read` : '';
+  out.info(`${read}: ${found}${notRead}${s.cancelled ? '; cancelled before the end' : ''}.`);
+  if (s.filesWithFindings > 0) out.info(`Findings: ${countsText(s.findings)}`);
+}
+
+/** Terms from the command line, or one per line from a file (`-`: standard input), kept out of argv. */
+function readTerms(terms: readonly string[], file: string | undefined): string[] {
+  if (file === undefined) return [...terms];
+  let text: string;
+  try {
+    text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `--terms-from ${file}: ${error instanceof Error ? error.message : String(error)}`,
+      'Give a readable file with one term per line, or - for standard input.',
+    );
+  }
+  return [...terms, ...text.split(/\r?\n/)];
+}
+
+function registerDataAudit(audit: ReturnType<Parameters<CommandGroup>[0]['command']>, ctx: CliContext): void {
+  const { out } = ctx;
+  const progressTo = (bar: ReturnType<typeof filesBar>) => (p: AuditProgress) => {
+    if (p.phase === 'reading') bar.update(p);
+  };
+
+  audit
+    .command('scan')
+    .description(
+      "look for customer data (e-mail, phone, IBAN, payment card, US SSN, UK NINO, the policy's patterns) in the given paths, or in the policy's audit roots and every protected folder; protected files are decrypted in memory only",
+    )
+    .argument(
+      '[path...]',
+      'files or folders (default: auditRoots of the policy, or Desktop, Documents, Downloads; and every protected folder)',
+    )
+    .action(async (paths: string[]) => {
+      const services = await ctx.services();
+      if (services.policy.state.status === 'invalid')
+        out.note(
+          "Warning: the policy is invalid; scanning with the default roots and without the organization's patterns.",
+        );
+      const bar = filesBar('Scanning', out.json);
+      const cancel = cancelOnSigint(ctx);
+      let report: ScanReport;
+      try {
+        report = await services.audit.scan(paths.length > 0 ? paths : undefined, {
+          onProgress: progressTo(bar),
+          signal: cancel.signal,
+        });
+      } finally {
+        bar.stop();
+        cancel.done();
+        await services.audit.close();
+      }
+      printScan(ctx, report);
+      out.document(report);
+      ctx.exitCode = report.ok ? EXIT_OK : EXIT_FAILED;
+    });
+
+  audit
+    .command('find')
+    .description(
+      "list the files (protected or not) whose name or content holds any of the terms (an e-mail, a customer number, a name): for a customer's access or erasure request; case-insensitive",
+    )
+    .argument(
+      '[term...]',
+      'what to look for (or use --terms-from, to keep the terms out of the process list)',
+    )
+    .option('--terms-from <file>', 'read the terms from this file, one per line (- for standard input)')
+    .option(
+      '--in <path>',
+      'search this file or folder instead (repeatable; default: as scan)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .action(async (given: string[], options: { termsFrom?: string; in: string[] }) => {
+      const terms = readTerms(given, options.termsFrom).filter((t) => t.trim().length > 0);
+      if (terms.length === 0)
+        throw new UsageError(
+          'audit find: no term given',
+          'Give at least one term: `coffer audit find alice@example.com`.',
+        );
+      const services = await ctx.services();
+      const bar = filesBar('Searching', out.json);
+      const cancel = cancelOnSigint(ctx);
+      let report;
+      try {
+        report = await services.audit.find(terms, options.in, {
+          onProgress: progressTo(bar),
+          signal: cancel.signal,
+        });
+      } catch (error) {
+        if (isCofferError(error) && error.code === 'AUDIT_FIND_NO_TERM')
+          throw new UsageError(error.message, error.hint);
+        throw error;
+      } finally {
+        bar.stop();
+        cancel.done();
+        await services.audit.close();
+      }
+      for (const f of report.files) {
+        const where = [
+          ...(f.inName.length > 0 ? ['name'] : []),
+          ...(f.inContent.length > 0 ? ['content'] : []),
+        ];
+        out.info(
+          printable(`${f.path}  [${f.protected ? 'protected' : 'in the clear'}; in ${where.join(' and ')}]`),
+        );
+      }
+      printSkipped(ctx, report.skipped);
+      const s = report.summary;
+      out.info(
+        `Found ${report.files.length} file${report.files.length === 1 ? '' : 's'} holding ${report.terms === 1 ? 'the term' : `any of ${report.terms} terms`}, of ${s.filesSearched} searched (${mib(s.bytesRead)} MiB read)${s.cancelled ? '; cancelled before the end' : ''}.`,
+      );
+      out.document(report);
+      ctx.exitCode = report.ok ? EXIT_OK : EXIT_FAILED;
+    });
+}

@@ -36,8 +36,11 @@ interface Run {
   readonly finder: Finder | null;
 }
 
-function reasonOf(error: unknown): { code: string; reason: string } {
-  if (isCofferError(error)) return { code: error.code, reason: error.message.replace(/^.*?: /, '') };
+function reasonOf(error: unknown, path: string): { code: string; reason: string } {
+  // The report names the path once; messages made for a log line start with it.
+  const plain = (message: string): string =>
+    message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
+  if (isCofferError(error)) return { code: error.code, reason: plain(error.message) };
   return { code: 'READ_FAILED', reason: error instanceof Error ? error.message : String(error) };
 }
 
@@ -48,22 +51,24 @@ function streamText(
   onText: (text: string) => boolean,
 ): string | undefined {
   const decoder = new TextStreamDecoder();
-  let more = true;
+  // Read through a function: the decoder sets it during push/end, which narrowing cannot see.
+  const failure = (): string | undefined => decoder.failure;
+  const state = { more: true };
   read({
     ...hooks,
     onChunk: (bytes) => {
       // A copy: the decoder may keep the first bytes until it has seen enough to know the encoding, and the
       // reader's buffer is reused (and, for a protected file, wiped) after this call.
       const text = decoder.push(Uint8Array.prototype.slice.call(bytes));
-      if (decoder.failure !== undefined) return false;
-      if (text.length > 0) more = onText(text);
-      return more;
+      if (failure() !== undefined) return false;
+      if (text.length > 0) state.more = onText(text);
+      return state.more;
     },
   });
-  if (decoder.failure !== undefined) return decoder.failure;
-  if (more) {
+  if (failure() !== undefined) return failure();
+  if (state.more) {
     const rest = decoder.end();
-    if (decoder.failure !== undefined) return decoder.failure;
+    if (failure() !== undefined) return failure();
     if (rest.length > 0) onText(rest);
   }
   return undefined;
@@ -99,17 +104,17 @@ async function main(): Promise<void> {
       return true;
     };
     if (file.protected) {
-      let over = false;
+      const size = { over: false };
       const metadata = readProtected(sodium, file, current.identities, {
         ...hooks,
         onMetadata: (m) => {
-          over = m.size > limit;
-          if (!over) whole = new Uint8Array(m.size);
-          return !over;
+          size.over = m.size > limit;
+          if (!size.over) whole = new Uint8Array(m.size);
+          return !size.over;
         },
         onChunk,
       });
-      if (over) return tooLarge;
+      if (size.over) return tooLarge;
       return { bytes: whole.subarray(0, at), modifiedMs: metadata.mtimeMs };
     }
     if (file.size > limit) return tooLarge;
@@ -156,14 +161,15 @@ async function main(): Promise<void> {
     const detectors = current.detectors;
     if (!detectors) throw new Error('a scan batch in a find run');
     const counter = new FindingCounter(detectors);
-    let direct: Record<string, number> | null = null;
+    // Streamed kinds go through the counter; a document's whole text is counted at once.
+    const whole: { counts: Record<string, number> | null } = { counts: null };
     const { modifiedMs, failure } = await withText(file, current, hooks, (text) => {
       if (file.kind !== undefined && isStreamable(file.kind)) counter.push(text);
-      else direct = countFindings(text, detectors);
+      else whole.counts = countFindings(text, detectors);
       return true;
     });
     if (failure !== undefined) return { path: file.path, kind: 'content', code: 'NO_TEXT', reason: failure };
-    return { path: file.path, kind: 'scanned', findings: direct ?? counter.end(), modifiedMs };
+    return { path: file.path, kind: 'scanned', findings: whole.counts ?? counter.end(), modifiedMs };
   };
 
   const findOne = async (
@@ -215,7 +221,7 @@ async function main(): Promise<void> {
           current.finder ? await findOne(file, current, hooks) : await scanOne(file, current, hooks),
         );
       } catch (error) {
-        const { code, reason } = reasonOf(error);
+        const { code, reason } = reasonOf(error, file.path);
         outcomes.push(
           code === 'CANCELLED'
             ? { path: file.path, kind: 'cancelled' }
