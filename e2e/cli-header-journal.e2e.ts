@@ -7,30 +7,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decryptFd } from '../crypto/file.js';
 import type { Identity, Recipient } from '../crypto/keys.js';
 import { loadBackend } from '../crypto/sodium.js';
 import { DEVICE_KEY_ACCOUNT } from '../electron/services/keys/device-key.js';
 import { OsKeyStore } from '../electron/services/keys/key-store.js';
 import { headerJournalDir } from '../electron/services/keys/rotation.js';
 import { Laptop, NO_KEYRING, tempDir } from './cli-harness.js';
+import { opens } from './helpers/opens.js';
 import { tearWithJournal } from './helpers/torn-header.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED CLI header journal: ${NO_KEYRING}`);
 
 const sodium = await loadBackend('wasm');
-
-function opens(file: string, identities: Identity[]): boolean {
-  const fd = fs.openSync(file, 'r');
-  try {
-    decryptFd(sodium, fd, null, identities);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 describe.skipIf(NO_KEYRING !== null)('the CLI finishes a header rewrite a crash cut', () => {
   const laptop = new Laptop('journal');
@@ -54,13 +42,13 @@ describe.skipIf(NO_KEYRING !== null)('the CLI finishes a header rewrite a crash 
     const device: Identity & Recipient = { kind: 'device', key };
     const journalDir = headerJournalDir(laptop.home);
     const x = await tearWithJournal(sodium, { file, journalDir, device, scratch });
-    expect(opens(file, [device])).toBe(false);
+    expect(opens(sodium, file, [device])).toBe(false);
 
     const status = await laptop.run(['status', folder]);
     expect(status.code).toBe(0);
     expect(status.stderr).toMatch(/finished 1 interrupted header rewrite/);
-    expect(opens(file, [device])).toBe(true);
-    expect(opens(file, [{ kind: 'recovery', ...x }])).toBe(true);
+    expect(opens(sodium, file, [device])).toBe(true);
+    expect(opens(sodium, file, [{ kind: 'recovery', ...x }])).toBe(true);
     expect(fs.readdirSync(journalDir)).toEqual([]);
   }, 180_000);
 });

@@ -9,37 +9,22 @@
  * kill -9 between the pwrite and the flush leaves (e2e/rewrap-kill.e2e.ts makes it by killing).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decryptFd, inspectFd } from '../crypto/file.js';
+import { inspectFd } from '../crypto/file.js';
 import type { Identity, Recipient } from '../crypto/keys.js';
 import { loadBackend } from '../crypto/sodium.js';
-import { buildApp, type BuiltApp } from '../electron/main/composition.js';
+import type { BuiltApp } from '../electron/main/composition.js';
 import { DEVICE_KEY_ACCOUNT } from '../electron/services/keys/device-key.js';
-import { OsKeyStore } from '../electron/services/keys/key-store.js';
 import { headerJournalDir } from '../electron/services/keys/rotation.js';
-import { FilePolicySource } from '../electron/services/policy/sources.js';
 import { NO_KEYRING, tempDir } from './cli-harness.js';
-import { RecordingShell, ScriptedDialogs } from './helpers/app-harness.js';
+import { opens } from './helpers/opens.js';
+import { TestAppHome } from './helpers/test-app.js';
 import { tearWithJournal } from './helpers/torn-header.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED R7 journal at start: ${NO_KEYRING}`);
 
 const sodium = await loadBackend('wasm');
-
-function opens(file: string, identities: Identity[]): boolean {
-  const fd = fs.openSync(file, 'r');
-  try {
-    decryptFd(sodium, fd, null, identities);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
@@ -50,27 +35,17 @@ async function until(what: string, check: () => boolean, ms = 30_000): Promise<v
 }
 
 describe.skipIf(NO_KEYRING !== null)('R7: a header rewrite cut by a crash is finished at start', () => {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-r7-'));
-  const userData = path.join(home, 'userData');
-  const service = `coffer-r7-${randomBytes(6).toString('hex')}`;
-  const env = { ...process.env, COFFER_KEYCHAIN_SERVICE: service, COFFER_TEST_INSECURE_KDF: '1' };
+  const t = new TestAppHome('r7');
+  const { home, userData } = t;
   let app: BuiltApp | null = null;
-  const start = (): Promise<BuiltApp> =>
-    buildApp({
-      userData,
-      dialog: new ScriptedDialogs(),
-      shell: new RecordingShell(),
-      emit: () => undefined,
-      log: () => undefined,
-      env,
-      keyStore: new OsKeyStore({ service, env }),
-      policySource: new FilePolicySource(path.join(home, 'policy.json'), { requireAdminOwned: false }),
-      workers: 1,
-    });
+  const start = (): Promise<BuiltApp> => t.build();
 
   afterAll(async () => {
     await app?.close();
-    await new OsKeyStore({ service, env }).delete(DEVICE_KEY_ACCOUNT).catch(() => false);
+    await t
+      .keyStore()
+      .delete(DEVICE_KEY_ACCOUNT)
+      .catch(() => false);
     fs.rmSync(home, { recursive: true, force: true });
   });
 
@@ -87,19 +62,19 @@ describe.skipIf(NO_KEYRING !== null)('R7: a header rewrite cut by a crash is fin
 
     // A rewrite for this device plus a helpdesk's key X (what a helpdesk rekey writes), cut by a crash:
     // the journal is durable, the header half written.
-    const key = await new OsKeyStore({ service, env }).get(DEVICE_KEY_ACCOUNT);
+    const key = await t.keyStore().get(DEVICE_KEY_ACCOUNT);
     if (!key) throw new Error('no device key in the keychain');
     const device: Identity & Recipient = { kind: 'device', key };
     const scratch = path.join(home, 'side');
     fs.mkdirSync(scratch);
     const journalDir = headerJournalDir(userData);
     const x = await tearWithJournal(sodium, { file, journalDir, device, scratch });
-    expect(opens(file, [device])).toBe(false);
+    expect(opens(sodium, file, [device])).toBe(false);
 
     app = await start();
 
-    await until('the journalled header written at start', () => opens(file, [device]));
-    expect(opens(file, [{ kind: 'recovery', ...x }])).toBe(true);
+    await until('the journalled header written at start', () => opens(sodium, file, [device]));
+    expect(opens(sodium, file, [{ kind: 'recovery', ...x }])).toBe(true);
     await until('the journal removed', () => fs.readdirSync(journalDir).length === 0);
     const fd = fs.openSync(file, 'r');
     try {
