@@ -96,10 +96,12 @@ export function cofferBuildConfig(env: NodeJS.ProcessEnv): Configuration {
     },
     extraResources: [{ from: 'build/cli', to: 'bin', filter: ['coffer', 'coffer.cmd'] }],
 
-    // Electron fuses, flipped in the binary at package time. runAsNode stays on: the `coffer` CLI runs through
-    // the app binary (ELECTRON_RUN_AS_NODE), as VS Code's `code` command does.
+    // Electron fuses, flipped in the binary at package time (electron/main/fuses.test.ts checks them). runAsNode is off:
+    // with it on, any process of the user could run code as the signed Coffer binary, which the keychain item
+    // trusts (issue 12). The keychain helper runs as a utilityProcess and the `coffer` command runs the CLI in
+    // the app's main process (electron/main/cli-mode.ts), so nothing needs ELECTRON_RUN_AS_NODE.
     electronFuses: {
-      runAsNode: true,
+      runAsNode: false,
       enableCookieEncryption: true,
       enableNodeOptionsEnvironmentVariable: false,
       enableNodeCliInspectArguments: false,

@@ -40,12 +40,14 @@ import { AuditTrail } from '../services/audit-log/security-events.js';
 import { AuditedActivity, recordRunProblems } from '../services/audit-log/activity-events.js';
 import { AuditForwarder } from '../services/audit-log/forwarder.js';
 import { ReadableActivity } from './adapters/activity-view.js';
-import { AuditAdapter, type AuditScanner } from './adapters/audit.js';
+import { AuditAdapter } from './adapters/audit.js';
 import { HelpdeskAdapter } from './adapters/helpdesk.js';
 import { KeysAdapter } from './adapters/keys.js';
 import { StateAdapter } from './adapters/state.js';
 import { FoldersAdapter, WorkspaceAdapter } from './adapters/folders.js';
+import { StatusCache } from '../services/folders/status-cache.js';
 import { AutoProtect } from './auto-protect.js';
+import { AuditService } from '../services/audit/scanner.js';
 import type { HandlerTable } from './handle.js';
 import { createHandlers } from './handlers.js';
 import type {
@@ -109,6 +111,8 @@ export interface BuiltApp {
   autoLockMinutes(): number | null;
   /** The folders the watcher protects new files in. */
   watchedFolders(): string[];
+  /** The data audit (issue 11 item 1): scan, find, lastScan; the Audit screen's adapter and the report use it. */
+  audit: AuditService;
   close(): Promise<void>;
 }
 
@@ -123,6 +127,9 @@ const LABELS: Record<string, string> = {
   autoLockMinutes: 'Lock open files after (minutes)',
   updateUrl: 'Update server',
   auditForward: 'Audit events sent to',
+  auditRoots: 'Folders the data audit scans',
+  customerDataPatterns: 'Customer data patterns of your organization',
+  retentionDays: 'Data kept at most (days)',
 };
 
 function displayValue(value: unknown): string {
@@ -377,6 +384,16 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     // The app's own data and workspace (userData), with the environment it runs in (guard-rails.ts).
     guard: guardRailsFor(options.userData, env),
   });
+  // Folder status from memory, scanned and watched in a worker (issue 10 item 9; status-cache.ts).
+  const statusCache = new StatusCache({
+    appHome: options.userData,
+    env,
+    policyExclusions: () => policyService.exclusions(),
+    ignorePatterns: () => registry.ignorePatterns(),
+    onRescan: (root, reason) => {
+      options.log(`status cache: scanning ${root} (${reason})`);
+    },
+  });
   const folders = new FoldersAdapter({
     service: folderService,
     runs,
@@ -385,6 +402,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     ignorePatterns: () => registry.ignorePatterns(),
     escrow: escrowCopies,
     notRecoverable: (folder) => rotation.coverage(folder).notRecoverable,
+    statusCache,
   });
   const editWorkspace = new EditWorkspace({
     sodium,
@@ -434,18 +452,19 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const helpdesk = new HelpdeskAdapter({ sodium, safeFiles, deviceKeys, runs, rekey });
 
   // The Audit screen (issue 11 item 4): scans through the audit scanner, acts through the folders port.
-  const auditScanner: AuditScanner = {
-    scan: () =>
-      Promise.reject(
-        new CofferError(
-          'AUDIT_UNAVAILABLE',
-          'The data audit is not available in this build yet.',
-          'Use `coffer audit scan` meanwhile.',
-        ),
-      ),
-  };
+  // The same AuditService as `coffer audit scan` (cli/context.ts): one cache and one scan history.
+  const auditService = new AuditService({
+    backend: sodium.name,
+    appHome: options.userData,
+    policy: () => (policyService.state.status === 'active' ? policyService.state.policy : {}),
+    protectedFolders: () => registry.list().map((f) => f.path),
+    identities: () => deviceKeys.identities(),
+    guard: guardRailsFor(options.userData, env),
+    events,
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+  });
   const audit = new AuditAdapter({
-    scanner: auditScanner,
+    scanner: auditService,
     folders,
     file: path.join(options.userData, 'audit-screen.json'),
     onProgress: (progress) => {
@@ -508,6 +527,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     ignore: () => registry.ignorePatterns(),
     ...(options.watchStableMs !== undefined ? { stableMs: options.watchStableMs } : {}),
     onOutcomes: (outcomes) => {
+      statusCache.touched(outcomes.flatMap((o) => (o.kind === 'done' ? [o.path, o.target] : [o.path])));
       const done = outcomes.filter((o) => o.kind === 'done').length;
       const failed = outcomes.filter((o) => o.kind === 'failed');
       if (done === 0 && failed.length === 0) return;
@@ -643,9 +663,11 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     openFiles: () => editWorkspace.sessions().length,
     autoLockMinutes: () => policyService.autoLockMinutes(userAutoLock()).minutes,
     watchedFolders: () => autoProtect.folders(),
+    audit: auditService,
     async close() {
       updater.stop();
       await autoProtect.close();
+      await statusCache.close();
       for (const p of runs.list()) if (p.state === 'running') runs.cancel(p.runId);
       await Promise.all(
         runs
@@ -660,6 +682,8 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       policyService.stop();
       helpdesk.unloadKey();
       deviceKeys.close();
+      audit.cancel();
+      await auditService.close();
       forwarder.stop();
       await auditLog.close();
       await state.close();

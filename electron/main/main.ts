@@ -29,6 +29,7 @@ import { EVENT_CHANNEL, channelOf } from '../shared/contract.js';
 import { AUTO_LOCK_TICK_MS, AutoLock } from './auto-lock.js';
 import { buildApp, type BuiltApp, type LockReason } from './composition.js';
 import { bindAll, type SenderInfo } from './handle.js';
+import { UtilityProcessLauncher } from './keychain-utility.js';
 import type { DialogPort, ShellPort } from './ports.js';
 import {
   APP_ENTRY,
@@ -276,6 +277,8 @@ async function start(): Promise<void> {
     shell: shellPort,
     emit: send,
     log,
+    // The packaged binary has runAsNode off: the keychain helper runs as a utilityProcess (issue 12 item 2).
+    keychainLauncher: new UtilityProcessLauncher(),
     updates: {
       platform: process.platform,
       isPackaged: app.isPackaged,

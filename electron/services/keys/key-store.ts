@@ -2,10 +2,13 @@
  * The OS keychain behind one small interface (DESIGN.md "Keys"). Secrets are stored base64-encoded under
  * service `Coffer` (or COFFER_KEYCHAIN_SERVICE, so tests never touch a person's real entries).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { CofferError } from '../../../crypto/errors.js';
-import { childEnv } from '../child-env.js';
+import {
+  defaultKeychainLauncher,
+  type KeychainHelper,
+  type KeychainHelperLauncher,
+} from './keychain-helper.js';
 
 export interface KeyStore {
   /** The secret stored under `account`, or null when there is none. */
@@ -48,34 +51,10 @@ type Request = { op: 'get' | 'delete'; account: string } | { op: 'set'; account:
 type Reply = { id: number } & ({ ok: true; value: string | boolean | null } | { ok: false; error: string });
 
 /*
- * Runs in a child process. @napi-rs/keyring connects to D-Bus synchronously in the Entry constructor, and
- * against a stuck bus that call never returns: in-process it would freeze the event loop (no timeout can
- * fire) and even a worker thread cannot be terminated out of native code. A child can be killed.
- * One child serves every call of a store (one JSON line per request and per reply, tagged with an id):
- * starting a Node child per call made the keychain most of a CLI run's time.
- * On Linux the store is pinned to the Secret Service: the default falls back to the kernel keyring, which
- * is emptied at logout (DESIGN.md "Keys").
+ * Every call goes to a helper process (keychain-helper.ts says why: a stuck D-Bus call cannot be
+ * interrupted in-process). One helper serves every call of a store (one JSON line per request and per
+ * reply, tagged with an id): starting one per call made the keychain most of a CLI run's time.
  */
-const CHILD_SCRIPT = `
-const { AsyncEntry } = require(process.argv[1]);
-const lines = require('node:readline').createInterface({ input: process.stdin });
-lines.on('line', async (line) => {
-  let id = 0;
-  let reply;
-  try {
-    const req = JSON.parse(line);
-    id = req.id;
-    const entry = new AsyncEntry(req.service, req.account, { linux: { store: 'secret-service' } });
-    if (req.op === 'get') reply = { ok: true, value: await entry.getPassword() };
-    else if (req.op === 'set') { await entry.setPassword(req.secret); reply = { ok: true, value: null }; }
-    else reply = { ok: true, value: await entry.deleteCredential() };
-  } catch (e) {
-    reply = { ok: false, error: String(e && e.message ? e.message : e) };
-  }
-  process.stdout.write(JSON.stringify({ id, ...reply }) + '\\n');
-});
-lines.on('close', () => process.exit(0));
-`;
 
 /** An idle helper exits after this long, so a long-running app does not keep one for nothing. */
 const IDLE_EXIT_MS = 10_000;
@@ -84,22 +63,21 @@ export interface OsKeyStoreOptions {
   service: string;
   timeoutMs?: number;
   platform?: NodeJS.Platform;
-  /** The Node binary; in Electron, process.execPath runs as Node because ELECTRON_RUN_AS_NODE is set. */
+  /**
+   * How the helper starts. Default: a plain Node child (the CLI and tests). The app passes an Electron
+   * utilityProcess launcher (electron/main/keychain-utility.ts): its binary no longer runs as Node.
+   */
+  launcher?: KeychainHelperLauncher;
+  /** The Node binary of the default launcher (tests put a stand-in here). */
   nodePath?: string;
   env?: NodeJS.ProcessEnv;
 }
 
 interface Pending {
-  helper: ChildProcessWithoutNullStreams;
+  helper: KeychainHelper;
   resolve: (value: string | boolean | null) => void;
   reject: (error: CofferError) => void;
   timer: NodeJS.Timeout;
-}
-
-/** Streams and processes that can stop holding the event loop open (child processes and their pipes). */
-interface Refable {
-  ref(): unknown;
-  unref(): unknown;
 }
 
 /** The real OS keychain via @napi-rs/keyring; every call is bounded by `timeoutMs`. */
@@ -107,7 +85,9 @@ export class OsKeyStore implements KeyStore {
   private readonly timeoutMs: number;
   private readonly platform: NodeJS.Platform;
   private readonly modulePath: string;
-  private helper: ChildProcessWithoutNullStreams | null = null;
+  /** Which launcher this store uses (the fuse test checks the app's choice). */
+  readonly launcher: KeychainHelperLauncher;
+  private helper: KeychainHelper | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -116,6 +96,7 @@ export class OsKeyStore implements KeyStore {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_KEYCHAIN_TIMEOUT_MS;
     this.platform = options.platform ?? process.platform;
     this.modulePath = createRequire(import.meta.url).resolve('@napi-rs/keyring');
+    this.launcher = options.launcher ?? defaultKeychainLauncher(options.nodePath);
   }
 
   async get(account: string): Promise<Uint8Array | null> {
@@ -140,7 +121,14 @@ export class OsKeyStore implements KeyStore {
   }
 
   private call(request: Request): Promise<string | boolean | null> {
-    const helper = this.start();
+    let helper: KeychainHelper;
+    try {
+      helper = this.start();
+    } catch (error) {
+      return Promise.reject(
+        unavailable(this.platform, error instanceof Error ? error.message : String(error)),
+      );
+    }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -149,34 +137,20 @@ export class OsKeyStore implements KeyStore {
       }, this.timeoutMs);
       this.pending.set(id, { helper, resolve, reject, timer });
       this.hold();
-      // The secret goes through a pipe, never argv (argv is visible to every process).
-      helper.stdin.write(JSON.stringify({ ...request, service: this.options.service, id }) + '\n');
+      // The secret goes through a pipe or a message port, never argv (argv is visible to every process).
+      helper.send(JSON.stringify({ ...request, service: this.options.service, id }));
     });
   }
 
-  private start(): ChildProcessWithoutNullStreams {
+  private start(): KeychainHelper {
     if (this.helper) return this.helper;
-    const helper = spawn(this.options.nodePath ?? process.execPath, ['-e', CHILD_SCRIPT, this.modulePath], {
-      env: { ...childEnv(this.options.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const helper = this.launcher.launch(this.modulePath, this.options.env ?? process.env);
     this.helper = helper;
-    let out = '';
-    let err = '';
-    helper.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
-        this.answer(out.slice(0, nl));
-        out = out.slice(nl + 1);
-      }
+    helper.onLine((line) => {
+      this.answer(line);
     });
-    helper.stderr.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4096)));
-    helper.stdin.on('error', () => undefined); // a dead helper is reported by 'exit' below
-    helper.on('error', (error) => {
-      this.stop(helper, error.message);
-    });
-    helper.on('exit', () => {
-      this.stop(helper, err.trim().split('\n').pop() || 'the keychain helper stopped');
+    helper.onExit((detail) => {
+      this.stop(helper, detail);
     });
     return helper;
   }
@@ -198,9 +172,9 @@ export class OsKeyStore implements KeyStore {
   }
 
   /** Fails every call the helper holds and forgets it; the next call starts a new one. */
-  private stop(helper: ChildProcessWithoutNullStreams, detail: string): void {
+  private stop(helper: KeychainHelper, detail: string): void {
     if (this.helper === helper) this.helper = null;
-    helper.kill('SIGKILL');
+    helper.kill();
     for (const [id, call] of this.pending) {
       if (call.helper !== helper) continue;
       clearTimeout(call.timer);
@@ -220,16 +194,12 @@ export class OsKeyStore implements KeyStore {
     this.idleTimer = null;
     if (!helper) return;
     const busy = this.pending.size > 0;
-    const handles = [helper, helper.stdin, helper.stdout, helper.stderr] as unknown as Refable[];
-    for (const handle of handles) {
-      if (busy) handle.ref();
-      else handle.unref();
-    }
+    helper.hold(busy);
     if (!busy) {
       this.idleTimer = setTimeout(() => {
         if (this.helper === helper && this.pending.size === 0) {
           this.helper = null;
-          helper.stdin.end();
+          helper.close();
         }
       }, IDLE_EXIT_MS);
       this.idleTimer.unref();
