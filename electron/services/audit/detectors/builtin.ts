@@ -1,12 +1,425 @@
-/** The built-in detectors in one pass over the text (first version: e-mail only; the rest follows). */
+/**
+ * The six built-in detectors in ONE pass over the text, reading char codes (no regex, no substring): a word
+ * that starts with a letter is skipped whole unless it starts like an IBAN or a NINO; a run of digits (with
+ * single separators) is parsed once as a "number token" and then classified as at most one of SSN, payment
+ * card or phone; an '@' triggers the e-mail check around it. Only candidates are validated (checks.ts), and
+ * only counts leave this module. The exact rules are in README.md beside this file.
+ */
+import { ibanLength, ibanMod97, knownCardPrefix, luhnValid, ninoPrefixValid, ssnValid } from './checks.js';
 import type { Findings } from './index.js';
 
-const EMAIL = /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b/g;
+// Character classes of the ASCII range; anything >= 128 is "other" (a boundary).
+const OTHER = 0;
+const DIGIT = 1;
+const UPPER = 2;
+const LOWER = 3; // lower-case letters and '_': word characters that start nothing
+const CLASS = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) CLASS[c] = DIGIT;
+for (let c = 65; c <= 90; c++) CLASS[c] = UPPER;
+for (let c = 97; c <= 122; c++) CLASS[c] = LOWER;
+CLASS[95] = LOWER;
+
+const AT = 64;
+const PLUS = 43;
+const OPEN = 40;
+const CLOSE = 41;
+const SPACE = 32;
+const DASH = 45;
+const DOT = 46;
+const SLASH = 47;
+
+function cls(c: number): number {
+  return c < 128 ? (CLASS[c] ?? OTHER) : OTHER;
+}
+
+function isWord(c: number): boolean {
+  return c < 128 && (CLASS[c] ?? OTHER) !== OTHER;
+}
+
+/** A number separator: one of these between two digit groups keeps the token going. */
+function isSep(c: number): boolean {
+  return c === SPACE || c === DASH || c === DOT || c === SLASH;
+}
+
+const MAX_DIGITS = 24;
+const MAX_GROUPS = 12;
+
+/** Scratch state of one scan (one per call: scans may run concurrently in one worker). */
+class Scan {
+  nEmail = 0;
+  nPhone = 0;
+  nIban = 0;
+  nCard = 0;
+  nSsn = 0;
+  nNino = 0;
+  readonly digits = new Uint8Array(MAX_DIGITS);
+  readonly groups = new Uint8Array(MAX_GROUPS);
+  readonly seps = new Uint8Array(MAX_GROUPS);
+  readonly parens = new Uint8Array(MAX_GROUPS);
+  readonly chars = new Uint16Array(40);
+
+  constructor(readonly s: string) {}
+
+  run(): void {
+    const s = this.s;
+    const n = s.length;
+    let i = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      const k = c < 128 ? (CLASS[c] ?? OTHER) : OTHER;
+      if (k === LOWER) {
+        i = this.skipWord(i + 1);
+      } else if (k === DIGIT) {
+        i = this.number(i, false);
+      } else if (k === UPPER) {
+        i = this.upperWord(i);
+      } else if (c === AT) {
+        i = this.emailAt(i);
+      } else if ((c === PLUS || c === OPEN) && cls(s.charCodeAt(i + 1)) === DIGIT) {
+        i = this.number(i, c === PLUS);
+      } else {
+        i++;
+      }
+    }
+  }
+
+  private skipWord(i: number): number {
+    const s = this.s;
+    const n = s.length;
+    while (i < n && isWord(s.charCodeAt(i))) i++;
+    return i;
+  }
+
+  /**
+   * True when a value ending before `end` ends there: not followed by a word character, an '@', or a
+   * '-', '.' or '/' that joins it to more of an identifier (e.g. "123-45-6789-X"). A sentence's full stop
+   * is fine.
+   */
+  private endsAt(end: number): boolean {
+    const s = this.s;
+    const c = s.charCodeAt(end);
+    if (Number.isNaN(c)) return true;
+    if (isWord(c) || c === AT) return false;
+    if (c === DASH || c === DOT || c === SLASH) return !isWord(s.charCodeAt(end + 1));
+    return true;
+  }
+
+  /** True when a value starting at `start` starts there (mirror of endsAt). */
+  private startsAt(start: number): boolean {
+    const s = this.s;
+    if (start === 0) return true;
+    const c = s.charCodeAt(start - 1);
+    if (isWord(c) || c === AT) return false;
+    if (c === DASH || c === DOT || c === SLASH) return start < 2 || !isWord(s.charCodeAt(start - 2));
+    return true;
+  }
+
+  /**
+   * Parses the number token at `start` (a digit, '+' or '(' before a digit) and counts it as at most one
+   * detector. Returns where the scan goes on.
+   */
+  private number(start: number, plus: boolean): number {
+    const s = this.s;
+    const n = s.length;
+    let i = plus ? start + 1 : start;
+    let nd = 0; // digits
+    let ng = 0; // groups
+    for (;;) {
+      let paren = 0;
+      if (s.charCodeAt(i) === OPEN) {
+        paren = 1;
+        i++;
+      }
+      let len = 0;
+      while (i < n) {
+        const c = s.charCodeAt(i);
+        if (c < 48 || c > 57) break;
+        if (nd < MAX_DIGITS) this.digits[nd] = c - 48;
+        nd++;
+        len++;
+        i++;
+      }
+      if (paren === 1) {
+        if (s.charCodeAt(i) !== CLOSE) {
+          // "(123" without its ')': the token ends before the '('.
+          if (ng === 0) return this.skipWord(i);
+          i -= len + 1;
+          nd -= len;
+          break;
+        }
+        i++;
+      }
+      if (ng < MAX_GROUPS) {
+        this.groups[ng] = len;
+        this.parens[ng] = paren;
+      }
+      ng++;
+      // Another group follows after one separator, or right after a ')' ("(415)555-2671").
+      const c = s.charCodeAt(i);
+      const next = s.charCodeAt(i + 1);
+      const sepThenGroup =
+        isSep(c) && (cls(next) === DIGIT || (next === OPEN && cls(s.charCodeAt(i + 2)) === DIGIT));
+      if (sepThenGroup) {
+        if (ng - 1 < MAX_GROUPS) this.seps[ng - 1] = c;
+        i++;
+        continue;
+      }
+      if (paren === 1 && (cls(c) === DIGIT || c === OPEN)) {
+        if (ng - 1 < MAX_GROUPS) this.seps[ng - 1] = CLOSE;
+        continue;
+      }
+      break;
+    }
+    const end = i;
+    if (nd > MAX_DIGITS || ng > MAX_GROUPS || !this.startsAt(start) || !this.endsAt(end)) {
+      return this.skipWord(end);
+    }
+    this.classify(plus, nd, ng);
+    return end;
+  }
+
+  private sameSeps(ng: number, allowed: (c: number) => boolean): boolean {
+    if (ng === 1) return true;
+    const first = this.seps[0] ?? 0;
+    if (!allowed(first)) return false;
+    for (let g = 1; g < ng - 1; g++) if (this.seps[g] !== first) return false;
+    return true;
+  }
+
+  private anyParen(ng: number): boolean {
+    for (let g = 0; g < ng; g++) if (this.parens[g] === 1) return true;
+    return false;
+  }
+
+  private classify(plus: boolean, nd: number, ng: number): void {
+    const g = this.groups;
+    const d = this.digits;
+    const paren = this.anyParen(ng);
+    if (!plus && !paren) {
+      // US SSN: 123-45-6789 or 123 45 6789 (a bare 9-digit run is too often something else).
+      if (
+        ng === 3 &&
+        g[0] === 3 &&
+        g[1] === 2 &&
+        g[2] === 4 &&
+        this.sameSeps(3, (c) => c === DASH || c === SPACE)
+      ) {
+        if (ssnValid(d)) this.nSsn++;
+        return;
+      }
+      // Payment card: 13–19 digits not starting with 0 (no issuer does), bare or in groups (first group of 4) split by spaces or dashes.
+      if (
+        nd >= 13 &&
+        nd <= 19 &&
+        d[0] !== 0 &&
+        this.sameSeps(ng, (c) => c === SPACE || c === DASH) &&
+        this.cardGroups(ng)
+      ) {
+        if (luhnValid(d, nd) && knownCardPrefix(d, nd)) this.nCard++;
+        return;
+      }
+    }
+    if (this.isPhone(plus, nd, ng)) this.nPhone++;
+  }
+
+  private cardGroups(ng: number): boolean {
+    if (ng === 1) return true;
+    if (this.groups[0] !== 4) return false;
+    for (let k = 1; k < ng; k++) {
+      const len = this.groups[k] ?? 0;
+      if (len < 2 || len > 6) return false;
+    }
+    return true;
+  }
+
+  private isPhone(plus: boolean, nd: number, ng: number): boolean {
+    const g = this.groups;
+    const d = this.digits;
+    const seps = this.seps;
+    let slash = false;
+    let dot = false;
+    for (let k = 0; k < ng - 1; k++) {
+      if (seps[k] === SLASH) slash = true;
+      if (seps[k] === DOT) dot = true;
+    }
+    if (slash) return false; // dates (12/05/2024), fractions, paths
+    if (plus) {
+      // International (E.164): '+', a country code not starting with 0, 8–15 digits; a "(0)" trunk is extra.
+      let trunk = 0;
+      for (let k = 0; k < ng; k++) if (this.parens[k] === 1 && g[k] === 1 && this.trunkZeroAt(k)) trunk = 1;
+      return d[0] !== 0 && nd - trunk >= 8 && nd - trunk <= 15;
+    }
+    // "00" + country code, in groups: 0044 20 7946 0958.
+    if (ng >= 2 && d[0] === 0 && d[1] === 0 && d[2] !== 0 && nd - 2 >= 8 && nd - 2 <= 15 && !dot) return true;
+    // North America (NANP): (415) 555-2671, 415-555-2671, 415.555.2671, 415 555 2671, 1-415-555-2671.
+    const lead = ng === 4 && g[0] === 1 && d[0] === 1 ? 1 : 0;
+    if (ng - lead === 3 && g[lead] === 3 && g[lead + 1] === 3 && g[lead + 2] === 4) {
+      const a = d[lead] ?? 0;
+      const x = d[lead + 3] ?? 0;
+      if (a >= 2 && x >= 2) {
+        const p = this.parens[lead] === 1;
+        // Separators between the last groups agree; after a "(415)" any of space, ')' or '-' may follow.
+        const s1 = seps[lead + 1] ?? 0;
+        const s0 = seps[lead] ?? 0;
+        if (
+          p
+            ? s1 === DASH || s1 === SPACE || s1 === DOT
+            : s0 === s1 && (s0 === DASH || s0 === SPACE || s0 === DOT)
+        )
+          return true;
+      }
+    }
+    // National with a trunk 0 (UK, France, Germany, Italy, Netherlands…): 020 7946 0958, 07700 900123,
+    // 01 23 45 67 89, (030) 901820: 9–11 digits in groups of at least 2, split by spaces or dashes.
+    if (dot || ng < 2 || d[0] !== 0 || d[1] === 0 || nd < 9 || nd > 11) return false;
+    for (let k = 0; k < ng; k++) {
+      if ((g[k] ?? 0) < 2) return false;
+      if (k > 0 && this.parens[k] === 1) return false;
+    }
+    return true;
+  }
+
+  /** Whether the k-th group (one digit in parentheses) is a 0: "+44 (0)20 …". */
+  private trunkZeroAt(k: number): boolean {
+    let before = 0;
+    for (let j = 0; j < k; j++) before += this.groups[j] ?? 0;
+    return this.digits[before] === 0;
+  }
+
+  /** A word starting with an upper-case letter: an IBAN or a NINO, or else skipped whole. */
+  private upperWord(i: number): number {
+    const s = this.s;
+    const b = s.charCodeAt(i + 1);
+    if (cls(b) === UPPER && this.startsAt(i)) {
+      const end = this.iban(i) || this.nino(i);
+      if (end > 0) return end;
+    }
+    return this.skipWord(i + 1);
+  }
+
+  /** IBAN at `i`: CC + 2 check digits + BBAN of the country's length, bare or in groups of four. */
+  private iban(i: number): number {
+    const s = this.s;
+    const a = s.charCodeAt(i);
+    const b = s.charCodeAt(i + 1);
+    if (cls(s.charCodeAt(i + 2)) !== DIGIT || cls(s.charCodeAt(i + 3)) !== DIGIT) return 0;
+    const want = ibanLength(a, b);
+    if (want === undefined) return 0;
+    const chars = this.chars;
+    const spaced = s.charCodeAt(i + 4) === SPACE;
+    let got = 0;
+    let p = i;
+    while (got < want) {
+      const c = s.charCodeAt(p);
+      const k = cls(c);
+      if (k === DIGIT || k === UPPER) {
+        chars[got++] = c;
+        p++;
+        if (spaced && got % 4 === 0 && got < want) {
+          if (s.charCodeAt(p) !== SPACE) return 0;
+          p++;
+        }
+      } else {
+        return 0;
+      }
+    }
+    if (!this.endsAt(p)) return 0;
+    if (ibanMod97(chars, want)) this.nIban++;
+    return p;
+  }
+
+  /** UK NINO at `i`: AB123456C or AB 12 34 56 C, prefix rules, suffix A–D. */
+  private nino(i: number): number {
+    const s = this.s;
+    let p = i + 2;
+    const spaced = s.charCodeAt(p) === SPACE;
+    for (let pair = 0; pair < 3; pair++) {
+      if (spaced) {
+        if (s.charCodeAt(p) !== SPACE) return 0;
+        p++;
+      }
+      if (cls(s.charCodeAt(p)) !== DIGIT || cls(s.charCodeAt(p + 1)) !== DIGIT) return 0;
+      p += 2;
+    }
+    if (spaced) {
+      if (s.charCodeAt(p) !== SPACE) return 0;
+      p++;
+    }
+    const suffix = s.charCodeAt(p);
+    if (suffix < 65 || suffix > 68) return 0;
+    p++;
+    if (!this.endsAt(p)) return 0;
+    if (ninoPrefixValid(s.charCodeAt(i), s.charCodeAt(i + 1))) this.nNino++;
+    return p;
+  }
+
+  /**
+   * E-mail around the '@' at `at`: local part of 1–64 of [A-Za-z0-9._%+-'] (no leading, trailing or double
+   * dot), domain of 2+ labels of [A-Za-z0-9-] (1–63, no leading/trailing '-'), top level of 2–24 letters.
+   */
+  private emailAt(at: number): number {
+    const s = this.s;
+    let j = at - 1;
+    while (j >= 0 && at - j <= 65 && isLocal(s.charCodeAt(j))) j--;
+    let start = j + 1;
+    if (at - start > 64) return at + 1;
+    while (start < at && s.charCodeAt(start) === DOT) start++; // "...john@": punctuation before the address
+    if (start === at || s.charCodeAt(at - 1) === DOT) return at + 1;
+    for (let k = start + 1; k < at; k++)
+      if (s.charCodeAt(k) === DOT && s.charCodeAt(k - 1) === DOT) return at + 1;
+    // Domain labels.
+    let p = at + 1;
+    let labels = 0;
+    let lastAlpha = false;
+    let lastLen = 0;
+    for (;;) {
+      const labelStart = p;
+      let alpha = true;
+      while (p < s.length) {
+        const c = s.charCodeAt(p);
+        const k = cls(c);
+        if (k === DIGIT) alpha = false;
+        else if (c === DASH) alpha = false;
+        else if (k !== UPPER && !(k === LOWER && c !== 95)) break;
+        p++;
+      }
+      const len = p - labelStart;
+      if (len === 0 || len > 63 || s.charCodeAt(labelStart) === DASH || s.charCodeAt(p - 1) === DASH) {
+        if (labels >= 2) {
+          p = labelStart - 1; // the dot before an empty or bad label ends the address
+          break;
+        }
+        return p > at + 1 ? p : at + 1;
+      }
+      labels++;
+      lastAlpha = alpha;
+      lastLen = len;
+      if (s.charCodeAt(p) === DOT && isWord(s.charCodeAt(p + 1))) {
+        p++;
+        continue;
+      }
+      break;
+    }
+    if (labels >= 2 && lastAlpha && lastLen >= 2 && lastLen <= 24 && s.charCodeAt(p) !== AT) this.nEmail++;
+    return p;
+  }
+
+  write(out: Findings): void {
+    if (this.nEmail > 0) out.email = this.nEmail;
+    if (this.nPhone > 0) out.phone = this.nPhone;
+    if (this.nIban > 0) out.iban = this.nIban;
+    if (this.nCard > 0) out['payment-card'] = this.nCard;
+    if (this.nSsn > 0) out['us-ssn'] = this.nSsn;
+    if (this.nNino > 0) out['uk-nino'] = this.nNino;
+  }
+}
+
+function isLocal(c: number): boolean {
+  return isWord(c) || c === DOT || c === PLUS || c === DASH || c === 37 /* % */ || c === 39; /* ' */
+}
 
 export function scanBuiltIns(text: string, out: Findings): void {
-  if (text.indexOf('@') < 0) return;
-  EMAIL.lastIndex = 0;
-  let n = 0;
-  while (EMAIL.exec(text) !== null) n++;
-  if (n > 0) out.email = n;
+  const scan = new Scan(text);
+  scan.run();
+  scan.write(out);
 }

@@ -1,8 +1,20 @@
 /**
  * Organization patterns from policy `customerDataPatterns` ({name, regex}): compiled once, rejected with a
- * clear error when invalid or unsafe, then counted with bounded work.
+ * clear error when invalid or unsafe, then counted with bounded time.
+ *
+ * Catastrophic backtracking ("(a+)+b" on "aaaa…c") is guarded at two depths:
+ * 1. V8 runs a regex on its backtracking engine (fast) and, after an excessive number of backtracks, falls
+ *    back to its linear-time engine for that match (flag set below, process-wide, before any policy regex
+ *    is compiled). A pattern that the linear engine cannot run (back-references, look-around, very large
+ *    counted repetition) could not fall back, so it is rejected when the policy is loaded.
+ * 2. The text is matched in chunks of at most CHUNK characters (cut at a line break), and a pattern that
+ *    spends more than `budgetMs` on one text throws AUDIT_PATTERN_SLOW instead of holding the worker.
  */
+import v8 from 'node:v8';
 import { CofferError } from '../../../../crypto/errors.js';
+
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
+v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
 export interface CompiledPattern {
   readonly name: string;
@@ -11,13 +23,23 @@ export interface CompiledPattern {
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,39}$/i;
 const MAX_SOURCE = 500;
+/** Characters matched in one go: a match never spans chunks, except a match longer than a line. */
+export const CHUNK = 64 * 1024;
+/** Time one pattern may spend on one text (one countFindings call) before it is given up as too slow. */
+export const PATTERN_BUDGET_MS = 5_000;
+
+const HINT =
+  'Fix the pattern in the policy: a JavaScript regular expression, optionally written /…/m or /…/s, without ' +
+  'back-references or look-around. Then scan again.';
 
 function invalid(name: string, why: string): CofferError {
-  return new CofferError(
-    'AUDIT_PATTERN_INVALID',
-    `Policy customerDataPatterns "${name}": ${why}`,
-    'Fix the pattern in the policy (a JavaScript regular expression without nested repetition), then scan again.',
-  );
+  return new CofferError('AUDIT_PATTERN_INVALID', `Policy customerDataPatterns "${name}": ${why}.`, HINT);
+}
+
+/** Splits "/source/flags" into its parts; a plain string is the source with no flags. */
+function parse(regex: string): { source: string; flags: string } {
+  const m = /^\/(.+)\/([a-z]*)$/s.exec(regex);
+  return m === null ? { source: regex, flags: '' } : { source: m[1] ?? '', flags: m[2] ?? '' };
 }
 
 export function compilePatterns(
@@ -30,12 +52,24 @@ export function compilePatterns(
     if (seen.has(p.name)) throw invalid(p.name, 'the name is already used by another detector');
     seen.add(p.name);
     if (p.regex.length === 0 || p.regex.length > MAX_SOURCE)
-      throw invalid(p.name, `the regex must be 1-${MAX_SOURCE} characters long`);
+      throw invalid(p.name, `the regex must be 1 to ${MAX_SOURCE} characters long`);
+    const { source, flags } = parse(p.regex);
+    // V8's linear-time engine (the fallback that bounds the time) runs neither i nor u: write [Cc] instead.
+    if (!/^[ms]*$/.test(flags))
+      throw invalid(p.name, `only the flags m and s are allowed (got "${flags}"); for any case write [Aa]`);
     let re: RegExp;
     try {
-      re = new RegExp(p.regex, 'g');
+      re = new RegExp(source, `g${flags}`);
     } catch (error) {
       throw invalid(p.name, `not a valid regular expression (${(error as Error).message})`);
+    }
+    try {
+      new RegExp(source, `l${flags}`);
+    } catch {
+      throw invalid(
+        p.name,
+        'it uses a back-reference, a look-around or a very large repetition count, which cannot be matched in bounded time',
+      );
     }
     if (re.test('')) throw invalid(p.name, 'the regex matches empty text, so it would match everywhere');
     re.lastIndex = 0;
@@ -43,10 +77,33 @@ export function compilePatterns(
   });
 }
 
-export function countCustom(text: string, c: CompiledPattern): number {
+/** Counts the matches of one pattern in `text`, chunk by chunk, within `budgetMs`. */
+export function countCustom(text: string, c: CompiledPattern, budgetMs = PATTERN_BUDGET_MS): number {
   const re = c.re;
-  re.lastIndex = 0;
+  const started = performance.now();
   let n = 0;
-  while (re.exec(text) !== null) n++;
+  let from = 0;
+  while (from < text.length) {
+    let to = Math.min(text.length, from + CHUNK);
+    if (to < text.length) {
+      const nl = text.lastIndexOf('\n', to);
+      if (nl > from) to = nl + 1;
+    }
+    const chunk = text.slice(from, to);
+    re.lastIndex = 0;
+    for (let m = re.exec(chunk); m !== null; m = re.exec(chunk)) {
+      // An empty match ("\b", "a|") is not a finding, and must not stop the loop from moving on.
+      if (m[0].length === 0) re.lastIndex++;
+      else n++;
+    }
+    from = to;
+    if (performance.now() - started > budgetMs) {
+      throw new CofferError(
+        'AUDIT_PATTERN_SLOW',
+        `Policy customerDataPatterns "${c.name}" took over ${budgetMs / 1000} s on one file and was stopped.`,
+        'Simplify the pattern (avoid nested repetition such as (a+)+), then scan again.',
+      );
+    }
+  }
   return n;
 }
