@@ -174,38 +174,44 @@ export const registerFileCommands: CommandGroup = (program, ctx) => {
         onFailure,
       );
       progress.stop();
-      // The removed plaintexts' grace period (safe-file/held.ts): a write that reached one after its removal
-      // is back as a conflict copy, in the clear, and the command did not fully succeed (issue 10 item 2).
-      for (const rescued of safeFiles.settle()) {
-        const failure = {
-          path: rescued.copy ?? rescued.path,
-          code: 'CONFLICT_COPY',
-          message: rescued.message,
-          hint: 'Check the conflict copy, then protect it (or delete it) once it is no longer written.',
-        };
-        batch.failures.push(failure);
-        onFailure(failure);
-      }
-      // Written for the set read at the start: re-wrapped now if an untrust changed it meanwhile (issue 9).
-      const rotation = await rotationFor(ctx);
-      const unsettled = await rotation.settle(
-        batch.results.map((r) => r.target),
-        recipients,
-      );
-      // A file left with a retired key's stanza is a failure of this command, not a footnote.
-      for (const issue of unsettled) {
-        batch.failures.push(issue);
-        onFailure(issue);
-      }
-      const { events } = await ctx.services();
-      if (batch.results.length > 0) {
-        const targets = batch.results.map((r) => ({ path: r.target }));
-        await events.record('protect', { command: 'encrypt', files: absolutePaths(targets) });
-        if (options.keep === true) {
-          await events.record('left-in-clear', {
-            command: 'encrypt --keep',
-            files: absolutePaths(batch.results),
-          });
+      try {
+        // Written for the set read at the start: re-wrapped now if an untrust changed it meanwhile (issue 9).
+        const rotation = await rotationFor(ctx);
+        const unsettled = await rotation.settle(
+          batch.results.map((r) => r.target),
+          recipients,
+        );
+        // A file left with a retired key's stanza is a failure of this command, not a footnote.
+        for (const issue of unsettled) {
+          batch.failures.push(issue);
+          onFailure(issue);
+        }
+        const { events } = await ctx.services();
+        if (batch.results.length > 0) {
+          const targets = batch.results.map((r) => ({ path: r.target }));
+          await events.record('protect', { command: 'encrypt', files: absolutePaths(targets) });
+          if (options.keep === true) {
+            await events.record('left-in-clear', {
+              command: 'encrypt --keep',
+              files: absolutePaths(batch.results),
+            });
+          }
+        }
+      } finally {
+        // The removed plaintexts' grace period (safe-file/held.ts): a write that reached one after its removal
+        // is back as a conflict copy, in the clear, and the command did not fully succeed (issue 10 item 2).
+        // Waited out after the rotation check and the audit record, so that they run inside it instead of
+        // after it (the period itself is unchanged: it counts from each removal), and whatever they throw. The
+        // conflict copy is a new file in the clear; the protected files recorded are protected either way.
+        for (const rescued of safeFiles.settle()) {
+          const failure = {
+            path: rescued.copy ?? rescued.path,
+            code: 'CONFLICT_COPY',
+            message: rescued.message,
+            hint: 'Check the conflict copy, then protect it (or delete it) once it is no longer written.',
+          };
+          batch.failures.push(failure);
+          onFailure(failure);
         }
       }
       finish(ctx, 'encrypt', batch, 'Encrypted');

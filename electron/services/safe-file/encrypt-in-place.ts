@@ -289,15 +289,18 @@ function writeVerifiedTemp(
       (fd, tempPath) => {
         tail = verifier?.(tempPath) ?? null;
         const kick = writebackKicker(tempPath);
-        return encryptFd(sodium, source.fd, fd, {
+        const written = encryptFd(sodium, source.fd, fd, {
           ...options,
           name: basename(path),
           onProgress: (bytes) => {
             tail?.wrote();
-            kick(bytes);
+            kick.wrote(bytes);
             options.onProgress?.(bytes);
           },
         });
+        // The last bytes go out while the verifier reads them back (the barrier fsync then waits less).
+        kick.done();
+        return written;
       },
       { durable: false },
     ));
