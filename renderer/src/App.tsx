@@ -5,6 +5,7 @@ import { ConfirmProvider } from './confirm.js';
 import { onEvent } from './api.js';
 import { SCREENS, SCREEN_LABELS, screenFromHash, type Screen } from './screens.js';
 import { Activity } from './screens/Activity.js';
+import { Audit } from './screens/Audit.js';
 import { Files } from './screens/Files.js';
 import { Folders } from './screens/Folders.js';
 import { Helpdesk } from './screens/Helpdesk.js';
@@ -131,6 +132,7 @@ export function App() {
             />
           ) : null}
           {screen === 'files' ? <Files folderId={folderId} setFolderId={setFolderId} /> : null}
+          {screen === 'audit' ? <Audit /> : null}
           {screen === 'recovery' ? <Recovery /> : null}
           {screen === 'helpdesk' ? <Helpdesk /> : null}
           {screen === 'activity' ? <Activity /> : null}

@@ -25,21 +25,26 @@ export interface ScanReportLike {
     readonly size: number;
   }[];
   readonly skipped: readonly { readonly path: string; readonly kind: string; readonly reason: string }[];
-  readonly summary: {
-    readonly finishedAt: string;
-    readonly cancelled: boolean;
-    readonly filesScanned: number;
-    readonly filesWithFindings: number;
-    readonly unprotectedWithFindings: number;
-    readonly findings: Readonly<Record<string, number>>;
-    readonly staleWithFindings: number;
-    readonly retentionDays: number;
-    readonly skipped: { readonly rule: number; readonly content: number; readonly error: number };
-  };
+  readonly summary: ScanSummaryLike;
 }
 
-/** The scanner as the app uses it: AuditService.scan (electron/services/audit/). */
+/** The part of the scanner's ScanSummary the screen uses. */
+export interface ScanSummaryLike {
+  readonly finishedAt: string;
+  readonly cancelled: boolean;
+  readonly filesScanned: number;
+  readonly filesWithFindings: number;
+  readonly unprotectedWithFindings: number;
+  readonly findings: Readonly<Record<string, number>>;
+  readonly staleWithFindings: number;
+  readonly retentionDays: number;
+  readonly skipped: { readonly rule: number; readonly content: number; readonly error: number };
+}
+
+/** The scanner as the app uses it: AuditService (electron/services/audit/scanner.ts). */
 export interface AuditScanner {
+  /** The complete scans of the policy's roots (any process's, the CLI's too), oldest first: the trend. */
+  scans(): readonly ScanSummaryLike[];
   scan(
     paths: string[] | undefined,
     options: {
@@ -75,10 +80,10 @@ const keptFile = z.object({
   size: z.number(),
 });
 const stored = z.object({
-  version: z.literal(1),
-  history: z.array(summarySchema),
+  version: z.literal(2),
   last: z
     .object({
+      summary: summarySchema,
       files: z.array(keptFile),
       filesNotKept: z.number(),
       skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
@@ -89,7 +94,7 @@ const stored = z.object({
 type Stored = z.infer<typeof stored>;
 type KeptFile = z.infer<typeof keptFile>;
 
-const EMPTY: Stored = { version: 1, history: [], last: null };
+const EMPTY: Stored = { version: 2, last: null };
 
 export interface AuditAdapterDeps {
   scanner: AuditScanner;
@@ -148,8 +153,13 @@ export class AuditAdapter implements AuditPort {
   view(): AuditView {
     const last = this.state.last;
     const files = last?.files ?? [];
+    const history = this.deps.scanner
+      .scans()
+      .map((s) => this.summaryOf(s))
+      .slice(-MAX_HISTORY);
     return {
-      last: this.state.history.at(-1) ?? null,
+      // This app's last scan (a chosen folder's too); else the last policy scan, the CLI's included.
+      last: last?.summary ?? history.at(-1) ?? null,
       files: files.slice(0, MAX_FILES).map((f): AuditFileView => ({
         path: f.path,
         folder: f.folder,
@@ -160,7 +170,7 @@ export class AuditAdapter implements AuditPort {
       })),
       filesNotListed: Math.max(0, files.length - MAX_FILES) + (last?.filesNotKept ?? 0),
       skipped: last?.skipped ?? [],
-      history: this.state.history,
+      history,
       retentionDays: last?.retentionDays ?? null,
       running: this.running !== null,
     };
@@ -207,10 +217,9 @@ export class AuditAdapter implements AuditPort {
     return true;
   }
 
-  private remember(report: ScanReportLike): void {
-    const s = report.summary;
+  private summaryOf(s: ScanSummaryLike): AuditSummaryView {
     const at = Date.parse(s.finishedAt);
-    const summary: AuditSummaryView = {
+    return {
       at: Number.isFinite(at) ? at : this.now(),
       filesScanned: s.filesScanned,
       filesWithData: s.filesWithFindings,
@@ -219,6 +228,11 @@ export class AuditAdapter implements AuditPort {
       skipped: s.skipped.content + s.skipped.error,
       byDetector: { ...s.findings },
     };
+  }
+
+  private remember(report: ScanReportLike): void {
+    const s = report.summary;
+    const summary = this.summaryOf(s);
     const files: KeptFile[] = [...report.files]
       .sort((a, b) => total(b.findings) - total(a.findings) || a.path.localeCompare(b.path))
       .slice(0, MAX_KEPT)
@@ -235,9 +249,9 @@ export class AuditAdapter implements AuditPort {
         };
       });
     this.state = {
-      version: 1,
-      history: [...this.state.history, summary].slice(-MAX_HISTORY),
+      version: 2,
       last: {
+        summary,
         files,
         filesNotKept: Math.max(0, report.files.length - MAX_KEPT),
         // Left out on purpose (`rule`: links, app data) is not a problem to show.
@@ -285,9 +299,22 @@ export class AuditAdapter implements AuditPort {
     return kept;
   }
 
-  private forget(keep: (f: KeptFile) => boolean): void {
-    if (!this.state.last) return;
-    this.state = { ...this.state, last: { ...this.state.last, files: this.state.last.files.filter(keep) } };
+  /**
+   * Drops acted-on files from the list and from the last summary's counts, so the Overview stops asking
+   * about them: deleted files leave the counts, protected or moved ones leave "not protected" only.
+   */
+  private forget(keep: (f: KeptFile) => boolean, deleted: boolean): void {
+    const last = this.state.last;
+    if (!last) return;
+    const gone = last.files.filter((f) => !keep(f));
+    const s = last.summary;
+    const summary: AuditSummaryView = {
+      ...s,
+      filesWithData: deleted ? Math.max(0, s.filesWithData - gone.length) : s.filesWithData,
+      unprotectedWithData: Math.max(0, s.unprotectedWithData - gone.filter((f) => !f.protected).length),
+      staleFiles: deleted ? Math.max(0, s.staleFiles - gone.filter((f) => f.stale).length) : s.staleFiles,
+    };
+    this.state = { ...this.state, last: { ...last, summary, files: last.files.filter(keep) } };
     this.save();
   }
 
@@ -302,7 +329,7 @@ export class AuditAdapter implements AuditPort {
     const kept = this.finding(request.path);
     if (request.action === 'delete') {
       fs.unlinkSync(kept.path);
-      this.forget((f) => f.path !== kept.path);
+      this.forget((f) => f.path !== kept.path, true);
       return { done: `Deleted ${path.basename(kept.path)}.` };
     }
     if (kept.protected) {
@@ -318,7 +345,7 @@ export class AuditAdapter implements AuditPort {
       // The real protect path: add the folder to Coffer (guard rails and policy apply) and run protect.
       const folder = covering ?? (await this.deps.folders.add(dir));
       const { runId } = await this.deps.folders.protect(folder.id);
-      this.forget((f) => f.protected || !within(realOrSame(f.folder), realOrSame(folder.path)));
+      this.forget((f) => f.protected || !within(realOrSame(f.folder), realOrSame(folder.path)), false);
       return { done: `Protecting ${folder.path}.`, runId };
     }
     const target = (await this.deps.folders.list()).find((f) => f.id === request.folderId);
@@ -327,7 +354,7 @@ export class AuditAdapter implements AuditPort {
     }
     const destination = freeName(target.path, path.basename(kept.path));
     moveNoClobber(kept.path, destination);
-    this.forget((f) => f.path !== kept.path);
+    this.forget((f) => f.path !== kept.path, false);
     // Then the folder's protect run, the same one the Folders screen starts (the watcher may be first).
     const { runId } = await this.deps.folders.protect(target.id);
     return { done: `Moved ${path.basename(kept.path)} into ${target.path}; protecting it.`, runId };

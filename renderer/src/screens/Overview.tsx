@@ -11,6 +11,9 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
     () => call('getOverview', {}),
     ['folders', 'recovery', 'activity', 'settings'],
   );
+  // The last data audit (issue 11 item 4); its failure to load only hides the card.
+  const audit = useLoad(() => call('getAudit', {}), ['audit']);
+  const lastAudit = audit.data?.last ?? null;
   if (!data)
     return (
       <>
@@ -45,6 +48,14 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
           : 'They are readable by anyone with the laptop until you protect them.',
       screen: 'folders',
       action: 'Protect now',
+    });
+  }
+  if (lastAudit && lastAudit.unprotectedWithData > 0) {
+    warnings.push({
+      title: `${plural(lastAudit.unprotectedWithData, 'file')} with customer data not protected`,
+      text: 'The last data audit found customer data outside protected folders. Protect, move or delete them.',
+      screen: 'audit',
+      action: 'See the audit',
     });
   }
   const policyUnreadable = data.policy.status === 'invalid';
@@ -105,7 +116,7 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
           text={data.lastRun ? `${formatWhen(data.lastRun.at)} · ${data.lastRun.outcome}` : 'never'}
         />
       </section>
-      <section className="cards" aria-label="Keys">
+      <section className="cards" aria-label="Keys and audit">
         <div className="card">
           <h2>Keychain</h2>
           <p className={keychain.ok ? 'ok-text' : 'error-text'}>
@@ -116,6 +127,39 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
               Device key ID <code className="key-id">{keychain.deviceKeyId}</code>
             </p>
           ) : null}
+        </div>
+        <div className="card" aria-labelledby="overview-audit">
+          <h2 id="overview-audit">Last data audit</h2>
+          {lastAudit ? (
+            <>
+              <p>
+                {formatWhen(lastAudit.at)}: {plural(lastAudit.filesScanned, 'file')} checked
+              </p>
+              <ul className="checklist">
+                <li className={lastAudit.unprotectedWithData === 0 ? 'yes' : 'no'}>
+                  {lastAudit.unprotectedWithData === 0
+                    ? `All ${plural(lastAudit.filesWithData, 'file')} with customer data protected`
+                    : `${plural(lastAudit.unprotectedWithData, 'file')} with customer data in the clear`}
+                </li>
+                <li className={lastAudit.staleFiles === 0 ? 'yes' : 'no'}>
+                  {lastAudit.staleFiles === 0
+                    ? 'No stale files'
+                    : `${plural(lastAudit.staleFiles, 'stale file')} kept past the retention period`}
+                </li>
+              </ul>
+            </>
+          ) : (
+            <p className="muted">No audit yet.</p>
+          )}
+          <button
+            type="button"
+            className="btn btn-secondary"
+            onClick={() => {
+              go('audit');
+            }}
+          >
+            {lastAudit ? 'See the audit' : 'Check for customer data'}
+          </button>
         </div>
         <div className="card">
           <h2>Recovery readiness</h2>
