@@ -28,6 +28,7 @@ import { registerRewrapCommands } from './commands/rewrap.js';
 import { registerDeviceCommands } from './commands/device.js';
 import { registerStateCommands } from './commands/state.js';
 import { recordThrown, registerAuditCommands } from './commands/audit.js';
+import { publishAfterChange, registerReportCommands } from './commands/report.js';
 
 /** The command groups, in help order. Adding a group is one line here. */
 const groups: CommandGroup[] = [
@@ -41,6 +42,7 @@ const groups: CommandGroup[] = [
   registerPolicyCommands,
   registerStateCommands,
   registerAuditCommands,
+  registerReportCommands,
 ];
 
 export interface MainIo {
@@ -91,6 +93,8 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
 
   try {
     await program.parseAsync(argv, { from: 'node' });
+    // A run that changed something (a security event) leaves policy reportDir the new state (docs/REPORT.md §7).
+    await publishAfterChange(ctx);
     return ctx.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -102,6 +106,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     }
     const failure = toFailure(error);
     await recordThrown(ctx, failure);
+    await publishAfterChange(ctx);
     out.failure(failure);
     out.document({ ok: false, failures: [failure] });
     return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;

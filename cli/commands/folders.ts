@@ -19,7 +19,8 @@ import { recordFolderRun } from './audit.js';
 import { rewrapAfterProtect, rotationFor } from './rewrap.js';
 import { SettlingWorkerPool } from '../../electron/services/keys/settling-pool.js';
 
-async function folderService(
+/** The folder service of a run (also `coffer report`'s source of folder counts). */
+export async function folderService(
   ctx: CliContext,
 ): Promise<{ service: FolderService; close: () => Promise<void> }> {
   const { sodium, paths, writeKeys, policy, folders, escrowCopies, guard } = await ctx.services();

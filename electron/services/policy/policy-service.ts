@@ -310,6 +310,12 @@ export class PolicyService {
     return state.status === 'active' ? state.policy.auditForward : undefined;
   }
 
+  /** The folder reports go to (docs/REPORT.md §7), if the policy sets one and is valid. */
+  reportDir(): string | undefined {
+    const state = this.current;
+    return state.status === 'active' ? state.policy.reportDir : undefined;
+  }
+
   /** The update feed set by policy, if any (undefined when the policy does not set one or is invalid). */
   updateUrl(): string | undefined {
     const state = this.current;

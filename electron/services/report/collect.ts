@@ -1,0 +1,162 @@
+/**
+ * Gathers the body of a report (docs/REPORT.md §6) from the services, with the counts `coffer status` shows:
+ * folders/clear-state.ts for protected and in the clear, keys/rotation.ts recoveryCoverage for "not
+ * recoverable by IT". Key IDs, paths and counts only: no secret, no file content, no file name in a folder.
+ */
+import type { SodiumBackend } from '../../../crypto/sodium.js';
+import type { Recipient } from '../../../crypto/keys.js';
+import { leavesPlaintext, WAITING } from '../folders/clear-state.js';
+import type { FolderStatus } from '../folders/folder-service.js';
+import type { DeviceKeyList } from '../keys/device-key.js';
+import { currentRecoveryKeyIds, type RecoveryCoverage } from '../keys/rotation.js';
+import type { PolicyService } from '../policy/policy-service.js';
+import type { Json } from './canonical.js';
+import type { ReportBody } from './report-file.js';
+
+export type ReportReason = ReportBody['reason'];
+
+/** What the data audit (issue 11 item 1) found the last time, outside protected folders; undefined: none ran. */
+export interface AuditFacts {
+  readonly at: string;
+  readonly filesScanned: number;
+  readonly filesWithFindingsOutsideProtected: number;
+  readonly findingsOutsideProtected: Readonly<Record<string, number>>;
+}
+
+export const NO_AUDIT_NOTE = 'no audit run yet';
+
+export interface ReportSources {
+  readonly sodium: SodiumBackend;
+  readonly appVersion: string;
+  readonly hostname: string;
+  readonly user: string;
+  readonly platform: string;
+  readonly deviceKeys: { list(): Promise<DeviceKeyList> };
+  readonly trustedKeys: { publicKeys(): Uint8Array[] };
+  readonly policy: Pick<
+    PolicyService,
+    'state' | 'recoveryRecipients' | 'managedSettings' | 'mandatoryFolders' | 'isMandatoryFolder'
+  >;
+  /** The status of every protected folder (FolderService.status / statusAsync). */
+  readonly folders: () => Promise<readonly FolderStatus[]>;
+  /** Files no current organization recovery key opens (RotationService.coverage). */
+  readonly coverage: (folder: string) => RecoveryCoverage;
+  /** Whether a mandatory folder is covered by a protected folder (FolderRegistry.covering). */
+  readonly isProtected: (folder: string) => boolean;
+  readonly auditTrail: () => Promise<{ records: number; verified: boolean }>;
+  /** The last data audit (D2's AuditService.lastScan), when that service exists. */
+  readonly lastScan?: () => AuditFacts | undefined;
+  readonly now?: () => Date;
+}
+
+function policyRecipients(policy: ReportSources['policy']): Recipient[] {
+  try {
+    return policy.recoveryRecipients();
+  } catch {
+    return []; // an invalid policy: its state and problems are in the report
+  }
+}
+
+async function deviceFacts(sources: ReportSources): Promise<ReportBody['device']> {
+  const base = { hostname: sources.hostname, user: sources.user, platform: sources.platform };
+  try {
+    const list = await sources.deviceKeys.list();
+    return {
+      ...base,
+      deviceKeyId: list.current?.keyId ?? null,
+      deviceKeyState: list.current?.state ?? 'none',
+      readOnlyDeviceKeyIds: list.readOnly.map((k) => k.keyId),
+    };
+  } catch {
+    return { ...base, deviceKeyId: null, deviceKeyState: 'unreadable', readOnlyDeviceKeyIds: [] };
+  }
+}
+
+/** In-the-clear files by reason code, from the full skip list (the named list is capped; counts are not). */
+function byReason(status: FolderStatus): Record<string, number> {
+  const reasons: Record<string, number> = {};
+  if (status.plaintextFiles > 0) reasons[WAITING] = status.plaintextFiles;
+  for (const issue of status.skipped) {
+    if (leavesPlaintext(issue)) reasons[issue.code] = (reasons[issue.code] ?? 0) + 1;
+  }
+  return reasons;
+}
+
+function folderFacts(sources: ReportSources, status: FolderStatus): ReportBody['folders'][number] {
+  const coverage = sources.coverage(status.path);
+  return {
+    path: status.path,
+    mandatory: sources.policy.isMandatoryFolder(status.path),
+    protected: status.protection.protectedFiles,
+    inTheClear: status.protection.inTheClearFiles,
+    inTheClearByReason: byReason(status),
+    excluded: status.protection.excluded,
+    notRecoverableByIt: coverage.notRecoverable,
+    headersUnreadable: coverage.unreadable,
+    retiredKeyStanzas: coverage.retiredKeyStanzas,
+    leftovers: status.leftovers,
+    lastRun:
+      status.lastRun === null
+        ? null
+        : {
+            op: status.lastRun.op,
+            at: new Date(status.lastRun.at).toISOString(),
+            outcome: status.lastRun.outcome,
+          },
+  };
+}
+
+function policyFacts(sources: ReportSources, fromPolicy: readonly string[]): ReportBody['policy'] {
+  const state = sources.policy.state;
+  const managed: Record<string, Json> = {};
+  for (const setting of sources.policy.managedSettings()) {
+    // Recovery keys by key ID (FORMAT.md §2.1), as everywhere else in the report.
+    managed[setting.key] = setting.key === 'recoveryPublicKeys' ? [...fromPolicy] : (setting.value as Json);
+  }
+  return {
+    status: state.status,
+    origin: state.origin,
+    problems: state.status === 'invalid' ? [...state.problems] : [],
+    managed,
+  };
+}
+
+export async function collectReport(sources: ReportSources, reason: ReportReason): Promise<ReportBody> {
+  const { sodium } = sources;
+  const recipients = policyRecipients(sources.policy);
+  const trusted = sources.trustedKeys.publicKeys();
+  const fromPolicy = currentRecoveryKeyIds(sodium, [], recipients);
+  const folders = (await sources.folders()).filter((s) => s.registered).map((s) => folderFacts(sources, s));
+  const scan = sources.lastScan?.();
+  let auditTrail: ReportBody['auditTrail'];
+  try {
+    auditTrail = await sources.auditTrail();
+  } catch {
+    auditTrail = { records: 0, verified: false };
+  }
+  return {
+    createdAt: (sources.now?.() ?? new Date()).toISOString(),
+    reason,
+    app: { version: sources.appVersion },
+    device: await deviceFacts(sources),
+    recoveryKeys: {
+      current: currentRecoveryKeyIds(sodium, trusted, recipients),
+      fromPolicy,
+      trustedByUser: currentRecoveryKeyIds(sodium, trusted, []),
+    },
+    folders,
+    mandatoryNotProtected: sources.policy.mandatoryFolders().filter((m) => !sources.isProtected(m)),
+    totals: {
+      folders: folders.length,
+      protected: folders.reduce((n, f) => n + f.protected, 0),
+      inTheClear: folders.reduce((n, f) => n + f.inTheClear, 0),
+      notRecoverableByIt: folders.reduce((n, f) => n + f.notRecoverableByIt, 0),
+    },
+    audit:
+      scan === undefined
+        ? { state: 'none', note: NO_AUDIT_NOTE }
+        : { state: 'done', ...scan, findingsOutsideProtected: { ...scan.findingsOutsideProtected } },
+    auditTrail,
+    policy: policyFacts(sources, fromPolicy),
+  };
+}
