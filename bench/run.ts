@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --size 1G --runs 5 --files 5000 --chunk-sizes --skip-folder --skip-protect --skip-rewrap]`: Coffer
+ * `npm run bench [-- --size 1G --runs 5 --files 5000 --chunk-sizes --skip-folder --skip-protect --skip-rewrap --skip-status --status-files 100000]`: Coffer
  * against `age` (the reference)
  * and `cp` (the floor), measured in the same run and interleaved, so that the ratios compare like with
  * like on this machine at this moment. Not a test: it prints numbers and asserts nothing.
@@ -13,6 +13,7 @@ import { buildSync } from 'esbuild';
 import { loadBackend } from '../crypto/sodium.js';
 import { runFolderBench } from './folders.js';
 import { runRewrapBench } from './rewrap.js';
+import { runStatusBench } from './status.js';
 import { ageIdentity, measured, median, writeBenchKeys } from './measure.js';
 
 const { values: args } = parseArgs({
@@ -24,6 +25,8 @@ const { values: args } = parseArgs({
     'skip-folder': { type: 'boolean', default: false },
     'skip-protect': { type: 'boolean', default: false },
     'skip-rewrap': { type: 'boolean', default: false },
+    'skip-status': { type: 'boolean', default: false },
+    'status-files': { type: 'string', default: '100000' },
   },
 });
 
@@ -238,4 +241,5 @@ if (!args['skip-folder']) {
 
 if (!args['skip-protect']) await runFolderBench({ runs, files: fileCount });
 if (!args['skip-rewrap']) await runRewrapBench({ runs, files: fileCount, bytes: size });
+if (!args['skip-status']) await runStatusBench({ files: Number(args['status-files']) });
 if (!process.env.KEEP_BENCH) rmSync(root, { recursive: true, force: true });

@@ -12,6 +12,7 @@ import { LitterFilter } from '../../services/folders/litter.js';
 import { hasCofferMagic } from '../../services/folders/walk.js';
 import { canonicalFolder, isWithin, type FolderEntry } from '../../services/folders/registry.js';
 import { runVerdict } from '../../services/folders/clear-state.js';
+import type { StatusCache } from '../../services/folders/status-cache.js';
 import type { FileIssue, RunReport } from '../../services/folders/types.js';
 import type { EditWorkspace } from '../../services/folders/workspace.js';
 import { ESCROW_COPY_NAME } from '../../services/keys/folder-escrow.js';
@@ -40,6 +41,11 @@ export interface FoldersAdapterDeps {
   escrow?: FolderEscrowRemover;
   /** Files no current organization recovery key opens (RotationService.coverage), as `coffer status`. */
   notRecoverable?: (folder: string) => number;
+  /**
+   * The folders' status from memory, kept current by watching them (status-cache.ts): nothing is walked
+   * on the main thread. Without it (or if it fails), status walks, giving the event loop back as it goes.
+   */
+  statusCache?: Pick<StatusCache, 'status' | 'touched'>;
 }
 
 export interface FolderEscrowRemover {
@@ -100,9 +106,21 @@ export class FoldersAdapter implements FoldersPort {
     };
   }
 
-  /** Walks every folder without holding the main thread (statusAsync yields every few ms). */
+  /** Every folder's status, without holding the main thread (from the cache, else a walk that yields). */
   async list(): Promise<FolderView[]> {
-    return (await this.deps.service.statusAsync()).map((s) => this.view(s));
+    return (await this.statuses()).map((s) => this.view(s));
+  }
+
+  private async statuses(entry?: FolderEntry): Promise<FolderStatus[]> {
+    const cache = this.deps.statusCache;
+    if (cache) {
+      try {
+        return await cache.status(entry ? [entry] : this.deps.service.list(), entry === undefined);
+      } catch {
+        // The cache's worker is gone (it starts again at the next status): this answer walks instead.
+      }
+    }
+    return this.deps.service.statusAsync(entry?.path);
   }
 
   async add(folder: string): Promise<FolderView> {
@@ -117,7 +135,7 @@ export class FoldersAdapter implements FoldersPort {
         'Nothing to do: every file in it is protected with that folder.',
       );
     }
-    const [status] = await this.deps.service.statusAsync(entry.path);
+    const [status] = await this.statuses(entry);
     if (!status) throw notFound();
     return this.view(status);
   }
@@ -274,6 +292,8 @@ export class FoldersAdapter implements FoldersPort {
     return this.deps.runs.start(kind, entry.id, async (run) => {
       // Counts arrived as progress (the service's last snapshot is final); the problems come with the report.
       const report = await work(run);
+      // What the run left behind is looked at again before the next status (the watcher sees it too).
+      this.deps.statusCache?.touched([report.folder, ...runVerdict(report).problems.map((p) => p.path)]);
       for (const error of reportErrors(report)) run.addError(error);
     });
   }

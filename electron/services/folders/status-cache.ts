@@ -85,6 +85,14 @@ export class StatusCache {
     });
   }
 
+  /**
+   * Starts the worker now (at the app's start, while nothing waits on it) rather than at the first status;
+   * resolves once it answers.
+   */
+  async warm(): Promise<void> {
+    await this.status([], false);
+  }
+
   /** Files a run or the watcher's batches just changed: their directories are looked at before the next answer. */
   touched(paths: readonly string[]): void {
     if (paths.length > 0 && this.worker) this.send({ type: 'touch', paths });
