@@ -10,7 +10,7 @@ import os from 'node:os';
 import nodePath from 'node:path';
 import type { Identity } from '../../../crypto/keys.js';
 import type { BackendName } from '../../../crypto/sodium.js';
-import type { SecurityEvents } from '../audit-log/security-events.js';
+import { recordFailureEvents, type SecurityEvents } from '../audit-log/security-events.js';
 import type { GuardRails } from '../folders/guard-rails.js';
 import { isWithin } from '../folders/registry.js';
 import type { CustomerDataPattern } from '../policy/schema.js';
@@ -391,7 +391,16 @@ export class AuditService {
         // Reported by the caller through lastScan() being older; the scan itself stands.
       }
     }
-    await this.deps.events?.record('data-audit', {
+    const events = this.deps.events;
+    if (events) {
+      // A protected file that failed authentication was altered: a security event of its own.
+      await recordFailureEvents(
+        events,
+        'audit scan',
+        skipped.filter((s) => s.kind === 'error').map((s) => ({ path: s.path, code: s.code })),
+      );
+    }
+    await events?.record('data-audit', {
       scope,
       roots: [...roots],
       filesScanned: summary.filesScanned,
