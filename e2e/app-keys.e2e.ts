@@ -5,16 +5,13 @@
  * `coffer rekey`), and trusting or untrusting a key in the app re-wraps the protected files.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectFd } from '../crypto/file.js';
-import { buildApp, type BuiltApp } from '../electron/main/composition.js';
-import { OsKeyStore } from '../electron/services/keys/key-store.js';
-import { FilePolicySource } from '../electron/services/policy/sources.js';
+import type { BuiltApp } from '../electron/main/composition.js';
 import { Laptop, NO_KEYRING, sha256, tempDir } from './cli-harness.js';
-import { RecordingShell, ScriptedDialogs } from './helpers/app-harness.js';
+import { ScriptedDialogs } from './helpers/app-harness.js';
+import { TestAppHome } from './helpers/test-app.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED app key scenarios: ${NO_KEYRING}`);
 
@@ -54,11 +51,9 @@ describe.skipIf(NO_KEYRING !== null)('the app: helpdesk rekey and rotation', () 
     trusted: { file: '', line: '', keyId: '' },
     later: { file: '', line: '', keyId: '' },
   };
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-app-keys-'));
-  const service = `coffer-app-keys-${randomBytes(6).toString('hex')}`;
-  const env = { ...process.env, COFFER_KEYCHAIN_SERVICE: service, COFFER_TEST_INSECURE_KDF: '1' };
+  const t = new TestAppHome('app-keys');
+  const { home, policyFile } = t;
   const dialogs = new ScriptedDialogs();
-  const policyFile = path.join(home, 'policy.json');
   let app: BuiltApp;
 
   beforeAll(async () => {
@@ -71,23 +66,18 @@ describe.skipIf(NO_KEYRING !== null)('the app: helpdesk rekey and rotation', () 
       expect(result.code, result.stderr).toBe(0);
       keys[name] = { file, line: doc.publicKey, keyId: doc.keyId };
     }
-    app = await buildApp({
-      userData: path.join(home, 'userData'),
+    app = await t.build({
       dialog: dialogs,
-      shell: new RecordingShell(),
-      emit: () => undefined,
-      log: () => undefined,
-      env,
-      keyStore: new OsKeyStore({ service, env }),
-      policySource: new FilePolicySource(policyFile, { requireAdminOwned: false }),
-      workers: 1,
     });
     await app.handlers.trustRecoveryKey({ line: keys.trusted.line, label: 'IT 2026' });
   });
 
   afterAll(async () => {
     await app.close();
-    await new OsKeyStore({ service, env }).delete('device-key').catch(() => false);
+    await t
+      .keyStore()
+      .delete('device-key')
+      .catch(() => false);
     fs.rmSync(home, { recursive: true, force: true });
   });
 

@@ -4,15 +4,11 @@
  * banner on Overview), nothing is sealed to the intruder's key, and the user's confirmation re-signs it.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type BuiltApp } from '../electron/main/composition.js';
-import { OsKeyStore } from '../electron/services/keys/key-store.js';
-import { FilePolicySource } from '../electron/services/policy/sources.js';
+import type { BuiltApp } from '../electron/main/composition.js';
 import { Laptop, NO_KEYRING } from './cli-harness.js';
-import { RecordingShell, ScriptedDialogs } from './helpers/app-harness.js';
+import { TestAppHome } from './helpers/test-app.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED app state scenarios: ${NO_KEYRING}`);
 
@@ -20,10 +16,8 @@ const pass = { COFFER_PASSPHRASE: 'correct horse battery staple' };
 
 describe.skipIf(NO_KEYRING !== null)('the app: tampered state is shown and confirmed, never used', () => {
   const helpdesk = new Laptop('app-state-helpdesk');
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-app-state-'));
-  const userData = path.join(home, 'userData');
-  const service = `coffer-app-state-${randomBytes(6).toString('hex')}`;
-  const env = { ...process.env, COFFER_KEYCHAIN_SERVICE: service, COFFER_TEST_INSECURE_KDF: '1' };
+  const t = new TestAppHome('app-state');
+  const { home, userData } = t;
   const keys = { org: { line: '', keyId: '' }, evil: { line: '', keyId: '' } };
   let app: BuiltApp;
 
@@ -36,23 +30,13 @@ describe.skipIf(NO_KEYRING !== null)('the app: tampered state is shown and confi
       expect(result.code, result.stderr).toBe(0);
       keys[name] = { line: doc.publicKey, keyId: doc.keyId };
     }
-    app = await buildApp({
-      userData,
-      dialog: new ScriptedDialogs(),
-      shell: new RecordingShell(),
-      emit: () => undefined,
-      log: () => undefined,
-      env,
-      keyStore: new OsKeyStore({ service, env }),
-      policySource: new FilePolicySource(path.join(home, 'policy.json'), { requireAdminOwned: false }),
-      workers: 1,
-    });
+    app = await t.build();
     await app.handlers.trustRecoveryKey({ line: keys.org.line, label: 'IT 2026' });
   });
 
   afterAll(async () => {
     await app.close();
-    const store = new OsKeyStore({ service, env });
+    const store = t.keyStore();
     for (const account of ['device-key', 'state-key', 'state-generations'])
       await store.delete(account).catch(() => false);
     fs.rmSync(home, { recursive: true, force: true });

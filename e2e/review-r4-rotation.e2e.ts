@@ -11,21 +11,18 @@
  *   file written from then on (failed before: the copy still opened with R1 after the app started).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { randomBytes, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCofferError } from '../crypto/errors.js';
 import { inspectFd } from '../crypto/file.js';
 import { loadBackend } from '../crypto/sodium.js';
-import { buildApp, type BuiltApp } from '../electron/main/composition.js';
+import type { BuiltApp } from '../electron/main/composition.js';
 import { openEscrowWithRecoveryKey, parseEscrowRecord } from '../electron/services/keys/escrow.js';
 import { ESCROW_COPY_NAME } from '../electron/services/keys/folder-escrow.js';
-import { OsKeyStore } from '../electron/services/keys/key-store.js';
 import { readRecoveryKeyFile } from '../electron/services/keys/recovery-key-file.js';
-import { FilePolicySource } from '../electron/services/policy/sources.js';
 import { Laptop, NO_KEYRING, tempDir } from './cli-harness.js';
-import { RecordingShell, ScriptedDialogs } from './helpers/app-harness.js';
+import { TestAppHome } from './helpers/test-app.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED R4 rotation attacks: ${NO_KEYRING}`);
 
@@ -81,27 +78,13 @@ async function escrowOpensWith(text: string, key: OrgKey): Promise<boolean> {
 
 describe.skipIf(NO_KEYRING !== null)('R4: retiring a key while files are being written', () => {
   const helpdesk = new Laptop('r4-helpdesk');
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-r4-'));
-  const userData = path.join(home, 'userData');
-  const service = `coffer-r4-${randomBytes(6).toString('hex')}`;
-  const env = { ...process.env, COFFER_KEYCHAIN_SERVICE: service, COFFER_TEST_INSECURE_KDF: '1' };
-  const policyFile = path.join(home, 'policy.json');
+  const t = new TestAppHome('r4');
+  const { home, policyFile } = t;
   let r1: OrgKey;
   let r2: OrgKey;
   let app: BuiltApp | null = null;
 
-  const start = (): Promise<BuiltApp> =>
-    buildApp({
-      userData,
-      dialog: new ScriptedDialogs(),
-      shell: new RecordingShell(),
-      emit: () => undefined,
-      log: () => undefined,
-      env,
-      keyStore: new OsKeyStore({ service, env }),
-      policySource: new FilePolicySource(policyFile, { requireAdminOwned: false }),
-      workers: 1,
-    });
+  const start = (): Promise<BuiltApp> => t.build();
 
   const rewraps = (a: BuiltApp): number =>
     a.ports.activity.list().filter((e) => e.action === 'Re-wrap to recovery keys').length;
@@ -124,7 +107,10 @@ describe.skipIf(NO_KEYRING !== null)('R4: retiring a key while files are being w
 
   afterAll(async () => {
     await app?.close();
-    await new OsKeyStore({ service, env }).delete('device-key').catch(() => false);
+    await t
+      .keyStore()
+      .delete('device-key')
+      .catch(() => false);
     fs.rmSync(home, { recursive: true, force: true });
   });
 
