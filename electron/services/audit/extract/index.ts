@@ -8,7 +8,12 @@
  * - `TextStreamDecoder`: for the streamable kinds (`isStreamable(kind)`: plain text, CSV, JSON, Markdown),
  *   decodes a big file chunk by chunk with bounded memory; feed its output to detectors' FindingCounter.
  */
+import { TextDecoder } from 'node:util';
+import { containerText } from './containers.js';
 import { decodeText } from './decode.js';
+import { HTML, markupText, TextTooLong, XML } from './markup.js';
+import { pdfText } from './pdf.js';
+import { isRtf, rtfText } from './rtf.js';
 
 export { TextStreamDecoder } from './decode.js';
 
@@ -103,8 +108,47 @@ export async function extractText(
   const kind = extractKind(name);
   if (kind === undefined) return { ok: false, reason: 'not a file type the audit reads' };
   if (bytes.length > limits.maxInputBytes)
-    return { ok: false, reason: `too large to read (over ${limits.maxInputBytes / 1024 / 1024} MiB)` };
-  await Promise.resolve();
-  if (isStreamable(kind)) return decodeText(bytes, limits);
-  return { ok: false, reason: `reading ${kind} files is not available yet` };
+    return {
+      ok: false,
+      reason: `too large to read (over ${Math.round(limits.maxInputBytes / 1024 / 1024)} MiB)`,
+    };
+  const deadline = performance.now() + limits.timeoutMs;
+  try {
+    return await extractKindText(kind, bytes, limits, deadline);
+  } catch (error) {
+    if (error instanceof TextTooLong) return { ok: false, reason: 'too much text to read' };
+    // A bug or an unforeseen input in a parser: the file is skipped with what went wrong, the scan goes on.
+    return {
+      ok: false,
+      reason: `could not be read (${error instanceof Error ? error.message : String(error)})`,
+    };
+  }
+}
+
+async function extractKindText(
+  kind: ExtractKind,
+  bytes: Uint8Array,
+  limits: ExtractLimits,
+  deadline: number,
+): Promise<ExtractResult> {
+  switch (kind) {
+    case 'text':
+    case 'csv':
+    case 'json':
+    case 'markdown':
+      return decodeText(bytes, limits);
+    case 'xml':
+    case 'html': {
+      const decoded = decodeText(bytes, limits);
+      if (!decoded.ok) return decoded;
+      return { ok: true, text: markupText(decoded.text, kind === 'xml' ? XML : HTML, limits.maxTextChars) };
+    }
+    case 'rtf':
+      if (!isRtf(bytes)) return { ok: false, reason: 'not an RTF document (it does not start with {\\rtf)' };
+      return { ok: true, text: rtfText(new TextDecoder('windows-1252').decode(bytes), limits.maxTextChars) };
+    case 'pdf':
+      return pdfText(bytes, limits, deadline);
+    default:
+      return containerText(kind, bytes, limits, deadline);
+  }
 }

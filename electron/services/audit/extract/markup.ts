@@ -1,0 +1,132 @@
+/**
+ * Text of XML and HTML through htmlparser2 (tags stripped, entities decoded). One walker, configured per
+ * format: which elements end a line or a cell, which stand for a character, which hold no text for people
+ * (scripts, styles, formulas), and whether attribute values count as text (plain XML data files).
+ */
+import { Parser } from 'htmlparser2';
+
+export interface MarkupRules {
+  readonly xmlMode: boolean;
+  /** Elements (qualified names, lower case) after whose end a line break is written. */
+  readonly breakAfter: ReadonlySet<string>;
+  /** Elements written as a character where they open (tabs, line breaks, spaces). */
+  readonly asChar?: ReadonlyMap<string, string>;
+  /** Elements whose text is left out. */
+  readonly skip?: ReadonlySet<string>;
+  /** Write attribute values as text (plain XML, where data often sits in attributes). */
+  readonly attributes?: boolean;
+  /** Break after every element (plain XML: each element is a field). */
+  readonly breakEveryElement?: boolean;
+  /** Leave out an element depending on its attributes (e.g. a spreadsheet cell that holds a string index). */
+  readonly skipWhen?: (name: string, attributes: Readonly<Record<string, string>>) => boolean;
+}
+
+export class TextTooLong extends Error {}
+
+export function markupText(source: string, rules: MarkupRules, maxChars: number): string {
+  const parts: string[] = [];
+  let size = 0;
+  let skipping = 0;
+  const push = (text: string): void => {
+    size += text.length;
+    if (size > maxChars) throw new TextTooLong();
+    parts.push(text);
+  };
+  const parser = new Parser(
+    {
+      onopentag(name, attributes) {
+        if (skipping > 0 || rules.skip?.has(name) === true || rules.skipWhen?.(name, attributes) === true) {
+          skipping++;
+          return;
+        }
+        const char = rules.asChar?.get(name);
+        if (char !== undefined) {
+          const count = name === 'text:s' ? Math.min(Number(attributes['text:c'] ?? '1') || 1, 100) : 1;
+          push(char.repeat(count));
+        }
+        if (rules.attributes === true) {
+          for (const value of Object.values(attributes)) if (value.length > 0) push(`\n${value}\n`);
+        }
+      },
+      ontext(text) {
+        if (skipping === 0) push(text);
+      },
+      onclosetag(name) {
+        if (skipping > 0) {
+          skipping--;
+          return;
+        }
+        if (rules.breakEveryElement === true || rules.breakAfter.has(name)) push('\n');
+      },
+    },
+    {
+      xmlMode: rules.xmlMode,
+      decodeEntities: true,
+      lowerCaseTags: !rules.xmlMode,
+      lowerCaseAttributeNames: !rules.xmlMode,
+      recognizeSelfClosing: true,
+    },
+  );
+  parser.write(source);
+  parser.end();
+  return parts.join('');
+}
+
+const HTML_BLOCKS = [
+  'address article aside blockquote br caption dd details div dl dt fieldset figcaption figure footer form h1',
+  'h2 h3 h4 h5 h6 header hr li main nav ol option p pre section summary table tbody td tfoot th thead title tr ul',
+].join(' ');
+
+export const HTML: MarkupRules = {
+  xmlMode: false,
+  breakAfter: new Set(HTML_BLOCKS.split(' ')),
+  asChar: new Map([['br', '\n']]),
+  skip: new Set(['script', 'style', 'template', 'noscript']),
+};
+
+export const XML: MarkupRules = {
+  xmlMode: true,
+  breakAfter: new Set(),
+  attributes: true,
+  breakEveryElement: true,
+};
+
+/** Word: w:t runs join into words; paragraphs, tabs and breaks separate. */
+export const DOCX: MarkupRules = {
+  xmlMode: true,
+  breakAfter: new Set(['w:p', 'w:tc', 'w:tr']),
+  asChar: new Map([
+    ['w:tab', '\t'],
+    ['w:br', '\n'],
+    ['w:cr', '\n'],
+  ]),
+  skip: new Set(['w:instrtext', 'w:instrText', 'w:fldData']),
+};
+
+/** Excel: shared strings (one per <si>) and worksheets (one cell per line; string cells point into si). */
+export const XLSX: MarkupRules = {
+  xmlMode: true,
+  breakAfter: new Set(['si', 'c', 'row']),
+  skip: new Set(['f', 'rPh', 'extLst']),
+  // t="s": the value is an index into sharedStrings.xml, whose text is read from there.
+  skipWhen: (name, attributes) => name === 'c' && attributes.t === 's',
+};
+
+/** PowerPoint slides and notes. */
+export const PPTX: MarkupRules = {
+  xmlMode: true,
+  breakAfter: new Set(['a:p', 'a:tc']),
+  asChar: new Map([['a:br', '\n']]),
+};
+
+/** OpenDocument content.xml (text and spreadsheet). */
+export const ODF: MarkupRules = {
+  xmlMode: true,
+  breakAfter: new Set(['text:p', 'text:h', 'table:table-cell', 'table:table-row', 'text:list-item']),
+  asChar: new Map([
+    ['text:tab', '\t'],
+    ['text:line-break', '\n'],
+    ['text:s', ' '],
+  ]),
+  skip: new Set(['office:scripts', 'office:font-face-decls', 'office:automatic-styles']),
+};

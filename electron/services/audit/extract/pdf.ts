@@ -1,0 +1,107 @@
+/**
+ * Text layer of a PDF through unpdf (Mozilla PDF.js, serverless build: no worker thread, no network, no
+ * eval). Bounded: pages read, characters kept, wall time (checked between pages, and the whole load raced
+ * against the deadline, after which the loading task is destroyed). A password-protected, damaged or
+ * not-a-PDF file ends as a reason.
+ */
+import { getResolvedPDFJS } from 'unpdf';
+import type { ExtractLimits, ExtractResult } from './index.js';
+
+interface Item {
+  str: string;
+  transform: number[];
+  width: number;
+  height: number;
+  hasEOL: boolean;
+}
+
+function isItem(value: unknown): value is Item {
+  return typeof value === 'object' && value !== null && 'str' in value && 'transform' in value;
+}
+
+const TIMEOUT = Symbol('timeout');
+
+export async function pdfText(
+  bytes: Uint8Array,
+  limits: ExtractLimits,
+  deadline: number,
+): Promise<ExtractResult> {
+  const { getDocument } = await getResolvedPDFJS();
+  // PDF.js may take over (detach) the buffer it is given: hand it a copy, the caller keeps its bytes.
+  const task = getDocument({
+    data: new Uint8Array(bytes), // a copy, and a plain Uint8Array (PDF.js refuses a Buffer)
+    isEvalSupported: false,
+    useSystemFonts: false,
+    disableFontFace: true,
+    stopAtErrors: false,
+    verbosity: 0,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(
+      () => {
+        resolve(TIMEOUT);
+      },
+      Math.max(0, deadline - performance.now()),
+    );
+  });
+  try {
+    const doc = await Promise.race([task.promise, timeout]);
+    if (doc === TIMEOUT) return { ok: false, reason: 'took too long to read' };
+    if (doc.numPages > limits.maxPdfPages)
+      return { ok: false, reason: `too many pages (${doc.numPages}; limit ${limits.maxPdfPages})` };
+    const parts: string[] = [];
+    let size = 0;
+    for (let p = 1; p <= doc.numPages; p++) {
+      const content = await Promise.race([doc.getPage(p).then((page) => page.getTextContent()), timeout]);
+      if (content === TIMEOUT) return { ok: false, reason: 'took too long to read' };
+      const text = pageText(content.items);
+      size += text.length + 1;
+      if (size > limits.maxTextChars) return { ok: false, reason: 'too much text to read' };
+      parts.push(text, '\n');
+    }
+    return { ok: true, text: parts.join('') };
+  } catch (error) {
+    return { ok: false, reason: reasonFor(error) };
+  } finally {
+    clearTimeout(timer);
+    await task.destroy().catch(() => undefined);
+  }
+}
+
+/**
+ * Joins a page's text items: a line break where PDF.js marks one or the baseline moves, a space where
+ * the gap to the previous item on the line is wider than a fraction of the font height, else nothing (a
+ * word split into several items stays one word).
+ */
+function pageText(items: readonly unknown[]): string {
+  let out = '';
+  let lastX = Number.NaN;
+  let lastY = Number.NaN;
+  for (const item of items) {
+    if (!isItem(item)) continue;
+    const x = item.transform[4] ?? 0;
+    const y = item.transform[5] ?? 0;
+    const size = Math.abs(item.transform[3] ?? item.height) || 1;
+    if (!Number.isNaN(lastY) && Math.abs(y - lastY) > size / 2) out += '\n';
+    else if (!Number.isNaN(lastX) && x - lastX > size * 0.15 && !out.endsWith(' ')) out += ' ';
+    out += item.str;
+    if (item.hasEOL) {
+      out += '\n';
+      lastX = Number.NaN;
+      lastY = Number.NaN;
+    } else {
+      lastX = x + item.width;
+      lastY = y;
+    }
+  }
+  return out;
+}
+
+function reasonFor(error: unknown): string {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'PasswordException') return 'the PDF is password-protected';
+  if (name === 'InvalidPDFException') return 'the PDF is damaged or not a PDF';
+  const message = error instanceof Error ? error.message : String(error);
+  return `the PDF could not be read (${message.length > 120 ? `${message.slice(0, 117)}...` : message})`;
+}
