@@ -49,12 +49,15 @@ export function cofferBuildConfig(env: NodeJS.ProcessEnv): Configuration {
   const updateUrl = nonEmpty(env.COFFER_UPDATE_URL);
   const publisherName = list(env.COFFER_WIN_PUBLISHER_NAME);
   const azure = nonEmpty(env.AZURE_TRUSTED_SIGNING_ENDPOINT);
+  // An unpacked Electron of the locked version, for builds where GitHub cannot be reached (DEPLOYMENT.md §1).
+  const electronDist = nonEmpty(env.COFFER_ELECTRON_DIST);
 
   return {
     appId: APP_ID,
     productName: 'Coffer',
     copyright: 'Copyright © Coffer contributors',
     directories: { output: 'release', buildResources: 'build' },
+    ...(electronDist !== undefined && { electronDist }),
 
     // app.asar holds the compiled app and production dependencies only (e2e/deploy-builder.e2e.ts checks the
     // list): no sources, tests, source maps, or type declarations.
