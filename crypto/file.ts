@@ -185,9 +185,18 @@ export function decryptFrom(
     if (length > buffer.length || read(buffer, length) !== length) {
       throw cryptoError('TRUNCATED', 'the file was cut short');
     }
+    if (outFd === null) {
+      // Only proving it decrypts: every byte authenticated, no plaintext made (StreamPuller.check).
+      const content = session.authenticate(buffer.subarray(0, length));
+      if (content > 0) {
+        done += content;
+        options.onProgress?.(done);
+      }
+      continue;
+    }
     const plain = session.pull(buffer.subarray(0, length));
     if (plain.length > 0) {
-      if (outFd !== null) writeFully(outFd, plain);
+      writeFully(outFd, plain);
       sodium.zero(plain); // the backend reuses this buffer; leave no plaintext in it
       done += plain.length;
       options.onProgress?.(done);

@@ -162,14 +162,37 @@ export class DecryptSession {
       this.chunksLeft = chunkCount(this.meta.size, this.header.chunkSize);
       return result.message.subarray(0, 0);
     }
+    this.counted(result.message.length, result.final);
+    return result.message;
+  }
+
+  /**
+   * pull() for a caller that does not want the plaintext (a check that the file decrypts): the same rules
+   * and errors, every content chunk authenticated in full but not decrypted (StreamPuller.check). Returns
+   * how many content bytes the message held (0 for the metadata message, which is always decrypted).
+   */
+  authenticate(ciphertext: Uint8Array): number {
+    if (!this.meta) return this.pull(ciphertext).length;
+    if (ciphertext.length !== this.nextLength() || this.nextLength() === 0) {
+      throw cryptoError('INVALID_ARGUMENT', 'authenticate() takes exactly nextLength() bytes');
+    }
+    const result = this.puller.check(ciphertext);
+    if (!result)
+      throw cryptoError('AUTH_FAILED', 'a part of the file failed authentication: it was damaged or altered');
+    const length = ciphertext.length - STREAM_ABYTES;
+    this.counted(length, result.final);
+    return length;
+  }
+
+  /** §5.3 rules 3 and 4 after a content chunk of `length` bytes authenticated. */
+  private counted(length: number, final: boolean): void {
     this.chunksLeft--;
-    this.pulled += result.message.length;
-    if (this.chunksLeft > 0 && result.final) {
+    this.pulled += length;
+    if (this.chunksLeft > 0 && final) {
       throw cryptoError('UNEXPECTED_FINAL', 'the stream ends before the size its metadata declares');
     }
-    if (this.chunksLeft === 0 && !result.final) {
+    if (this.chunksLeft === 0 && !final) {
       throw cryptoError('TRUNCATED', 'the final chunk is missing: the file was cut short');
     }
-    return result.message;
   }
 }

@@ -26,6 +26,12 @@ export interface StreamPusher {
  */
 export interface StreamPuller {
   pull(ciphertext: Uint8Array): { message: Uint8Array; final: boolean } | null;
+  /**
+   * pull() without the plaintext: authenticates the message (its whole MAC, every ciphertext byte) and
+   * moves the stream state on exactly as pull() does, but does not decrypt the content. For checks that
+   * read a file back only to prove it decrypts (FORMAT.md §5.3): decryption cannot fail once the MAC holds.
+   */
+  check(ciphertext: Uint8Array): { final: boolean } | null;
 }
 
 export interface SodiumBackend {
@@ -97,14 +103,22 @@ async function loadWasm(): Promise<SodiumBackend> {
     },
     streamPull: (header, key) => {
       const state = sodium.crypto_secretstream_xchacha20poly1305_init_pull(header, key);
+      const pull = (ciphertext: Uint8Array): { message: Uint8Array; final: boolean } | null => {
+        // libsodium.js returns false (it does not throw) when a message fails authentication; its
+        // typings do not say so.
+        const result: { message: Uint8Array; tag: number } | false =
+          sodium.crypto_secretstream_xchacha20poly1305_pull(state, ciphertext, null);
+        if (result === false) return null;
+        return { message: result.message, final: result.tag === TAG_FINAL };
+      };
       return {
-        pull: (ciphertext) => {
-          // libsodium.js returns false (it does not throw) when a message fails authentication; its
-          // typings do not say so.
-          const result: { message: Uint8Array; tag: number } | false =
-            sodium.crypto_secretstream_xchacha20poly1305_pull(state, ciphertext, null);
-          if (result === false) return null;
-          return { message: result.message, final: result.tag === TAG_FINAL };
+        pull,
+        // The WASM build keeps its state inside the module: the plain pull, its plaintext wiped.
+        check: (ciphertext) => {
+          const result = pull(ciphertext);
+          if (!result) return null;
+          sodium.memzero(result.message);
+          return { final: result.final };
         },
       };
     },
@@ -155,6 +169,19 @@ interface SodiumNative {
     c: Uint8Array,
     ad: Uint8Array | null,
   ): number;
+  crypto_stream_chacha20_ietf(c: Uint8Array, n: Uint8Array, k: Uint8Array): void;
+  crypto_stream_chacha20_ietf_xor(c: Uint8Array, m: Uint8Array, n: Uint8Array, k: Uint8Array): void;
+  crypto_stream_chacha20_ietf_xor_ic(
+    c: Uint8Array,
+    m: Uint8Array,
+    n: Uint8Array,
+    ic: number,
+    k: Uint8Array,
+  ): void;
+  crypto_onetimeauth_STATEBYTES: number;
+  crypto_onetimeauth_init(state: Uint8Array, k: Uint8Array): void;
+  crypto_onetimeauth_update(state: Uint8Array, input: Uint8Array): void;
+  crypto_onetimeauth_final(state: Uint8Array, out: Uint8Array): void;
   sodium_memcmp(a: Uint8Array, b: Uint8Array): boolean;
   sodium_memzero(buffer: Uint8Array): void;
 }
@@ -255,7 +282,13 @@ function loadNative(): SodiumBackend {
       na.crypto_secretstream_xchacha20poly1305_init_pull(state, header, key);
       const out = pullOut;
       const tag = new Uint8Array(1);
+      const checker = secretstreamChecker(na, state);
       return {
+        check: (ciphertext) => {
+          if (ciphertext.length < STREAM_ABYTES || ciphertext.length - STREAM_ABYTES > maxMessage)
+            return null;
+          return checker(ciphertext);
+        },
         pull: (ciphertext) => {
           if (ciphertext.length < STREAM_ABYTES || ciphertext.length - STREAM_ABYTES > maxMessage)
             return null;
@@ -273,6 +306,80 @@ function loadNative(): SodiumBackend {
     zero: (buffer) => {
       na.sodium_memzero(buffer);
     },
+  };
+}
+
+/**
+ * crypto_secretstream_xchacha20poly1305_pull (libsodium 1.0.18+, secretstream_xchacha20poly1305.c) up to
+ * its MAC comparison and state update, without the final XOR that decrypts the content: the same
+ * verdict and the same next state, for ~40% of the CPU (Poly1305 over the ciphertext, two ChaCha20 blocks).
+ * It works on the state init_pull filled, whose layout libsodium's public header fixes: key (32 bytes),
+ * then the 12-byte nonce = counter (4, little-endian) ‖ inonce (8). crypto/session.test.ts checks it
+ * against pull() on every vector and on damaged streams.
+ */
+function secretstreamChecker(
+  na: SodiumNative,
+  state: Uint8Array,
+): (ciphertext: Uint8Array) => { final: boolean } | null {
+  const key = state.subarray(0, 32);
+  const nonce = state.subarray(32, 44);
+  const counter = state.subarray(32, 36);
+  const inonce = state.subarray(36, 44);
+  const block = new Uint8Array(64);
+  const poly = new Uint8Array(na.crypto_onetimeauth_STATEBYTES);
+  const mac = new Uint8Array(16);
+  const pad = new Uint8Array(16);
+  const lengths = new Uint8Array(16);
+  const lengthView = new DataView(lengths.buffer);
+  const rekeyIn = new Uint8Array(40);
+  const rekeyOut = new Uint8Array(40);
+  return (ciphertext) => {
+    const mlen = ciphertext.length - STREAM_ABYTES;
+    try {
+      block.fill(0);
+      na.crypto_stream_chacha20_ietf(block, nonce, key);
+      na.crypto_onetimeauth_init(poly, block.subarray(0, 32));
+      // No additional data: nothing and no padding for it.
+      block.fill(0);
+      block[0] = ciphertext[0] ?? 0;
+      na.crypto_stream_chacha20_ietf_xor_ic(block, block.slice(), nonce, 1, key);
+      const tag = block[0];
+      block[0] = ciphertext[0] ?? 0;
+      na.crypto_onetimeauth_update(poly, block);
+      na.crypto_onetimeauth_update(poly, ciphertext.subarray(1, 1 + mlen));
+      // libsodium pads with (0x10 - 64 + mlen) & 0xf bytes here (as written, not the RFC's padding).
+      const padding = (0x10 - 64 + mlen) & 0xf;
+      if (padding > 0) na.crypto_onetimeauth_update(poly, pad.subarray(0, padding));
+      lengthView.setBigUint64(0, 0n, true); // adlen
+      lengthView.setBigUint64(8, BigInt(64 + mlen), true);
+      na.crypto_onetimeauth_update(poly, lengths);
+      na.crypto_onetimeauth_final(poly, mac);
+      if (!na.sodium_memcmp(mac, ciphertext.subarray(1 + mlen, STREAM_ABYTES + mlen))) return null;
+      for (let i = 0; i < 8; i++) inonce[i] = (inonce[i] ?? 0) ^ (mac[i] ?? 0);
+      // sodium_increment: little-endian, with carry.
+      let carry = 1;
+      for (let i = 0; i < 4; i++) {
+        const sum = (counter[i] ?? 0) + carry;
+        counter[i] = sum & 0xff;
+        carry = sum >> 8;
+      }
+      if ((tag & 2) !== 0 || counter.every((b) => b === 0)) {
+        // crypto_secretstream_xchacha20poly1305_rekey
+        rekeyIn.set(key, 0);
+        rekeyIn.set(inonce, 32);
+        na.crypto_stream_chacha20_ietf_xor(rekeyOut, rekeyIn, nonce, key);
+        key.set(rekeyOut.subarray(0, 32));
+        inonce.set(rekeyOut.subarray(32, 40));
+        counter.fill(0);
+        counter[0] = 1;
+        na.sodium_memzero(rekeyIn);
+        na.sodium_memzero(rekeyOut);
+      }
+      return { final: tag === TAG_FINAL };
+    } finally {
+      na.sodium_memzero(block);
+      na.sodium_memzero(poly);
+    }
   };
 }
 
