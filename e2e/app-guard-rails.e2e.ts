@@ -4,15 +4,11 @@
  * its own data, keeps mandatory folders (named through a symlink, or inside a protected parent) and watches
  * them, and "Open for editing" opens the name the user sees and never runs a program.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isCofferError } from '../crypto/errors.js';
-import { buildApp, type BuiltApp } from '../electron/main/composition.js';
-import { OsKeyStore } from '../electron/services/keys/key-store.js';
-import { FilePolicySource } from '../electron/services/policy/sources.js';
+import { type BuiltApp } from '../electron/main/composition.js';
+import { codeOf, TestAppHome } from './helpers/test-app.js';
 
 const NO_KEYRING =
   process.env.COFFER_KEYRING_READY === '1'
@@ -21,30 +17,17 @@ const NO_KEYRING =
       'not run under scripts/with-keyring.sh (npm run test:unit does that)');
 if (NO_KEYRING !== null) console.warn(`app guard-rails e2e skipped: ${NO_KEYRING}`);
 
-async function codeOf(result: unknown): Promise<string> {
-  try {
-    await result;
-    return 'no error';
-  } catch (error) {
-    if (isCofferError(error)) return error.code;
-    throw error;
-  }
-}
-
 describe.skipIf(NO_KEYRING !== null)('guard rails in the app', () => {
   let home: string;
-  let policyFile: string;
+  let t: TestAppHome;
   let app: BuiltApp | null = null;
   let pickFolder: string | null = null;
   const opened: string[] = [];
   const revealed: string[] = [];
 
   async function start(policy: unknown): Promise<BuiltApp> {
-    fs.writeFileSync(policyFile, JSON.stringify(policy));
-    const service = `coffer-guard-${randomBytes(6).toString('hex')}`;
-    const env = { ...process.env, COFFER_KEYCHAIN_SERVICE: service, COFFER_TEST_INSECURE_KDF: '1' };
-    app = await buildApp({
-      userData: path.join(home, 'userData'),
+    t.writePolicy(policy);
+    app = await t.build({
       dialog: {
         pickFolder: () => Promise.resolve(pickFolder),
         pickFiles: () => Promise.resolve(null),
@@ -59,11 +42,6 @@ describe.skipIf(NO_KEYRING !== null)('guard rails in the app', () => {
           revealed.push(p);
         },
       },
-      emit: () => undefined,
-      log: () => undefined,
-      env,
-      keyStore: new OsKeyStore({ service, env }),
-      policySource: new FilePolicySource(policyFile, { requireAdminOwned: false }),
       watchStableMs: 100,
     });
     await app.handlers.getOverview({});
@@ -78,8 +56,8 @@ describe.skipIf(NO_KEYRING !== null)('guard rails in the app', () => {
   }
 
   beforeEach(() => {
-    home = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-app-guard-')));
-    policyFile = path.join(home, 'policy.json');
+    t = new TestAppHome('app-guard');
+    home = t.home;
     opened.length = 0;
     revealed.length = 0;
   });

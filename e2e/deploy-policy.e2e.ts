@@ -3,16 +3,12 @@
  * ipcMain), with the real services, real files and the real OS keychain; the policy is a real file that the
  * test rewrites while the app runs, as IT's configuration management would.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isCofferError } from '../crypto/errors.js';
-import { buildApp, type BuiltApp } from '../electron/main/composition.js';
-import { OsKeyStore } from '../electron/services/keys/key-store.js';
-import { FilePolicySource } from '../electron/services/policy/sources.js';
+import { type BuiltApp } from '../electron/main/composition.js';
 import type { CofferEvent } from '../electron/shared/contract.js';
+import { codeOf, TestAppHome } from './helpers/test-app.js';
 
 const NO_KEYRING =
   process.env.COFFER_KEYRING_READY === '1'
@@ -21,41 +17,24 @@ const NO_KEYRING =
       'not run under scripts/with-keyring.sh (npm run test:unit does that)');
 if (NO_KEYRING !== null) console.warn(`deploy-policy e2e skipped: ${NO_KEYRING}`);
 
-async function codeOf(result: unknown): Promise<string> {
-  try {
-    await result;
-    return 'no error';
-  } catch (error) {
-    if (isCofferError(error)) return error.code;
-    throw error;
-  }
-}
-
 describe.skipIf(NO_KEYRING !== null)('policy enforced by the app handlers', () => {
   let home: string;
   let policyFile: string;
+  let t: TestAppHome;
   let folder: string;
   let app: BuiltApp;
   const events: CofferEvent[] = [];
   let pickFolder: string | null = null;
 
   async function start(policy: unknown): Promise<void> {
-    fs.writeFileSync(policyFile, JSON.stringify(policy));
-    const service = `coffer-deploy-${randomBytes(6).toString('hex')}`;
-    const env = { ...process.env, COFFER_KEYCHAIN_SERVICE: service, COFFER_TEST_INSECURE_KDF: '1' };
-    app = await buildApp({
-      userData: path.join(home, 'userData'),
+    t.writePolicy(policy);
+    app = await t.build({
       dialog: {
         pickFolder: () => Promise.resolve(pickFolder),
         pickFiles: () => Promise.resolve(null),
         pickSavePath: () => Promise.resolve(null),
       },
-      shell: { openPath: () => Promise.resolve(''), showItemInFolder: () => undefined },
       emit: (event) => events.push(event),
-      log: () => undefined,
-      env,
-      keyStore: new OsKeyStore({ service, env }),
-      policySource: new FilePolicySource(policyFile, { requireAdminOwned: false }),
     });
     await app.handlers.getOverview({}); // creates the device key, as the first start of the app does
   }
@@ -92,8 +71,8 @@ describe.skipIf(NO_KEYRING !== null)('policy enforced by the app handlers', () =
   }
 
   beforeEach(() => {
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-deploy-policy-'));
-    policyFile = path.join(home, 'policy.json');
+    t = new TestAppHome('deploy-policy');
+    ({ home, policyFile } = t);
     folder = path.join(home, 'Customers');
     fs.mkdirSync(folder);
     fs.writeFileSync(path.join(folder, 'ledger.csv'), 'client,amount\nACME,100\n');

@@ -20,12 +20,13 @@ export class TestAppHome {
   readonly service: string;
   readonly env: NodeJS.ProcessEnv;
 
-  constructor(name: string) {
-    this.home = fs.mkdtempSync(path.join(os.tmpdir(), `coffer-${name}-`));
+  /** `env`: more variables for the app (e.g. XDG_DATA_HOME, to put a keyring folder where a test wants it). */
+  constructor(name: string, env: Record<string, string> = {}) {
+    this.home = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `coffer-${name}-`)));
     this.userData = path.join(this.home, 'userData');
     this.policyFile = path.join(this.home, 'policy.json');
     this.service = `coffer-${name}-${randomBytes(6).toString('hex')}`;
-    this.env = { ...process.env, COFFER_KEYCHAIN_SERVICE: this.service, COFFER_TEST_INSECURE_KDF: '1' };
+    this.env = { ...process.env, ...env, COFFER_KEYCHAIN_SERVICE: this.service, COFFER_TEST_INSECURE_KDF: '1' };
   }
 
   writePolicy(policy: unknown): void {
