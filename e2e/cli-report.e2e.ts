@@ -290,4 +290,36 @@ describe.skipIf(NO_KEYRING !== null)('coffer report | report verify', { timeout:
       fs.rmSync(other.home, { recursive: true, force: true });
     }
   });
+  it('the last data audit is in the report: findings in files in the clear, counts only', async () => {
+    const downloads = path.join(work, 'Downloads');
+    fs.mkdirSync(downloads);
+    fs.writeFileSync(
+      path.join(downloads, 'export.csv'),
+      'name,email\nAl,al@example.org\nBo,bo@example.net\n',
+    );
+    fs.writeFileSync(policyFile, JSON.stringify({ reportDir: share, auditRoots: [downloads] }));
+    const scan = await laptop.json<{
+      summary: {
+        unprotectedWithFindings: number;
+        findingsUnprotected: Record<string, number>;
+        finishedAt: string;
+      };
+    }>(['audit', 'scan']);
+    expect(scan.result.code, scan.result.stderr).toBe(0);
+    const { result, doc } = await laptop.json<{ file: ReportFile }>(['report', '--out', reportFile]);
+    expect(result.code, result.stderr).toBe(0);
+    const audit = doc.file.report.audit;
+    expect(audit).toEqual({
+      state: 'done',
+      at: scan.doc.summary.finishedAt,
+      filesScanned: expect.any(Number) as number,
+      filesWithFindingsOutsideProtected: scan.doc.summary.unprotectedWithFindings,
+      findingsOutsideProtected: scan.doc.summary.findingsUnprotected,
+    });
+    // The two addresses in Downloads; the one in the protected list.csv is not outside protection.
+    expect(audit.state === 'done' && audit.findingsOutsideProtected.email).toBe(2);
+    const text = fs.readFileSync(reportFile, 'utf8');
+    for (const value of ['al@example.org', 'bo@example.net', 'export.csv']) expect(text).not.toContain(value);
+    expect((await verify(reportFile, '--expect-key', signerKeyId)).code).toBe(0);
+  });
 });

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { ReportSigningKey } from '../../electron/services/report/signing-key.js';
-import { collectReport, type ReportReason } from '../../electron/services/report/collect.js';
+import { auditFactsFrom, collectReport, type ReportReason } from '../../electron/services/report/collect.js';
 import {
   normalizeKeyId,
   signReport,
@@ -44,6 +44,7 @@ async function makeReport(ctx: CliContext, reason: ReportReason): Promise<Report
         folders: () => Promise.resolve(service.status()),
         coverage: (folder) => rotation.coverage(folder),
         isProtected: (folder) => s.folders.covering(folder) !== undefined,
+        lastScan: () => auditFactsFrom(s.audit.lastScan()),
         auditTrail: async () => {
           const v = await s.auditLog.verify();
           return { records: v.records, verified: v.ok };

@@ -62,6 +62,11 @@ import type {
 import { PreferencesFile } from './preferences.js';
 import { Updater, type UpdaterEngine } from './updater.js';
 import { RunTracker } from './runs.js';
+import { ChangeNotingEvents } from '../services/report/change-events.js';
+import { ReportPublisher } from '../services/report/publisher.js';
+import { ReportSchedule, makeSignedReport, packageVersion } from '../services/report/schedule.js';
+import { ReportSigningKey } from '../services/report/signing-key.js';
+import { auditFactsFrom } from '../services/report/collect.js';
 
 export interface AppOptions {
   /** The app data folder (Electron's userData; COFFER_HOME in tests). */
@@ -127,6 +132,7 @@ const LABELS: Record<string, string> = {
   autoLockMinutes: 'Lock open files after (minutes)',
   updateUrl: 'Update server',
   auditForward: 'Audit events sent to',
+  helpdeskTools: 'Helpdesk tools on this computer',
   auditRoots: 'Folders the data audit scans',
   customerDataPatterns: 'Customer data patterns of your organization',
   retentionDays: 'Data kept at most (days)',
@@ -289,19 +295,26 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     url: () => policyService.auditForward(),
     source: os.hostname(),
   });
-  const events = new AuditTrail(
-    auditLog,
-    (message) => {
-      options.log(message);
-      activityLog.record({
-        action: 'Audit log',
-        target: auditLog.logFile,
-        outcome: 'error',
-        detail: message,
-      });
-    },
+  // Each recorded event is also a change that policy reportDir hears about (report/schedule.ts, set below).
+  let onSecurityChange = (): void => undefined;
+  const events = new ChangeNotingEvents(
+    new AuditTrail(
+      auditLog,
+      (message) => {
+        options.log(message);
+        activityLog.record({
+          action: 'Audit log',
+          target: auditLog.logFile,
+          outcome: 'error',
+          detail: message,
+        });
+      },
+      () => {
+        forwarder.poke();
+      },
+    ),
     () => {
-      forwarder.poke();
+      onSecurityChange();
     },
   );
   forwarder.start();
@@ -323,7 +336,11 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
           value: displayValue(s.value),
           locked: true,
         })),
+        helpdeskTools: policyService.helpdeskTools(),
       };
+    },
+    assertHelpdeskTools: () => {
+      policyService.assertHelpdeskTools();
     },
     assertCanRemoveFolder: (folder) => {
       policyService.assertCanRemoveFolder(folder);
@@ -463,6 +480,43 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     events,
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
   });
+  // Breach-readiness reports to policy reportDir (issue 11 item 3, docs/REPORT.md §7): after changes, daily.
+  const reportKey = new ReportSigningKey({ sodium, keyStore, lockDir: lockDirIn(options.userData) });
+  const reports = new ReportSchedule(
+    new ReportPublisher({
+      reportDir: () => policyService.reportDir(),
+      make: (reason) =>
+        makeSignedReport(
+          {
+            sodium,
+            appVersion: packageVersion(),
+            hostname: os.hostname(),
+            user: os.userInfo().username,
+            platform: process.platform,
+            deviceKeys,
+            trustedKeys,
+            policy: policyService,
+            folders: () => folderService.statusAsync(),
+            coverage: (folder) => rotation.coverage(folder),
+            isProtected: (folder) => registry.covering(folder) !== undefined,
+            auditTrail: async () => {
+              const v = await auditLog.verify();
+              return { records: v.records, verified: v.ok };
+            },
+            lastScan: () => auditFactsFrom(auditService.lastScan()),
+          },
+          reportKey,
+          reason,
+        ),
+      events,
+      stateDir: path.join(options.userData, 'report'),
+    }),
+    { log: options.log },
+  );
+  onSecurityChange = () => {
+    reports.noteChange();
+  };
+  reports.start();
   const audit = new AuditAdapter({
     scanner: auditService,
     folders,
@@ -684,6 +738,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       deviceKeys.close();
       audit.cancel();
       await auditService.close();
+      await reports.stop();
       forwarder.stop();
       await auditLog.close();
       await state.close();

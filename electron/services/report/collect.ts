@@ -10,6 +10,7 @@ import type { FolderStatus } from '../folders/folder-service.js';
 import type { DeviceKeyList } from '../keys/device-key.js';
 import { currentRecoveryKeyIds, type RecoveryCoverage } from '../keys/rotation.js';
 import type { PolicyService } from '../policy/policy-service.js';
+import type { ScanSummary } from '../audit/types.js';
 import type { Json } from './canonical.js';
 import type { ReportBody } from './report-file.js';
 
@@ -24,6 +25,20 @@ export interface AuditFacts {
 }
 
 export const NO_AUDIT_NOTE = 'no audit run yet';
+
+/**
+ * The data audit's last complete policy scan (audit/scanner.ts lastScan) as the report states it: files in
+ * the clear with customer data, wherever they are, and their counts per detector (never a value).
+ */
+export function auditFactsFrom(scan: ScanSummary | undefined): AuditFacts | undefined {
+  if (scan === undefined) return undefined;
+  return {
+    at: scan.finishedAt,
+    filesScanned: scan.filesScanned,
+    filesWithFindingsOutsideProtected: scan.unprotectedWithFindings,
+    findingsOutsideProtected: scan.findingsUnprotected,
+  };
+}
 
 export interface ReportSources {
   readonly sodium: SodiumBackend;
