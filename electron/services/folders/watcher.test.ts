@@ -7,9 +7,13 @@ import {
   existsSync,
   unlinkSync,
 } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { defaultProbe } from '../safe-file.js';
 import { FolderWatcher, type ProtectSink } from './watcher.js';
 import type { FileOutcome } from './types.js';
 
@@ -79,3 +83,49 @@ it('waits while an editor holds a document open and protects it once the lock fi
   expect(existsSync(join(dir, 'Report.docx'))).toBe(true);
   expect(readdirSync(dir)).toEqual(['Report.docx']);
 });
+
+it.runIf(process.platform === 'linux')(
+  'asks which files other processes hold open off this thread (the /proc scan), and still waits for them',
+  async () => {
+    /** One batch of 30 new files, one of them held open by another process; this thread's longest delay. */
+    const batch = async (name: string, options: { probe?: ReturnType<typeof defaultProbe> }) => {
+      const sub = join(dir, name);
+      mkdirSync(sub);
+      const held = join(sub, 'held.bin');
+      writeFileSync(held, 'being written');
+      // A real process with the file open (as a download or a database would have it).
+      const holder = spawn('bash', ['-c', 'exec 3<"$1"; echo open; sleep 30', 'bash', held], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      await new Promise((resolve) => holder.stdout.once('data', resolve));
+      const sink = recorder();
+      watcher = new FolderWatcher([sub], sink, { stableMs: 150, debounceMs: 50, initial: true, ...options });
+      const monitor = monitorEventLoopDelay({ resolution: 1 });
+      try {
+        await watcher.ready();
+        monitor.enable();
+        for (let i = 0; i < 30; i++) writeFileSync(join(sub, `f${i}.txt`), 'x');
+        await until(() => sink.batches.flat().length >= 30, 15_000);
+        await sleep(300);
+        monitor.disable();
+        return { maxMs: monitor.max / 1e6, protected: sink.batches.flat() };
+      } finally {
+        holder.kill('SIGKILL');
+        await watcher.close();
+        watcher = null;
+      }
+    };
+    // The scan on this thread (as before), then in the worker (the default now).
+    const before = await batch('in-thread', { probe: defaultProbe() });
+    const now = await batch('worker', {});
+    console.log(
+      `longest main-thread delay during a watcher batch: /proc scan here ${before.maxMs.toFixed(1)} ms, in the worker ${now.maxMs.toFixed(1)} ms`,
+    );
+    for (const run of [before, now]) {
+      expect(run.protected).toHaveLength(30);
+      expect(run.protected.some((p) => p.endsWith('held.bin'))).toBe(false);
+    }
+    expect(now.maxMs).toBeLessThan(before.maxMs);
+  },
+  40_000,
+);

@@ -7,10 +7,11 @@
  * is still writing: if the file changes anyway while we read it, SafeFiles refuses (SOURCE_CHANGED) and the
  * next change event brings it back.
  */
-import { lstatSync, readdirSync, realpathSync, type Stats } from 'node:fs';
+import { readdirSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { defaultProbe, isProtectedName, isTempName, type OpenFileProbe } from '../safe-file.js';
+import { isProtectedName, isTempName, type OpenFileProbe } from '../safe-file.js';
+import { InThreadBusyCheck, WorkerBusyCheck, type BusyCheck } from './busy-check.js';
 import { isOpenInEditor, LitterFilter } from './litter.js';
 import type { FileOutcome } from './types.js';
 
@@ -30,7 +31,10 @@ export interface WatcherOptions {
   readonly onError?: (error: unknown) => void;
   /** Protect the plaintext already there when the watch starts (default: a protect run does that). */
   readonly initial?: boolean;
-  /** Which files other processes hold open (default: this platform's, safe-file/busy.ts). */
+  /**
+   * Which files other processes hold open, asked on this thread. Default: this platform's probe
+   * (safe-file/busy.ts) in a worker (busy-check.ts), since its /proc scan would hold this thread.
+   */
   readonly probe?: OpenFileProbe;
 }
 
@@ -40,7 +44,8 @@ export class FolderWatcher {
   private timer: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
   private readonly awaitingClose = new Set<string>();
-  private readonly probe: OpenFileProbe;
+  private readonly busy: BusyCheck;
+  private closed = false;
   private flushing: Promise<void> = Promise.resolve();
   private readonly litter: LitterFilter;
   private readyPromise: Promise<void>;
@@ -51,7 +56,7 @@ export class FolderWatcher {
     private readonly options: WatcherOptions = {},
   ) {
     this.litter = new LitterFilter(options.ignore);
-    this.probe = options.probe ?? defaultProbe();
+    this.busy = options.probe ? new InThreadBusyCheck(options.probe) : new WorkerBusyCheck();
     const stable = options.stableMs ?? 1000;
     this.watcher = watch([...folders], {
       followSymlinks: false,
@@ -83,12 +88,14 @@ export class FolderWatcher {
 
   /** Stops watching; finishes the batch in progress. */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
     await this.watcher.close();
     await this.flushing;
+    await this.busy.close();
   }
 
   private ignored(path: string, stats?: Stats): boolean {
@@ -114,6 +121,7 @@ export class FolderWatcher {
   }
 
   private queue(path: string): void {
+    if (this.closed) return;
     if (this.litter.isLitter(basename(path))) return;
     this.pending.add(path);
     if (this.timer) clearTimeout(this.timer);
@@ -128,10 +136,18 @@ export class FolderWatcher {
     this.pending.clear();
     // Quiet is not enough: a program may pause between writes with the file open (downloads, exports,
     // databases). Those wait, and are looked at again after another quiet period.
-    const open = this.openElsewhere(quiet);
+    let open: Set<string>;
+    try {
+      open = await this.busy.heldElsewhere(quiet);
+    } catch (error) {
+      if (this.closed) return;
+      // Unknown is not "closed": nothing is protected on a guess; all of them are looked at again.
+      this.options.onError?.(error);
+      open = new Set(quiet);
+    }
     const paths = quiet.filter((p) => !open.has(p));
     for (const p of open) this.awaitingClose.add(p);
-    if (open.size > 0 && !this.retry) {
+    if (open.size > 0 && !this.retry && !this.closed) {
       this.retry = setTimeout(() => {
         this.retry = null;
         const again = [...this.awaitingClose];
@@ -146,21 +162,6 @@ export class FolderWatcher {
     } catch (error) {
       this.options.onError?.(error);
     }
-  }
-
-  /** The paths some other process has open now (safe-file/busy.ts); an unreadable one counts as not. */
-  private openElsewhere(paths: readonly string[]): Set<string> {
-    const queries: { path: string; dev: number; ino: number; real: string }[] = [];
-    for (const path of paths) {
-      try {
-        const stats = lstatSync(path);
-        queries.push({ path, dev: stats.dev, ino: stats.ino, real: realpathSync.native(path) });
-      } catch {
-        // gone: the sink finds nothing to do
-      }
-    }
-    const held = this.probe.holders(queries);
-    return new Set([...held.keys()].flatMap((i) => queries[i]?.path ?? []));
   }
 
   /** An editor's lock file beside it: wait; the lock file's removal is no event for us, its save is. */
