@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --size 1G --runs 5 --files 5000 --chunk-sizes --skip-folder --skip-protect --skip-rewrap --skip-status --status-files 100000]`: Coffer
+ * `npm run bench [-- --size 1G --runs 5 --files 5000 --chunk-sizes --skip-folder --skip-protect --skip-rewrap --skip-status --status-files 100000 --skip-audit --audit-mib 256 --find-mib 1024]`: Coffer
  * against `age` (the reference)
  * and `cp` (the floor), measured in the same run and interleaved, so that the ratios compare like with
  * like on this machine at this moment. Not a test: it prints numbers and asserts nothing.
@@ -14,6 +14,7 @@ import { loadBackend } from '../crypto/sodium.js';
 import { runFolderBench } from './folders.js';
 import { runRewrapBench } from './rewrap.js';
 import { runStatusBench } from './status.js';
+import { runAuditBench } from './audit.js';
 import { ageIdentity, measured, median, writeBenchKeys } from './measure.js';
 
 const { values: args } = parseArgs({
@@ -26,6 +27,9 @@ const { values: args } = parseArgs({
     'skip-protect': { type: 'boolean', default: false },
     'skip-rewrap': { type: 'boolean', default: false },
     'skip-status': { type: 'boolean', default: false },
+    'skip-audit': { type: 'boolean', default: false },
+    'audit-mib': { type: 'string', default: '256' },
+    'find-mib': { type: 'string', default: '256' },
     'status-files': { type: 'string', default: '100000' },
   },
 });
@@ -242,4 +246,6 @@ if (!args['skip-folder']) {
 if (!args['skip-protect']) await runFolderBench({ runs, files: fileCount });
 if (!args['skip-rewrap']) await runRewrapBench({ runs, files: fileCount, bytes: size });
 if (!args['skip-status']) await runStatusBench({ files: Number(args['status-files']) });
+if (!args['skip-audit'])
+  await runAuditBench({ runs, scanMiB: Number(args['audit-mib']), findMiB: Number(args['find-mib']) });
 if (!process.env.KEEP_BENCH) rmSync(root, { recursive: true, force: true });
