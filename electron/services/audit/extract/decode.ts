@@ -16,11 +16,10 @@ export function sniffEncoding(sample: Uint8Array): { encoding: Encoding; skip: n
   if (sample[0] === 0xff && sample[1] === 0xfe) return { encoding: 'utf-16le', skip: 2 };
   if (sample[0] === 0xfe && sample[1] === 0xff) return { encoding: 'utf-16be', skip: 2 };
   if (sample.indexOf(0) >= 0) return { reason: BINARY };
-  const decoded = new TextDecoder('utf-8').decode(sample.subarray(0, SAMPLE));
-  let bad = 0;
-  for (let i = decoded.indexOf('\uFFFD'); i >= 0; i = decoded.indexOf('\uFFFD', i + 1)) bad++;
-  // A multi-byte character cut by the sample's end is one bad character, not a sign of junk.
-  if (bad <= 1 + decoded.length / 1000) return { encoding: 'utf-8', skip: 0 };
+  // Streaming decode: a multi-byte character cut by the sample's end is held back, not counted as bad.
+  const decoded = new TextDecoder('utf-8').decode(sample.subarray(0, SAMPLE), { stream: true });
+  if (!decoded.includes('\uFFFD')) return { encoding: 'utf-8', skip: 0 };
+  // Not UTF-8: Windows-1252 (Latin-1) text if it has next to no control characters, else binary.
   let control = 0;
   for (let i = 0; i < sample.length && i < SAMPLE; i++) {
     const b = sample[i] ?? 0;
@@ -34,7 +33,7 @@ export function decodeText(bytes: Uint8Array, limits: { maxTextChars: number }):
   const sniff = sniffEncoding(bytes.subarray(0, SAMPLE));
   if ('reason' in sniff) return { ok: false, reason: sniff.reason };
   const text = new TextDecoder(sniff.encoding).decode(bytes.subarray(sniff.skip));
-  if (text.length > limits.maxTextChars) return { ok: false, reason: 'too much text to read in one piece' };
+  if (text.length > limits.maxTextChars) return { ok: false, reason: 'too much text to read' };
   return { ok: true, text };
 }
 

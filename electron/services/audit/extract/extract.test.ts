@@ -1,0 +1,242 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { strToU8, zipSync, type Zippable } from 'fflate';
+import { describe, expect, it } from 'vitest';
+import { countFindings, makeDetectors } from '../detectors/index.js';
+import {
+  PLANTED_FINDINGS,
+  PLANTED_PATTERNS,
+  plantedDocx,
+  plantedFiles,
+  plantedPdf,
+  plantedText,
+} from '../testdata/fixtures.js';
+import {
+  DEFAULT_LIMITS,
+  extractKind,
+  extractText,
+  isStreamable,
+  TextStreamDecoder,
+  type ExtractResult,
+} from './index.js';
+
+const detectors = makeDetectors(PLANTED_PATTERNS);
+
+function textOf(result: ExtractResult): string {
+  if (!result.ok) throw new Error(`expected text, got: ${result.reason}`);
+  return result.text;
+}
+
+function reasonOf(result: ExtractResult): string {
+  if (result.ok) throw new Error('expected the file to be skipped, it was read');
+  return result.reason;
+}
+
+describe('planted customer data, every format', async () => {
+  const files = await plantedFiles();
+
+  it('covers every kind the audit reads', () => {
+    const kinds = new Set(Object.keys(files).map((name) => extractKind(name)));
+    expect([...kinds].sort()).toEqual(
+      [
+        'csv',
+        'docx',
+        'html',
+        'json',
+        'markdown',
+        'ods',
+        'odt',
+        'pdf',
+        'pptx',
+        'rtf',
+        'text',
+        'xlsx',
+        'xml',
+      ].sort(),
+    );
+  });
+
+  it.each(Object.keys(files))('%s: exact counts per detector, decoys not counted', async (name) => {
+    const bytes = files[name];
+    if (bytes === undefined) throw new Error(name);
+    const text = textOf(await extractText(bytes, name));
+    expect(countFindings(text, detectors)).toEqual(PLANTED_FINDINGS);
+  });
+
+  it('strips what is not text for people: scripts, styles, RTF tables and destinations, Word styles', async () => {
+    for (const name of ['customers.html', 'customers.rtf', 'customers.docx']) {
+      const text = textOf(await extractText(files[name] ?? new Uint8Array(), name));
+      expect(text).not.toContain('ghost@example.com');
+      expect(text).not.toMatch(/\\par|<\/?\w|\\f0|fonttbl/);
+    }
+  });
+
+  it('decodes entities and RTF escapes', async () => {
+    expect(textOf(await extractText(files['customers.html'] ?? new Uint8Array(), 'x.html'))).toContain(
+      'Mail: ann@example.com',
+    );
+    const rtf = textOf(await extractText(files['customers.rtf'] ?? new Uint8Array(), 'x.rtf'));
+    expect(rtf).toContain('ann@example.com');
+    expect(rtf).toContain('café');
+  });
+});
+
+describe('files skipped with a reason, never a crash or a hang', () => {
+  it('a zip bomb by ratio: 16 MiB of zeros in a 16 KiB docx', async () => {
+    const bomb = zipSync({ 'word/document.xml': new Uint8Array(16 * 1024 * 1024) }, { level: 9 });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    expect(reasonOf(await extractText(bomb, 'bomb.docx'))).toMatch(/zip bomb/);
+  });
+
+  it('a zip bomb by total size: many parts each under the ratio', async () => {
+    const part = strToU8(randomBytes(768 * 1024).toString('base64')); // ~1 MiB, barely compressible
+    const files: Zippable = { 'word/document.xml': strToU8('<w:document/>') };
+    for (let k = 1; k <= 4; k++) files[`word/header${k}.xml`] = part;
+    const zip = zipSync(files, { level: 1 });
+    const limits = { ...DEFAULT_LIMITS, maxUncompressedBytes: 3 * 1024 * 1024 };
+    expect(reasonOf(await extractText(zip, 'big.docx', limits))).toMatch(/too large once uncompressed/);
+  });
+
+  it('a zip that lies about its sizes (declares 100 bytes, inflates to 1 MiB)', async () => {
+    const zip = zipSync({
+      'word/document.xml': strToU8(`<w:document>${'x'.repeat(1024 * 1024)}</w:document>`),
+    });
+    const lying = setDeclaredSizes(zip, 100);
+    const reason = reasonOf(await extractText(lying, 'lying.docx'));
+    expect(reason).toMatch(/zip bomb|damaged/);
+  });
+
+  it('an archive with too many entries', async () => {
+    const files: Zippable = { 'word/document.xml': strToU8('<w:document/>') };
+    for (let k = 0; k < 200; k++) files[`junk/${k}.txt`] = strToU8('x');
+    const limits = { ...DEFAULT_LIMITS, maxEntries: 100 };
+    expect(reasonOf(await extractText(zipSync(files), 'many.docx', limits))).toMatch(/too many entries/);
+  });
+
+  it('a truncated zip', async () => {
+    const docx = plantedDocx();
+    expect(reasonOf(await extractText(docx.subarray(0, Math.floor(docx.length / 2)), 't.docx'))).toMatch(
+      /damaged or not a valid zip/,
+    );
+  });
+
+  it('a zip without the main part of its kind', async () => {
+    const zip = zipSync({ 'readme.txt': strToU8('ann@example.com') });
+    expect(reasonOf(await extractText(zip, 'fake.xlsx'))).toMatch(/not an Excel workbook/);
+  });
+
+  it('a password-protected Office document (an OLE container, not a zip)', async () => {
+    const ole = new Uint8Array(4096);
+    ole.set([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
+    expect(reasonOf(await extractText(ole, 'secret.docx'))).toMatch(/password-protected/);
+  });
+
+  it('an encrypted PDF (fixture encrypted by qpdf, see testdata/README.md)', async () => {
+    const pdf = readFileSync(new URL('../testdata/encrypted.pdf', import.meta.url));
+    expect(reasonOf(await extractText(pdf, 'encrypted.pdf'))).toBe('the PDF is password-protected');
+  });
+
+  it('a truncated PDF and a PDF that is junk after its header', async () => {
+    const pdf = await plantedPdf();
+    expect(reasonOf(await extractText(pdf.subarray(0, 400), 'cut.pdf'))).toMatch(/damaged|could not be read/);
+    const junk = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(64 * 1024)]);
+    expect(reasonOf(await extractText(junk, 'junk.pdf'))).toMatch(/damaged|could not be read/);
+  });
+
+  it('a PDF over the page limit, and one that takes longer than the time limit', async () => {
+    const pdf = await plantedPdf(12);
+    expect(reasonOf(await extractText(pdf, 'long.pdf', { ...DEFAULT_LIMITS, maxPdfPages: 10 }))).toMatch(
+      /too many pages \(12; limit 10\)/,
+    );
+    expect(reasonOf(await extractText(pdf, 'slow.pdf', { ...DEFAULT_LIMITS, timeoutMs: 0 }))).toBe(
+      'took too long to read',
+    );
+  });
+
+  it('binary junk named as text, as CSV, as HTML and as a document', async () => {
+    const junk = randomBytes(256 * 1024);
+    for (const name of ['junk.txt', 'junk.csv', 'junk.html']) {
+      expect(reasonOf(await extractText(junk, name))).toBe('binary data, not text');
+    }
+    expect(reasonOf(await extractText(junk, 'junk.docx'))).toMatch(/damaged or not a valid zip/);
+    expect(reasonOf(await extractText(junk, 'junk.rtf'))).toMatch(/not an RTF document/);
+  });
+
+  it('a file over the input size limit, and too much text', async () => {
+    const big = strToU8('a'.repeat(2048));
+    expect(reasonOf(await extractText(big, 'big.html', { ...DEFAULT_LIMITS, maxInputBytes: 1024 }))).toMatch(
+      /too large to read/,
+    );
+    expect(reasonOf(await extractText(big, 'big.xml', { ...DEFAULT_LIMITS, maxTextChars: 1000 }))).toBe(
+      'too much text to read',
+    );
+  });
+
+  it('a type the audit does not read', async () => {
+    expect(reasonOf(await extractText(strToU8('x'), 'photo.jpeg'))).toBe('not a file type the audit reads');
+    expect(extractKind('archive.tar.gz')).toBeUndefined();
+    expect(extractKind('dir.csv/file')).toBeUndefined();
+    expect(extractKind('REPORT.DOCX')).toBe('docx');
+  });
+});
+
+describe('text encodings', () => {
+  it('reads UTF-8 with a BOM, UTF-16 LE and BE with a BOM, and Latin-1', async () => {
+    const text = 'Müller ann@example.com 123-45-6789';
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const be = Buffer.from(le);
+    be.swap16();
+    be[0] = 0xfe;
+    be[1] = 0xff;
+    const variants = [
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]),
+      le,
+      Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]),
+      Buffer.from(text, 'latin1'),
+    ];
+    for (const bytes of variants) expect(textOf(await extractText(bytes, 'x.txt'))).toBe(text);
+  });
+});
+
+describe('TextStreamDecoder (big plain-text files in chunks)', () => {
+  it('gives the same text as a whole-file read, wherever the chunks are cut (even inside a character)', () => {
+    const text = `${plantedText()}\nZoë, Jürgen, 東京, 😀\n`.repeat(2000);
+    const bytes = Buffer.from(text);
+    for (const size of [1, 7, 4096, 65_537, bytes.length]) {
+      const decoder = new TextStreamDecoder();
+      let out = '';
+      for (let at = 0; at < bytes.length; at += size) out += decoder.push(bytes.subarray(at, at + size));
+      out += decoder.end();
+      expect(decoder.failure).toBeUndefined();
+      expect(out).toBe(text);
+    }
+  });
+
+  it('reports binary junk from the first chunks', () => {
+    const decoder = new TextStreamDecoder();
+    const junk = randomBytes(200 * 1024);
+    expect(decoder.push(junk.subarray(0, 100 * 1024))).toBe('');
+    expect(decoder.failure).toBe('binary data, not text');
+    expect(decoder.push(junk.subarray(100 * 1024))).toBe('');
+    expect(decoder.end()).toBe('');
+  });
+
+  it('plain-text kinds stream; the others are read whole', () => {
+    expect(['text', 'csv', 'json', 'markdown'].every((k) => isStreamable(k as never))).toBe(true);
+    expect(isStreamable('docx')).toBe(false);
+  });
+});
+
+/**
+ * Overwrites the uncompressed-size fields of every local header and central-directory record of a zip
+ * (written by fflate, no zip64, no data descriptors) to `size`: the "lying archive" attack.
+ */
+function setDeclaredSizes(zip: Uint8Array, size: number): Uint8Array {
+  const out = Buffer.from(zip);
+  for (let at = 0; at + 4 <= out.length; at++) {
+    const sig = out.readUInt32LE(at);
+    if (sig === 0x04034b50) out.writeUInt32LE(size, at + 22);
+    else if (sig === 0x02014b50) out.writeUInt32LE(size, at + 24);
+  }
+  return out;
+}
