@@ -626,6 +626,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     });
     emit({ type: 'changed', what: 'folders' });
     emit({ type: 'changed', what: 'recovery' });
+    emit({ type: 'changed', what: 'settings' });
     void protectMandatory();
   });
 
@@ -688,6 +689,10 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   }
   await protectMandatory();
   await autoProtect.refresh();
+  // The status cache's worker starts now, not at the first folder list the window asks for.
+  statusCache.warm().catch((error: unknown) => {
+    options.log(`status cache: ${error instanceof Error ? error.message : String(error)}`);
+  });
   updater.start();
 
   const lock = async (reason: LockReason): Promise<number> => {
