@@ -27,17 +27,27 @@ import { plural } from '../format.js';
 import { useLoad } from '../hooks.js';
 import './audit.css';
 
-const DETECTOR_LABELS: Record<string, string> = {
-  email: 'E-mail addresses',
-  phone: 'Phone numbers',
-  iban: 'IBANs',
-  'payment-card': 'Payment cards',
-  'us-ssn': 'US social security numbers',
-  'uk-nino': 'UK National Insurance numbers',
+/** The built-in detectors (issue 11 item 1) as people say them: [one, many]. Policy names are shown as is. */
+const DETECTOR_LABELS: Record<string, readonly [string, string]> = {
+  email: ['e-mail address', 'e-mail addresses'],
+  phone: ['phone number', 'phone numbers'],
+  iban: ['IBAN', 'IBANs'],
+  'payment-card': ['payment card number', 'payment card numbers'],
+  'us-ssn': ['US social security number', 'US social security numbers'],
+  'uk-nino': ['UK National Insurance number', 'UK National Insurance numbers'],
 };
 
 export function detectorLabel(name: string): string {
-  return DETECTOR_LABELS[name] ?? name;
+  const many = DETECTOR_LABELS[name]?.[1];
+  return many === undefined ? name : many.charAt(0).toUpperCase() + many.slice(1);
+}
+
+/** "3 e-mail addresses", "1 IBAN", "2 × customer-number" (a policy pattern). */
+function countOf(name: string, n: number): string {
+  const labels = DETECTOR_LABELS[name];
+  const count = n.toLocaleString('en-US');
+  if (!labels) return `${count} × ${name}`;
+  return `${count} ${n === 1 ? labels[0] : labels[1]}`;
 }
 
 function baseName(p: string): string {
@@ -52,12 +62,20 @@ function totalOf(findings: Record<string, number>): number {
 function describeFindings(findings: Record<string, number>): string {
   return Object.entries(findings)
     .sort((a, b) => b[1] - a[1])
-    .map(([name, n]) => `${n.toLocaleString('en-US')} ${detectorLabel(name).toLowerCase()}`)
+    .map(([name, n]) => countOf(name, n))
     .join(', ');
 }
 
-function day(at: number): string {
-  return new Date(at).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+/** The trend's axis: days, or times when the audits so far all fall within two days. */
+function pointLabel(at: number, spanMs: number): string {
+  return spanMs < 2 * 86_400_000
+    ? new Date(at).toLocaleString(undefined, {
+        month: 'short',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: '2-digit',
+      })
+    : new Date(at).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
 }
 
 type Show = 'open' | 'stale' | 'all';
@@ -347,12 +365,23 @@ function ByDetectorChart({ byDetector }: { byDetector: Record<string, number> })
       }
     >
       <ResponsiveContainer width="100%" height={Math.max(120, data.length * 38 + 40)}>
-        <BarChart data={data} layout="vertical" margin={{ left: 8, right: 24, top: 4, bottom: 4 }}>
+        <BarChart
+          accessibilityLayer={false}
+          data={data}
+          layout="vertical"
+          margin={{ left: 8, right: 24, top: 4, bottom: 4 }}
+        >
           <CartesianGrid horizontal={false} />
           <XAxis type="number" allowDecimals={false} />
           <YAxis type="category" dataKey="name" width={190} />
           <Tooltip cursor={false} />
-          <Bar dataKey="count" name="Found" className="bar-primary" isAnimationActive={false} />
+          <Bar
+            dataKey="count"
+            name="Found"
+            className="bar-primary"
+            fill="var(--chart-primary)"
+            isAnimationActive={false}
+          />
         </BarChart>
       </ResponsiveContainer>
     </ChartCard>
@@ -378,7 +407,9 @@ function ByFolderChart({ files }: { files: AuditFileView[] }) {
       summary={
         data.length === 0
           ? 'No folder holds customer data.'
-          : `${plural(open, 'file')} in the clear in these folders.`
+          : open === 0
+            ? 'Every file with customer data here is protected.'
+            : `${plural(open, 'file')} in the clear in these folders.`
       }
       table={
         <table className="table compact">
@@ -404,7 +435,12 @@ function ByFolderChart({ files }: { files: AuditFileView[] }) {
       }
     >
       <ResponsiveContainer width="100%" height={Math.max(120, data.length * 38 + 60)}>
-        <BarChart data={data} layout="vertical" margin={{ left: 8, right: 24, top: 4, bottom: 4 }}>
+        <BarChart
+          accessibilityLayer={false}
+          data={data}
+          layout="vertical"
+          margin={{ left: 8, right: 24, top: 4, bottom: 4 }}
+        >
           <CartesianGrid horizontal={false} />
           <XAxis type="number" allowDecimals={false} />
           <YAxis type="category" dataKey="name" width={150} />
@@ -415,9 +451,17 @@ function ByFolderChart({ files }: { files: AuditFileView[] }) {
             name="In the clear"
             stackId="f"
             className="bar-warn"
+            fill="var(--chart-warn)"
             isAnimationActive={false}
           />
-          <Bar dataKey="safe" name="Protected" stackId="f" className="bar-ok" isAnimationActive={false} />
+          <Bar
+            dataKey="safe"
+            name="Protected"
+            stackId="f"
+            className="bar-ok"
+            fill="var(--chart-ok)"
+            isAnimationActive={false}
+          />
         </BarChart>
       </ResponsiveContainer>
     </ChartCard>
@@ -425,8 +469,9 @@ function ByFolderChart({ files }: { files: AuditFileView[] }) {
 }
 
 function TrendChart({ history }: { history: AuditView['history'] }) {
+  const span = history.length > 1 ? (history.at(-1)?.at ?? 0) - (history[0]?.at ?? 0) : 0;
   const data = history.map((h) => ({
-    when: day(h.at),
+    when: pointLabel(h.at, span),
     at: h.at,
     withData: h.filesWithData,
     open: h.unprotectedWithData,
@@ -467,7 +512,7 @@ function TrendChart({ history }: { history: AuditView['history'] }) {
       }
     >
       <ResponsiveContainer width="100%" height={220}>
-        <LineChart data={data} margin={{ left: 0, right: 24, top: 8, bottom: 4 }}>
+        <LineChart accessibilityLayer={false} data={data} margin={{ left: 0, right: 24, top: 8, bottom: 4 }}>
           <CartesianGrid vertical={false} />
           <XAxis dataKey="when" />
           <YAxis allowDecimals={false} width={40} />
@@ -477,10 +522,24 @@ function TrendChart({ history }: { history: AuditView['history'] }) {
             dataKey="withData"
             name="With customer data"
             className="line-primary"
+            stroke="var(--chart-primary)"
             isAnimationActive={false}
           />
-          <Line dataKey="open" name="In the clear" className="line-warn" isAnimationActive={false} />
-          <Line dataKey="stale" name="Stale" className="line-muted" isAnimationActive={false} />
+          <Line
+            dataKey="open"
+            name="In the clear"
+            className="line-warn"
+            stroke="var(--chart-warn)"
+            isAnimationActive={false}
+          />
+          <Line
+            dataKey="stale"
+            name="Stale"
+            className="line-muted"
+            stroke="var(--chart-muted)"
+            strokeDasharray="5 4"
+            isAnimationActive={false}
+          />
         </LineChart>
       </ResponsiveContainer>
     </ChartCard>
@@ -544,7 +603,7 @@ function FindingsTable({
                   {!f.protected ? (
                     <ActionButton
                       variant="secondary"
-                      label={`Protect the folder of ${name}`}
+                      label={`Protect folder of ${name}`}
                       onError={onError}
                       confirm={{
                         title: 'Protect this folder?',
