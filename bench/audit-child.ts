@@ -24,6 +24,7 @@ const service = new AuditService({
   protectedFolders: () => [],
   identities: () => Promise.resolve([{ kind: 'device', key: Uint8Array.from(Buffer.from(device, 'hex')) }]),
   guard: guardRailsFor(appHome, process.env),
+  ...(process.env.AUDIT_WORKERS ? { workers: Number(process.env.AUDIT_WORKERS) } : {}),
 });
 const started = performance.now();
 if (op === 'scan') {

@@ -55,7 +55,7 @@ function textLines(seed: number, count: number): string {
   ];
   const lines: string[] = [];
   let x = seed;
-  const next = (): number => ((x = (x * 1103515245 + 12345) & 0x7fffffff) >> 16);
+  const next = (): number => (x = (x * 1103515245 + 12345) & 0x7fffffff) >> 16;
   for (let i = 0; i < count; i++) {
     const id = next() % 1_000_000;
     const prose = Array.from({ length: 8 }, () => words[next() % words.length]).join(' ');

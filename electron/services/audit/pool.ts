@@ -5,11 +5,10 @@
  * messages). Runs are serialized. Workers start as the folders pool's do (worker-start.ts).
  */
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { CofferError } from '../../../crypto/errors.js';
 import type { Identity } from '../../../crypto/keys.js';
 import type { BackendName } from '../../../crypto/sodium.js';
-import { startWorker } from '../worker-start.js';
 import type {
   AuditWorkerData,
   FromAuditWorker,
@@ -26,6 +25,28 @@ export interface AuditPoolOptions {
   /** A batch closes at this many files or bytes, whichever comes first. */
   readonly batchFiles?: number;
   readonly batchBytes?: number;
+}
+
+/**
+ * A worker's garbage stays small: text pieces of 1 MiB become strings, and V8 lets a young generation grow
+ * to tens of MiB per isolate before collecting it. A small one keeps the peak memory of the whole process
+ * (main + workers) within the target (issue 11: 200 MB) at the cost of more, shorter collections.
+ */
+const WORKER_LIMITS: ResourceLimits = {
+  maxYoungGenerationSizeMb: 8,
+};
+
+/**
+ * Starts the worker whose entry sits next to this module, from sources (tsx registered in the worker first,
+ * as worker-start.ts does) or compiled, with WORKER_LIMITS.
+ */
+function startAuditWorker(workerData: AuditWorkerData): Worker {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./scanner-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url);
+  if (!fromSources) return new Worker(entry, { workerData, resourceLimits: WORKER_LIMITS });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData, resourceLimits: WORKER_LIMITS });
 }
 
 export interface AuditPoolRun {
@@ -86,9 +107,7 @@ export class AuditPool {
     this.batchBytes = options.batchBytes ?? 8 * 1024 * 1024;
     const readies: Promise<void>[] = [];
     for (let i = 0; i < size; i++) {
-      const worker = startWorker(import.meta.url, 'scanner-worker', {
-        backend: options.backend,
-      } satisfies AuditWorkerData);
+      const worker = startAuditWorker({ backend: options.backend });
       this.slots.push({ worker, inFlight: 0 });
       readies.push(
         new Promise<void>((resolve, reject) => {

@@ -16,8 +16,12 @@ import { toCofferError } from '../fs-errors.js';
 import { openRegularForRead } from '../safe-file/open.js';
 import type { ListedFile } from './scanner-walk.js';
 
-/** Plaintext bytes handed over per call for files in the clear. */
-export const PLAIN_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Plaintext bytes handed over per call for files in the clear: 256 KiB measured as fast as 1 MiB, with a peak
+ * RSS of 144 MB instead of 229 MB for 2 workers (each piece becomes strings that V8 keeps in its large-object
+ * space until a major collection).
+ */
+export const PLAIN_CHUNK_BYTES = 256 * 1024;
 
 export interface ReadHooks {
   /**
