@@ -1,0 +1,145 @@
+/**
+ * The Activity log as listed and exported (issue 12 item 6): the entries the app really records (a real
+ * ActivityLog file) come out with folder paths instead of IDs, words instead of errno and `CODE:` prefixes,
+ * and no temporary file names; an export holds exactly what the filters keep, and a CSV cell never starts a
+ * spreadsheet formula.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { matchesFilter, serializeActivity } from '../../shared/activity-view.js';
+import { ActivityLog } from '../activity.js';
+import { ReadableActivity, plainDetail } from './activity-view.js';
+
+const FOLDER_ID = '9f86d081884c7d65';
+const FOLDER = '/home/ada/Customers';
+
+describe('the Activity log in plain language', () => {
+  let dir: string;
+  let log: ActivityLog;
+  let readable: ReadableActivity;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-activity-view-'));
+    let now = Date.UTC(2026, 10, 1, 9, 0, 0);
+    log = new ActivityLog(path.join(dir, 'activity.jsonl'), () => (now += 60_000));
+    readable = new ReadableActivity(log, (id) => (id === FOLDER_ID ? FOLDER : undefined));
+    // What handlers.ts and composition.ts record, as they record it.
+    log.record({ action: 'Protect', target: FOLDER_ID, outcome: 'ok' });
+    log.record({
+      action: 'Protect finished',
+      target: FOLDER_ID,
+      outcome: 'error',
+      detail: '3/5 files, 2 problem(s)',
+    });
+    log.record({
+      action: 'Auto-protect',
+      target: '2 new file(s)',
+      outcome: 'error',
+      detail: `${FOLDER}/notes.txt: EBUSY; ${FOLDER}/copy.txt: HARD_LINK`,
+    });
+    log.record({
+      action: 'Decrypt a copy',
+      target: 'report.pdf',
+      outcome: 'error',
+      detail: `ENOENT: no such file or directory, open '${FOLDER}/.report.pdf.coffer.tmp-0123456789ab'`,
+    });
+    log.record({
+      action: 'Verify',
+      target: 'invoice.xlsx',
+      outcome: 'error',
+      detail: 'SOURCE_CHANGED: The file changed while Coffer read it.',
+    });
+    log.record({ action: 'Data audit', target: '=HYPERLINK("http://x")', outcome: 'ok' });
+  });
+
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('names folders, not their IDs, and says errors in words (the raw log does not)', () => {
+    const raw = JSON.stringify(log.list());
+    // What the screen showed before (issue 12: "internal folder IDs, raw errno and temp names").
+    expect(raw).toContain(FOLDER_ID);
+    expect(raw).toMatch(/ENOENT|EBUSY/);
+    expect(raw).toContain('.coffer.tmp-');
+
+    const listed = readable.list();
+    const text = JSON.stringify(listed);
+    expect(text).not.toContain(FOLDER_ID);
+    expect(text).not.toMatch(/\bE[A-Z]{3,}\b/);
+    expect(text).not.toContain('tmp-0123456789ab');
+    expect(text).not.toMatch(/"detail":"[A-Z_]{3,}: /);
+    expect(listed.filter((e) => e.action.startsWith('Protect')).map((e) => e.target)).toEqual([
+      FOLDER,
+      FOLDER,
+    ]);
+    expect(listed.find((e) => e.action === 'Auto-protect')?.detail).toBe(
+      `${FOLDER}/notes.txt: in use by another app; ${FOLDER}/copy.txt: has another name (hard link)`,
+    );
+    expect(listed.find((e) => e.action === 'Decrypt a copy')?.detail).toBe('not found: a temporary file');
+    expect(listed.find((e) => e.action === 'Verify')?.detail).toBe('The file changed while Coffer read it.');
+  });
+
+  it('keeps a folder ID it cannot resolve, and a list that throws does not break the log', () => {
+    const broken = new ReadableActivity(log, () => {
+      throw new Error('STATE_TAMPERED');
+    });
+    expect(broken.list().filter((e) => e.action === 'Protect')[0]?.target).toBe(FOLDER_ID);
+  });
+
+  it('exports exactly the rows the filters keep, as CSV and as JSON lines', () => {
+    const csv = path.join(dir, 'out.csv');
+    const filter = { category: 'protection' as const, text: 'customers' };
+    const shown = readable.list().filter((e) => matchesFilter(e, filter));
+    expect(shown.map((e) => e.action)).toEqual(['Auto-protect', 'Protect finished', 'Protect']);
+    expect(readable.exportTo(csv, 'csv', filter)).toBe(3);
+    const lines = fs.readFileSync(csv, 'utf8').split('\r\n');
+    expect(lines[0]).toBe('time,category,action,target,outcome,detail');
+    expect(lines.slice(1, -1)).toHaveLength(3);
+    expect(lines[3]).toBe(`2026-11-01T09:01:00.000Z,protection,Protect,${FOLDER},Done,`);
+    expect((fs.statSync(csv).mode & 0o777).toString(8)).toBe('600');
+
+    const jsonl = path.join(dir, 'out.jsonl');
+    expect(readable.exportTo(jsonl, 'jsonl', { category: 'audit' })).toBe(1);
+    expect(JSON.parse(fs.readFileSync(jsonl, 'utf8'))).toEqual({
+      time: '2026-11-01T09:06:00.000Z',
+      category: 'audit',
+      action: 'Data audit',
+      target: '=HYPERLINK("http://x")',
+      outcome: 'ok',
+    });
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.part'))).toEqual([]);
+  });
+
+  it('never lets a CSV cell start a formula, and quotes commas, quotes and newlines', () => {
+    const text = serializeActivity(
+      [
+        { id: '1', at: 0, action: 'Data audit', target: '=HYPERLINK("http://x")', outcome: 'ok' },
+        { id: '2', at: 0, action: 'Verify', target: 'a,b', outcome: 'error', detail: 'line1\nline2' },
+      ],
+      'csv',
+    );
+    const rows = text.split('\r\n');
+    expect(rows[1]).toBe(`1970-01-01T00:00:00.000Z,audit,Data audit,"'=HYPERLINK(""http://x"")",Done,`);
+    expect(rows[2]).toBe('1970-01-01T00:00:00.000Z,files,Verify,"a,b",Failed,"line1\nline2"');
+  });
+
+  it('filters by date range inclusive of both ends, and by text in any column', () => {
+    const e = { id: 'x', at: 1000, action: 'Verify', target: 't', outcome: 'ok' as const, detail: 'Fine' };
+    expect(matchesFilter(e, { from: 1000, to: 1000 })).toBe(true);
+    expect(matchesFilter(e, { from: 1001 })).toBe(false);
+    expect(matchesFilter(e, { to: 999 })).toBe(false);
+    expect(matchesFilter(e, { text: 'fine' })).toBe(true);
+    expect(matchesFilter(e, { text: 'done' })).toBe(true);
+    expect(matchesFilter(e, { text: 'nope' })).toBe(false);
+    expect(matchesFilter(e, { category: 'files' })).toBe(true);
+    expect(matchesFilter(e, { category: 'keys' })).toBe(false);
+  });
+
+  it('plainDetail leaves ordinary text alone', () => {
+    expect(plainDetail('4/4 files')).toBe('4/4 files');
+    expect(plainDetail('key ID 3f9a-12bc-0e77-a1d4')).toBe('key ID 3f9a-12bc-0e77-a1d4');
+  });
+});

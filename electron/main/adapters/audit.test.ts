@@ -1,0 +1,224 @@
+/**
+ * The Audit screen's adapter on real files: it acts only on a file the last scan listed that is still the
+ * file it read (a renderer that names any other path, or a finding swapped for a link or rewritten since,
+ * is refused and nothing is touched), a move never replaces a file, the findings and their counts survive
+ * a restart, and a damaged state file only loses them. The scanner here returns a ScanReport for the
+ * planted files (the real scanner is walked in e2e/app-audit-screen.e2e.ts); these tests are about the
+ * adapter's checks.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FolderView } from '../../shared/contract.js';
+import { AuditAdapter, freeName, type AuditScanner, type ScanReportLike } from './audit.js';
+
+function folderView(id: string, p: string): FolderView {
+  return {
+    id,
+    path: p,
+    mandatory: false,
+    protectedFiles: 0,
+    plaintextFiles: 0,
+    protectedBytes: 0,
+    inTheClearFiles: 0,
+    inTheClear: [],
+    excludedFiles: 0,
+    lastRun: null,
+    runningRunId: null,
+  };
+}
+
+describe('AuditAdapter', () => {
+  let dir: string;
+  let inbox: string;
+  let vault: string;
+  let stateFile: string;
+  let protectedRuns: string[];
+  let added: string[];
+  let release: (() => void) | null;
+
+  const reportFor = (files: string[]): ScanReportLike => ({
+    files: files.map((p) => {
+      const st = fs.statSync(p);
+      return {
+        path: p,
+        protected: false,
+        findings: { email: 2 },
+        modified: new Date(st.mtimeMs).toISOString(),
+        stale: false,
+        size: st.size,
+      };
+    }),
+    skipped: [
+      { path: path.join(inbox, 'link'), kind: 'rule', reason: 'a symbolic link' },
+      { path: path.join(inbox, 'broken.pdf'), kind: 'content', reason: 'the PDF is damaged' },
+    ],
+    summary: {
+      finishedAt: new Date().toISOString(),
+      cancelled: false,
+      filesScanned: files.length + 1,
+      filesWithFindings: files.length,
+      unprotectedWithFindings: files.length,
+      findings: { email: 2 * files.length },
+      staleWithFindings: 0,
+      retentionDays: 365,
+      skipped: { rule: 1, content: 1, error: 0 },
+    },
+  });
+
+  const make = (files: () => string[]) => {
+    const scanner: AuditScanner = {
+      scans: () => [],
+      scan: async () => {
+        if (release) await new Promise<void>((resolve) => (release = resolve));
+        return reportFor(files());
+      },
+    };
+    return new AuditAdapter({
+      scanner,
+      folders: {
+        list: () => Promise.resolve([folderView('v1', vault)]),
+        add: (p) => {
+          added.push(p);
+          return Promise.resolve(folderView('new', p));
+        },
+        protect: (id) => {
+          protectedRuns.push(id);
+          return Promise.resolve({ runId: `run-${id}` });
+        },
+      },
+      file: stateFile,
+    });
+  };
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-audit-adapter-'));
+    inbox = path.join(dir, 'Inbox');
+    vault = path.join(dir, 'Vault');
+    fs.mkdirSync(inbox);
+    fs.mkdirSync(vault);
+    stateFile = path.join(dir, 'app', 'audit-screen.json');
+    protectedRuns = [];
+    added = [];
+    release = null;
+    for (const n of ['a.txt', 'b.txt', 'c.txt'])
+      fs.writeFileSync(path.join(inbox, n), `ada@example.com ${n}`);
+  });
+
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const inboxFiles = () => ['a.txt', 'b.txt', 'c.txt'].map((n) => path.join(inbox, n));
+
+  it('refuses to delete a path the last scan did not list, and before any scan', async () => {
+    const outside = path.join(dir, 'keep.txt');
+    fs.writeFileSync(outside, 'keep');
+    const audit = make(inboxFiles);
+    await expect(audit.act({ action: 'delete', path: outside })).rejects.toMatchObject({
+      code: 'NOT_IN_AUDIT',
+    });
+    await audit.scan(undefined);
+    for (const p of [outside, path.join(inbox, '..', 'keep.txt'), `${inbox}/a.txt/`, inbox]) {
+      await expect(audit.act({ action: 'delete', path: p })).rejects.toMatchObject({ code: 'NOT_IN_AUDIT' });
+    }
+    expect(fs.readFileSync(outside, 'utf8')).toBe('keep');
+  });
+
+  it('refuses a finding swapped for a symlink, a folder, or rewritten since the scan', async () => {
+    const audit = make(inboxFiles);
+    await audit.scan(undefined);
+    const [a, b, c] = inboxFiles() as [string, string, string];
+    const victim = path.join(dir, 'victim.txt');
+    fs.writeFileSync(victim, 'precious');
+    fs.rmSync(a);
+    fs.symlinkSync(victim, a);
+    fs.rmSync(b);
+    fs.mkdirSync(b);
+    fs.appendFileSync(c, ' and more');
+    for (const p of [a, b, c]) {
+      await expect(audit.act({ action: 'delete', path: p })).rejects.toMatchObject({
+        code: 'CHANGED_SINCE_AUDIT',
+      });
+    }
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
+    expect(fs.existsSync(c)).toBe(true);
+  });
+
+  it('deletes a listed file, drops it from the findings and the counts, and remembers that after a restart', async () => {
+    const audit = make(inboxFiles);
+    const first = await audit.scan(undefined);
+    expect(first.files).toHaveLength(3);
+    expect(first.skipped).toEqual([{ path: path.join(inbox, 'broken.pdf'), reason: 'the PDF is damaged' }]);
+    const [a] = inboxFiles() as [string];
+    await audit.act({ action: 'delete', path: a });
+    expect(fs.existsSync(a)).toBe(false);
+    const again = make(inboxFiles).view();
+    expect(again.files.map((f) => f.path)).toEqual(inboxFiles().slice(1));
+    expect(again.last).toMatchObject({ filesWithData: 2, unprotectedWithData: 2 });
+    expect((fs.statSync(stateFile).mode & 0o777).toString(8)).toBe('600');
+    await expect(again.files.length).toBe(2);
+    await expect(make(inboxFiles).act({ action: 'delete', path: a })).rejects.toMatchObject({
+      code: 'NOT_IN_AUDIT',
+    });
+  });
+
+  it('moves into a protected folder without replacing a file there, then runs its protect', async () => {
+    fs.writeFileSync(path.join(vault, 'a.txt'), 'already here');
+    fs.writeFileSync(path.join(vault, 'a (2).txt.coffer'), 'protected namesake');
+    const audit = make(inboxFiles);
+    await audit.scan(undefined);
+    const [a] = inboxFiles() as [string];
+    const r = await audit.act({ action: 'move', path: a, folderId: 'v1' });
+    expect(r.runId).toBe('run-v1');
+    expect(protectedRuns).toEqual(['v1']);
+    expect(fs.readFileSync(path.join(vault, 'a.txt'), 'utf8')).toBe('already here');
+    expect(fs.readFileSync(path.join(vault, 'a (3).txt'), 'utf8')).toBe('ada@example.com a.txt');
+    expect(fs.existsSync(a)).toBe(false);
+    await expect(
+      audit.act({ action: 'move', path: inboxFiles()[1] ?? '', folderId: 'nope' }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('protects the folder of a finding through add + protect, and forgets the files in it', async () => {
+    const audit = make(inboxFiles);
+    await audit.scan(undefined);
+    const r = await audit.act({ action: 'protect-folder', path: inboxFiles()[0] ?? '' });
+    expect(added).toEqual([fs.realpathSync(inbox)]);
+    expect(r.runId).toBe('run-new');
+    expect(audit.view().files).toEqual([]);
+    expect(audit.view().last?.unprotectedWithData).toBe(0);
+  });
+
+  it('runs one scan at a time and refuses actions while it runs; cancel says whether one ran', async () => {
+    const audit = make(inboxFiles);
+    await audit.scan(undefined);
+    release = () => undefined;
+    const running = audit.scan(undefined);
+    await expect(audit.scan(undefined)).rejects.toMatchObject({ code: 'AUDIT_RUNNING' });
+    await expect(audit.act({ action: 'delete', path: inboxFiles()[0] ?? '' })).rejects.toMatchObject({
+      code: 'AUDIT_RUNNING',
+    });
+    expect(audit.view().running).toBe(true);
+    expect(audit.cancel()).toBe(true);
+    const go = release as () => void;
+    release = null;
+    go();
+    await expect(running).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(audit.cancel()).toBe(false);
+    expect(fs.existsSync(inboxFiles()[0] ?? '')).toBe(true);
+  });
+
+  it('a damaged state file loses the list, not the app', () => {
+    fs.mkdirSync(path.dirname(stateFile), { recursive: true });
+    fs.writeFileSync(stateFile, '{"version":2,"last":{"files":[{"path":1}]}}');
+    expect(make(inboxFiles).view()).toMatchObject({ last: null, files: [], history: [] });
+  });
+
+  it('freeName skips names taken in the clear or protected', () => {
+    fs.writeFileSync(path.join(vault, 'r.pdf.coffer'), '');
+    expect(freeName(vault, 'r.pdf')).toBe(path.join(vault, 'r (2).pdf'));
+    expect(freeName(vault, 'new.pdf')).toBe(path.join(vault, 'new.pdf'));
+  });
+});
