@@ -174,7 +174,8 @@ class Scan {
     if (nd > MAX_DIGITS || ng > MAX_GROUPS || !this.startsAt(start) || !this.endsAt(end)) {
       return this.skipWord(end);
     }
-    this.classify(plus, nd, ng);
+    // Fewer than 8 digits is nothing here (ids, amounts, times): most tokens stop at this test.
+    if (nd >= 8) this.classify(plus, nd, ng);
     return end;
   }
 
