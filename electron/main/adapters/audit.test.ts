@@ -158,7 +158,6 @@ describe('AuditAdapter', () => {
     expect(again.files.map((f) => f.path)).toEqual(inboxFiles().slice(1));
     expect(again.last).toMatchObject({ filesWithData: 2, unprotectedWithData: 2 });
     expect((fs.statSync(stateFile).mode & 0o777).toString(8)).toBe('600');
-    await expect(again.files.length).toBe(2);
     await expect(make(inboxFiles).act({ action: 'delete', path: a })).rejects.toMatchObject({
       code: 'NOT_IN_AUDIT',
     });
@@ -202,7 +201,7 @@ describe('AuditAdapter', () => {
     });
     expect(audit.view().running).toBe(true);
     expect(audit.cancel()).toBe(true);
-    const go = release as () => void;
+    const go = release;
     release = null;
     go();
     await expect(running).rejects.toMatchObject({ code: 'CANCELLED' });
