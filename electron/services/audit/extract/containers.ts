@@ -81,16 +81,21 @@ export async function containerText(
   });
   const texts: string[] = [];
   let size = 0;
-  for (const name of names) {
-    const bytesOf = read.entries.get(name);
-    if (bytesOf === undefined) continue;
-    read.entries.delete(name); // let the part's bytes go as soon as its text is taken
-    const decoded = decodeText(bytesOf, limits);
-    if (!decoded.ok) return { ok: false, reason: `a part of the document is not text (${name})` };
-    const text = markupText(decoded.text, container.rules, limits.maxTextChars - size);
-    size += text.length + 1;
-    texts.push(text);
-    if (performance.now() > deadline) return { ok: false, reason: 'took too long to read' };
+  try {
+    for (const name of names) {
+      const bytesOf = read.entries.get(name);
+      if (bytesOf === undefined) continue;
+      read.entries.delete(name); // let the part's bytes go as soon as its text is taken
+      const decoded = decodeText(bytesOf, limits);
+      bytesOf.fill(0); // inflated plaintext of a possibly protected file: wiped once decoded
+      if (!decoded.ok) return { ok: false, reason: `a part of the document is not text (${name})` };
+      const text = markupText(decoded.text, container.rules, limits.maxTextChars - size);
+      size += text.length + 1;
+      texts.push(text);
+      if (performance.now() > deadline) return { ok: false, reason: 'took too long to read' };
+    }
+  } finally {
+    for (const left of read.entries.values()) left.fill(0);
   }
   return { ok: true, text: texts.join('\n') };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { strToU8, zipSync, type Zippable } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { countFindings, makeDetectors } from '../detectors/index.js';
@@ -240,3 +241,33 @@ function setDeclaredSizes(zip: Uint8Array, size: number): Uint8Array {
   }
   return out;
 }
+
+describe('damaged files of every format (fuzz)', async () => {
+  const files = await plantedFiles();
+
+  it.each(Object.keys(files))(
+    '%s with random bytes changed or cut: text or a reason, never a throw',
+    async (name) => {
+      const original = files[name];
+      if (original === undefined) throw new Error(name);
+      const runs = name.endsWith('.pdf') ? 15 : 40;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(fc.nat({ max: original.length - 1 }), fc.integer({ min: 0, max: 255 })), {
+            minLength: 1,
+            maxLength: 8,
+          }),
+          fc.nat({ max: original.length }),
+          async (edits, cut) => {
+            const damaged = Uint8Array.from(original.subarray(0, Math.max(1, cut)));
+            for (const [at, value] of edits) if (at < damaged.length) damaged[at] = value;
+            const result = await extractText(damaged, name, { ...DEFAULT_LIMITS, timeoutMs: 10_000 });
+            if (result.ok) expect(typeof result.text).toBe('string');
+            else expect(result.reason.length).toBeGreaterThan(0);
+          },
+        ),
+        { numRuns: runs },
+      );
+    },
+  );
+});

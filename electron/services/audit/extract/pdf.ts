@@ -27,9 +27,11 @@ export async function pdfText(
   deadline: number,
 ): Promise<ExtractResult> {
   const { getDocument } = await getResolvedPDFJS();
-  // PDF.js may take over (detach) the buffer it is given: hand it a copy, the caller keeps its bytes.
+  // A copy, as a plain Uint8Array (PDF.js refuses a Buffer); wiped at the end, as the caller wipes the
+  // plaintext of a protected file.
+  const data = new Uint8Array(bytes);
   const task = getDocument({
-    data: new Uint8Array(bytes), // a copy, and a plain Uint8Array (PDF.js refuses a Buffer)
+    data,
     isEvalSupported: false,
     useSystemFonts: false,
     disableFontFace: true,
@@ -66,6 +68,7 @@ export async function pdfText(
   } finally {
     clearTimeout(timer);
     await task.destroy().catch(() => undefined);
+    if (data.byteLength > 0) data.fill(0); // PDF.js may have detached it (then it holds nothing)
   }
 }
 
