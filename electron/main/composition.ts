@@ -50,6 +50,7 @@ import { AutoProtect } from './auto-protect.js';
 import { AuditService } from '../services/audit/scanner.js';
 import type { HandlerTable } from './handle.js';
 import { createHandlers } from './handlers.js';
+import { aboutInfo, appVersion, libsodiumVersion } from './about.js';
 import type {
   DialogPort,
   FilesPort,
@@ -536,7 +537,11 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     settings: settingsPort,
     updates,
     // Listed and exported in plain language: folder paths, not IDs; words, not errno (issue 12 item 6).
-    activity: new ReadableActivity(activity, (id) => registry.list().find((f) => f.id === id)?.path),
+    activity: new ReadableActivity(
+      activity,
+      (id) => registry.list().find((f) => f.id === id)?.path,
+      auditLog,
+    ),
     audit,
     dialog: options.dialog,
     shell: options.shell,
@@ -711,7 +716,16 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
 
   return {
     ports,
-    handlers: createHandlers(ports, emit, { lock }),
+    handlers: createHandlers(ports, emit, {
+      lock,
+      about: async () =>
+        aboutInfo({
+          app: appVersion(),
+          versions: process.versions,
+          libsodium: await libsodiumVersion(sodium.name),
+          policy: policy.view(),
+        }),
+    }),
     runs,
     sodium,
     onChange(listener) {

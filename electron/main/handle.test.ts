@@ -150,7 +150,10 @@ describe('handle', () => {
   });
 });
 
-const APP = { lock: () => Promise.resolve(0) };
+const APP = {
+  lock: () => Promise.resolve(0),
+  about: () => Promise.reject(new Error('not used by these tests')),
+};
 
 /** Fakes for the handler table: only what each test touches; anything else throws. */
 function fakePorts(overrides: Partial<{ [K in keyof Ports]: Partial<Ports[K]> }>): Ports {

@@ -4,7 +4,7 @@
  * Payloads arrive already validated by `handle` (handle.ts).
  */
 import { CofferError } from '../../crypto/errors.js';
-import type { CofferEvent, FileInspection } from '../shared/contract.js';
+import type { AboutInfo, CofferEvent, FileInspection } from '../shared/contract.js';
 import type { HandlerTable } from './handle.js';
 import type { Ports } from './ports.js';
 
@@ -12,6 +12,8 @@ import type { Ports } from './ports.js';
 export interface AppActions {
   /** Saves and wipes the edit workspace, records it and tells the window; returns how many files. */
   lock(reason: 'user'): Promise<number>;
+  /** Versions and policy source for the About panel (about.ts). */
+  about(): Promise<AboutInfo>;
 }
 
 export function createHandlers(
@@ -68,6 +70,7 @@ export function createHandlers(
       };
     },
     getPolicy: () => policy.view(),
+    getAbout: () => app.about(),
     getSettings: () => settings.get(),
     async setAutoLock({ minutes }) {
       const next = await recorded('Change auto-lock', minutes === null ? 'never' : `${minutes} min`, () =>
@@ -203,6 +206,7 @@ export function createHandlers(
     },
 
     async helpdeskLoadKey({ passphrase }) {
+      policy.assertHelpdeskTools();
       const file = await dialog.pickFiles('Choose the organization recovery key file');
       const keyFile = file?.[0];
       if (keyFile === undefined) return null;
@@ -222,6 +226,7 @@ export function createHandlers(
       return { unloaded: true };
     },
     async helpdeskPick({ what }) {
+      policy.assertHelpdeskTools();
       const chosen =
         what === 'folder'
           ? await dialog
@@ -236,6 +241,7 @@ export function createHandlers(
       return found;
     },
     async helpdeskRestore({ paths, mode }) {
+      policy.assertHelpdeskTools();
       const unknown = paths.filter((p) => !picked.has(p));
       if (unknown.length > 0) {
         throw new CofferError(
@@ -257,6 +263,7 @@ export function createHandlers(
     },
 
     listActivity: () => activity.list(),
+    verifyActivity: () => activity.verify(),
     async exportActivity({ format, filter }) {
       const destination = await dialog.pickSavePath(
         'Export activity',

@@ -109,6 +109,16 @@ export interface FolderView {
 }
 
 /** The machine policy as the UI shows it: whether it applies, where it comes from, what is wrong with it. */
+/** The About panel: what this machine runs (issue 12 item 3). null: not running in Electron (tests). */
+export interface AboutInfo {
+  app: string;
+  electron: string | null;
+  chromium: string | null;
+  node: string;
+  libsodium: string;
+  policy: { status: PolicyView['status']; origin: string };
+}
+
 export interface PolicyView {
   status: 'none' | 'active' | 'invalid';
   /** Where Coffer read it (a file, a registry key, managed preferences). */
@@ -117,6 +127,8 @@ export interface PolicyView {
   problems: string[];
   /** Every setting the policy manages, shown locked ("set by your organization"). */
   settings: ManagedSetting[];
+  /** The Helpdesk page is shown only where the policy turns the helpdesk tools on. */
+  helpdeskTools: boolean;
 }
 
 export interface AppSettings {
@@ -202,7 +214,22 @@ export interface ActivityFilter {
   to?: number | undefined;
   text?: string | undefined;
 }
-export type ActivityCategory = 'protection' | 'files' | 'keys' | 'helpdesk' | 'settings' | 'audit' | 'other';
+export type ActivityCategory =
+  | 'protection'
+  | 'files'
+  | 'keys'
+  | 'helpdesk'
+  | 'settings'
+  | 'audit'
+  | 'security'
+  | 'other';
+
+/** Whether the tamper-evident audit trail (issue 11 item 2) verifies; `problem` names the first bad record. */
+export interface TrailCheck {
+  ok: boolean;
+  records: number;
+  problem?: string;
+}
 
 /** One file of a data audit (issue 11 item 1): counts per detector only, never a matched value. */
 export interface AuditFileView {
@@ -303,7 +330,9 @@ const restore = z.strictObject({
 });
 
 const activityFilter = z.strictObject({
-  category: z.enum(['protection', 'files', 'keys', 'helpdesk', 'settings', 'audit', 'other']).optional(),
+  category: z
+    .enum(['protection', 'files', 'keys', 'helpdesk', 'settings', 'audit', 'security', 'other'])
+    .optional(),
   from: z.number().int().nonnegative().optional(),
   to: z.number().int().nonnegative().optional(),
   text: z.string().max(200).optional(),
@@ -328,6 +357,7 @@ function method<S extends z.ZodType, R>(request: S): { request: S; response: R }
 export const contract = {
   getOverview: method<typeof empty, Overview>(empty),
   getPolicy: method<typeof empty, PolicyView>(empty),
+  getAbout: method<typeof empty, AboutInfo>(empty),
   getSettings: method<typeof empty, AppSettings>(empty),
   /** Refused with POLICY_LOCKED while the organization's policy sets the delay. */
   setAutoLock: method<typeof autoLock, AppSettings>(autoLock),
@@ -383,6 +413,8 @@ export const contract = {
   helpdeskRestore: method<typeof restore, { runId: string } | null>(restore),
 
   listActivity: method<typeof empty, ActivityEntry[]>(empty),
+  /** Checks the audit trail's chain and MACs (AuditLog.verify), for the Activity screen's line about it. */
+  verifyActivity: method<typeof empty, TrailCheck>(empty),
   /** Writes the filtered entries through the save dialog; null when cancelled. */
   exportActivity: method<typeof exportActivity, { savedTo: string; entries: number } | null>(exportActivity),
 

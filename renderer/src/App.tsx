@@ -1,10 +1,12 @@
 import { useEffect, useState } from 'react';
 import { call } from './api.js';
-import { ActionButton, Notice } from './components.js';
+import { ActionButton, Notice, PageHeader } from './components.js';
 import { ConfirmProvider } from './confirm.js';
 import { onEvent } from './api.js';
+import { useLoad } from './hooks.js';
 import { SCREENS, SCREEN_LABELS, screenFromHash, type Screen } from './screens.js';
 import { Activity } from './screens/Activity.js';
+import { About } from './screens/About.js';
 import { Audit } from './screens/Audit.js';
 import { Files } from './screens/Files.js';
 import { Folders } from './screens/Folders.js';
@@ -24,6 +26,10 @@ export function App() {
   const [screen, setScreen] = useState<Screen>(() => screenFromHash(window.location.hash));
   const [folderId, setFolderId] = useState<string | null>(null);
   const [locked, setLocked] = useState<string>();
+  // Employees never see the Helpdesk page: only a policy with helpdeskTools shows it (main refuses its calls too).
+  const policy = useLoad(() => call('getPolicy', {}), ['settings']);
+  const helpdeskTools = policy.data?.helpdeskTools === true;
+  const screens = SCREENS.filter((s) => s !== 'helpdesk' || helpdeskTools);
 
   useEffect(() => {
     const onHash = () => {
@@ -86,7 +92,7 @@ export function App() {
           </div>
           <nav aria-label="Main">
             <ul>
-              {SCREENS.map((s) => (
+              {screens.map((s) => (
                 <li key={s}>
                   <a href={`#/${s}`} aria-current={s === screen ? 'page' : undefined} className="nav-link">
                     {SCREEN_LABELS[s]}
@@ -134,9 +140,19 @@ export function App() {
           {screen === 'files' ? <Files folderId={folderId} setFolderId={setFolderId} /> : null}
           {screen === 'audit' ? <Audit /> : null}
           {screen === 'recovery' ? <Recovery /> : null}
-          {screen === 'helpdesk' ? <Helpdesk /> : null}
+          {screen === 'helpdesk' ? (
+            helpdeskTools ? (
+              <Helpdesk />
+            ) : (
+              <PageHeader
+                title="Helpdesk"
+                lead="The helpdesk tools are not turned on for this computer. Helpdesk staff use a computer whose organization policy turns them on."
+              />
+            )
+          ) : null}
           {screen === 'activity' ? <Activity /> : null}
           {screen === 'settings' ? <Settings /> : null}
+          {screen === 'about' ? <About /> : null}
         </main>
       </div>
     </ConfirmProvider>

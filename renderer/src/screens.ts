@@ -7,6 +7,7 @@ export const SCREENS = [
   'helpdesk',
   'activity',
   'settings',
+  'about',
 ] as const;
 export type Screen = (typeof SCREENS)[number];
 
@@ -19,6 +20,7 @@ export const SCREEN_LABELS: Record<Screen, string> = {
   helpdesk: 'Helpdesk',
   activity: 'Activity',
   settings: 'Settings',
+  about: 'About',
 };
 
 /** `#/files` → 'files'; anything unknown is the overview. */
