@@ -57,7 +57,7 @@ async function makeReport(ctx: CliContext, reason: ReportReason): Promise<Report
       keyStore: s.keyStore,
       lockDir: lockDirIn(s.paths.home),
     });
-    return await signReport(body, (message) => key.sign(message));
+    return await key.use((sign) => signReport(body, sign));
   } finally {
     await close();
   }

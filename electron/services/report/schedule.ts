@@ -16,7 +16,8 @@ export async function makeSignedReport(
   key: ReportSigningKey,
   reason: ReportReason,
 ): Promise<ReportFile> {
-  return signReport(await collectReport(sources, reason), (message) => key.sign(message));
+  const body = await collectReport(sources, reason);
+  return key.use((sign) => signReport(body, sign));
 }
 
 /** The version of the package this code belongs to (source checkout or build output). */

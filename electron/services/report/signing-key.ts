@@ -71,11 +71,14 @@ const KEY_HINT =
 export class ReportSigningKey {
   constructor(private readonly deps: ReportSigningKeyDeps) {}
 
-  /** Signs `message`, making the key first when this account has none. The seed is zeroed after use. */
-  async sign(message: Uint8Array): Promise<Signer> {
+  /**
+   * Lends a signing function to `fn` (the key made first when this account has none), reading the keychain
+   * once however often `fn` signs; the seed is zeroed when `fn` is done.
+   */
+  async use<T>(fn: (sign: (message: Uint8Array) => Signer) => Promise<T>): Promise<T> {
     const seed = await this.seed();
     try {
-      return signWithSeed(seed, message);
+      return await fn((message) => signWithSeed(seed, message));
     } finally {
       this.deps.sodium.zero(seed);
     }
