@@ -36,9 +36,14 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     orgKeyId = formatKeyId(recoveryKeyId(sodium, org.publicKey));
     orgKeyFile = path.join(work, 'org.cofferkey');
     fs.writeFileSync(orgKeyFile, await sealRecoveryKeyFile(org, PASSPHRASE, { opslimit: 1, memlimit: 8192 }));
-    // allowUserRecoveryKeys: the trust scenario adds a key of the user's own beside the policy's.
+    // allowUserRecoveryKeys: the trust scenario adds a key of the user's own beside the policy's;
+    // helpdeskTools: this is a helpdesk computer, so the Helpdesk page is shown (e2e/app-keyboard.e2e.ts: not otherwise).
     h = await startHarness({
-      policy: { recoveryPublicKeys: [encodePublicKey(sodium, org.publicKey)], allowUserRecoveryKeys: true },
+      policy: {
+        recoveryPublicKeys: [encodePublicKey(sodium, org.publicKey)],
+        allowUserRecoveryKeys: true,
+        helpdeskTools: true,
+      },
     });
   });
 

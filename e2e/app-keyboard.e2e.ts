@@ -94,14 +94,19 @@ describe.skipIf(skipReason !== null)('the app with the keyboard only', () => {
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     const labels = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts();
     expect(labels.length).toBeGreaterThan(5);
+    // No policy turns the helpdesk tools on here: an employee's computer has no Helpdesk page.
+    expect(labels).not.toContain('Helpdesk');
     for (const label of [...labels.slice(1), labels[0] ?? 'Overview']) {
       await page.getByRole('link', { name: label, exact: true }).focus();
       await page.keyboard.press('Enter');
+      // The heading may say more than the link ("About" → "About Coffer").
       await expect
         .poll(() =>
-          page.evaluate('({ id: document.activeElement.id, text: document.activeElement.textContent })'),
+          page.evaluate(
+            `document.activeElement.id === 'page-title' && document.activeElement.textContent.startsWith(${JSON.stringify(label)})`,
+          ),
         )
-        .toEqual({ id: 'page-title', text: label });
+        .toBe(true);
     }
   });
 });

@@ -83,6 +83,20 @@ describe.skipIf(NO_KEYRING !== null)('policy enforced by the app handlers', () =
     fs.rmSync(home, { recursive: true, force: true });
   });
 
+  it('the helpdesk tools are off unless the policy turns them on: hidden, and refused by main', async () => {
+    await start({});
+    expect((await app.handlers.getPolicy({})).helpdeskTools).toBe(false);
+    expect(await codeOf(app.handlers.helpdeskLoadKey({ passphrase: 'x' }))).toBe('POLICY_FORBIDS');
+    expect(await codeOf(app.handlers.helpdeskPick({ what: 'folder' }))).toBe('POLICY_FORBIDS');
+    expect(await codeOf(app.handlers.helpdeskRestore({ paths: [], mode: 'rekey' }))).toBe('POLICY_FORBIDS');
+    await changePolicy({ helpdeskTools: true });
+    expect((await app.handlers.getPolicy({})).helpdeskTools).toBe(true);
+    expect(await app.handlers.helpdeskPick({ what: 'folder' })).toBeNull(); // the picker was cancelled
+    // An invalid policy never turns them on.
+    await changePolicyRaw({ helpdeskTools: 'yes' });
+    expect((await app.handlers.getPolicy({})).helpdeskTools).toBe(false);
+  });
+
   it('refuses to encrypt without the required recovery key, and leaves the plaintext as it was', async () => {
     await start({ requireRecoveryKey: true });
     const id = await addFolder(folder);

@@ -19,6 +19,7 @@ import type {
   RecoveryKeyPreview,
   RecoveryStatus,
   StateReview,
+  TrailCheck,
   UpdateStatus,
 } from '../shared/contract.js';
 
@@ -82,6 +83,7 @@ export interface PolicyPort {
   assertCanRemoveFolder(folder: string): void;
   assertCanUnprotect(): void;
   assertCanDecryptCopy(): void;
+  assertHelpdeskTools(): void;
 }
 
 export interface SettingsPort {
@@ -104,6 +106,8 @@ export interface ActivityPort {
 export interface ActivityExportPort {
   /** Writes the entries the filter keeps to `destination` (from the save dialog); returns how many. */
   exportTo(destination: string, format: 'jsonl' | 'csv', filter: ActivityFilter): number;
+  /** The audit trail's check (chain and MACs). */
+  verify(): Promise<TrailCheck>;
 }
 
 /** An action on a file of the last data audit (electron/main/adapters/audit.ts checks the path). */

@@ -279,6 +279,23 @@ export class PolicyService {
     }
   }
 
+  /** Whether the helpdesk tools are on for this computer: only by a valid policy that says so. */
+  helpdeskTools(): boolean {
+    const state = this.current;
+    return state.status === 'active' && state.policy.helpdeskTools === true;
+  }
+
+  /** Before any operation of the app's Helpdesk page (loading an organization key, restoring, rekeying). */
+  assertHelpdeskTools(): void {
+    if (!this.helpdeskTools()) {
+      throw policyError(
+        'POLICY_FORBIDS',
+        'The helpdesk tools are not turned on for this computer',
+        'Helpdesk staff use a computer whose policy sets helpdeskTools (docs/DEPLOYMENT.md §5); the `coffer` command works on any computer.',
+      );
+    }
+  }
+
   /** Before writing a decrypted copy outside a protected folder ("Save a decrypted copy", `coffer decrypt -o`). */
   assertCanDecryptCopy(): void {
     const policy = this.policyOrThrow('save a decrypted copy');

@@ -25,6 +25,7 @@ export const POLICY_KEYS = [
   'autoLockMinutes',
   'updateUrl',
   'auditForward',
+  'helpdeskTools',
   'auditRoots',
   'customerDataPatterns',
   'retentionDays',
@@ -54,6 +55,8 @@ export interface Policy {
   readonly updateUrl?: string;
   /** The collector the audit trail is sent to (audit-log/forwarder.ts); https:// only. */
   readonly auditForward?: string;
+  /** Whether this computer shows the Helpdesk page and accepts its operations (default no: employees). */
+  readonly helpdeskTools?: boolean;
   /** Folders the data audit scans (absolute, `~` expanded); default: Desktop, Documents, Downloads (audit/roots.ts). */
   readonly auditRoots?: readonly string[];
   /** The organization's own customer-data patterns, counted by name; each regex compiled here once to check it. */
@@ -174,6 +177,7 @@ const rawPolicySchema = z.strictObject({
     .optional(),
   updateUrl: httpsUrl('updates are never fetched over plain HTTP').optional(),
   auditForward: httpsUrl('audit events are never sent over plain HTTP').optional(),
+  helpdeskTools: flag.optional(),
   auditRoots: stringList
     .refine(
       (list) => list.every((f) => /^~([\\/]|$)/.test(f) || path.isAbsolute(f) || path.win32.isAbsolute(f)),
@@ -281,6 +285,7 @@ export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseR
     ...(value.autoLockMinutes !== undefined && { autoLockMinutes: value.autoLockMinutes }),
     ...(value.updateUrl !== undefined && { updateUrl: value.updateUrl }),
     ...(value.auditForward !== undefined && { auditForward: value.auditForward }),
+    ...(value.helpdeskTools !== undefined && { helpdeskTools: value.helpdeskTools }),
     ...(value.auditRoots !== undefined && {
       auditRoots: value.auditRoots.map((f) => p.resolve(expandHome(f, ctx))),
     }),
