@@ -14,6 +14,7 @@ import { scanBuiltIns } from './builtin.js';
 import { compilePatterns, countCustom, type CompiledPattern } from './custom.js';
 
 export { makeFinder, FindStream, type Finder } from './find.js';
+export { RG_PATTERNS } from './rg-patterns.js';
 
 export const BUILT_IN_DETECTORS = ['email', 'phone', 'iban', 'payment-card', 'us-ssn', 'uk-nino'] as const;
 export type BuiltInDetectorName = (typeof BUILT_IN_DETECTORS)[number];
@@ -59,6 +60,8 @@ export function addFindings(into: Findings, more: Readonly<Findings>): Findings 
   return into;
 }
 
+const FIELD_DELIMITERS = [',', ';', '\t', '"', '<', '>', '|', '}', ']'];
+
 /**
  * Counts findings over a text given in chunks (e.g. a 1 GB CSV decoded piece by piece). A chunk is scanned up
  * to its last line break; the rest is carried into the next chunk, so a value is never cut in two (values
@@ -77,8 +80,11 @@ export class FindingCounter {
     const all = this.carry + text;
     let cut = all.lastIndexOf('\n') + 1;
     if (cut === 0 && all.length > this.maxCarry) {
-      const space = all.lastIndexOf(' ');
-      cut = space > 0 ? space + 1 : all.length;
+      // One huge line (minified JSON, a log): cut after a field delimiter, which no value contains; a
+      // space only as a last resort (it may split a grouped card or IBAN), and anywhere at worst.
+      cut = Math.max(...FIELD_DELIMITERS.map((d) => all.lastIndexOf(d))) + 1;
+      if (cut === 0) cut = all.lastIndexOf(' ') + 1;
+      if (cut === 0) cut = all.length;
     }
     this.carry = all.slice(cut);
     if (cut > 0) addFindings(this.totals, countFindings(all.slice(0, cut), this.detectors));
