@@ -11,6 +11,7 @@ export const CATEGORY_LABELS: Record<ActivityCategory, string> = {
   helpdesk: 'Helpdesk',
   settings: 'Settings',
   audit: 'Data audit',
+  security: 'Security events',
   other: 'Other',
 };
 
@@ -47,6 +48,18 @@ const BY_ACTION: Record<string, ActivityCategory> = {
   'Protect folder (audit)': 'audit',
   'Move into protected folder (audit)': 'audit',
   'Delete file (audit)': 'audit',
+  // Audit-trail events with no Activity entry of their own (adapters/activity-view.ts).
+  'Policy changed': 'settings',
+  'Failed authentication': 'security',
+  'Settings changed outside Coffer': 'security',
+  'Files left in the clear': 'security',
+  'Audit trail damaged': 'security',
+  'Recovery code used': 'keys',
+  'Device key restored': 'keys',
+  'New device key': 'keys',
+  Rekey: 'keys',
+  'Breach-readiness report': 'audit',
+  'Breach-readiness report failed': 'audit',
 };
 
 export function categoryOf(action: string): ActivityCategory {

@@ -215,14 +215,7 @@ export interface ActivityFilter {
   text?: string | undefined;
 }
 export type ActivityCategory =
-  | 'protection'
-  | 'files'
-  | 'keys'
-  | 'helpdesk'
-  | 'settings'
-  | 'audit'
-  | 'security'
-  | 'other';
+  'protection' | 'files' | 'keys' | 'helpdesk' | 'settings' | 'audit' | 'security' | 'other';
 
 /** Whether the tamper-evident audit trail (issue 11 item 2) verifies; `problem` names the first bad record. */
 export interface TrailCheck {

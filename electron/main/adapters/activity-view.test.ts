@@ -7,7 +7,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { AUDIT_KEY_ACCOUNT, AuditLog } from '../../services/audit-log/audit-log.js';
+import { OsKeyStore } from '../../services/keys/key-store.js';
 import { matchesFilter, serializeActivity } from '../../shared/activity-view.js';
 import { ActivityLog } from '../activity.js';
 import { ReadableActivity, plainDetail } from './activity-view.js';
@@ -141,5 +145,76 @@ describe('the Activity log in plain language', () => {
   it('plainDetail leaves ordinary text alone', () => {
     expect(plainDetail('4/4 files')).toBe('4/4 files');
     expect(plainDetail('key ID 3f9a-12bc-0e77-a1d4')).toBe('key ID 3f9a-12bc-0e77-a1d4');
+  });
+});
+
+const NO_KEYRING =
+  process.env.COFFER_KEYRING_READY === '1'
+    ? null
+    : (process.env.COFFER_NO_KEYRING_REASON ?? 'not run under scripts/with-keyring.sh');
+if (NO_KEYRING) console.warn(`SKIPPED Activity + audit trail tests: ${NO_KEYRING}`);
+
+describe.skipIf(NO_KEYRING !== null)('the Activity log reads the audit trail', { timeout: 60_000 }, () => {
+  let dir: string;
+  let keyStore: OsKeyStore;
+  let sodium: SodiumBackend;
+
+  beforeAll(async () => {
+    sodium = await defaultBackend();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-activity-trail-'));
+    keyStore = new OsKeyStore({ service: `coffer-activity-trail-${randomBytes(6).toString('hex')}` });
+  });
+
+  afterAll(async () => {
+    await keyStore.delete(AUDIT_KEY_ACCOUNT).catch(() => false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists what only the trail holds (the CLI, policy, files left in the clear), once, and says when it was edited', async () => {
+    const trail = new AuditLog({
+      sodium,
+      keyStore,
+      lockDir: path.join(dir, 'locks'),
+      dir: path.join(dir, 'audit'),
+    });
+    const log = new ActivityLog(path.join(dir, 'activity.jsonl'));
+    const readable = new ReadableActivity(log, () => undefined, trail);
+    // An app action: on both logs (AuditedActivity's copy carries its `action`), listed once.
+    log.record({ action: 'Decrypt a copy', target: 'report.pdf', outcome: 'ok' });
+    await trail.append('decrypt-copy', { action: 'Decrypt a copy', target: 'report.pdf', outcome: 'ok' });
+    // Only on the trail: a CLI encrypt, a policy change, files a run left in the clear.
+    await trail.append('protect', { command: 'encrypt', files: ['/home/ada/Desktop/list.csv'] });
+    await trail.append('policy-changed', { status: 'active', origin: '/etc/coffer/policy.json' });
+    await trail.append('left-in-clear', {
+      folder: '/home/ada/Customers',
+      files: ['/home/ada/Customers/a.txt', '/home/ada/Customers/b.txt'],
+      codes: ['EBUSY'],
+    });
+    await trail.close();
+
+    const listed = readable.list();
+    expect(listed.map((e) => e.action)).toEqual([
+      'Files left in the clear',
+      'Policy changed',
+      'Protect finished',
+      'Decrypt a copy',
+    ]);
+    expect(listed[0]).toMatchObject({
+      target: '/home/ada/Customers',
+      outcome: 'error',
+      detail: 'files: /home/ada/Customers/a.txt, /home/ada/Customers/b.txt; codes: in use by another app',
+    });
+    expect(listed[1]).toMatchObject({ target: '/etc/coffer/policy.json', detail: 'status: active' });
+    expect(listed[2]).toMatchObject({ target: '/home/ada/Desktop/list.csv', detail: 'command: encrypt' });
+    expect(readable.list().filter((e) => matchesFilter(e, { category: 'security' }))).toHaveLength(1);
+    expect(await readable.verify()).toEqual({ ok: true, records: 5 });
+
+    // Someone edits a record on disk: the check names it, and the Activity log still lists.
+    const text = fs.readFileSync(trail.logFile, 'utf8');
+    fs.writeFileSync(trail.logFile, text.replace('policy.json', 'policy.jsom'));
+    const check = await readable.verify();
+    expect(check.ok).toBe(false);
+    expect(check.problem).toMatch(/^record 4: /);
+    expect(readable.list()).toHaveLength(4);
   });
 });

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { matchesFilter, serializeActivity } from '../../shared/activity-view.js';
-import type { ActivityEntry, ActivityFilter } from '../../shared/contract.js';
+import type { ActivityEntry, ActivityFilter, TrailCheck } from '../../shared/contract.js';
 import type { ActivityPort } from '../ports.js';
 
 /** Node's errno names and Coffer's codes, as a person would say them. */
@@ -64,6 +64,94 @@ export function plainDetail(detail: string): string {
   return text.replace(/\(\s*errno\s*-?\d+\s*\)/gi, '').trim();
 }
 
+/** A record of the audit trail as AuditLog.read gives it (electron/services/audit-log/record.ts). */
+export interface TrailRecord {
+  readonly seq: number;
+  readonly time: string;
+  readonly type: string;
+  readonly details: Readonly<Record<string, string | number | boolean | readonly string[]>>;
+}
+
+/** The audit trail (issue 11 item 2): its records, and its check. */
+export interface TrailSource {
+  read(): readonly TrailRecord[];
+  verify(): Promise<{
+    ok: boolean;
+    records: number;
+    firstBad?: { seq?: number; line?: number; problem: string };
+  }>;
+}
+
+/** Security event types (security-events.ts and others) as the table names them. */
+const TRAIL_ACTIONS: Record<string, string> = {
+  protect: 'Protect finished',
+  unprotect: 'Unprotect finished',
+  'decrypt-copy': 'Decrypt a copy',
+  'open-for-edit': 'Open for editing',
+  rekey: 'Rekey',
+  rewrap: 'Re-wrap to recovery keys',
+  'restore-device': 'Device key restored',
+  'rotate-device-key': 'New device key',
+  'recovery-code-made': 'Make recovery code',
+  'recovery-code-used': 'Recovery code used',
+  'trusted-keys-changed': 'Trust recovery key',
+  'policy-changed': 'Policy changed',
+  'state-tampered': 'Settings changed outside Coffer',
+  'auth-failed': 'Failed authentication',
+  'left-in-clear': 'Files left in the clear',
+  'data-audit': 'Data audit',
+  'audit-log-damaged': 'Audit trail damaged',
+  'report-written': 'Breach-readiness report',
+  'report-failed': 'Breach-readiness report failed',
+};
+const TRAIL_PROBLEMS = new Set([
+  'auth-failed',
+  'state-tampered',
+  'left-in-clear',
+  'audit-log-damaged',
+  'report-failed',
+]);
+/** The trail's own bookkeeping: not something that happened to files or keys. */
+const TRAIL_SKIP = new Set(['audit-log-started']);
+/** How many trail records the table reads (newest); the CLI's `coffer audit log` has them all. */
+const TRAIL_READ = 1000;
+/** An app action is on both logs; the trail's copy within this window of the Activity entry is dropped. */
+const SAME_EVENT_MS = 15_000;
+
+function detailText(details: TrailRecord['details'], skip: ReadonlySet<string>): string {
+  return Object.entries(details)
+    .filter(([key]) => !skip.has(key))
+    .map(([key, value]) => {
+      if (Array.isArray(value)) {
+        const list = value as readonly string[];
+        const shown = list.slice(0, 5).join(', ');
+        return `${key}: ${shown}${list.length > 5 ? ` and ${list.length - 5} more` : ''}`;
+      }
+      return `${key}: ${String(value)}`;
+    })
+    .join('; ');
+}
+
+/** The one thing an event is about: a folder, a file, a key, the policy's origin. */
+function targetOf(details: TrailRecord['details']): { target: string; used: string | null } {
+  for (const key of ['folder', 'file', 'path', 'origin', 'reportDir', 'keyId', 'deviceKeyId', 'codeKeyId']) {
+    const value = details[key];
+    if (typeof value === 'string' && value) return { target: value, used: key };
+  }
+  for (const key of ['files', 'roots']) {
+    const value = details[key];
+    if (Array.isArray(value) && value.length > 0) {
+      const list = value as readonly string[];
+      return {
+        target:
+          list.length === 1 ? (list[0] ?? '') : `${list.length} ${key === 'files' ? 'files' : 'folders'}`,
+        used: list.length === 1 ? key : null,
+      };
+    }
+  }
+  return { target: 'this laptop', used: null };
+}
+
 export class ReadableActivity implements ActivityPort {
   constructor(
     private readonly inner: {
@@ -72,7 +160,51 @@ export class ReadableActivity implements ActivityPort {
     },
     /** A folder ID's path (Protect and Unprotect entries name the ID only); undefined when unknown. */
     private readonly folderPath: (id: string) => string | undefined,
+    /** The audit trail: events the CLI and services wrote there are listed too. */
+    private readonly trail?: TrailSource,
   ) {}
+
+  async verify(): Promise<TrailCheck> {
+    if (!this.trail) return { ok: true, records: 0 };
+    const v = await this.trail.verify();
+    if (v.ok) return { ok: true, records: v.records };
+    const where = v.firstBad?.seq !== undefined ? `record ${v.firstBad.seq}: ` : '';
+    return { ok: false, records: v.records, problem: `${where}${v.firstBad?.problem ?? 'does not verify'}` };
+  }
+
+  /**
+   * The trail's records that the Activity log does not hold already: what the CLI did on this laptop,
+   * policy changes, failed authentication, files left in the clear. Copies of app actions are left out:
+   * AuditedActivity writes those with their `action` (activity-events.ts), and the data audit's own
+   * event is dropped when the app's "Data audit" entry is within SAME_EVENT_MS of it.
+   */
+  private trailEntries(own: readonly ActivityEntry[]): ActivityEntry[] {
+    let records: readonly TrailRecord[];
+    try {
+      records = this.trail?.read() ?? [];
+    } catch {
+      return []; // an unreadable trail: the Activity log still lists; verify() says what is wrong
+    }
+    const out: ActivityEntry[] = [];
+    for (const r of records.slice(-TRAIL_READ)) {
+      if (TRAIL_SKIP.has(r.type) || typeof r.details.action === 'string') continue;
+      const at = Date.parse(r.time);
+      if (!Number.isFinite(at)) continue;
+      const action = TRAIL_ACTIONS[r.type] ?? r.type;
+      if (own.some((e) => e.action === action && Math.abs(e.at - at) < SAME_EVENT_MS)) continue;
+      const { target, used } = targetOf(r.details);
+      const detail = detailText(r.details, new Set(used ? [used] : []));
+      out.push({
+        id: `trail-${r.seq}`,
+        at,
+        action,
+        target: plainDetail(target),
+        outcome: TRAIL_PROBLEMS.has(r.type) || r.details.cancelled === true ? 'error' : 'ok',
+        ...(detail ? { detail: plainDetail(detail) } : {}),
+      });
+    }
+    return out;
+  }
 
   record(entry: Omit<ActivityEntry, 'id' | 'at'>): void {
     this.inner.record(entry);
@@ -92,7 +224,7 @@ export class ReadableActivity implements ActivityPort {
       }
       return paths.get(id);
     };
-    return this.inner.list().map((e) => {
+    const own = this.inner.list().map((e) => {
       const target = pathOf(e.target) ?? plainDetail(e.target);
       return {
         ...e,
@@ -100,6 +232,10 @@ export class ReadableActivity implements ActivityPort {
         ...(e.detail === undefined ? {} : { detail: plainDetail(e.detail) }),
       };
     });
+    const trail = this.trailEntries(own);
+    if (trail.length === 0) return own;
+    // Newest first, as the Activity log lists (a stable sort keeps each log's own order on equal times).
+    return [...own, ...trail].sort((a, b) => b.at - a.at);
   }
 
   exportTo(destination: string, format: 'jsonl' | 'csv', filter: ActivityFilter): number {

@@ -42,6 +42,8 @@ function dayBound(value: string, end: boolean): number | undefined {
 
 export function Activity() {
   const { data, error } = useLoad(() => call('listActivity', {}), ['activity']);
+  // The tamper-evident audit trail behind the security events (issue 11 item 2): does it still verify?
+  const trail = useLoad(() => call('verifyActivity', {}), ['activity']);
   const [category, setCategory] = useState<ActivityCategory | ''>('');
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
@@ -67,6 +69,15 @@ export function Activity() {
     <>
       <PageHeader title="Activity" lead="What happened on this laptop, newest first, and how it ended." />
       <ErrorNotice error={error ?? exportError} />
+      {trail.data && !trail.data.ok ? (
+        <Notice tone="error" title="The audit trail was changed outside Coffer">
+          <p>{printable(trail.data.problem ?? '')}</p>
+          <p>
+            Someone edited, removed or reordered security events on this laptop. Tell IT; `coffer audit
+            verify` shows the same.
+          </p>
+        </Notice>
+      ) : null}
       {saved ? <Notice tone="ok" title={saved} /> : null}
       <form
         className="activity-filters"
@@ -164,6 +175,9 @@ export function Activity() {
           {filtered
             ? `${plural(shown.length, 'entry', 'entries')} of ${data.length.toLocaleString('en-US')} match`
             : plural(data.length, 'entry', 'entries')}
+          {trail.data?.ok && trail.data.records > 0
+            ? ` · security events are on the audit trail, which verifies (${plural(trail.data.records, 'record')}, none edited, removed or reordered)`
+            : ''}
         </p>
       ) : null}
       {data?.length === 0 ? <Notice tone="info" title="Nothing yet" /> : null}
