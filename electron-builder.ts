@@ -77,7 +77,7 @@ export function cofferBuildConfig(env: NodeJS.ProcessEnv): Configuration {
       '!**/node_modules/**/prebuilds/*/*.bare',
       '!**/node_modules/sodium-native/{binding.cc,CMakeLists.txt,extensions/**}',
       // Type declarations, TypeScript sources and source maps of dependencies: not run, only weight.
-      '!**/node_modules/**/*.{ts,mts,cts,map}',
+      '!**/node_modules/**/*.{ts,tsx,mts,cts,map}',
     ],
     // Native code cannot be loaded from inside an asar archive.
     asarUnpack: [
