@@ -1,6 +1,6 @@
 /**
  * The main flows against the real Electron app with Playwright's `_electron`. They need the Electron
- * binary, which machines without GitHub access cannot download (ELECTRON_SKIP_BINARY_DOWNLOAD=1): there the
+ * binary, which machines without GitHub access cannot download (`npm start` fetches it on first run): there the
  * tests are reported skipped with that reason, never passed. The same flows run in Chromium
  * (app-chromium.e2e.ts) over the same handlers.
  */
@@ -18,7 +18,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 function electronSkipReason(): string | null {
   const pathTxt = path.join(ROOT, 'node_modules/electron/path.txt');
   if (!fs.existsSync(pathTxt)) {
-    return 'the Electron binary is not installed (node_modules/electron/path.txt is missing: installed with ELECTRON_SKIP_BINARY_DOWNLOAD=1, GitHub unreachable)';
+    return 'the Electron binary is not downloaded (node_modules/electron/path.txt is missing: `npm start` fetches it, GitHub or ELECTRON_MIRROR must be reachable)';
   }
   try {
     const binary = createRequire(import.meta.url)('electron') as unknown as string;
