@@ -4,11 +4,11 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { defaultProbe } from '../safe-file.js';
-import { heldElsewhereNow } from './busy-check.js';
+import { busyNow } from './busy-check.js';
 
-export type ToBusyWorker = { readonly type: 'held'; readonly id: number; readonly paths: readonly string[] };
+export type ToBusyWorker = { readonly type: 'check'; readonly id: number; readonly paths: readonly string[] };
 export type FromBusyWorker =
-  | { readonly type: 'held'; readonly id: number; readonly paths: string[] }
+  | { readonly type: 'busy'; readonly id: number; readonly editing: string[]; readonly held: string[] }
   | { readonly type: 'failed'; readonly id: number; readonly message: string };
 
 const port = parentPort;
@@ -17,7 +17,8 @@ const probe = defaultProbe();
 port.on('message', (message: ToBusyWorker) => {
   let reply: FromBusyWorker;
   try {
-    reply = { type: 'held', id: message.id, paths: [...heldElsewhereNow(probe, message.paths)] };
+    const busy = busyNow(probe, message.paths);
+    reply = { type: 'busy', id: message.id, editing: [...busy.editing], held: [...busy.held] };
   } catch (error) {
     reply = {
       type: 'failed',

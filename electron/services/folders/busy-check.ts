@@ -5,22 +5,50 @@
  * lstat/realpath of each path it needs, run in a worker (busy-check-worker.ts) that keeps its probe, so a
  * scan is reused across batches for as long as the probe allows.
  */
-import { lstatSync, realpathSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-start.js';
 import type { OpenFileProbe } from '../safe-file.js';
 import type { FromBusyWorker, ToBusyWorker } from './busy-check-worker.js';
+import { isOpenInEditor } from './litter.js';
+
+/** Of the paths asked about: those an editor has open (a lock file beside), and those another process holds. */
+export interface Busy {
+  readonly editing: Set<string>;
+  readonly held: Set<string>;
+}
 
 export interface BusyCheck {
-  /** The paths among `paths` another process has open now; an unreadable or vanished one counts as not. */
-  heldElsewhere(paths: readonly string[]): Promise<Set<string>>;
+  /** Which of `paths` are busy now; an unreadable or vanished one counts as not. */
+  check(paths: readonly string[]): Promise<Busy>;
   close(): Promise<void>;
 }
 
-/** Asks `probe` on the calling thread (a probe given by a caller, e.g. a test's, lives here). */
-export function heldElsewhereNow(probe: OpenFileProbe, paths: readonly string[]): Set<string> {
+/**
+ * Asks on the calling thread (a probe given by a caller, e.g. a test's, lives here): one listing per
+ * directory for editors' lock files (the lock file's removal is no event for us, its save is), then one
+ * probe for the rest.
+ */
+export function busyNow(probe: OpenFileProbe, paths: readonly string[]): Busy {
+  const editing = new Set<string>();
+  const listings = new Map<string, ReadonlySet<string> | null>();
+  for (const path of paths) {
+    const dir = dirname(path);
+    let names = listings.get(dir);
+    if (names === undefined) {
+      try {
+        names = new Set(readdirSync(dir));
+      } catch {
+        names = null;
+      }
+      listings.set(dir, names);
+    }
+    if (names && isOpenInEditor(basename(path), names)) editing.add(path);
+  }
   const queries: { path: string; dev: number; ino: number; real: string }[] = [];
   for (const path of paths) {
+    if (editing.has(path)) continue;
     try {
       const stats = lstatSync(path);
       queries.push({ path, dev: stats.dev, ino: stats.ino, real: realpathSync.native(path) });
@@ -29,14 +57,14 @@ export function heldElsewhereNow(probe: OpenFileProbe, paths: readonly string[])
     }
   }
   const held = probe.holders(queries);
-  return new Set([...held.keys()].flatMap((i) => queries[i]?.path ?? []));
+  return { editing, held: new Set([...held.keys()].flatMap((i) => queries[i]?.path ?? [])) };
 }
 
 export class InThreadBusyCheck implements BusyCheck {
   constructor(private readonly probe: OpenFileProbe) {}
 
-  heldElsewhere(paths: readonly string[]): Promise<Set<string>> {
-    return Promise.resolve(heldElsewhereNow(this.probe, paths));
+  check(paths: readonly string[]): Promise<Busy> {
+    return Promise.resolve(busyNow(this.probe, paths));
   }
 
   close(): Promise<void> {
@@ -48,19 +76,21 @@ export class InThreadBusyCheck implements BusyCheck {
 export class WorkerBusyCheck implements BusyCheck {
   private worker: Worker | null = null;
   private nextId = 0;
-  private readonly waiting = new Map<
-    number,
-    { resolve: (s: Set<string>) => void; reject: (e: Error) => void }
-  >();
+  private readonly waiting = new Map<number, { resolve: (b: Busy) => void; reject: (e: Error) => void }>();
 
-  heldElsewhere(paths: readonly string[]): Promise<Set<string>> {
-    if (paths.length === 0) return Promise.resolve(new Set());
+  /** Starts the worker now, so that the first batch does not wait for it (it keeps no process alive). */
+  constructor(warm = true) {
+    if (warm) this.start();
+  }
+
+  check(paths: readonly string[]): Promise<Busy> {
+    if (paths.length === 0) return Promise.resolve({ editing: new Set(), held: new Set() });
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       const worker = this.start();
       worker.ref();
-      worker.postMessage({ type: 'held', id, paths: [...paths] } satisfies ToBusyWorker);
+      worker.postMessage({ type: 'check', id, paths: [...paths] } satisfies ToBusyWorker);
     });
   }
 
@@ -79,7 +109,8 @@ export class WorkerBusyCheck implements BusyCheck {
       const waiter = this.waiting.get(message.id);
       this.waiting.delete(message.id);
       if (this.waiting.size === 0) worker.unref();
-      if (message.type === 'held') waiter?.resolve(new Set(message.paths));
+      if (message.type === 'busy')
+        waiter?.resolve({ editing: new Set(message.editing), held: new Set(message.held) });
       else waiter?.reject(new Error(`busy check: ${message.message}`));
     });
     const lost = (error: Error): void => {

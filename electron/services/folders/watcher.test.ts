@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { watch } from 'chokidar';
 import { defaultProbe } from '../safe-file.js';
 import { FolderWatcher, type ProtectSink } from './watcher.js';
 import type { FileOutcome } from './types.js';
@@ -129,3 +130,36 @@ it.runIf(process.platform === 'linux')(
   },
   40_000,
 );
+
+it('starts watching a large folder without holding this thread (chokidar lists every file in a worker)', async () => {
+  for (let d = 0; d < 8; d++) {
+    mkdirSync(join(dir, `d${d}`));
+    for (let i = 0; i < 500; i++) writeFileSync(join(dir, `d${d}`, `f${i}.txt.coffer`), 'x');
+  }
+  const longestWhile = async (work: () => Promise<void>): Promise<number> => {
+    const monitor = monitorEventLoopDelay({ resolution: 1 });
+    monitor.enable();
+    await work();
+    monitor.disable();
+    return monitor.max / 1e6;
+  };
+  // chokidar on this thread, as the watcher ran it before.
+  const here = await longestWhile(async () => {
+    const w = watch(dir, { followSymlinks: false, ignoreInitial: true });
+    await new Promise((resolve) => w.once('ready', resolve));
+    await w.close();
+  });
+  const sink = recorder();
+  const inWorker = await longestWhile(async () => {
+    watcher = new FolderWatcher([dir], sink, { stableMs: 100, debounceMs: 50 });
+    await watcher.ready();
+  });
+  console.log(
+    `longest main-thread delay while starting to watch 4,000 files: chokidar here ${here.toFixed(1)} ms, in the worker ${inWorker.toFixed(1)} ms`,
+  );
+  // Still watching: a new file is protected.
+  writeFileSync(join(dir, 'd3', 'new.txt'), 'new');
+  await until(() => sink.batches.length > 0, 10_000);
+  expect(sink.batches).toEqual([[join(dir, 'd3', 'new.txt')]]);
+  expect(inWorker).toBeLessThan(here);
+}, 60_000);

@@ -7,13 +7,13 @@
  * is still writing: if the file changes anyway while we read it, SafeFiles refuses (SOURCE_CHANGED) and the
  * next change event brings it back.
  */
-import { readdirSync, type Stats } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import { isProtectedName, isTempName, type OpenFileProbe } from '../safe-file.js';
 import { InThreadBusyCheck, WorkerBusyCheck, type BusyCheck } from './busy-check.js';
-import { isOpenInEditor, LitterFilter } from './litter.js';
+import { LitterFilter } from './litter.js';
 import type { FileOutcome } from './types.js';
+import { WorkerWatchSource, type WatchRules } from './watch-source.js';
 
 export interface ProtectSink {
   protectFiles(paths: readonly string[]): Promise<FileOutcome[]>;
@@ -22,6 +22,11 @@ export interface ProtectSink {
 export interface WatcherOptions {
   /** Paths never watched nor protected: forbidden, hidden or excluded (FolderService.watchFilter). */
   readonly skip?: (path: string) => boolean;
+  /**
+   * The same rules as data, so that the watcher's worker does not even watch those paths (`skip` still
+   * filters every event here).
+   */
+  readonly rules?: WatchRules;
   /** How long a file's size must stay the same before it is protected. */
   readonly stableMs?: number;
   /** How long to gather events into one batch. */
@@ -39,7 +44,7 @@ export interface WatcherOptions {
 }
 
 export class FolderWatcher {
-  private readonly watcher: FSWatcher;
+  private readonly watcher: WorkerWatchSource;
   private readonly pending = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
@@ -48,7 +53,7 @@ export class FolderWatcher {
   private closed = false;
   private flushing: Promise<void> = Promise.resolve();
   private readonly litter: LitterFilter;
-  private readyPromise: Promise<void>;
+  private readonly readyPromise: Promise<void>;
 
   constructor(
     folders: readonly string[],
@@ -57,28 +62,24 @@ export class FolderWatcher {
   ) {
     this.litter = new LitterFilter(options.ignore);
     this.busy = options.probe ? new InThreadBusyCheck(options.probe) : new WorkerBusyCheck();
-    const stable = options.stableMs ?? 1000;
-    this.watcher = watch([...folders], {
-      followSymlinks: false,
-      ignoreInitial: options.initial !== true,
-      awaitWriteFinish: { stabilityThreshold: stable, pollInterval: Math.max(20, Math.min(100, stable / 4)) },
-      ignored: (path: string, stats?: Stats) => this.ignored(path, stats),
-    });
-    this.readyPromise = new Promise((resolve) =>
-      this.watcher.once('ready', () => {
-        resolve();
-      }),
+    // chokidar runs in a worker (watch-source.ts): its start lists every file of the folders.
+    this.watcher = new WorkerWatchSource(
+      {
+        folders: [...folders],
+        stableMs: options.stableMs ?? 1000,
+        initial: options.initial === true,
+        ...(options.rules ? { rules: options.rules } : {}),
+      },
+      {
+        onEvent: (kind, path) => {
+          if (this.options.skip?.(path)) return;
+          if (kind !== 'unlink') this.queue(path);
+          else if (this.litter.isLitter(basename(path))) this.lockRemoved(path);
+        },
+        onError: (error) => options.onError?.(error),
+      },
     );
-    this.watcher.on('add', (path) => {
-      this.queue(path);
-    });
-    this.watcher.on('change', (path) => {
-      this.queue(path);
-    });
-    this.watcher.on('unlink', (path) => {
-      if (this.litter.isLitter(basename(path))) this.lockRemoved(path);
-    });
-    this.watcher.on('error', (error) => options.onError?.(error));
+    this.readyPromise = this.watcher.ready;
   }
 
   /** Resolves once the initial scan is done and events are being delivered. */
@@ -96,13 +97,6 @@ export class FolderWatcher {
     await this.watcher.close();
     await this.flushing;
     await this.busy.close();
-  }
-
-  private ignored(path: string, stats?: Stats): boolean {
-    if (this.options.skip?.(path)) return true;
-    const name = basename(path);
-    if (stats && !stats.isFile()) return !stats.isDirectory();
-    return isTempName(name) || isProtectedName(name);
   }
 
   /** An editor closed a document: its lock file went away; what it guarded can be protected now. */
@@ -132,20 +126,25 @@ export class FolderWatcher {
   }
 
   private async flush(): Promise<void> {
-    const quiet = [...this.pending].filter((p) => !this.inUse(p));
+    const batch = [...this.pending];
     this.pending.clear();
-    // Quiet is not enough: a program may pause between writes with the file open (downloads, exports,
+    // An editor's lock file beside it: it waits (the lock file's removal brings it back). Quiet is not
+    // enough either: a program may pause between writes with the file open (downloads, exports,
     // databases). Those wait, and are looked at again after another quiet period.
+    let editing: Set<string>;
     let open: Set<string>;
     try {
-      open = await this.busy.heldElsewhere(quiet);
+      ({ editing, held: open } = await this.busy.check(batch));
     } catch (error) {
       if (this.closed) return;
       // Unknown is not "closed": nothing is protected on a guess; all of them are looked at again.
       this.options.onError?.(error);
-      open = new Set(quiet);
+      editing = new Set();
+      open = new Set(batch);
     }
-    const paths = quiet.filter((p) => !open.has(p));
+    const quiet = batch.filter((p) => !editing.has(p));
+    // One that changed again meanwhile is in the next batch, looked at again then.
+    const paths = quiet.filter((p) => !open.has(p) && !this.pending.has(p));
     for (const p of open) this.awaitingClose.add(p);
     if (open.size > 0 && !this.retry && !this.closed) {
       this.retry = setTimeout(() => {
@@ -161,15 +160,6 @@ export class FolderWatcher {
       this.options.onOutcomes?.(outcomes);
     } catch (error) {
       this.options.onError?.(error);
-    }
-  }
-
-  /** An editor's lock file beside it: wait; the lock file's removal is no event for us, its save is. */
-  private inUse(path: string): boolean {
-    try {
-      return isOpenInEditor(basename(path), new Set(readdirSync(dirname(path))));
-    } catch {
-      return false;
     }
   }
 }
