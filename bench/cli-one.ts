@@ -11,11 +11,23 @@
  * of the one before; the order of the contenders rotates each round; medians are printed.
  * The CLI needs a keychain: outside scripts/with-keyring.sh this program runs itself again under it.
  *
- *   tsx bench/cli-one.ts [--size 1G] [--runs 5]     (also called by bench/run.ts)
+ *   tsx bench/cli-one.ts [--size 1G] [--runs 5] [--against <git revision>]     (also called by bench/run.ts)
+ * --against adds the CLI of that revision, installed the same way, to the same interleaved runs.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, openSync, closeSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
 import { randomFillSync } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,6 +38,8 @@ const repo = join(import.meta.dirname, '..');
 export interface CliBenchOptions {
   readonly bytes: number;
   readonly runs: number;
+  /** A git revision whose CLI is measured too, interleaved with this one's (before/after). */
+  readonly against?: string;
 }
 
 export interface CliBenchRow {
@@ -38,15 +52,18 @@ export interface CliBenchRow {
   readonly ratio: number | null;
 }
 
-/** Compiles the CLI as the build does and lays it out as an installed app has it (bin/ + dist/). */
-export function installCli(into: string): string {
+/**
+ * Compiles the CLI as the build does and lays it out as an installed app has it (bin/ + dist/), from this
+ * checkout or (`source`) from another tree of the same repository, such as an older revision.
+ */
+export function installCli(into: string, source = repo): string {
   rmSync(into, { recursive: true, force: true });
   const tsc = spawnSync(
     process.execPath,
     [
       join(repo, 'node_modules', 'typescript', 'bin', 'tsc'),
       '-p',
-      join(repo, 'tsconfig.build.json'),
+      join(source, 'tsconfig.build.json'),
       '--outDir',
       join(into, 'dist'),
     ],
@@ -59,7 +76,40 @@ export function installCli(into: string): string {
     throw new Error('the build emitted no dist/cli/main.js');
   mkdirSync(join(into, 'bin'), { recursive: true });
   const bin = join(into, 'bin', 'coffer.js');
-  copyFileSync(join(repo, 'bin', 'coffer.js'), bin);
+  copyFileSync(join(source, 'bin', 'coffer.js'), bin);
+  return bin;
+}
+
+/**
+ * The CLI of an older revision (`git archive`), installed the same way, for an A/B in the same run. Its
+ * tree goes outside the checkout, where no typecheck, lint or test run of this one finds its files.
+ */
+function installRevision(revision: string, into: string): string {
+  const tree = join(into, 'tree');
+  mkdirSync(tree, { recursive: true });
+  const archive = execFileSync(
+    'git',
+    [
+      '-C',
+      repo,
+      'archive',
+      revision,
+      'bin',
+      'cli',
+      'crypto',
+      'electron',
+      'package.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+    ],
+    { maxBuffer: 1 << 30 },
+  );
+  execFileSync('tar', ['-x', '-C', tree], { input: archive });
+  symlinkSync(join(repo, 'node_modules'), join(tree, 'node_modules'));
+  const bin = installCli(join(into, 'installed'), tree);
+  // What the installed tree needs beside it: the package's module type and its dependencies.
+  copyFileSync(join(tree, 'package.json'), join(into, 'installed', 'package.json'));
+  symlinkSync(join(repo, 'node_modules'), join(into, 'installed', 'node_modules'));
   return bin;
 }
 
@@ -95,6 +145,8 @@ export function runCliBench(options: CliBenchOptions): CliBenchRow[] {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   const bin = installCli(join(root, 'installed'));
+  const elsewhere = options.against ? mkdtempSync(join(tmpdir(), 'coffer-bench-baseline-')) : null;
+  const baseline = options.against && elsewhere ? installRevision(options.against, elsewhere) : null;
   const age = ageIdentity(root);
   if (!age) return [];
   const env = {
@@ -123,19 +175,24 @@ export function runCliBench(options: CliBenchOptions): CliBenchRow[] {
       operation: 'age -r … -o out in (not durable)',
       run: () => wall('age', ['-r', age.recipient, '-o', out, big], env),
     },
-    {
-      operation: 'coffer encrypt --keep -o out in',
-      run: () => wall(process.execPath, [bin, 'encrypt', '--keep', '-o', out, big], env),
-    },
-    {
-      // Protect in place: the plaintext is replaced by plain.bin.coffer (busy check, grace period included).
-      operation: 'coffer encrypt in (in place)',
-      run: () => {
-        copyFileSync(big, plain);
-        execFileSync('sync');
-        return wall(process.execPath, [bin, 'encrypt', plain], env);
+    ...[
+      { label: '', cli: bin },
+      ...(baseline && options.against ? [{ label: ` [${options.against}]`, cli: baseline }] : []),
+    ].flatMap(({ label, cli }) => [
+      {
+        operation: `coffer encrypt --keep -o out in${label}`,
+        run: () => wall(process.execPath, [cli, 'encrypt', '--keep', '-o', out, big], env),
       },
-    },
+      {
+        // Protect in place: the plaintext is replaced by plain.bin.coffer (busy check, grace period included).
+        operation: `coffer encrypt in (in place)${label}`,
+        run: () => {
+          copyFileSync(big, plain);
+          execFileSync('sync');
+          return wall(process.execPath, [cli, 'encrypt', plain], env);
+        },
+      },
+    ]),
   ];
   const samples = new Map(contenders.map((c) => [c.operation, [] as Sample[]]));
   for (let round = 0; round < options.runs; round++) {
@@ -148,6 +205,7 @@ export function runCliBench(options: CliBenchOptions): CliBenchRow[] {
   }
   clean();
   rmSync(root, { recursive: true, force: true });
+  if (elsewhere) rmSync(elsewhere, { recursive: true, force: true });
   const reference = median((samples.get(contenders[0]?.operation ?? '') ?? []).map((s) => s.seconds));
   return contenders.map(({ operation }) => {
     const s = samples.get(operation) ?? [];
@@ -193,9 +251,17 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.exit(result.status ?? 1);
   }
   const { values } = parseArgs({
-    options: { size: { type: 'string', default: '1G' }, runs: { type: 'string', default: '3' } },
+    options: {
+      size: { type: 'string', default: '1G' },
+      runs: { type: 'string', default: '3' },
+      against: { type: 'string' },
+    },
   });
   const bytes = parseSize(values.size);
   const runs = Number(values.runs);
-  printCliBench(runCliBench({ bytes, runs }), bytes, runs);
+  printCliBench(
+    runCliBench({ bytes, runs, ...(values.against ? { against: values.against } : {}) }),
+    bytes,
+    runs,
+  );
 }

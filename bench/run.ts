@@ -1,10 +1,10 @@
 /**
- * `npm run bench [-- --size 1G --runs 5 --files 5000 --chunk-sizes --skip-folder --skip-protect --skip-rewrap --skip-status --status-files 100000 --skip-audit --audit-mib 256 --find-mib 1024]`: Coffer
+ * `npm run bench [-- --size 1G --runs 5 --files 5000 --chunk-sizes --skip-folder --skip-protect --skip-rewrap --skip-status --status-files 100000 --skip-audit --audit-mib 256 --find-mib 1024 --skip-cli --skip-busy]`: Coffer
  * against `age` (the reference)
  * and `cp` (the floor), measured in the same run and interleaved, so that the ratios compare like with
  * like on this machine at this moment. Not a test: it prints numbers and asserts nothing.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ const { values: args } = parseArgs({
     'skip-rewrap': { type: 'boolean', default: false },
     'skip-status': { type: 'boolean', default: false },
     'skip-audit': { type: 'boolean', default: false },
+    'skip-cli': { type: 'boolean', default: false },
+    'skip-busy': { type: 'boolean', default: false },
     'audit-mib': { type: 'string', default: '256' },
     'find-mib': { type: 'string', default: '256' },
     'status-files': { type: 'string', default: '100000' },
@@ -243,6 +245,15 @@ if (!args['skip-folder']) {
   );
 }
 
+// The installed CLI against `age … && sync -f` (issue 10 single-file targets) and the busy-file check's cost
+// (issue 10: ≤ 10% on 5,000 files), each in its own process: the CLI one runs under a private keychain.
+const child = (script: string, argv: string[]): void => {
+  spawnSync(process.execPath, [...process.execArgv, join(import.meta.dirname, script), ...argv], {
+    stdio: 'inherit',
+  });
+};
+if (!args['skip-cli']) child('cli-one.ts', ['--size', args.size, '--runs', String(runs)]);
+if (!args['skip-busy']) child('busy.ts', ['--files', String(fileCount), '--runs', String(runs)]);
 if (!args['skip-protect']) await runFolderBench({ runs, files: fileCount });
 if (!args['skip-rewrap']) await runRewrapBench({ runs, files: fileCount, bytes: size });
 if (!args['skip-status']) await runStatusBench({ files: Number(args['status-files']) });
