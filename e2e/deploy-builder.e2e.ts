@@ -336,7 +336,7 @@ describe('Linux package (electron-builder --linux dir, stand-in Electron binary)
     // Unsigned build: no publisher name, so a Windows build like it would refuse to update (update-decision.ts).
     expect(fs.readFileSync(path.join(resources, 'app-update.yml'), 'utf8')).not.toContain('publisherName');
 
-    // What `coffer` does through ELECTRON_RUN_AS_NODE, done with this Node on the extracted archive: proves
+    // What `coffer` runs (dist/cli in the app's main process, --coffer-cli), done with this Node on the extracted archive: proves
     // the packaged dependency set is complete enough to load every CLI module and libsodium.
     const extracted = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-asar-'));
     try {
