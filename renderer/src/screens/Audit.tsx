@@ -20,7 +20,7 @@ import {
 } from 'recharts';
 import type { AuditFileView, AuditProgress, AuditView, ErrorInfo, FolderView } from '@shared/contract.js';
 import { printable } from '@shared/printable.js';
-import { call, onEvent } from '../api.js';
+import { ApiError, call, onEvent } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader } from '../components.js';
 import { useConfirm } from '../confirm.js';
 import { plural } from '../format.js';
@@ -108,6 +108,11 @@ export function Audit() {
     try {
       const result = await call('runAudit', { pick });
       if (result) setDone(`Audit finished: ${plural(result.last?.filesScanned ?? 0, 'file')} checked.`);
+    } catch (e) {
+      // Cancelling is the user's choice, not a failure: say so, and that the last audit still shows.
+      if (e instanceof ApiError && e.code === 'CANCELLED')
+        setDone('Audit cancelled. The last complete audit is shown.');
+      else throw e;
     } finally {
       setRunning(false);
       setProgress(null);
