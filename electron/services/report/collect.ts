@@ -6,6 +6,7 @@
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import type { Recipient } from '../../../crypto/keys.js';
 import { leavesPlaintext, WAITING } from '../folders/clear-state.js';
+import { realOrSelf } from '../folders/guard-rails.js';
 import type { FolderStatus } from '../folders/folder-service.js';
 import type { DeviceKeyList } from '../keys/device-key.js';
 import { currentRecoveryKeyIds, type RecoveryCoverage } from '../keys/rotation.js';
@@ -160,7 +161,10 @@ export async function collectReport(sources: ReportSources, reason: ReportReason
       trustedByUser: currentRecoveryKeyIds(sodium, trusted, []),
     },
     folders,
-    mandatoryNotProtected: sources.policy.mandatoryFolders().filter((m) => !sources.isProtected(m)),
+    // As `coffer status` asks: the registry keeps real paths.
+    mandatoryNotProtected: sources.policy
+      .mandatoryFolders()
+      .filter((m) => !sources.isProtected(realOrSelf(m))),
     totals: {
       folders: folders.length,
       protected: folders.reduce((n, f) => n + f.protected, 0),

@@ -41,8 +41,13 @@ interface DeliveryState {
 
 /** §7: `coffer-report-<host>-<user>-<YYYY-MM-DD>.json`, anything outside A-Za-z0-9._- as `_`. */
 export function reportFileName(report: ReportFile['report']): string {
+  return `${reportFilePrefix(report)}${report.createdAt.slice(0, 10)}.json`;
+}
+
+/** `coffer-report-<host>-<user>-`: every file of one laptop and user in reportDir starts so. */
+export function reportFilePrefix(report: Pick<ReportFile['report'], 'device'>): string {
   const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '_') || '_';
-  return `coffer-report-${safe(report.device.hostname)}-${safe(report.device.user)}-${report.createdAt.slice(0, 10)}.json`;
+  return `coffer-report-${safe(report.device.hostname)}-${safe(report.device.user)}-`;
 }
 
 export function reportText(file: ReportFile): string {

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { parseKeyId, formatKeyId } from '../../../crypto/keys.js';
 import { CofferError, isCofferError } from '../../../crypto/errors.js';
 import { canonicalJson } from './canonical.js';
+import { reportFilePrefix } from './publisher.js';
 import {
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
@@ -247,7 +248,9 @@ function firstSignerIn(
 ): { keyId: string; file: string } | null {
   let names: string[];
   try {
-    names = fs.readdirSync(dir).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
+    // The same laptop's files only (§7 names them by host and user): a share holds every laptop's reports.
+    const prefix = reportFilePrefix(report);
+    names = fs.readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith('.json'));
   } catch {
     return null;
   }
