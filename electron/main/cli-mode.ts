@@ -33,7 +33,18 @@ void run()
     process.stderr.write(`coffer: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   })
-  .then((code) => {
+  .then(async (code) => {
     fs.rmSync(scratch, { recursive: true, force: true });
+    // app.exit does not wait for output: pipes are asynchronous on macOS and Windows, so drain them first.
+    await Promise.all(
+      [process.stdout, process.stderr].map(
+        (stream) =>
+          new Promise<void>((resolve) => {
+            stream.write('', () => {
+              resolve();
+            });
+          }),
+      ),
+    );
     app.exit(code);
   });
