@@ -156,6 +156,31 @@ describe.skipIf(NO_KEYRING !== null)('coffer report | report verify', { timeout:
       },
     ]);
     expect(r.totals).toEqual({ folders: 1, protected: 3, inTheClear: 1, notRecoverableByIt: 3 });
+    // The same counts as `coffer status` (clear-state.ts, rotation.ts coverage): one definition.
+    const status = await laptop.json<{
+      folders: {
+        path: string;
+        protection: { protectedFiles: number; inTheClearFiles: number; excluded: number };
+        recovery: { notRecoverable: number };
+      }[];
+    }>(['status']);
+    expect(
+      status.doc.folders.map((f) => ({
+        path: f.path,
+        protected: f.protection.protectedFiles,
+        inTheClear: f.protection.inTheClearFiles,
+        excluded: f.protection.excluded,
+        notRecoverableByIt: f.recovery.notRecoverable,
+      })),
+    ).toEqual(
+      r.folders.map((f) => ({
+        path: f.path,
+        protected: f.protected,
+        inTheClear: f.inTheClear,
+        excluded: f.excluded,
+        notRecoverableByIt: f.notRecoverableByIt,
+      })),
+    );
     expect(r.audit).toEqual({ state: 'none', note: 'no audit run yet' });
     expect(r.auditTrail.verified).toBe(true);
     expect(r.auditTrail.records).toBeGreaterThanOrEqual(3);
