@@ -148,6 +148,13 @@ describe.skipIf(skipReason !== null)(
         await page.screenshot({ path: path.join(DOCS_SHOTS, `audit-${theme}.png`), fullPage: true });
       });
       expect(h.problems).toEqual([]);
+
+      // The Overview asks about the files in the clear, and leads back here.
+      await page.getByRole('link', { name: 'Overview' }).click();
+      await page.getByText('3 files with customer data not protected').waitFor();
+      await page.screenshot({ path: path.join(DOCS_SHOTS, 'overview-audit-warning.png'), fullPage: true });
+      await page.getByRole('button', { name: 'See the audit' }).first().click();
+      await page.getByRole('heading', { name: 'Data audit', level: 1 }).waitFor();
     });
 
     it('moves a file into a protected folder through the real protect run', async () => {

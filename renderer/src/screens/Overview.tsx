@@ -4,6 +4,7 @@ import { formatWhen, plural } from '../format.js';
 import { useLoad } from '../hooks.js';
 import type { Screen } from '../screens.js';
 import { StateBanner } from './StateBanner.js';
+import './audit.css';
 
 /** Protection at a glance, with a warning for each thing that needs the user. */
 export function Overview({ go }: { go: (screen: Screen) => void }) {
@@ -128,7 +129,7 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
             </p>
           ) : null}
         </div>
-        <div className="card" aria-labelledby="overview-audit">
+        <div className="card overview-audit" aria-labelledby="overview-audit">
           <h2 id="overview-audit">Last data audit</h2>
           {lastAudit ? (
             <>
