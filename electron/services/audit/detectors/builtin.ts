@@ -58,12 +58,21 @@ class Scan {
   readonly parens = new Uint8Array(MAX_GROUPS);
   readonly chars = new Uint16Array(40);
 
-  constructor(readonly s: string) {}
+  /**
+   * Scans `s` from `from` to `to`. A range inside a bigger text must start and end at line breaks (the
+   * char before `from` and the last one before `to` are '\n'): no value spans a line, so nothing is read
+   * across the range's ends.
+   */
+  constructor(
+    readonly s: string,
+    readonly from: number,
+    readonly n: number,
+  ) {}
 
   run(): void {
     const s = this.s;
-    const n = s.length;
-    let i = 0;
+    const n = this.n;
+    let i = this.from;
     while (i < n) {
       const c = s.charCodeAt(i);
       const k = c < 128 ? (CLASS[c] ?? OTHER) : OTHER;
@@ -85,7 +94,7 @@ class Scan {
 
   private skipWord(i: number): number {
     const s = this.s;
-    const n = s.length;
+    const n = this.n;
     while (i < n && isWord(s.charCodeAt(i))) i++;
     return i;
   }
@@ -120,7 +129,7 @@ class Scan {
    */
   private number(start: number, plus: boolean): number {
     const s = this.s;
-    const n = s.length;
+    const n = this.n;
     let i = plus ? start + 1 : start;
     let nd = 0; // digits
     let ng = 0; // groups
@@ -376,7 +385,7 @@ class Scan {
     for (;;) {
       const labelStart = p;
       let alpha = true;
-      while (p < s.length) {
+      while (p < this.n) {
         const c = s.charCodeAt(p);
         const k = cls(c);
         if (k === DIGIT) alpha = false;
@@ -405,22 +414,27 @@ class Scan {
     return p;
   }
 
+  /** Adds this scan's counts into `out`. */
   write(out: Findings): void {
-    if (this.nEmail > 0) out.email = this.nEmail;
-    if (this.nPhone > 0) out.phone = this.nPhone;
-    if (this.nIban > 0) out.iban = this.nIban;
-    if (this.nCard > 0) out['payment-card'] = this.nCard;
-    if (this.nSsn > 0) out['us-ssn'] = this.nSsn;
-    if (this.nNino > 0) out['uk-nino'] = this.nNino;
+    add(out, 'email', this.nEmail);
+    add(out, 'phone', this.nPhone);
+    add(out, 'iban', this.nIban);
+    add(out, 'payment-card', this.nCard);
+    add(out, 'us-ssn', this.nSsn);
+    add(out, 'uk-nino', this.nNino);
   }
+}
+
+function add(out: Findings, name: string, n: number): void {
+  if (n > 0) out[name] = (out[name] ?? 0) + n;
 }
 
 function isLocal(c: number): boolean {
   return isWord(c) || c === DOT || c === PLUS || c === DASH || c === 37 /* % */ || c === 39; /* ' */
 }
 
-export function scanBuiltIns(text: string, out: Findings): void {
-  const scan = new Scan(text);
+export function scanBuiltIns(text: string, out: Findings, from = 0, to = text.length): void {
+  const scan = new Scan(text, from, to);
   scan.run();
   scan.write(out);
 }

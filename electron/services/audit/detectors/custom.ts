@@ -77,15 +77,21 @@ export function compilePatterns(
   });
 }
 
-/** Counts the matches of one pattern in `text`, chunk by chunk, within `budgetMs`. */
-export function countCustom(text: string, c: CompiledPattern, budgetMs = PATTERN_BUDGET_MS): number {
+/** Counts the matches of one pattern in `text` (from `start` to `end`), chunk by chunk, within `budgetMs`. */
+export function countCustom(
+  text: string,
+  c: CompiledPattern,
+  budgetMs = PATTERN_BUDGET_MS,
+  start = 0,
+  end = text.length,
+): number {
   const re = c.re;
   const started = performance.now();
   let n = 0;
-  let from = 0;
-  while (from < text.length) {
-    let to = Math.min(text.length, from + CHUNK);
-    if (to < text.length) {
+  let from = start;
+  while (from < end) {
+    let to = Math.min(end, from + CHUNK);
+    if (to < end) {
       const nl = text.lastIndexOf('\n', to);
       if (nl > from) to = nl + 1;
     }

@@ -46,12 +46,17 @@ export function makeDetectors(patterns: readonly CustomerDataPattern[] = []): De
 /** Counts findings per detector in `text`. Pure; only non-zero counts are returned. */
 export function countFindings(text: string, d: Detectors): Findings {
   const out: Findings = {};
-  scanBuiltIns(text, out);
-  for (const c of d.custom) {
-    const n = countCustom(text, c);
-    if (n > 0) out[c.name] = n;
-  }
+  countInto(text, 0, text.length, d, out);
   return out;
+}
+
+/** Adds the findings of `text[from, to)` into `out`; a range inside a text must be whole lines. */
+function countInto(text: string, from: number, to: number, d: Detectors, out: Findings): void {
+  scanBuiltIns(text, out, from, to);
+  for (const c of d.custom) {
+    const n = countCustom(text, c, undefined, from, to);
+    if (n > 0) out[c.name] = (out[c.name] ?? 0) + n;
+  }
 }
 
 /** Adds `more` into `into` (in place) and returns `into`. */
@@ -77,17 +82,33 @@ export class FindingCounter {
   ) {}
 
   push(text: string): void {
-    const all = this.carry + text;
-    let cut = all.lastIndexOf('\n') + 1;
-    if (cut === 0 && all.length > this.maxCarry) {
-      // One huge line (minified JSON, a log): cut after a field delimiter, which no value contains; a
-      // space only as a last resort (it may split a grouped card or IBAN), and anywhere at worst.
-      cut = Math.max(...FIELD_DELIMITERS.map((d) => all.lastIndexOf(d))) + 1;
-      if (cut === 0) cut = all.lastIndexOf(' ') + 1;
-      if (cut === 0) cut = all.length;
+    const last = text.lastIndexOf('\n');
+    if (last < 0) {
+      this.carry += text;
+      if (this.carry.length > this.maxCarry) this.cutLongLine();
+      return;
     }
+    // The line the carry started, then the chunk's whole lines in place (no copy of the chunk), and its
+    // last, unfinished line carried.
+    const first = text.indexOf('\n');
+    const head = this.carry + text.slice(0, first + 1);
+    countInto(head, 0, head.length, this.detectors, this.totals);
+    if (last > first) countInto(text, first + 1, last + 1, this.detectors, this.totals);
+    this.carry = text.slice(last + 1);
+  }
+
+  /**
+   * One huge line (minified JSON, a log): scanned up to its last field delimiter, which no value contains;
+   * a space only as a last resort (it may split a grouped card or IBAN), and anywhere at worst.
+   */
+  private cutLongLine(): void {
+    const all = this.carry;
+    let cut = Math.max(...FIELD_DELIMITERS.map((d) => all.lastIndexOf(d))) + 1;
+    if (cut === 0) cut = all.lastIndexOf(' ') + 1;
+    if (cut === 0) cut = all.length;
+    // Scanned as a string of its own, so the range rule (whole lines) does not apply.
+    addFindings(this.totals, countFindings(all.slice(0, cut), this.detectors));
     this.carry = all.slice(cut);
-    if (cut > 0) addFindings(this.totals, countFindings(all.slice(0, cut), this.detectors));
   }
 
   /** Scans what is left and returns the totals. */
