@@ -25,6 +25,8 @@ export interface AuditPoolOptions {
   /** A batch closes at this many files or bytes, whichever comes first. */
   readonly batchFiles?: number;
   readonly batchBytes?: number;
+  /** Default WORKER_LIMITS. */
+  readonly resourceLimits?: ResourceLimits;
 }
 
 /**
@@ -34,19 +36,22 @@ export interface AuditPoolOptions {
  */
 const WORKER_LIMITS: ResourceLimits = {
   maxYoungGenerationSizeMb: 8,
+  // A reader that runs away (an extractor on a hostile file) dies alone instead of taking the process
+  // down: its file is reported READER_FAILED and a new worker goes on (AuditPool.died).
+  maxOldGenerationSizeMb: 256,
 };
 
 /**
  * Starts the worker whose entry sits next to this module, from sources (tsx registered in the worker first,
  * as worker-start.ts does) or compiled, with WORKER_LIMITS.
  */
-function startAuditWorker(workerData: AuditWorkerData): Worker {
+function startAuditWorker(workerData: AuditWorkerData, resourceLimits: ResourceLimits): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
   const entry = new URL(`./scanner-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url);
-  if (!fromSources) return new Worker(entry, { workerData, resourceLimits: WORKER_LIMITS });
+  if (!fromSources) return new Worker(entry, { workerData, resourceLimits });
   const tsx = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData, resourceLimits: WORKER_LIMITS });
+  return new Worker(bootstrap, { eval: true, workerData, resourceLimits });
 }
 
 export interface AuditPoolRun {
@@ -58,11 +63,6 @@ export interface AuditPoolRun {
   readonly onOutcome?: (outcome: WorkOutcome) => void;
   /** Aborting stops the files in flight between pieces; the rest come back as `cancelled`. */
   readonly signal?: AbortSignal;
-}
-
-interface Slot {
-  readonly worker: Worker;
-  inFlight: number;
 }
 
 /** Largest first, then batched so that each message carries enough work to be worth sending. */
@@ -88,51 +88,56 @@ export function batchesOf<T extends { readonly size: number }>(
   return batches;
 }
 
+interface Slot {
+  readonly worker: Worker;
+  /** Resolves once the worker has loaded; rejects if it never does. */
+  readonly ready: Promise<void>;
+  started: boolean;
+  dead: boolean;
+  /** Batches sent to it and not answered yet. */
+  readonly inFlight: Set<number>;
+}
+
+interface ActiveRun {
+  readonly runId: number;
+  readonly request: AuditPoolRun;
+  readonly cancel: SharedArrayBuffer;
+  /** Batches not sent yet (a batch of a reader that died comes back here file by file). */
+  readonly queue: WorkFile[][];
+  readonly sent: Map<number, WorkFile[]>;
+  readonly outcomes: WorkOutcome[];
+  nextBatchId: number;
+  pending: number;
+  readonly done: () => void;
+  readonly failed: (error: Error) => void;
+}
+
+/** Outcome of the file a reader died on (out of memory in an extractor, a crash): skipped, the scan goes on. */
+function readerDied(file: WorkFile, reason: string): WorkOutcome {
+  return {
+    path: file.path,
+    kind: 'error',
+    code: 'READER_FAILED',
+    reason: `reading it stopped the reader (${reason}); it was not scanned`,
+  };
+}
+
 export class AuditPool {
   private readonly slots: Slot[] = [];
-  private readonly ready: Promise<void>;
   private runId = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private failure: Error | null = null;
-  private readonly failHandlers = new Set<(error: Error) => void>();
-  private readonly handlers = new Map<number, (message: FromAuditWorker) => void>();
-  private readonly ended = new Map<number, () => void>();
+  private active: ActiveRun | null = null;
+  private readonly ended = new Map<number, (slot: Slot) => void>();
   private readonly batchFiles: number;
   private readonly batchBytes: number;
 
-  constructor(options: AuditPoolOptions) {
+  constructor(private readonly options: AuditPoolOptions) {
     const size = Math.max(1, options.size ?? availableParallelism());
     this.batchFiles = options.batchFiles ?? 64;
     this.batchBytes = options.batchBytes ?? 8 * 1024 * 1024;
-    const readies: Promise<void>[] = [];
-    for (let i = 0; i < size; i++) {
-      const worker = startAuditWorker({ backend: options.backend });
-      this.slots.push({ worker, inFlight: 0 });
-      readies.push(
-        new Promise<void>((resolve, reject) => {
-          worker.once('error', reject);
-          worker.on('message', (message: FromAuditWorker) => {
-            if (message.type === 'ready') resolve();
-            else if (message.type === 'error') reject(new Error(message.message));
-          });
-        }),
-      );
-      worker.on('message', (message: FromAuditWorker) => {
-        if (message.type === 'progress' || message.type === 'batch-done')
-          this.handlers.get(message.batchId)?.(message);
-        else if (message.type === 'run-ended') this.ended.get(message.runId)?.();
-        else if (message.type === 'error') this.fail(new Error(`audit worker: ${message.message}`));
-      });
-      worker.on('error', (error) => {
-        this.fail(error);
-      });
-      worker.on('exit', (code) => {
-        if (!this.closed) this.fail(new Error(`an audit worker exited (code ${code})`));
-      });
-    }
-    this.ready = Promise.all(readies).then(() => undefined);
-    this.ready.catch(() => undefined); // surfaced by run()
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   get size(): number {
@@ -150,97 +155,197 @@ export class AuditPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
+  private spawn(): Slot {
+    const worker = startAuditWorker(
+      { backend: this.options.backend },
+      this.options.resourceLimits ?? WORKER_LIMITS,
+    );
+    let markReady = (): void => undefined;
+    let markFailed = (_error: Error): void => undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      markFailed = reject;
+    });
+    ready.catch(() => undefined); // surfaced by runNow
+    const slot: Slot = { worker, ready, started: false, dead: false, inFlight: new Set() };
+    worker.on('message', (message: FromAuditWorker) => {
+      switch (message.type) {
+        case 'ready':
+          slot.started = true;
+          markReady();
+          break;
+        case 'progress':
+          this.active?.request.onBytes?.(message.bytes);
+          break;
+        case 'batch-done':
+          this.batchDone(slot, message.batchId, message.outcomes);
+          break;
+        case 'run-ended':
+          this.ended.get(message.runId)?.(slot);
+          break;
+        case 'error':
+          // A worker that cannot start, or a run it cannot begin: the run fails as a whole.
+          markFailed(new Error(message.message));
+          this.fail(new Error(`audit worker: ${message.message}`));
+          break;
+      }
+    });
+    worker.on('error', (error) => {
+      markFailed(error);
+      this.died(slot, error.message);
+    });
+    worker.on('exit', (code) => {
+      markFailed(new Error(`exited with code ${code}`));
+      this.died(slot, `it exited with code ${code}`);
+    });
+    return slot;
+  }
+
   private fail(error: Error): void {
     this.failure ??= error;
-    for (const handler of this.failHandlers) handler(error);
+    this.active?.failed(error);
+  }
+
+  /**
+   * A worker that died while reading (an extractor out of memory, a native crash) takes only its files
+   * down: a new worker takes its place, and the files of its batches are tried again one by one, so that
+   * only the file it dies on is reported (READER_FAILED). One that never started fails the run.
+   */
+  private died(slot: Slot, reason: string): void {
+    if (slot.dead || this.closed) return;
+    slot.dead = true;
+    if (!slot.started) {
+      this.fail(new Error(`an audit worker did not start: ${reason}`));
+      return;
+    }
+    const index = this.slots.indexOf(slot);
+    const replacement = this.spawn();
+    if (index >= 0) this.slots[index] = replacement;
+    for (const ended of this.ended.values()) ended(slot);
+    const run = this.active;
+    if (!run) return;
+    // A worker reads its batches in the order sent: the oldest one was being read, the others not begun.
+    let reading = true;
+    for (const batchId of slot.inFlight) {
+      const files = run.sent.get(batchId) ?? [];
+      run.sent.delete(batchId);
+      run.pending--;
+      if (!reading || files.length > 1) {
+        const again = reading ? files.map((f) => [f]) : [files];
+        run.queue.unshift(...again);
+        run.pending += again.length;
+      } else {
+        for (const file of files) this.deliver(run, readerDied(file, reason));
+      }
+      reading = false;
+    }
+    slot.inFlight.clear();
+    if (run.pending === 0) run.done();
+    void replacement.ready.then(
+      () => {
+        if (this.active !== run) return;
+        this.startRunIn(replacement, run);
+        this.dispatch(replacement, run);
+      },
+      (error: unknown) => {
+        this.fail(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  }
+
+  private deliver(run: ActiveRun, outcome: WorkOutcome): void {
+    run.outcomes.push(outcome);
+    run.request.onOutcome?.(outcome);
+  }
+
+  private batchDone(slot: Slot, batchId: number, outcomes: readonly WorkOutcome[]): void {
+    slot.inFlight.delete(batchId);
+    const run = this.active;
+    if (!run?.sent.delete(batchId)) return;
+    for (const outcome of outcomes) this.deliver(run, outcome);
+    if (--run.pending === 0) run.done();
+    else this.dispatch(slot, run);
+  }
+
+  private startRunIn(slot: Slot, run: ActiveRun): void {
+    slot.worker.postMessage({
+      type: 'run-start',
+      runId: run.runId,
+      mode: run.request.mode,
+      identities: run.request.identities,
+      cancel: run.cancel,
+    } satisfies ToAuditWorker);
+  }
+
+  /** Two batches per worker: the next one is already queued when the current one ends. */
+  private dispatch(slot: Slot, run: ActiveRun): void {
+    while (!slot.dead && slot.inFlight.size < 2 && run.queue.length > 0) {
+      const files = run.queue.shift() ?? [];
+      const batchId = run.runId * 1_000_000 + run.nextBatchId++;
+      slot.inFlight.add(batchId);
+      run.sent.set(batchId, files);
+      slot.worker.postMessage({ type: 'batch', runId: run.runId, batchId, files } satisfies ToAuditWorker);
+    }
   }
 
   private async runNow(request: AuditPoolRun): Promise<WorkOutcome[]> {
-    await this.ready;
+    await Promise.all(this.slots.map((s) => s.ready));
     if (this.closed) throw new CofferError('POOL_CLOSED', 'the audit worker pool was closed', 'Scan again.');
     if (this.failure) throw this.failure;
     const runId = ++this.runId;
-    const cancelBuffer = new SharedArrayBuffer(4);
-    const cancel = new Int32Array(cancelBuffer);
+    const cancel = new SharedArrayBuffer(4);
     const onAbort = (): void => {
-      Atomics.store(cancel, 0, 1);
+      Atomics.store(new Int32Array(cancel), 0, 1);
     };
     if (request.signal?.aborted) onAbort();
     request.signal?.addEventListener('abort', onAbort);
-    for (const slot of this.slots) {
-      slot.worker.postMessage({
-        type: 'run-start',
-        runId,
-        mode: request.mode,
-        identities: request.identities,
-        cancel: cancelBuffer,
-      } satisfies ToAuditWorker);
-    }
-    const batches = batchesOf(request.files, this.batchFiles, this.batchBytes);
-    const outcomes: WorkOutcome[] = [];
-    let nextBatch = 0;
-    let pending = batches.length;
+    const queue = batchesOf(request.files, this.batchFiles, this.batchBytes);
+    let run: ActiveRun | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        if (pending === 0) {
-          resolve();
-          return;
-        }
-        this.failHandlers.add(reject);
-        const dispatch = (slot: Slot): void => {
-          // Two batches per worker: the next one is already queued when the current one ends.
-          while (slot.inFlight < 2 && nextBatch < batches.length) {
-            const batchId = runId * 1_000_000 + nextBatch;
-            const files = batches[nextBatch++] ?? [];
-            slot.inFlight++;
-            this.handlers.set(batchId, (message) => {
-              if (message.type === 'progress') {
-                request.onBytes?.(message.bytes);
-                return;
-              }
-              if (message.type !== 'batch-done') return;
-              this.handlers.delete(batchId);
-              slot.inFlight--;
-              for (const outcome of message.outcomes) {
-                outcomes.push(outcome);
-                request.onOutcome?.(outcome);
-              }
-              if (--pending === 0) resolve();
-              else dispatch(slot);
-            });
-            slot.worker.postMessage({ type: 'batch', runId, batchId, files } satisfies ToAuditWorker);
-          }
+        run = {
+          runId,
+          request,
+          cancel,
+          queue,
+          sent: new Map(),
+          outcomes: [],
+          nextBatchId: 0,
+          pending: queue.length,
+          done: resolve,
+          failed: reject,
         };
-        for (const slot of this.slots) dispatch(slot);
+        this.active = run;
+        for (const slot of this.slots) this.startRunIn(slot, run);
+        if (run.pending === 0) resolve();
+        for (const slot of this.slots) this.dispatch(slot, run);
       });
     } finally {
-      this.failHandlers.clear();
       request.signal?.removeEventListener('abort', onAbort);
+      this.active = null;
       await this.endRun(runId);
     }
-    return outcomes;
+    return run?.outcomes ?? [];
   }
 
-  /** Ends the run in every worker, which zero its identities. */
+  /** Ends the run in every worker, which zero its identities; a worker that dies meanwhile counts as done. */
   private async endRun(runId: number): Promise<void> {
-    if (this.failure) {
-      for (const slot of this.slots)
-        slot.worker.postMessage({ type: 'run-end', runId } satisfies ToAuditWorker);
+    const waiting = new Set(this.slots.filter((s) => !s.dead));
+    if (this.failure || waiting.size === 0) {
+      for (const slot of waiting) slot.worker.postMessage({ type: 'run-end', runId } satisfies ToAuditWorker);
       return;
     }
     try {
-      await new Promise<void>((resolve, reject) => {
-        let waiting = this.slots.length;
-        this.failHandlers.add(reject);
-        this.ended.set(runId, () => {
-          if (--waiting === 0) resolve();
+      await new Promise<void>((resolve) => {
+        this.ended.set(runId, (slot) => {
+          waiting.delete(slot);
+          if (waiting.size === 0) resolve();
         });
-        for (const slot of this.slots)
+        for (const slot of waiting)
           slot.worker.postMessage({ type: 'run-end', runId } satisfies ToAuditWorker);
       });
     } finally {
       this.ended.delete(runId);
-      this.failHandlers.clear();
     }
   }
 }

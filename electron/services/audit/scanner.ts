@@ -181,6 +181,12 @@ export class AuditService {
         onOutcome: options.onOutcome,
         ...(options.signal ? { signal: options.signal } : {}),
       });
+    } catch (error) {
+      // A pool that failed as a whole (a worker that cannot start) is not reused: the next scan starts afresh.
+      const failed = this.pool;
+      this.pool = null;
+      await failed.close();
+      throw error;
     } finally {
       // The workers zero their copies at run-end; these are the main thread's.
       for (const identity of identities)
