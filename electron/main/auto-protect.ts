@@ -7,6 +7,7 @@
 import type { FolderEntry } from '../services/folders/registry.js';
 import type { FileOutcome } from '../services/folders/types.js';
 import { FolderWatcher, type ProtectSink, type WatcherOptions } from '../services/folders/watcher.js';
+import type { WatchRules } from '../services/folders/watch-source.js';
 
 export function watchedFolders(
   entries: readonly FolderEntry[],
@@ -31,6 +32,8 @@ export interface AutoProtectDeps {
   mandatory?: (folder: string) => boolean;
   /** Paths the guard rails leave alone (FolderService.watchFilter), read at each watcher start. */
   skip?: () => (path: string) => boolean;
+  /** The same rules as data, for the watcher's worker (watch-source.ts), read at each watcher start. */
+  rules?: () => WatchRules;
   stableMs?: number;
   onOutcomes(outcomes: readonly FileOutcome[]): void;
   onError(error: unknown): void;
@@ -80,6 +83,7 @@ export class AutoProtect {
       initial: true,
       ignore: this.deps.ignore(),
       ...(this.deps.skip ? { skip: this.deps.skip() } : {}),
+      ...(this.deps.rules ? { rules: this.deps.rules() } : {}),
       onOutcomes: (outcomes) => {
         this.deps.onOutcomes(outcomes);
       },

@@ -582,6 +582,16 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     // A folder holding a mandatory one is watched whatever its last run (issue 10 item 5).
     mandatory: (folder) => policyService.mandatoryWithin(folder).length > 0,
     skip: () => folderService.watchFilter(),
+    // The guard rails FolderService applies (guardRailsFor(userData, env) and each folder's exclusions).
+    rules: () => ({
+      appHome: options.userData,
+      env,
+      folders: folderService.list().map((e) => ({
+        root: e.path,
+        policyExclusions: [...policyService.exclusions()],
+        folderExclusions: [...(e.exclude ?? [])],
+      })),
+    }),
     sink: folderService,
     ignore: () => registry.ignorePatterns(),
     ...(options.watchStableMs !== undefined ? { stableMs: options.watchStableMs } : {}),

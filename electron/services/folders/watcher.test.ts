@@ -146,7 +146,11 @@ it('starts watching a large folder without holding this thread (chokidar lists e
   // chokidar on this thread, as the watcher ran it before.
   const here = await longestWhile(async () => {
     const w = watch(dir, { followSymlinks: false, ignoreInitial: true });
-    await new Promise((resolve) => w.once('ready', resolve));
+    await new Promise<void>((resolve) =>
+      w.once('ready', () => {
+        resolve();
+      }),
+    );
     await w.close();
   });
   const sink = recorder();
