@@ -115,6 +115,10 @@ describe.skipIf(skipReason !== null)(
       expect(last?.filesWithFindings).toBe(3);
       expect(last?.unprotectedWithFindings).toBe(3);
       expect(h.app.audit.scans()).toHaveLength(2);
+      // The scan's progress reached the window as events (the screen's progress bar), ending complete.
+      const progress = h.events.flatMap((e) => (e.type === 'audit-progress' ? [e.progress] : []));
+      expect(progress.length).toBeGreaterThanOrEqual(2);
+      expect(progress.at(-1)).toMatchObject({ filesDone: 5, filesTotal: 5 });
 
       const summary = page.getByRole('region', { name: 'Audit summary' });
       await expect
