@@ -130,6 +130,18 @@ class Scan {
   private number(start: number, plus: boolean): number {
     const s = this.s;
     const n = this.n;
+    if (!plus && s.charCodeAt(start) !== OPEN) {
+      // Fast path for the most common token: one group of digits that no separator continues (an id, a
+      // count, an amount's integer part). Under 13 digits and without a '+', it can be nothing here.
+      let j = start + 1;
+      while (j < n) {
+        const c = s.charCodeAt(j);
+        if (c < 48 || c > 57) break;
+        j++;
+      }
+      const after = s.charCodeAt(j);
+      if (j - start < 13 && !isSep(after) && after !== OPEN) return isWord(after) ? this.skipWord(j) : j;
+    }
     let i = plus ? start + 1 : start;
     let nd = 0; // digits
     let ng = 0; // groups
