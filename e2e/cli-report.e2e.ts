@@ -205,6 +205,13 @@ describe.skipIf(NO_KEYRING !== null)('coffer report | report verify', { timeout:
     const expected = await verify(reportFile, '--expect-key', signerKeyId.replace(/-/g, ''));
     expect(expected.code).toBe(0);
     expect(expected.doc).toMatchObject({ ok: true, signerChecked: true });
+    // Without --out the report is all of stdout (`coffer report > FILE`), notes on stderr.
+    const printed = await laptop.run(['report']);
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.stderr).toContain('Report delivered to');
+    const piped = path.join(work, 'piped.json');
+    fs.writeFileSync(piped, printed.stdout);
+    expect((await verify(piped, '--expect-key', signerKeyId)).code).toBe(0);
     const compact = path.join(work, 'compact.json');
     fs.writeFileSync(compact, JSON.stringify(genuine));
     expect((await verify(compact)).code).toBe(0);

@@ -168,7 +168,8 @@ export const registerReportCommands: CommandGroup = (program, ctx) => {
         `Signed by report key ${file.signer.keyId}: IT checks it with \`coffer report verify FILE --expect-key ${file.signer.keyId}\`.`,
       );
       const delivered = await (await publisherFor(ctx)).deliver(file, 'manual');
-      if (delivered.status === 'written') out.info(`Report delivered to ${delivered.file}.`);
+      // On stderr: without --out, stdout carries the report itself (`coffer report > FILE`).
+      if (delivered.status === 'written') out.note(`Report delivered to ${delivered.file}.`);
       if (delivered.status === 'failed') {
         out.failure({
           path: delivered.reportDir,
