@@ -18,9 +18,7 @@ describe('About', () => {
   });
 
   it('names the libsodium build in use, with its version', async () => {
-    expect(await libsodiumVersion('wasm')).toMatch(
-      /^libsodium 1\.0\.\d+ \(WebAssembly\)$/,
-    );
+    expect(await libsodiumVersion('wasm')).toMatch(/^libsodium 1\.0\.\d+ \(WebAssembly\)$/);
     expect(await libsodiumVersion('native')).toMatch(/^sodium-native \d+\.\d+\.\d+ \(native libsodium\)$/);
   });
 
