@@ -202,6 +202,7 @@ describe('the handler table', () => {
           ),
         restore,
       },
+      policy: { assertHelpdeskTools: () => undefined }, // a helpdesk computer (policy helpdeskTools)
     });
     const t = createHandlers(ports, () => undefined, APP);
     await expect(t.helpdeskRestore({ paths: ['/etc/shadow'], mode: 'decrypt' })).rejects.toMatchObject({
