@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isCofferError } from '../../../crypto/errors.js';
+import { parsePolicy } from '../policy/schema.js';
 import type { EventDetails, SecurityEventType, SecurityEvents } from '../audit-log/security-events.js';
 import { canonicalJson } from './canonical.js';
 import { NO_AUDIT_NOTE, type ReportReason } from './collect.js';
@@ -191,5 +192,24 @@ describe('delivery to reportDir (REPORT.md §7)', () => {
     await schedule.stop();
     expect(made).toEqual(['daily', 'change']);
     expect(fs.readdirSync(share)).toHaveLength(1);
+  });
+});
+
+describe('policy reportDir', () => {
+  const ctx = {
+    parseRecoveryPublicKey: (): Uint8Array => {
+      throw new Error('no keys in these policies');
+    },
+    homeDir: '/home/ada',
+  };
+
+  it('takes an absolute local or network folder, and refuses a relative one', () => {
+    for (const dir of ['/mnt/it-share/coffer-reports', '\\\\server\\coffer-reports', 'C:\\Reports']) {
+      expect(parsePolicy({ reportDir: dir }, ctx)).toEqual({ ok: true, policy: { reportDir: dir } });
+    }
+    expect(parsePolicy({ reportDir: 'reports' }, ctx)).toEqual({
+      ok: false,
+      problems: ['reportDir: must be an absolute path (a local or network folder)'],
+    });
   });
 });
