@@ -704,8 +704,8 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   }
   await protectMandatory();
   await autoProtect.refresh();
-  // The status cache's worker starts now, not at the first folder list the window asks for.
-  statusCache.warm().catch((error: unknown) => {
+  // The status cache scans the folders now (in its worker), not at the first folder list the window asks for.
+  statusCache.status(folderService.list()).catch((error: unknown) => {
     options.log(`status cache: ${error instanceof Error ? error.message : String(error)}`);
   });
   updater.start();

@@ -105,6 +105,8 @@ class Tree {
   readonly dirty = new Set<string>();
   /** Set when something happened that this tree cannot account for: it must not answer any more. */
   broken: string | null = null;
+  /** A directory could not be watched at all (ENOSPC: out of inotify watches): a new scan would not help. */
+  unwatchable = false;
   rootIno = 0;
   readonly scannedAt = Date.now();
   private closed = false;
@@ -152,7 +154,10 @@ class Tree {
     } catch (error) {
       // Out of inotify watches (ENOSPC), or gone meanwhile: unwatched means untrusted.
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') this.dirty.add(dirname(dir));
-      else this.broken = `the folder cannot be watched: ${(error as Error).message}`;
+      else {
+        this.unwatchable = true;
+        this.broken = `the folder cannot be watched: ${(error as Error).message}`;
+      }
     }
   }
 
@@ -334,7 +339,13 @@ export class FolderIndex {
         const reason = tree?.broken ?? 'first status';
         this.current = null;
         tree?.close();
-        this.current = await this.scan(reason);
+        const fresh = await this.scan(reason);
+        if (fresh.broken && fresh.unwatchable) {
+          // Out of watches (or not allowed): no tree could be kept current; the caller walks instead.
+          fresh.close();
+          throw new Error(`${this.config.root}: ${fresh.broken}`);
+        }
+        this.current = fresh;
         continue;
       }
       if (Date.now() - tree.scannedAt > (this.options.maxAgeMs ?? 10 * 60_000)) {
