@@ -53,7 +53,9 @@ const load = (): string =>
     .join(' ');
 
 /** Runs `work` with the event-loop delay of this thread monitored; returns its time and the longest delay. */
-async function watched<T>(work: () => Promise<T>): Promise<{ ms: number; maxDelayMs: number; value: T }> {
+async function watched<T>(
+  work: () => Promise<T>,
+): Promise<{ ms: number; maxDelayMs: number; p99Ms: number; value: T }> {
   const monitor = monitorEventLoopDelay({ resolution: 1 });
   monitor.enable();
   const started = performance.now();
@@ -62,7 +64,7 @@ async function watched<T>(work: () => Promise<T>): Promise<{ ms: number; maxDela
   // One more turn of the loop, so that a block at the very end is recorded too.
   await new Promise((resolve) => setImmediate(resolve));
   monitor.disable();
-  return { ms, maxDelayMs: monitor.max / 1e6, value };
+  return { ms, maxDelayMs: monitor.max / 1e6, p99Ms: monitor.percentile(99) / 1e6, value };
 }
 
 const verdict = (ok: boolean): string => (ok ? 'meets' : 'MISSES');
@@ -166,7 +168,7 @@ export async function runStatusBench(options: StatusBenchOptions = {}): Promise<
       throw new Error(
         `cache: ${firstStatus?.protectedFiles} protected, ${firstStatus?.protection.inTheClearFiles} in the clear`,
       );
-    const answers: { ms: number; maxDelayMs: number }[] = [];
+    const answers: { ms: number; maxDelayMs: number; p99Ms: number }[] = [];
     for (let q = 0; q < queries; q++) answers.push(await watched(() => cache.status(service.list())));
     const queryMs = median(answers.map((a) => a.ms));
     const queryDelay = Math.max(...answers.map((a) => a.maxDelayMs));
@@ -197,33 +199,36 @@ export async function runStatusBench(options: StatusBenchOptions = {}): Promise<
 
     console.log(`\n## status of ${count} protected files (${cpus().length} cores)`);
     console.log(`Tree: ${setup}. Load average before ${loadBefore}, after ${loadAfter}.`);
-    console.log('| what | ms | longest main-thread delay ms | target |');
-    console.log('| --- | ---: | ---: | --- |');
+    console.log('| what | ms | longest main-thread delay ms | p99 delay ms | target |');
+    console.log('| --- | ---: | ---: | ---: | --- |');
     console.log(
-      `| idle event loop for 1 s (the machine's own noise) | ${idle.ms.toFixed(0)} | ${delayText(idle.maxDelayMs)} | – |`,
+      `| idle event loop for 1 s (the machine's own noise) | ${idle.ms.toFixed(0)} | ${delayText(idle.maxDelayMs)} | ${delayText(idle.p99Ms)} | – |`,
     );
     console.log(
-      `| app, status cache worker start (StatusCache.warm) | ${warm.ms.toFixed(0)} | ${delayText(warm.maxDelayMs)} | – (at app start) |`,
+      `| app, status cache worker start (StatusCache.warm) | ${warm.ms.toFixed(0)} | ${delayText(warm.maxDelayMs)} | ${delayText(warm.p99Ms)} | – (at app start) |`,
     );
     console.log(
-      `| app, first status (full scan off the main thread) | ${first.ms.toFixed(0)} | ${delayText(first.maxDelayMs)} | delay ≤ ${TARGET_DELAY_MS}: ${verdict(first.maxDelayMs <= TARGET_DELAY_MS)} |`,
+      `| app, first status (full scan off the main thread) | ${first.ms.toFixed(0)} | ${delayText(first.maxDelayMs)} | ${delayText(first.p99Ms)} | delay ≤ ${TARGET_DELAY_MS}: ${verdict(first.maxDelayMs <= TARGET_DELAY_MS)} |`,
     );
     console.log(
-      `| app, status from the cache (median of ${queries}; delay: max) | ${queryMs.toFixed(0)} | ${delayText(queryDelay)} | ≤ ${TARGET_QUERY_MS} ms: ${verdict(queryMs <= TARGET_QUERY_MS)}; delay ≤ ${TARGET_DELAY_MS}: ${verdict(queryDelay <= TARGET_DELAY_MS)} |`,
+      `| app, status from the cache (median of ${queries}; delay: max) | ${queryMs.toFixed(0)} | ${delayText(queryDelay)} | ${delayText(Math.max(...answers.map((a) => a.p99Ms)))} | ≤ ${TARGET_QUERY_MS} ms: ${verdict(queryMs <= TARGET_QUERY_MS)}; delay ≤ ${TARGET_DELAY_MS}: ${verdict(queryDelay <= TARGET_DELAY_MS)} |`,
     );
     console.log(
-      `| app, a plaintext dropped in until status lists it | ${seen.ms.toFixed(0)} | ${delayText(seen.maxDelayMs)} | delay ≤ ${TARGET_DELAY_MS}: ${verdict(seen.maxDelayMs <= TARGET_DELAY_MS)} |`,
+      `| app, a plaintext dropped in until status lists it | ${seen.ms.toFixed(0)} | ${delayText(seen.maxDelayMs)} | ${delayText(seen.p99Ms)} | delay ≤ ${TARGET_DELAY_MS}: ${verdict(seen.maxDelayMs <= TARGET_DELAY_MS)} |`,
     );
     console.log(
-      `| app, auto-protect watcher start on the tree (chokidar in its worker) | ${watchStart.ms.toFixed(0)} | ${delayText(watchStart.maxDelayMs)} | delay ≤ ${TARGET_DELAY_MS}: ${verdict(watchStart.maxDelayMs <= TARGET_DELAY_MS)} |`,
+      `| app, auto-protect watcher start on the tree (chokidar in its worker) | ${watchStart.ms.toFixed(0)} | ${delayText(watchStart.maxDelayMs)} | ${delayText(watchStart.p99Ms)} | delay ≤ ${TARGET_DELAY_MS}: ${verdict(watchStart.maxDelayMs <= TARGET_DELAY_MS)} |`,
     );
     console.log(
-      `| CLI status (synchronous walk, unchanged) | ${cli.ms.toFixed(0)} | ${delayText(cli.maxDelayMs)} | – (no window) |`,
+      `| CLI status (synchronous walk, unchanged) | ${cli.ms.toFixed(0)} | ${delayText(cli.maxDelayMs)} | ${delayText(cli.p99Ms)} | – (no window) |`,
     );
     console.log(
-      `| app's previous status (walk yielding every 8 ms) | ${walking.ms.toFixed(0)} | ${delayText(walking.maxDelayMs)} | – (replaced) |`,
+      `| app's previous status (walk yielding every 8 ms) | ${walking.ms.toFixed(0)} | ${delayText(walking.maxDelayMs)} | ${delayText(walking.p99Ms)} | – (replaced) |`,
     );
     console.log(`Full scans by the cache: ${scans.length} (${scans.join(', ')}).`);
+    console.log(
+      'The main thread does no file system work for the cached status; a delay near the idle row is this machine scheduling (other processes, the workers on the same cores), not the code.',
+    );
   } finally {
     await cache.close();
     if (!process.env.KEEP_BENCH) rmSync(root, { recursive: true, force: true });
