@@ -5,7 +5,7 @@
  */
 import { decodeText } from './decode.js';
 import type { ExtractKind, ExtractLimits, ExtractResult } from './index.js';
-import { DOCX, markupText, ODF, PPTX, XLSX, type MarkupRules } from './markup.js';
+import { DOCX, markupText, ODF, PPTX, TextTooLong, XLSX, type MarkupRules } from './markup.js';
 import { readZip } from './zip.js';
 
 interface Container {
@@ -68,34 +68,38 @@ export async function containerText(
   if (container === undefined) return { ok: false, reason: 'not a file type the audit reads' };
   if (OLE_MAGIC.every((b, i) => bytes[i] === b))
     return { ok: false, reason: 'the document is password-protected (or in an old Office format)' };
-  const read = await readZip(bytes, (name) => container.parts.some((re) => re.test(name)), limits, deadline);
-  if (!read.ok) return read;
-  const names = [...read.entries.keys()];
-  const marker = container.parts[0];
-  if (marker === undefined || !names.some((n) => marker.test(n)))
-    return { ok: false, reason: `not ${container.label} (a zip without its main part)` };
-  names.sort((a, b) => {
-    const [ia, na] = rank(container, a);
-    const [ib, nb] = rank(container, b);
-    return ia - ib || na - nb;
-  });
-  const texts: string[] = [];
+  const texts: { name: string; text: string }[] = [];
   let size = 0;
-  try {
-    for (const name of names) {
-      const bytesOf = read.entries.get(name);
-      if (bytesOf === undefined) continue;
-      read.entries.delete(name); // let the part's bytes go as soon as its text is taken
-      const decoded = decodeText(bytesOf, limits);
-      bytesOf.fill(0); // inflated plaintext of a possibly protected file: wiped once decoded
-      if (!decoded.ok) return { ok: false, reason: `a part of the document is not text (${name})` };
+  const onEntry = (name: string, data: Buffer): string | undefined => {
+    // The part's markup is bounded by the uncompressed limit; its text, by maxTextChars (below).
+    const decoded = decodeText(data, { maxTextChars: limits.maxUncompressedBytes });
+    data.fill(0); // inflated plaintext of a possibly protected file: wiped once decoded
+    if (!decoded.ok) return `a part of the document is not text (${name})`;
+    try {
       const text = markupText(decoded.text, container.rules, limits.maxTextChars - size);
       size += text.length + 1;
-      texts.push(text);
-      if (performance.now() > deadline) return { ok: false, reason: 'took too long to read' };
+      texts.push({ name, text });
+      return undefined;
+    } catch (error) {
+      if (error instanceof TextTooLong) return 'too much text to read';
+      throw error;
     }
-  } finally {
-    for (const left of read.entries.values()) left.fill(0);
-  }
-  return { ok: true, text: texts.join('\n') };
+  };
+  const read = await readZip(
+    bytes,
+    (name) => container.parts.some((re) => re.test(name)),
+    limits,
+    deadline,
+    onEntry,
+  );
+  if (!read.ok) return read;
+  const marker = container.parts[0];
+  if (marker === undefined || !read.names.some((n) => marker.test(n)))
+    return { ok: false, reason: `not ${container.label} (a zip without its main part)` };
+  texts.sort((a, b) => {
+    const [ia, na] = rank(container, a.name);
+    const [ib, nb] = rank(container, b.name);
+    return ia - ib || na - nb;
+  });
+  return { ok: true, text: texts.map((t) => t.text).join('\n') };
 }

@@ -171,6 +171,9 @@ describe('files skipped with a reason, never a crash or a hang', () => {
     expect(reasonOf(await extractText(big, 'big.xml', { ...DEFAULT_LIMITS, maxTextChars: 1000 }))).toBe(
       'too much text to read',
     );
+    expect(
+      reasonOf(await extractText(plantedDocx(), 'big.docx', { ...DEFAULT_LIMITS, maxTextChars: 100 })),
+    ).toBe('too much text to read');
   });
 
   it('a type the audit does not read', async () => {

@@ -51,10 +51,15 @@ export interface ExtractLimits {
   readonly timeoutMs: number;
 }
 
+/**
+ * Sized for the issue's "peak memory <= 200 MB whatever the file sizes" with two pool workers: per worker at
+ * most one input (32 MiB, plus PDF.js's copy), one inflated zip part at a time (at most 64 MiB in all) and
+ * its text (16 Mi characters).
+ */
 export const DEFAULT_LIMITS: ExtractLimits = {
-  maxInputBytes: 64 * 1024 * 1024,
-  maxTextChars: 32 * 1024 * 1024,
-  maxUncompressedBytes: 128 * 1024 * 1024,
+  maxInputBytes: 32 * 1024 * 1024,
+  maxTextChars: 16 * 1024 * 1024,
+  maxUncompressedBytes: 64 * 1024 * 1024,
   maxEntries: 10_000,
   maxCompressionRatio: 200,
   maxPdfPages: 2_000,
@@ -139,7 +144,8 @@ async function extractKindText(
       return decodeText(bytes, limits);
     case 'xml':
     case 'html': {
-      const decoded = decodeText(bytes, limits);
+      // The markup is bounded by maxInputBytes; the text left once tags are stripped, by maxTextChars.
+      const decoded = decodeText(bytes, { maxTextChars: limits.maxInputBytes });
       if (!decoded.ok) return decoded;
       return { ok: true, text: markupText(decoded.text, kind === 'xml' ? XML : HTML, limits.maxTextChars) };
     }

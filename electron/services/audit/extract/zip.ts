@@ -7,7 +7,10 @@
 import yauzl from 'yauzl';
 import type { ExtractLimits } from './index.js';
 
-export type ZipRead = { ok: true; entries: Map<string, Buffer> } | { ok: false; reason: string };
+export type ZipRead = { ok: true; names: string[] } | { ok: false; reason: string };
+
+/** Takes one entry's bytes (owned by the callee, who may wipe them); returns a reason to stop, or nothing. */
+export type OnEntry = (name: string, data: Buffer) => string | undefined;
 
 /** Ratio is checked only past this size: small entries may compress a lot without harm. */
 const RATIO_FLOOR = 1024 * 1024;
@@ -19,14 +22,16 @@ function mib(n: number): string {
 }
 
 /**
- * Reads the entries `want` selects (by name), in central-directory order. `deadline` is a
- * performance.now() time after which reading stops.
+ * Reads the entries `want` selects (by name), in central-directory order, handing each to `onEntry` as soon
+ * as it is inflated (one entry in memory at a time). `deadline` is a performance.now() time after which
+ * reading stops.
  */
 export async function readZip(
   bytes: Uint8Array,
   want: (name: string) => boolean,
   limits: ExtractLimits,
   deadline: number,
+  onEntry: OnEntry,
 ): Promise<ZipRead> {
   let zip: yauzl.ZipFile | undefined;
   try {
@@ -42,7 +47,7 @@ export async function readZip(
         ok: false,
         reason: `too many entries in the archive (${zip.entryCount}; limit ${limits.maxEntries})`,
       };
-    const entries = new Map<string, Buffer>();
+    const names: string[] = [];
     let total = 0;
     for await (const entry of zip.eachEntry()) {
       if (performance.now() > deadline) return { ok: false, reason: 'took too long to read' };
@@ -63,9 +68,11 @@ export async function readZip(
         };
       const data = await readEntry(zip, entry, declared, deadline);
       total += data.length;
-      entries.set(entry.fileName, data);
+      names.push(entry.fileName);
+      const stop = onEntry(entry.fileName, data);
+      if (stop !== undefined) return { ok: false, reason: stop };
     }
-    return { ok: true, entries };
+    return { ok: true, names };
   } catch (error) {
     if (error instanceof Stop) return { ok: false, reason: error.message };
     return { ok: false, reason: `the archive is damaged or not a valid zip (${describe(error)})` };
