@@ -19,7 +19,13 @@ import { TrustedRecoveryKeys, userKeyRule } from '../services/keys/trusted-keys.
 import { WriteKeys } from '../services/keys/write-keys.js';
 import { RekeyService } from '../services/keys/rekey.js';
 import { SettlingWorkerPool } from '../services/keys/settling-pool.js';
-import { RotationService, currentRecoveryKeyIds, headerJournalDir } from '../services/keys/rotation.js';
+import {
+  RotationService,
+  currentRecoveryKeyIds,
+  headerJournalDir,
+  listProtected,
+} from '../services/keys/rotation.js';
+import { deviceKeyUsage } from '../services/keys/key-usage.js';
 import { HeaderRewriter } from '../services/headers/header-rewriter.js';
 import { policySourceFor } from '../services/policy/platform.js';
 import { PolicyService } from '../services/policy/policy-service.js';
@@ -41,6 +47,7 @@ import { AuditedActivity, recordRunProblems } from '../services/audit-log/activi
 import { AuditForwarder } from '../services/audit-log/forwarder.js';
 import { ReadableActivity } from './adapters/activity-view.js';
 import { AuditAdapter } from './adapters/audit.js';
+import { DeviceRestoreAdapter } from './adapters/device-restore.js';
 import { HelpdeskAdapter } from './adapters/helpdesk.js';
 import { KeysAdapter } from './adapters/keys.js';
 import { StateAdapter } from './adapters/state.js';
@@ -468,6 +475,22 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
         ),
   });
   const helpdesk = new HelpdeskAdapter({ sodium, safeFiles, deviceKeys, runs, rekey });
+  // Restoring a device key (issue 12 item 5): the same RecoveryService.restoreDevice as `coffer restore-device`.
+  const deviceRestore = new DeviceRestoreAdapter({
+    sodium,
+    recovery,
+    runs,
+    escrowFile: path.join(options.userData, 'escrow.json'),
+    rewrap: (o) => rotation.run(o),
+    keyUsage: () =>
+      deviceKeyUsage(
+        listProtected(
+          registry.list().map((f) => f.path),
+          registry.ignorePatterns(),
+        ).files.map((f) => f.path),
+      ),
+    loadedIdentity: () => helpdesk.loadedIdentity(),
+  });
 
   // The Audit screen (issue 11 item 4): scans through the audit scanner, acts through the folders port.
   // The same AuditService as `coffer audit scan` (cli/context.ts): one cache and one scan history.
@@ -533,6 +556,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     workspace,
     files,
     helpdesk,
+    deviceRestore,
     policy,
     settings: settingsPort,
     updates,

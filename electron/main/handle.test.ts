@@ -170,6 +170,7 @@ function fakePorts(overrides: Partial<{ [K in keyof Ports]: Partial<Ports[K]> }>
     workspace: strict('workspace', overrides.workspace),
     files: strict('files', overrides.files),
     helpdesk: strict('helpdesk', overrides.helpdesk),
+    deviceRestore: strict('deviceRestore', overrides.deviceRestore),
     policy: strict('policy', overrides.policy),
     settings: strict('settings', overrides.settings),
     updates: strict('updates', overrides.updates),

@@ -5,6 +5,7 @@
  */
 import { CofferError } from '../../crypto/errors.js';
 import type { AboutInfo, CofferEvent, FileInspection } from '../shared/contract.js';
+import { recordInFolder } from './adapters/device-restore.js';
 import type { HandlerTable } from './handle.js';
 import type { Ports } from './ports.js';
 
@@ -23,6 +24,7 @@ export function createHandlers(
 ): HandlerTable {
   const { keys, folders, workspace, files, helpdesk, policy, settings, updates, activity, dialog, shell } =
     ports;
+  const { deviceRestore } = ports;
   /** Only paths the helpdesk picked through the native dialog may be restored (not any path the UI names). */
   let picked = new Set<string>();
 
@@ -260,6 +262,53 @@ export function createHandlers(
         `${paths.length} file(s)`,
         () => helpdesk.restore(paths, mode, destination),
       );
+    },
+
+    async pickRestoreRecord({ from }) {
+      if (from === 'app') return deviceRestore.pick(null);
+      const chosen = await dialog.pickFiles('Choose the key record (.coffer-escrow.json)', [
+        { name: 'Coffer key record', extensions: ['json'] },
+      ]);
+      const file = chosen?.[0];
+      return file === undefined ? null : deviceRestore.pick(file);
+    },
+    async restoreDeviceWithCode({ groups }) {
+      // The code is never in the activity entry: only what was restored, by key ID.
+      const started = await recorded('Restore device key (recovery code)', 'this device', () =>
+        deviceRestore.startWithCode(groups),
+      );
+      return started;
+    },
+    async deviceRestoreResult({ runId }) {
+      const { view, folder } = await recorded(
+        'Device key restored',
+        'this device',
+        () => deviceRestore.result(runId),
+        ({ view: v }) =>
+          `key ${v.restoredKeyId} restored read-only; key ${v.deviceKeyId} writes${v.newCode ? `; new recovery code ${v.newCode.keyId}` : ''}`,
+      );
+      emit({ type: 'changed', what: 'recovery' });
+      if (folder === null) {
+        emit({ type: 'changed', what: 'folders' });
+        return view;
+      }
+      // Procedure E, step 3 (HELPDESK.md): the backup folder is protected again, so it is watched and its
+      // record copy is the new one.
+      const known = (await folders.list()).find((f) => f.path === folder);
+      const entry = known ?? (await recorded('Add folder', folder, () => folders.add(folder)));
+      const { runId: protectRunId } = await recorded('Protect', folder, () => folders.protect(entry.id));
+      emit({ type: 'changed', what: 'folders' });
+      return { ...view, protectRunId };
+    },
+    async helpdeskPickBackup() {
+      policy.assertHelpdeskTools();
+      const folder = await dialog.pickFolder('Choose the backup of the protected folder');
+      if (folder === null) return null;
+      return deviceRestore.pick(recordInFolder(folder), folder);
+    },
+    async helpdeskRestoreDevice() {
+      policy.assertHelpdeskTools();
+      return recorded('Helpdesk restore device key', 'this device', () => deviceRestore.startWithKey());
     },
 
     listActivity: () => activity.list(),

@@ -8,7 +8,9 @@ import type {
   ActivityFilter,
   AppSettings,
   AuditView,
+  DeviceRestoreView,
   EditSession,
+  EscrowRecordView,
   FileEntry,
   FileInspection,
   FolderView,
@@ -74,6 +76,19 @@ export interface HelpdeskPort {
   inspect(paths: string[]): Promise<FileInspection[]>;
   restore(paths: string[], mode: 'decrypt' | 'rekey', destination: string | null): Promise<{ runId: string }>;
   onProgress(listener: (progress: Progress) => void): () => void;
+}
+
+/** A device key restore (adapters/device-restore.ts): the record is picked and remembered in main. */
+export interface DeviceRestorePort {
+  /** `file` from main's dialog (null: this account's own record); `folder` for procedure E. */
+  pick(file: string | null, folder?: string | null): EscrowRecordView;
+  pickedFolder(): string | null;
+  forget(): void;
+  startWithCode(groups: string[]): Promise<{ runId: string }>;
+  /** With the helpdesk's loaded organization key (NO_RECOVERY_KEY_LOADED when none). */
+  startWithKey(): Promise<{ runId: string }>;
+  /** Once per run; `folder` is the backup folder of procedure E (main only: protected again after). */
+  result(runId: string): Promise<{ view: DeviceRestoreView; folder: string | null }>;
 }
 
 export interface PolicyPort {
@@ -151,6 +166,7 @@ export interface Ports {
   workspace: WorkspacePort;
   files: FilesPort;
   helpdesk: HelpdeskPort;
+  deviceRestore: DeviceRestorePort;
   policy: PolicyPort;
   settings: SettingsPort;
   updates: UpdatesPort;

@@ -83,6 +83,35 @@ export interface IssuedCodeView {
   warnings: string[];
 }
 
+/** A key record picked in main for a device restore (issue 12 item 5): what it restores, never its path. */
+export interface EscrowRecordView {
+  /** This account's own record, a record file, or the one in a (backup) protected folder. */
+  source: 'app' | 'file' | 'folder';
+  /** "this computer", or the name of the folder the record file is in. */
+  name: string;
+  deviceKeyId: KeyIdText;
+  /** The ID of the recovery code that opens it (written beside the code). */
+  codeKeyId: KeyIdText;
+  createdAt: string;
+  /** Organization recovery keys that open it. */
+  sealedTo: KeyIdText[];
+  /** Protected files in this account's folders, and how many of them the record's key opens. */
+  filesTotal: number;
+  filesUsingKey: number;
+}
+
+/** What a device restore did; `newCode` is shown once (the used code was read out, so it is replaced). */
+export interface DeviceRestoreView {
+  restoredKeyId: KeyIdText;
+  deviceKeyId: KeyIdText;
+  replacedKeyId: KeyIdText | null;
+  rewrap: { filesTotal: number; rewrapped: number; failed: number } | null;
+  newCode?: IssuedCodeView;
+  warnings: string[];
+  /** Procedure E: the protect run of the backup folder, started after the restore. */
+  protectRunId?: string;
+}
+
 export interface FolderView {
   id: string;
   path: string;
@@ -315,6 +344,9 @@ const trustKey = z.strictObject({ line: publicKeyText, label: z.string().trim().
 const keyIdRef = z.strictObject({ keyId: z.string().min(1).max(64) });
 const passphrase = z.strictObject({ passphrase: z.string().min(1).max(1024) });
 const pickWhat = z.strictObject({ what: z.enum(['files', 'folder']) });
+/** Where the record to restore from is: this account's own, or one chosen in main's native dialog. */
+const recordPick = z.strictObject({ from: z.enum(['app', 'file']) });
+const backupPick = empty;
 /** Whole minutes, as the policy's autoLockMinutes (1..1440); null turns auto-lock off. */
 const autoLock = z.strictObject({ minutes: z.number().int().min(1).max(1440).nullable() });
 const restore = z.strictObject({
@@ -404,6 +436,23 @@ export const contract = {
    * for this device in place. Only paths returned by the last helpdeskPick are accepted.
    */
   helpdeskRestore: method<typeof restore, { runId: string } | null>(restore),
+
+  /**
+   * Picks the key record for a device restore (this account's, or a `.coffer-escrow.json` through the
+   * native dialog; null when cancelled) and remembers it in main; the restore uses only that one.
+   */
+  pickRestoreRecord: method<typeof recordPick, EscrowRecordView | null>(recordPick),
+  /**
+   * The user's own restore with their recovery code (typed once; never sent back, logged or recorded).
+   * Typos, a wrong or used code and an unreadable record are refused before anything is written.
+   */
+  restoreDeviceWithCode: method<typeof codeGroups, { runId: string }>(codeGroups),
+  /** Waits for a device restore run and hands over its outcome once (with the new code, shown once). */
+  deviceRestoreResult: method<typeof runRef, DeviceRestoreView>(runRef),
+  /** Helpdesk: picks the folder of a backup; its `.coffer-escrow.json` is the record (procedure E). */
+  helpdeskPickBackup: method<typeof backupPick, EscrowRecordView | null>(backupPick),
+  /** Helpdesk: restores the picked record's device key with the loaded organization key. */
+  helpdeskRestoreDevice: method<typeof empty, { runId: string }>(empty),
 
   listActivity: method<typeof empty, ActivityEntry[]>(empty),
   /** Checks the audit trail's chain and MACs (AuditLog.verify), for the Activity screen's line about it. */

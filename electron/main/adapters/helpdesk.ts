@@ -62,6 +62,11 @@ export class HelpdeskAdapter implements HelpdeskPort {
     return { keyId: this.keyId };
   }
 
+  /** For a device restore in main (adapters/device-restore.ts copies it); never crosses to the renderer. */
+  loadedIdentity(): RecoveryIdentity | null {
+    return this.identity;
+  }
+
   unloadKey(): void {
     if (this.identity) this.deps.sodium.zero(this.identity.secretKey);
     this.identity = null;
