@@ -13,6 +13,7 @@ import { generateDeviceKey, type Identity } from '../../../crypto/keys.js';
 import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
 import { guardRailsFor } from '../folders/guard-rails.js';
 import { parsePolicy } from '../policy/schema.js';
+import { DEFAULT_LIMITS } from './extract/index.js';
 import { AuditService, type AuditPolicy } from './scanner.js';
 import type { AuditProgress } from './types.js';
 
@@ -225,7 +226,7 @@ describe('AuditService', { timeout: 120_000 }, () => {
         path: big,
         kind: 'content',
         code: 'NO_TEXT',
-        reason: 'too large to read (over 64 MiB)',
+        reason: `too large to read (over ${DEFAULT_LIMITS.maxInputBytes / 1024 / 1024} MiB)`,
         protected: false,
       },
     ]);
