@@ -271,8 +271,12 @@ class Scan {
       for (let k = 0; k < ng; k++) if (this.parens[k] === 1 && g[k] === 1 && this.trunkZeroAt(k)) trunk = 1;
       return d[0] !== 0 && nd - trunk >= 8 && nd - trunk <= 15;
     }
-    // "00" + country code, in groups: 0044 20 7946 0958.
-    if (ng >= 2 && d[0] === 0 && d[1] === 0 && d[2] !== 0 && nd - 2 >= 8 && nd - 2 <= 15 && !dot) return true;
+    // "00" + a 1–3 digit country code, then groups: 0044 20 7946 0958, 00 44 20 7946 0958.
+    if (ng >= 2 && d[0] === 0 && d[1] === 0 && d[2] !== 0 && nd - 2 >= 8 && nd - 2 <= 15 && !dot) {
+      const g0 = g[0] ?? 0;
+      const g1 = g[1] ?? 0;
+      if ((g0 >= 3 && g0 <= 5) || (g0 === 2 && g1 >= 1 && g1 <= 3 && ng >= 3)) return true;
+    }
     // North America (NANP): (415) 555-2671, 415-555-2671, 415.555.2671, 415 555 2671, 1-415-555-2671.
     const lead = ng === 4 && g[0] === 1 && d[0] === 1 ? 1 : 0;
     if (ng - lead === 3 && g[lead] === 3 && g[lead + 1] === 3 && g[lead + 2] === 4) {

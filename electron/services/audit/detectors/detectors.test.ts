@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCofferError } from '../../../../crypto/errors.js';
+import { compilePatterns, countCustom } from './custom.js';
 import {
   countFindings,
   FindingCounter,
@@ -37,6 +38,7 @@ describe('phone', () => {
     ['+447700900123'],
     ['+44 (0)20 7946 0958'],
     ['0044 20 7946 0958'],
+    ['00 44 20 7946 0958'],
     ['(415) 555-2671'],
     ['(415)555-2671'],
     ['415-555-2671'],
@@ -74,6 +76,9 @@ describe('phone', () => {
     ['4111 1111 1111 1112'],
     ['4111111111111112'],
     ['123-45-6789-0'],
+    ['00 12345678'],
+    ['00 1234 5678'],
+    ['000 1234 5678'],
   ])('does not count %s', (notPhone) => {
     expect(count(`value ${notPhone} here`)).toEqual({});
   });
@@ -235,6 +240,20 @@ describe('policy patterns (customerDataPatterns)', () => {
     expect(isCofferError(caught, 'AUDIT_PATTERN_INVALID')).toBe(true);
     expect((caught as Error).message).toMatch(message);
     expect((caught as Error).message).toContain(pattern.name);
+  });
+
+  it('a pattern over its time budget on one text stops with AUDIT_PATTERN_SLOW', () => {
+    const [compiled] = compilePatterns([{ name: 'slowish', regex: '(x+x+)+y' }], []);
+    if (compiled === undefined) throw new Error('not compiled');
+    const text = `${'x'.repeat(2_000)}\n`.repeat(200);
+    let caught: unknown;
+    try {
+      countCustom(text, compiled, 0);
+    } catch (error) {
+      caught = error;
+    }
+    expect(isCofferError(caught, 'AUDIT_PATTERN_SLOW')).toBe(true);
+    expect((caught as Error).message).toContain('"slowish"');
   });
 
   it('a catastrophic-backtracking pattern finishes in bounded time', () => {
