@@ -227,6 +227,10 @@ export function createHandlers(
       emit({ type: 'changed', what: 'helpdesk' });
       return { unloaded: true };
     },
+    helpdeskStatus() {
+      policy.assertHelpdeskTools();
+      return { keyId: helpdesk.loadedKeyId() };
+    },
     async helpdeskPick({ what }) {
       policy.assertHelpdeskTools();
       const chosen =

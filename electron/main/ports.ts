@@ -72,6 +72,8 @@ export interface FilesPort {
 export interface HelpdeskPort {
   loadKey(keyFile: string, passphrase: string): Promise<{ keyId: string }>;
   unloadKey(): void;
+  /** The loaded organization key's ID, or null. */
+  loadedKeyId(): string | null;
   /** Finds `.coffer` files under the given paths (files or folders) and says which keys open each. */
   inspect(paths: string[]): Promise<FileInspection[]>;
   restore(paths: string[], mode: 'decrypt' | 'rekey', destination: string | null): Promise<{ runId: string }>;

@@ -429,6 +429,8 @@ export const contract = {
   /** Opens a file picker for the organization recovery key file and unlocks it; null when cancelled. */
   helpdeskLoadKey: method<typeof passphrase, { keyId: KeyIdText } | null>(passphrase),
   helpdeskUnloadKey: method<typeof empty, { unloaded: true }>(empty),
+  /** The key ID of the organization key loaded in main (kept across pages until unloaded), or null. */
+  helpdeskStatus: method<typeof empty, { keyId: KeyIdText | null }>(empty),
   /** Opens a picker (files or a folder) and inspects every `.coffer` file found; null when cancelled. */
   helpdeskPick: method<typeof pickWhat, FileInspection[] | null>(pickWhat),
   /**

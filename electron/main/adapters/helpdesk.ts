@@ -62,6 +62,10 @@ export class HelpdeskAdapter implements HelpdeskPort {
     return { keyId: this.keyId };
   }
 
+  loadedKeyId(): string | null {
+    return this.keyId;
+  }
+
   /** For a device restore in main (adapters/device-restore.ts copies it); never crosses to the renderer. */
   loadedIdentity(): RecoveryIdentity | null {
     return this.identity;

@@ -1,24 +1,30 @@
 import { useCallback, useState } from 'react';
-import type { ErrorInfo, FileInspection } from '@shared/contract.js';
+import type { DeviceRestoreView, ErrorInfo, FileInspection } from '@shared/contract.js';
 import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader, RunProgress } from '../components.js';
 import { explain } from '../explain.js';
-import { useRuns } from '../hooks.js';
+import { useLoad, useRuns } from '../hooks.js';
+import { RestoreOutcome, RestoreWithKey } from './RestoreKey.js';
 import { printable } from '@shared/printable.js';
 
 /**
- * Helpdesk restore: load the organization recovery key file with its passphrase, pick files or a folder,
- * see which key IDs open them, then decrypt them to a folder or rekey them to this device.
+ * Helpdesk restore: load the organization recovery key file with its passphrase (the loaded key's ID is
+ * asked from main, so it shows after navigating), restore a user's device key from a record or a folder
+ * backup, or pick files or a folder, see which key IDs open them, then decrypt or rekey them.
  */
 export function Helpdesk() {
   const [passphrase, setPassphrase] = useState('');
-  const [keyId, setKeyId] = useState<string>();
+  /** Asked from main (reloaded on 'helpdesk' changes), so the key shows after navigating away and back. */
+  const status = useLoad(() => call('helpdeskStatus', {}), ['helpdesk']);
+  const keyId = status.data?.keyId ?? undefined;
+  const [restored, setRestored] = useState<DeviceRestoreView>();
   const [files, setFiles] = useState<FileInspection[]>();
   const [runId, setRunId] = useState<string>();
   const [error, setError] = useState<ErrorInfo>();
   const runs = useRuns(useCallback(() => call('getRuns', {}), []));
   const run = runId ? runs.get(runId) : undefined;
   const restorable = files?.filter((f) => f.opensWithLoadedKey) ?? [];
+  const protectRun = restored?.protectRunId ? runs.get(restored.protectRunId) : undefined;
 
   return (
     <>
@@ -39,7 +45,6 @@ export function Helpdesk() {
               onError={setError}
               onAction={async () => {
                 await call('helpdeskUnloadKey', {});
-                setKeyId(undefined);
                 setFiles(undefined);
               }}
             >
@@ -71,7 +76,7 @@ export function Helpdesk() {
                 setError(undefined);
                 try {
                   const loaded = await call('helpdeskLoadKey', { passphrase });
-                  if (loaded) setKeyId(loaded.keyId);
+                  if (loaded) status.reload();
                 } finally {
                   setPassphrase('');
                 }
@@ -82,6 +87,39 @@ export function Helpdesk() {
           </form>
         )}
       </section>
+      {restored ? <RestoreOutcome view={restored} /> : null}
+      {restored?.newCode ? (
+        <section className="card code-card" aria-labelledby="newcode-h">
+          <h2 id="newcode-h">The user’s new recovery code</h2>
+          <Notice tone="warn" title="Shown once">
+            <p>The user writes it down now, away from the laptop. Coffer will not show it again.</p>
+          </Notice>
+          <p className="code" aria-label="New recovery code" data-testid="new-recovery-code">
+            {restored.newCode.groups.map((g, i) => (
+              <span key={i} className="code-group">
+                {g}
+              </span>
+            ))}
+          </p>
+          <p>
+            Code ID <code className="key-id">{restored.newCode.keyId}</code>. The user confirms it on their
+            Recovery page.
+          </p>
+          <div className="actions">
+            <button
+              type="button"
+              className="btn btn-primary"
+              onClick={() => {
+                setRestored({ ...restored, newCode: undefined });
+              }}
+            >
+              The user has written it down
+            </button>
+          </div>
+        </section>
+      ) : null}
+      {protectRun ? <RunProgress progress={protectRun} label="Protecting the restored folder again" /> : null}
+      <RestoreWithKey keyLoaded={keyId !== undefined} onRestored={setRestored} />
       <section className="card" aria-labelledby="pick-h">
         <h2 id="pick-h">2. Files to restore</h2>
         <div className="actions">

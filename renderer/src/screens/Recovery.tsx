@@ -1,14 +1,18 @@
 import { useState } from 'react';
-import type { ErrorInfo } from '@shared/contract.js';
+import type { DeviceRestoreView, ErrorInfo } from '@shared/contract.js';
 import { call, errorInfo } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader } from '../components.js';
 import { formatWhen } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { GROUPS, groupState, splitPasted } from '../recoveryCode.js';
+import { RestoreOutcome, RestoreWithCode } from './RestoreKey.js';
 import { TrustedKeys } from './TrustedKeys.js';
 
 type Step =
-  { at: 'status' } | { at: 'show'; groups: string[]; keyId: string } | { at: 'confirm'; keyId: string };
+  | { at: 'status' }
+  | { at: 'restore' }
+  | { at: 'show'; groups: string[]; keyId: string }
+  | { at: 'confirm'; keyId: string };
 
 /**
  * The personal recovery code: made, shown once (print or write down), then confirmed by typing it back.
@@ -21,6 +25,8 @@ export function Recovery() {
   const [notice, setNotice] = useState<string>();
   /** What went wrong around the last new code (copies beside folders); kept until the next code. */
   const [codeWarnings, setCodeWarnings] = useState<string[]>([]);
+  /** The last restore's outcome, shown above its new code until the page is left. */
+  const [restored, setRestored] = useState<DeviceRestoreView>();
   const data = status.data;
 
   return (
@@ -31,7 +37,21 @@ export function Recovery() {
       />
       <ErrorNotice error={error ?? status.error} />
       {notice ? <Notice tone="ok" title={notice} /> : null}
-      {step.at === 'show' ? (
+      {restored ? <RestoreOutcome view={restored} /> : null}
+      {step.at === 'restore' ? (
+        <RestoreWithCode
+          onCancel={() => {
+            setStep({ at: 'status' });
+          }}
+          onRestored={(view) => {
+            setRestored(view);
+            if (view.newCode) {
+              setCodeWarnings(view.newCode.warnings);
+              setStep({ at: 'show', groups: view.newCode.groups, keyId: view.newCode.keyId });
+            } else setStep({ at: 'status' });
+          }}
+        />
+      ) : step.at === 'show' ? (
         <ShowCode
           groups={step.groups}
           keyId={step.keyId}
@@ -129,6 +149,27 @@ export function Recovery() {
               >
                 Export escrow record…
               </ActionButton>
+            </div>
+          </section>
+          <section className="card" aria-labelledby="lost-h">
+            <h2 id="lost-h">Lost your key?</h2>
+            <p>
+              On a new laptop, or after your account or keychain was reset, your files do not open until your
+              key is back. Restore it with your recovery code.
+            </p>
+            <div className="actions">
+              <button
+                type="button"
+                className="btn btn-secondary"
+                onClick={() => {
+                  setError(undefined);
+                  setNotice(undefined);
+                  setRestored(undefined);
+                  setStep({ at: 'restore' });
+                }}
+              >
+                Restore my key with my recovery code…
+              </button>
             </div>
           </section>
           <section className="card" aria-labelledby="keys-h">
