@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FolderView } from '../../shared/contract.js';
-import { AuditAdapter, freeName, type AuditScanner, type ScanReportLike } from './audit.js';
+import { randomBytes as randomBytesSync } from 'node:crypto';
+import { AuditAdapter, freeName, moveNoClobber, type AuditScanner, type ScanReportLike } from './audit.js';
 
 function folderView(id: string, p: string): FolderView {
   return {
@@ -70,6 +71,7 @@ describe('AuditAdapter', () => {
   const make = (files: () => string[]) => {
     const scanner: AuditScanner = {
       scans: () => [],
+      policyRoots: () => [inbox, vault],
       scan: async () => {
         if (release) await new Promise<void>((resolve) => (release = resolve));
         return reportFor(files());
@@ -219,5 +221,241 @@ describe('AuditAdapter', () => {
     fs.writeFileSync(path.join(vault, 'r.pdf.coffer'), '');
     expect(freeName(vault, 'r.pdf')).toBe(path.join(vault, 'r (2).pdf'));
     expect(freeName(vault, 'new.pdf')).toBe(path.join(vault, 'new.pdf'));
+  });
+});
+
+/**
+ * Attacks on the actions (adversarial review of issue 11 item 4): a compromised renderer names the path, a
+ * local process races the app (swaps a parent folder for a link, adds a hard link, edits the state file in
+ * app data), a confused user double-clicks. Each must leave the victim file untouched or fail with a code.
+ */
+describe('AuditAdapter under attack', () => {
+  let dir: string;
+  let inbox: string;
+  let vault: string;
+  let stateFile: string;
+  let added: string[];
+  let rescans: string[][];
+
+  const make = (files: () => string[], roots?: () => string[]) => {
+    const scanner: AuditScanner = {
+      scans: () => [],
+      policyRoots: () => (roots ? roots() : [inbox, vault]),
+      scan: (paths) => {
+        if (paths) rescans.push(paths);
+        const listed = files().filter(
+          (p) => !paths || paths.some((q) => p === q || p.startsWith(`${q}${path.sep}`)),
+        );
+        return Promise.resolve({
+          files: listed.map((p) => {
+            const st = fs.statSync(p);
+            return {
+              path: p,
+              protected: false,
+              findings: { email: 1 },
+              modified: new Date(st.mtimeMs).toISOString(),
+              stale: false,
+              size: st.size,
+            };
+          }),
+          skipped: [],
+          summary: {
+            finishedAt: new Date().toISOString(),
+            cancelled: false,
+            filesScanned: listed.length,
+            filesWithFindings: listed.length,
+            unprotectedWithFindings: listed.length,
+            findings: { email: listed.length },
+            staleWithFindings: 0,
+            retentionDays: 365,
+            skipped: { rule: 0, content: 0, error: 0 },
+          },
+        });
+      },
+    };
+    return new AuditAdapter({
+      scanner,
+      folders: {
+        list: () => Promise.resolve([folderView('v1', vault)]),
+        add: (p) => {
+          added.push(p);
+          return Promise.resolve(folderView('new', p));
+        },
+        protect: (id) => Promise.resolve({ runId: `run-${id}` }),
+      },
+      file: stateFile,
+    });
+  };
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-audit-attack-'));
+    inbox = path.join(dir, 'Inbox');
+    vault = path.join(dir, 'Vault');
+    fs.mkdirSync(inbox);
+    fs.mkdirSync(vault);
+    stateFile = path.join(dir, 'app', 'audit-screen.json');
+    added = [];
+    rescans = [];
+    fs.writeFileSync(path.join(inbox, 'a.txt'), 'ada@example.com');
+  });
+
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const a = () => path.join(inbox, 'a.txt');
+
+  it('a parent folder swapped for a link after the scan: the file it now leads to is not deleted', async () => {
+    const audit = make(() => [a()]);
+    await audit.scan(undefined);
+    const st = fs.statSync(a());
+    // The racing process: the same name, size and time, in another folder, reached through the old path.
+    const elsewhere = path.join(dir, 'Elsewhere');
+    fs.mkdirSync(elsewhere);
+    const victim = path.join(elsewhere, 'a.txt');
+    fs.writeFileSync(victim, 'precious!!!!!!!');
+    fs.utimesSync(victim, st.atime, st.mtime);
+    fs.renameSync(inbox, path.join(dir, 'Inbox-moved'));
+    fs.symlinkSync(elsewhere, inbox);
+    for (const action of ['delete', 'protect-folder'] as const) {
+      await expect(audit.act({ action, path: a() })).rejects.toMatchObject({ code: 'CHANGED_SINCE_AUDIT' });
+    }
+    await expect(audit.act({ action: 'move', path: a(), folderId: 'v1' })).rejects.toMatchObject({
+      code: 'CHANGED_SINCE_AUDIT',
+    });
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious!!!!!!!');
+    expect(added).toEqual([]);
+  });
+
+  it('a finding with another name (hard link) is not "deleted" nor moved: its data would stay in the clear', async () => {
+    const audit = make(() => [a()]);
+    await audit.scan(undefined);
+    const other = path.join(dir, 'copy-elsewhere.txt');
+    fs.linkSync(a(), other);
+    await expect(audit.act({ action: 'delete', path: a() })).rejects.toMatchObject({ code: 'HARD_LINK' });
+    await expect(audit.act({ action: 'move', path: a(), folderId: 'v1' })).rejects.toMatchObject({
+      code: 'HARD_LINK',
+    });
+    expect(fs.existsSync(a())).toBe(true);
+    expect(fs.readdirSync(vault)).toEqual([]);
+  });
+
+  it('a state file edited by another process cannot name a file for main to delete or a folder to protect', async () => {
+    const keep = path.join(dir, 'keep.txt');
+    fs.writeFileSync(keep, 'keep me');
+    await make(() => [a()]).scan(undefined);
+    const st = fs.statSync(keep);
+    const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as {
+      last: { files: Record<string, unknown>[] };
+    };
+    const forged = {
+      path: keep,
+      folder: dir,
+      protected: true,
+      findings: { email: 1 },
+      modified: st.mtimeMs,
+      stale: false,
+      size: st.size,
+    };
+    state.last.files.push(forged);
+    // And the real finding's folder pointed at another folder.
+    const first = state.last.files[0];
+    if (first) first.folder = path.join(dir, 'Secret');
+    fs.writeFileSync(stateFile, JSON.stringify(state));
+
+    const restarted = make(() => [a()]);
+    await expect(restarted.act({ action: 'delete', path: keep })).rejects.toMatchObject({
+      code: 'NOT_IN_AUDIT',
+    });
+    expect(fs.readFileSync(keep, 'utf8')).toBe('keep me');
+    await restarted.act({ action: 'protect-folder', path: a() });
+    expect(added).toEqual([fs.realpathSync(inbox)]);
+  });
+
+  it('a state file that lists a file inside the audit roots with no customer data now: re-read, refused', async () => {
+    await make(() => [a()]).scan(undefined);
+    const plain = path.join(inbox, 'plain.txt');
+    fs.writeFileSync(plain, 'nothing here');
+    const st = fs.statSync(plain);
+    const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { last: { files: unknown[] } };
+    state.last.files.push({
+      path: plain,
+      folder: inbox,
+      protected: false,
+      findings: { email: 9 },
+      modified: st.mtimeMs,
+      stale: false,
+      size: st.size,
+    });
+    fs.writeFileSync(stateFile, JSON.stringify(state));
+    // The scanner finds customer data in a.txt only.
+    const restarted = make(() => [a()]);
+    await expect(restarted.act({ action: 'delete', path: plain })).rejects.toMatchObject({
+      code: 'CHANGED_SINCE_AUDIT',
+    });
+    expect(fs.existsSync(plain)).toBe(true);
+    // A genuine finding after a restart is read again, then acted on.
+    await restarted.act({ action: 'delete', path: a() });
+    expect(fs.existsSync(a())).toBe(false);
+    expect(rescans).toEqual([[a()], [plain]].reverse());
+  });
+
+  it('a double click on move: one move, the other refused with a code (not a raw errno)', async () => {
+    const audit = make(() => [a()]);
+    await audit.scan(undefined);
+    const results = await Promise.allSettled([
+      audit.act({ action: 'move', path: a(), folderId: 'v1' }),
+      audit.act({ action: 'move', path: a(), folderId: 'v1' }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const failed = results.find((r) => r.status === 'rejected');
+    expect((failed?.reason as { code?: string }).code).toMatch(/^(NOT_IN_AUDIT|NOT_FOUND)$/);
+    expect(fs.readdirSync(vault)).toEqual(['a.txt']);
+  });
+
+  it('a dangling link in the protected folder under the file’s name: moved beside it, nothing written through it', async () => {
+    const audit = make(() => [a()]);
+    await audit.scan(undefined);
+    const outside = path.join(dir, 'outside.txt');
+    fs.symlinkSync(outside, path.join(vault, 'a.txt'));
+    await audit.act({ action: 'move', path: a(), folderId: 'v1' });
+    expect(fs.existsSync(outside)).toBe(false);
+    expect(fs.readFileSync(path.join(vault, 'a (2).txt'), 'utf8')).toBe('ada@example.com');
+  });
+
+  it('a protected folder swapped for a link: nothing is moved out of the protected tree', async () => {
+    const audit = make(() => [a()]);
+    await audit.scan(undefined);
+    const elsewhere = path.join(dir, 'NotProtected');
+    fs.mkdirSync(elsewhere);
+    fs.rmSync(vault, { recursive: true });
+    fs.symlinkSync(elsewhere, vault);
+    await expect(audit.act({ action: 'move', path: a(), folderId: 'v1' })).rejects.toMatchObject({
+      code: 'NOT_A_FOLDER',
+    });
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+    expect(fs.existsSync(a())).toBe(true);
+  });
+
+  const shm = fs.existsSync('/dev/shm') && fs.statSync('/dev/shm').dev !== fs.statSync(os.tmpdir()).dev;
+  if (!shm) console.warn('SKIPPED cross-disk move test: /dev/shm is not another file system here');
+  it.skipIf(!shm)('moves across disks whole (copy, fsync, compare, then unlink), never over a file', () => {
+    const src = fs.mkdtempSync('/dev/shm/coffer-audit-move-');
+    try {
+      const from = path.join(src, 'big.bin');
+      const data = randomBytesSync(3 * 1024 * 1024 + 17);
+      fs.writeFileSync(from, data);
+      fs.writeFileSync(path.join(vault, 'big.bin'), 'taken');
+      expect(() => {
+        moveNoClobber(from, path.join(vault, 'big.bin'));
+      }).toThrow();
+      expect(fs.existsSync(from)).toBe(true);
+      moveNoClobber(from, path.join(vault, 'big (2).bin'));
+      expect(fs.existsSync(from)).toBe(false);
+      expect(fs.readFileSync(path.join(vault, 'big (2).bin')).equals(data)).toBe(true);
+      expect(fs.readFileSync(path.join(vault, 'big.bin'), 'utf8')).toBe('taken');
+    } finally {
+      fs.rmSync(src, { recursive: true, force: true });
+    }
   });
 });

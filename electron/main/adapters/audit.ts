@@ -7,10 +7,12 @@
  *
  * Nothing here holds a matched value: the scanner reports counts per detector only (types.ts).
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CofferError } from '../../../crypto/errors.js';
+import { toCofferError } from '../../services/fs-errors.js';
 import type { AuditFileView, AuditProgress, AuditSummaryView, AuditView } from '../../shared/contract.js';
 import type { AuditAction, AuditPort, FoldersPort } from '../ports.js';
 
@@ -45,6 +47,9 @@ export interface ScanSummaryLike {
 export interface AuditScanner {
   /** The complete scans of the policy's roots (any process's, the CLI's too), oldest first: the trend. */
   scans(): readonly ScanSummaryLike[];
+  /** The roots a scan without paths covers (the policy's and every protected folder): where a finding kept
+   * in app data may be acted on after a restart. */
+  policyRoots(): readonly string[];
   scan(
     paths: string[] | undefined,
     options: {
@@ -123,10 +128,36 @@ function realOrSame(p: string): string {
   }
 }
 
+/** A finding checked for an action: the record, and the file's real path and identity now. */
+interface Checked {
+  readonly kept: KeptFile;
+  /** The real folder it is in (no link on the way), as it was when the scan listed the file. */
+  readonly realDir: string;
+  readonly real: string;
+  readonly stat: fs.Stats;
+}
+
+function changedSinceAudit(): CofferError {
+  return new CofferError(
+    'CHANGED_SINCE_AUDIT',
+    'That file changed since the data audit.',
+    'Run the audit again, then decide.',
+  );
+}
+
 export class AuditAdapter implements AuditPort {
   private state: Stored;
   private running: AbortController | null = null;
   private readonly now: () => number;
+  /**
+   * The findings this process's own scans listed, each with the real path of its folder then. Only these
+   * are acted on as they are: the state file in app data is unauthenticated (another process can write
+   * it), so a finding read from it is checked again first (inside the audit roots, read again by the
+   * scanner: `reverify`), as DESIGN.md "Guarantees under a hostile, busy machine" asks.
+   */
+  private trusted = new Map<string, string>();
+  /** One action at a time: a double click must not race a move against itself. */
+  private acting: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: AuditAdapterDeps) {
     this.now = deps.now ?? Date.now;
@@ -248,6 +279,16 @@ export class AuditAdapter implements AuditPort {
           size: f.size,
         };
       });
+    const realDirs = new Map<string, string>();
+    this.trusted = new Map();
+    for (const f of files) {
+      let real = realDirs.get(f.folder);
+      if (real === undefined) {
+        real = realOrSame(f.folder);
+        realDirs.set(f.folder, real);
+      }
+      this.trusted.set(f.path, real);
+    }
     this.state = {
       version: 2,
       last: {
@@ -265,9 +306,13 @@ export class AuditAdapter implements AuditPort {
     this.save();
   }
 
-  /** The last scan's record of `file`, if it is still the file the scan read; throws otherwise. */
-  private finding(file: string): KeptFile {
-    const kept = this.state.last?.files.find((f) => f.path === file);
+  /**
+   * The last scan's record of `file` if it is still the file the scan read, reached by the same real
+   * folder; throws otherwise. Returns the real path to act on, so a folder on the way swapped for a link
+   * after this check is not followed (the path string is not resolved a second time).
+   */
+  private async finding(file: string): Promise<Checked> {
+    let kept = this.state.last?.files.find((f) => f.path === file);
     if (!kept) {
       throw new CofferError(
         'NOT_IN_AUDIT',
@@ -275,9 +320,27 @@ export class AuditAdapter implements AuditPort {
         'Run the audit again, then act on what it lists.',
       );
     }
+    let realDir: string;
+    try {
+      realDir = fs.realpathSync(path.dirname(file));
+    } catch {
+      throw new CofferError(
+        'NOT_FOUND',
+        'That file is no longer there.',
+        'It was moved or deleted since the audit; run the audit again.',
+      );
+    }
+    let scannedIn = this.trusted.get(file);
+    if (scannedIn === undefined) {
+      kept = await this.reverify(kept, realDir);
+      scannedIn = realDir;
+    }
+    // A folder on the way swapped for a link since the scan: the name now leads to another file.
+    if (realDir !== scannedIn) throw changedSinceAudit();
+    const real = path.join(realDir, path.basename(file));
     let stat: fs.Stats;
     try {
-      stat = fs.lstatSync(file);
+      stat = fs.lstatSync(real);
     } catch {
       throw new CofferError(
         'NOT_FOUND',
@@ -289,14 +352,54 @@ export class AuditAdapter implements AuditPort {
     const changed =
       !stat.isFile() ||
       (!kept.protected && (stat.size !== kept.size || Math.abs(stat.mtimeMs - kept.modified) >= 1000));
-    if (changed) {
+    if (changed) throw changedSinceAudit();
+    // Another name for the same data: deleting or moving this name would leave it in the clear there.
+    if (stat.nlink > 1) {
       throw new CofferError(
-        'CHANGED_SINCE_AUDIT',
-        'That file changed since the data audit.',
-        'Run the audit again, then decide.',
+        'HARD_LINK',
+        'That file has another name on this disk (a hard link), so its data would stay there.',
+        'Find its other name and delete both, or protect them where they are.',
       );
     }
-    return kept;
+    return { kept, realDir, real, stat };
+  }
+
+  /**
+   * A finding read from app data (not from this process's scan): acted on only if it is inside the audit
+   * roots and the scanner, reading it again now, still finds customer data in it. What the scanner says
+   * now replaces what the file in app data said.
+   */
+  private async reverify(kept: KeptFile, realDir: string): Promise<KeptFile> {
+    const roots = this.deps.scanner.policyRoots().map(realOrSame);
+    if (!roots.some((root) => within(realDir, root))) {
+      throw new CofferError(
+        'NOT_IN_AUDIT',
+        'That file is not among the last data audit’s findings.',
+        'Run the audit again, then act on what it lists.',
+      );
+    }
+    const report = await this.deps.scanner.scan([kept.path], {});
+    const now = report.files.find((f) => f.path === kept.path);
+    if (!now || total(now.findings) === 0) throw changedSinceAudit();
+    const modified = Date.parse(now.modified);
+    const fresh: KeptFile = {
+      ...kept,
+      folder: path.dirname(kept.path),
+      protected: now.protected,
+      findings: { ...now.findings },
+      modified: Number.isFinite(modified) ? modified : 0,
+      stale: now.stale,
+      size: now.size,
+    };
+    const last = this.state.last;
+    if (last) {
+      this.state = {
+        ...this.state,
+        last: { ...last, files: last.files.map((f) => (f.path === kept.path ? fresh : f)) },
+      };
+    }
+    this.trusted.set(kept.path, realDir);
+    return fresh;
   }
 
   /**
@@ -318,7 +421,16 @@ export class AuditAdapter implements AuditPort {
     this.save();
   }
 
-  async act(request: AuditAction): Promise<{ done: string; runId?: string }> {
+  act(request: AuditAction): Promise<{ done: string; runId?: string }> {
+    const run = this.acting.then(
+      () => this.actNow(request),
+      () => this.actNow(request),
+    );
+    this.acting = run.catch(() => undefined);
+    return run;
+  }
+
+  private async actNow(request: AuditAction): Promise<{ done: string; runId?: string }> {
     if (this.running) {
       throw new CofferError(
         'AUDIT_RUNNING',
@@ -326,9 +438,13 @@ export class AuditAdapter implements AuditPort {
         'Act on the findings when it has finished.',
       );
     }
-    const kept = this.finding(request.path);
+    const { kept, realDir, real, stat } = await this.finding(request.path);
     if (request.action === 'delete') {
-      fs.unlinkSync(kept.path);
+      try {
+        fs.unlinkSync(real);
+      } catch (error) {
+        throw toCofferError(error, kept.path);
+      }
       this.forget((f) => f.path !== kept.path, true);
       return { done: `Deleted ${path.basename(kept.path)}.` };
     }
@@ -340,10 +456,10 @@ export class AuditAdapter implements AuditPort {
       );
     }
     if (request.action === 'protect-folder') {
-      const dir = realOrSame(kept.folder);
-      const covering = (await this.deps.folders.list()).find((f) => within(dir, realOrSame(f.path)));
+      // The folder the file was found in, by its real path now (checked above), never the stored one.
+      const covering = (await this.deps.folders.list()).find((f) => within(realDir, realOrSame(f.path)));
       // The real protect path: add the folder to Coffer (guard rails and policy apply) and run protect.
-      const folder = covering ?? (await this.deps.folders.add(dir));
+      const folder = covering ?? (await this.deps.folders.add(realDir));
       const { runId } = await this.deps.folders.protect(folder.id);
       this.forget((f) => f.protected || !within(realOrSame(f.folder), realOrSame(folder.path)), false);
       return { done: `Protecting ${folder.path}.`, runId };
@@ -352,46 +468,175 @@ export class AuditAdapter implements AuditPort {
     if (!target) {
       throw new CofferError('NOT_FOUND', 'That folder is not in Coffer.', 'Refresh the folder list.');
     }
-    const destination = freeName(target.path, path.basename(kept.path));
-    moveNoClobber(kept.path, destination);
+    // The registry holds real paths: one that resolves elsewhere now (the folder or a parent swapped for
+    // a link) would take the file out of the protected tree.
+    let targetDir: string;
+    try {
+      targetDir = fs.realpathSync(target.path);
+    } catch (error) {
+      throw toCofferError(error, target.path);
+    }
+    if (targetDir !== path.resolve(target.path) || !fs.lstatSync(targetDir).isDirectory()) {
+      throw new CofferError(
+        'NOT_A_FOLDER',
+        `${target.path} is no longer the protected folder (it leads somewhere else).`,
+        'Check the folder on the Folders screen.',
+      );
+    }
+    const destination = moveInto(real, targetDir, path.basename(kept.path), stat);
     this.forget((f) => f.path !== kept.path, false);
     // Then the folder's protect run, the same one the Folders screen starts (the watcher may be first).
     const { runId } = await this.deps.folders.protect(target.id);
-    return { done: `Moved ${path.basename(kept.path)} into ${target.path}; protecting it.`, runId };
+    return {
+      done: `Moved ${path.basename(kept.path)} into ${target.path} as ${path.basename(destination)}; protecting it.`,
+      runId,
+    };
   }
 }
 
-/** `name`, or `name (2)`… when it or its `.coffer` is taken in `dir`. */
+/** Moves `source` into `dir` under `name` or a free variant of it (a name taken meanwhile: the next). */
+function moveInto(source: string, dir: string, name: string, expected: fs.Stats): string {
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const destination = freeName(dir, name);
+    try {
+      moveNoClobber(source, destination, expected);
+      return destination;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw toCofferError(error, source);
+    }
+  }
+  throw new CofferError('ALREADY_EXISTS', 'Too many files of that name in the folder.', 'Rename the file.');
+}
+
+function taken(p: string): boolean {
+  try {
+    fs.lstatSync(p); // a dangling link takes the name too: never write through it
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `name`, or `name (2)`… when it or its `.coffer` is taken in `dir` (by anything, a link included). */
 export function freeName(dir: string, name: string): string {
   const ext = path.extname(name);
   const stem = ext ? name.slice(0, -ext.length) : name;
   for (let n = 1; n < 1000; n += 1) {
     const candidate = path.join(dir, n === 1 ? name : `${stem} (${n})${ext}`);
-    if (!fs.existsSync(candidate) && !fs.existsSync(`${candidate}.coffer`)) return candidate;
+    if (!taken(candidate) && !taken(`${candidate}.coffer`)) return candidate;
   }
   throw new CofferError('ALREADY_EXISTS', 'Too many files of that name in the folder.', 'Rename the file.');
 }
 
+function fsyncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Not every platform opens a folder (Windows): the file itself was synced.
+  }
+}
+
+const same = (a: fs.Stats, b: fs.Stats): boolean =>
+  a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+
+function sourceChanged(source: string): CofferError {
+  return new CofferError(
+    'SOURCE_CHANGED',
+    `${source} changed while Coffer moved it; it was left where it was.`,
+    'Close the app that writes it, run the audit again, then move it.',
+  );
+}
+
 /**
  * Moves a file without ever replacing one: a hard link then unlink on the same disk (link fails if the
- * name is taken), an exclusive copy, fsync and unlink across disks. The original stays until the copy is
- * whole.
+ * name is taken); across disks, an exclusive copy that is fsynced, read back and compared with the source,
+ * which must not have changed meanwhile, before the source is unlinked. The original stays until the copy
+ * is whole; a failed copy is removed (it is ours: created exclusively, same inode). `expected`: the
+ * source as it was checked, so a file swapped in meanwhile is not moved.
  */
-export function moveNoClobber(source: string, destination: string): void {
+export function moveNoClobber(source: string, destination: string, expected?: fs.Stats): void {
+  const before = fs.lstatSync(source);
+  if (!before.isFile() || (expected && !same(before, expected))) throw sourceChanged(source);
   try {
     fs.linkSync(source, destination);
+    // link() names whatever is at `source` now: it must still be the file that was checked.
+    if (!same(fs.lstatSync(destination), before)) {
+      fs.unlinkSync(destination);
+      throw sourceChanged(source);
+    }
     fs.unlinkSync(source);
+    fsyncDir(path.dirname(destination));
+    fsyncDir(path.dirname(source));
     return;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw error;
   }
-  fs.copyFileSync(source, destination, fs.constants.COPYFILE_EXCL);
-  const fd = fs.openSync(destination, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  copyVerified(source, destination, before);
   fs.unlinkSync(source);
+  fsyncDir(path.dirname(source));
+}
+
+function copyVerified(source: string, destination: string, before: fs.Stats): void {
+  // O_NOFOLLOW: a link swapped in for the source is refused, not followed (0 where the platform lacks it).
+  const input = fs.openSync(
+    source,
+    fs.constants.O_RDONLY | (process.platform === 'win32' ? 0 : fs.constants.O_NOFOLLOW),
+  );
+  let output: number | null = null;
+  let ours: fs.Stats | null = null;
+  try {
+    if (!same(fs.fstatSync(input), before)) throw sourceChanged(source);
+    output = fs.openSync(destination, 'wx+', 0o600);
+    ours = fs.fstatSync(output);
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    const written = createHash('sha256');
+    for (let at = 0; ;) {
+      const n = fs.readSync(input, buffer, 0, buffer.length, at);
+      if (n === 0) break;
+      written.update(buffer.subarray(0, n));
+      for (let off = 0; off < n;) off += fs.writeSync(output, buffer, off, n - off, at + off);
+      at += n;
+    }
+    fs.fsyncSync(output);
+    // Read the copy back (what the destination file system holds), and check the source did not change.
+    const readBack = createHash('sha256');
+    for (let at = 0; ;) {
+      const n = fs.readSync(output, buffer, 0, buffer.length, at);
+      if (n === 0) break;
+      readBack.update(buffer.subarray(0, n));
+      at += n;
+    }
+    if (!same(fs.fstatSync(input), before) || !same(fs.lstatSync(source), before))
+      throw sourceChanged(source);
+    if (!readBack.digest().equals(written.digest()) || fs.fstatSync(output).size !== before.size) {
+      throw new CofferError(
+        'IO_ERROR',
+        `The copy of ${source} on the other disk does not read back the same; the file was left where it was.`,
+        'Check the disk, then try again.',
+      );
+    }
+    fs.closeSync(output);
+    output = null;
+    fsyncDir(path.dirname(destination));
+  } catch (error) {
+    if (output !== null) fs.closeSync(output);
+    // Remove our partial copy only: the name is ours if it is still the inode we created.
+    if (ours !== null) {
+      try {
+        const now = fs.lstatSync(destination);
+        if (now.dev === ours.dev && now.ino === ours.ino) fs.unlinkSync(destination);
+      } catch {
+        // gone already
+      }
+    }
+    throw error;
+  } finally {
+    fs.closeSync(input);
+  }
 }
