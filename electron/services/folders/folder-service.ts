@@ -14,7 +14,7 @@ import { LitterFilter } from './litter.js';
 import { FolderLock } from './lock.js';
 import type { BatchFile } from './messages.js';
 import type { WorkerPool } from './pool.js';
-import { ProgressTracker } from './progress.js';
+import { runFolder } from './folder-run.js';
 import {
   canonicalFolder,
   isWithin,
@@ -25,7 +25,7 @@ import {
 } from './registry.js';
 import { folderState, runVerdict, type ProtectionState } from './clear-state.js';
 import type { FileIssue, FileOutcome, Op, RunProgress, RunReport } from './types.js';
-import { walkFolder, walkFolderAsync, type FolderListing } from './walk.js';
+import { walkFolder, walkFolderAsync, walkItems, type FolderListing } from './walk.js';
 
 /** What the device key service offers (DeviceKeyService satisfies it). */
 export interface KeyProvider {
@@ -85,25 +85,6 @@ export interface FolderStatus {
   readonly running: Op | null;
   /** What is in the clear and why (clear-state.ts: the one definition the CLI and the app share). */
   readonly protection: ProtectionState;
-}
-
-const skipHints: Record<string, string> = {
-  CONFLICT:
-    'Both copies were kept. If the plaintext is your edited copy, `coffer encrypt --replace FILE` protects it over the old .coffer; otherwise delete the copy you do not want.',
-  VANISHED: 'Nothing to do: it was deleted or moved while the run was going.',
-  NAME_TOO_LONG: 'Shorten the file name; it stays in the clear until then.',
-  NOT_A_FILE: 'Only regular files are protected.',
-  SYMLINK: 'Coffer never follows links; protect the folder it points to instead.',
-  STILL_CHANGING: 'It is still being written; it will be protected once it stops changing (or run again).',
-  IN_USE: 'It will be protected once the program that has it open closes it (or run again then).',
-  OUTSIDE_FOLDER: 'A folder was moved or replaced by a link during the run; nothing outside was touched.',
-  CONFLICT_COPY: 'Open it and the protected file, keep what you need, and protect the folder again.',
-  HARD_LINK:
-    'Remove the other names (`find / -samefile FILE` lists them) or replace this one with a copy of itself, then protect again.',
-};
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export class FolderService {
@@ -242,6 +223,21 @@ export class FolderService {
     return this.statusTargets(dir).map(({ entry, path }) =>
       this.statusOf(entry, path, walkFolder(path, litter, this.treeGuard(entry, path))),
     );
+  }
+
+  /**
+   * Whether `dir` is a protected folder (or inside one) or holds at least one protected file: what
+   * `unprotect` of a folder needs before it starts. The walk stops at the first `.coffer` file (a status
+   * walked the whole tree, twice the cost of the unprotect's own walk at 100,000 files).
+   */
+  holdsProtected(dir: string): { path: string; registered: boolean; protectedFiles: boolean } {
+    const path = canonicalFolder(dir);
+    const entry = this.deps.registry.covering(path) ?? null;
+    if (entry) return { path, registered: true, protectedFiles: true };
+    const litter = new LitterFilter(this.deps.registry.ignorePatterns());
+    for (const item of walkItems(path, litter, this.treeGuard(null, path)))
+      if (item?.kind === 'protected') return { path, registered: false, protectedFiles: true };
+    return { path, registered: false, protectedFiles: false };
   }
 
   /**
@@ -441,177 +437,55 @@ export class FolderService {
     options: RunOptions,
     leftoversOnly: boolean,
   ): Promise<RunReport> {
-    const started = performance.now();
-    const listing = walkFolder(
-      path,
-      new LitterFilter(this.deps.registry.ignorePatterns()),
-      this.treeGuard(entry, path),
-    );
-    // Only temp files the journal proves Coffer made (by a run that is over) go; a user's file named like
-    // one stays, reported (safe-file/temp-journal.ts).
-    const temps = this.tempJournal.resolve(listing.temps);
-    const leftovers = temps.removed.length;
-    for (const temp of temps.kept)
-      listing.skipped.push({
-        path: temp,
-        code: 'UNKNOWN_TEMP',
-        message: `${temp}: named like a Coffer temporary file, but not one Coffer can prove it made; left alone`,
-        hint: 'If it is yours, rename it; if a Coffer run was interrupted, the next start removes what it made.',
-      });
-    const protectedSet = new Set(listing.protected.map((f) => f.path));
-    const plainSet = new Set(listing.plaintext.map((f) => f.path));
-    let work: BatchFile[];
-    let alreadyDone: number;
-    if (op === 'protect') {
-      work = leftoversOnly
-        ? listing.plaintext.filter((f) => protectedSet.has(f.path + '.coffer'))
-        : listing.plaintext;
-      alreadyDone = listing.protected.filter((f) => !plainSet.has(f.path.slice(0, -'.coffer'.length))).length;
-    } else {
-      work = leftoversOnly
-        ? listing.protected.filter((f) => plainSet.has(f.path.slice(0, -'.coffer'.length)))
-        : listing.protected;
-      alreadyDone = listing.plaintext.filter((f) => !protectedSet.has(f.path + '.coffer')).length;
-    }
-    const bytesTotal = work.reduce((n, f) => n + f.size, 0);
-    const tracker = new ProgressTracker(op, work.length, bytesTotal, options.onProgress);
-    const outcomes: FileOutcome[] = [];
-    let cancelled = false;
-    if (work.length > 0) {
-      const { recipients, identities } = await this.loadKeys();
-      const pool = this.deps.pool();
-      let pending = work;
-      const retries = this.deps.retries ?? 2;
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        const round = await pool.run({
-          op,
-          files: pending,
-          roots: [path],
-          tempJournalDir: this.tempJournalDir,
-          recipients,
-          identities,
-          onBytes: (bytes, file) => {
-            tracker.bytes(bytes, file);
-          },
-          onOutcome: (outcome) => {
-            if (outcome.kind !== 'changed' && outcome.kind !== 'cancelled') tracker.file(outcome.path);
-          },
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
-        const changed = round.filter((o) => o.kind === 'changed');
-        outcomes.push(...round.filter((o) => o.kind !== 'changed'));
-        cancelled = round.some((o) => o.kind === 'cancelled') || options.signal?.aborted === true;
-        if (changed.length === 0 || cancelled) {
-          outcomes.push(...changed);
-          break;
-        }
-        if (attempt >= retries) {
-          outcomes.push(...changed);
-          break;
-        }
-        await delay(this.deps.retryDelayMs ?? 500);
-        const changedPaths = new Set(changed.map((o) => o.path));
-        pending = work.filter((f) => changedPaths.has(f.path));
-      }
-    }
-    tracker.finish();
-    const report = this.report(op, path, listing, outcomes, {
-      leftovers,
-      alreadyDone,
-      bytesTotal,
-      cancelled,
-      started,
-      filesTotal: work.length,
-    });
-    if (entry && !leftoversOnly) {
-      const failed = report.failed.length;
-      // Everything the run left undone that is not a failure: in the clear (clear-state.ts) or not reached.
-      const waiting =
-        runVerdict(report).problems.length - failed + outcomes.filter((o) => o.kind === 'cancelled').length;
-      const lastRun: LastRun = {
+    const { report, cancelledFiles } = await runFolder(
+      {
+        pool: this.deps.pool,
+        loadKeys: () => this.loadKeys(),
+        tempJournal: this.tempJournal,
+        tempJournalDir: this.tempJournalDir,
+        retries: this.deps.retries ?? 2,
+        retryDelayMs: this.deps.retryDelayMs ?? 500,
+      },
+      {
         op,
-        at: Date.now(),
-        outcome: cancelled
-          ? 'cancelled'
-          : failed > 0 && report.filesDone === 0
-            ? 'failed'
-            : failed > 0 || waiting > 0
-              ? 'partial'
-              : 'ok',
-        filesDone: report.filesDone,
-        failed,
-        waiting,
-      };
-      try {
-        this.deps.registry.update(entry.id, (e) => ({ ...e, lastRun }));
-      } catch {
-        // removed meanwhile (unprotect): nothing to record
-      }
-    }
+        path,
+        items: walkItems(
+          path,
+          new LitterFilter(this.deps.registry.ignorePatterns()),
+          this.treeGuard(entry, path),
+        ),
+        leftoversOnly,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
+    if (entry && !leftoversOnly) this.recordLastRun(entry, report, cancelledFiles);
     return report;
   }
 
-  private report(
-    op: Op,
-    folder: string,
-    listing: ReturnType<typeof walkFolder>,
-    outcomes: readonly FileOutcome[],
-    extra: {
-      leftovers: number;
-      alreadyDone: number;
-      bytesTotal: number;
-      cancelled: boolean;
-      started: number;
-      filesTotal: number;
-    },
-  ): RunReport {
-    const failed: FileIssue[] = [];
-    const skipped: FileIssue[] = [...listing.skipped];
-    let filesDone = 0;
-    let bytesDone = 0;
-    let leftovers = extra.leftovers;
-    for (const o of outcomes) {
-      switch (o.kind) {
-        case 'done':
-          filesDone++;
-          bytesDone += o.bytes;
-          break;
-        case 'leftover':
-          leftovers++;
-          break;
-        case 'skipped':
-          skipped.push({ path: o.path, code: o.code, message: o.reason, hint: skipHints[o.code] ?? '' });
-          break;
-        case 'changed':
-          skipped.push({
-            path: o.path,
-            code: 'STILL_CHANGING',
-            message: `${o.path}: kept changing while it was read; left as it is`,
-            hint: skipHints.STILL_CHANGING ?? '',
-          });
-          break;
-        case 'cancelled':
-          break;
-        case 'failed':
-          failed.push({ path: o.path, code: o.code, message: o.message, hint: o.hint });
-          break;
-      }
-    }
-    return {
-      op,
-      folder,
-      filesTotal: extra.filesTotal,
-      bytesTotal: extra.bytesTotal,
-      filesDone,
-      bytesDone,
-      alreadyDone: extra.alreadyDone,
-      leftoversResolved: leftovers,
+  private recordLastRun(entry: FolderEntry, report: RunReport, cancelledFiles: number): void {
+    const failed = report.failed.length;
+    // Everything the run left undone that is not a failure: in the clear (clear-state.ts) or not reached.
+    const waiting = runVerdict(report).problems.length - failed + cancelledFiles;
+    const lastRun: LastRun = {
+      op: report.op,
+      at: Date.now(),
+      outcome: report.cancelled
+        ? 'cancelled'
+        : failed > 0 && report.filesDone === 0
+          ? 'failed'
+          : failed > 0 || waiting > 0
+            ? 'partial'
+            : 'ok',
+      filesDone: report.filesDone,
       failed,
-      skipped,
-      ignored: listing.ignored,
-      cancelled: extra.cancelled,
-      durationMs: Math.round(performance.now() - extra.started),
+      waiting,
     };
+    try {
+      this.deps.registry.update(entry.id, (e) => ({ ...e, lastRun }));
+    } catch {
+      // removed meanwhile (unprotect): nothing to record
+    }
   }
 }
 

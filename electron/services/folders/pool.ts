@@ -37,6 +37,18 @@ export interface PoolRun {
   readonly tempJournalDir?: string;
 }
 
+/**
+ * A run fed as it goes (folder runs: the walk hands over a chunk of files at a time, so no list of the
+ * whole tree is ever held). `next` is asked for more whenever the queued batches run low; null ends it.
+ * Outcomes go to `onOutcome` as batches end, and those the workers report at the run's end (plaintexts
+ * written to during their grace period) to `onLate`; nothing is collected.
+ */
+export interface PoolStream extends Omit<PoolRun, 'files' | 'onOutcome'> {
+  readonly next: () => readonly BatchFile[] | null | Promise<readonly BatchFile[] | null>;
+  readonly onOutcome?: (outcome: FileOutcome) => void;
+  readonly onLate?: (outcome: FileOutcome) => void;
+}
+
 interface Slot {
   readonly worker: Worker;
   inFlight: number;
@@ -116,7 +128,33 @@ export class WorkerPool {
 
   /** Runs one op over `files`. Runs are serialized: a second run starts when the first ends. */
   run(request: PoolRun): Promise<FileOutcome[]> {
-    const next = this.queue.then(() => this.runNow(request));
+    const outcomes: FileOutcome[] = [];
+    let given = false;
+    const { files, onOutcome, ...rest } = request;
+    // Not this.stream: a subclass that settles streamed runs its own way (settling-pool.ts) settles a
+    // run() through run().
+    return this.enqueue({
+      ...rest,
+      next: () => {
+        if (given) return null;
+        given = true;
+        return files;
+      },
+      onOutcome: (outcome) => {
+        outcomes.push(outcome);
+        onOutcome?.(outcome);
+      },
+      onLate: (outcome) => outcomes.push(outcome),
+    }).then(() => outcomes);
+  }
+
+  /** Runs one op over the files `request.next` hands over, as it hands them over; serialized like run. */
+  stream(request: PoolStream): Promise<void> {
+    return this.enqueue(request);
+  }
+
+  private enqueue(request: PoolStream): Promise<void> {
+    const next = this.queue.then(() => this.streamNow(request));
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -133,7 +171,7 @@ export class WorkerPool {
     for (const handler of this.failHandlers) handler(error);
   }
 
-  private async runNow(request: PoolRun): Promise<FileOutcome[]> {
+  private async streamNow(request: PoolStream): Promise<void> {
     await this.ready;
     if (this.closed)
       throw new CofferError('POOL_CLOSED', 'the worker pool was closed', 'Start the run again.');
@@ -157,54 +195,83 @@ export class WorkerPool {
         ...(request.tempJournalDir ? { tempJournalDir: request.tempJournalDir } : {}),
       } satisfies ToWorker);
     }
-    const batches = planBatches(request.files, this.batchFiles, this.batchBytes);
-    const outcomes: FileOutcome[] = [];
+    // Batches planned from the chunks handed over so far and not sent yet (at most about two chunks).
+    let batches: BatchFile[][] = [];
     let nextBatch = 0;
-    let pending = batches.length;
+    let sent = 0;
+    let inFlight = 0;
+    let exhausted = false;
+    let pulling = false;
     try {
-      await new Promise<void>((resolve, reject) => {
-        if (pending === 0) {
-          resolve();
-          return;
-        }
+      await new Promise<void>((resolveRun, rejectRun) => {
+        // Once ended (done, or a worker failed), a chunk still arriving sends nothing more.
+        let ended = false;
+        const resolve = (): void => {
+          ended = true;
+          resolveRun();
+        };
+        const reject = (error: unknown): void => {
+          ended = true;
+          rejectRun(error instanceof Error ? error : new Error(String(error)));
+        };
         this.failHandlers.add(reject);
         const partial = new Map<string, number>();
-        const dispatch = (slot: Slot): void => {
-          // Two batches per worker: the next one is already queued when the current one ends.
-          while (slot.inFlight < 2 && nextBatch < batches.length) {
-            const batchId = runId * 1_000_000 + nextBatch;
-            const files = batches[nextBatch++] ?? [];
-            slot.inFlight++;
-            this.handlers.set(batchId, (message) => {
-              if (message.type === 'progress') {
-                partial.set(message.path, (partial.get(message.path) ?? 0) + message.bytes);
-                request.onBytes?.(message.bytes, message.path);
-                return;
-              }
-              if (message.type !== 'batch-done') return;
-              this.handlers.delete(batchId);
-              slot.inFlight--;
-              for (const outcome of message.outcomes) {
-                const already = partial.get(outcome.path) ?? 0;
-                partial.delete(outcome.path);
-                if (outcome.kind === 'done' && outcome.bytes > already)
-                  request.onBytes?.(outcome.bytes - already, outcome.path);
-                outcomes.push(outcome);
-                request.onOutcome?.(outcome);
-              }
-              if (--pending === 0) resolve();
-              else dispatch(slot);
-            });
-            slot.worker.postMessage({
-              type: 'batch',
-              runId,
-              batchId,
-              op: request.op,
-              files,
-            } satisfies ToWorker);
-          }
+        const send = (slot: Slot, files: BatchFile[]): void => {
+          const batchId = runId * 1_000_000 + (sent++ % 1_000_000);
+          slot.inFlight++;
+          inFlight++;
+          this.handlers.set(batchId, (message) => {
+            if (message.type === 'progress') {
+              partial.set(message.path, (partial.get(message.path) ?? 0) + message.bytes);
+              request.onBytes?.(message.bytes, message.path);
+              return;
+            }
+            if (message.type !== 'batch-done') return;
+            this.handlers.delete(batchId);
+            slot.inFlight--;
+            inFlight--;
+            for (const outcome of message.outcomes) {
+              const already = partial.get(outcome.path) ?? 0;
+              partial.delete(outcome.path);
+              if (outcome.kind === 'done' && outcome.bytes > already)
+                request.onBytes?.(outcome.bytes - already, outcome.path);
+              request.onOutcome?.(outcome);
+            }
+            pump();
+          });
+          slot.worker.postMessage({
+            type: 'batch',
+            runId,
+            batchId,
+            op: request.op,
+            files,
+          } satisfies ToWorker);
         };
-        for (const slot of this.slots) dispatch(slot);
+        const pump = (): void => {
+          if (ended) return;
+          // Two batches per worker: the next one is already queued when the current one ends.
+          for (const slot of this.slots)
+            while (slot.inFlight < 2 && nextBatch < batches.length) send(slot, batches[nextBatch++] ?? []);
+          if (nextBatch === batches.length && nextBatch > 0) {
+            batches = [];
+            nextBatch = 0;
+          }
+          const queued = batches.length - nextBatch;
+          if (!exhausted && !pulling && queued < this.slots.length * 2) {
+            pulling = true;
+            Promise.resolve()
+              .then(() => request.next())
+              .then((chunk) => {
+                pulling = false;
+                if (chunk === null) exhausted = true;
+                else batches.push(...planBatches(chunk, this.batchFiles, this.batchBytes));
+                pump();
+              }, reject);
+            return;
+          }
+          if (exhausted && !pulling && inFlight === 0 && nextBatch === batches.length) resolve();
+        };
+        pump();
       });
     } catch (error) {
       // Still ends the run in the workers, which zero its keys.
@@ -214,8 +281,7 @@ export class WorkerPool {
       this.failHandlers.clear();
       request.signal?.removeEventListener('abort', onAbort);
     }
-    outcomes.push(...(await this.endRun(runId)));
-    return outcomes;
+    for (const outcome of await this.endRun(runId)) request.onLate?.(outcome);
   }
 
   /** Ends the run in every worker; each answers once its removed plaintexts' grace periods are over. */

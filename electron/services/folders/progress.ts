@@ -1,4 +1,7 @@
-/** Turns per-file outcomes and byte counts into RunProgress events: totals, throughput, ETA; throttled. */
+/**
+ * Turns per-file outcomes and byte counts into RunProgress events: totals, throughput, ETA; throttled.
+ * A streamed run learns its totals as its walk goes (grow); no ETA is given until the walk is over.
+ */
 import type { Op, RunProgress } from './types.js';
 
 export class ProgressTracker {
@@ -10,13 +13,27 @@ export class ProgressTracker {
 
   constructor(
     private readonly op: Op,
-    private readonly filesTotal: number,
-    private readonly bytesTotal: number,
+    private filesTotal: number,
+    private bytesTotal: number,
     private readonly emit: ((progress: RunProgress) => void) | undefined,
     private readonly intervalMs = 100,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.started = this.now();
+  }
+
+  private walking = false;
+
+  /** More work found by a walk still going (totals grow; the ETA waits for `walked`). */
+  grow(files: number, bytes: number): void {
+    this.walking = true;
+    this.filesTotal += files;
+    this.bytesTotal += bytes;
+  }
+
+  /** The walk is over: the totals are final. */
+  walked(): void {
+    this.walking = false;
   }
 
   bytes(n: number, path: string): void {
@@ -44,7 +61,9 @@ export class ProgressTracker {
       this.filesTotal > 0 ? this.filesDone / this.filesTotal : 0,
     );
     const etaMs =
-      elapsed > 0.5 && fraction > 0.01 ? Math.round(((1 - fraction) / fraction) * elapsed * 1000) : null;
+      !this.walking && elapsed > 0.5 && fraction > 0.01
+        ? Math.round(((1 - fraction) / fraction) * elapsed * 1000)
+        : null;
     return {
       op: this.op,
       filesDone: this.filesDone,

@@ -4,7 +4,7 @@
  * leftover temp files. Read-only: it decides nothing and changes nothing.
  */
 import { closeSync, constants, lstatSync, openSync, readdirSync, readSync, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { MAGIC } from '../../../crypto/header.js';
 import { toCofferError } from '../fs-errors.js';
 import { isProtectedName, isTempName, NOFOLLOW, PROTECTED_SUFFIX } from '../safe-file.js';
@@ -40,13 +40,23 @@ function specialKind(entry: Dirent): string | null {
 /** Entries handled between two points where an async walk may give the event loop back. */
 const STEP_ENTRIES = 256;
 
+/**
+ * One thing the walk found. `paired`: the other copy of the same file is in the same folder too (`x` for
+ * `x.coffer` and the reverse), each as what it is (a plaintext, a Coffer file): what an interrupted run
+ * leaves between its rename and its removal.
+ */
+export type WalkItem =
+  | { readonly kind: 'plaintext'; readonly path: string; readonly size: number; readonly paired: boolean }
+  | { readonly kind: 'protected'; readonly path: string; readonly size: number; readonly paired: boolean }
+  | { readonly kind: 'temp'; readonly path: string }
+  | { readonly kind: 'skipped'; readonly issue: FileIssue }
+  | { readonly kind: 'ignored' };
+
 /** `guard` (guard-rails.ts): forbidden, hidden and excluded paths are skipped with their reason. */
 export function walkFolder(root: string, litter: LitterFilter, guard?: TreeGuard): FolderListing {
-  const steps = walkSteps(root, litter, guard);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  const listing = emptyListing();
+  for (const item of walkItems(root, litter, guard)) if (item) addTo(listing, item);
+  return listing;
 }
 
 /**
@@ -59,21 +69,53 @@ export async function walkFolderAsync(
   guard?: TreeGuard,
   sliceMs = 8,
 ): Promise<FolderListing> {
-  const steps = walkSteps(root, litter, guard);
+  const listing = emptyListing();
   let sliceStart = performance.now();
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    if (performance.now() - sliceStart >= sliceMs) {
+  for (const item of walkItems(root, litter, guard)) {
+    if (item) addTo(listing, item);
+    else if (performance.now() - sliceStart >= sliceMs) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       sliceStart = performance.now();
     }
   }
+  return listing;
 }
 
-/** The walk itself, pausing (yield) after each folder read and every STEP_ENTRIES entries. */
-function* walkSteps(root: string, litter: LitterFilter, guard?: TreeGuard): Generator<void, FolderListing> {
-  const listing: FolderListing = { plaintext: [], protected: [], temps: [], skipped: [], ignored: 0 };
+function emptyListing(): FolderListing {
+  return { plaintext: [], protected: [], temps: [], skipped: [], ignored: 0 };
+}
+
+function addTo(listing: FolderListing, item: WalkItem): void {
+  switch (item.kind) {
+    case 'plaintext':
+      listing.plaintext.push({ path: item.path, size: item.size });
+      break;
+    case 'protected':
+      listing.protected.push({ path: item.path, size: item.size });
+      break;
+    case 'temp':
+      listing.temps.push(item.path);
+      break;
+    case 'skipped':
+      listing.skipped.push(item.issue);
+      break;
+    case 'ignored':
+      listing.ignored++;
+      break;
+  }
+}
+
+/**
+ * The walk itself, lazily: what it finds, one folder at a time, so that a run holds a batch and never the
+ * tree (issue 10 scale target: memory bounded by the batch, not by 1,000,000 files). Yields `undefined`
+ * after each folder read and every STEP_ENTRIES entries: points where a caller may give the event loop
+ * back. Memory: the folders still to visit, and the entries of one folder at a time.
+ */
+export function* walkItems(
+  root: string,
+  litter: LitterFilter,
+  guard?: TreeGuard,
+): Generator<WalkItem | undefined, void> {
   const pending = [root];
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
     let entries: Dirent[];
@@ -81,7 +123,7 @@ function* walkSteps(root: string, litter: LitterFilter, guard?: TreeGuard): Gene
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (error) {
       const e = toCofferError(error, dir);
-      listing.skipped.push({ path: dir, code: e.code, message: e.message, hint: e.hint });
+      yield { kind: 'skipped', issue: { path: dir, code: e.code, message: e.message, hint: e.hint } };
       continue;
     }
     yield;
@@ -89,55 +131,90 @@ function* walkSteps(root: string, litter: LitterFilter, guard?: TreeGuard): Gene
     // Only a regular file is a document an editor can hold open (and keep a lock file beside).
     const documents = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
     const dirLitter = litter.inDirectory(dir, names, Date.now(), documents);
+    // Sorted first, then paired: `x` and `x.coffer` are a pair only when each is what its name says.
+    const found: WalkItem[] = [];
+    const plainNames = new Set<string>();
+    const protectedNames = new Set<string>();
     let handled = 0;
     for (const entry of entries) {
       if (++handled % STEP_ENTRIES === 0) yield;
-      const path = join(dir, entry.name);
-      if (entry.isSymbolicLink()) {
-        listing.skipped.push({
-          path,
-          code: 'SYMLINK',
-          message: `${path}: a symbolic link, not followed`,
-          hint: 'Coffer never follows links; protect the folder it points to instead.',
-        });
-      } else if (entry.isDirectory()) {
-        const rule = guard?.dir(path);
-        if (rule) listing.skipped.push(rule);
-        else pending.push(path);
-      } else if (entry.isFile()) {
-        const rule = guard?.file(path) ?? null;
-        if (isTempName(entry.name)) listing.temps.push(path);
-        else if (dirLitter.isLitter(entry.name)) listing.ignored++;
-        // A name proves nothing: only a file that starts with Coffer's magic (FORMAT.md §3) is ciphertext.
-        else if (isProtectedName(entry.name) && hasCofferMagic(path))
-          listing.protected.push({ path, size: sizeOf(path) });
-        else if (rule) listing.skipped.push(rule);
-        else if (isProtectedName(entry.name)) listing.skipped.push(notCoffer(path));
-        else if (dirLitter.isOpenInEditor(entry.name) && !names.has(entry.name + PROTECTED_SUFFIX)) {
-          listing.skipped.push({
-            path,
-            code: 'IN_USE',
-            message: `${path}: open in an editor (its lock file is beside it)`,
-            hint: 'It will be protected once the editor closes it.',
-          });
-        } else {
-          const stats = statOf(path);
-          // Another name keeps this content: encrypting this one would leave it readable there (issue 10 §4).
-          if (stats && stats.nlink > 1) listing.skipped.push(hardLink(path, stats.nlink));
-          else listing.plaintext.push({ path, size: stats?.size ?? 0 });
-        }
-      } else {
-        const kind = specialKind(entry) ?? 'not a regular file';
-        listing.skipped.push({
-          path,
-          code: 'SPECIAL_FILE',
-          message: `${path}: ${kind}, skipped`,
-          hint: 'Only regular files are protected; special files hold no data of their own.',
-        });
+      const item = classify(dir, entry, names, dirLitter, guard);
+      if (item === null) pending.push(join(dir, entry.name));
+      else {
+        if (item.kind === 'plaintext') plainNames.add(entry.name);
+        else if (item.kind === 'protected') protectedNames.add(entry.name);
+        found.push(item);
       }
     }
+    for (const item of found) {
+      if (item.kind === 'plaintext')
+        yield { ...item, paired: protectedNames.has(basename(item.path) + PROTECTED_SUFFIX) };
+      else if (item.kind === 'protected')
+        yield { ...item, paired: plainNames.has(basename(item.path).slice(0, -PROTECTED_SUFFIX.length)) };
+      else yield item;
+    }
   }
-  return listing;
+}
+
+/** What one entry of `dir` is; null for a folder to walk into. Pairs are settled by the caller. */
+function classify(
+  dir: string,
+  entry: Dirent,
+  names: ReadonlySet<string>,
+  dirLitter: ReturnType<LitterFilter['inDirectory']>,
+  guard: TreeGuard | undefined,
+): WalkItem | null {
+  const path = join(dir, entry.name);
+  if (entry.isSymbolicLink()) {
+    return {
+      kind: 'skipped',
+      issue: {
+        path,
+        code: 'SYMLINK',
+        message: `${path}: a symbolic link, not followed`,
+        hint: 'Coffer never follows links; protect the folder it points to instead.',
+      },
+    };
+  }
+  if (entry.isDirectory()) {
+    const rule = guard?.dir(path);
+    return rule ? { kind: 'skipped', issue: rule } : null;
+  }
+  if (entry.isFile()) {
+    const rule = guard?.file(path) ?? null;
+    if (isTempName(entry.name)) return { kind: 'temp', path };
+    if (dirLitter.isLitter(entry.name)) return { kind: 'ignored' };
+    // A name proves nothing: only a file that starts with Coffer's magic (FORMAT.md §3) is ciphertext.
+    if (isProtectedName(entry.name) && hasCofferMagic(path))
+      return { kind: 'protected', path, size: sizeOf(path), paired: false };
+    if (rule) return { kind: 'skipped', issue: rule };
+    if (isProtectedName(entry.name)) return { kind: 'skipped', issue: notCoffer(path) };
+    if (dirLitter.isOpenInEditor(entry.name) && !names.has(entry.name + PROTECTED_SUFFIX)) {
+      return {
+        kind: 'skipped',
+        issue: {
+          path,
+          code: 'IN_USE',
+          message: `${path}: open in an editor (its lock file is beside it)`,
+          hint: 'It will be protected once the editor closes it.',
+        },
+      };
+    }
+    const stats = statOf(path);
+    // Another name keeps this content: encrypting this one would leave it readable there (issue 10 §4).
+    if (stats && stats.nlink > 1) return { kind: 'skipped', issue: hardLink(path, stats.nlink) };
+    return { kind: 'plaintext', path, size: stats?.size ?? 0, paired: false };
+  }
+  const kind = specialKind(entry) ?? 'not a regular file';
+  return {
+    kind: 'skipped',
+    issue: {
+      path,
+      code: 'SPECIAL_FILE',
+      message: `${path}: ${kind}, skipped`,
+      hint: 'Only regular files are protected; special files hold no data of their own.',
+    },
+  };
 }
 
 function statOf(path: string): { size: number; nlink: number } | null {

@@ -18,6 +18,7 @@ interface Run {
   readonly cancel: Int32Array;
   readonly roots: readonly string[] | undefined;
   readonly safeFiles: SafeFiles;
+  readonly journal: TempJournal | null;
 }
 
 function secretsOf(run: Run): Uint8Array[] {
@@ -36,12 +37,15 @@ async function main(): Promise<void> {
   const { backend } = workerData as WorkerData;
   const sodium: SodiumBackend = await loadBackend(backend);
   // One SafeFiles per temp journal (one per app data folder; in practice one), kept across runs.
-  const safeFilesByJournal = new Map<string, SafeFiles>();
-  const safeFilesFor = (journalDir: string | undefined): SafeFiles => {
+  const safeFilesByJournal = new Map<string, { safeFiles: SafeFiles; journal: TempJournal | null }>();
+  const safeFilesFor = (
+    journalDir: string | undefined,
+  ): { safeFiles: SafeFiles; journal: TempJournal | null } => {
     const key = journalDir ?? '';
     let found = safeFilesByJournal.get(key);
     if (!found) {
-      found = new SafeFiles(sodium, journalDir ? { tempJournal: new TempJournal(journalDir) } : {});
+      const journal = journalDir ? new TempJournal(journalDir) : null;
+      found = { safeFiles: new SafeFiles(sodium, journal ? { tempJournal: journal } : {}), journal };
       safeFilesByJournal.set(key, found);
     }
     return found;
@@ -89,6 +93,8 @@ async function main(): Promise<void> {
     // cancel arrives is not started at all (progressFor aborts it before its first byte).
     const outcomes: FileOutcome[] =
       message.op === 'protect' ? protectFiles(paths, context) : unprotectFiles(paths, context);
+    // Every temp of the batch has its name or is gone: its journal lines go (temp-journal.ts compact).
+    compactQuietly(current.journal);
     post({ type: 'batch-done', batchId: message.batchId, outcomes });
   };
 
@@ -102,7 +108,7 @@ async function main(): Promise<void> {
             identities: message.identities,
             cancel: new Int32Array(message.cancel),
             roots: message.roots,
-            safeFiles: safeFilesFor(message.tempJournalDir),
+            ...safeFilesFor(message.tempJournalDir),
           };
           break;
         case 'batch':
@@ -116,6 +122,7 @@ async function main(): Promise<void> {
           }
           // Waits out the grace periods of the plaintexts this worker removed (safe-file/held.ts).
           const late = ended ? ended.safeFiles.settle().map(rescuedOutcome) : [];
+          if (ended) compactQuietly(ended.journal);
           post({ type: 'run-ended', runId: message.runId, outcomes: late });
           break;
         }
@@ -125,6 +132,15 @@ async function main(): Promise<void> {
     }
   });
   post({ type: 'ready', backend });
+}
+
+/** A journal that cannot be compacted now keeps its lines: the next start checks them (slower, not unsafe). */
+function compactQuietly(journal: TempJournal | null): void {
+  try {
+    journal?.compact();
+  } catch {
+    // see above
+  }
 }
 
 /** A plaintext written to after its removal: its new content is a conflict copy, in the clear. */

@@ -5,7 +5,7 @@
  * `coffer protect`/`coffer watch` build their FolderService over it.
  */
 import type { FileIssue, FileOutcome } from '../folders/types.js';
-import { WorkerPool, type PoolOptions, type PoolRun } from '../folders/pool.js';
+import { WorkerPool, type PoolOptions, type PoolRun, type PoolStream } from '../folders/pool.js';
 import type { RotationService } from './rotation.js';
 
 export class SettlingWorkerPool extends WorkerPool {
@@ -25,5 +25,23 @@ export class SettlingWorkerPool extends WorkerPool {
     const issues = await this.rotation.settle(written, request.recipients);
     if (issues.length > 0) this.onUnsettled(issues);
     return outcomes;
+  }
+
+  /**
+   * A streamed folder run keeps no list of what it wrote (its memory is bounded by the batch): it is
+   * settled by its folders (`roots`), whose files the rotation walks only when the key set changed.
+   */
+  override async stream(request: PoolStream): Promise<void> {
+    const wrote = { any: false };
+    await super.stream({
+      ...request,
+      onOutcome: (outcome) => {
+        if (outcome.kind === 'done') wrote.any = true;
+        request.onOutcome?.(outcome);
+      },
+    });
+    if (request.op !== 'protect' || !wrote.any) return;
+    const issues = await this.rotation.settle(request.roots ?? [], request.recipients);
+    if (issues.length > 0) this.onUnsettled(issues);
   }
 }
