@@ -86,6 +86,8 @@ class Scan {
         i = this.emailAt(i);
       } else if ((c === PLUS || c === OPEN) && cls(s.charCodeAt(i + 1)) === DIGIT) {
         i = this.number(i, c === PLUS);
+      } else if (c === OPEN && s.charCodeAt(i + 1) === PLUS && cls(s.charCodeAt(i + 2)) === DIGIT) {
+        i = this.number(i, true); // "(+44) 20 7946 0958"
       } else {
         i++;
       }
@@ -142,12 +144,17 @@ class Scan {
       const after = s.charCodeAt(j);
       if (j - start < 13 && !isSep(after) && after !== OPEN) return isWord(after) ? this.skipWord(j) : j;
     }
-    let i = plus ? start + 1 : start;
+    // "(+44)": the country code in parentheses with its '+'.
+    let openFirst = plus && s.charCodeAt(start) === OPEN;
+    let i = openFirst ? start + 2 : plus ? start + 1 : start;
     let nd = 0; // digits
     let ng = 0; // groups
     for (;;) {
       let paren = 0;
-      if (s.charCodeAt(i) === OPEN) {
+      if (openFirst) {
+        paren = 1;
+        openFirst = false;
+      } else if (s.charCodeAt(i) === OPEN) {
         paren = 1;
         i++;
       }
