@@ -142,6 +142,37 @@ describe('the Activity log in plain language', () => {
     expect(matchesFilter(e, { category: 'keys' })).toBe(false);
   });
 
+  it('an export never writes through a link planted where its temporary file goes', () => {
+    // A local process guesses the temp name (it was `.NAME.PID.part`) and points it at a file to clobber.
+    const victim = path.join(dir, 'victim.txt');
+    fs.writeFileSync(victim, 'precious');
+    const out = path.join(dir, 'out.csv');
+    for (const name of [`.out.csv.${process.pid}.part`, '.out.csv.part']) {
+      fs.symlinkSync(victim, path.join(dir, name));
+    }
+    expect(readable.exportTo(out, 'csv', {})).toBe(6);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
+    expect(fs.lstatSync(out).isFile()).toBe(true);
+    expect(fs.readFileSync(out, 'utf8')).toMatch(/^time,category,action,target,outcome,detail\r\n/);
+  });
+
+  it('an export to a folder it cannot write fails with a code, and leaves nothing behind', () => {
+    const locked = path.join(dir, 'locked');
+    fs.mkdirSync(locked, { mode: 0o500 });
+    if (process.getuid?.() === 0) {
+      // root writes anywhere: the refusal cannot be produced here, so a missing folder stands in for it.
+      fs.rmSync(locked, { recursive: true });
+    }
+    let code: unknown;
+    try {
+      readable.exportTo(path.join(locked, 'out.csv'), 'csv', {});
+    } catch (error) {
+      code = (error as { code?: unknown }).code;
+    }
+    expect(code).toMatch(/^(PERMISSION_DENIED|NOT_FOUND)$/);
+    expect(fs.existsSync(locked) ? fs.readdirSync(locked) : []).toEqual([]);
+  });
+
   it('plainDetail leaves ordinary text alone', () => {
     expect(plainDetail('4/4 files')).toBe('4/4 files');
     expect(plainDetail('key ID 3f9a-12bc-0e77-a1d4')).toBe('key ID 3f9a-12bc-0e77-a1d4');
@@ -216,5 +247,52 @@ describe.skipIf(NO_KEYRING !== null)('the Activity log reads the audit trail', {
     expect(check.ok).toBe(false);
     expect(check.problem).toMatch(/^record 4: /);
     expect(readable.list()).toHaveLength(4);
+  });
+
+  it('an app action the trail holds stays listed when the (unauthenticated) Activity file loses or changes it', async () => {
+    const trail = new AuditLog({
+      sodium,
+      keyStore,
+      lockDir: path.join(dir, 'locks2'),
+      dir: path.join(dir, 'audit2'),
+    });
+    const file = path.join(dir, 'activity2.jsonl');
+    const log = new ActivityLog(file);
+    // What AuditedActivity does for each app action that is a security event: both logs.
+    for (const target of ['report.pdf', 'salaries.xlsx']) {
+      const entry = { action: 'Decrypt a copy', target, outcome: 'ok' as const };
+      log.record(entry);
+      await trail.append('decrypt-copy', entry);
+    }
+    // A CLI protect in the same seconds as an app protect: two events, not one.
+    log.record({ action: 'Protect finished', target: '/home/ada/Customers', outcome: 'ok' });
+    await trail.append('protect', {
+      action: 'Protect finished',
+      target: '/home/ada/Customers',
+      outcome: 'ok',
+    });
+    await trail.append('protect', { command: 'encrypt', files: ['/home/ada/Desktop/list.csv'] });
+    await trail.close();
+    const before = new ReadableActivity(new ActivityLog(file), () => undefined, trail).list();
+    expect(before.map((e) => `${e.action} ${e.target}`).sort()).toEqual([
+      'Decrypt a copy report.pdf',
+      'Decrypt a copy salaries.xlsx',
+      'Protect finished /home/ada/Customers',
+      'Protect finished /home/ada/Desktop/list.csv',
+    ]);
+
+    // Another process drops one line and renames the other file in the Activity file (plain JSON lines).
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+    const kept = lines
+      .filter((l) => !l.includes('salaries.xlsx'))
+      .map((l) => l.replace('report.pdf', 'x.pdf'));
+    fs.writeFileSync(file, `${kept.join('\n')}\n`);
+    const after = new ReadableActivity(new ActivityLog(file), () => undefined, trail).list();
+    const shown = after.map((e) => `${e.action} ${e.target}`);
+    expect(shown).toContain('Decrypt a copy salaries.xlsx');
+    expect(shown).toContain('Decrypt a copy report.pdf');
+    expect(await new ReadableActivity(new ActivityLog(file), () => undefined, trail).verify()).toMatchObject({
+      ok: true,
+    });
   });
 });

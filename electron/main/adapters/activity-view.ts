@@ -3,8 +3,10 @@
  * text and `CODE: ` prefixes become words, Coffer's temporary file names become "a temporary file". What is
  * recorded is unchanged (the audit trail classifies the raw entries); only what is listed and exported is.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { toCofferError } from '../../services/fs-errors.js';
 import { matchesFilter, serializeActivity } from '../../shared/activity-view.js';
 import type { ActivityEntry, ActivityFilter, TrailCheck } from '../../shared/contract.js';
 import type { ActivityPort } from '../ports.js';
@@ -174,32 +176,68 @@ export class ReadableActivity implements ActivityPort {
 
   /**
    * The trail's records that the Activity log does not hold already: what the CLI did on this laptop,
-   * policy changes, failed authentication, files left in the clear. Copies of app actions are left out:
-   * AuditedActivity writes those with their `action` (activity-events.ts), and the data audit's own
-   * event is dropped when the app's "Data audit" entry is within SAME_EVENT_MS of it.
+   * policy changes, failed authentication, files left in the clear, and any app action whose Activity
+   * entry is gone or changed. The Activity file is plain JSON lines in app data (another process can edit
+   * it); the trail is authenticated, so an app action's copy there (AuditedActivity writes it with its
+   * `action`, target and outcome: activity-events.ts) is dropped only when an Activity entry says the same
+   * within SAME_EVENT_MS, each entry standing for one copy. The data audit's own event (no `action`) is
+   * dropped when the app's "Data audit" entry is within SAME_EVENT_MS of it; other trail-only events never
+   * are (a CLI protect in the same seconds as an app protect is another event).
    */
-  private trailEntries(own: readonly ActivityEntry[]): ActivityEntry[] {
+  private trailEntries(raw: readonly ActivityEntry[]): ActivityEntry[] {
     let records: readonly TrailRecord[];
     try {
       records = this.trail?.read() ?? [];
     } catch {
       return []; // an unreadable trail: the Activity log still lists; verify() says what is wrong
     }
+    const used = new Set<number>();
+    const claim = (match: (e: ActivityEntry) => boolean): boolean => {
+      const i = raw.findIndex((e, n) => !used.has(n) && match(e));
+      if (i < 0) return false;
+      used.add(i);
+      return true;
+    };
     const out: ActivityEntry[] = [];
     for (const r of records.slice(-TRAIL_READ)) {
-      if (TRAIL_SKIP.has(r.type) || typeof r.details.action === 'string') continue;
+      if (TRAIL_SKIP.has(r.type)) continue;
       const at = Date.parse(r.time);
       if (!Number.isFinite(at)) continue;
+      const near = (e: ActivityEntry) => Math.abs(e.at - at) < SAME_EVENT_MS;
+      const d = r.details;
+      if (typeof d.action === 'string') {
+        const copy = claim(
+          (e) =>
+            near(e) &&
+            e.action === d.action &&
+            e.target === d.target &&
+            e.outcome === d.outcome &&
+            (e.detail ?? '') === (typeof d.detail === 'string' ? d.detail : ''),
+        );
+        if (copy) continue;
+        // The app's entry for this action is missing or altered in the Activity file: list the trail's.
+        const outcome = d.outcome === 'error' || d.outcome === 'cancelled' ? d.outcome : 'ok';
+        const target = typeof d.folder === 'string' ? d.folder : typeof d.target === 'string' ? d.target : '';
+        out.push({
+          id: `trail-${r.seq}`,
+          at,
+          action: d.action,
+          target: plainDetail(target || 'this laptop'),
+          outcome,
+          ...(typeof d.detail === 'string' ? { detail: plainDetail(d.detail) } : {}),
+        });
+        continue;
+      }
       const action = TRAIL_ACTIONS[r.type] ?? r.type;
-      if (own.some((e) => e.action === action && Math.abs(e.at - at) < SAME_EVENT_MS)) continue;
-      const { target, used } = targetOf(r.details);
-      const detail = detailText(r.details, new Set(used ? [used] : []));
+      if (r.type === 'data-audit' && claim((e) => e.action === action && near(e))) continue;
+      const { target, used: key } = targetOf(d);
+      const detail = detailText(d, new Set(key ? [key] : []));
       out.push({
         id: `trail-${r.seq}`,
         at,
         action,
         target: plainDetail(target),
-        outcome: TRAIL_PROBLEMS.has(r.type) || r.details.cancelled === true ? 'error' : 'ok',
+        outcome: TRAIL_PROBLEMS.has(r.type) || d.cancelled === true ? 'error' : 'ok',
         ...(detail ? { detail: plainDetail(detail) } : {}),
       });
     }
@@ -224,7 +262,8 @@ export class ReadableActivity implements ActivityPort {
       }
       return paths.get(id);
     };
-    const own = this.inner.list().map((e) => {
+    const raw = this.inner.list();
+    const own = raw.map((e) => {
       const target = pathOf(e.target) ?? plainDetail(e.target);
       return {
         ...e,
@@ -232,7 +271,7 @@ export class ReadableActivity implements ActivityPort {
         ...(e.detail === undefined ? {} : { detail: plainDetail(e.detail) }),
       };
     });
-    const trail = this.trailEntries(own);
+    const trail = this.trailEntries(raw);
     if (trail.length === 0) return own;
     // Newest first, as the Activity log lists (a stable sort keeps each log's own order on equal times).
     return [...own, ...trail].sort((a, b) => b.at - a.at);
@@ -242,14 +281,30 @@ export class ReadableActivity implements ActivityPort {
     const entries = this.list().filter((e) => matchesFilter(e, filter));
     const text = serializeActivity(entries, format);
     // The user chose the destination in the save dialog (which asked before replacing a file): write it
-    // whole through a temp beside it, so a failed write never leaves half an export under that name.
-    const temp = path.join(path.dirname(destination), `.${path.basename(destination)}.${process.pid}.part`);
-    fs.writeFileSync(temp, text, { mode: 0o600 });
+    // whole through a temp beside it, so a failed write never leaves half an export under that name. The
+    // temp is created exclusively under an unguessable name: a link planted there is never written through.
+    const temp = path.join(
+      path.dirname(destination),
+      `.${path.basename(destination)}.${randomBytes(8).toString('hex')}.part`,
+    );
+    let fd: number;
     try {
+      fd = fs.openSync(temp, 'wx', 0o600);
+    } catch (error) {
+      // A folder that cannot be written, a full disk: said in words with a stable code (fs-errors.ts).
+      throw toCofferError(error, destination);
+    }
+    try {
+      try {
+        fs.writeFileSync(fd, text);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
       fs.renameSync(temp, destination);
     } catch (error) {
       fs.rmSync(temp, { force: true });
-      throw error;
+      throw toCofferError(error, destination);
     }
     return entries.length;
   }
