@@ -143,6 +143,9 @@ export class DeviceRestoreAdapter implements DeviceRestorePort {
 
   /** Waits for the run and hands its outcome over once (the new code is never kept for a second read). */
   async result(runId: string): Promise<{ view: DeviceRestoreView; folder: string | null }> {
+    if (!this.deps.runs.list().some((r) => r.runId === runId)) {
+      throw new CofferError('NOT_FOUND', 'That restore is not known here.', 'Start the restore again.');
+    }
     await this.deps.runs.settled(runId);
     const outcome = this.outcomes.get(runId);
     this.outcomes.delete(runId);
