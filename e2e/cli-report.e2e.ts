@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signReport, type ReportFile } from '../electron/services/report/report-file.js';
 import { signWithSeed } from '../electron/services/report/signing-key.js';
+import { reportFileName } from '../electron/services/report/publisher.js';
 import { Laptop, NO_KEYRING, tempDir } from './cli-harness.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED CLI report scenarios: ${NO_KEYRING}`);
@@ -274,7 +275,8 @@ describe.skipIf(NO_KEYRING !== null)('coffer report | report verify', { timeout:
     });
     expect(expected.stderr).toContain(`not by the expected ${signerKeyId}`);
     // Dropped into reportDir beside the laptop's genuine reports: the earlier report's key is expected.
-    const planted = path.join(share, 'coffer-report-forged.json');
+    // Under the laptop's own name (a file named for another laptop or day is REPORT_NAME_MISMATCH).
+    const planted = path.join(share, reportFileName(forgery.report).replace(/\.json$/, '-forged.json'));
     fs.writeFileSync(planted, JSON.stringify({ ...forgery, report: { ...forgery.report } }, null, 2));
     const inShare = await verify(planted);
     expect(inShare.code).toBe(1);

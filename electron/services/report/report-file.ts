@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { parseKeyId, formatKeyId } from '../../../crypto/keys.js';
 import { CofferError, isCofferError } from '../../../crypto/errors.js';
 import { canonicalJson } from './canonical.js';
-import { reportFilePrefix } from './publisher.js';
+import { parseStrictJson } from './strict-json.js';
+import { reportFileName, reportFilePrefix } from './publisher.js';
 import {
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
@@ -123,6 +124,7 @@ export type VerifyCode =
   | 'REPORT_MALFORMED'
   | 'REPORT_KEY_MISMATCH'
   | 'REPORT_SIGNATURE_INVALID'
+  | 'REPORT_NAME_MISMATCH'
   | 'REPORT_UNEXPECTED_SIGNER'
   | 'REPORT_SIGNER_CHANGED';
 
@@ -176,9 +178,14 @@ export function checkReportText(file: string, text: string): Checked {
   });
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // Not JSON.parse: it keeps the last of two members with one name and reads 0.99999999999999999 as 1,
+    // so the text could show another value than the signed one (§2, strict-json.ts).
+    value = parseStrictJson(text);
   } catch (error) {
-    return fail('REPORT_MALFORMED', `not JSON (${error instanceof Error ? error.message : String(error)})`);
+    return fail(
+      'REPORT_MALFORMED',
+      `not strict JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   const envelope = envelopeSchema.safeParse(value);
   if (!envelope.success) {
@@ -223,11 +230,50 @@ export function checkReportText(file: string, text: string): Checked {
   return { ok: true, report: body.data, signerKeyId: keyId };
 }
 
+/** A report is a few KiB (a thousand folders stay under 1 MiB); more is not one, and is not read. */
+export const MAX_REPORT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The file's text, or why not. Only a regular file, opened without blocking (a pipe planted in a share
+ * would hang a plain read forever), at most MAX_REPORT_BYTES, and valid UTF-8 (a replacement character
+ * would let two different byte strings verify as one).
+ */
+// Not defined on Windows, where a named pipe is not a file in a share folder anyway.
+const NONBLOCK: number = (fs.constants as Partial<typeof fs.constants>).O_NONBLOCK ?? 0;
+
 function readText(file: string): string | CofferError {
+  let fd: number;
   try {
-    return fs.readFileSync(file, 'utf8');
+    fd = fs.openSync(file, fs.constants.O_RDONLY | NONBLOCK);
   } catch (error) {
     return new CofferError('REPORT_UNREADABLE', `${file}: ${(error as Error).message}`, 'Check the path.');
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) {
+      return new CofferError('REPORT_UNREADABLE', `${file}: not a regular file`, 'Check the path.');
+    }
+    if (stat.size > MAX_REPORT_BYTES) {
+      return new CofferError(
+        'REPORT_MALFORMED',
+        `${file}: ${stat.size} bytes, larger than any report (${MAX_REPORT_BYTES})`,
+        'Use the report file as Coffer wrote it.',
+      );
+    }
+    const bytes = fs.readFileSync(fd);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      return new CofferError(
+        'REPORT_MALFORMED',
+        `${file}: not UTF-8 text`,
+        'Use the report file as Coffer wrote it.',
+      );
+    }
+  } catch (error) {
+    return new CofferError('REPORT_UNREADABLE', `${file}: ${(error as Error).message}`, 'Check the path.');
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -237,37 +283,57 @@ export function normalizeKeyId(text: string): string | null {
   return id === null ? null : formatKeyId(id);
 }
 
+const NAME_START = 'coffer-report-';
+
+/** The laptop slot of a report: its §7 file-name prefix, without case (Windows host and user names have none). */
+function slotOf(report: Pick<ReportBody, 'device'>): string {
+  return reportFilePrefix(report).toLowerCase();
+}
+
 /**
- * The earliest report in `dir` (other than `file`) from the same host and user whose own signature verifies:
- * the signer that later reports must keep (§5, trust on first use).
+ * §5: a file named as a report (`coffer-report-…`) must be the report of the host, user and day its name
+ * says. Else a forgery whose host name differs by an invisible or mapped character, or an older genuine
+ * report copied over today's file, would sit in the laptop's slot and be read as its newest state.
  */
-function firstSignerIn(
-  dir: string,
-  file: string,
-  report: ReportBody,
-): { keyId: string; file: string } | null {
+function nameMismatch(file: string, report: ReportBody): string | null {
+  const name = path.basename(file).toLowerCase();
+  if (!name.startsWith(NAME_START)) return null; // a copy IT renamed: nothing to compare
+  const expected = reportFileName(report)
+    .replace(/\.json$/, '')
+    .toLowerCase();
+  if (name.startsWith(expected)) return null;
+  return `the file is named ${path.basename(file)}, but it is the report of ${JSON.stringify(report.device.user)}@${JSON.stringify(report.device.hostname)} of ${report.createdAt.slice(0, 10)} (${reportFileName(report)}): a report moved into another laptop's or day's place`;
+}
+
+/**
+ * The other reports in `dir` of the same laptop slot whose own signatures verify, by signer (§5, trust on
+ * first use). Every one of them must have the same signer: the earliest cannot be told by its `createdAt`,
+ * which is whatever its signer wrote, so a forger who plants a back-dated report of their own key would
+ * otherwise become "the first".
+ */
+function signersIn(dir: string, file: string, report: ReportBody): Map<string, string[]> {
+  const signers = new Map<string, string[]>();
+  const slot = slotOf(report);
   let names: string[];
   try {
     // The same laptop's files only (§7 names them by host and user): a share holds every laptop's reports.
-    const prefix = reportFilePrefix(report);
-    names = fs.readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith('.json'));
+    // The date right after the prefix keeps laptop "a" user "b-c" apart from laptop "a-b" user "c".
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => n.toLowerCase().startsWith(slot) && /^\d{4}-\d{2}-\d{2}/.test(n.slice(slot.length)));
   } catch {
-    return null;
+    return signers;
   }
-  let first: { keyId: string; file: string; at: string } | null = null;
-  for (const name of names) {
+  for (const name of names.sort()) {
     const other = path.join(dir, name);
     if (path.resolve(other) === path.resolve(file)) continue;
     const text = readText(other);
     if (typeof text !== 'string') continue;
     const checked = checkReportText(other, text);
-    if (!checked.ok) continue;
-    const { device, createdAt } = checked.report;
-    if (device.hostname !== report.device.hostname || device.user !== report.device.user) continue;
-    if (first === null || createdAt < first.at)
-      first = { keyId: checked.signerKeyId, file: other, at: createdAt };
+    if (!checked.ok || slotOf(checked.report) !== slot) continue;
+    signers.set(checked.signerKeyId, [...(signers.get(checked.signerKeyId) ?? []), other]);
   }
-  return first;
+  return signers;
 }
 
 export interface VerifyOptions {
@@ -280,10 +346,17 @@ export interface VerifyOptions {
 /** §5: every check, in order; never throws for a bad file. */
 export function verifyReportFile(file: string, options: VerifyOptions = {}): Verdict {
   const text = readText(file);
-  if (typeof text !== 'string') return { ok: false, file, code: 'REPORT_UNREADABLE', problem: text.message };
+  if (typeof text !== 'string') {
+    const code = text.code === 'REPORT_MALFORMED' ? 'REPORT_MALFORMED' : 'REPORT_UNREADABLE';
+    return { ok: false, file, code, problem: text.message };
+  }
   const checked = checkReportText(file, text);
   if (!checked.ok) return checked;
   const { report, signerKeyId } = checked;
+  const misnamed = nameMismatch(file, report);
+  if (misnamed !== null) {
+    return { ok: false, file, code: 'REPORT_NAME_MISMATCH', problem: misnamed, signerKeyId };
+  }
   if (options.expectKeyId !== undefined) {
     if (signerKeyId !== options.expectKeyId) {
       return {
@@ -298,19 +371,29 @@ export function verifyReportFile(file: string, options: VerifyOptions = {}): Ver
     return { ok: true, file, report, signerKeyId, signerChecked: true, checkedAgainst: '--expect-key' };
   }
   if (options.compareWithFolder !== false) {
-    const first = firstSignerIn(path.dirname(path.resolve(file)), file, report);
-    if (first !== null && first.keyId !== signerKeyId) {
+    const signers = signersIn(path.dirname(path.resolve(file)), file, report);
+    const others = [...signers.entries()].filter(([id]) => id !== signerKeyId);
+    const [otherId, otherFiles] = others[0] ?? [];
+    if (otherId !== undefined && otherFiles !== undefined) {
       return {
         ok: false,
         file,
         code: 'REPORT_SIGNER_CHANGED',
-        problem: `signed by key ${signerKeyId}, but the earlier report ${path.basename(first.file)} of ${report.device.user}@${report.device.hostname} was signed by ${first.keyId}: a forgery, or the laptop's key was reset`,
+        problem: `signed by key ${signerKeyId}, but ${otherFiles.length} other report(s) of ${report.device.user}@${report.device.hostname} in this folder (${otherFiles.map((f) => path.basename(f)).join(', ')}) were signed by ${otherId}: a forgery, or the laptop's key was reset; check with --expect-key and the key ID recorded at enrolment`,
         signerKeyId,
-        expectedKeyId: first.keyId,
+        expectedKeyId: otherId,
       };
     }
-    if (first !== null) {
-      return { ok: true, file, report, signerKeyId, signerChecked: true, checkedAgainst: first.file };
+    const same = signers.get(signerKeyId);
+    if (same !== undefined) {
+      return {
+        ok: true,
+        file,
+        report,
+        signerKeyId,
+        signerChecked: true,
+        checkedAgainst: `${same.length} other report(s) of this laptop in ${path.dirname(path.resolve(file))}, all signed by this key`,
+      };
     }
   }
   return { ok: true, file, report, signerKeyId, signerChecked: false };
