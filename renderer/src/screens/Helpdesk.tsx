@@ -118,7 +118,11 @@ export function Helpdesk() {
           </div>
         </section>
       ) : null}
-      {protectRun ? <RunProgress progress={protectRun} label="Protecting the restored folder again" /> : null}
+      {protectRun ? (
+        <section className="card" aria-label="The restored folder">
+          <RunProgress progress={protectRun} label="Protecting the restored folder again" />
+        </section>
+      ) : null}
       <RestoreWithKey keyLoaded={keyId !== undefined} onRestored={setRestored} />
       <section className="card" aria-labelledby="pick-h">
         <h2 id="pick-h">2. Files to restore</h2>

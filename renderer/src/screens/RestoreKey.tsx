@@ -348,7 +348,7 @@ export function RestoreOutcome({ view }: { view: DeviceRestoreView }) {
       <p>
         Restored key <code className="key-id">{view.restoredKeyId}</code> (it only opens files now). New files
         are written with key <code className="key-id">{view.deviceKeyId}</code>.
-        {view.rewrap
+        {view.rewrap && view.rewrap.filesTotal > 0
           ? ` ${view.rewrap.rewrapped.toLocaleString('en-US')} of ${view.rewrap.filesTotal.toLocaleString('en-US')} protected files now use the new key.`
           : ''}
       </p>
