@@ -72,10 +72,11 @@ it('answers what status() does while the main thread keeps running', async () =>
   expect(answer).toEqual(expected);
   expect(answer[0]?.protectedFiles).toBe(FILES / 3);
   expect(answer[0]?.plaintextFiles).toBe((FILES * 2) / 3);
-  // The timer ran all along (a synchronous walk lets it fire once, after), and never waited long. The bound
-  // is loose for a shared, loaded machine; the slices themselves are 8 ms.
+  // The timer ran all along (a synchronous walk lets it fire once, after: its wait is the whole walk), and
+  // never waited for a large part of it. The slices themselves are 8 ms; the bound is loose because on this
+  // shared 2-core machine (load average 12-22 while measured) the OS alone kept the thread off for 250 ms.
   expect(ticks).toBeGreaterThanOrEqual(5);
-  expect(longest).toBeLessThan(Math.max(150, took / 4));
+  expect(longest).toBeLessThan(Math.max(150, took / 2));
 });
 
 it("the app's folder list answers from the status cache: scanned off the main thread, then from memory", async () => {
@@ -108,6 +109,12 @@ it("the app's folder list answers from the status cache: scanned off the main th
   const [walked] = service.status(data);
   const delay = monitorEventLoopDelay({ resolution: 1 });
   try {
+    // The machine's own noise first (a shared 2-core machine, other processes and workers competing).
+    delay.enable();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    delay.disable();
+    const idleMaxMs = delay.max / 1e6;
+    delay.reset();
     delay.enable();
     let t = performance.now();
     const [first] = await adapter.list();
@@ -122,7 +129,7 @@ it("the app's folder list answers from the status cache: scanned off the main th
     delay.disable();
     const queryMaxMs = delay.max / 1e6;
     console.log(
-      `app status of ${FILES} files: first (full scan in the worker) ${scanMs.toFixed(0)} ms, longest main-thread delay ${scanMaxMs.toFixed(1)} ms; from the cache ${queryMs.toFixed(0)} ms, longest delay ${queryMaxMs.toFixed(1)} ms`,
+      `app status of ${FILES} files: first (full scan in the worker) ${scanMs.toFixed(0)} ms, longest main-thread delay ${scanMaxMs.toFixed(1)} ms; from the cache ${queryMs.toFixed(0)} ms, longest delay ${queryMaxMs.toFixed(1)} ms; idle ${idleMaxMs.toFixed(1)} ms`,
     );
     for (const view of [first, again]) {
       expect(view?.protectedFiles).toBe(walked?.protectedFiles);
@@ -130,10 +137,12 @@ it("the app's folder list answers from the status cache: scanned off the main th
       expect(view?.inTheClearFiles).toBe(walked?.protection.inTheClearFiles);
     }
     expect(scans).toEqual(['first status']);
-    // Nothing walks on this thread: what is left of a delay is the machine's (a shared, loaded one here),
-    // so the bound is loose; `npm run bench` measures it against the 50 ms target at 100,000 files.
-    expect(scanMaxMs).toBeLessThan(100);
-    expect(queryMaxMs).toBeLessThan(100);
+    // Nothing walks on this thread: a walk here would hold it for the whole scan. What is left of a delay
+    // is the machine's (with the scan's worker competing for the same 2 cores, the OS alone kept this
+    // thread off for 114 ms at load 19), so the bounds are loose; `npm run bench` measures it against the
+    // 50 ms target at 100,000 files.
+    expect(scanMaxMs).toBeLessThan(Math.max(100, 2 * idleMaxMs, scanMs / 4));
+    expect(queryMaxMs).toBeLessThan(Math.max(100, 2 * idleMaxMs));
     expect(queryMs).toBeLessThan(1000);
   } finally {
     await cache.close();
