@@ -236,22 +236,24 @@ describe('AuditAdapter under attack', () => {
   let stateFile: string;
   let added: string[];
   let rescans: string[][];
+  let gate: Promise<void> | null;
 
   const make = (files: () => string[], roots?: () => string[]) => {
     const scanner: AuditScanner = {
       scans: () => [],
       policyRoots: () => (roots ? roots() : [inbox, vault]),
-      scan: (paths) => {
+      scan: async (paths) => {
         if (paths) rescans.push(paths);
+        if (gate) await gate;
         const listed = files().filter(
           (p) => !paths || paths.some((q) => p === q || p.startsWith(`${q}${path.sep}`)),
         );
-        return Promise.resolve({
+        return {
           files: listed.map((p) => {
             const st = fs.statSync(p);
             return {
               path: p,
-              protected: false,
+              protected: p.endsWith('.coffer'),
               findings: { email: 1 },
               modified: new Date(st.mtimeMs).toISOString(),
               stale: false,
@@ -270,7 +272,7 @@ describe('AuditAdapter under attack', () => {
             retentionDays: 365,
             skipped: { rule: 0, content: 0, error: 0 },
           },
-        });
+        };
       },
     };
     return new AuditAdapter({
@@ -296,6 +298,7 @@ describe('AuditAdapter under attack', () => {
     stateFile = path.join(dir, 'app', 'audit-screen.json');
     added = [];
     rescans = [];
+    gate = null;
     fs.writeFileSync(path.join(inbox, 'a.txt'), 'ada@example.com');
   });
 
@@ -435,6 +438,31 @@ describe('AuditAdapter under attack', () => {
     });
     expect(fs.readdirSync(elsewhere)).toEqual([]);
     expect(fs.existsSync(a())).toBe(true);
+  });
+
+  it('a protected finding rewritten since the scan (another size) is not deleted unseen', async () => {
+    const sealed = path.join(vault, 'list.csv.coffer');
+    fs.writeFileSync(sealed, 'x'.repeat(100));
+    const audit = make(() => [sealed]);
+    await audit.scan(undefined);
+    fs.writeFileSync(sealed, 'y'.repeat(400)); // saved again after edits: new content, new findings maybe
+    await expect(audit.act({ action: 'delete', path: sealed })).rejects.toMatchObject({
+      code: 'CHANGED_SINCE_AUDIT',
+    });
+    expect(fs.statSync(sealed).size).toBe(400);
+  });
+
+  it('reading a finding again after a restart is a scan: the user’s audit waits for it, not beside it', async () => {
+    await make(() => [a()]).scan(undefined);
+    const restarted = make(() => [a()]);
+    let open = (): void => undefined;
+    gate = new Promise<void>((resolve) => (open = resolve));
+    const deleting = restarted.act({ action: 'delete', path: a() });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await expect(restarted.scan(undefined)).rejects.toMatchObject({ code: 'AUDIT_RUNNING' });
+    open();
+    await expect(deleting).resolves.toMatchObject({ done: 'Deleted a.txt.' });
+    expect(fs.existsSync(a())).toBe(false);
   });
 
   const shm = fs.existsSync('/dev/shm') && fs.statSync('/dev/shm').dev !== fs.statSync(os.tmpdir()).dev;

@@ -349,9 +349,12 @@ export class AuditAdapter implements AuditPort {
       );
     }
     // A link or folder put in its place, or a file written since: not what the user saw in the findings.
+    // The size is the file's on disk for both; a protected file's `modified` is its original's (FORMAT.md
+    // §5.1 metadata), so only a file in the clear is compared by time too.
     const changed =
       !stat.isFile() ||
-      (!kept.protected && (stat.size !== kept.size || Math.abs(stat.mtimeMs - kept.modified) >= 1000));
+      stat.size !== kept.size ||
+      (!kept.protected && Math.abs(stat.mtimeMs - kept.modified) >= 1000);
     if (changed) throw changedSinceAudit();
     // Another name for the same data: deleting or moving this name would leave it in the clear there.
     if (stat.nlink > 1) {
@@ -378,7 +381,25 @@ export class AuditAdapter implements AuditPort {
         'Run the audit again, then act on what it lists.',
       );
     }
-    const report = await this.deps.scanner.scan([kept.path], {});
+    // Read as a scan of its own (one at a time with the user's: the scanner's cache and pool are shared).
+    if (this.running) {
+      throw new CofferError(
+        'AUDIT_RUNNING',
+        'A data audit is running.',
+        'Act on the findings when it has finished.',
+      );
+    }
+    const controller = new AbortController();
+    this.running = controller;
+    let report: ScanReportLike;
+    try {
+      report = await this.deps.scanner.scan([kept.path], { signal: controller.signal });
+    } finally {
+      this.running = null;
+    }
+    if (report.summary.cancelled || controller.signal.aborted) {
+      throw new CofferError('CANCELLED', 'Cancelled.', 'Run the audit again, then act on what it lists.');
+    }
     const now = report.files.find((f) => f.path === kept.path);
     if (!now || total(now.findings) === 0) throw changedSinceAudit();
     const modified = Date.parse(now.modified);
