@@ -29,6 +29,7 @@ import { AuditLog, auditDirIn } from '../electron/services/audit-log/audit-log.j
 import { AuditTrail, type SecurityEvents } from '../electron/services/audit-log/security-events.js';
 import { ChangeNotingEvents } from '../electron/services/report/change-events.js';
 import { AuditService } from '../electron/services/audit/scanner.js';
+import { AuditCacheKey } from '../electron/services/audit/cache-key.js';
 
 export interface Services {
   sodium: SodiumBackend;
@@ -177,6 +178,7 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       identities: () => deviceKeys.identities(),
       guard,
       events,
+      cacheKey: () => new AuditCacheKey({ sodium, keyStore, lockDir: lockDirIn(paths.home) }).get(),
     });
     return {
       sodium,

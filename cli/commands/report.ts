@@ -6,7 +6,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { ReportSigningKey } from '../../electron/services/report/signing-key.js';
-import { auditFactsFrom, collectReport, type ReportReason } from '../../electron/services/report/collect.js';
+import { collectReport, type ReportReason } from '../../electron/services/report/collect.js';
+import { lastAttestedScan } from '../../electron/services/audit/attested-scan.js';
 import {
   normalizeKeyId,
   signReport,
@@ -44,7 +45,7 @@ async function makeReport(ctx: CliContext, reason: ReportReason): Promise<Report
         folders: () => Promise.resolve(service.status()),
         coverage: (folder) => rotation.coverage(folder),
         isProtected: (folder) => s.folders.covering(folder) !== undefined,
-        lastScan: () => auditFactsFrom(s.audit.lastScan()),
+        lastScan: () => lastAttestedScan(s.auditLog),
         auditTrail: async () => {
           const v = await s.auditLog.verify();
           return { records: v.records, verified: v.ok };

@@ -55,6 +55,7 @@ import { FoldersAdapter, WorkspaceAdapter } from './adapters/folders.js';
 import { StatusCache } from '../services/folders/status-cache.js';
 import { AutoProtect } from './auto-protect.js';
 import { AuditService } from '../services/audit/scanner.js';
+import { AuditCacheKey } from '../services/audit/cache-key.js';
 import type { HandlerTable } from './handle.js';
 import { createHandlers } from './handlers.js';
 import { aboutInfo, appVersion, libsodiumVersion } from './about.js';
@@ -74,7 +75,7 @@ import { ChangeNotingEvents } from '../services/report/change-events.js';
 import { ReportPublisher } from '../services/report/publisher.js';
 import { ReportSchedule, makeSignedReport, packageVersion } from '../services/report/schedule.js';
 import { ReportSigningKey } from '../services/report/signing-key.js';
-import { auditFactsFrom } from '../services/report/collect.js';
+import { lastAttestedScan } from '../services/audit/attested-scan.js';
 
 export interface AppOptions {
   /** The app data folder (Electron's userData; COFFER_HOME in tests). */
@@ -502,6 +503,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     identities: () => deviceKeys.identities(),
     guard: guardRailsFor(options.userData, env),
     events,
+    cacheKey: () => new AuditCacheKey({ sodium, keyStore, lockDir: lockDirIn(options.userData) }).get(),
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
   });
   // Breach-readiness reports to policy reportDir (issue 11 item 3, docs/REPORT.md §7): after changes, daily.
@@ -527,7 +529,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
               const v = await auditLog.verify();
               return { records: v.records, verified: v.ok };
             },
-            lastScan: () => auditFactsFrom(auditService.lastScan()),
+            lastScan: () => lastAttestedScan(auditLog),
           },
           reportKey,
           reason,

@@ -5,8 +5,12 @@
  * ever stored, for protected files neither; only the counts a report shows anyway.
  *
  * It is an optimization, never a source of truth for anything else: a cache that cannot be read, was
- * written by another version or for other detectors (`fingerprint`) is ignored and rebuilt.
+ * written by another version or for other detectors (`fingerprint`) is ignored and rebuilt. With a key
+ * (cache-key.ts, in the keychain) the file is `<header line>\n<body>` and the header holds an HMAC-SHA256 of
+ * the body: an edited cache (an entry set to "no findings") does not verify and costs a re-read of every
+ * file, never a wrong count. Without a key (tests, tools without a keychain) it is plain JSON.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { writeFileAtomic } from '../state/atomic-write.js';
@@ -14,6 +18,32 @@ import type { ListedFile } from './scanner-walk.js';
 import type { FindingCounts } from './types.js';
 
 const CACHE_FORMAT = 'coffer-audit-cache-1';
+const SIGNED_FORMAT = 'coffer-audit-cache-signed-1';
+const MAC_CONTEXT = 'coffer audit cache mac v1\0';
+
+function cacheMac(key: Uint8Array, body: string): Buffer {
+  return createHmac('sha256', key).update(MAC_CONTEXT).update(body).digest();
+}
+
+const headerSchema = z.object({ format: z.literal(SIGNED_FORMAT), mac: z.string() });
+
+/** The body of a signed cache when its MAC verifies under `key`; null otherwise. */
+function verifiedBody(text: string, key: Uint8Array): string | null {
+  const nl = text.indexOf('\n');
+  if (nl < 0) return null;
+  let header: z.infer<typeof headerSchema>;
+  try {
+    const parsed = headerSchema.safeParse(JSON.parse(text.slice(0, nl)));
+    if (!parsed.success) return null;
+    header = parsed.data;
+  } catch {
+    return null;
+  }
+  const body = text.slice(nl + 1);
+  const given = Buffer.from(header.mac, 'base64');
+  const expected = cacheMac(key, body);
+  return given.length === expected.length && timingSafeEqual(given, expected) ? body : null;
+}
 
 /** What reading a file gave; only outcomes that depend on the content alone are cached. */
 export type CachedOutcome =
@@ -53,19 +83,29 @@ export class AuditCache {
     private readonly file: string,
     /** The detectors and extractors in use: a change invalidates every entry. */
     private readonly fingerprint: string,
+    /** The MAC key (cache-key.ts); the caller owns and zeroes it after save(). */
+    private readonly key: Uint8Array | null,
   ) {}
 
-  /** Loads the cache at `file`; anything unreadable or for another fingerprint starts empty. */
-  static load(file: string, fingerprint: string): AuditCache {
-    const cache = new AuditCache(file, fingerprint);
+  /**
+   * Loads the cache at `file`; anything unreadable, for another fingerprint or (with `key`) whose MAC does
+   * not verify starts empty.
+   */
+  static load(file: string, fingerprint: string, key: Uint8Array | null = null): AuditCache {
+    const cache = new AuditCache(file, fingerprint, key);
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch {
       return cache;
     }
+    const body = key ? verifiedBody(text, key) : text;
+    if (body === null) {
+      cache.dirty = true; // edited, or written without the key: rewritten, signed, at the next save
+      return cache;
+    }
     try {
-      const parsed = fileSchema.safeParse(JSON.parse(text));
+      const parsed = fileSchema.safeParse(JSON.parse(body));
       if (parsed.success && parsed.data.fingerprint === fingerprint)
         cache.entries = new Map(Object.entries(parsed.data.entries));
       else cache.dirty = true;
@@ -73,6 +113,11 @@ export class AuditCache {
       cache.dirty = true; // not JSON: rewritten at the next save
     }
     return cache;
+  }
+
+  /** A cache that holds nothing and is never saved (no key to trust one with). */
+  static none(fingerprint: string): AuditCache {
+    return new AuditCache('', fingerprint, null);
   }
 
   get size(): number {
@@ -128,7 +173,11 @@ export class AuditCache {
       fingerprint: this.fingerprint,
       entries: Object.fromEntries(this.entries),
     };
-    writeFileAtomic(this.file, JSON.stringify(doc));
+    const body = JSON.stringify(doc);
+    const text = this.key
+      ? `${JSON.stringify({ format: SIGNED_FORMAT, mac: cacheMac(this.key, body).toString('base64') })}\n${body}`
+      : body;
+    writeFileAtomic(this.file, text);
     this.dirty = false;
   }
 }

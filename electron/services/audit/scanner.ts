@@ -60,6 +60,12 @@ export interface AuditServiceDeps {
   readonly guard: GuardRails;
   /** Records one `data-audit` event per scan, with counts only. */
   readonly events?: SecurityEvents;
+  /**
+   * The cache's MAC key (cache-key.ts AuditCacheKey.get: a copy, zeroed here after use). Without it the
+   * cache is plain JSON anyone with app data can edit (tests, tools without a keychain); with it, and it
+   * fails, nothing is taken from the cache (every file is read) and nothing is saved.
+   */
+  readonly cacheKey?: () => Promise<Uint8Array>;
   /** Workers (default: one per core). */
   readonly workers?: number;
   readonly now?: () => number;
@@ -76,6 +82,11 @@ export function defaultAuditRoots(homedir: string): string[] {
 
 function addCounts(into: Record<string, number>, more: FindingCounts): void {
   for (const [name, n] of Object.entries(more)) into[name] = (into[name] ?? 0) + n;
+}
+
+/** Counts as the audit trail holds them: `name=n` (attested-scan.ts parses them back). */
+function countList(counts: FindingCounts): string[] {
+  return Object.entries(counts).map(([name, n]) => `${name}=${n}`);
 }
 
 function total(counts: FindingCounts): number {
@@ -242,10 +253,19 @@ export class AuditService {
     const fingerprint = createHash('sha256')
       .update(JSON.stringify({ SCANNER_VERSION, patterns, limits: DEFAULT_LIMITS }))
       .digest('hex');
-    const cache = AuditCache.load(
-      nodePath.join(dataAuditDirIn(this.deps.appHome), 'cache.json'),
-      fingerprint,
-    );
+    const cacheFile = nodePath.join(dataAuditDirIn(this.deps.appHome), 'cache.json');
+    let cacheKey: Uint8Array | null = null;
+    let cacheUsable = true;
+    if (this.deps.cacheKey) {
+      try {
+        cacheKey = await this.deps.cacheKey();
+      } catch {
+        cacheUsable = false; // no keychain: an unauthenticated cache is never trusted, so none is used
+      }
+    }
+    const cache = cacheUsable
+      ? AuditCache.load(cacheFile, fingerprint, cacheKey)
+      : AuditCache.none(fingerprint);
 
     const results = new Map<string, { file: ListedFile; findings: FindingCounts; modifiedMs: number }>();
     const byPath = new Map(listing.files.map((f) => [f.path, f]));
@@ -284,7 +304,7 @@ export class AuditService {
     meter.filesDone = listing.files.length - toRead.length;
     meter.tick(true);
     let cancelled = options.signal?.aborted ?? false;
-    await this.read({ op: 'scan', patterns }, toRead, {
+    const reading = this.read({ op: 'scan', patterns }, toRead, {
       onBytes: (bytes) => {
         meter.bytesDone += bytes;
         meter.tick();
@@ -332,13 +352,21 @@ export class AuditService {
       },
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    try {
+      await reading;
+    } catch (error) {
+      cacheKey?.fill(0);
+      throw error;
+    }
     meter.tick(true);
     cancelled ||= options.signal?.aborted ?? false;
     if (!cancelled) cache.prune(roots, new Set(byPath.keys()), isWithin);
     try {
-      cache.save();
+      if (cacheUsable) cache.save();
     } catch {
       // The cache only saves time: the next scan reads these files again.
+    } finally {
+      cacheKey?.fill(0);
     }
 
     const staleBefore = now() - retentionDays * DAY_MS;
@@ -413,7 +441,10 @@ export class AuditService {
       filesWithFindings: summary.filesWithFindings,
       unprotectedWithFindings: summary.unprotectedWithFindings,
       protectedWithFindings: summary.protectedWithFindings,
-      findings: Object.entries(findings).map(([name, n]) => `${name}=${n}`),
+      findings: countList(findings),
+      // What the breach report states (attested-scan.ts reads it back from the authenticated trail).
+      findingsUnprotected: countList(findingsUnprotected),
+      finishedAt: summary.finishedAt,
       staleWithFindings: summary.staleWithFindings,
       skippedErrors: summary.skipped.error,
       cancelled,

@@ -60,8 +60,11 @@ export interface ReportSources {
   /** Whether a mandatory folder is covered by a protected folder (FolderRegistry.covering). */
   readonly isProtected: (folder: string) => boolean;
   readonly auditTrail: () => Promise<{ records: number; verified: boolean }>;
-  /** The last data audit (D2's AuditService.lastScan), when that service exists. */
-  readonly lastScan?: () => AuditFacts | undefined;
+  /**
+   * The last data audit, read from the authenticated audit trail (audit/attested-scan.ts), never from the
+   * editable scan history; `note`: why it cannot be told (a trail that does not verify).
+   */
+  readonly lastScan?: () => Promise<AuditFacts | { readonly note: string } | undefined>;
   readonly now?: () => Date;
 }
 
@@ -143,7 +146,7 @@ export async function collectReport(sources: ReportSources, reason: ReportReason
   const trusted = sources.trustedKeys.publicKeys();
   const fromPolicy = currentRecoveryKeyIds(sodium, [], recipients);
   const folders = (await sources.folders()).filter((s) => s.registered).map((s) => folderFacts(sources, s));
-  const scan = sources.lastScan?.();
+  const scan = await sources.lastScan?.();
   let auditTrail: ReportBody['auditTrail'];
   try {
     auditTrail = await sources.auditTrail();
@@ -174,7 +177,9 @@ export async function collectReport(sources: ReportSources, reason: ReportReason
     audit:
       scan === undefined
         ? { state: 'none', note: NO_AUDIT_NOTE }
-        : { state: 'done', ...scan, findingsOutsideProtected: { ...scan.findingsOutsideProtected } },
+        : 'note' in scan
+          ? { state: 'none', note: scan.note }
+          : { state: 'done', ...scan, findingsOutsideProtected: { ...scan.findingsOutsideProtected } },
     auditTrail,
     policy: policyFacts(sources, fromPolicy),
   };

@@ -1,0 +1,91 @@
+/**
+ * The last complete data audit as the breach report states it (issue 11 items 1 and 3), read back from the
+ * authenticated audit trail (audit-log/: hash chain + MAC under a keychain key), never from the scan
+ * history in app data: `scans.json` is the user's to edit, so it only feeds the trend the user sees.
+ *
+ * Each scan records a `data-audit` event with its counts (scanner.ts); the last one of a complete policy scan
+ * is the answer, when the whole trail verifies. A trail that does not verify gives no answer but a note: an
+ * older scan (before the damage) is never stated instead, or damaging the trail would bring back a cleaner
+ * past.
+ */
+import type { AuditRecord, Details } from '../audit-log/record.js';
+
+/** What the report states of the last audit: the shape of report/collect.ts AuditFacts. */
+export interface AttestedFacts {
+  readonly at: string;
+  readonly filesScanned: number;
+  readonly filesWithFindingsOutsideProtected: number;
+  readonly findingsOutsideProtected: Readonly<Record<string, number>>;
+}
+
+/** `facts`: the last scan; `note`: why none can be stated (the report says so); undefined: none ran. */
+export type AttestedScan = AttestedFacts | { readonly note: string } | undefined;
+
+/** The audit trail as this reads it (AuditLog). */
+export interface TrailReader {
+  verify(): Promise<{
+    readonly ok: boolean;
+    readonly records: number;
+    readonly firstBad?: { readonly problem: string; readonly seq?: number; readonly line?: number };
+  }>;
+  read(): readonly AuditRecord[];
+}
+
+/** `name=n` items back to counts; null when one is not of that shape or the list was cut (boundDetails). */
+function parseCounts(details: Details, key: string): Record<string, number> | null {
+  const list = details[key];
+  if (!Array.isArray(list) || details[`${key}NotListed`] !== undefined) return null;
+  const counts: Record<string, number> = {};
+  for (const item of list as readonly string[]) {
+    const at = item.lastIndexOf('=');
+    const n = Number(item.slice(at + 1));
+    if (at <= 0 || !Number.isSafeInteger(n) || n < 0) return null;
+    counts[item.slice(0, at)] = n;
+  }
+  return counts;
+}
+
+function count(details: Details, key: string): number | null {
+  const n = details[key];
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+export async function lastAttestedScan(trail: TrailReader): Promise<AttestedScan> {
+  let verification: Awaited<ReturnType<TrailReader['verify']>>;
+  try {
+    verification = await trail.verify();
+  } catch (error) {
+    return {
+      note: `the last audit cannot be told: the audit trail could not be checked (${error instanceof Error ? error.message : String(error)})`,
+    };
+  }
+  if (!verification.ok) {
+    const where = verification.firstBad?.seq ?? verification.firstBad?.line;
+    return {
+      note: `the last audit cannot be told: the audit trail does not verify${where === undefined ? '' : ` at record ${where}`} (${verification.firstBad?.problem ?? 'damaged'})`,
+    };
+  }
+  // Only records the verification covered: one appended since is not trusted unchecked.
+  const record = trail
+    .read()
+    .filter((r) => r.seq <= verification.records)
+    .findLast(
+      (r) => r.type === 'data-audit' && r.details.scope === 'policy' && r.details.cancelled === false,
+    );
+  if (record === undefined) return undefined;
+  const d = record.details;
+  const filesScanned = count(d, 'filesScanned');
+  const outside = count(d, 'unprotectedWithFindings');
+  const findings = parseCounts(d, 'findingsUnprotected');
+  if (filesScanned === null || outside === null || findings === null) {
+    return {
+      note: `the last audit (audit trail record ${record.seq}) does not hold the counts the report states; run coffer audit scan`,
+    };
+  }
+  return {
+    at: typeof d.finishedAt === 'string' ? d.finishedAt : record.time,
+    filesScanned,
+    filesWithFindingsOutsideProtected: outside,
+    findingsOutsideProtected: findings,
+  };
+}
