@@ -7,8 +7,9 @@
  * silently scanned as something else.
  */
 import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
+import os from 'node:os';
 import nodePath from 'node:path';
-import { GUARD_CODES, type GuardRails } from '../folders/guard-rails.js';
+import { GUARD_CODES, realOrSelf, type GuardRails } from '../folders/guard-rails.js';
 import { hasCofferMagic } from '../folders/walk.js';
 import { isWithin } from '../folders/registry.js';
 import { toCofferError } from '../fs-errors.js';
@@ -50,6 +51,29 @@ export function fileIdentity(stats: Stats): Omit<ListedFile, 'path' | 'protected
     ino: stats.ino,
     dev: stats.dev,
   };
+}
+
+/**
+ * Folders inside system folders that are the user's to use (guard-rails.ts keeps the same list open): a root
+ * under one is not judged by the system folder above it (macOS keeps temp files in /var/folders).
+ */
+const OPEN_DIRS = [realOrSelf(os.tmpdir()), '/var/tmp', '/run/media'];
+
+/**
+ * Why a root named by the user is refused: it is, or lies inside, a tree the guard rails forbid (Coffer's app
+ * data, the workspace, a keyring, a system folder), judged by its real path so that a symlinked parent is no
+ * way in. The walk below a root skips these trees; a root inside one would have entered it.
+ */
+function forbiddenRoot(guard: GuardRails, root: string): { code: string; message: string } | null {
+  const real = realOrSelf(root);
+  const tree = guard.forTree(real);
+  for (let at = real; ; at = nodePath.dirname(at)) {
+    if (OPEN_DIRS.includes(at)) return null;
+    const rule = tree.dir(at);
+    if (rule?.code === GUARD_CODES.forbidden)
+      return { code: rule.code, message: at === real ? rule.message : `inside ${rule.message}` };
+    if (nodePath.dirname(at) === at) return null;
+  }
 }
 
 function skip(path: string, kind: SkippedFile['kind'], code: string, reason: string): SkippedFile {
@@ -104,6 +128,11 @@ function* walkSteps(request: WalkRequest, signal?: AbortSignal): Generator<numbe
       skipped.push(skip(root, 'rule', 'SYMLINK', 'a symbolic link, not followed'));
       continue;
     }
+    const forbidden = forbiddenRoot(request.guard, root);
+    if (forbidden) {
+      skipped.push(skip(root, 'rule', forbidden.code, forbidden.message));
+      continue;
+    }
     if (stats.isFile()) {
       addFile(root, stats, nodePath.basename(root));
       continue;
@@ -112,13 +141,9 @@ function* walkSteps(request: WalkRequest, signal?: AbortSignal): Generator<numbe
       skipped.push(skip(root, 'rule', 'SPECIAL_FILE', 'not a regular file or folder'));
       continue;
     }
+    // A root the user names is scanned even when hidden; never one the machine or Coffer needs in the clear
+    // (forbiddenRoot above).
     const guard = request.guard.forTree(root);
-    // A root the user names is scanned even when hidden; never one the machine or Coffer needs in the clear.
-    const rootRule = guard.dir(root);
-    if (rootRule?.code === GUARD_CODES.forbidden) {
-      skipped.push(skip(root, 'rule', rootRule.code, rootRule.message));
-      continue;
-    }
     const pending = [root];
     for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
       if (seen.has(`dir:${dir}`)) continue;
