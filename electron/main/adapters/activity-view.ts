@@ -102,6 +102,7 @@ const TRAIL_ACTIONS: Record<string, string> = {
   'auth-failed': 'Failed authentication',
   'left-in-clear': 'Files left in the clear',
   'data-audit': 'Data audit',
+  'data-deleted': 'Delete file (audit)',
   'audit-log-damaged': 'Audit trail damaged',
   'report-written': 'Breach-readiness report',
   'report-failed': 'Breach-readiness report failed',

@@ -30,6 +30,8 @@ const ON_SUCCESS: Readonly<Record<string, SecurityEventType>> = {
   'Helpdesk restore finished': 'unprotect',
   'Re-wrap to recovery keys': 'rewrap',
   'Confirm settings': 'state-tampered',
+  // Customer data erased from this laptop (adapters/audit.ts): what a DPO asks after an erasure request.
+  'Delete file (audit)': 'data-deleted',
 };
 
 /** The security event an Activity entry stands for, or null when it is none. */

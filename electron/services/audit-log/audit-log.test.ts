@@ -126,6 +126,18 @@ describe('details and the app mapping', () => {
     );
     // The start of a run changed nothing yet: its end is what is recorded.
     expect(securityEventOf({ action: 'Protect', target: 'id1', outcome: 'ok' })).toBeNull();
+    // A file with customer data deleted from the Audit screen (erasure): on the trail; a refused one is not.
+    expect(securityEventOf({ action: 'Delete file (audit)', target: '/h/a.csv', outcome: 'ok' })?.type).toBe(
+      'data-deleted',
+    );
+    expect(
+      securityEventOf({
+        action: 'Delete file (audit)',
+        target: '/h/a.csv',
+        outcome: 'error',
+        detail: 'X: y',
+      }),
+    ).toBeNull();
     expect(securityEventOf({ action: 'Change auto-lock', target: '5 min', outcome: 'ok' })).toBeNull();
     expect(
       securityEventOf({ action: 'Verify', target: 'a.coffer', outcome: 'error', detail: 'AUTH_FAILED: x' })

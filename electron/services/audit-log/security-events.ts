@@ -25,6 +25,8 @@ export type SecurityEventType =
   | 'left-in-clear'
   /** A data audit scan (audit/scanner.ts): roots and counts per detector only, never a matched value. */
   | 'data-audit'
+  /** A file the data audit found customer data in, deleted from the Audit screen (an erasure). */
+  | 'data-deleted'
   /** A breach-readiness report delivered to policy reportDir, or not (report/publisher.ts). */
   | 'report-written'
   | 'report-failed';
