@@ -3,6 +3,8 @@
  * 1 GiB file, against `cp -r` / `cp` (the floor) and an `age` loop (the reference), with the peak RSS of
  * the process (workers included) and the p99 event-loop lag of the calling thread during each run.
  * Called by bench/run.ts; also runs alone: `tsx bench/folders.ts [--files N] [--big-mib N] [--runs N]`.
+ * With `--scale N` (and `--cli-only`) it adds the rows of the CLI as installed (folders-cli.ts): N files of
+ * 512 B, and --files files of 1–64 KiB, protect then unprotect, with peak RSS and load average.
  */
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -11,6 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultBackend } from '../crypto/sodium.js';
+import { inKeyringOrRerun, runCliFolderBench } from './folders-cli.js';
 import { ageIdentity, measured, median, writeBenchKeys } from './measure.js';
 
 export interface FolderBenchOptions {
@@ -203,11 +206,29 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       files: { type: 'string', default: '5000' },
       'big-mib': { type: 'string', default: '1024' },
       runs: { type: 'string', default: '1' },
+      /** The CLI rows: the scale tree of N files of --scale-size bytes, and --files files of 1–64 KiB. */
+      scale: { type: 'string' },
+      'scale-size': { type: 'string', default: '512' },
+      'skip-small': { type: 'boolean', default: false },
+      /** Only the CLI rows (no engine rows, no 1 GiB file). */
+      'cli-only': { type: 'boolean', default: false },
     },
   });
-  await runFolderBench({
-    files: Number(values.files),
-    bigBytes: Number(values['big-mib']) * 1024 ** 2,
-    runs: Number(values.runs),
-  });
+  const cliRows = values.scale !== undefined || values['cli-only'];
+  // The CLI rows need a keychain: under one, or this runs itself again inside one.
+  if (!cliRows || inKeyringOrRerun()) {
+    if (!values['cli-only'])
+      await runFolderBench({
+        files: Number(values.files),
+        bigBytes: Number(values['big-mib']) * 1024 ** 2,
+        runs: Number(values.runs),
+      });
+    if (cliRows)
+      runCliFolderBench({
+        scale: Number(values.scale ?? 0),
+        scaleBytes: Number(values['scale-size']),
+        files: values['skip-small'] ? 0 : Number(values.files),
+        runs: Number(values.runs),
+      });
+  }
 }

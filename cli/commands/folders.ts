@@ -182,11 +182,12 @@ async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): P
  * restored elsewhere) is still decrypted in place.
  */
 function assertSomethingToUnprotect(service: FolderService, dir: string): void {
-  const [status] = service.status(dir);
-  if (status && !status.registered && status.protectedFiles === 0) {
+  // Not a status: that walked the whole tree before the run walked it again (issue 10 scale target).
+  const found = service.holdsProtected(dir);
+  if (!found.registered && !found.protectedFiles) {
     throw new CofferError(
       'NOT_PROTECTED',
-      `${status.path}: not a protected folder, and it holds no protected files`,
+      `${found.path}: not a protected folder, and it holds no protected files`,
       'Check the path; `coffer status` lists the protected folders.',
     );
   }

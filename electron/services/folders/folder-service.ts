@@ -56,6 +56,8 @@ export interface FolderServiceDeps {
   readonly escrow?: FolderEscrow;
   /** What must never be protected (guard-rails.ts); default: this process's, with app data beside lockDir. */
   readonly guard?: GuardRails;
+  /** Files a run takes from its walk at a time (folder-run.ts; default 1024). */
+  readonly chunkFiles?: number;
 }
 
 export interface FolderEscrow {
@@ -445,6 +447,7 @@ export class FolderService {
         tempJournalDir: this.tempJournalDir,
         retries: this.deps.retries ?? 2,
         retryDelayMs: this.deps.retryDelayMs ?? 500,
+        ...(this.deps.chunkFiles ? { chunkFiles: this.deps.chunkFiles } : {}),
       },
       {
         op,
