@@ -465,6 +465,18 @@ describe('AuditAdapter under attack', () => {
     expect(fs.existsSync(a())).toBe(false);
   });
 
+  it('the folder the screen names in its confirmations is the one the file is in, whatever app data says', async () => {
+    await make(() => [a()]).scan(undefined);
+    const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { last: { files: { folder: string }[] } };
+    for (const f of state.last.files) f.folder = path.join(dir, 'Trash');
+    fs.writeFileSync(stateFile, JSON.stringify(state));
+    expect(
+      make(() => [a()])
+        .view()
+        .files.map((f) => f.folder),
+    ).toEqual([inbox]);
+  });
+
   const shm = fs.existsSync('/dev/shm') && fs.statSync('/dev/shm').dev !== fs.statSync(os.tmpdir()).dev;
   if (!shm) console.warn('SKIPPED cross-disk move test: /dev/shm is not another file system here');
   it.skipIf(!shm)('moves across disks whole (copy, fsync, compare, then unlink), never over a file', () => {

@@ -168,7 +168,15 @@ export class AuditAdapter implements AuditPort {
     try {
       const parsed = stored.safeParse(JSON.parse(fs.readFileSync(this.deps.file, 'utf8')));
       // A damaged file only loses the trend and the list (the next scan rebuilds it): never fatal.
-      return parsed.success ? parsed.data : EMPTY;
+      if (!parsed.success) return EMPTY;
+      const last = parsed.data.last;
+      // The folder shown in the confirmations is the one the file is in, not a stored (editable) copy.
+      return last
+        ? {
+            ...parsed.data,
+            last: { ...last, files: last.files.map((f) => ({ ...f, folder: path.dirname(f.path) })) },
+          }
+        : parsed.data;
     } catch {
       return EMPTY;
     }
