@@ -2,11 +2,12 @@
  * Issue 11 item 1 under attack, through the real `coffer` CLI and a real Secret Service: a user who wants to
  * look clean to IT edits what the data audit keeps in app data. The signed report must not carry the edit:
  * the last scan it states comes from the authenticated audit trail, and a cache edited to say "clean" only
- * costs a re-read, never a wrong count.
+ * costs a re-read, never a wrong count; a scan that could not read a file is not stated as a clean one.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAGIC } from '../crypto/header.js';
 import type { ReportFile } from '../electron/services/report/report-file.js';
 import type { ScanReport } from '../electron/services/audit/types.js';
 import { Laptop, NO_KEYRING, tempDir } from './cli-harness.js';
@@ -108,5 +109,19 @@ describe.skipIf(NO_KEYRING !== null)('coffer audit scan: edited app data', { tim
     const third = await scan();
     expect(third.summary.fromCache).toBe(1);
     expect(third.summary.findingsUnprotected).toEqual({ email: 2 });
+  });
+  it('a file the scan could not read (a fake protected file) makes the report say so, never clean', async () => {
+    // The user hides the export from the audit: Coffer's magic in front and a .coffer name, so it is taken
+    // for a protected file, which then fails authentication.
+    const exported = path.join(downloads, 'export.csv');
+    fs.writeFileSync(`${exported}.coffer`, Buffer.concat([MAGIC, fs.readFileSync(exported)]));
+    fs.rmSync(exported);
+    const { result, doc } = await laptop.json<ScanReport>(['audit', 'scan']);
+    expect(result.code).toBe(1);
+    expect(doc.summary.skipped.error).toBe(1);
+    expect(doc.summary.unprotectedWithFindings).toBe(0);
+    const audit = await report();
+    expect(audit.state).toBe('none');
+    expect(audit.state === 'none' && audit.note).toMatch(/could not read 1 file/);
   });
 });

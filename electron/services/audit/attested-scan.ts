@@ -4,7 +4,7 @@
  * history in app data: `scans.json` is the user's to edit, so it only feeds the trend the user sees.
  *
  * Each scan records a `data-audit` event with its counts (scanner.ts); the last one of a complete policy scan
- * is the answer, when the whole trail verifies. A trail that does not verify gives no answer but a note: an
+ * is the answer, when the whole trail verifies and the scan read every file (else a note with its counts). A trail that does not verify gives no answer but a note: an
  * older scan (before the damage) is never stated instead, or damaging the trail would bring back a cleaner
  * past.
  */
@@ -82,8 +82,18 @@ export async function lastAttestedScan(trail: TrailReader): Promise<AttestedScan
       note: `the last audit (audit trail record ${record.seq}) does not hold the counts the report states; run coffer audit scan`,
     };
   }
+  const at = typeof d.finishedAt === 'string' ? d.finishedAt : record.time;
+  // A file the scan could not read (made unreadable, or dressed up as a protected file that then fails
+  // authentication) is in no count: stating the counts as the audit's would let it hide data from the report.
+  const notRead = count(d, 'skippedErrors');
+  if (notRead === null || notRead > 0) {
+    const counted = Object.entries(findings).map(([name, n]) => `${name} ${n}`);
+    return {
+      note: `the last audit (${at}) is incomplete: it could not read ${notRead ?? 'some'} file${notRead === 1 ? '' : 's'} (unreadable, changed while read, or failing authentication); in the files it read, ${outside} in the clear held customer data${counted.length > 0 ? ` (${counted.join(', ')})` : ''}`,
+    };
+  }
   return {
-    at: typeof d.finishedAt === 'string' ? d.finishedAt : record.time,
+    at,
     filesScanned,
     filesWithFindingsOutsideProtected: outside,
     findingsOutsideProtected: findings,
