@@ -85,9 +85,16 @@ export function matchesFilter(entry: ActivityEntry, filter: ActivityFilter): boo
   return true;
 }
 
-/** RFC 4180 field; a leading = + - @ is prefixed with ' so a spreadsheet never runs it as a formula. */
+/**
+ * A cell a spreadsheet could run as a formula (OWASP "CSV injection"): = + - @ first, also after blanks
+ * some spreadsheets trim, in their full-width forms (read as formulas in East Asian locales), or after a
+ * leading tab, CR or LF. File names are chosen by whoever made the file, so any may be one.
+ */
+const FORMULA_START = /^[\s\u3000]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|^[\t\r\n]/;
+
+/** RFC 4180 field; a cell that could start a formula is prefixed with ' so a spreadsheet shows it as text. */
 function csvField(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  const safe = FORMULA_START.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 

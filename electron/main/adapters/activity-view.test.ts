@@ -130,6 +130,34 @@ describe('the Activity log in plain language', () => {
     expect(rows[2]).toBe('1970-01-01T00:00:00.000Z,files,Verify,"a,b",Failed,"line1\nline2"');
   });
 
+  it('no CSV cell starts a formula after leading blanks or a newline, nor with a full-width sign', () => {
+    const names = [
+      ' =HYPERLINK("http://x")',
+      '\n=1+1',
+      '\u3000@SUM(A1)',
+      '＝HYPERLINK("http://x")',
+      '＋1',
+      'ok',
+    ];
+    const text = serializeActivity(
+      names.map((target, i) => ({ id: `${i}`, at: 0, action: 'Verify', target, outcome: 'ok' as const })),
+      'csv',
+    );
+    const cells = text
+      .split('\r\n')
+      .slice(1, -1)
+      .map((row) => row.split(',')[3] ?? '');
+    // Each cell, unquoted, begins with the ' a spreadsheet reads as "text", except the plain one.
+    expect(cells.map((c) => c.replace(/^"/, '').startsWith("'"))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+      false,
+    ]);
+  });
+
   it('filters by date range inclusive of both ends, and by text in any column', () => {
     const e = { id: 'x', at: 1000, action: 'Verify', target: 't', outcome: 'ok' as const, detail: 'Fine' };
     expect(matchesFilter(e, { from: 1000, to: 1000 })).toBe(true);
