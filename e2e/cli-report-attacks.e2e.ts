@@ -212,4 +212,40 @@ describe.skipIf(NO_KEYRING !== null)('coffer report verify under attack', { time
       cleanShare();
     }
   });
+  it("a forged host name cannot print lines of verify's own (a line break in it stays visible)", async () => {
+    const forgery = await forge((body) => {
+      body.device.hostname = 'x\n  signer checked against --expect-key';
+    });
+    const dir = path.join(work, 'lines');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'last.json');
+    fs.writeFileSync(file, reportText(forgery));
+    const run = await laptop.run(['report', 'verify', file]);
+    expect(run.code).toBe(0); // a signature of some key, not checked: said on stderr
+    expect(run.stderr).toContain('the signer was not checked');
+    expect(run.stdout.split('\n').filter((l) => l.startsWith('  signer checked'))).toEqual([]);
+  });
+
+  it('the report does not copy credentials of policy URLs to the share (auditForward authenticates by them)', async () => {
+    const secretPolicy = path.join(work, 'policy-secret.json');
+    fs.writeFileSync(
+      secretPolicy,
+      JSON.stringify({
+        reportDir: share,
+        auditForward: 'https://coffer:s3cr3t-pass@collector.invalid/ingest?token=t0ken-value',
+        updateUrl: 'https://updates.invalid/coffer?key=upd4te-key',
+      }),
+    );
+    const run = await laptop.run(['report'], { COFFER_POLICY_FILE: secretPolicy });
+    expect(run.code, run.stderr).toBe(0);
+    const text = run.stdout;
+    const report = JSON.parse(text) as ReportFile;
+    for (const secret of ['s3cr3t-pass', 't0ken-value', 'upd4te-key']) {
+      expect(text).not.toContain(secret);
+      expect(fs.readFileSync(genuineFile, 'utf8')).not.toContain(secret);
+      expect(run.stderr).not.toContain(secret);
+    }
+    // Still says where events go, and that the URL carries a credential.
+    expect(report.report.policy.managed.auditForward).toMatch(/^https:\/\/.*collector\.invalid\/ingest/);
+  });
 });

@@ -19,7 +19,7 @@ import { ReportPublisher, reportText, type PublishResult } from '../../electron/
 import { lockDirIn } from '../../electron/services/folders/folder-service.js';
 import { writeFileAtomic } from '../../electron/services/state/atomic-write.js';
 import type { CliContext } from '../context.js';
-import { EXIT_FAILED, UsageError, localTime } from '../output.js';
+import { EXIT_FAILED, UsageError, localTime, printable } from '../output.js';
 import { folderService } from './folders.js';
 import { rotationFor } from './rewrap.js';
 import type { CommandGroup } from './types.js';
@@ -108,6 +108,15 @@ export async function publishAfterChange(ctx: CliContext): Promise<void> {
   }
 }
 
+/** `value` with each string made printable() (line breaks too, shown as \u{A}). */
+function oneLine<T>(value: T): T {
+  if (typeof value === 'string') return printable(value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => oneLine(v)) as T;
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, oneLine(v)])) as T;
+  return value;
+}
+
 function printVerdict(ctx: CliContext, verdict: Verdict): void {
   const { out } = ctx;
   if (!verdict.ok) {
@@ -124,7 +133,9 @@ function printVerdict(ctx: CliContext, verdict: Verdict): void {
     ctx.exitCode = EXIT_FAILED;
     return;
   }
-  const r = verdict.report;
+  // Every string of the report on one line: out.info keeps line breaks, and a forger's host name must not
+  // add a line of verify's own ("signer checked against …") under the warning.
+  const r = oneLine(verdict.report);
   out.info(`${verdict.file}: verified, signed by report key ${verdict.signerKeyId}.`);
   if (verdict.signerChecked) out.info(`  signer checked against ${verdict.checkedAgainst ?? '?'}`);
   else

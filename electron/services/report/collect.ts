@@ -13,6 +13,7 @@ import { currentRecoveryKeyIds, type RecoveryCoverage } from '../keys/rotation.j
 import type { PolicyService } from '../policy/policy-service.js';
 import type { ScanSummary } from '../audit/types.js';
 import type { Json } from './canonical.js';
+import { withoutUrlSecrets } from './redact.js';
 import type { ReportBody } from './report-file.js';
 
 export type ReportReason = ReportBody['reason'];
@@ -129,8 +130,14 @@ function policyFacts(sources: ReportSources, fromPolicy: readonly string[]): Rep
   const state = sources.policy.state;
   const managed: Record<string, Json> = {};
   for (const setting of sources.policy.managedSettings()) {
-    // Recovery keys by key ID (FORMAT.md §2.1), as everywhere else in the report.
-    managed[setting.key] = setting.key === 'recoveryPublicKeys' ? [...fromPolicy] : (setting.value as Json);
+    // Recovery keys by key ID (FORMAT.md §2.1), as everywhere else in the report; URLs without their
+    // credentials or query (a share is read by many; redact.ts).
+    managed[setting.key] =
+      setting.key === 'recoveryPublicKeys'
+        ? [...fromPolicy]
+        : typeof setting.value === 'string'
+          ? withoutUrlSecrets(setting.value)
+          : (setting.value as Json);
   }
   return {
     status: state.status,
