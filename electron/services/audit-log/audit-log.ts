@@ -74,6 +74,8 @@ export interface Verification {
   readonly firstBad?: BadRecord;
   /** Damage earlier appends found and recorded (LOG_DAMAGED records). */
   readonly damageRecorded: readonly AuditRecord[];
+  /** The records `keep` picked, from the pass that verified them (only when ok). */
+  readonly kept?: readonly AuditRecord[];
 }
 
 interface Head extends Tip {
@@ -153,8 +155,12 @@ export class AuditLog {
       .filter((r): r is AuditRecord => r !== null);
   }
 
-  /** Checks every record and the head; names the first that does not verify. */
-  async verify(): Promise<Verification> {
+  /**
+   * Checks every record and the head; names the first that does not verify. `keep` picks records to return
+   * (`kept`) from this very pass: what a caller states from the log is then what was checked, not a second
+   * read that a local process could have swapped in since (audit/attested-scan.ts).
+   */
+  async verify(options: { readonly keep?: (record: AuditRecord) => boolean } = {}): Promise<Verification> {
     const key = await readKeychainKey(this.deps.keyStore, AUDIT_KEY_ACCOUNT, AUDIT_KEY_BYTES, KEY_HINT);
     const text = readIfExists(this.logFile);
     const headText = readIfExists(this.headFile);
@@ -168,14 +174,20 @@ export class AuditLog {
       };
     }
     try {
-      return this.verifyWith(key, text, headText);
+      return this.verifyWith(key, text, headText, options.keep);
     } finally {
       this.deps.sodium.zero(key);
     }
   }
 
-  private verifyWith(key: Uint8Array, text: string | null, headText: string | null): Verification {
+  private verifyWith(
+    key: Uint8Array,
+    text: string | null,
+    headText: string | null,
+    keep?: (record: AuditRecord) => boolean,
+  ): Verification {
     const damageRecorded: AuditRecord[] = [];
+    const kept: AuditRecord[] = [];
     if (text === null) {
       return {
         ok: false,
@@ -215,6 +227,7 @@ export class AuditLog {
         return fail({ ...at, seq: record.seq, problem: 'its MAC does not verify: edited or forged' });
       }
       if (record.type === LOG_DAMAGED) damageRecorded.push(record);
+      if (keep?.(record)) kept.push(record);
       tip = { seq: record.seq, hash };
       hashes.set(record.seq, hash);
     }
@@ -246,7 +259,7 @@ export class AuditLog {
         damageRecorded,
       };
     }
-    return { ok: true, records: tip.seq, damageRecorded };
+    return { ok: true, records: tip.seq, damageRecorded, kept };
   }
 
   private parseHead(key: Uint8Array, text: string | null): Head | 'absent' | 'invalid' {

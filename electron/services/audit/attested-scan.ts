@@ -23,13 +23,17 @@ export type AttestedScan = AttestedFacts | { readonly note: string } | undefined
 
 /** The audit trail as this reads it (AuditLog). */
 export interface TrailReader {
-  verify(): Promise<{
+  verify(options: { readonly keep: (record: AuditRecord) => boolean }): Promise<{
     readonly ok: boolean;
     readonly records: number;
     readonly firstBad?: { readonly problem: string; readonly seq?: number; readonly line?: number };
+    /** The records `keep` picked in the verifying pass itself (a second read could be a swapped file). */
+    readonly kept?: readonly AuditRecord[];
   }>;
-  read(): readonly AuditRecord[];
 }
+
+const isPolicyScan = (r: AuditRecord): boolean =>
+  r.type === 'data-audit' && r.details.scope === 'policy' && r.details.cancelled === false;
 
 /** `name=n` items back to counts; null when one is not of that shape or the list was cut (boundDetails). */
 function parseCounts(details: Details, key: string): Record<string, number> | null {
@@ -53,7 +57,7 @@ function count(details: Details, key: string): number | null {
 export async function lastAttestedScan(trail: TrailReader): Promise<AttestedScan> {
   let verification: Awaited<ReturnType<TrailReader['verify']>>;
   try {
-    verification = await trail.verify();
+    verification = await trail.verify({ keep: isPolicyScan });
   } catch (error) {
     return {
       note: `the last audit cannot be told: the audit trail could not be checked (${error instanceof Error ? error.message : String(error)})`,
@@ -65,13 +69,8 @@ export async function lastAttestedScan(trail: TrailReader): Promise<AttestedScan
       note: `the last audit cannot be told: the audit trail does not verify${where === undefined ? '' : ` at record ${where}`} (${verification.firstBad?.problem ?? 'damaged'})`,
     };
   }
-  // Only records the verification covered: one appended since is not trusted unchecked.
-  const record = trail
-    .read()
-    .filter((r) => r.seq <= verification.records)
-    .findLast(
-      (r) => r.type === 'data-audit' && r.details.scope === 'policy' && r.details.cancelled === false,
-    );
+  // The records of the verifying pass itself, never a second read of the file.
+  const record = verification.kept?.at(-1);
   if (record === undefined) return undefined;
   const d = record.details;
   const filesScanned = count(d, 'filesScanned');
