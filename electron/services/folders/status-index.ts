@@ -101,7 +101,8 @@ function checkingIssue(dir: string): FileIssue {
 /** One scan of a folder's tree, with its watchers: replaced as a whole when it cannot be trusted. */
 class Tree {
   readonly dirs = new Map<string, DirListing>();
-  private readonly watchers = new Map<string, FSWatcher>();
+  /** Each directory's watcher, with the inode it watches (inotify follows an inode, not a name). */
+  private readonly watchers = new Map<string, { readonly watcher: FSWatcher; readonly ino: number }>();
   readonly dirty = new Set<string>();
   /** Set when something happened that this tree cannot account for: it must not answer any more. */
   broken: string | null = null;
@@ -133,6 +134,8 @@ class Tree {
       this.watchDir(dir);
       const listing = classifyDirectory(dir, this.litter, this.guard);
       this.dirs.set(dir, listing);
+      // Replaced between the watch and the listing: the watch is on the old inode, so look again.
+      if (!this.watches(dir, listing)) this.dirty.add(dir);
       pending.push(...listing.subdirs);
       if (performance.now() - slice >= SLICE_MS) {
         await yieldThread();
@@ -144,13 +147,15 @@ class Tree {
   private watchDir(dir: string): void {
     if (!this.watching || this.watchers.has(dir)) return;
     try {
+      // The inode the watch will follow, taken first: a swap after it shows as a different listing inode.
+      const { ino } = lstatSync(dir);
       const watcher = watch(dir, { persistent: false }, () => {
         this.dirty.add(dir);
       });
       watcher.on('error', (error) => {
         this.watchFailed(dir, error);
       });
-      this.watchers.set(dir, watcher);
+      this.watchers.set(dir, { watcher, ino });
     } catch (error) {
       // Out of inotify watches (ENOSPC), or gone meanwhile: unwatched means untrusted.
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') this.dirty.add(dirname(dir));
@@ -163,9 +168,9 @@ class Tree {
 
   /** @internal Tests: `dir`'s real watcher emits `error`, as it does when its watch is lost. */
   emitWatcherError(dir: string, error: Error): boolean {
-    const watcher = this.watchers.get(dir);
-    watcher?.emit('error', error);
-    return watcher !== undefined;
+    const watched = this.watchers.get(dir);
+    watched?.watcher.emit('error', error);
+    return watched !== undefined;
   }
 
   /** A watcher's error: the tree no longer knows what changed. */
@@ -174,8 +179,18 @@ class Tree {
   }
 
   private unwatch(dir: string): void {
-    this.watchers.get(dir)?.close();
+    this.watchers.get(dir)?.watcher.close();
     this.watchers.delete(dir);
+  }
+
+  /**
+   * Whether `dir`'s watcher follows the directory `listing` was read from. A directory moved away and
+   * another put in its place keeps the old watch: the new one's changes (a `.coffer` written over in place,
+   * which moves no directory time) would never be seen.
+   */
+  private watches(dir: string, listing: DirListing): boolean {
+    if (!this.watching || listing.error) return true;
+    return this.watchers.get(dir)?.ino === listing.ino;
   }
 
   /** A directory and everything under it left the tree. */
@@ -221,6 +236,17 @@ class Tree {
         // Gone: its parent's next look drops it (and says what replaced it).
         this.removeSubtree(dir);
         this.dirty.add(dirname(dir));
+        continue;
+      }
+      if (!this.watches(dir, listing)) {
+        if (dir === this.root) {
+          this.broken = 'the folder was replaced, moved or appeared';
+          break;
+        }
+        // Replaced by another directory of the same name: its subfolders are other ones too (whatever
+        // their names), so it is read again as a new subtree, each directory watched before it is read.
+        this.removeSubtree(dir);
+        await this.addSubtree(dir);
         continue;
       }
       this.dirs.set(dir, listing);
@@ -296,7 +322,7 @@ class Tree {
 
   close(): void {
     this.closed = true;
-    for (const watcher of this.watchers.values()) watcher.close();
+    for (const { watcher } of this.watchers.values()) watcher.close();
     this.watchers.clear();
   }
 }

@@ -1,0 +1,125 @@
+/**
+ * Adversarial review of the status cache (issue 10 items 4 and 9): sequences after which the cache must
+ * still agree with the walk (the CLI's answer) and never claim protected what is not. Real files, the
+ * real worker and its real directory watchers; the walk (FolderService.status) is the reference.
+ */
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { MAGIC } from '../../../crypto/header.js';
+import { FolderService, lockDirIn, type FolderStatus } from './folder-service.js';
+import type { WorkerPool } from './pool.js';
+import { FolderRegistry } from './registry.js';
+import { StatusCache } from './status-cache.js';
+import type { FileIssue } from './types.js';
+
+const base = mkdtempSync(join(tmpdir(), 'coffer-status-attacks-'));
+afterAll(() => {
+  rmSync(base, { recursive: true, force: true });
+});
+
+const coffer = Buffer.concat([MAGIC, Buffer.alloc(64, 7)]);
+
+let run: string;
+let home: string;
+let data: string;
+let registry: FolderRegistry;
+let service: FolderService;
+let cache: StatusCache;
+let rescans: string[];
+
+beforeEach(() => {
+  run = mkdtempSync(join(base, 'run-'));
+  home = join(run, 'home');
+  data = join(run, 'data');
+  mkdirSync(join(data, 'sub', 'deep'), { recursive: true });
+  writeFileSync(join(data, 'a.txt.coffer'), coffer);
+  writeFileSync(join(data, 'sub', 'b.txt.coffer'), coffer);
+  writeFileSync(join(data, 'sub', 'deep', 'c.txt.coffer'), coffer);
+  registry = FolderRegistry.inHome(home);
+  service = new FolderService({
+    registry,
+    keys: { recipients: () => Promise.resolve([]), identities: () => Promise.resolve([]) },
+    pool: (): WorkerPool => {
+      throw new Error('status never starts a run');
+    },
+    lockDir: lockDirIn(home),
+  });
+  registry.add(data);
+  rescans = [];
+  cache = new StatusCache({
+    appHome: home,
+    policyExclusions: () => [],
+    ignorePatterns: () => registry.ignorePatterns(),
+    budgetMs: 2000,
+    onRescan: (_root, reason) => rescans.push(reason),
+  });
+});
+afterEach(async () => {
+  await cache.close();
+});
+
+async function cached(): Promise<FolderStatus> {
+  const [status] = await cache.status(service.list());
+  if (!status) throw new Error('no status');
+  return status;
+}
+
+function shape(s: FolderStatus) {
+  const key = (i: FileIssue) => `${i.code} ${i.path}`;
+  return {
+    protectedFiles: s.protectedFiles,
+    plaintextFiles: s.plaintextFiles,
+    inTheClearFiles: s.protection.inTheClearFiles,
+    inTheClear: s.protection.inTheClear.map(key).sort(),
+    allProtected: s.protection.allProtected,
+  };
+}
+
+function walked(): ReturnType<typeof shape> {
+  const [status] = service.status(data);
+  if (!status) throw new Error('no status');
+  return shape(status);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Asks until the cache agrees with the walk; fails with both when it never does within `ms`. */
+async function agrees(ms = 3000): Promise<FolderStatus> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const status = await cached();
+    if (JSON.stringify(shape(status)) === JSON.stringify(walked())) return status;
+    if (Date.now() > end) {
+      expect(shape(status)).toEqual(walked());
+      return status;
+    }
+    await sleep(50);
+  }
+}
+
+it('a subfolder replaced by another of the same name is watched again: a .coffer overwritten in it is seen', async () => {
+  expect((await cached()).protection.allProtected).toBe(true);
+  // The watched directory leaves; a new one (a new inode, with a real-looking .coffer) takes its name.
+  renameSync(join(data, 'sub'), join(run, 'sub-away'));
+  mkdirSync(join(data, 'sub', 'deep'), { recursive: true });
+  writeFileSync(join(data, 'sub', 'new.txt.coffer'), coffer);
+  writeFileSync(join(data, 'sub', 'deep', 'new.txt.coffer'), coffer);
+  let status = await agrees();
+  expect(status.protection.allProtected).toBe(true);
+  // Every event of the swap delivered and looked at.
+  await sleep(300);
+  expect((await cached()).protection.allProtected).toBe(true);
+  // Now written over in place with plaintext: no directory time moves, only the new folder's watcher sees it.
+  // The same in its subfolder of the same name as the old one's (a different directory too).
+  writeFileSync(join(data, 'sub', 'new.txt.coffer'), 'plaintext now, still named like a protected file');
+  writeFileSync(join(data, 'sub', 'deep', 'new.txt.coffer'), 'plaintext too');
+  status = await agrees();
+  expect(status.protection.allProtected).toBe(false);
+  expect(status.protection.inTheClear.map((i) => `${i.code} ${i.path}`).sort()).toEqual([
+    `BAD_MAGIC ${join(data, 'sub', 'deep', 'new.txt.coffer')}`,
+    `BAD_MAGIC ${join(data, 'sub', 'new.txt.coffer')}`,
+  ]);
+  expect(rescans).toEqual(['first status']);
+});
