@@ -5,7 +5,7 @@
  */
 import { decodeText } from './decode.js';
 import type { ExtractKind, ExtractLimits, ExtractResult } from './index.js';
-import { DOCX, markupText, ODF, PPTX, TextTooLong, XLSX, type MarkupRules } from './markup.js';
+import { DOCX, markupText, ODF, PPTX, TextTooLong, Unreadable, XLSX, type MarkupRules } from './markup.js';
 import { readZip } from './zip.js';
 
 interface Container {
@@ -76,12 +76,13 @@ export async function containerText(
     data.fill(0); // inflated plaintext of a possibly protected file: wiped once decoded
     if (!decoded.ok) return `a part of the document is not text (${name})`;
     try {
-      const text = markupText(decoded.text, container.rules, limits.maxTextChars - size);
+      const text = markupText(decoded.text, container.rules, limits.maxTextChars - size, deadline);
       size += text.length + 1;
       texts.push({ name, text });
       return undefined;
     } catch (error) {
       if (error instanceof TextTooLong) return 'too much text to read';
+      if (error instanceof Unreadable) return error.message;
       throw error;
     }
   };

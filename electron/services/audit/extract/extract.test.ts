@@ -274,3 +274,43 @@ describe('damaged files of every format (fuzz)', async () => {
     },
   );
 });
+
+describe('hostile structure: bounded time and memory (adversarial review)', () => {
+  // htmlparser2 keeps its open elements with Array.unshift: each open tag costs the depth, so nesting is
+  // quadratic (200,000 levels, 600 KB: 18 s measured; 10 M levels in 30 MB: hours), in one synchronous
+  // write() that no timer can interrupt.
+  it('XML, HTML and a Word part nested 200,000 deep end quickly as "nested too deeply"', async () => {
+    const started = performance.now();
+    expect(reasonOf(await extractText(strToU8('<a>'.repeat(200_000)), 'deep.xml'))).toMatch(
+      /nested too deeply/,
+    );
+    expect(reasonOf(await extractText(strToU8('<b>'.repeat(200_000)), 'deep.html'))).toMatch(
+      /nested too deeply/,
+    );
+    const doc = `<w:document><w:body>${'<w:p>'.repeat(200_000)}</w:body></w:document>`;
+    const docx = zipSync({ 'word/document.xml': strToU8(doc) });
+    expect(reasonOf(await extractText(docx, 'deep.docx'))).toMatch(/nested too deeply/);
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
+  it('ordinary nesting (a table in a table in a list, 200 levels) is still read', async () => {
+    const xml = `${'<a>'.repeat(200)}ann@example.com${'</a>'.repeat(200)}`;
+    expect(countFindings(textOf(await extractText(strToU8(xml), 'ok.xml')), detectors)).toEqual({ email: 1 });
+  });
+
+  it('a markup parse stops at the time limit (checked while parsing, not only between files)', async () => {
+    const xml = `<r>${'<c>1</c>'.repeat(100_000)}</r>`;
+    expect(reasonOf(await extractText(strToU8(xml), 'slow.xml', { ...DEFAULT_LIMITS, timeoutMs: 0 }))).toBe(
+      'took too long to read',
+    );
+  });
+
+  // One object per '{' on a stack: 30 M braces (30 MB, under the input limit) ran a 256 MB heap out of
+  // memory (measured: FATAL ERROR ... JavaScript heap out of memory).
+  it('RTF nested 1,000,000 groups deep ends as "nested too deeply"', async () => {
+    const rtf = strToU8(`{\\rtf1 ${'{'.repeat(1_000_000)}123-45-6789`);
+    expect(reasonOf(await extractText(rtf, 'deep.rtf'))).toMatch(/nested too deeply/);
+    const ok = strToU8(`{\\rtf1 ${'{'.repeat(200)}ann@example.com${'}'.repeat(200)}}`);
+    expect(countFindings(textOf(await extractText(ok, 'ok.rtf')), detectors)).toEqual({ email: 1 });
+  });
+});

@@ -11,7 +11,7 @@
 import { TextDecoder } from 'node:util';
 import { containerText } from './containers.js';
 import { decodeText } from './decode.js';
-import { HTML, markupText, TextTooLong, XML } from './markup.js';
+import { HTML, markupText, TextTooLong, Unreadable, XML } from './markup.js';
 import { pdfText } from './pdf.js';
 import { isRtf, rtfText } from './rtf.js';
 
@@ -122,6 +122,7 @@ export async function extractText(
     return await extractKindText(kind, bytes, limits, deadline);
   } catch (error) {
     if (error instanceof TextTooLong) return { ok: false, reason: 'too much text to read' };
+    if (error instanceof Unreadable) return { ok: false, reason: error.message };
     // A bug or an unforeseen input in a parser: the file is skipped with what went wrong, the scan goes on.
     return {
       ok: false,
@@ -147,7 +148,8 @@ async function extractKindText(
       // The markup is bounded by maxInputBytes; the text left once tags are stripped, by maxTextChars.
       const decoded = decodeText(bytes, { maxTextChars: limits.maxInputBytes });
       if (!decoded.ok) return decoded;
-      return { ok: true, text: markupText(decoded.text, kind === 'xml' ? XML : HTML, limits.maxTextChars) };
+      const rules = kind === 'xml' ? XML : HTML;
+      return { ok: true, text: markupText(decoded.text, rules, limits.maxTextChars, deadline) };
     }
     case 'rtf':
       if (!isRtf(bytes)) return { ok: false, reason: 'not an RTF document (it does not start with {\\rtf)' };

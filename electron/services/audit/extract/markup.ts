@@ -23,10 +23,38 @@ export interface MarkupRules {
 
 export class TextTooLong extends Error {}
 
-export function markupText(source: string, rules: MarkupRules, maxChars: number): string {
+/** A file the extractor gives up on while parsing; the message is the reason shown for the skipped file. */
+export class Unreadable extends Error {}
+
+/**
+ * Open elements allowed at once. htmlparser2 keeps its open elements with Array.unshift, so each open tag
+ * costs the current depth: 200,000 levels (600 KB) took 18 s, 10 M levels (30 MB) would take hours, in one
+ * synchronous write() that no timer interrupts. Real documents nest a few dozen levels (tables in tables).
+ */
+export const MAX_DEPTH = 1_000;
+
+/** Callbacks between two looks at the clock (performance.now() is cheap, but not per text node). */
+const CLOCK_EVERY = 4_096;
+
+/**
+ * The text of `source`. Throws TextTooLong past `maxChars`, Unreadable when nested over MAX_DEPTH or once
+ * `deadline` (a performance.now() time) is past: the parse is synchronous, so the time is checked inside it.
+ */
+export function markupText(
+  source: string,
+  rules: MarkupRules,
+  maxChars: number,
+  deadline = Number.POSITIVE_INFINITY,
+): string {
   const parts: string[] = [];
   let size = 0;
   let skipping = 0;
+  let depth = 0;
+  let calls = 0;
+  const tick = (): void => {
+    if (++calls % CLOCK_EVERY === 0 && performance.now() > deadline)
+      throw new Unreadable('took too long to read');
+  };
   const push = (text: string): void => {
     size += text.length;
     if (size > maxChars) throw new TextTooLong();
@@ -35,6 +63,9 @@ export function markupText(source: string, rules: MarkupRules, maxChars: number)
   const parser = new Parser(
     {
       onopentag(name, attributes) {
+        tick();
+        if (++depth > MAX_DEPTH)
+          throw new Unreadable(`its markup is nested too deeply (over ${MAX_DEPTH} levels)`);
         if (skipping > 0 || rules.skip?.has(name) === true || rules.skipWhen?.(name, attributes) === true) {
           skipping++;
           return;
@@ -49,9 +80,11 @@ export function markupText(source: string, rules: MarkupRules, maxChars: number)
         }
       },
       ontext(text) {
+        tick();
         if (skipping === 0) push(text);
       },
       onclosetag(name) {
+        depth--;
         if (skipping > 0) {
           skipping--;
           return;
@@ -67,6 +100,7 @@ export function markupText(source: string, rules: MarkupRules, maxChars: number)
       recognizeSelfClosing: true,
     },
   );
+  if (performance.now() > deadline) throw new Unreadable('took too long to read');
   parser.write(source);
   parser.end();
   return parts.join('');

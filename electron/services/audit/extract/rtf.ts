@@ -6,7 +6,7 @@
  * (RTF 1.9.1 specification, "Conventions of an RTF reader".)
  */
 import { TextDecoder } from 'node:util';
-import { TextTooLong } from './markup.js';
+import { TextTooLong, Unreadable } from './markup.js';
 
 const SKIP_DESTINATIONS = new Set([
   'fonttbl',
@@ -54,6 +54,12 @@ const WORD_CHARS: Readonly<Record<string, string>> = {
 
 const cp1252 = new TextDecoder('windows-1252');
 
+/**
+ * Groups open at once. Each '{' keeps its parent's state on a stack: 30 M braces (a 30 MB file, under the
+ * input limit) ran a 256 MB heap out of memory. Word nests a few dozen levels.
+ */
+export const MAX_RTF_DEPTH = 1_000;
+
 interface Group {
   skip: boolean;
   uc: number;
@@ -81,6 +87,8 @@ export function rtfText(s: string, maxChars: number): string {
   while (i < n) {
     const c = s.charCodeAt(i);
     if (c === 0x7b /* { */) {
+      if (stack.length >= MAX_RTF_DEPTH)
+        throw new Unreadable(`its groups are nested too deeply (over ${MAX_RTF_DEPTH} levels)`);
       stack.push(group);
       group = { skip: group.skip, uc: group.uc };
       groupStart = true;
