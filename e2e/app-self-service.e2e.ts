@@ -280,6 +280,39 @@ describe.skipIf(skipReason !== null)('restoring a device key in the app', () => 
       }
       expect(h.problems).toEqual([]);
     });
+
+    it('Folders and Files: the folder by name with its path on hover, original sizes, Show in file manager', async () => {
+      const { page } = h;
+      await page.goto(`${new URL(page.url()).origin}/index.html#/folders`);
+      const card = page.getByRole('listitem', { name: backup });
+      const title = card.getByRole('heading', { level: 2 });
+      expect((await title.textContent())?.trim()).toBe('Customers');
+      expect(await title.getAttribute('title')).toBe(backup);
+      await card.getByRole('button', { name: `Show in file manager: ${backup}` }).click();
+      await checkBothThemes(page, 'folders-names');
+
+      await page.getByRole('link', { name: 'Files' }).click();
+      const table = page.getByRole('table', { name: 'Files in this folder' });
+      const row = (name: string) => table.getByRole('row').filter({ hasText: name });
+      // The original's size, not the .coffer file's: an empty file is 0 B (it was 1.3 KB on disk).
+      await row('empty.txt').getByRole('cell', { name: '0 B', exact: true }).waitFor();
+      await row('notes.txt')
+        .getByRole('cell', { name: `${FILES.get('notes.txt')?.length ?? 0} B`, exact: true })
+        .waitFor();
+      expect(fs.statSync(path.join(backup, 'empty.txt.coffer')).size).toBeGreaterThan(1000);
+      await row('notes.txt').getByRole('button', { name: 'Show notes.txt in the file manager' }).click();
+      await checkBothThemes(page, 'files-sizes');
+      await expect.poll(() => h.shell.revealed).toEqual([backup, path.join(backup, 'notes.txt.coffer')]);
+      // Main resolves the path inside the folder: a way out of it is refused before the shell sees it.
+      const escape = await page.evaluate(async (folderId) => {
+        const api = (globalThis as unknown as { coffer: Record<string, (r: unknown) => Promise<unknown>> })
+          .coffer;
+        return api.showInFileManager?.({ folderId, relPath: '../../etc/passwd' });
+      }, folderId);
+      expect((escape as { error?: { code: string } }).error?.code).toBe('INVALID_REQUEST');
+      expect(h.shell.revealed).toHaveLength(2);
+      expect(h.problems).toEqual([]);
+    });
   });
 
   describe('the helpdesk, with the organization key and a folder backup', () => {

@@ -160,6 +160,11 @@ export function createHandlers(
       await recorded('Decrypt a copy', relPath, () => files.decryptTo(source, destination));
       return { savedTo: destination };
     },
+    async showInFileManager({ folderId, relPath }) {
+      // Resolved inside the folder by main (never a path from the renderer); nothing is opened or run.
+      shell.showItemInFolder(await folders.resolve(folderId, relPath));
+      return { shown: true };
+    },
     async verifyFile({ folderId, relPath }) {
       const source = await folders.resolve(folderId, relPath);
       return recorded('Verify', relPath, () => files.verify(source));

@@ -409,6 +409,8 @@ export const contract = {
   /** Opens a save dialog; null when the user cancelled it. */
   decryptCopy: method<typeof fileRef, { savedTo: string } | null>(fileRef),
   verifyFile: method<typeof fileRef, { name: string; size: number }>(fileRef),
+  /** Shows a file or folder of a protected folder (relPath '' = the folder) in the OS file manager. */
+  showInFileManager: method<typeof fileRef, { shown: true }>(fileRef),
 
   getRecovery: method<typeof empty, RecoveryStatus>(empty),
   /**

@@ -48,3 +48,9 @@ export function progressPercent(p: {
     p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.filesTotal > 0 ? p.filesDone / p.filesTotal : 0;
   return Math.max(0, Math.min(100, Math.round(ratio * 100)));
 }
+
+/** The last part of a path (either separator), for a folder's name; the full path goes in its title. */
+export function baseName(p: string): string {
+  const trimmed = p.replace(/[\\/]+$/, '');
+  return trimmed.split(/[\\/]/).pop() || p;
+}

@@ -7,6 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CofferError } from '../../../crypto/errors.js';
+import { inspectFd } from '../../../crypto/file.js';
+import { plaintextLength } from '../../../crypto/length.js';
 import type { FolderService, FolderStatus, KeyProvider } from '../../services/folders/folder-service.js';
 import { LitterFilter } from '../../services/folders/litter.js';
 import { hasCofferMagic } from '../../services/folders/walk.js';
@@ -230,7 +232,8 @@ export class FoldersAdapter implements FoldersPort {
         name: kind === 'protected' ? d.name.slice(0, -PROTECTED_SUFFIX.length) : d.name,
         relPath: dir === '' ? d.name : `${dir}/${d.name}`,
         kind,
-        size: stat.size,
+        // A protected file shows the size of its original (issue 12 item 6: an empty file is 0 B, not 1.3 KB).
+        size: kind === 'protected' ? originalSize(path.join(absolute, d.name), stat.size) : stat.size,
         mtimeMs: stat.mtimeMs,
       });
     }
@@ -349,5 +352,24 @@ export class WorkspaceAdapter implements WorkspacePort {
   private toView(id: string, editPath: string, openedAt: number): EditSession {
     const where = this.known.get(id) ?? { folderId: '', relPath: '' };
     return { id, folderId: where.folderId, relPath: where.relPath, name: path.basename(editPath), openedAt };
+  }
+}
+
+/**
+ * The plaintext size of a `.coffer` file from its header and length (FORMAT.md §5.2; no key needed, §9),
+ * read without following a link; the file's own size when the header cannot be read or the length fits no
+ * size (a damaged file: Verify says what is wrong).
+ */
+function originalSize(file: string, total: number): number {
+  try {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      const info = inspectFd(fd);
+      return plaintextLength(total, info.headerLength, info.chunkSize) ?? total;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return total;
   }
 }

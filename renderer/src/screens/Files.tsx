@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { ErrorInfo } from '@shared/contract.js';
 import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader } from '../components.js';
-import { formatBytes, formatWhen } from '../format.js';
+import { baseName, formatBytes, formatWhen } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { printable } from '@shared/printable.js';
 
@@ -49,8 +49,11 @@ export function Files({
           }}
         >
           {folders.data?.map((f) => (
-            <option key={f.id} value={f.id}>
-              {printable(f.path)}
+            <option key={f.id} value={f.id} title={printable(f.path)}>
+              {/* The name; the full path when two folders share it. */}
+              {(folders.data ?? []).filter((o) => baseName(o.path) === baseName(f.path)).length > 1
+                ? printable(f.path)
+                : printable(baseName(f.path))}
             </option>
           ))}
         </select>
@@ -94,11 +97,12 @@ export function Files({
           <button
             type="button"
             className="link"
+            title={printable(folder.path)}
             onClick={() => {
               setDir('');
             }}
           >
-            {printable(folder.path)}
+            {printable(baseName(folder.path))}
           </button>
           {crumbs.map((c, i) => (
             <span key={crumbs.slice(0, i + 1).join('/')}>
@@ -208,6 +212,14 @@ export function Files({
                       </ActionButton>
                     </>
                   ) : null}
+                  <ActionButton
+                    variant="ghost"
+                    onError={setError}
+                    label={`Show ${e.name} in the file manager`}
+                    onAction={() => call('showInFileManager', { folderId: selected, relPath: e.relPath })}
+                  >
+                    Show
+                  </ActionButton>
                 </td>
               </tr>
             ))}

@@ -2,7 +2,7 @@ import { useCallback, useState } from 'react';
 import type { ErrorInfo } from '@shared/contract.js';
 import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader, RunProgress } from '../components.js';
-import { formatBytes, formatWhen, plural } from '../format.js';
+import { baseName, formatBytes, formatWhen, plural } from '../format.js';
 import { useLoad, useRuns } from '../hooks.js';
 import { printable } from '@shared/printable.js';
 
@@ -47,7 +47,9 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
             <li key={f.id} className="card folder" aria-label={f.path}>
               <div className="folder-head">
                 <div>
-                  <h2 className="path">{printable(f.path)}</h2>
+                  <h2 className="path" title={printable(f.path)}>
+                    {printable(baseName(f.path))}
+                  </h2>
                   <p className="muted">
                     {plural(f.protectedFiles, 'file')} protected ({formatBytes(f.protectedBytes)})
                     {f.inTheClearFiles > 0 ? (
@@ -95,6 +97,14 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                   >
                     Browse
                   </button>
+                  <ActionButton
+                    variant="ghost"
+                    onError={onError}
+                    label={`Show in file manager: ${f.path}`}
+                    onAction={() => call('showInFileManager', { folderId: f.id, relPath: '' })}
+                  >
+                    Show in file manager
+                  </ActionButton>
                   <ActionButton
                     variant="primary"
                     disabled={running}
