@@ -182,14 +182,27 @@ describe('AuditAdapter', () => {
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('protects the folder of a finding through add + protect, and forgets the files in it', async () => {
+  it('protects the folder of a finding through add + protect; a file leaves the list once it is protected, not before', async () => {
     const audit = make(inboxFiles);
     await audit.scan(undefined);
     const r = await audit.act({ action: 'protect-folder', path: inboxFiles()[0] ?? '' });
     expect(added).toEqual([fs.realpathSync(inbox)]);
     expect(r.runId).toBe('run-new');
-    expect(audit.view().files).toEqual([]);
-    expect(audit.view().last?.unprotectedWithData).toBe(0);
+    // The run has not protected anything yet: all three are still in the clear, and counted.
+    expect(audit.view().files.map((f) => f.path)).toEqual(inboxFiles());
+    expect(audit.view().last?.unprotectedWithData).toBe(3);
+    // The run protects a.txt and c.txt (the file in the clear is replaced by its .coffer); b.txt is busy
+    // and left in the clear: it stays listed and counted, after a restart too.
+    const [a, b, c] = inboxFiles() as [string, string, string];
+    for (const p of [a, c]) fs.renameSync(p, `${p}.coffer`);
+    expect(audit.view().files.map((f) => f.path)).toEqual([b]);
+    expect(audit.view().last?.unprotectedWithData).toBe(1);
+    expect(make(inboxFiles).view().last?.unprotectedWithData).toBe(1);
+    expect(
+      make(inboxFiles)
+        .view()
+        .files.map((f) => f.path),
+    ).toEqual([b]);
   });
 
   it('runs one scan at a time and refuses actions while it runs; cancel says whether one ran', async () => {

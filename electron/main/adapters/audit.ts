@@ -91,6 +91,8 @@ const stored = z.object({
       summary: summarySchema,
       files: z.array(keptFile),
       filesNotKept: z.number(),
+      /** Findings in the clear whose folder's protect run was started: listed until they are gone. */
+      pending: z.array(z.string()).default([]),
       skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
       retentionDays: z.number().nullable(),
     })
@@ -118,6 +120,15 @@ function total(findings: Readonly<Record<string, number>>): number {
 function within(a: string, b: string): boolean {
   const rel = path.relative(b, a);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** A regular file (or a link) is still at `p`: a finding in the clear not yet protected. */
+function isFileAt(p: string): boolean {
+  try {
+    return !fs.lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function realOrSame(p: string): string {
@@ -189,7 +200,21 @@ export class AuditAdapter implements AuditPort {
     fs.renameSync(temp, this.deps.file);
   }
 
+  /**
+   * Pending findings (a protect run was started on their folder) that are no longer in the clear at their
+   * path leave the list and the "not protected" count; those still there stay, so a file the run left in
+   * the clear (busy, excluded, a hard link) is still counted (DESIGN.md: counts are honest).
+   */
+  private settle(): void {
+    const pending = this.state.last?.pending ?? [];
+    if (pending.length === 0) return;
+    const done = new Set(pending.filter((p) => !isFileAt(p)));
+    if (done.size === 0) return;
+    this.forget((f) => !done.has(f.path), false);
+  }
+
   view(): AuditView {
+    this.settle();
     const last = this.state.last;
     const files = last?.files ?? [];
     const history = this.deps.scanner
@@ -303,6 +328,7 @@ export class AuditAdapter implements AuditPort {
         summary,
         files,
         filesNotKept: Math.max(0, report.files.length - MAX_KEPT),
+        pending: [],
         // Left out on purpose (`rule`: links, app data) is not a problem to show.
         skipped: report.skipped
           .filter((k) => k.kind !== 'rule')
@@ -446,7 +472,17 @@ export class AuditAdapter implements AuditPort {
       unprotectedWithData: Math.max(0, s.unprotectedWithData - gone.filter((f) => !f.protected).length),
       staleFiles: deleted ? Math.max(0, s.staleFiles - gone.filter((f) => f.stale).length) : s.staleFiles,
     };
-    this.state = { ...this.state, last: { ...last, summary, files: last.files.filter(keep) } };
+    const files = last.files.filter(keep);
+    const listed = new Set(files.map((f) => f.path));
+    const pending = last.pending.filter((p) => listed.has(p));
+    this.state = { ...this.state, last: { ...last, summary, files, pending } };
+    this.save();
+  }
+
+  private markPending(paths: readonly string[]): void {
+    const last = this.state.last;
+    if (!last || paths.length === 0) return;
+    this.state = { ...this.state, last: { ...last, pending: [...new Set([...last.pending, ...paths])] } };
     this.save();
   }
 
@@ -490,7 +526,12 @@ export class AuditAdapter implements AuditPort {
       // The real protect path: add the folder to Coffer (guard rails and policy apply) and run protect.
       const folder = covering ?? (await this.deps.folders.add(realDir));
       const { runId } = await this.deps.folders.protect(folder.id);
-      this.forget((f) => f.protected || !within(realOrSame(f.folder), realOrSame(folder.path)), false);
+      // Its findings in the clear leave the list as the run protects them (settle), not now.
+      const root = realOrSame(folder.path);
+      const started = this.state.last?.files
+        .filter((f) => !f.protected && within(realOrSame(f.folder), root))
+        .map((f) => f.path);
+      this.markPending(started ?? []);
       return { done: `Protecting ${folder.path}.`, runId };
     }
     const target = (await this.deps.folders.list()).find((f) => f.id === request.folderId);

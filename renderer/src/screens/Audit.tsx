@@ -81,7 +81,8 @@ function pointLabel(at: number, spanMs: number): string {
 type Show = 'open' | 'stale' | 'all';
 
 export function Audit() {
-  const audit = useLoad(() => call('getAudit', {}), ['audit']);
+  // Reloaded when folders change too: a protect run moves findings out of "in the clear" as it goes.
+  const audit = useLoad(() => call('getAudit', {}), ['audit', 'folders']);
   const folders = useLoad(() => call('listFolders', {}), ['folders']);
   const [progress, setProgress] = useState<AuditProgress | null>(null);
   const [error, setError] = useState<ErrorInfo>();

@@ -13,7 +13,8 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
     ['folders', 'recovery', 'activity', 'settings'],
   );
   // The last data audit (issue 11 item 4); its failure to load only hides the card.
-  const audit = useLoad(() => call('getAudit', {}), ['audit']);
+  // Reloaded when folders change too: a protect run moves findings out of "in the clear" as it goes.
+  const audit = useLoad(() => call('getAudit', {}), ['audit', 'folders']);
   const lastAudit = audit.data?.last ?? null;
   if (!data)
     return (
