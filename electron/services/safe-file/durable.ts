@@ -2,12 +2,9 @@
  * Durability and atomic naming: fsync of files and folders (one syncfs for a batch on Linux), writeback
  * started early for large files, and a rename that never replaces an existing file.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
-  close,
   closeSync,
-  constants,
-  fdatasync,
   existsSync,
   fsyncSync,
   linkSync,
@@ -102,30 +99,21 @@ export interface WritebackKicker {
 /**
  * Starts the kernel writing a large file out while we go on encrypting and then authenticating it, so the
  * fsync barrier that follows finds little left to wait for (on a 1 GiB file it hides most of the ~0.45 s
- * fsync). Fire and forget: durability still comes only from the barrier. Linux only.
+ * fsync). Fire and forget: durability still comes only from the barrier. Linux only (where syncfs is).
  *
- * Each kick is an fdatasync on libuv's thread pool, over a descriptor of its own (closed when it is done,
- * so a kick still running when the writer closes its own descriptor never reaches a reused number): it
- * runs while this thread goes on encrypting synchronously. It replaced a `sync -f` child per 64 MiB, which
- * cost this thread ~12 ms of fork and exec each (0.2 s per GiB) and wrote out every other program's dirty
- * data on the file system too. At most one kick is in flight: the next starts when the data has grown.
+ * A `sync -f` child per kick: the writer runs synchronously, so nothing it hands to libuv's thread pool
+ * reports back (or frees a slot) before it is done, and an fdatasync per 64 MiB queued there would hold
+ * every pool thread the app's own file calls need. A child costs this thread a fork (~12 ms on a loaded
+ * machine) but never blocks it. One more kick when the file is complete sends its tail out while the
+ * verifier reads it back.
  */
 export function writebackKicker(path: string): WritebackKicker {
   let next = KICK_EVERY_BYTES;
-  let inFlight = false;
   const kick = (): void => {
-    if (process.platform !== 'linux' || inFlight) return;
-    let fd: number;
-    try {
-      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch {
-      return; // best effort: the barrier makes it durable anyway
-    }
-    inFlight = true;
-    fdatasync(fd, () => {
-      inFlight = false;
-      close(fd, () => undefined);
-    });
+    if (!SYNC_BINARY) return;
+    spawn(SYNC_BINARY, ['-f', path], { stdio: 'ignore' })
+      .on('error', () => undefined)
+      .unref();
   };
   return {
     wrote: (bytesWritten) => {
