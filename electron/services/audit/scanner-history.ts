@@ -1,10 +1,12 @@
 /**
  * The summaries of the last complete policy scans, in app data (`<home>/data-audit/scans.json`): the last
- * one for the breach report and the Overview, the series for the Audit screen's trend. Counts only, as the
+ * one for the Overview, the series for the Audit screen's trend. Not for the breach report: the user can edit
+ * this file, so the report reads the authenticated audit trail instead (attested-scan.ts). Counts only, as the
  * summaries are. Written atomically; an unreadable file is a history that starts again.
  */
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../state/atomic-write.js';
+import { withFileLockSync } from '../state/file-lock.js';
 import type { ScanSummary } from './types.js';
 
 const HISTORY_FORMAT = 'coffer-audit-scans-1';
@@ -28,8 +30,11 @@ export class ScanHistory {
     return this.all().at(-1);
   }
 
+  /** Under the file's lock: the CLI's scan and the app's may end together, and neither may be lost. */
   add(summary: ScanSummary): void {
-    const scans = [...this.all(), summary].slice(-ScanHistory.MAX);
-    writeFileAtomic(this.file, JSON.stringify({ format: HISTORY_FORMAT, scans }));
+    withFileLockSync(this.file, () => {
+      const scans = [...this.all(), summary].slice(-ScanHistory.MAX);
+      writeFileAtomic(this.file, JSON.stringify({ format: HISTORY_FORMAT, scans }));
+    });
   }
 }
