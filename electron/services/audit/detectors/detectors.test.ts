@@ -305,6 +305,25 @@ describe('FindingCounter (text in chunks)', () => {
   });
 });
 
+describe('policy patterns under attack (adversarial review)', () => {
+  // The 5 s budget is per file (README): a streamed file is counted push by push, and each push used to get
+  // a fresh budget, so a pattern at ~1 s per 64 Ki characters held a worker for hours on a 1 GB CSV.
+  it('the time budget holds over a whole streamed file, not per pushed piece', () => {
+    const det = makeDetectors([{ name: 'slow-stream', regex: '(a|aa)+c' }]);
+    const piece = `${'a'.repeat(30)}b aac\n`.repeat(200); // ~7 KiB: well under the budget on its own
+    const counter = new FindingCounter(det);
+    const started = performance.now();
+    let caught: unknown;
+    try {
+      while (performance.now() - started < 15_000) counter.push(piece);
+    } catch (error) {
+      caught = error;
+    }
+    expect(isCofferError(caught, 'AUDIT_PATTERN_SLOW')).toBe(true);
+    expect((caught as Error).message).toContain('"slow-stream"');
+  }, 30_000);
+});
+
 describe('find (audit find TERM…)', () => {
   it('finds terms case-insensitively in the name and in content cut across chunks', () => {
     const finder = makeFinder(['Ann@Example.com', 'CUST-000123', 'Müller', 'absent']);

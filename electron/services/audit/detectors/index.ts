@@ -11,7 +11,7 @@
  * What each built-in detector counts is written in detectors/README.md.
  */
 import { scanBuiltIns } from './builtin.js';
-import { compilePatterns, countCustom, type CompiledPattern } from './custom.js';
+import { compilePatterns, countCustom, PATTERN_BUDGET_MS, type CompiledPattern } from './custom.js';
 
 export { makeFinder, FindStream, type Finder } from './find.js';
 export { RG_PATTERNS } from './rg-patterns.js';
@@ -50,13 +50,27 @@ export function countFindings(text: string, d: Detectors): Findings {
   return out;
 }
 
-/** Adds the findings of `text[from, to)` into `out`; a range inside a text must be whole lines. */
-function countInto(text: string, from: number, to: number, d: Detectors, out: Findings): void {
+/**
+ * Adds the findings of `text[from, to)` into `out`; a range inside a text must be whole lines. `spent`
+ * (one entry per policy pattern, in ms) carries each pattern's time over the calls for one file, so the
+ * budget is per file even when the file is counted piece by piece.
+ */
+function countInto(
+  text: string,
+  from: number,
+  to: number,
+  d: Detectors,
+  out: Findings,
+  spent: number[] = [],
+): void {
   scanBuiltIns(text, out, from, to);
-  for (const c of d.custom) {
-    const n = countCustom(text, c, undefined, from, to);
+  d.custom.forEach((c, i) => {
+    const before = spent[i] ?? 0;
+    const started = performance.now();
+    const n = countCustom(text, c, PATTERN_BUDGET_MS, from, to, before);
+    spent[i] = before + performance.now() - started;
     if (n > 0) out[c.name] = (out[c.name] ?? 0) + n;
-  }
+  });
 }
 
 /** Adds `more` into `into` (in place) and returns `into`. */
@@ -75,6 +89,8 @@ const FIELD_DELIMITERS = [',', ';', '\t', '"', '<', '>', '|', '}', ']'];
 export class FindingCounter {
   private carry = '';
   private readonly totals: Findings = {};
+  /** Time each policy pattern has taken on this file so far (its budget is per file, not per piece). */
+  private readonly spent: number[] = [];
 
   constructor(
     private readonly detectors: Detectors,
@@ -92,8 +108,8 @@ export class FindingCounter {
     // last, unfinished line carried.
     const first = text.indexOf('\n');
     const head = this.carry + text.slice(0, first + 1);
-    countInto(head, 0, head.length, this.detectors, this.totals);
-    if (last > first) countInto(text, first + 1, last + 1, this.detectors, this.totals);
+    countInto(head, 0, head.length, this.detectors, this.totals, this.spent);
+    if (last > first) countInto(text, first + 1, last + 1, this.detectors, this.totals, this.spent);
     this.carry = text.slice(last + 1);
   }
 
@@ -107,13 +123,15 @@ export class FindingCounter {
     if (cut === 0) cut = all.lastIndexOf(' ') + 1;
     if (cut === 0) cut = all.length;
     // Scanned as a string of its own, so the range rule (whole lines) does not apply.
-    addFindings(this.totals, countFindings(all.slice(0, cut), this.detectors));
+    const head = all.slice(0, cut);
+    countInto(head, 0, head.length, this.detectors, this.totals, this.spent);
     this.carry = all.slice(cut);
   }
 
   /** Scans what is left and returns the totals. */
   end(): Findings {
-    if (this.carry.length > 0) addFindings(this.totals, countFindings(this.carry, this.detectors));
+    const rest = this.carry;
+    if (rest.length > 0) countInto(rest, 0, rest.length, this.detectors, this.totals, this.spent);
     this.carry = '';
     return { ...this.totals };
   }
