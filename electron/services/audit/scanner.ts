@@ -3,7 +3,8 @@
  * screen and the breach report. A scan lists the roots (scanner-walk.ts), takes unchanged files from the
  * cache (cache.ts), reads the rest in the worker pool (pool.ts; protected files decrypted in memory only),
  * and reports counts per detector, never a matched value. `lastScan()` is the last complete scan of the
- * policy's roots, kept in app data for the report and the Overview.
+ * policy's roots, kept in app data for the Overview and the trend; the breach report does not read it (the
+ * user can edit app data) but the scan's authenticated `data-audit` event (attested-scan.ts).
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
