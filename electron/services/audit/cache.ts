@@ -11,13 +11,15 @@
  * file, never a wrong count. Without a key (tests, tools without a keychain) it is plain JSON.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { writeFileAtomic } from '../state/atomic-write.js';
+import { readOwnFile } from './safe-read.js';
 import type { ListedFile } from './scanner-walk.js';
 import type { FindingCounts } from './types.js';
 
 const CACHE_FORMAT = 'coffer-audit-cache-1';
+/** ~200 bytes an entry: room for a few million files; anything larger is not a cache this wrote. */
+const MAX_CACHE_BYTES = 1024 * 1024 * 1024;
 const SIGNED_FORMAT = 'coffer-audit-cache-signed-1';
 const MAC_CONTEXT = 'coffer audit cache mac v1\0';
 
@@ -93,10 +95,9 @@ export class AuditCache {
    */
   static load(file: string, fingerprint: string, key: Uint8Array | null = null): AuditCache {
     const cache = new AuditCache(file, fingerprint, key);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
+    const text = readOwnFile(file, MAX_CACHE_BYTES);
+    if (text === null) {
+      cache.dirty = true; // absent, or not a file this wrote (a FIFO, a link): replaced at the next save
       return cache;
     }
     const body = key ? verifiedBody(text, key) : text;

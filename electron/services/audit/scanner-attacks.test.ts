@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
@@ -137,4 +138,27 @@ describe('audit scan: the cache under attack', () => {
       await audit.close();
     }
   });
+  it('a FIFO or a link to /dev/zero planted as the cache or the history: the scan neither hangs nor blows up', async () => {
+    const appHome = temp('fifo-app');
+    const root = temp('fifo-root');
+    fs.writeFileSync(path.join(root, 'a.txt'), 'al@example.org\n');
+    const dir = path.join(appHome, 'data-audit');
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('mkfifo', [path.join(dir, 'cache.json'), path.join(dir, 'scans.json')]);
+    const audit = service(appHome, [root], new Uint8Array(randomBytes(32)));
+    try {
+      const report = await audit.scan(undefined);
+      expect(report.summary.findingsUnprotected).toEqual({ email: 1 });
+      expect(audit.scans()).toHaveLength(1); // the FIFO was replaced, not written through
+      for (const name of ['cache.json', 'scans.json']) {
+        fs.rmSync(path.join(dir, name), { force: true });
+        fs.symlinkSync('/dev/zero', path.join(dir, name));
+      }
+      const again = await audit.scan(undefined);
+      expect(again.summary.findingsUnprotected).toEqual({ email: 1 });
+      expect(again.summary.fromCache).toBe(0);
+    } finally {
+      await audit.close();
+    }
+  }, 30_000);
 });

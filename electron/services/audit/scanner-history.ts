@@ -4,12 +4,14 @@
  * this file, so the report reads the authenticated audit trail instead (attested-scan.ts). Counts only, as the
  * summaries are. Written atomically; an unreadable file is a history that starts again.
  */
-import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import { withFileLockSync } from '../state/file-lock.js';
+import { readOwnFile } from './safe-read.js';
 import type { ScanSummary } from './types.js';
 
 const HISTORY_FORMAT = 'coffer-audit-scans-1';
+/** 100 summaries of a few KiB each. */
+const MAX_HISTORY_BYTES = 16 * 1024 * 1024;
 
 export class ScanHistory {
   /** Enough for a daily trend over three months. */
@@ -19,7 +21,9 @@ export class ScanHistory {
 
   all(): ScanSummary[] {
     try {
-      const doc = JSON.parse(readFileSync(this.file, 'utf8')) as { format?: unknown; scans?: unknown };
+      const text = readOwnFile(this.file, MAX_HISTORY_BYTES);
+      if (text === null) return [];
+      const doc = JSON.parse(text) as { format?: unknown; scans?: unknown };
       return doc.format === HISTORY_FORMAT && Array.isArray(doc.scans) ? (doc.scans as ScanSummary[]) : [];
     } catch {
       return [];
