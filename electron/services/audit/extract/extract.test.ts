@@ -314,3 +314,79 @@ describe('hostile structure: bounded time and memory (adversarial review)', () =
     expect(countFindings(textOf(await extractText(ok, 'ok.rtf')), detectors)).toEqual({ email: 1 });
   });
 });
+
+/** A one-page PDF whose content stream is `content`, FlateDecode-compressed (written here: pdf-lib
+ * compresses nothing this big without holding it all). */
+function pdfWithContent(deflated: Buffer): Buffer {
+  const objects: Buffer[] = [
+    Buffer.from('<< /Type /Catalog /Pages 2 0 R >>'),
+    Buffer.from('<< /Type /Pages /Kids [3 0 R] /Count 1 >>'),
+    Buffer.from('<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>'),
+    Buffer.concat([
+      Buffer.from(`<< /Length ${deflated.length} /Filter /FlateDecode >>\nstream\n`),
+      deflated,
+      Buffer.from('\nendstream'),
+    ]),
+  ];
+  const parts = [Buffer.from('%PDF-1.4\n')];
+  const offsets: number[] = [];
+  let at = parts[0]?.length ?? 0;
+  objects.forEach((body, i) => {
+    offsets.push(at);
+    const object = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), body, Buffer.from('\nendobj\n')]);
+    parts.push(object);
+    at += object.length;
+  });
+  const xref =
+    `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n` +
+    offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('') +
+    `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${at}\n%%EOF\n`;
+  return Buffer.concat([...parts, Buffer.from(xref)]);
+}
+
+/** Deflates `mib` MiB of spaces without holding them. */
+async function spacesDeflated(mib: number): Promise<Buffer> {
+  const { createDeflate } = await import('node:zlib');
+  const block = Buffer.alloc(1024 * 1024, 0x20);
+  const out: Buffer[] = [];
+  const deflate = createDeflate({ level: 9 });
+  deflate.on('data', (c: Buffer) => out.push(c));
+  for (let k = 0; k < mib; k++) deflate.write(block);
+  await new Promise<void>((resolve) => deflate.end(resolve));
+  return Buffer.concat(out);
+}
+
+describe('PDF bombs (adversarial review)', () => {
+  // Measured before the fix, in the reader's own thread: 1.1 GB of memory (array buffers, outside any heap
+  // limit) and 13 s against a 3 s time limit, for a 0.5 MB file.
+  it('a 0.5 MB PDF whose page inflates to 512 MiB ends as "too much memory", within bounds', async () => {
+    const bomb = pdfWithContent(await spacesDeflated(512));
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const before = process.memoryUsage.rss();
+    let peak = before;
+    const watch = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage.rss());
+    }, 10);
+    const started = performance.now();
+    const result = await extractText(bomb, 'bomb.pdf');
+    clearInterval(watch);
+    expect(reasonOf(result)).toMatch(/too much memory/);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(peak - before).toBeLessThan(400 * 1024 * 1024);
+  }, 60_000);
+
+  it('a PDF that parses synchronously past its time limit is stopped at the limit', async () => {
+    const bomb = pdfWithContent(await spacesDeflated(512));
+    const limits = { ...DEFAULT_LIMITS, timeoutMs: 1_000, maxPdfMemoryBytes: 4 * 1024 * 1024 * 1024 };
+    const started = performance.now();
+    expect(reasonOf(await extractText(bomb, 'slow.pdf', limits))).toBe('took too long to read');
+    expect(performance.now() - started).toBeLessThan(3_000);
+  }, 60_000);
+
+  it('an ordinary PDF is still read after a bomb ended the reader', async () => {
+    const bomb = pdfWithContent(await spacesDeflated(256));
+    expect(reasonOf(await extractText(bomb, 'bomb.pdf'))).toMatch(/too much memory|too long/);
+    const text = textOf(await extractText(await plantedPdf(), 'ok.pdf'));
+    expect(Object.keys(countFindings(text, detectors)).length).toBeGreaterThan(0);
+  }, 60_000);
+});

@@ -47,6 +47,8 @@ export interface ExtractLimits {
   readonly maxCompressionRatio: number;
   /** PDF: pages read. */
   readonly maxPdfPages: number;
+  /** PDF: growth of the process's memory while one PDF is read (pdf.ts ends the reader past it). */
+  readonly maxPdfMemoryBytes: number;
   /** Wall time for one file, checked between entries and pages. */
   readonly timeoutMs: number;
 }
@@ -63,6 +65,7 @@ export const DEFAULT_LIMITS: ExtractLimits = {
   maxEntries: 10_000,
   maxCompressionRatio: 200,
   maxPdfPages: 2_000,
+  maxPdfMemoryBytes: 160 * 1024 * 1024,
   timeoutMs: 30_000,
 };
 

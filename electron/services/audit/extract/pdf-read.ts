@@ -1,8 +1,9 @@
 /**
- * Text layer of a PDF through unpdf (Mozilla PDF.js, serverless build: no worker thread, no network, no
- * eval). Bounded: pages read, characters kept, wall time (checked between pages, and the whole load raced
- * against the deadline, after which the loading task is destroyed). A password-protected, damaged or
- * not-a-PDF file ends as a reason.
+ * Text layer of a PDF through unpdf (Mozilla PDF.js, serverless build: no worker thread of its own, no
+ * network, no eval), run inside the PDF worker (pdf-worker.ts), which pdf.ts ends from outside when it
+ * overruns its time or memory. Bounded here too: pages read, characters kept, wall time (checked between
+ * pages, and the whole load raced against the deadline). A password-protected, damaged or not-a-PDF file
+ * ends as a reason.
  */
 import { getResolvedPDFJS } from 'unpdf';
 import type { ExtractLimits, ExtractResult } from './index.js';
@@ -21,15 +22,13 @@ function isItem(value: unknown): value is Item {
 
 const TIMEOUT = Symbol('timeout');
 
-export async function pdfText(
-  bytes: Uint8Array,
+/** `data` is this worker's own copy (a plain Uint8Array: PDF.js refuses a Buffer), wiped at the end. */
+export async function readPdf(
+  data: Uint8Array,
   limits: ExtractLimits,
   deadline: number,
 ): Promise<ExtractResult> {
   const { getDocument } = await getResolvedPDFJS();
-  // A copy, as a plain Uint8Array (PDF.js refuses a Buffer); wiped at the end, as the caller wipes the
-  // plaintext of a protected file.
-  const data = new Uint8Array(bytes);
   const task = getDocument({
     data,
     isEvalSupported: false,
