@@ -3,13 +3,14 @@
  * still agree with the walk (the CLI's answer) and never claim protected what is not. Real files, the
  * real worker and its real directory watchers; the walk (FolderService.status) is the reference.
  */
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
 import { MAGIC } from '../../../crypto/header.js';
 import { FolderService, lockDirIn, type FolderStatus } from './folder-service.js';
 import type { WorkerPool } from './pool.js';
+import { LOCK_FRESH_MS } from './litter.js';
 import { FolderRegistry } from './registry.js';
 import { StatusCache } from './status-cache.js';
 import type { FileIssue } from './types.js';
@@ -122,4 +123,43 @@ it('a subfolder replaced by another of the same name is watched again: a .coffer
     `BAD_MAGIC ${join(data, 'sub', 'new.txt.coffer')}`,
   ]);
   expect(rescans).toEqual(['first status']);
+});
+
+it('a .coffer written over through a hard link outside the folder is seen (no event, no directory time moves)', async () => {
+  expect((await cached()).protection.allProtected).toBe(true);
+  // A second name, outside every watched directory, for a protected file's inode.
+  const outside = join(run, 'outside-name');
+  linkSync(join(data, 'sub', 'deep', 'c.txt.coffer'), outside);
+  await sleep(300);
+  // Plaintext written through it (truncated in place: same inode, so the name in the folder reads it too).
+  writeFileSync(outside, 'the customer list, in the clear');
+  await sleep(300);
+  const status = await agrees();
+  expect(status.protection.allProtected).toBe(false);
+  expect(status.protection.inTheClear).toEqual([
+    expect.objectContaining({ path: join(data, 'sub', 'deep', 'c.txt.coffer'), code: 'BAD_MAGIC' }),
+  ]);
+  expect(rescans).toEqual(['first status']);
+});
+
+it("an editor's lock file that goes stale while nothing changes is counted as the walk counts it", async () => {
+  expect((await cached()).protection.allProtected).toBe(true); // the worker started and the tree scanned
+  // A lock beside a document that is litter itself: while the lock is live, nothing here is in the clear.
+  writeFileSync(join(data, 'Thumbs.db'), 'litter');
+  const lock = join(data, '~$Thumbs.db');
+  writeFileSync(lock, 'owner: someone');
+  // Written (as far as its time says) just under the lock's bound ago: stale in four seconds.
+  const staleAt = Date.now() - 1 + 4000;
+  utimesSync(lock, (staleAt - LOCK_FRESH_MS) / 1000, (staleAt - LOCK_FRESH_MS) / 1000);
+  await agrees();
+  // Every event of these writes delivered and looked at, while the lock is still live.
+  await sleep(500);
+  let status = await cached();
+  expect(Date.now()).toBeLessThan(staleAt); // else this machine was too slow for the test to say anything
+  expect(status.protection.allProtected).toBe(true);
+  await sleep(staleAt - Date.now() + 300);
+  // No event, no time of any directory or file moved: only the clock. The walk now counts the lock as data.
+  status = await agrees(500);
+  expect(status.protection.allProtected).toBe(false);
+  expect(status.protection.inTheClear).toEqual([expect.objectContaining({ path: lock, code: 'WAITING' })]);
 });

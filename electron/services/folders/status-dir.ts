@@ -9,15 +9,30 @@ import { join } from 'node:path';
 import { toCofferError } from '../fs-errors.js';
 import { isProtectedName, isTempName, PROTECTED_SUFFIX } from '../safe-file.js';
 import type { TreeGuard } from './guard-rails.js';
-import type { LitterFilter } from './litter.js';
+import { LOCK_FRESH_MS, type LitterFilter } from './litter.js';
 import type { FileIssue } from './types.js';
 import { hasCofferMagic } from './walk.js';
 
+/**
+ * A file as it was when classified. Its ctime moves on every write, every link added or removed and every
+ * `utimes`, and cannot be set back: a later difference means the file changed since, even when no event
+ * came to the directory's watcher (a write through a hard link outside the folder, an mmap write, a lost
+ * event) and no directory time moved.
+ */
+export interface FileStamp {
+  readonly ino: number;
+  readonly ctimeMs: number;
+  readonly size: number;
+  /** When what the file counts as changes by time alone (an editor's lock file going stale), if it does. */
+  readonly expiresAt?: number;
+}
+
 /** What one entry of a directory counts as in a status. */
 export type DirEntry =
-  | { readonly kind: 'protected' | 'plaintext'; readonly size: number }
+  | { readonly kind: 'protected'; readonly size: number; readonly stamp: FileStamp | null }
+  | { readonly kind: 'plaintext'; readonly size: number }
   | { readonly kind: 'temp' }
-  | { readonly kind: 'ignored' }
+  | { readonly kind: 'ignored'; readonly stamp?: FileStamp | null }
   | { readonly kind: 'skipped'; readonly issue: FileIssue };
 
 export interface DirListing {
@@ -87,11 +102,24 @@ export function classifyDirectory(dir: string, litter: LitterFilter, guard?: Tre
       else subdirs.push(path);
     } else if (entry.isFile()) {
       const rule = guard?.file(path) ?? null;
+      // Taken before the content is read: a write after it leaves a newer ctime than the one kept.
+      const stamp = isProtectedName(entry.name) || isLockName(entry.name) ? stampOf(path) : null;
       if (isTempName(entry.name)) entries.set(entry.name, { kind: 'temp' });
-      else if (dirLitter.isLitter(entry.name)) entries.set(entry.name, { kind: 'ignored' });
+      else if (dirLitter.isLitter(entry.name))
+        // A lock file is litter only while small and fresh (litter.ts): watched for both.
+        entries.set(
+          entry.name,
+          isLockName(entry.name)
+            ? { kind: 'ignored', stamp: stamp && { ...stamp, expiresAt: stamp.mtimeMs + LOCK_FRESH_MS } }
+            : { kind: 'ignored' },
+        );
       // A name proves nothing: only a file that starts with Coffer's magic (FORMAT.md §3) is ciphertext.
       else if (isProtectedName(entry.name) && hasCofferMagic(path))
-        entries.set(entry.name, { kind: 'protected', size: statOf(path)?.size ?? 0 });
+        entries.set(entry.name, {
+          kind: 'protected',
+          size: stamp?.size ?? 0,
+          stamp: stamp && { ino: stamp.ino, ctimeMs: stamp.ctimeMs, size: stamp.size },
+        });
       else if (rule) skip(rule);
       else if (isProtectedName(entry.name))
         skip({
@@ -131,7 +159,28 @@ export function classifyDirectory(dir: string, litter: LitterFilter, guard?: Tre
   return { ino, mtimeMs, ctimeMs, entries, subdirs, error: null };
 }
 
-function statOf(path: string): { size: number; nlink: number } | null {
+/** Named like an editor's lock file (litter.ts decides whether it is a live one). */
+function isLockName(name: string): boolean {
+  return name.startsWith('~$') || (name.startsWith('.~lock.') && name.endsWith('#'));
+}
+
+function stampOf(path: string): (FileStamp & { readonly mtimeMs: number }) | null {
+  const stats = statOf(path);
+  return stats && { ino: stats.ino, ctimeMs: stats.ctimeMs, size: stats.size, mtimeMs: stats.mtimeMs };
+}
+
+/** Whether the file at `path` is still as `stamp` saw it, and `now` is before what it counts as expires. */
+export function unchangedSince(path: string, stamp: FileStamp, now: number): boolean {
+  if (stamp.expiresAt !== undefined && now >= stamp.expiresAt) return false;
+  const stats = statOf(path);
+  return (
+    stats !== null && stats.ino === stamp.ino && stats.ctimeMs === stamp.ctimeMs && stats.size === stamp.size
+  );
+}
+
+function statOf(
+  path: string,
+): { size: number; nlink: number; ino: number; ctimeMs: number; mtimeMs: number } | null {
   try {
     return lstatSync(path);
   } catch {

@@ -22,7 +22,7 @@ import { CLEAR_LIST_LIMIT, folderState, type ProtectionState } from './clear-sta
 import { guardRailsFor, type TreeGuard } from './guard-rails.js';
 import { LitterFilter } from './litter.js';
 import { isWithin } from './registry.js';
-import { classifyDirectory, type DirListing } from './status-dir.js';
+import { classifyDirectory, unchangedSince, type DirListing } from './status-dir.js';
 import type { FileIssue } from './types.js';
 
 /** What decides a folder's status besides its files: its rules. Plain data (crosses to the worker). */
@@ -96,6 +96,16 @@ function checkingIssue(dir: string): FileIssue {
     message: `${dir}: changed just now; its files are being checked`,
     hint: 'Look again in a moment.',
   };
+}
+
+/** Whether every stamped file of `listing` (status-dir.ts FileStamp) is as it was when `dir` was read. */
+function filesUnchanged(dir: string, listing: DirListing, now: number): boolean {
+  for (const [name, entry] of listing.entries) {
+    if (entry.kind !== 'protected' && entry.kind !== 'ignored') continue;
+    if (entry.stamp === undefined) continue; // litter by name alone: nothing in it or its age matters
+    if (entry.stamp === null || !unchangedSince(join(dir, name), entry.stamp, now)) return false;
+  }
+  return true;
 }
 
 /** One scan of a folder's tree, with its watchers: replaced as a whole when it cannot be trusted. */
@@ -203,7 +213,12 @@ class Tree {
       }
   }
 
-  /** One lstat per directory: a directory whose identity or times moved since its last look is dirty. */
+  /**
+   * One lstat per directory, and one per file whose classification hangs on what is in it or on time
+   * (`.coffer` files: their magic; editors' lock files: size and age): a directory whose identity or times
+   * moved since its last look, or holding such a file that changed, is dirty. Directory watches miss
+   * writes made through another name (a hard link outside the folder) and no directory time shows them.
+   */
   sweep(): void {
     const root = rootIdentity(this.root);
     if (root !== this.rootIno)
@@ -215,6 +230,7 @@ class Tree {
         const now = lstatSync(dir);
         if (now.ino !== seen.ino || now.mtimeMs !== seen.mtimeMs || now.ctimeMs !== seen.ctimeMs)
           this.dirty.add(dir);
+        else if (!filesUnchanged(dir, seen, Date.now())) this.dirty.add(dir);
       } catch {
         this.dirty.add(dir);
       }
