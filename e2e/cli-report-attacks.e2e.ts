@@ -248,4 +248,31 @@ describe.skipIf(NO_KEYRING !== null)('coffer report verify under attack', { time
     // Still says where events go, and that the URL carries a credential.
     expect(report.report.policy.managed.auditForward).toMatch(/^https:\/\/.*collector\.invalid\/ingest/);
   });
+  it('plain files a rule leaves out (an unprotected subfolder, a hidden file) are not hidden behind "0 in the clear"', async () => {
+    const dir = path.join(work, 'Clients');
+    fs.mkdirSync(path.join(dir, 'Roe'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'index.csv'), 'name\nJane\n');
+    for (const n of [1, 2, 3]) fs.writeFileSync(path.join(dir, 'Roe', `c${n}.csv`), 'Jane Roe\n');
+    fs.writeFileSync(path.join(dir, '.customers.csv'), 'Jane Roe\n');
+    const other = new Laptop('report-excluded', { COFFER_POLICY_FILE: path.join(work, 'no-policy.json') });
+    try {
+      expect((await other.run(['protect', dir])).code).toBe(0);
+      const unprotect = await other.run(['unprotect', path.join(dir, 'Roe')]);
+      expect(unprotect.code, unprotect.stderr).toBe(0);
+      const run = await other.run(['report', '--out', path.join(dir, '..', 'excluded-report.json')]);
+      expect(run.code, run.stderr).toBe(0);
+      const file = JSON.parse(fs.readFileSync(path.join(work, 'excluded-report.json'), 'utf8')) as ReportFile;
+      const facts = file.report.folders[0] as ReportFile['report']['folders'][number] & {
+        excludedByReason?: Record<string, number>;
+      };
+      expect(facts.inTheClear).toBe(0);
+      // What is on disk in the clear by rule is stated, by reason, and in the totals IT reads first.
+      expect(facts.excludedByReason).toEqual({ EXCLUDED: 1, HIDDEN: 1 });
+      expect((file.report.totals as Record<string, number>).excluded).toBe(2);
+      const verified = await other.run(['report', 'verify', path.join(work, 'excluded-report.json')]);
+      expect(verified.stdout).toMatch(/0 in the clear, 2 left out by rule/);
+    } finally {
+      fs.rmSync(other.home, { recursive: true, force: true });
+    }
+  });
 });

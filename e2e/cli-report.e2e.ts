@@ -103,7 +103,13 @@ describe.skipIf(NO_KEYRING !== null)('coffer report | report verify', { timeout:
     const report = JSON.parse(fs.readFileSync(fromShare, 'utf8')) as ReportFile;
     afterProtect = report;
     expect(report.report.reason).toBe('change');
-    expect(report.report.totals).toEqual({ folders: 1, protected: 3, inTheClear: 0, notRecoverableByIt: 3 });
+    expect(report.report.totals).toEqual({
+      folders: 1,
+      protected: 3,
+      inTheClear: 0,
+      excluded: 0,
+      notRecoverableByIt: 3,
+    });
     const v = await verify(fromShare);
     expect(v.code, v.stderr).toBe(0);
     expect(v.doc.ok).toBe(true);
@@ -149,6 +155,7 @@ describe.skipIf(NO_KEYRING !== null)('coffer report | report verify', { timeout:
         inTheClear: 1,
         inTheClearByReason: { WAITING: 1 },
         excluded: 0,
+        excludedByReason: {},
         notRecoverableByIt: 3, // no organization recovery key is deployed
         headersUnreadable: 0,
         retiredKeyStanzas: 0,
@@ -156,7 +163,13 @@ describe.skipIf(NO_KEYRING !== null)('coffer report | report verify', { timeout:
         lastRun: { op: 'protect', at: expect.any(String) as string, outcome: 'ok' },
       },
     ]);
-    expect(r.totals).toEqual({ folders: 1, protected: 3, inTheClear: 1, notRecoverableByIt: 3 });
+    expect(r.totals).toEqual({
+      folders: 1,
+      protected: 3,
+      inTheClear: 1,
+      excluded: 0,
+      notRecoverableByIt: 3,
+    });
     // The same counts as `coffer status` (clear-state.ts, rotation.ts coverage): one definition.
     const status = await laptop.json<{
       folders: {

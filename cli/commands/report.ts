@@ -45,7 +45,7 @@ async function makeReport(ctx: CliContext, reason: ReportReason): Promise<Report
         folders: () => Promise.resolve(service.status()),
         coverage: (folder) => rotation.coverage(folder),
         isProtected: (folder) => s.folders.covering(folder) !== undefined,
-        lastScan: () => lastAttestedScan(s.auditLog),
+        lastScan: () => lastAttestedScan(s.auditLog, s.audit.requiredRoots()),
         auditTrail: async () => {
           const v = await s.auditLog.verify();
           return { records: v.records, verified: v.ok };
@@ -149,7 +149,7 @@ function printVerdict(ctx: CliContext, verdict: Verdict): void {
     `  device key ${r.device.deviceKeyId ?? 'none'} (${r.device.deviceKeyState}); recovery keys ${r.recoveryKeys.current.join(', ') || 'none'}`,
   );
   out.info(
-    `  ${r.totals.folders} protected folder(s): ${r.totals.protected} files protected, ${r.totals.inTheClear} in the clear, ${r.totals.notRecoverableByIt} not recoverable by IT`,
+    `  ${r.totals.folders} protected folder(s): ${r.totals.protected} files protected, ${r.totals.inTheClear} in the clear, ${r.totals.excluded ?? '?'} left out by rule (plain on disk: hidden, excluded, unprotected subfolders), ${r.totals.notRecoverableByIt} not recoverable by IT`,
   );
   out.info(
     r.audit.state === 'none'

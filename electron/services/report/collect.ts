@@ -6,7 +6,7 @@
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import type { Recipient } from '../../../crypto/keys.js';
 import { leavesPlaintext, WAITING } from '../folders/clear-state.js';
-import { realOrSelf } from '../folders/guard-rails.js';
+import { GUARD_CODES, realOrSelf } from '../folders/guard-rails.js';
 import type { FolderStatus } from '../folders/folder-service.js';
 import type { DeviceKeyList } from '../keys/device-key.js';
 import { currentRecoveryKeyIds, type RecoveryCoverage } from '../keys/rotation.js';
@@ -102,6 +102,26 @@ function byReason(status: FolderStatus): Record<string, number> {
   return reasons;
 }
 
+const RULE_CODES: ReadonlySet<string> = new Set(Object.values(GUARD_CODES));
+
+/**
+ * Entries left in the clear by rule, by reason (§6): a hidden file, a subfolder the user unprotected
+ * (EXCLUDED, one entry however many files it holds), IT's exclusions; LITTER for OS litter and lock files.
+ * They are plain on disk: without them "0 in the clear" would hide an unprotected subfolder of customers.
+ */
+function excludedByReason(status: FolderStatus): Record<string, number> {
+  const reasons: Record<string, number> = {};
+  let byRule = 0;
+  for (const issue of status.skipped) {
+    if (!RULE_CODES.has(issue.code)) continue;
+    reasons[issue.code] = (reasons[issue.code] ?? 0) + 1;
+    byRule++;
+  }
+  const litter = status.protection.excluded - byRule;
+  if (litter > 0) reasons.LITTER = litter;
+  return reasons;
+}
+
 function folderFacts(sources: ReportSources, status: FolderStatus): ReportBody['folders'][number] {
   const coverage = sources.coverage(status.path);
   return {
@@ -111,6 +131,7 @@ function folderFacts(sources: ReportSources, status: FolderStatus): ReportBody['
     inTheClear: status.protection.inTheClearFiles,
     inTheClearByReason: byReason(status),
     excluded: status.protection.excluded,
+    excludedByReason: excludedByReason(status),
     notRecoverableByIt: coverage.notRecoverable,
     headersUnreadable: coverage.unreadable,
     retiredKeyStanzas: coverage.retiredKeyStanzas,
@@ -179,6 +200,7 @@ export async function collectReport(sources: ReportSources, reason: ReportReason
       folders: folders.length,
       protected: folders.reduce((n, f) => n + f.protected, 0),
       inTheClear: folders.reduce((n, f) => n + f.inTheClear, 0),
+      excluded: folders.reduce((n, f) => n + f.excluded, 0),
       notRecoverableByIt: folders.reduce((n, f) => n + f.notRecoverableByIt, 0),
     },
     audit:

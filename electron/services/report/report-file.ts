@@ -52,6 +52,8 @@ export const reportBodySchema = z.object({
       inTheClear: count,
       inTheClearByReason: counts,
       excluded: count,
+      // Optional: reports made before it was added still verify (§6).
+      excludedByReason: counts.optional(),
       notRecoverableByIt: count,
       headersUnreadable: count,
       retiredKeyStanzas: count,
@@ -60,7 +62,13 @@ export const reportBodySchema = z.object({
     }),
   ),
   mandatoryNotProtected: z.array(z.string()),
-  totals: z.object({ folders: count, protected: count, inTheClear: count, notRecoverableByIt: count }),
+  totals: z.object({
+    folders: count,
+    protected: count,
+    inTheClear: count,
+    excluded: count.optional(),
+    notRecoverableByIt: count,
+  }),
   audit: z.union([
     z.object({ state: z.literal('none'), note: z.string() }),
     z.object({
