@@ -289,6 +289,8 @@ export interface AuditView {
   history: AuditSummaryView[];
   retentionDays: number | null;
   running: boolean;
+  /** Findings in the clear whose protect run was started (Protect folder, Move): listed until protected. */
+  protecting: number;
 }
 
 export interface AuditProgress {

@@ -66,3 +66,18 @@ export function useRuns(initial: () => Promise<Progress[]>): Map<string, Progres
   }, [initial]);
   return runs;
 }
+
+/**
+ * Reloads every 2 s while `pending` > 0: findings whose protect run was started leave the audit's list once
+ * their file is protected, which the old plaintext's removal (it may come after the run's last event)
+ * does not announce.
+ */
+export function useSettling(pending: number, reload: () => void): void {
+  useEffect(() => {
+    if (pending <= 0) return;
+    const timer = setInterval(reload, 2000);
+    return () => {
+      clearInterval(timer);
+    };
+  }, [pending, reload]);
+}

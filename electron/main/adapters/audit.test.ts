@@ -182,6 +182,23 @@ describe('AuditAdapter', () => {
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('a moved finding is listed at its new place until its protect run has protected it', async () => {
+    const audit = make(inboxFiles);
+    await audit.scan(undefined);
+    const [a] = inboxFiles() as [string];
+    await audit.act({ action: 'move', path: a, folderId: 'v1' });
+    const moved = path.join(vault, 'a.txt');
+    expect(audit.view().files.map((f) => f.path)).toContain(moved);
+    expect(audit.view().files.find((f) => f.path === moved)).toMatchObject({
+      folder: vault,
+      protected: false,
+    });
+    expect(audit.view().last?.unprotectedWithData).toBe(3);
+    fs.renameSync(moved, `${moved}.coffer`);
+    expect(audit.view().files.map((f) => f.path)).not.toContain(moved);
+    expect(audit.view().last?.unprotectedWithData).toBe(2);
+  });
+
   it('protects the folder of a finding through add + protect; a file leaves the list once it is protected, not before', async () => {
     const audit = make(inboxFiles);
     await audit.scan(undefined);

@@ -237,6 +237,7 @@ export class AuditAdapter implements AuditPort {
       history,
       retentionDays: last?.retentionDays ?? null,
       running: this.running !== null,
+      protecting: last?.pending.length ?? 0,
     };
   }
 
@@ -479,6 +480,28 @@ export class AuditAdapter implements AuditPort {
     this.save();
   }
 
+  /**
+   * A finding moved into a protected folder is still in the clear there until the folder's run protects
+   * it: listed at its new place (and counted) until then, like a folder's findings after "Protect folder".
+   */
+  private relocate(from: string, to: string, realDir: string): void {
+    const last = this.state.last;
+    if (!last) return;
+    let modified: number | undefined;
+    try {
+      modified = fs.lstatSync(to).mtimeMs; // a copy across disks has a new time
+    } catch {
+      modified = undefined;
+    }
+    const files = last.files.map((f) =>
+      f.path === from ? { ...f, path: to, folder: path.dirname(to), modified: modified ?? f.modified } : f,
+    );
+    this.state = { ...this.state, last: { ...last, files } };
+    this.trusted.delete(from);
+    this.trusted.set(to, realDir);
+    this.markPending([to]);
+  }
+
   private markPending(paths: readonly string[]): void {
     const last = this.state.last;
     if (!last || paths.length === 0) return;
@@ -554,7 +577,7 @@ export class AuditAdapter implements AuditPort {
       );
     }
     const destination = moveInto(real, targetDir, path.basename(kept.path), stat);
-    this.forget((f) => f.path !== kept.path, false);
+    this.relocate(kept.path, destination, targetDir);
     // Then the folder's protect run, the same one the Folders screen starts (the watcher may be first).
     const { runId } = await this.deps.folders.protect(target.id);
     return {

@@ -24,7 +24,7 @@ import { ApiError, call, onEvent } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader } from '../components.js';
 import { useConfirm } from '../confirm.js';
 import { plural } from '../format.js';
-import { useLoad } from '../hooks.js';
+import { useLoad, useSettling } from '../hooks.js';
 import './audit.css';
 
 /** The built-in detectors (issue 11 item 1) as people say them: [one, many]. Policy names are shown as is. */
@@ -83,6 +83,7 @@ type Show = 'open' | 'stale' | 'all';
 export function Audit() {
   // Reloaded when folders change too: a protect run moves findings out of "in the clear" as it goes.
   const audit = useLoad(() => call('getAudit', {}), ['audit', 'folders']);
+  useSettling(audit.data?.protecting ?? 0, audit.reload);
   const folders = useLoad(() => call('listFolders', {}), ['folders']);
   const [progress, setProgress] = useState<AuditProgress | null>(null);
   const [error, setError] = useState<ErrorInfo>();

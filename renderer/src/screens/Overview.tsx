@@ -1,7 +1,7 @@
 import { call } from '../api.js';
 import { ErrorNotice, Notice, PageHeader } from '../components.js';
 import { formatWhen, plural } from '../format.js';
-import { useLoad } from '../hooks.js';
+import { useLoad, useSettling } from '../hooks.js';
 import type { Screen } from '../screens.js';
 import { StateBanner } from './StateBanner.js';
 import './audit.css';
@@ -15,6 +15,7 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
   // The last data audit (issue 11 item 4); its failure to load only hides the card.
   // Reloaded when folders change too: a protect run moves findings out of "in the clear" as it goes.
   const audit = useLoad(() => call('getAudit', {}), ['audit', 'folders']);
+  useSettling(audit.data?.protecting ?? 0, audit.reload);
   const lastAudit = audit.data?.last ?? null;
   if (!data)
     return (
