@@ -45,7 +45,7 @@ async function makeReport(ctx: CliContext, reason: ReportReason): Promise<Report
         folders: () => Promise.resolve(service.status()),
         coverage: (folder) => rotation.coverage(folder),
         isProtected: (folder) => s.folders.covering(folder) !== undefined,
-        lastScan: () => lastAttestedScan(s.auditLog),
+        lastScan: () => lastAttestedScan(s.auditLog, s.audit.requiredRoots()),
         auditTrail: async () => {
           const v = await s.auditLog.verify();
           return { records: v.records, verified: v.ok };

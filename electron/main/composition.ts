@@ -529,7 +529,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
               const v = await auditLog.verify();
               return { records: v.records, verified: v.ok };
             },
-            lastScan: () => lastAttestedScan(auditLog),
+            lastScan: () => lastAttestedScan(auditLog, auditService.requiredRoots()),
           },
           reportKey,
           reason,

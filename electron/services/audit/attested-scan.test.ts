@@ -85,4 +85,15 @@ describe.skipIf(NO_KEYRING !== null)('lastAttestedScan', { timeout: 60_000 }, ()
       fs.writeFileSync(log.logFile, genuine);
     }
   });
+  it('a policy scan that did not cover the roots the policy asks for now (HOME pointed elsewhere) is not stated', async () => {
+    await log.append('data-audit', { ...SCAN, roots: ['/tmp/empty/Desktop'], unprotectedWithFindings: 0 });
+    const stated = await lastAttestedScan(log, ['/home/u/Downloads', '/home/u/Documents']);
+    expect(stated !== undefined && 'note' in stated && stated.note).toMatch(
+      /did not cover \/home\/u\/Downloads, \/home\/u\/Documents/,
+    );
+    await log.append('data-audit', { ...SCAN, roots: ['/home/u/Documents', '/home/u/Downloads', '/srv/x'] });
+    expect(await lastAttestedScan(log, ['/home/u/Downloads', '/home/u/Documents'])).toMatchObject({
+      filesWithFindingsOutsideProtected: 1,
+    });
+  });
 });

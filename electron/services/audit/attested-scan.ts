@@ -54,7 +54,14 @@ function count(details: Details, key: string): number | null {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
-export async function lastAttestedScan(trail: TrailReader): Promise<AttestedScan> {
+/**
+ * `required`: the roots the policy asks the audit to cover now (AuditService.requiredRoots); a policy scan
+ * that left one out (run with $HOME pointed at empty folders, or before the policy changed) is not stated.
+ */
+export async function lastAttestedScan(
+  trail: TrailReader,
+  required: readonly string[] = [],
+): Promise<AttestedScan> {
   let verification: Awaited<ReturnType<TrailReader['verify']>>;
   try {
     verification = await trail.verify({ keep: isPolicyScan });
@@ -82,6 +89,13 @@ export async function lastAttestedScan(trail: TrailReader): Promise<AttestedScan
     };
   }
   const at = typeof d.finishedAt === 'string' ? d.finishedAt : record.time;
+  const covered = Array.isArray(d.roots) ? (d.roots as readonly string[]) : [];
+  const missing = required.filter((r) => !covered.includes(r));
+  if (missing.length > 0) {
+    return {
+      note: `the last audit (${at}) did not cover ${missing.join(', ')}, which the policy asks it to scan; run coffer audit scan`,
+    };
+  }
   // A file the scan could not read (made unreadable, or dressed up as a protected file that then fails
   // authentication) is in no count: stating the counts as the audit's would let it hide data from the report.
   const notRead = count(d, 'skippedErrors');

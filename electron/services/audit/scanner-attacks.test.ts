@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
 import { guardRailsFor } from '../folders/guard-rails.js';
-import { AuditService } from './scanner.js';
+import { AuditService, defaultAuditRoots } from './scanner.js';
 
 let sodium: SodiumBackend;
 const dirs: string[] = [];
@@ -161,4 +161,21 @@ describe('audit scan: the cache under attack', () => {
       await audit.close();
     }
   }, 30_000);
+  it("the default roots are the account's home folders, whatever $HOME says", () => {
+    const audit = new AuditService({
+      backend: sodium.name,
+      appHome: temp('home-app'),
+      policy: () => ({}),
+      protectedFolders: () => [],
+      identities: () => Promise.resolve([]),
+      guard: guardRailsFor(temp('home-guard'), process.env),
+    });
+    const saved = process.env.HOME;
+    process.env.HOME = temp('fake-home');
+    try {
+      expect(audit.policyRoots()).toEqual(defaultAuditRoots(os.userInfo().homedir));
+    } finally {
+      process.env.HOME = saved;
+    }
+  });
 });

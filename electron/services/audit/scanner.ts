@@ -145,10 +145,22 @@ export class AuditService {
     return this.history.all();
   }
 
-  /** The roots a scan without paths covers: the policy's (or the defaults) and every protected folder. */
+  /**
+   * The policy's audit roots, or the defaults under the account's home folder: os.userInfo() (the user
+   * database), not os.homedir(), which is $HOME, so that `HOME=/tmp/empty coffer audit scan` does not make a
+   * clean-looking policy scan of empty folders. The breach report states a scan only if it covered these.
+   */
+  requiredRoots(): string[] {
+    const roots =
+      this.deps.policy().auditRoots ?? defaultAuditRoots(this.deps.homedir ?? os.userInfo().homedir);
+    return [...new Set(roots.map((r) => nodePath.resolve(r)))];
+  }
+
+  /** The roots a scan without paths covers: requiredRoots() and every protected folder. */
   policyRoots(): string[] {
-    const policyRoots = this.deps.policy().auditRoots ?? defaultAuditRoots(this.deps.homedir ?? os.homedir());
-    return [...new Set([...policyRoots, ...this.deps.protectedFolders()].map((r) => nodePath.resolve(r)))];
+    return [
+      ...new Set([...this.requiredRoots(), ...this.deps.protectedFolders().map((r) => nodePath.resolve(r))]),
+    ];
   }
 
   async close(): Promise<void> {
