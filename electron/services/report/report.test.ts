@@ -165,6 +165,28 @@ describe('delivery to reportDir (REPORT.md §7)', () => {
     expect(fs.readdirSync(base)).toEqual(['share']); // no temp file left behind
   });
 
+  it('a link planted under the report name is replaced, never written through; a folder there fails clearly', async () => {
+    const share = tmp('share-planted');
+    const outside = tmp('outside');
+    const victim = path.join(outside, 'victim.txt');
+    fs.writeFileSync(victim, 'not yours');
+    const name = reportFileName(body('change', new Date().toISOString()));
+    fs.symlinkSync(victim, path.join(share, name));
+    const events = new Recorded();
+    const { p } = publisher(share, events);
+    expect((await p.publish('change')).status).toBe('written');
+    expect(fs.readFileSync(victim, 'utf8')).toBe('not yours');
+    expect(fs.lstatSync(path.join(share, name)).isFile()).toBe(true);
+    expect(checkReportText(name, fs.readFileSync(path.join(share, name), 'utf8')).ok).toBe(true);
+    // A folder with the report's name: the delivery fails, is recorded, and leaves no temp file.
+    fs.rmSync(path.join(share, name));
+    fs.mkdirSync(path.join(share, name, 'inside'), { recursive: true });
+    const failed = await p.publish('change');
+    expect(failed.status).toBe('failed');
+    expect(events.records.map((r) => r.type)).toEqual(['report-written', 'report-failed']);
+    expect(fs.readdirSync(share)).toEqual([name]);
+  });
+
   it('is off without reportDir: nothing is made', async () => {
     const { p, made } = publisher(undefined, new Recorded());
     expect(await p.publish('daily')).toEqual({ status: 'off' });
