@@ -315,9 +315,10 @@ function loadNative(): SodiumBackend {
  * verdict and the same next state, for ~40% of the CPU (Poly1305 over the ciphertext, two ChaCha20 blocks).
  * It works on the state init_pull filled, whose layout libsodium's public header fixes: key (32 bytes),
  * then the 12-byte nonce = counter (4, little-endian) ‖ inonce (8). crypto/session.test.ts checks it
- * against pull() on every vector and on damaged streams.
+ * against pull() on every vector and on damaged streams; exported only for crypto/stream-check-attacks.test.ts,
+ * which drives it from a state at the 32-bit counter wrap (unreachable through streamPull in a test).
  */
-function secretstreamChecker(
+export function secretstreamChecker(
   na: SodiumNative,
   state: Uint8Array,
 ): (ciphertext: Uint8Array) => { final: boolean } | null {
