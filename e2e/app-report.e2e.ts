@@ -73,7 +73,13 @@ describe.skipIf(NO_KEYRING !== null)('the app: reports to policy reportDir', { t
   it('sends the daily report at start and one after a protect, each verifying as this laptop', async () => {
     await until('the daily report at start', () => inShare()?.report.reason === 'daily');
     const daily = inShare();
-    expect(daily?.report.totals).toEqual({ folders: 0, protected: 0, inTheClear: 0, notRecoverableByIt: 0 });
+    expect(daily?.report.totals).toEqual({
+      folders: 0,
+      protected: 0,
+      inTheClear: 0,
+      excluded: 0,
+      notRecoverableByIt: 0,
+    });
 
     const folder = fs.realpathSync(tempDir('app-report-folder'));
     fs.writeFileSync(path.join(folder, 'a.csv'), 'customer row\n');
