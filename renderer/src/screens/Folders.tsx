@@ -23,7 +23,9 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
             onError={onError}
             onAction={async () => {
               setError(undefined);
-              await call('addFolder', {});
+              // Adding a folder protects it: what is already there is encrypted now, with progress on its card.
+              const added = await call('addFolder', {});
+              if (added !== null) await call('protectFolder', { folderId: added.id });
             }}
           >
             Add folder…
