@@ -41,8 +41,20 @@ function isSep(c: number): boolean {
   return c === SPACE || c === DASH || c === DOT || c === SLASH;
 }
 
+/** A token this long or longer is classified only by its parts (split at spaces); no value is longer. */
 const MAX_DIGITS = 24;
 const MAX_GROUPS = 12;
+/** A token's digits and groups kept for the split at spaces; a longer token is ended at a space. */
+const BUF_DIGITS = 96;
+const BUF_GROUPS = 32;
+/** Longest value, in digits and groups, tried as a part of a token (a 19-digit card, "+44 (0)20 …"). */
+const PART_DIGITS = 20;
+const PART_GROUPS = 8;
+
+/** What classify() made of a token. */
+const NONE = 0; // fits no shape: its parts may still be values
+const COUNTED = 1;
+const DECOY = 2; // fits a shape but fails its check: nothing is counted, not even its parts
 
 /** Scratch state of one scan (one per call: scans may run concurrently in one worker). */
 class Scan {
@@ -52,10 +64,15 @@ class Scan {
   nCard = 0;
   nSsn = 0;
   nNino = 0;
-  readonly digits = new Uint8Array(MAX_DIGITS);
-  readonly groups = new Uint8Array(MAX_GROUPS);
-  readonly seps = new Uint8Array(MAX_GROUPS);
-  readonly parens = new Uint8Array(MAX_GROUPS);
+  readonly digits = new Uint8Array(BUF_DIGITS);
+  readonly groups = new Uint8Array(BUF_GROUPS);
+  readonly seps = new Uint8Array(BUF_GROUPS);
+  readonly parens = new Uint8Array(BUF_GROUPS);
+  // The whole token, kept while its parts are loaded into the arrays above one by one (split()).
+  readonly tokDigits = new Uint8Array(BUF_DIGITS);
+  readonly tokGroups = new Uint8Array(BUF_GROUPS);
+  readonly tokSeps = new Uint8Array(BUF_GROUPS);
+  readonly tokParens = new Uint8Array(BUF_GROUPS);
   readonly chars = new Uint16Array(40);
 
   /**
@@ -162,7 +179,7 @@ class Scan {
       while (i < n) {
         const c = s.charCodeAt(i);
         if (c < 48 || c > 57) break;
-        if (nd < MAX_DIGITS) this.digits[nd] = c - 48;
+        if (nd < BUF_DIGITS) this.digits[nd] = c - 48;
         nd++;
         len++;
         i++;
@@ -177,7 +194,7 @@ class Scan {
         }
         i++;
       }
-      if (ng < MAX_GROUPS) {
+      if (ng < BUF_GROUPS) {
         this.groups[ng] = len;
         this.parens[ng] = paren;
       }
@@ -187,24 +204,111 @@ class Scan {
       const next = s.charCodeAt(i + 1);
       const sepThenGroup =
         isSep(c) && (cls(next) === DIGIT || (next === OPEN && cls(s.charCodeAt(i + 2)) === DIGIT));
+      // A long run of space-separated numbers (a table row) is cut at a space before the buffers fill.
+      if (sepThenGroup && c === SPACE && (ng >= BUF_GROUPS - 1 || nd >= BUF_DIGITS - PART_DIGITS)) break;
       if (sepThenGroup) {
-        if (ng - 1 < MAX_GROUPS) this.seps[ng - 1] = c;
+        if (ng - 1 < BUF_GROUPS) this.seps[ng - 1] = c;
         i++;
         continue;
       }
       if (paren === 1 && (cls(c) === DIGIT || c === OPEN)) {
-        if (ng - 1 < MAX_GROUPS) this.seps[ng - 1] = CLOSE;
+        if (ng - 1 < BUF_GROUPS) this.seps[ng - 1] = CLOSE;
         continue;
       }
       break;
     }
     const end = i;
-    if (nd > MAX_DIGITS || ng > MAX_GROUPS || !this.startsAt(start) || !this.endsAt(end)) {
-      return this.skipWord(end);
-    }
     // Fewer than 8 digits is nothing here (ids, amounts, times): most tokens stop at this test.
-    if (nd >= 8) this.classify(plus, nd, ng);
-    return end;
+    if (nd < 8 || nd > BUF_DIGITS || ng > BUF_GROUPS) return this.skipWord(end);
+    const startOk = this.startsAt(start);
+    const endOk = this.endsAt(end);
+    const whole =
+      startOk && endOk && nd <= MAX_DIGITS && ng <= MAX_GROUPS ? this.classify(plus, nd, ng) : NONE;
+    // Values side by side, split by single spaces ("1980-01-02 123-45-6789"), fit no shape as one token.
+    if (whole === NONE) this.split(plus, ng, startOk, endOk);
+    return endOk ? end : this.skipWord(end);
+  }
+
+  /**
+   * Classifies the parts of a token that fitted no shape as a whole, split at its spaces: from each part's
+   * start, the longest run of parts that fits a shape is taken (counted, or a decoy), and the scan goes on
+   * after it. The first part must start, and the last end, as a value does (startsAt/endsAt).
+   */
+  private split(plus: boolean, ng: number, startOk: boolean, endOk: boolean): void {
+    let hasSpace = false;
+    for (let k = 0; k < ng - 1; k++) if (this.seps[k] === SPACE) hasSpace = true;
+    if (!hasSpace) return;
+    // Plain loops, not set(subarray()): this runs per token, and a subarray is an allocation.
+    let nd = 0;
+    for (let k = 0; k < ng; k++) {
+      this.tokGroups[k] = this.groups[k] ?? 0;
+      this.tokSeps[k] = this.seps[k] ?? 0;
+      this.tokParens[k] = this.parens[k] ?? 0;
+      nd += this.groups[k] ?? 0;
+    }
+    for (let k = 0; k < nd; k++) this.tokDigits[k] = this.digits[k] ?? 0;
+    let s = 0;
+    let offset = 0; // digits before group s
+    while (s < ng) {
+      let taken = -1;
+      if (s > 0 || startOk) {
+        // Ends at a space or at the token's end, longest first, within the size of a value.
+        let e = s;
+        let digits = this.tokGroups[s] ?? 0;
+        while (
+          e + 1 < ng &&
+          e + 1 - s < PART_GROUPS &&
+          digits + (this.tokGroups[e + 1] ?? 0) <= PART_DIGITS
+        ) {
+          e++;
+          digits += this.tokGroups[e] ?? 0;
+        }
+        for (; e >= s && taken < 0; e--) {
+          const atEnd = e === ng - 1;
+          if ((atEnd && !endOk) || (!atEnd && this.tokSeps[e] !== SPACE)) {
+            digits -= this.tokGroups[e] ?? 0;
+            continue;
+          }
+          const partPlus = plus && s === 0;
+          if (
+            this.mayBeValue(s, offset, digits, partPlus) &&
+            this.loadPart(s, e, offset, digits, partPlus) !== NONE
+          )
+            taken = e;
+          digits -= this.tokGroups[e] ?? 0;
+        }
+      }
+      // Go on after the part taken, else at the next part (after the next space).
+      let next = taken >= 0 ? taken + 1 : s + 1;
+      if (taken < 0) while (next < ng && this.tokSeps[next - 1] !== SPACE) next++;
+      for (let k = s; k < next; k++) offset += this.tokGroups[k] ?? 0;
+      s = next;
+    }
+  }
+
+  /**
+   * A cheap test that a part starting at group `s` could fit a shape of classify() (most parts cannot: dates,
+   * times, amounts): under 13 digits and without '+', only an SSN or a NANP number (first group of 3 or a
+   * lone 1), a number starting with 0 (00 or trunk 0) or one whose first group is in parentheses can.
+   */
+  private mayBeValue(s: number, offset: number, digits: number, plus: boolean): boolean {
+    if (digits < 8) return false;
+    if (plus || digits >= 13 || this.tokParens[s] === 1) return true;
+    const first = this.tokGroups[s] ?? 0;
+    const d0 = this.tokDigits[offset] ?? 0;
+    return first === 3 || d0 === 0 || (first === 1 && d0 === 1);
+  }
+
+  /** Loads groups s..e of the kept token into the working arrays and classifies them. */
+  private loadPart(s: number, e: number, offset: number, digits: number, plus: boolean): number {
+    const ng = e - s + 1;
+    for (let k = 0; k < ng; k++) {
+      this.groups[k] = this.tokGroups[s + k] ?? 0;
+      this.parens[k] = this.tokParens[s + k] ?? 0;
+      this.seps[k] = this.tokSeps[s + k] ?? 0;
+    }
+    for (let k = 0; k < digits; k++) this.digits[k] = this.tokDigits[offset + k] ?? 0;
+    return this.classify(plus, digits, ng);
   }
 
   private sameSeps(ng: number, allowed: (c: number) => boolean): boolean {
@@ -220,7 +324,8 @@ class Scan {
     return false;
   }
 
-  private classify(plus: boolean, nd: number, ng: number): void {
+  /** Counts the token in the working arrays as at most one detector; says whether it fitted a shape. */
+  private classify(plus: boolean, nd: number, ng: number): number {
     const g = this.groups;
     const d = this.digits;
     const paren = this.anyParen(ng);
@@ -233,8 +338,9 @@ class Scan {
         g[2] === 4 &&
         this.sameSeps(3, (c) => c === DASH || c === SPACE)
       ) {
-        if (ssnValid(d)) this.nSsn++;
-        return;
+        if (!ssnValid(d)) return DECOY;
+        this.nSsn++;
+        return COUNTED;
       }
       // Payment card: 13–19 digits not starting with 0 (no issuer does), bare or in groups (first group of 4) split by spaces or dashes.
       if (
@@ -244,11 +350,14 @@ class Scan {
         this.sameSeps(ng, (c) => c === SPACE || c === DASH) &&
         this.cardGroups(ng)
       ) {
-        if (luhnValid(d, nd) && knownCardPrefix(d, nd)) this.nCard++;
-        return;
+        if (!luhnValid(d, nd) || !knownCardPrefix(d, nd)) return DECOY;
+        this.nCard++;
+        return COUNTED;
       }
     }
-    if (this.isPhone(plus, nd, ng)) this.nPhone++;
+    if (!this.isPhone(plus, nd, ng)) return NONE;
+    this.nPhone++;
+    return COUNTED;
   }
 
   private cardGroups(ng: number): boolean {

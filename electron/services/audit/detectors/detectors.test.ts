@@ -305,6 +305,33 @@ describe('FindingCounter (text in chunks)', () => {
   });
 });
 
+describe('values side by side on one line (adversarial review)', () => {
+  // A digit run joined by single spaces was read as ONE token: two values separated by a space (a PDF table
+  // row, whose cells pdf-read.ts joins with spaces; a space-aligned report) fitted no shape and counted
+  // nothing. Each of these counted {} before.
+  it.each([
+    ['Ann Smith 1980-01-02 123-45-6789', { 'us-ssn': 1 }],
+    ['Ann Smith 123-45-6789 555-867-5309', { 'us-ssn': 1, phone: 1 }],
+    ['123-45-6789 772-01-2345', { 'us-ssn': 2 }],
+    ['4111 1111 1111 1111 12/25', { 'payment-card': 1 }],
+    ['card 4111111111111111 123', { 'payment-card': 1 }],
+    ['+44 20 7946 0958 123-45-6789', { phone: 1, 'us-ssn': 1 }],
+    ['12 4111 1111 1111 1111', { 'payment-card': 1 }],
+    ['1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 123-45-6789', { 'us-ssn': 1 }],
+  ])('%s', (text, want) => {
+    expect(countFindings(text, makeDetectors())).toEqual(want);
+  });
+
+  it('a decoy stays a decoy: its parts are not counted on their own', () => {
+    const det = makeDetectors();
+    expect(countFindings('4111 1111 1111 1112', det)).toEqual({}); // bad Luhn
+    expect(countFindings('666-12-3456 000-12-3456', det)).toEqual({}); // invalid SSNs side by side
+    expect(countFindings('ref-7 123-45-6789', det)).toEqual({ 'us-ssn': 1 }); // "ref-7" is not a value
+    expect(countFindings('123-45-6789 55-X', det)).toEqual({ 'us-ssn': 1 });
+    expect(countFindings('123-45-6789 5-X', det)).toEqual({ 'us-ssn': 1 });
+  });
+});
+
 describe('policy patterns under attack (adversarial review)', () => {
   // The 5 s budget is per file (README): a streamed file is counted push by push, and each push used to get
   // a fresh budget, so a pattern at ~1 s per 64 Ki characters held a worker for hours on a 1 GB CSV.
