@@ -3,7 +3,16 @@
  * still agree with the walk (the CLI's answer) and never claim protected what is not. Real files, the
  * real worker and its real directory watchers; the walk (FolderService.status) is the reference.
  */
-import { linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
@@ -162,4 +171,23 @@ it("an editor's lock file that goes stale while nothing changes is counted as th
   status = await agrees(500);
   expect(status.protection.allProtected).toBe(false);
   expect(status.protection.inTheClear).toEqual([expect.objectContaining({ path: lock, code: 'WAITING' })]);
+});
+
+it('a subfolder left out because of what it held (a keyring folder) is walked once it holds documents instead', async () => {
+  // A folder shaped like GNOME's keyring folder is never touched (guard-rails.ts secretStoreAt): excluded.
+  mkdirSync(join(data, 'keyrings'));
+  writeFileSync(join(data, 'keyrings', 'login.keyring'), 'keyring');
+  let status = await agrees();
+  expect(status.protection.allProtected).toBe(true);
+  expect(status.protection.excluded).toBe(1);
+  await sleep(300);
+  expect((await cached()).protection.allProtected).toBe(true);
+  // Its keyring goes, a document comes: now an ordinary folder, whose document is in the clear.
+  writeFileSync(join(data, 'keyrings', 'contracts.pdf'), 'a customer contract');
+  unlinkSync(join(data, 'keyrings', 'login.keyring'));
+  status = await agrees();
+  expect(status.protection.allProtected).toBe(false);
+  expect(status.protection.inTheClear).toEqual([
+    expect.objectContaining({ path: join(data, 'keyrings', 'contracts.pdf'), code: 'WAITING' }),
+  ]);
 });

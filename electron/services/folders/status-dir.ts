@@ -8,7 +8,7 @@ import { lstatSync, readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { toCofferError } from '../fs-errors.js';
 import { isProtectedName, isTempName, PROTECTED_SUFFIX } from '../safe-file.js';
-import type { TreeGuard } from './guard-rails.js';
+import { GUARD_CODES, type TreeGuard } from './guard-rails.js';
 import { LOCK_FRESH_MS, type LitterFilter } from './litter.js';
 import type { FileIssue } from './types.js';
 import { hasCofferMagic } from './walk.js';
@@ -33,7 +33,7 @@ export type DirEntry =
   | { readonly kind: 'plaintext'; readonly size: number }
   | { readonly kind: 'temp' }
   | { readonly kind: 'ignored'; readonly stamp?: FileStamp | null }
-  | { readonly kind: 'skipped'; readonly issue: FileIssue };
+  | { readonly kind: 'skipped'; readonly issue: FileIssue; readonly stamp?: FileStamp | null };
 
 export interface DirListing {
   /** The directory's identity and times when it was read: a later difference means it changed since. */
@@ -97,8 +97,15 @@ export function classifyDirectory(dir: string, litter: LitterFilter, guard?: Tre
         hint: 'Coffer never follows links; protect the folder it points to instead.',
       });
     } else if (entry.isDirectory()) {
+      // Taken first, as for files: a change after it leaves a newer ctime than the one kept.
+      const stamp = stampOf(path);
       const rule = guard?.dir(path);
-      if (rule) skip(rule);
+      // A folder never touched for what it holds (a keyring folder by its files) or what it is (a bind
+      // mount of one): unwatched, so its own times are checked; once it changes its parent is read again
+      // and the rule asked again (guard-rails.ts secretStoreAt, sameAsForbidden).
+      if (rule?.code === GUARD_CODES.forbidden)
+        entries.set(entry.name, { kind: 'skipped', issue: rule, stamp });
+      else if (rule) skip(rule);
       else subdirs.push(path);
     } else if (entry.isFile()) {
       const rule = guard?.file(path) ?? null;

@@ -101,8 +101,9 @@ function checkingIssue(dir: string): FileIssue {
 /** Whether every stamped file of `listing` (status-dir.ts FileStamp) is as it was when `dir` was read. */
 function filesUnchanged(dir: string, listing: DirListing, now: number): boolean {
   for (const [name, entry] of listing.entries) {
-    if (entry.kind !== 'protected' && entry.kind !== 'ignored') continue;
-    if (entry.stamp === undefined) continue; // litter by name alone: nothing in it or its age matters
+    if (entry.kind !== 'protected' && entry.kind !== 'ignored' && entry.kind !== 'skipped') continue;
+    // Litter by name alone, a skip by name or rule: nothing in it or its age matters.
+    if (entry.stamp === undefined) continue;
     if (entry.stamp === null || !unchangedSince(join(dir, name), entry.stamp, now)) return false;
   }
   return true;
