@@ -16,7 +16,10 @@ export function sniffEncoding(sample: Uint8Array): { encoding: Encoding; skip: n
   if (sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf) return { encoding: 'utf-8', skip: 3 };
   if (sample[0] === 0xff && sample[1] === 0xfe) return { encoding: 'utf-16le', skip: 2 };
   if (sample[0] === 0xfe && sample[1] === 0xff) return { encoding: 'utf-16be', skip: 2 };
-  if (sample.indexOf(0) >= 0) return { reason: BINARY };
+  if (sample.indexOf(0) >= 0) {
+    const utf16 = utf16WithoutBom(sample.subarray(0, SAMPLE));
+    return utf16 === undefined ? { reason: BINARY } : { encoding: utf16, skip: 0 };
+  }
   // Streaming decode: a multi-byte character cut by the sample's end is held back, not counted as bad.
   const decoded = new TextDecoder('utf-8').decode(sample.subarray(0, SAMPLE), { stream: true });
   if (!decoded.includes('\uFFFD')) return { encoding: 'utf-8', skip: 0 };
@@ -28,6 +31,33 @@ export function sniffEncoding(sample: Uint8Array): { encoding: Encoding; skip: n
   }
   if (control <= Math.min(sample.length, SAMPLE) / 100) return { encoding: 'windows-1252', skip: 0 };
   return { reason: BINARY };
+}
+
+/**
+ * UTF-16 without a byte-order mark (exports of some Windows tools): the high byte of most characters is 0
+ * and the low byte almost never is. A file of small 16-bit numbers has the same bytes, so the decoded
+ * sample must also be text (next to no control characters).
+ */
+function utf16WithoutBom(sample: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
+  const pairs = sample.length >> 1;
+  if (pairs < 2) return undefined;
+  let evenZero = 0;
+  let oddZero = 0;
+  for (let i = 0; i + 1 < sample.length; i += 2) {
+    if (sample[i] === 0) evenZero++;
+    if (sample[i + 1] === 0) oddZero++;
+  }
+  let encoding: 'utf-16le' | 'utf-16be';
+  if (oddZero >= pairs / 2 && evenZero <= pairs / 100) encoding = 'utf-16le';
+  else if (evenZero >= pairs / 2 && oddZero <= pairs / 100) encoding = 'utf-16be';
+  else return undefined;
+  const text = new TextDecoder(encoding).decode(sample.subarray(0, pairs * 2));
+  let control = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 9 && c !== 10 && c !== 13 && c !== 12) || c === 0x7f || c === 0xfffd) control++;
+  }
+  return control <= text.length / 100 ? encoding : undefined;
 }
 
 export function decodeText(bytes: Uint8Array, limits: { maxTextChars: number }): ExtractResult {

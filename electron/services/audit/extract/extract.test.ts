@@ -390,3 +390,45 @@ describe('PDF bombs (adversarial review)', () => {
     expect(Object.keys(countFindings(text, detectors)).length).toBeGreaterThan(0);
   }, 60_000);
 });
+
+describe('text lost on the way to the detectors (adversarial review)', () => {
+  // Both read as {} before: UTF-16 without a byte-order mark was "binary data" (its NUL bytes), and Word's
+  // non-breaking hyphen (the one people type in phone numbers so they do not wrap) was dropped, joining
+  // the digits into a bare run that no detector counts.
+  it('UTF-16 LE and BE text without a byte-order mark is read, whole and streamed', async () => {
+    const text = 'Name,SSN,Mail\nAnn,123-45-6789,ann@example.com\n'.repeat(50);
+    const le = Buffer.from(text, 'utf16le');
+    const be = Buffer.from(le).swap16();
+    for (const bytes of [le, be]) {
+      expect(countFindings(textOf(await extractText(bytes, 'export.csv')), detectors)).toEqual({
+        'us-ssn': 50,
+        email: 50,
+      });
+      const stream = new TextStreamDecoder();
+      const streamed = stream.push(bytes.subarray(0, 101)) + stream.push(bytes.subarray(101)) + stream.end();
+      expect(stream.failure).toBeUndefined();
+      expect(streamed).toBe(text);
+    }
+    // Binary with NUL bytes is still binary.
+    expect(reasonOf(await extractText(randomBytes(64 * 1024), 'junk.txt'))).toBe('binary data, not text');
+    const sparse = Buffer.alloc(4096);
+    sparse.write('123-45-6789', 1000, 'latin1');
+    expect(reasonOf(await extractText(sparse, 'sparse.txt'))).toBe('binary data, not text');
+  });
+
+  it("Word's non-breaking hyphen is a hyphen, its optional hyphen nothing", async () => {
+    const run = (t: string): string => `<w:r><w:t>${t}</w:t></w:r>`;
+    const hyphen = '<w:r><w:noBreakHyphen/></w:r>';
+    const body =
+      `<w:p>${run('SSN 123')}${hyphen}${run('45')}${hyphen}${run('6789')}</w:p>` +
+      `<w:p>${run('Tel 415')}${hyphen}${run('555')}${hyphen}${run('2671')}</w:p>` +
+      `<w:p>${run('ann@exam')}<w:r><w:softHyphen/></w:r>${run('ple.com')}</w:p>`;
+    const doc = `<w:document xmlns:w="w"><w:body>${body}</w:body></w:document>`;
+    const docx = zipSync({ 'word/document.xml': strToU8(doc) });
+    expect(countFindings(textOf(await extractText(docx, 'hyphens.docx')), detectors)).toEqual({
+      'us-ssn': 1,
+      phone: 1,
+      email: 1,
+    });
+  });
+});

@@ -133,6 +133,8 @@ export const DOCX: MarkupRules = {
     ['w:tab', '\t'],
     ['w:br', '\n'],
     ['w:cr', '\n'],
+    // The hyphen people type in phone numbers so they do not wrap (w:softHyphen, an optional one, is nothing).
+    ['w:noBreakHyphen', '-'],
   ]),
   skip: new Set(['w:instrtext', 'w:instrText', 'w:fldData']),
 };
