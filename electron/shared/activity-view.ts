@@ -66,6 +66,9 @@ export function categoryOf(action: string): ActivityCategory {
   return BY_ACTION[action] ?? 'other';
 }
 
+/** Said beside an entry the audit trail does not hold (adapters/activity-view.ts `unverified`). */
+export const UNVERIFIED_TEXT = 'not on the audit trail';
+
 /** The outcome as the table words it. */
 export function outcomeText(outcome: ActivityEntry['outcome']): string {
   return outcome === 'ok' ? 'Done' : outcome === 'error' ? 'Failed' : 'Cancelled';
@@ -112,6 +115,7 @@ export function serializeActivity(entries: readonly ActivityEntry[], format: 'js
           target: e.target,
           outcome: e.outcome,
           ...(e.detail === undefined ? {} : { detail: e.detail }),
+          ...(e.unverified ? { unverified: true } : {}),
         }),
       )
       .map((line) => `${line}\n`)
@@ -123,7 +127,7 @@ export function serializeActivity(entries: readonly ActivityEntry[], format: 'js
       categoryOf(e.action),
       e.action,
       e.target,
-      outcomeText(e.outcome),
+      e.unverified ? `${outcomeText(e.outcome)} (${UNVERIFIED_TEXT})` : outcomeText(e.outcome),
       e.detail ?? '',
     ]
       .map(csvField)

@@ -231,6 +231,8 @@ export interface ActivityEntry {
   target: string;
   outcome: 'ok' | 'error' | 'cancelled';
   detail?: string;
+  /** A security event the audit trail does not hold (the Activity file is plain; the trail is signed). */
+  unverified?: boolean;
 }
 
 /**

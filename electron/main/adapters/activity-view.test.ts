@@ -277,6 +277,39 @@ describe.skipIf(NO_KEYRING !== null)('the Activity log reads the audit trail', {
     expect(readable.list()).toHaveLength(4);
   });
 
+  it('a security event written into the Activity file by another process, absent from the trail, is marked unverified', async () => {
+    // The app has been running for ten minutes: its trail began then.
+    let clock = Date.now() - 600_000;
+    const trail = new AuditLog({
+      sodium,
+      keyStore,
+      lockDir: path.join(dir, 'locks3'),
+      dir: path.join(dir, 'audit3'),
+      now: () => new Date(clock),
+    });
+    const file = path.join(dir, 'activity3.jsonl');
+    const log = new ActivityLog(file, () => clock);
+    await trail.append('policy-changed', { status: 'none' });
+    clock += 60_000;
+    const real = { action: 'Decrypt a copy', target: 'report.pdf', outcome: 'ok' as const };
+    log.record(real);
+    await trail.append('decrypt-copy', real);
+    // Not a security event: nothing to check it against.
+    log.record({ action: 'Verify', target: 'a.pdf', outcome: 'ok' });
+    await trail.close();
+    // The forger appends a line: "protect finished" for a folder that was never protected.
+    const forged = { id: 'f1', at: clock + 60_000, action: 'Protect finished', target: '/x', outcome: 'ok' };
+    fs.appendFileSync(file, `${JSON.stringify(forged)}\n`);
+    const listed = new ReadableActivity(new ActivityLog(file), () => undefined, trail).list();
+    expect(listed.filter((e) => e.unverified === true).map((e) => e.action)).toEqual(['Protect finished']);
+    expect(listed.find((e) => e.action === 'Decrypt a copy')?.unverified).toBeUndefined();
+    expect(listed.filter((e) => e.action === 'Decrypt a copy')).toHaveLength(1);
+    // An export says so too.
+    const csv = serializeActivity(listed, 'csv');
+    expect(csv).toContain('Protect finished,/x,Done (not on the audit trail),');
+    expect(serializeActivity(listed, 'jsonl')).toContain('"unverified":true');
+  });
+
   it('an app action the trail holds stays listed when the (unauthenticated) Activity file loses or changes it', async () => {
     const trail = new AuditLog({
       sodium,

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { securityEventOf } from '../../services/audit-log/activity-events.js';
 import { toCofferError } from '../../services/fs-errors.js';
 import { matchesFilter, serializeActivity } from '../../shared/activity-view.js';
 import type { ActivityEntry, ActivityFilter, TrailCheck } from '../../shared/contract.js';
@@ -185,12 +186,16 @@ export class ReadableActivity implements ActivityPort {
    * dropped when the app's "Data audit" entry is within SAME_EVENT_MS of it; other trail-only events never
    * are (a CLI protect in the same seconds as an app protect is another event).
    */
-  private trailEntries(raw: readonly ActivityEntry[]): ActivityEntry[] {
+  private trailEntries(raw: readonly ActivityEntry[]): {
+    entries: ActivityEntry[];
+    unverified: ReadonlySet<number>;
+  } {
     let records: readonly TrailRecord[];
     try {
       records = this.trail?.read() ?? [];
     } catch {
-      return []; // an unreadable trail: the Activity log still lists; verify() says what is wrong
+      // an unreadable trail: the Activity log still lists; verify() says what is wrong
+      return { entries: [], unverified: new Set() };
     }
     const used = new Set<number>();
     const claim = (match: (e: ActivityEntry) => boolean): boolean => {
@@ -242,6 +247,28 @@ export class ReadableActivity implements ActivityPort {
         ...(detail ? { detail: plainDetail(detail) } : {}),
       });
     }
+    return { entries: out, unverified: this.unverified(raw, used, records) };
+  }
+
+  /**
+   * The Activity entries that are security events (AuditedActivity puts each on the trail) but have no
+   * copy there: written into the plain Activity file by something else, or the trail's write failed.
+   * Only entries the trail read could hold are judged: from its first record read on, and older than
+   * SAME_EVENT_MS (the trail's copy is written just after the entry).
+   */
+  private unverified(
+    raw: readonly ActivityEntry[],
+    copied: ReadonlySet<number>,
+    records: readonly TrailRecord[],
+  ): ReadonlySet<number> {
+    const first = records.slice(-TRAIL_READ)[0];
+    const since = first === undefined ? Number.NaN : Date.parse(first.time);
+    const out = new Set<number>();
+    if (!Number.isFinite(since)) return out;
+    const settled = Date.now() - SAME_EVENT_MS;
+    raw.forEach((e, i) => {
+      if (!copied.has(i) && e.at >= since && e.at < settled && securityEventOf(e) !== null) out.add(i);
+    });
     return out;
   }
 
@@ -264,15 +291,16 @@ export class ReadableActivity implements ActivityPort {
       return paths.get(id);
     };
     const raw = this.inner.list();
-    const own = raw.map((e) => {
+    const { entries: trail, unverified } = this.trailEntries(raw);
+    const own = raw.map((e, i) => {
       const target = pathOf(e.target) ?? plainDetail(e.target);
       return {
         ...e,
         target,
         ...(e.detail === undefined ? {} : { detail: plainDetail(e.detail) }),
+        ...(unverified.has(i) ? { unverified: true } : {}),
       };
     });
-    const trail = this.trailEntries(raw);
     if (trail.length === 0) return own;
     // Newest first, as the Activity log lists (a stable sort keeps each log's own order on equal times).
     return [...own, ...trail].sort((a, b) => b.at - a.at);

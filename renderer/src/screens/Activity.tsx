@@ -6,7 +6,13 @@
  */
 import { useMemo, useState } from 'react';
 import type { ActivityCategory, ActivityEntry, ActivityFilter, ErrorInfo } from '@shared/contract.js';
-import { CATEGORY_LABELS, categoryOf, matchesFilter, outcomeText } from '@shared/activity-view.js';
+import {
+  CATEGORY_LABELS,
+  UNVERIFIED_TEXT,
+  categoryOf,
+  matchesFilter,
+  outcomeText,
+} from '@shared/activity-view.js';
 import { printable } from '@shared/printable.js';
 import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader } from '../components.js';
@@ -235,6 +241,14 @@ function Row({ entry: a }: { entry: ActivityEntry }) {
         >
           {outcomeText(a.outcome)}
         </span>
+        {a.unverified ? (
+          <span
+            className="pill pill-warn"
+            title="The Activity file says this happened, but the tamper-evident audit trail does not hold it."
+          >
+            {UNVERIFIED_TEXT}
+          </span>
+        ) : null}
       </td>
     </tr>
   );
