@@ -6,10 +6,11 @@
  * planted files (the real scanner is walked in e2e/app-audit-screen.e2e.ts); these tests are about the
  * adapter's checks.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FolderView } from '../../shared/contract.js';
 import { randomBytes as randomBytesSync } from 'node:crypto';
 import { AuditAdapter, freeName, moveNoClobber, type AuditScanner, type ScanReportLike } from './audit.js';
@@ -505,6 +506,40 @@ describe('AuditAdapter under attack', () => {
         .view()
         .files.map((f) => f.folder),
     ).toEqual([inbox]);
+  });
+
+  // A full destination disk across devices: a real 1 MiB tmpfs (needs root to mount; skipped otherwise).
+  const tiny = ((): string | null => {
+    if (process.platform !== 'linux' || process.getuid?.() !== 0) return null;
+    const at = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-tiny-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', at], { stdio: 'ignore' });
+      return at;
+    } catch {
+      fs.rmdirSync(at);
+      return null;
+    }
+  })();
+  if (!tiny) console.warn('SKIPPED full-disk move test: cannot mount a small tmpfs here (not root on Linux)');
+  afterAll(() => {
+    if (!tiny) return;
+    execFileSync('umount', [tiny], { stdio: 'ignore' });
+    fs.rmdirSync(tiny);
+  });
+  it.skipIf(!tiny)('a move onto a full disk fails, leaves the source whole and no partial copy', () => {
+    const dest = tiny ?? '';
+    const from = path.join(inbox, 'big.bin');
+    const data = randomBytesSync(3 * 1024 * 1024);
+    fs.writeFileSync(from, data);
+    let code: unknown;
+    try {
+      moveNoClobber(from, path.join(dest, 'big.bin'));
+    } catch (error) {
+      code = (error as { code?: unknown }).code;
+    }
+    expect(code).toBe('ENOSPC');
+    expect(fs.readFileSync(from).equals(data)).toBe(true);
+    expect(fs.readdirSync(dest)).toEqual([]);
   });
 
   const shm = fs.existsSync('/dev/shm') && fs.statSync('/dev/shm').dev !== fs.statSync(os.tmpdir()).dev;
