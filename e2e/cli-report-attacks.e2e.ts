@@ -275,4 +275,22 @@ describe.skipIf(NO_KEYRING !== null)('coffer report verify under attack', { time
       fs.rmSync(other.home, { recursive: true, force: true });
     }
   });
+  it('--out naming a folder, or a file in a folder that cannot be written, is a clear error, not a Coffer bug', async () => {
+    const dir = path.join(work, 'out-folder');
+    fs.mkdirSync(path.join(dir, 'kept'), { recursive: true });
+    const intoFolder = await laptop.run(['report', '--out', dir]);
+    expect(intoFolder.code).toBe(1);
+    expect(intoFolder.stderr).not.toContain('INTERNAL');
+    expect(intoFolder.stderr).toContain('REPORT_OUT_FAILED');
+    expect(fs.readdirSync(dir)).toEqual(['kept']);
+    expect(fs.readdirSync(work).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    // A file where the folder should be.
+    const blocked = path.join(work, 'out-folder', 'kept', 'x.json');
+    fs.writeFileSync(path.join(dir, 'file'), 'x');
+    const notAFolder = await laptop.run(['report', '--out', path.join(dir, 'file', 'r.json')]);
+    expect(notAFolder.code).toBe(1);
+    expect(notAFolder.stderr).not.toContain('INTERNAL');
+    expect(notAFolder.stderr).toContain('REPORT_OUT_FAILED');
+    expect(fs.existsSync(blocked)).toBe(false);
+  });
 });

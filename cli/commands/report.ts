@@ -3,6 +3,7 @@
  * report of this laptop (issue 11 item 3; docs/REPORT.md). `verify` needs no keychain and no app data: it runs
  * on any machine. After a command that recorded a security event, the report goes to policy `reportDir`.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ReportSigningKey } from '../../electron/services/report/signing-key.js';
@@ -18,6 +19,7 @@ import {
 import { ReportPublisher, reportText, type PublishResult } from '../../electron/services/report/publisher.js';
 import { lockDirIn } from '../../electron/services/folders/folder-service.js';
 import { writeFileAtomic } from '../../electron/services/state/atomic-write.js';
+import { CofferError } from '../../crypto/errors.js';
 import type { CliContext } from '../context.js';
 import { EXIT_FAILED, UsageError, localTime, printable } from '../output.js';
 import { folderService } from './folders.js';
@@ -159,6 +161,28 @@ function printVerdict(ctx: CliContext, verdict: Verdict): void {
   out.document({ command: 'report verify', ...verdict });
 }
 
+/** --out: a clear error for a folder or an unwritable place (writeFileAtomic's own error read as a bug). */
+function writeOut(target: string, text: string): void {
+  const fail = (why: string): CofferError =>
+    new CofferError(
+      'REPORT_OUT_FAILED',
+      `${target}: the report could not be written there (${why})`,
+      'Give --out the path of a file in a folder you can write, or leave it out to print the report.',
+    );
+  let isFolder = false;
+  try {
+    isFolder = fs.statSync(target).isDirectory();
+  } catch {
+    // not there yet: the usual case
+  }
+  if (isFolder) throw fail('it is a folder');
+  try {
+    writeFileAtomic(target, text, 0o644);
+  } catch (error) {
+    throw fail(error instanceof Error ? error.message : String(error));
+  }
+}
+
 export const registerReportCommands: CommandGroup = (program, ctx) => {
   const { out } = ctx;
   appVersion = program.version() ?? 'unknown';
@@ -171,7 +195,7 @@ export const registerReportCommands: CommandGroup = (program, ctx) => {
     .action(async (options: { out?: string }) => {
       const file = await makeReport(ctx, 'manual');
       if (options.out !== undefined) {
-        writeFileAtomic(path.resolve(options.out), reportText(file), 0o644);
+        writeOut(path.resolve(options.out), reportText(file));
         out.info(`Report written to ${path.resolve(options.out)}.`);
       } else if (!out.json) {
         out.stdout.write(reportText(file));
