@@ -2,11 +2,12 @@
  * The verifier thread of tail-verify.ts: reads the file as the writer extends it and authenticates all of
  * it with the same code that decrypts files, then answers once.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { CofferError, isCofferError } from '../../crypto/errors.js';
 import { decryptFrom, type ReadInto } from '../../crypto/file.js';
 import { loadBackend } from '../../crypto/sodium.js';
+import { READ_NOFOLLOW } from './safe-file/open.js';
 import {
   GENERATION,
   HEARTBEAT,
@@ -42,8 +43,18 @@ function tailReader(fd: number): ReadInto {
 
 async function verify(): Promise<TailVerifyAnswer> {
   const sodium = await loadBackend(data.backend);
-  const fd = openSync(data.path, 'r');
+  // The very file the writer writes, not whatever its name leads to by now (a link, another ciphertext
+  // under the same key): authenticating another file would let the plaintext go for it.
+  const fd = openSync(data.path, READ_NOFOLLOW);
   try {
+    const opened = fstatSync(fd);
+    if (!opened.isFile() || opened.dev !== data.written.dev || opened.ino !== data.written.ino) {
+      throw new CofferError(
+        'VERIFY_FAILED',
+        'the file read back is not the file that was written',
+        'Try again; the original was kept.',
+      );
+    }
     const metadata = decryptFrom(sodium, tailReader(fd), null, data.identities);
     return { ok: true, metadata };
   } catch (error) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,7 +38,10 @@ function ciphertext(size: number): Uint8Array {
 async function writeSlowly(bytes: Uint8Array): Promise<{ path: string; verifier: TailVerifier }> {
   const path = join(mkdtempSync(join(tmpdir(), 'coffer-tail-')), 'out.coffer');
   const fd = openSync(path, 'w');
-  const verifier = new TailVerifier(sodium.name, path, [{ kind: 'device', key: device.key.slice() }]);
+  const { dev, ino } = fstatSync(fd);
+  const verifier = new TailVerifier(sodium.name, path, { dev, ino }, [
+    { kind: 'device', key: device.key.slice() },
+  ]);
   for (let offset = 0, i = 0; offset < bytes.length; offset += 50_000, i++) {
     writeSync(fd, bytes.subarray(offset, offset + 50_000));
     verifier.wrote();

@@ -22,9 +22,16 @@ export const WRITER_ABORTED = 2;
 export type TailVerifyAnswer =
   { ok: true; metadata: FileMetadata } | { ok: false; code: string; message: string; hint: string };
 
+/** Which file the writer wrote: the verifier refuses to vouch for any other found at its name. */
+export interface WrittenFile {
+  readonly dev: number;
+  readonly ino: number;
+}
+
 export interface TailVerifyData {
   readonly backend: BackendName;
   readonly path: string;
+  readonly written: WrittenFile;
   readonly identities: readonly Identity[];
   readonly state: ArrayBufferLike;
 }
@@ -37,8 +44,8 @@ export class TailVerifier {
   private readonly channel = new MessageChannel();
   private readonly worker: Worker;
 
-  constructor(backend: BackendName, path: string, identities: readonly Identity[]) {
-    const data: TailVerifyData = { backend, path, identities, state: this.state.buffer };
+  constructor(backend: BackendName, path: string, written: WrittenFile, identities: readonly Identity[]) {
+    const data: TailVerifyData = { backend, path, written, identities, state: this.state.buffer };
     this.worker = startWorker(import.meta.url, 'tail-verify-worker', data);
     // The answer comes back on this port, read synchronously (the writer blocks in finish()).
     this.worker.postMessage({ port: this.channel.port2 }, [this.channel.port2]);

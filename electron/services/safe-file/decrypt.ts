@@ -144,16 +144,28 @@ function openOutDir(dirs: DirSet, outDir: string): VerifiedDir {
   }
 }
 
-/** Authenticates the whole file; returns its metadata. */
+/**
+ * Authenticates the whole file; returns its metadata. With `written`, the file found at `path` must be
+ * that very file (same device and inode): a check that the file just written decrypts must not be
+ * answered by another authentic file under the same key put at its name.
+ */
 export function verifyFile(
   sodium: SodiumBackend,
   path: string,
   identities: readonly Identity[],
   progress: Progress = {},
+  written?: { readonly dev: number; readonly ino: number },
 ): FileMetadata {
   try {
-    const { fd } = openRegularForRead(path);
+    const { fd, stats } = openRegularForRead(path);
     try {
+      if (written && (stats.dev !== written.dev || stats.ino !== written.ino)) {
+        throw new CofferError(
+          'VERIFY_FAILED',
+          `${path}: the file read back is not the file that was written`,
+          'Try again; the original was kept.',
+        );
+      }
       return decryptFd(sodium, fd, null, identities, progress);
     } finally {
       closeSync(fd);

@@ -15,7 +15,7 @@ import type { Identity } from '../../../crypto/keys.js';
 import type { FileMetadata } from '../../../crypto/metadata.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { errnoOf, toCofferError } from '../fs-errors.js';
-import { TailVerifier } from '../tail-verify.js';
+import { TailVerifier, type WrittenFile } from '../tail-verify.js';
 import type { Holder, OpenFileProbe } from './busy.js';
 import { verifyFile } from './decrypt.js';
 import { DirSet, rootResolver, type VerifiedDir } from './dir.js';
@@ -36,6 +36,8 @@ interface PendingWrite {
   readonly temp: string;
   readonly source: Stats;
   readonly metadata: FileMetadata;
+  /** The ciphertext file as written (and read back): only it may stand for the plaintext. */
+  readonly written: WrittenFile;
 }
 
 export interface EncryptContext {
@@ -86,7 +88,8 @@ function encryptIn(
 
   // Barrier 1: every ciphertext is durable before any takes its final name.
   try {
-    makeDurable(written.map((w) => ({ path: w.tgt.at(w.temp), dev: w.source.dev })));
+    // Keyed by the temp's own file system (a source may sit elsewhere: a bind-mounted file).
+    makeDurable(written.map((w) => ({ path: w.tgt.at(w.temp), dev: w.written.dev })));
   } catch (error) {
     for (const w of written) {
       removeQuietly(w.tgt.at(w.temp));
@@ -173,6 +176,17 @@ function changedWhileProtected(w: PendingWrite): CofferError {
  * period.
  */
 function removePlaintext(ctx: EncryptContext, w: PendingWrite): void {
+  // The protected name must hold the very file that was written and read back: a name swapped after the
+  // check (another authentic file under the same key, say) would otherwise stand for this plaintext.
+  w.tgt.recheck();
+  const placed = lstatSync(w.tgt.at(w.tgtName));
+  if (placed.dev !== w.written.dev || placed.ino !== w.written.ino) {
+    throw new CofferError(
+      'VERIFY_FAILED',
+      `${w.path}: ${w.tgtName} is not the file that was written and checked; the original was kept`,
+      'Try again; the original was kept.',
+    );
+  }
   let fd: number;
   try {
     fd = openSync(w.src.at(w.srcName), READ_NOFOLLOW);
@@ -269,10 +283,10 @@ function writeVerifiedTemp(
   // Large files are authenticated on a second thread while they are written; small ones after.
   const verifier =
     source.stats.size >= ctx.tailVerifyFrom
-      ? (tempPath: string) => {
+      ? (tempPath: string, written: WrittenFile) => {
           // The verifier thread gets (and later zeroes) clones; the copies made here are zeroed at once.
           const copies = copyIdentities(options.identities);
-          const verifier = new TailVerifier(sodium.name, tempPath, copies);
+          const verifier = new TailVerifier(sodium.name, tempPath, written, copies);
           for (const c of copies) sodium.zero(c.kind === 'device' ? c.key : c.secretKey);
           return verifier;
         }
@@ -280,6 +294,7 @@ function writeVerifiedTemp(
   let tail: TailVerifier | null = null;
   let metadata: FileMetadata;
   let temp: string;
+  let writtenTemp: WrittenFile | null = null;
   try {
     ({ result: metadata, temp } = writeTempIn(
       tgt,
@@ -287,7 +302,9 @@ function writeVerifiedTemp(
       source.stats.mode & 0o666,
       ctx.journal,
       (fd, tempPath) => {
-        tail = verifier?.(tempPath) ?? null;
+        const { dev, ino } = fstatSync(fd);
+        writtenTemp = { dev, ino };
+        tail = verifier?.(tempPath, writtenTemp) ?? null;
         const kick = writebackKicker(tempPath);
         const written = encryptFd(sodium, source.fd, fd, {
           ...options,
@@ -310,9 +327,12 @@ function writeVerifiedTemp(
   } finally {
     closeSync(source.fd);
   }
+  const writtenFile = writtenTemp as WrittenFile | null;
+  if (!writtenFile) throw new Error('writeTempIn did not call fill');
   try {
     const verified =
-      (tail as TailVerifier | null)?.finish() ?? verifyFile(sodium, tgt.at(temp), options.identities);
+      (tail as TailVerifier | null)?.finish() ??
+      verifyFile(sodium, tgt.at(temp), options.identities, {}, writtenFile);
     if (verified.size !== metadata.size) {
       throw new CofferError(
         'VERIFY_FAILED',
@@ -324,5 +344,5 @@ function writeVerifiedTemp(
     removeQuietly(tgt.at(temp));
     throw error;
   }
-  return { path, src, srcName, tgt, tgtName, temp, source: source.stats, metadata };
+  return { path, src, srcName, tgt, tgtName, temp, source: source.stats, metadata, written: writtenFile };
 }
