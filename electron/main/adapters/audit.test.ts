@@ -6,7 +6,7 @@
  * planted files (the real scanner is walked in e2e/app-audit-screen.e2e.ts); these tests are about the
  * adapter's checks.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -432,6 +432,37 @@ describe('AuditAdapter under attack', () => {
     await restarted.act({ action: 'delete', path: a() });
     expect(fs.existsSync(a())).toBe(false);
     expect(rescans).toEqual([[a()], [plain]].reverse());
+  });
+
+  it('a finding another program holds open is neither deleted nor moved (its later writes would be lost)', async () => {
+    const audit = make(() => [a()]);
+    await audit.scan(undefined);
+    const holder = spawn('sh', ['-c', 'exec 3<"$1"; sleep 30', 'sh', a()], { stdio: 'ignore' });
+    try {
+      const pid = holder.pid ?? 0;
+      const holds = () => {
+        try {
+          return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+            try {
+              return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === a();
+            } catch {
+              return false;
+            }
+          });
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 200 && !holds(); i += 1) await new Promise((r) => setTimeout(r, 10));
+      expect(holds()).toBe(true);
+      await expect(audit.act({ action: 'delete', path: a() })).rejects.toMatchObject({ code: 'IN_USE' });
+      await expect(audit.act({ action: 'move', path: a(), folderId: 'v1' })).rejects.toMatchObject({
+        code: 'IN_USE',
+      });
+      expect(fs.readFileSync(a(), 'utf8')).toBe('ada@example.com');
+    } finally {
+      holder.kill();
+    }
   });
 
   it('a double click on move: one move, the other refused with a code (not a raw errno)', async () => {

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { CofferError } from '../../../crypto/errors.js';
 import { toCofferError } from '../../services/fs-errors.js';
+import { defaultProbe, type OpenFileProbe } from '../../services/safe-file/busy.js';
 import type { AuditFileView, AuditProgress, AuditSummaryView, AuditView } from '../../shared/contract.js';
 import type { AuditAction, AuditPort, FoldersPort } from '../ports.js';
 
@@ -108,6 +109,8 @@ export interface AuditAdapterDeps {
   folders: Pick<FoldersPort, 'list' | 'add' | 'protect'>;
   /** The app-data file of the last findings and the per-scan summaries (0600). */
   file: string;
+  /** Who holds a file open (safe-file/busy.ts); the platform's by default. */
+  probe?: OpenFileProbe;
   onProgress?: (progress: AuditProgress) => void;
   now?: () => number;
 }
@@ -167,6 +170,7 @@ export class AuditAdapter implements AuditPort {
    * scanner: `reverify`), as DESIGN.md "Guarantees under a hostile, busy machine" asks.
    */
   private trusted = new Map<string, string>();
+  private probe: OpenFileProbe | undefined;
   /** One action at a time: a double click must not race a move against itself. */
   private acting: Promise<unknown> = Promise.resolve();
 
@@ -397,6 +401,17 @@ export class AuditAdapter implements AuditPort {
         'HARD_LINK',
         'That file has another name on this disk (a hard link), so its data would stay there.',
         'Find its other name and delete both, or protect them where they are.',
+      );
+    }
+    // DESIGN.md: never remove a plaintext another process holds open. A program writing it later would
+    // write into a deleted file (or, after a move across disks, into the old copy): its edits lost.
+    const probe = this.deps.probe ?? (this.probe ??= defaultProbe());
+    const holder = probe.holders([{ dev: stat.dev, ino: stat.ino, real }]).get(0);
+    if (holder) {
+      throw new CofferError(
+        'IN_USE',
+        `${path.basename(file)} is open in ${holder.name} (process ${holder.pid}).`,
+        'Close it there, then try again.',
       );
     }
     return { kept, realDir, real, stat };
