@@ -4,14 +4,12 @@
  * renamed over the old FILE.coffer, and only then is FILE removed, unless it changed meanwhile. A crash
  * leaves the old or the new FILE.coffer plus FILE, never neither; the temp is removed by the next run.
  */
-import { lstatSync, renameSync, unlinkSync } from 'node:fs';
+import { lstatSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { CofferError } from '../crypto/errors.js';
 import type { FileMetadata } from '../crypto/metadata.js';
 import type { EncryptInPlaceOptions, SafeFiles } from '../electron/services/safe-file.js';
 import { fsyncDir } from '../electron/services/safe-file/durable.js';
 import { tempPathFor } from '../electron/services/safe-file/names.js';
-import { sameFile } from '../electron/services/safe-file/open.js';
 
 export function encryptReplacing(
   safeFiles: SafeFiles,
@@ -25,14 +23,8 @@ export function encryptReplacing(
   renameSync(staged, target);
   fsyncDir(dirname(target));
   if (options.keep) return { target, metadata };
-  if (!sameFile(lstatSync(path), before)) {
-    throw new CofferError(
-      'STILL_CHANGING',
-      `${path}: changed while it was being protected; ${target} holds the version read, ${path} is kept`,
-      'Run the same command again once the program writing it is done.',
-    );
-  }
-  unlinkSync(path);
-  fsyncDir(dirname(path));
+  // As every removal (issue 10 item 2): not while another process has it open, only if unchanged, and
+  // held for the grace period (the command's settle() brings a late write back as a conflict copy).
+  safeFiles.removeProtectedPlaintext(path, before, options.roots);
   return { target, metadata };
 }

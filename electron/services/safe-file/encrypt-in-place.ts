@@ -187,34 +187,87 @@ function removePlaintext(ctx: EncryptContext, w: PendingWrite): void {
       'Try again; the original was kept.',
     );
   }
+  unlinkHeld(ctx, w.src, w.srcName, w.source, () => {
+    withdraw(w);
+    return changedWhileProtected(w);
+  });
+}
+
+/**
+ * Unlinks `name` in `src` if it is still the file `source` was read from (moved aside first, so what is
+ * checked is exactly what is removed), keeping its descriptor for the grace period (held.ts). Otherwise
+ * throws what `changed` returns (the name is put back first).
+ */
+function unlinkHeld(
+  ctx: EncryptContext,
+  src: VerifiedDir,
+  name: string,
+  source: Stats,
+  changed: () => Error,
+): void {
   let fd: number;
   try {
-    fd = openSync(w.src.at(w.srcName), READ_NOFOLLOW);
+    fd = openSync(src.at(name), READ_NOFOLLOW);
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return; // removed meanwhile: nothing left in the clear
     throw error;
   }
   try {
-    if (!sameFile(fstatSync(fd), w.source)) {
-      withdraw(w);
-      throw changedWhileProtected(w);
+    if (!sameFile(fstatSync(fd), source)) throw changed();
+    const aside = tempNameFor(name);
+    ctx.journal?.record(`${src.real}/${aside}`, fd);
+    src.recheck();
+    renameSync(src.at(name), src.at(aside));
+    const moved = lstatSync(src.at(aside));
+    if (moved.dev !== source.dev || moved.ino !== source.ino) {
+      renameNoClobber(src.at(aside), src.at(name));
+      throw changed();
     }
-    const aside = tempNameFor(w.srcName);
-    ctx.journal?.record(`${w.src.real}/${aside}`, fd);
-    w.src.recheck();
-    renameSync(w.src.at(w.srcName), w.src.at(aside));
-    const moved = lstatSync(w.src.at(aside));
-    if (moved.dev !== w.source.dev || moved.ino !== w.source.ino) {
-      renameNoClobber(w.src.at(aside), w.src.at(w.srcName));
-      withdraw(w);
-      throw changedWhileProtected(w);
-    }
-    unlinkSync(w.src.at(aside));
+    unlinkSync(src.at(aside));
   } catch (error) {
     closeSync(fd);
     throw error;
   }
-  ctx.held.hold(fd, w.src, w.srcName);
+  ctx.held.hold(fd, src, name);
+}
+
+/**
+ * The plaintext of a file protected by other means (`coffer encrypt --replace`: encrypted with `keep`,
+ * then renamed over the old `.coffer`) goes under the rules of every removal (issue 10 item 2): not while
+ * another process has it open (IN_USE), only if it is still the file read (`before`; STILL_CHANGING
+ * otherwise), and held for the grace period.
+ */
+export function removeProtectedPlaintext(
+  ctx: EncryptContext,
+  path: string,
+  before: Stats,
+  roots: readonly string[] | undefined,
+): void {
+  const dirs = new DirSet(rootResolver(roots));
+  try {
+    const src = dirs.get(dirname(path));
+    const name = basename(path);
+    const [holder] = ctx.probe
+      .holders([{ dev: before.dev, ino: before.ino, real: `${src.real}/${name}` }])
+      .values();
+    if (holder) {
+      throw new CofferError(
+        'IN_USE',
+        `${path}: open in ${holder.name} (process ${holder.pid}); left as it is`,
+        'It will be protected once that program closes it.',
+      );
+    }
+    unlinkHeld(ctx, src, name, before, () => {
+      return new CofferError(
+        'STILL_CHANGING',
+        `${path}: changed while it was being protected; the protected file holds the version read, ${path} is kept`,
+        'Run the same command again once the program writing it is done.',
+      );
+    });
+    src.fsync();
+  } finally {
+    dirs.close();
+  }
 }
 
 /** See SafeFiles.removeDuplicate. */

@@ -4,6 +4,7 @@
  * opens, writing through a temp file), encrypt-in-place.ts, decrypt.ts, rekey.ts. SafeFiles is the one
  * service the rest of the app holds.
  */
+import type { Stats } from 'node:fs';
 import type { Progress } from '../../../crypto/file.js';
 import type { Identity, Recipient } from '../../../crypto/keys.js';
 import type { FileMetadata } from '../../../crypto/metadata.js';
@@ -12,7 +13,12 @@ import { defaultProbe } from './busy.js';
 import { decryptTo, verifyFile } from './decrypt.js';
 import { decryptBatch } from './decrypt-in-place.js';
 import { HeldPlaintexts, type Rescued } from './held.js';
-import { encryptBatch, removeDuplicate, type EncryptContext } from './encrypt-in-place.js';
+import {
+  encryptBatch,
+  removeDuplicate,
+  removeProtectedPlaintext,
+  type EncryptContext,
+} from './encrypt-in-place.js';
 import { PROTECTED_SUFFIX } from './names.js';
 import { rekeyFile } from './rekey.js';
 import type {
@@ -124,6 +130,15 @@ export class SafeFiles {
   /** Authenticates the whole file; returns its metadata. */
   verify(path: string, identities: readonly Identity[], progress: Progress = {}): FileMetadata {
     return verifyFile(this.sodium, path, identities, progress);
+  }
+
+  /**
+   * Removes the plaintext `path` once its content is protected by other means (`coffer encrypt
+   * --replace`), under the rules of every removal: IN_USE while another process has it open,
+   * STILL_CHANGING unless it is still the file `before` describes, and held for the grace period (settle).
+   */
+  removeProtectedPlaintext(path: string, before: Stats, roots?: readonly string[]): void {
+    removeProtectedPlaintext(this.ctx, path, before, roots);
   }
 
   /**

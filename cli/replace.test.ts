@@ -1,0 +1,100 @@
+/**
+ * `coffer encrypt --replace` removes a plaintext too: the same rules as every removal (issue 10 item 2,
+ * review): never while another process has it open, and its descriptor held across the unlink for the
+ * grace period, so a late write comes back as a conflict copy. Real files, a real process holding one.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCofferError } from '../crypto/errors.js';
+import { generateDeviceKey, type Identity, type Recipient } from '../crypto/keys.js';
+import { loadBackend, type SodiumBackend } from '../crypto/sodium.js';
+import { SafeFiles } from '../electron/services/safe-file.js';
+import { encryptReplacing } from './replace.js';
+
+let sodium: SodiumBackend;
+let device: Identity & { kind: 'device' };
+let recipients: Recipient[];
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  sodium = await loadBackend('native');
+  device = { kind: 'device', key: generateDeviceKey(sodium) };
+  recipients = [device];
+});
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** FILE.coffer from an earlier protect, and FILE decrypted and edited since. */
+function edited(files: SafeFiles): { dir: string; path: string; target: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-replace-'));
+  dirs.push(dir);
+  const path = join(dir, 'report.txt');
+  writeFileSync(path, 'first version');
+  files.encryptInPlace(path, { recipients, identities: [device], keep: true });
+  writeFileSync(path, randomBytes(5000));
+  return { dir, path, target: `${path}.coffer` };
+}
+
+describe('encrypt --replace removes the plaintext as every removal does', () => {
+  it('keeps a plaintext another process has open (IN_USE)', async () => {
+    const files = new SafeFiles(sodium, { graceMs: 0 });
+    const { path, target } = edited(files);
+    const content = readFileSync(path);
+    const fd = openSync(path, 'r');
+    const holder = spawn('sleep', ['30'], { stdio: [fd, 'ignore', 'ignore'] });
+    closeSync(fd);
+    try {
+      await sleep(200);
+      let code: string | undefined;
+      try {
+        encryptReplacing(files, path, target, { recipients, identities: [device] });
+      } catch (error) {
+        code = isCofferError(error) ? error.code : String(error);
+      }
+      expect(existsSync(path), 'the plaintext is still there').toBe(true);
+      expect(readFileSync(path).equals(content)).toBe(true);
+      expect(code).toBe('IN_USE');
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it('holds the removed plaintext for the grace period: a late write becomes a conflict copy', () => {
+    const files = new SafeFiles(sodium, { graceMs: 300 });
+    const { dir, path, target } = edited(files);
+    // A writer in this process (the busy check looks at other processes) that writes after the removal.
+    const writer = openSync(path, 'r+');
+    try {
+      encryptReplacing(files, path, target, { recipients, identities: [device] });
+      expect(existsSync(path)).toBe(false);
+      writeSync(writer, 'late write', 0);
+    } finally {
+      closeSync(writer);
+    }
+    const rescued = files.settle();
+    expect(rescued).toHaveLength(1);
+    const copy = readdirSync(dir).find((n) => n.startsWith('report') && n.includes('conflict'));
+    expect(copy, `a conflict copy in ${readdirSync(dir).join(', ')}`).toBeDefined();
+    expect(
+      readFileSync(join(dir, copy ?? ''))
+        .subarray(0, 10)
+        .toString(),
+    ).toBe('late write');
+  });
+});
