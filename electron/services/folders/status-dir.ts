@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { toCofferError } from '../fs-errors.js';
 import { isProtectedName, isTempName, PROTECTED_SUFFIX } from '../safe-file.js';
 import { GUARD_CODES, type TreeGuard } from './guard-rails.js';
-import { LOCK_FRESH_MS, type LitterFilter } from './litter.js';
+import { LOCK_FRESH_MS, LOCK_MAX_BYTES, type LitterFilter } from './litter.js';
 import type { FileIssue } from './types.js';
 import { hasCofferMagic } from './walk.js';
 
@@ -117,7 +117,15 @@ export function classifyDirectory(dir: string, litter: LitterFilter, guard?: Tre
         entries.set(
           entry.name,
           isLockName(entry.name)
-            ? { kind: 'ignored', stamp: stamp && { ...stamp, expiresAt: stamp.mtimeMs + LOCK_FRESH_MS } }
+            ? {
+                kind: 'ignored',
+                // Judged live from a stat made before this one: a lock grown past a lock's size since is
+                // looked at again at once (a null stamp), as the walk would count it then.
+                stamp:
+                  stamp && stamp.size <= LOCK_MAX_BYTES
+                    ? { ...stamp, expiresAt: stamp.mtimeMs + LOCK_FRESH_MS }
+                    : null,
+              }
             : { kind: 'ignored' },
         );
       // A name proves nothing: only a file that starts with Coffer's magic (FORMAT.md §3) is ciphertext.
