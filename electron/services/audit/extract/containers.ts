@@ -3,10 +3,20 @@
  * parts are read, in which order, and with which markup rules is set here; the zip itself is read by
  * zip.ts within the limits.
  */
-import { decodeText } from './decode.js';
+import { TextStreamDecoder } from './decode.js';
 import type { ExtractKind, ExtractLimits, ExtractResult } from './index.js';
-import { DOCX, markupText, ODF, PPTX, TextTooLong, Unreadable, XLSX, type MarkupRules } from './markup.js';
-import { readZip } from './zip.js';
+import {
+  DOCX,
+  markupStream,
+  ODF,
+  PPTX,
+  TextTooLong,
+  Unreadable,
+  XLSX,
+  type MarkupRules,
+  type MarkupStream,
+} from './markup.js';
+import { readZip, type EntrySink } from './zip.js';
 
 interface Container {
   /** Parts that hold text; the first pattern names the part without which the file is not of this kind. */
@@ -70,21 +80,41 @@ export async function containerText(
     return { ok: false, reason: 'the document is password-protected (or in an old Office format)' };
   const texts: { name: string; text: string }[] = [];
   let size = 0;
-  const onEntry = (name: string, data: Buffer): string | undefined => {
-    // The part's markup is bounded by the uncompressed limit; its text, by maxTextChars (below).
-    const decoded = decodeText(data, { maxTextChars: limits.maxUncompressedBytes });
-    data.fill(0); // inflated plaintext of a possibly protected file: wiped once decoded
-    if (!decoded.ok) return `a part of the document is not text (${name})`;
+  /** Runs a step of a part's parse; a limit it hits becomes the reason to stop. */
+  const guard = (step: () => void): string | undefined => {
     try {
-      const text = markupText(decoded.text, container.rules, limits.maxTextChars - size, deadline);
-      size += text.length + 1;
-      texts.push({ name, text });
+      step();
       return undefined;
     } catch (error) {
       if (error instanceof TextTooLong) return 'too much text to read';
       if (error instanceof Unreadable) return error.message;
       throw error;
     }
+  };
+  // Each part is decoded and parsed as it inflates: only its text is kept, never its markup.
+  const onEntry = (name: string): EntrySink => {
+    const decoder = new TextStreamDecoder();
+    let markup: MarkupStream | undefined;
+    const feed = (text: string): string | undefined => {
+      if (decoder.failure !== undefined) return `a part of the document is not text (${name})`;
+      if (text.length === 0) return undefined;
+      return guard(() => {
+        markup ??= markupStream(container.rules, limits.maxTextChars - size, deadline);
+        markup.write(text);
+      });
+    };
+    return {
+      write: (piece) => feed(decoder.push(piece)),
+      end: () => {
+        const stop = feed(decoder.end());
+        if (stop !== undefined) return stop;
+        return guard(() => {
+          const text = markup?.end() ?? '';
+          size += text.length + 1;
+          texts.push({ name, text });
+        });
+      },
+    };
   };
   const read = await readZip(
     bytes,

@@ -101,7 +101,8 @@ export class TextStreamDecoder {
   push(bytes: Uint8Array): string {
     if (this.reason !== undefined) return '';
     if (this.decoder !== undefined) return this.decoder.write(bytes);
-    this.pending.push(bytes);
+    // A copy: callers reuse or wipe their buffer once push returns (scanner-read.ts, zip.ts).
+    this.pending.push(Uint8Array.from(bytes));
     this.pendingBytes += bytes.length;
     return this.pendingBytes >= SAMPLE ? this.start(true) : '';
   }
@@ -114,6 +115,7 @@ export class TextStreamDecoder {
 
   private start(stream: boolean): string {
     const all = Buffer.concat(this.pending);
+    for (const piece of this.pending) piece.fill(0); // plaintext of a possibly protected file
     this.pending = [];
     const sniff = sniffEncoding(all);
     if ('reason' in sniff) {
@@ -122,6 +124,7 @@ export class TextStreamDecoder {
     }
     this.decoder = chunkDecoder(sniff.encoding);
     const text = this.decoder.write(all.subarray(sniff.skip));
+    all.fill(0);
     return stream ? text : text + this.decoder.end();
   }
 }

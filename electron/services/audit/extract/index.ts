@@ -55,8 +55,10 @@ export interface ExtractLimits {
 
 /**
  * Sized for the issue's "peak memory <= 200 MB whatever the file sizes" with two pool workers: per worker at
- * most one input (32 MiB, plus PDF.js's copy), one inflated zip part at a time (at most 64 MiB in all) and
- * its text (16 Mi characters).
+ * most one input (32 MiB, plus PDF.js's copy in its own worker), zip parts parsed as they inflate (at most
+ * 64 MiB inflated in all, never held) and their text (16 Mi characters). Measured: a 2.5 MB docx with
+ * 60 MiB of markup and 14 M characters of text, 116 MB of RSS growth for its worker (357 MB before the
+ * parts were streamed).
  */
 export const DEFAULT_LIMITS: ExtractLimits = {
   maxInputBytes: 32 * 1024 * 1024,

@@ -9,8 +9,16 @@ import type { ExtractLimits } from './index.js';
 
 export type ZipRead = { ok: true; names: string[] } | { ok: false; reason: string };
 
-/** Takes one entry's bytes (owned by the callee, who may wipe them); returns a reason to stop, or nothing. */
-export type OnEntry = (name: string, data: Buffer) => string | undefined;
+/**
+ * Takes one entry's bytes piece by piece as they inflate (each piece is wiped once `write` returns: it may be
+ * the plaintext of a protected file); `write` and `end` return a reason to stop, or nothing. An entry is
+ * never held whole: 60 MiB of markup held, decoded and parsed at once took 320 MB.
+ */
+export interface EntrySink {
+  write(piece: Buffer): string | undefined;
+  end(): string | undefined;
+}
+export type OnEntry = (name: string) => EntrySink;
 
 /** Ratio is checked only past this size: small entries may compress a lot without harm. */
 const RATIO_FLOOR = 1024 * 1024;
@@ -66,11 +74,10 @@ export async function readZip(
           ok: false,
           reason: `an entry compresses more than ${limits.maxCompressionRatio} to 1: possibly a zip bomb`,
         };
-      const data = await readEntry(zip, entry, declared, deadline);
-      total += data.length;
       names.push(entry.fileName);
-      const stop = onEntry(entry.fileName, data);
+      const stop = await readEntry(zip, entry, declared, deadline, onEntry(entry.fileName));
       if (stop !== undefined) return { ok: false, reason: stop };
+      total += declared; // readEntry made sure it inflated to no more than that
     }
     return { ok: true, names };
   } catch (error) {
@@ -86,9 +93,9 @@ async function readEntry(
   entry: yauzl.Entry,
   declared: number,
   deadline: number,
-): Promise<Buffer> {
+  sink: EntrySink,
+): Promise<string | undefined> {
   const stream = await zip.openReadStreamPromise(entry);
-  const chunks: Buffer[] = [];
   let got = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -96,12 +103,14 @@ async function readEntry(
       // yauzl stops an entry that inflates past its declared size; this is the same bound, held here too.
       if (got > declared) throw new Stop('an entry is larger than the archive says: possibly a zip bomb');
       if (performance.now() > deadline) throw new Stop('took too long to read');
-      chunks.push(chunk);
+      const stop = sink.write(chunk);
+      chunk.fill(0);
+      if (stop !== undefined) return stop;
     }
   } finally {
     stream.destroy();
   }
-  return Buffer.concat(chunks, got);
+  return sink.end();
 }
 
 function describe(error: unknown): string {
