@@ -242,6 +242,15 @@ describe('AuditAdapter', () => {
     expect(fs.existsSync(inboxFiles()[0] ?? '')).toBe(true);
   });
 
+  it('a state file grown past any real size (another process) is not read into memory', async () => {
+    await make(inboxFiles).scan(undefined);
+    // Valid JSON still (trailing blanks), but 40 MiB: a 4 GiB one would stall or kill the app at start.
+    const fd = fs.openSync(stateFile, 'a');
+    fs.writeSync(fd, Buffer.alloc(40 * 1024 * 1024, 0x20));
+    fs.closeSync(fd);
+    expect(make(inboxFiles).view()).toMatchObject({ last: null, files: [] });
+  });
+
   it('a damaged state file loses the list, not the app', () => {
     fs.mkdirSync(path.dirname(stateFile), { recursive: true });
     fs.writeFileSync(stateFile, '{"version":2,"last":{"files":[{"path":1}]}}');

@@ -65,6 +65,7 @@ const MAX_FILES = 1000;
 const MAX_KEPT = 20_000;
 const MAX_SKIPPED = 200;
 const MAX_HISTORY = 60;
+const MAX_STATE_BYTES = 32 * 1024 * 1024;
 
 const counts = z.record(z.string().max(200), z.number().int().nonnegative());
 const summarySchema = z.object({
@@ -181,6 +182,9 @@ export class AuditAdapter implements AuditPort {
 
   private load(): Stored {
     try {
+      // 20,000 kept findings are a few MB; anything far larger was not written by us, and reading a huge
+      // file at start would stall or kill the app.
+      if (fs.statSync(this.deps.file).size > MAX_STATE_BYTES) return EMPTY;
       const parsed = stored.safeParse(JSON.parse(fs.readFileSync(this.deps.file, 'utf8')));
       // A damaged file only loses the trend and the list (the next scan rebuilds it): never fatal.
       if (!parsed.success) return EMPTY;
