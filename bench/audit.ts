@@ -135,6 +135,8 @@ function buildChild(out: string): string {
     entryPoints: {
       'audit-child': join(import.meta.dirname, 'audit-child.ts'),
       'scanner-worker': join(repo, 'electron/services/audit/scanner-worker.ts'),
+      // PDFs are read in a worker of their own, started as `pdf-worker.js` beside the scanner worker.
+      'pdf-worker': join(repo, 'electron/services/audit/extract/pdf-worker.ts'),
     },
     outdir: out,
     bundle: true,
