@@ -26,7 +26,12 @@ export class TestAppHome {
     this.userData = path.join(this.home, 'userData');
     this.policyFile = path.join(this.home, 'policy.json');
     this.service = `coffer-${name}-${randomBytes(6).toString('hex')}`;
-    this.env = { ...process.env, ...env, COFFER_KEYCHAIN_SERVICE: this.service, COFFER_TEST_INSECURE_KDF: '1' };
+    this.env = {
+      ...process.env,
+      ...env,
+      COFFER_KEYCHAIN_SERVICE: this.service,
+      COFFER_TEST_INSECURE_KDF: '1',
+    };
   }
 
   writePolicy(policy: unknown): void {
