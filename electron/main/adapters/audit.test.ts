@@ -469,6 +469,9 @@ describe('AuditAdapter under attack', () => {
         code: 'IN_USE',
       });
       expect(fs.readFileSync(a(), 'utf8')).toBe('ada@example.com');
+      // Protecting its folder is not removing it: the run checks each file itself.
+      await audit.act({ action: 'protect-folder', path: a() });
+      expect(added).toEqual([fs.realpathSync(inbox)]);
     } finally {
       holder.kill();
     }

@@ -407,17 +407,6 @@ export class AuditAdapter implements AuditPort {
         'Find its other name and delete both, or protect them where they are.',
       );
     }
-    // DESIGN.md: never remove a plaintext another process holds open. A program writing it later would
-    // write into a deleted file (or, after a move across disks, into the old copy): its edits lost.
-    const probe = this.deps.probe ?? (this.probe ??= defaultProbe());
-    const holder = probe.holders([{ dev: stat.dev, ino: stat.ino, real }]).get(0);
-    if (holder) {
-      throw new CofferError(
-        'IN_USE',
-        `${path.basename(file)} is open in ${holder.name} (process ${holder.pid}).`,
-        'Close it there, then try again.',
-      );
-    }
     return { kept, realDir, real, stat };
   }
 
@@ -528,6 +517,23 @@ export class AuditAdapter implements AuditPort {
     this.save();
   }
 
+  /**
+   * DESIGN.md: never remove a plaintext another process holds open. A program writing it later would
+   * write into a deleted file (or, after a move across disks, into the old copy): its edits lost. Not
+   * asked for "Protect folder": its run checks each file itself.
+   */
+  private assertNotHeld(file: string, real: string, stat: fs.Stats): void {
+    const probe = this.deps.probe ?? (this.probe ??= defaultProbe());
+    const holder = probe.holders([{ dev: stat.dev, ino: stat.ino, real }]).get(0);
+    if (holder) {
+      throw new CofferError(
+        'IN_USE',
+        `${path.basename(file)} is open in ${holder.name} (process ${holder.pid}).`,
+        'Close it there, then try again.',
+      );
+    }
+  }
+
   act(request: AuditAction): Promise<{ done: string; runId?: string }> {
     const run = this.acting.then(
       () => this.actNow(request),
@@ -546,6 +552,7 @@ export class AuditAdapter implements AuditPort {
       );
     }
     const { kept, realDir, real, stat } = await this.finding(request.path);
+    if (request.action !== 'protect-folder') this.assertNotHeld(kept.path, real, stat);
     if (request.action === 'delete') {
       try {
         fs.unlinkSync(real);
