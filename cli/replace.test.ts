@@ -8,10 +8,12 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
+  linkSync,
   mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -96,5 +98,38 @@ describe('encrypt --replace removes the plaintext as every removal does', () => 
         .subarray(0, 10)
         .toString(),
     ).toBe('late write');
+  });
+
+  it('keeps the plaintext when FILE.coffer no longer holds the file that was written and checked', () => {
+    const swap = { armed: false, done: false, dir: '' };
+    // The busy check runs right before the removal: the moment to put another authentic file (same key)
+    // at FILE.coffer. It reports no holder; the busy check is not what this test is about.
+    const probe = {
+      holders: (): Map<number, { pid: number; name: string }> => {
+        if (swap.armed && !swap.done) {
+          renameSync(join(swap.dir, 'report.txt.coffer'), join(swap.dir, 'orphan'));
+          linkSync(join(swap.dir, 'other.txt.coffer'), join(swap.dir, 'report.txt.coffer'));
+          swap.done = true;
+        }
+        return new Map();
+      },
+    };
+    const files = new SafeFiles(sodium, { probe, graceMs: 0 });
+    const { dir, path, target } = edited(files);
+    swap.dir = dir;
+    writeFileSync(join(dir, 'other.txt'), randomBytes(5000));
+    files.encryptInPlace(join(dir, 'other.txt'), { recipients, identities: [device], keep: true });
+    const content = readFileSync(path);
+    swap.armed = true;
+    let code: string | undefined;
+    try {
+      encryptReplacing(files, path, target, { recipients, identities: [device] });
+    } catch (error) {
+      code = isCofferError(error) ? error.code : String(error);
+    }
+    expect(swap.done).toBe(true);
+    expect(existsSync(path), 'the plaintext was kept').toBe(true);
+    expect(readFileSync(path).equals(content)).toBe(true);
+    expect(code).toBe('VERIFY_FAILED');
   });
 });

@@ -19,12 +19,14 @@ export function encryptReplacing(
 ): { target: string; metadata: FileMetadata } {
   const before = lstatSync(path);
   const staged = tempPathFor(target);
-  const { metadata } = safeFiles.encryptInPlace(path, { ...options, keep: true, output: staged });
+  const { metadata, written } = safeFiles.encryptInPlace(path, { ...options, keep: true, output: staged });
   renameSync(staged, target);
   fsyncDir(dirname(target));
   if (options.keep) return { target, metadata };
   // As every removal (issue 10 item 2): not while another process has it open, only if unchanged, and
   // held for the grace period (the command's settle() brings a late write back as a conflict copy).
-  safeFiles.removeProtectedPlaintext(path, before, options.roots);
+  if (!written) throw new Error('encryptInPlace did not say which file it wrote');
+  // FILE goes only while FILE.coffer is the very file written and read back (a link keeps the inode).
+  safeFiles.removeProtectedPlaintext(path, before, { path: target, written }, options.roots);
   return { target, metadata };
 }

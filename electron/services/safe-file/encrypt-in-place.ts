@@ -137,7 +137,10 @@ function encryptIn(
         }
         removePlaintext(ctx, w);
       }
-      results[w.index] = { ok: true, value: { target: w.tgt.display(w.tgtName), metadata: w.metadata } };
+      results[w.index] = {
+        ok: true,
+        value: { target: w.tgt.display(w.tgtName), metadata: w.metadata, written: w.written },
+      };
     } catch (error) {
       fail(w.index, w.path, error);
     }
@@ -242,6 +245,7 @@ export function removeProtectedPlaintext(
   path: string,
   before: Stats,
   roots: readonly string[] | undefined,
+  protectedBy: { readonly path: string; readonly written: WrittenFile },
 ): void {
   const dirs = new DirSet(rootResolver(roots));
   try {
@@ -255,6 +259,17 @@ export function removeProtectedPlaintext(
         'IN_USE',
         `${path}: open in ${holder.name} (process ${holder.pid}); left as it is`,
         'It will be protected once that program closes it.',
+      );
+    }
+    // Last, as in removePlaintext: the protected name must hold the very file written and read back.
+    const tgt = dirs.get(dirname(protectedBy.path));
+    tgt.recheck();
+    const placed = lstatSync(tgt.at(basename(protectedBy.path)));
+    if (placed.dev !== protectedBy.written.dev || placed.ino !== protectedBy.written.ino) {
+      throw new CofferError(
+        'VERIFY_FAILED',
+        `${path}: ${protectedBy.path} is not the file that was written and checked; the original was kept`,
+        'Try again; the original was kept.',
       );
     }
     unlinkHeld(ctx, src, name, before, () => {

@@ -79,7 +79,10 @@ export class SafeFiles {
    * and authenticated, renamed into place and the folder fsynced, and only if the plaintext did not change
    * meanwhile (SOURCE_CHANGED otherwise, with the plaintext left as it is).
    */
-  encryptInPlace(path: string, options: EncryptInPlaceOptions): { target: string; metadata: FileMetadata } {
+  encryptInPlace(
+    path: string,
+    options: EncryptInPlaceOptions,
+  ): { target: string; metadata: FileMetadata; written?: { dev: number; ino: number } } {
     const [result] = encryptBatch(
       this.ctx,
       [{ path, target: options.output ?? path + PROTECTED_SUFFIX }],
@@ -135,10 +138,16 @@ export class SafeFiles {
   /**
    * Removes the plaintext `path` once its content is protected by other means (`coffer encrypt
    * --replace`), under the rules of every removal: IN_USE while another process has it open,
-   * STILL_CHANGING unless it is still the file `before` describes, and held for the grace period (settle).
+   * STILL_CHANGING unless it is still the file `before` describes, and held for the grace period (settle);
+   * VERIFY_FAILED unless `protectedBy.path` still holds the ciphertext file that was written and checked.
    */
-  removeProtectedPlaintext(path: string, before: Stats, roots?: readonly string[]): void {
-    removeProtectedPlaintext(this.ctx, path, before, roots);
+  removeProtectedPlaintext(
+    path: string,
+    before: Stats,
+    protectedBy: { readonly path: string; readonly written: { readonly dev: number; readonly ino: number } },
+    roots?: readonly string[],
+  ): void {
+    removeProtectedPlaintext(this.ctx, path, before, roots, protectedBy);
   }
 
   /**

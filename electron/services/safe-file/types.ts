@@ -24,7 +24,15 @@ export interface EncryptInPlaceOptions extends EncryptManyOptions {
 }
 
 export type BatchResult =
-  | { readonly ok: true; readonly value: { readonly target: string; readonly metadata: FileMetadata } }
+  | {
+      readonly ok: true;
+      readonly value: {
+        readonly target: string;
+        readonly metadata: FileMetadata;
+        /** Protect: the ciphertext file that was written and authenticated (device and inode). */
+        readonly written?: { readonly dev: number; readonly ino: number };
+      };
+    }
   | { readonly ok: false; readonly error: CofferError };
 
 export interface DecryptOptions extends Progress {
