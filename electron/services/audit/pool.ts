@@ -5,10 +5,12 @@
  * messages). Runs are serialized. Workers start as the folders pool's do (worker-start.ts).
  */
 import { availableParallelism } from 'node:os';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { CofferError } from '../../../crypto/errors.js';
 import type { Identity } from '../../../crypto/keys.js';
 import type { BackendName } from '../../../crypto/sodium.js';
+import { planBatches } from '../batches.js';
+import { startWorker } from '../worker-start.js';
 import type {
   AuditWorkerData,
   FromAuditWorker,
@@ -41,19 +43,6 @@ const WORKER_LIMITS: ResourceLimits = {
   maxOldGenerationSizeMb: 256,
 };
 
-/**
- * Starts the worker whose entry sits next to this module, from sources (tsx registered in the worker first,
- * as worker-start.ts does) or compiled, with WORKER_LIMITS.
- */
-function startAuditWorker(workerData: AuditWorkerData, resourceLimits: ResourceLimits): Worker {
-  const fromSources = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./scanner-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url);
-  if (!fromSources) return new Worker(entry, { workerData, resourceLimits });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData, resourceLimits });
-}
-
 export interface AuditPoolRun {
   readonly mode: WorkMode;
   readonly files: readonly WorkFile[];
@@ -63,29 +52,6 @@ export interface AuditPoolRun {
   readonly onOutcome?: (outcome: WorkOutcome) => void;
   /** Aborting stops the files in flight between pieces; the rest come back as `cancelled`. */
   readonly signal?: AbortSignal;
-}
-
-/** Largest first, then batched so that each message carries enough work to be worth sending. */
-export function batchesOf<T extends { readonly size: number }>(
-  files: readonly T[],
-  maxFiles: number,
-  maxBytes: number,
-): T[][] {
-  const sorted = [...files].sort((a, b) => b.size - a.size);
-  const batches: T[][] = [];
-  let batch: T[] = [];
-  let bytes = 0;
-  for (const file of sorted) {
-    if (batch.length > 0 && (batch.length >= maxFiles || bytes + file.size > maxBytes)) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(file);
-    bytes += file.size;
-  }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
 }
 
 interface Slot {
@@ -156,8 +122,10 @@ export class AuditPool {
   }
 
   private spawn(): Slot {
-    const worker = startAuditWorker(
-      { backend: this.options.backend },
+    const worker = startWorker(
+      import.meta.url,
+      'scanner-worker',
+      { backend: this.options.backend } satisfies AuditWorkerData,
       this.options.resourceLimits ?? WORKER_LIMITS,
     );
     let markReady = (): void => undefined;
@@ -299,7 +267,7 @@ export class AuditPool {
     };
     if (request.signal?.aborted) onAbort();
     request.signal?.addEventListener('abort', onAbort);
-    const queue = batchesOf(request.files, this.batchFiles, this.batchBytes);
+    const queue = planBatches(request.files, this.batchFiles, this.batchBytes);
     let run: ActiveRun | undefined;
     try {
       await new Promise<void>((resolve, reject) => {

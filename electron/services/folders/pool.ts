@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
+import { planBatches } from '../batches.js';
 import { startWorker } from '../worker-start.js';
 import { CofferError } from '../../../crypto/errors.js';
 import type { Identity, Recipient } from '../../../crypto/keys.js';
@@ -55,25 +56,6 @@ const YOUNG_GENERATION_MB = 8;
 interface Slot {
   readonly worker: Worker;
   inFlight: number;
-}
-
-/** Largest first, then batched so that each message carries enough work to be worth sending. */
-export function planBatches(files: readonly BatchFile[], maxFiles: number, maxBytes: number): BatchFile[][] {
-  const sorted = [...files].sort((a, b) => b.size - a.size);
-  const batches: BatchFile[][] = [];
-  let batch: BatchFile[] = [];
-  let bytes = 0;
-  for (const file of sorted) {
-    if (batch.length > 0 && (batch.length >= maxFiles || bytes + file.size > maxBytes)) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(file);
-    bytes += file.size;
-  }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
 }
 
 export class WorkerPool {
