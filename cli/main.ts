@@ -2,9 +2,9 @@
  * The `coffer` command: a thin layer over electron/services for staff, IT scripts and the helpdesk.
  * Exit codes: 0 success, 1 some item failed, 2 usage.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { appVersion } from '../electron/services/app-version.js';
 import { createContext } from './context.js';
 import {
   EXIT_FAILED,
@@ -51,22 +51,6 @@ export interface MainIo {
   stderr?: Writer;
 }
 
-/** The version of the package this CLI belongs to (a checkout runs cli/main.ts, an install dist/cli/main.js). */
-export function cliVersion(): string {
-  for (const candidate of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(fileURLToPath(new URL(candidate, import.meta.url)), 'utf8')) as {
-        name?: unknown;
-        version?: unknown;
-      };
-      if (pkg.name === 'coffer' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not this one
-    }
-  }
-  return 'unknown';
-}
-
 export async function main(argv: readonly string[], io: MainIo = {}): Promise<number> {
   const out = new Output(io.stdout ?? pipeSafe(process.stdout), io.stderr ?? pipeSafe(process.stderr));
   // Known before parsing, so a usage error of a --json run is a JSON document too.
@@ -76,7 +60,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     .description(
       'Coffer keeps files encrypted at rest, file by file. App data: $COFFER_HOME or the platform default.',
     )
-    .version(cliVersion(), '-V, --version', 'print the version')
+    .version(appVersion(), '-V, --version', 'print the version')
     .option('--json', 'print one JSON document on stdout (for scripts)')
     .showHelpAfterError('(run `coffer --help` for usage)')
     .exitOverride()

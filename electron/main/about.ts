@@ -4,30 +4,12 @@
  * read from. Read from the running process, never from build-time tables: it is what this machine runs.
  * No Electron import: the Chromium e2e tests serve the same handler from plain Node (no Electron there).
  */
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../../crypto/sodium.js';
+export { appVersion } from '../services/app-version.js';
 import type { AboutInfo, PolicyView } from '../shared/contract.js';
 
 const require = createRequire(import.meta.url);
-
-/** Coffer's version: the package.json above this file (electron/main in a checkout, dist/electron/main installed). */
-export function appVersion(from = path.dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'coffer' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // no package.json here: look further up
-    }
-    if (path.dirname(dir) === dir) return 'unknown';
-  }
-}
 
 /** The libsodium actually doing the crypto: the native addon, or the WebAssembly build. */
 export async function libsodiumVersion(backend: BackendName): Promise<string> {

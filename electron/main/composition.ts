@@ -73,7 +73,7 @@ import { Updater, type UpdaterEngine } from './updater.js';
 import { RunTracker } from './runs.js';
 import { ChangeNotingEvents } from '../services/report/change-events.js';
 import { ReportPublisher } from '../services/report/publisher.js';
-import { ReportSchedule, makeSignedReport, packageVersion } from '../services/report/schedule.js';
+import { ReportSchedule, makeSignedReport } from '../services/report/schedule.js';
 import { ReportSigningKey } from '../services/report/signing-key.js';
 import { lastAttestedScan } from '../services/audit/attested-scan.js';
 
@@ -515,7 +515,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
         makeSignedReport(
           {
             sodium,
-            appVersion: packageVersion(),
+            appVersion: appVersion(),
             hostname: os.hostname(),
             user: os.userInfo().username,
             platform: process.platform,

@@ -3,8 +3,6 @@
  * of events gives one report), and an hourly check that sends the daily report, or retries one that failed.
  * Timers never keep the process alive; stop() waits for a report being written.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { ReportSigningKey } from './signing-key.js';
 import { collectReport, type ReportReason, type ReportSources } from './collect.js';
 import { signReport, type ReportFile } from './report-file.js';
@@ -18,22 +16,6 @@ export async function makeSignedReport(
 ): Promise<ReportFile> {
   const body = await collectReport(sources, reason);
   return key.use((sign) => signReport(body, sign));
-}
-
-/** The version of the package this code belongs to (source checkout or build output). */
-export function packageVersion(): string {
-  for (const candidate of ['../../../package.json', '../../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(fileURLToPath(new URL(candidate, import.meta.url)), 'utf8')) as {
-        name?: unknown;
-        version?: unknown;
-      };
-      if (pkg.name === 'coffer' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not this one
-    }
-  }
-  return 'unknown';
 }
 
 export interface ReportScheduleOptions {
