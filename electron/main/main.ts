@@ -187,15 +187,20 @@ function buildTray(built: BuiltApp): Tray {
   const icon = nativeImage.createFromPath(iconFile);
   const t = new Tray(icon.isEmpty() ? nativeImage.createEmpty() : icon);
   const refresh = async (): Promise<void> => {
-    const folders = await built.ports.folders.list().catch(() => []);
+    const folders = await built.ports.folders.list().catch((e: unknown) => {
+      log(`tray status: ${String(e)}`);
+      return null;
+    });
     // The one definition of "in the clear" (clear-state.ts): waiting, in use, conflicts, hard links…
-    const inTheClear = folders.reduce((n, f) => n + f.inTheClearFiles, 0);
+    const inTheClear = (folders ?? []).reduce((n, f) => n + f.inTheClearFiles, 0);
     const status =
-      folders.length === 0
-        ? 'No protected folders'
-        : inTheClear === 0
-          ? 'All files protected'
-          : `${inTheClear} file(s) in the clear`;
+      folders === null
+        ? 'Status unavailable: open Coffer'
+        : folders.length === 0
+          ? 'No protected folders'
+          : inTheClear === 0
+            ? 'All files protected'
+            : `${inTheClear} file(s) in the clear`;
     t.setToolTip(`Coffer — ${status}`);
     t.setContextMenu(
       Menu.buildFromTemplate([
@@ -204,7 +209,7 @@ function buildTray(built: BuiltApp): Tray {
         {
           label: 'Protect now',
           click: () => {
-            for (const f of folders)
+            for (const f of folders ?? [])
               void built.ports.folders.protect(f.id).catch((e: unknown) => {
                 log(`protect: ${String(e)}`);
               });
@@ -228,6 +233,9 @@ function buildTray(built: BuiltApp): Tray {
   };
   void refresh();
   built.onChange(() => void refresh());
+  // Some changes come with no event (a lock file going stale, the status cache's own rescans): never let
+  // the tray keep saying "All files protected" for longer than a minute after it stopped being true.
+  setInterval(() => void refresh(), 60_000).unref();
   return t;
 }
 
