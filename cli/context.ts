@@ -57,7 +57,7 @@ export interface Services {
   events: SecurityEvents;
   /** Security events this run recorded: after a change, policy reportDir gets a report (commands/report.ts). */
   changesRecorded(): number;
-  /** The data audit (`coffer audit scan|find`); its worker pool is closed by the command that used it. */
+  /** The data audit (`coffer audit scan`, `coffer audit find`); its worker pool is closed by the command that used it. */
   audit: AuditService;
 }
 

@@ -1,7 +1,7 @@
 /**
  * `coffer audit log|verify`: the tamper-evident audit trail in app data (issue 11 item 2;
  * electron/services/audit-log/). `verify` exits 1 and names the first record that does not verify.
- * `coffer audit scan|find`: the data audit (issue 11 item 1; electron/services/audit/): where customer data
+ * `coffer audit scan` and `coffer audit find`: the data audit (issue 11 item 1; electron/services/audit/): where customer data
  * is, in counts per detector (never a matched value), and which files hold a customer's terms.
  */
 import path from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * AuditService: the data audit (issue 11 item 1) for the CLI (`coffer audit scan|find`), the app's Audit
+ * AuditService: the data audit (issue 11 item 1) for the CLI (`coffer audit scan`, `coffer audit find`), the app's Audit
  * screen and the breach report. A scan lists the roots (scanner-walk.ts), takes unchanged files from the
  * cache (cache.ts), reads the rest in the worker pool (pool.ts; protected files decrypted in memory only),
  * and reports counts per detector, never a matched value. `lastScan()` is the last complete scan of the

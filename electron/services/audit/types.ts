@@ -1,5 +1,5 @@
 /**
- * The data audit's reports (issue 11 item 1), shared by the CLI (`coffer audit scan|find --json`), the app's
+ * The data audit's reports (issue 11 item 1), shared by the CLI (`coffer --json audit scan`, `coffer --json audit find`), the app's
  * Audit screen and the breach report. Minimal data: a report names files and counts per detector, never a
  * matched value; `find` never repeats its terms.
  */
