@@ -179,12 +179,11 @@ describe('where the keychain helper runs', () => {
     ).toEqual(['coffer', 'coffer', '--json', 'status']);
   });
 
-  const electronBinary = path.join(ROOT, 'node_modules/electron/path.txt');
-  const noElectron = fs.existsSync(electronBinary)
-    ? 'a utilityProcess test needs Playwright to drive the packaged app; not written yet'
-    : 'a real utilityProcess needs the Electron binary, which cannot be downloaded here (GitHub unreachable)';
-  console.warn(`[fuses] utilityProcess keychain helper not started for real: ${noElectron}`);
-  it.skip(`the keychain helper as a real utilityProcess (${noElectron})`, () => undefined);
+  // No test starts the helper as a real utilityProcess yet (it needs the Electron binary and a driven app);
+  // the handler below runs in plain Node against the real Secret Service. Said on every run, not hidden:
+  console.warn(
+    '[fuses] the keychain helper has not been started as a real utilityProcess by any test (needs the Electron binary)',
+  );
 });
 
 const noKeyring =
