@@ -333,6 +333,12 @@ export class PolicyService {
     return state.status === 'active' ? state.policy.reportDir : undefined;
   }
 
+  /** Who employees contact, for the recovery kit (undefined when not set or the policy is invalid). */
+  helpdeskContact(): string | undefined {
+    const state = this.current;
+    return state.status === 'active' ? state.policy.helpdeskContact : undefined;
+  }
+
   /** The update feed set by policy, if any (undefined when the policy does not set one or is invalid). */
   updateUrl(): string | undefined {
     const state = this.current;

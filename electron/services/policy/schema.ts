@@ -30,6 +30,7 @@ export const POLICY_KEYS = [
   'customerDataPatterns',
   'retentionDays',
   'reportDir',
+  'helpdeskContact',
 ] as const;
 export type PolicyKey = (typeof POLICY_KEYS)[number];
 
@@ -65,6 +66,8 @@ export interface Policy {
   readonly retentionDays?: number;
   /** Where breach-readiness reports go, e.g. a network share (report/publisher.ts, docs/REPORT.md §7). */
   readonly reportDir?: string;
+  /** Who employees call, printed on the recovery kit (renderer/src/screens/RecoveryKit.tsx): plain text, one line. */
+  readonly helpdeskContact?: string;
 }
 
 export interface CustomerDataPattern {
@@ -92,6 +95,7 @@ export function recoveryPublicKeyParser(sodium: SodiumBackend): (text: string) =
 }
 
 const MAX_LIST = 64;
+const MAX_HELPDESK_CONTACT = 200;
 
 // Registry REG_DWORD and plist integers give 0/1 where JSON gives a boolean.
 const flag = z.union([z.boolean(), z.literal(0).transform(() => false), z.literal(1).transform(() => true)], {
@@ -200,6 +204,14 @@ const rawPolicySchema = z.strictObject({
       'must be an absolute path (a local or network folder)',
     )
     .optional(),
+  // Printed on the recovery kit as text, never as a link or markup: one short line a person can read out.
+  helpdeskContact: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty (omit the key instead)')
+    .max(MAX_HELPDESK_CONTACT, `must be at most ${MAX_HELPDESK_CONTACT} characters`)
+    .refine((text) => !/\p{Cc}|\p{Cf}|\p{Zl}|\p{Zp}/u.test(text), 'must be one line of plain text')
+    .optional(),
 });
 
 function expandHome(folder: string, ctx: PolicyParseContext): string {
@@ -292,6 +304,7 @@ export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseR
     ...(value.customerDataPatterns !== undefined && { customerDataPatterns: value.customerDataPatterns }),
     ...(value.retentionDays !== undefined && { retentionDays: value.retentionDays }),
     ...(value.reportDir !== undefined && { reportDir: value.reportDir }),
+    ...(value.helpdeskContact !== undefined && { helpdeskContact: value.helpdeskContact }),
   };
   return { ok: true, policy };
 }
