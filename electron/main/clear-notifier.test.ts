@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import type { FileError } from '../shared/contract.js';
+import {
+  ClearNotifier,
+  QUIET_MS,
+  STUCK_AFTER_MS,
+  type ClearFolder,
+  type ClearNotice,
+} from './clear-notifier.js';
+
+const MIN = 60_000;
+
+function issue(path: string, code = 'WAITING'): FileError {
+  return { path, code, message: `${path}: not protected yet` };
+}
+
+function folder(id: string, path: string, clear: FileError[], extra: Partial<ClearFolder> = {}): ClearFolder {
+  return { id, path, inTheClearFiles: clear.length, inTheClear: clear, runningRunId: null, ...extra };
+}
+
+/** A notifier on a fake clock (only this unit's time is faked), and what it told. */
+function setup() {
+  let now = 1_000_000;
+  const told: ClearNotice[] = [];
+  const notifier = new ClearNotifier({ now: () => now, notify: (n) => told.push(n) });
+  const at = (minutes: number, folders: readonly ClearFolder[] | null): ClearNotice[] => {
+    now = 1_000_000 + minutes * MIN;
+    const before = told.length;
+    notifier.observe(folders);
+    return told.slice(before);
+  };
+  return { notifier, told, at };
+}
+
+describe('ClearNotifier', () => {
+  it('says nothing of a file written and protected within its grace period, whatever the refreshes', () => {
+    const { told, at } = setup();
+    // A new file every minute, each protected before the next refresh: the folder is never empty at a
+    // refresh, yet no file stays.
+    for (let m = 0; m <= 30; m++) at(m, [folder('f1', '/Invoices', [issue(`scan-${m}.pdf`)])]);
+    expect(told).toEqual([]);
+  });
+
+  it('tells once when the same files stay past the threshold, with folder name and count only', () => {
+    const { notifier, at } = setup();
+    const stuck = [issue('Acme Corp salaries.xlsx', 'IN_USE'), issue('Acme Corp contract.pdf')];
+    expect(at(0, [folder('f1', '/home/ana/Invoices', stuck)])).toEqual([]);
+    expect(at(4, [folder('f1', '/home/ana/Invoices', stuck)])).toEqual([]);
+    expect(notifier.stuck().size).toBe(0);
+    const [notice, ...more] = at(5, [folder('f1', '/home/ana/Invoices', stuck)]);
+    expect(more).toEqual([]);
+    expect(notice).toEqual({
+      folderId: 'f1',
+      title: 'Files are still in the clear',
+      body: '2 files in Invoices have stayed in the clear for 5 minutes or more. Open Coffer to see why.',
+    });
+    // No file name (they can name customers) in what the OS shows and may keep in its notification centre.
+    expect(JSON.stringify(notice)).not.toMatch(/Acme|xlsx|pdf/);
+    expect(notifier.stuck()).toEqual(new Set(['f1']));
+    // Still stuck an hour later: no second notice in the same episode.
+    for (let m = 6; m <= 65; m++) expect(at(m, [folder('f1', '/home/ana/Invoices', stuck)])).toEqual([]);
+  });
+
+  it('tells again only after the folder was resolved and files stay again, and not within the quiet time', () => {
+    const { at } = setup();
+    const f = (clear: FileError[]) => [folder('f1', '/Invoices', clear)];
+    at(0, f([issue('a')]));
+    expect(at(5, f([issue('a')]))).toHaveLength(1);
+    expect(at(6, f([]))).toEqual([]); // resolved
+    at(7, f([issue('b')]));
+    expect(at(12, f([issue('b')]))).toEqual([]); // stuck again, but within 30 min of the last notice
+    expect(at(30, f([issue('b')]))).toEqual([]);
+    const [again] = at(5 + QUIET_MS / MIN, f([issue('b')])); // told once the quiet time is over
+    expect(again?.body).toMatch(/^1 file in Invoices has stayed/);
+    expect(at(60, f([issue('b')]))).toEqual([]);
+  });
+
+  it('does not count a folder as stuck while a run is working on it, and tells what the run left', () => {
+    const { notifier, at } = setup();
+    const files = Array.from({ length: 50 }, (_, i) => issue(`f${i}`));
+    for (let m = 0; m <= 20; m++)
+      expect(at(m, [folder('f1', '/Big', files.slice(m * 2), { runningRunId: 'r1' })])).toEqual([]);
+    expect(notifier.stuck().size).toBe(0);
+    // The run ended with one file in use: it has been in the clear for 21 minutes, told at once.
+    const [notice] = at(21, [folder('f1', '/Big', [issue('f49', 'IN_USE')])]);
+    expect(notice?.body).toMatch(/^1 file in Big/);
+  });
+
+  it('tells several folders in one notice, and keeps what it saw when the list cannot be read', () => {
+    const { told, at } = setup();
+    const two = [
+      folder('f1', '/Invoices', [issue('a', 'IN_USE')]),
+      folder('f2', '/Contracts', [issue('b'), issue('c')]),
+    ];
+    at(0, two);
+    expect(at(3, null)).toEqual([]); // a failed refresh neither resolves nor tells
+    const notices = at(5, two);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({
+      folderId: 'f1',
+      body: expect.stringMatching(/^3 files in 2 folders have/) as string,
+    });
+    expect(told).toHaveLength(1);
+  });
+
+  it('judges files past the list limit by how long the folder has been in the clear', () => {
+    const { at } = setup();
+    const f = (n: number) => [folder('f1', '/Invoices', [issue('a')], { inTheClearFiles: n })];
+    at(0, f(900));
+    expect(at(4, f(901))).toEqual([]);
+    const [notice] = at(5, f(900));
+    expect(notice?.body).toMatch(/^900 files in Invoices/);
+  });
+
+  it('forgets a folder that was removed', () => {
+    const { notifier, at } = setup();
+    at(0, [folder('f1', '/Invoices', [issue('a')])]);
+    at(STUCK_AFTER_MS / MIN, [folder('f1', '/Invoices', [issue('a')])]);
+    expect(notifier.stuck().size).toBe(1);
+    expect(at(6, [])).toEqual([]);
+    expect(notifier.stuck().size).toBe(0);
+    at(7, [folder('f1', '/Invoices', [issue('a')])]); // added back: a new start, not stuck yet
+    expect(notifier.stuck().size).toBe(0);
+  });
+});

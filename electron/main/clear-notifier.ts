@@ -1,0 +1,145 @@
+/**
+ * When to tell the user that files STAY in the clear (issue 12 item 6), and when not to.
+ *
+ * A file being written is in the clear on purpose for its grace period (the watcher protects it once it is
+ * unchanged), and a protect run has files in the clear until it reaches them: neither is news. A file is
+ * "stuck" once it has been seen in the clear at two refreshes at least `thresholdMs` apart with no run of its
+ * folder going on. Each folder with stuck files gets one notification per episode: nothing more while files
+ * stay stuck, a new one only after the folder had no stuck file and some are stuck again, and never two for
+ * one folder within `quietMs` (a recurrence then is told when the quiet time is over, if still true).
+ *
+ * The notice carries the folder's name and a count, never a file's name or contents. Pure logic: the clock
+ * and the notification go through the injected deps (main.ts passes Date.now and Electron's Notification).
+ */
+import type { FolderView } from '../shared/contract.js';
+import { folderName, plural } from './tray-state.js';
+
+export const STUCK_AFTER_MS = 5 * 60_000;
+export const QUIET_MS = 30 * 60_000;
+
+export type ClearFolder = Pick<FolderView, 'id' | 'path' | 'inTheClearFiles' | 'inTheClear' | 'runningRunId'>;
+
+export interface ClearNotice {
+  /** The folder a click opens (the first one, when the notice is about several). */
+  folderId: string;
+  title: string;
+  body: string;
+}
+
+export interface ClearNotifierDeps {
+  now(): number;
+  notify(notice: ClearNotice): void;
+  thresholdMs?: number;
+  quietMs?: number;
+}
+
+interface FolderTrack {
+  /** Listed files in the clear, by path, with when each was first seen there (continuously since). */
+  files: Map<string, number>;
+  /** Since when the folder has had files in the clear continuously (covers files past the list's limit). */
+  since: number | null;
+  /** Files stuck at the last observation (0 = none). */
+  stuckCount: number;
+  /** Whether this episode was told. */
+  told: boolean;
+  /** When this folder was last told about, for the quiet time. */
+  lastToldAt: number | null;
+}
+
+export class ClearNotifier {
+  private readonly tracks = new Map<string, FolderTrack>();
+  private readonly thresholdMs: number;
+  private readonly quietMs: number;
+
+  constructor(private readonly deps: ClearNotifierDeps) {
+    this.thresholdMs = deps.thresholdMs ?? STUCK_AFTER_MS;
+    this.quietMs = deps.quietMs ?? QUIET_MS;
+  }
+
+  /**
+   * One refresh of the folder list. null (the list could not be read) tells nothing: what was seen before
+   * stays as it was, and nothing is notified.
+   */
+  observe(folders: readonly ClearFolder[] | null): void {
+    if (folders === null) return;
+    const now = this.deps.now();
+    const listed = new Set(folders.map((f) => f.id));
+    for (const id of [...this.tracks.keys()]) if (!listed.has(id)) this.tracks.delete(id);
+
+    const due: { folder: ClearFolder; count: number }[] = [];
+    for (const folder of folders) {
+      const track = this.track(folder.id);
+      if (folder.inTheClearFiles === 0) {
+        this.resolve(track);
+        continue;
+      }
+      track.since ??= now;
+      const since = track.since;
+      const seen = new Map<string, number>();
+      for (const issue of folder.inTheClear) seen.set(issue.path, track.files.get(issue.path) ?? now);
+      track.files = seen;
+      // The list holds the first files only: the others are judged by the folder's continuous episode.
+      const unlisted = folder.inTheClearFiles - folder.inTheClear.length;
+      const old = (at: number): boolean => now - at >= this.thresholdMs;
+      const stuckListed = [...track.files.values()].filter(old).length;
+      const stuckCount = stuckListed + (unlisted > 0 && old(since) ? unlisted : 0);
+      // A run working on the folder is reaching its files: they are not stuck while it goes on. Whatever it
+      // leaves behind keeps its first-seen time, so it is told at the first refresh after the run.
+      track.stuckCount = folder.runningRunId === null ? stuckCount : 0;
+      if (track.stuckCount === 0) {
+        if (stuckCount === 0) track.told = false;
+        continue;
+      }
+      if (track.told) continue;
+      if (track.lastToldAt !== null && now - track.lastToldAt < this.quietMs) continue;
+      due.push({ folder, count: track.stuckCount });
+    }
+    if (due.length === 0) return;
+    for (const d of due) {
+      const track = this.tracks.get(d.folder.id);
+      if (track) {
+        track.told = true;
+        track.lastToldAt = now;
+      }
+    }
+    this.deps.notify(this.notice(due));
+  }
+
+  /** Folders with files stuck in the clear at the last observation (the tray shows them as needing the user). */
+  stuck(): ReadonlySet<string> {
+    return new Set([...this.tracks].filter(([, t]) => t.stuckCount > 0).map(([id]) => id));
+  }
+
+  private track(id: string): FolderTrack {
+    let track = this.tracks.get(id);
+    if (!track) {
+      track = { files: new Map(), since: null, stuckCount: 0, told: false, lastToldAt: null };
+      this.tracks.set(id, track);
+    }
+    return track;
+  }
+
+  private resolve(track: FolderTrack): void {
+    track.files.clear();
+    track.since = null;
+    track.stuckCount = 0;
+    track.told = false;
+  }
+
+  private notice(due: readonly { folder: ClearFolder; count: number }[]): ClearNotice {
+    const minutes = Math.max(1, Math.round(this.thresholdMs / 60_000));
+    const total = due.reduce((n, d) => n + d.count, 0);
+    const [first] = due;
+    const place =
+      due.length === 1 && first
+        ? `in ${folderName(first.folder.path)}`
+        : `in ${plural(due.length, 'folder')}`;
+    return {
+      folderId: first?.folder.id ?? '',
+      title: 'Files are still in the clear',
+      body:
+        `${plural(total, 'file')} ${place} ${total === 1 ? 'has' : 'have'} stayed in the clear for ` +
+        `${plural(minutes, 'minute')} or more. Open Coffer to see why.`,
+    };
+  }
+}
