@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Draws Coffer's icon (a padlock on a rounded square) and writes every format the installers need:
 // build/icons/<n>x<n>.png (Linux), build/icon.png, build/icon.ico (Windows), build/icon.icns (macOS).
+// Also the tray icons, one per state of electron/main/tray-state.ts: build/tray-<state>.png (+ @2x) in
+// colour for Windows and Linux, and build/tray-<state>Template.png (+ @2x) for the macOS menu bar (black and
+// alpha only: macOS tints them for light and dark, so each state differs by shape, not only by colour).
 // Plain Node (zlib for PNG), so it runs anywhere without image tools: `node build/make-icons.mjs`.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,8 +30,7 @@ function inside(x, y) {
   return (body && !keyhole) || shackle ? FG : BG;
 }
 
-function render(size) {
-  const samples = 4; // 4x4 supersampling for smooth edges
+function render(size, shape = inside, samples = 4 /* 4x4 supersampling for smooth edges */) {
   const rgba = Buffer.alloc(size * size * 4);
   for (let py = 0; py < size; py++) {
     for (let px = 0; px < size; px++) {
@@ -38,7 +40,7 @@ function render(size) {
         a = 0;
       for (let sy = 0; sy < samples; sy++) {
         for (let sx = 0; sx < samples; sx++) {
-          const c = inside((px + (sx + 0.5) / samples) / size, (py + (sy + 0.5) / samples) / size);
+          const c = shape((px + (sx + 0.5) / samples) / size, (py + (sy + 0.5) / samples) / size);
           if (c === null) continue;
           r += c[0];
           g += c[1];
@@ -76,8 +78,8 @@ function chunk(type, data) {
   crc.writeUInt32BE(crc32(td));
   return Buffer.concat([len, td, crc]);
 }
-function png(size) {
-  const rgba = render(size);
+function png(size, shape = inside, samples = 4) {
+  const rgba = render(size, shape, samples);
   const raw = Buffer.alloc(size * (size * 4 + 1));
   for (let y = 0; y < size; y++) rgba.copy(raw, y * (size * 4 + 1) + 1, y * size * 4, (y + 1) * size * 4);
   const ihdr = Buffer.alloc(13);
@@ -133,6 +135,72 @@ function icns() {
   head.write('icns', 0, 'ascii');
   head.writeUInt32BE(body.length + 8, 4);
   return Buffer.concat([head, body]);
+}
+
+// ---- Tray icons ---------------------------------------------------------------------------------------
+// A padlock filling the square, drawn per state. The glyph in the body (keyhole, dots, "!", dash) is cut out
+// of the template images and drawn light (dark on amber) in the colour ones.
+
+function roundedRect(x, y, x0, y0, x1, y1, r) {
+  const dx = Math.max(x0 + r - x, 0, x - (x1 - r));
+  const dy = Math.max(y0 + r - y, 0, y - (y1 - r));
+  return x >= x0 && x <= x1 && y >= y0 && y <= y1 && dx * dx + dy * dy <= r * r;
+}
+const disc = (x, y, cx, cy, r) => Math.hypot(x - cx, y - cy) <= r;
+const box = (x, y, x0, y0, x1, y1) => x >= x0 && x <= x1 && y >= y0 && y <= y1;
+
+const BODY = [0.14, 0.44, 0.86, 0.96];
+const inBody = (x, y) => roundedRect(x, y, ...BODY, 0.1);
+/** The body's outline only (for "none": nothing is locked in it). */
+const bodyRim = (x, y) => inBody(x, y) && !roundedRect(x, y, 0.25, 0.55, 0.75, 0.85, 0.04);
+
+/** A closed shackle: the top half of a ring over the body; `lift` raises it, `open` drops its right leg. */
+function shackle(x, y, { lift = 0, open = false } = {}) {
+  const cy = 0.36 - lift;
+  const d = Math.hypot(x - 0.5, y - cy);
+  const ring = y <= cy && d >= 0.17 && d <= 0.29;
+  const leftLeg = x >= 0.21 && x <= 0.33 && y >= cy && y <= 0.46;
+  const rightLeg = !open && x >= 0.67 && x <= 0.79 && y >= cy && y <= 0.46;
+  return ring || leftLeg || rightLeg;
+}
+
+const GLYPHS = {
+  keyhole: (x, y) => disc(x, y, 0.5, 0.64, 0.085) || box(x, y, 0.46, 0.64, 0.54, 0.82),
+  dots: (x, y) => disc(x, y, 0.31, 0.7, 0.07) || disc(x, y, 0.5, 0.7, 0.07) || disc(x, y, 0.69, 0.7, 0.07),
+  bang: (x, y) => box(x, y, 0.44, 0.51, 0.56, 0.76) || disc(x, y, 0.5, 0.865, 0.065),
+  dash: (x, y) => box(x, y, 0.28, 0.64, 0.72, 0.76),
+  none: () => false,
+};
+
+/** State → how it is drawn; colours are mid tones that read on light and dark taskbars alike. */
+const TRAY = {
+  protected: { color: [0x2e, 0x9e, 0x4f], glyph: 'keyhole', shackle: {}, rim: false, ink: FG },
+  working: { color: [0x2f, 0x7f, 0xd6], glyph: 'dots', shackle: {}, rim: false, ink: FG },
+  attention: { color: [0xf0, 0xa5, 0x00], glyph: 'bang', shackle: {}, rim: false, ink: [0x2b, 0x1d, 0x00] },
+  unavailable: { color: [0x8c, 0x8c, 0x8c], glyph: 'dash', shackle: {}, rim: false, ink: FG },
+  none: { color: [0x8c, 0x8c, 0x8c], glyph: 'none', shackle: { lift: 0.06, open: true }, rim: true, ink: FG },
+};
+
+function trayShape(state, template) {
+  const t = TRAY[state];
+  const glyph = GLYPHS[t.glyph];
+  const body = t.rim ? bodyRim : inBody;
+  const black = [0, 0, 0];
+  return (x, y) => {
+    if (shackle(x, y, t.shackle)) return template ? black : t.color;
+    if (!body(x, y)) return null;
+    if (glyph(x, y)) return template ? null : t.ink;
+    return template ? black : t.color;
+  };
+}
+
+fs.mkdirSync(here, { recursive: true });
+for (const state of Object.keys(TRAY)) {
+  for (const template of [false, true]) {
+    const base = `tray-${state}${template ? 'Template' : ''}`;
+    fs.writeFileSync(path.join(here, `${base}.png`), png(16, trayShape(state, template), 8));
+    fs.writeFileSync(path.join(here, `${base}@2x.png`), png(32, trayShape(state, template), 8));
+  }
 }
 
 fs.mkdirSync(path.join(here, 'icons'), { recursive: true });
