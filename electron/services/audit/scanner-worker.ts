@@ -57,9 +57,9 @@ function streamText(
   read({
     ...hooks,
     onChunk: (bytes) => {
-      // A copy: the decoder may keep the first bytes until it has seen enough to know the encoding, and the
-      // reader's buffer is reused (and, for a protected file, wiped) after this call.
-      const text = decoder.push(Uint8Array.prototype.slice.call(bytes));
+      // No copy here: the reader's buffer is reused (and, for a protected file, wiped) after this call, and
+      // the decoder copies what it keeps (the first bytes, until it knows the encoding; a cut character).
+      const text = decoder.push(bytes);
       if (failure() !== undefined) return false;
       if (text.length > 0) state.more = onText(text);
       return state.more;

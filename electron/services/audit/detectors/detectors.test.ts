@@ -298,6 +298,25 @@ describe('FindingCounter (text in chunks)', () => {
     );
   });
 
+  it('counts a value cut by a chunk border once on a line longer than the carry (minified JSON)', () => {
+    // No line break at all: the counter cuts the carried line at its last field delimiter.
+    const text = JSON.stringify({ rows: `${sample}\n`.repeat(4).split('\n') });
+    const whole = countFindings(text, det);
+    expect(whole['payment-card']).toBe(8);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: text.length }), { maxLength: 24 }), (cuts) => {
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        const counter = new FindingCounter(det, 64);
+        let from = 0;
+        for (const p of [...points, text.length]) {
+          counter.push(text.slice(from, p));
+          from = p;
+        }
+        expect(counter.end()).toEqual(whole);
+      }),
+    );
+  });
+
   it('keeps memory bounded on a text without line breaks', () => {
     const counter = new FindingCounter(det, 1024);
     for (let k = 0; k < 1000; k++) counter.push('ann@example.com '.repeat(10));

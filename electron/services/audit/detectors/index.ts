@@ -79,7 +79,22 @@ export function addFindings(into: Findings, more: Readonly<Findings>): Findings 
   return into;
 }
 
-const FIELD_DELIMITERS = [',', ';', '\t', '"', '<', '>', '|', '}', ']'];
+/** Char codes of , ; TAB " < > | } ] (FindingCounter.cutLongLine). */
+const FIELD_DELIMITER = new Uint8Array(128);
+for (const c of ',;\t"<>|}]') FIELD_DELIMITER[c.charCodeAt(0)] = 1;
+
+/**
+ * Index just after the last field delimiter of `text` (0: none). One backward pass that stops at the first
+ * delimiter it meets: a lastIndexOf per delimiter read the whole carried line once for each delimiter absent
+ * from it, which cost as much again as counting a minified JSON file (profiled).
+ */
+function afterLastDelimiter(text: string): number {
+  for (let i = text.length - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i);
+    if (c < 128 && FIELD_DELIMITER[c] === 1) return i + 1;
+  }
+  return 0;
+}
 
 /**
  * Counts findings over a text given in chunks (e.g. a 1 GB CSV decoded piece by piece). A chunk is scanned up
@@ -119,7 +134,7 @@ export class FindingCounter {
    */
   private cutLongLine(): void {
     const all = this.carry;
-    let cut = Math.max(...FIELD_DELIMITERS.map((d) => all.lastIndexOf(d))) + 1;
+    let cut = afterLastDelimiter(all);
     if (cut === 0) cut = all.lastIndexOf(' ') + 1;
     if (cut === 0) cut = all.length;
     // Scanned as a string of its own, so the range rule (whole lines) does not apply.
