@@ -68,6 +68,7 @@ import type {
   ShellPort,
   UpdatesPort,
 } from './ports.js';
+import { OpenedFiles } from './open-file.js';
 import { PreferencesFile } from './preferences.js';
 import { Updater, type UpdaterEngine } from './updater.js';
 import { RunTracker } from './runs.js';
@@ -127,6 +128,8 @@ export interface BuiltApp {
   watchedFolders(): string[];
   /** The data audit (issue 11 item 1): scan, find, lastScan; the Audit screen's adapter and the report use it. */
   audit: AuditService;
+  /** `.coffer` files the OS asked the app to open (argv, second-instance, macOS open-file): main adds them. */
+  openedFiles: OpenedFiles;
   close(): Promise<void>;
 }
 
@@ -552,6 +555,15 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     },
   });
 
+  // `.coffer` files the OS hands the app (file association, issue 12 item 6): main.ts adds them.
+  const openedFiles = new OpenedFiles({
+    sodium,
+    identities: () => deviceKeys.identities(),
+    folders: () => registry.list().map((f) => ({ id: f.id, path: f.path })),
+    notify: () => {
+      emit({ type: 'file-opened' });
+    },
+  });
   const ports: Ports = {
     keys,
     folders,
@@ -572,6 +584,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     dialog: options.dialog,
     shell: options.shell,
     state: new StateAdapter({ sodium, state, trustedKeys }),
+    openedFiles,
   };
   runs.onProgress((progress) => {
     emit({ type: 'progress', progress });
@@ -773,6 +786,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     autoLockMinutes: () => policyService.autoLockMinutes(userAutoLock()).minutes,
     watchedFolders: () => autoProtect.folders(),
     audit: auditService,
+    openedFiles,
     async close() {
       updater.stop();
       await autoProtect.close();

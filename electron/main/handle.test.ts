@@ -179,6 +179,7 @@ function fakePorts(overrides: Partial<{ [K in keyof Ports]: Partial<Ports[K]> }>
     dialog: strict('dialog', overrides.dialog),
     shell: strict('shell', overrides.shell),
     state: strict('state', overrides.state),
+    openedFiles: strict('openedFiles', overrides.openedFiles),
   };
 }
 

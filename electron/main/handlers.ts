@@ -165,6 +165,14 @@ export function createHandlers(
       shell.showItemInFolder(await folders.resolve(folderId, relPath));
       return { shown: true };
     },
+    // A `.coffer` file the OS asked Coffer to open (open-file.ts): by token, never a path from the renderer.
+    // Inspecting writes nothing (no activity entry either: nothing was done to the file).
+    takeOpenedFiles: () => ports.openedFiles.take(),
+    inspectOpenedFile: ({ token }) => ports.openedFiles.inspect(token),
+    showOpenedFile({ token }) {
+      shell.showItemInFolder(ports.openedFiles.pathOf(token));
+      return { shown: true };
+    },
     async verifyFile({ folderId, relPath }) {
       const source = await folders.resolve(folderId, relPath);
       return recorded('Verify', relPath, () => files.verify(source));

@@ -30,6 +30,7 @@ import { AUTO_LOCK_TICK_MS, AutoLock } from './auto-lock.js';
 import { buildApp, type BuiltApp, type LockReason } from './composition.js';
 import { bindAll, type SenderInfo } from './handle.js';
 import { UtilityProcessLauncher } from './keychain-utility.js';
+import { cofferPathsFromArgv } from './open-file.js';
 import type { DialogPort, ShellPort } from './ports.js';
 import {
   APP_ENTRY,
@@ -241,6 +242,22 @@ function buildTray(built: BuiltApp): Tray {
 
 let built: BuiltApp | null = null;
 
+// `.coffer` files the OS asks us to open (file association, issue 12 item 6; open-file.ts does the work).
+/** Leading argv entries that are the program: `electron <app path>` in development, the binary when packaged. */
+const ARGV_SKIP = process.defaultApp ? 2 : 1;
+/** Files handed over before the app was built: macOS sends `open-file` before `ready`. */
+const openedEarly: string[] = [];
+
+function openFiles(paths: string[]): void {
+  if (paths.length === 0) return;
+  if (!built) {
+    openedEarly.push(...paths);
+    return;
+  }
+  built.openedFiles.add(paths);
+  showWindow();
+}
+
 /** `coffer.updateUrl` that electron-builder.ts bakes into the packaged package.json (COFFER_UPDATE_URL). */
 async function builtInUpdateUrl(): Promise<string | undefined> {
   try {
@@ -266,7 +283,17 @@ async function start(): Promise<void> {
   app.on('web-contents-created', (_event, contents) => {
     lockDown(contents);
   });
-  app.on('second-instance', showWindow);
+  // A double-click while Coffer runs starts a second instance, which quits at once: its argv lands here.
+  app.on('second-instance', (_event, argv, workingDirectory) => {
+    const files = cofferPathsFromArgv(argv, { cwd: workingDirectory, skip: ARGV_SKIP });
+    if (files.length > 0) openFiles(files);
+    else showWindow();
+  });
+  // macOS: registered before `ready`, since a double-click that launches the app fires it first.
+  app.on('open-file', (event, file) => {
+    event.preventDefault();
+    openFiles([file]);
+  });
 
   await app.whenReady();
 
@@ -300,6 +327,11 @@ async function start(): Promise<void> {
     ipcMain.handle(channelOf(method), (event, payload: unknown) => bound(senderOf(event), payload));
   });
 
+  // Queued before the window exists: its renderer takes them when it starts (takeOpenedFiles).
+  app_.openedFiles.add([
+    ...openedEarly.splice(0),
+    ...cofferPathsFromArgv(process.argv, { cwd: process.cwd(), skip: ARGV_SKIP }),
+  ]);
   window = createWindow();
   tray = buildTray(app_);
 

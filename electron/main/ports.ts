@@ -15,6 +15,7 @@ import type {
   FileInspection,
   FolderView,
   IssuedCodeView,
+  OpenedFileView,
   KeychainStatus,
   PolicyView,
   Progress,
@@ -177,4 +178,14 @@ export interface Ports {
   dialog: DialogPort;
   shell: ShellPort;
   state: StatePort;
+  openedFiles: OpenedFilesPort;
+}
+
+/** `.coffer` files the OS asked Coffer to open (open-file.ts): known to the renderer by token only. */
+export interface OpenedFilesPort {
+  take(): { files: { token: string; name: string }[]; dropped: number };
+  /** Never writes; a damaged file or one for another key is a view with a `problem`. */
+  inspect(token: string): Promise<OpenedFileView>;
+  /** NOT_FOUND for a token main did not hand out. */
+  pathOf(token: string): string;
 }

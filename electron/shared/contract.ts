@@ -326,7 +326,30 @@ export type CofferEvent =
       what: 'folders' | 'recovery' | 'activity' | 'edits' | 'helpdesk' | 'settings' | 'audit';
     }
   | { type: 'audit-progress'; progress: AuditProgress }
-  | { type: 'locked'; reason: 'user' | 'idle' | 'suspend' | 'lock-screen' | 'quit' };
+  | { type: 'locked'; reason: 'user' | 'idle' | 'suspend' | 'lock-screen' | 'quit' }
+  /** The OS asked Coffer to open `.coffer` files (file association): the window takes them (takeOpenedFiles). */
+  | { type: 'file-opened' };
+
+/**
+ * A `.coffer` file the OS asked Coffer to open (issue 12 item 6), as inspected in main without writing
+ * anything (electron/main/open-file.ts). The renderer knows it by `token` only, never by path.
+ */
+export interface OpenedFileView {
+  token: string;
+  /** The file's name on disk. */
+  name: string;
+  /** The protected folder it sits in (relPath for openForEdit / showInFileManager), or null. */
+  folder: { id: string; name: string; path: string; relPath: string } | null;
+  /** The size of the original, from the file's length (FORMAT.md §5.2); null when the length is impossible. */
+  originalSize: number | null;
+  /** The keys the file was protected for, and whether this device holds each. */
+  keyIds: { kind: 'device' | 'recovery' | 'unknown'; keyId: KeyIdText; onThisDevice: boolean }[];
+  opensOnThisDevice: boolean;
+  /** `verified`: every byte authenticated; `not-checked`: too large to check here, or it does not open. */
+  integrity: 'verified' | 'not-checked';
+  /** Why it cannot be opened (damaged, another key, not a Coffer file...), with its stable code. */
+  problem?: ErrorInfo;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // The method table
@@ -339,6 +362,8 @@ const fileRef = z.strictObject({ folderId: id, relPath });
 const runRef = z.strictObject({ runId: id });
 const dirRef = z.strictObject({ folderId: id, dir: relPath });
 const editRef = z.strictObject({ editId: id });
+/** A file the OS asked Coffer to open, by the token main gave it (open-file.ts): never a path. */
+const openedRef = z.strictObject({ token: z.string().regex(/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/) });
 /** Eight groups of six digits (DESIGN.md "Personal recovery code"); checked for typos in main. */
 const codeGroups = z.strictObject({ groups: z.array(z.string().max(12)).length(8) });
 /** One §11.2 line ("coffer-recovery-1:" + 48 characters), with room for pasted whitespace; parsed in main. */
@@ -415,6 +440,12 @@ export const contract = {
   verifyFile: method<typeof fileRef, { name: string; size: number }>(fileRef),
   /** Shows a file or folder of a protected folder (relPath '' = the folder) in the OS file manager. */
   showInFileManager: method<typeof fileRef, { shown: true }>(fileRef),
+  /** The `.coffer` files the OS asked Coffer to open since last asked; `dropped`: past the queue's limit. */
+  takeOpenedFiles: method<typeof empty, { files: { token: string; name: string }[]; dropped: number }>(empty),
+  /** Inspects an opened file (header, keys, integrity) without writing anything; problems are in the view. */
+  inspectOpenedFile: method<typeof openedRef, OpenedFileView>(openedRef),
+  /** Shows an opened file in the OS file manager (nothing is opened or run). */
+  showOpenedFile: method<typeof openedRef, { shown: true }>(openedRef),
 
   getRecovery: method<typeof empty, RecoveryStatus>(empty),
   /**

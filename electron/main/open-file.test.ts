@@ -1,0 +1,288 @@
+/**
+ * open-file.ts over real files and real crypto: which argv entries are files to open, the queue between
+ * the OS and the window, and the inspection of good, damaged, foreign, fake, linked and odd files, which
+ * must write nothing at all.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CofferError } from '../../crypto/errors.js';
+import { encryptFd } from '../../crypto/file.js';
+import { formatKeyId, generateDeviceKey, keyIdOf, type Identity } from '../../crypto/keys.js';
+import { loadBackend, type SodiumBackend } from '../../crypto/sodium.js';
+import { MAX_QUEUED, OpenedFiles, cofferPathsFromArgv, inspectOpenedFile } from './open-file.js';
+
+let sodium: SodiumBackend;
+let dir: string;
+let mine: Uint8Array;
+let theirs: Uint8Array;
+
+/** Protects `content` for `key` into `dir/name` the way the app writes files (crypto/file.ts encryptFd). */
+function protect(name: string, content: Buffer, key: Uint8Array, chunkSize?: number): string {
+  const plain = path.join(dir, `.plain-${randomBytes(4).toString('hex')}`);
+  fs.writeFileSync(plain, content);
+  const target = path.join(dir, name);
+  const inFd = fs.openSync(plain, 'r');
+  const outFd = fs.openSync(target, 'wx');
+  try {
+    encryptFd(sodium, inFd, outFd, {
+      name: path.basename(name).replace(/\.coffer$/, ''),
+      recipients: [{ kind: 'device', key }],
+      ...(chunkSize === undefined ? {} : { chunkSize }),
+    });
+  } finally {
+    fs.closeSync(inFd);
+    fs.closeSync(outFd);
+  }
+  fs.rmSync(plain);
+  return target;
+}
+
+/** Every name under `root` with its size and mtime: what "nothing written" is checked against. */
+function snapshot(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of fs.readdirSync(d).sort()) {
+      const p = path.join(d, name);
+      const s = fs.lstatSync(p);
+      out.push(`${path.relative(root, p)} ${s.size} ${s.mtimeMs} ${s.ctimeMs}`);
+      if (s.isDirectory()) walk(p);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+const deps = (over: Partial<Parameters<typeof inspectOpenedFile>[1]> = {}) => ({
+  sodium,
+  identities: (): Promise<Identity[]> => Promise.resolve([{ kind: 'device', key: mine.slice() }]),
+  folders: () => [{ id: 'f1', path: dir }],
+  ...over,
+});
+
+beforeAll(async () => {
+  sodium = await loadBackend('native');
+  dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-open-file-')));
+  mine = generateDeviceKey(sodium);
+  theirs = generateDeviceKey(sodium);
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('cofferPathsFromArgv', () => {
+  it('takes .coffer files from a packaged launch and ignores switches, other files and URLs', () => {
+    const argv = [
+      '/opt/Coffer/coffer-app',
+      '--no-sandbox',
+      '--enable-features=X',
+      '/home/ann/plan.pdf.coffer',
+      'sub/b.COFFER',
+      'notes.txt',
+      'file:///home/ann/with%20space.coffer',
+      'https://example.com/x.coffer',
+      '/home/ann/plan.pdf.coffer',
+      '',
+      'a\0b.coffer',
+    ];
+    expect(cofferPathsFromArgv(argv, { cwd: '/home/ann', skip: 1 })).toEqual([
+      '/home/ann/plan.pdf.coffer',
+      '/home/ann/sub/b.COFFER',
+      '/home/ann/with space.coffer',
+    ]);
+  });
+
+  it('skips the program and app path in development, and takes names after `--` literally', () => {
+    const argv = ['/usr/lib/electron', 'dist/electron/main/entry.js.coffer', '--', '--odd.coffer'];
+    expect(cofferPathsFromArgv(argv, { cwd: '/w', skip: 2 })).toEqual(['/w/--odd.coffer']);
+  });
+
+  it('a second instance’s argv, with the switches Chromium adds, gives the file relative to its folder', () => {
+    const argv = [
+      'C:\\Program Files\\Coffer\\Coffer.exe',
+      '--allow-file-access-from-files',
+      '--original-process-start-time=13370000000000000',
+      'report.xlsx.coffer',
+    ];
+    expect(cofferPathsFromArgv(argv, { cwd: '/home/ann/Downloads', skip: 1 })).toEqual([
+      '/home/ann/Downloads/report.xlsx.coffer',
+    ]);
+  });
+
+  it('a `coffer` command-line run opens nothing, and no argv queues more than the limit', () => {
+    expect(
+      cofferPathsFromArgv(['/opt/coffer-app', '--coffer-cli', 'decrypt', 'a.coffer'], { cwd: '/', skip: 1 }),
+    ).toEqual([]);
+    const many = Array.from({ length: 50 }, (_, i) => `/f/${i}.coffer`);
+    expect(cofferPathsFromArgv(['/opt/coffer-app', ...many], { cwd: '/', skip: 1 })).toHaveLength(MAX_QUEUED);
+  });
+});
+
+describe('OpenedFiles queue', () => {
+  it('queues absolute .coffer paths once, tells main, hands out tokens, and knows only its own tokens', () => {
+    let told = 0;
+    const q = new OpenedFiles({ ...deps(), notify: () => (told += 1) });
+    expect(q.add(['relative.coffer', '/etc/passwd', '/a/x.coffer', '/a/x.coffer'])).toBe(1);
+    expect(told).toBe(1);
+    expect(q.add([])).toBe(0);
+    expect(told).toBe(1);
+    const many = Array.from({ length: MAX_QUEUED + 5 }, (_, i) => `/b/${i}.coffer`);
+    q.add(many);
+    const { files, dropped } = q.take();
+    expect(files).toHaveLength(MAX_QUEUED);
+    expect(dropped).toBe(6); // the queue already held /a/x.coffer
+    expect(files[0]).toMatchObject({ name: 'x.coffer' });
+    expect(files[0]?.token).toMatch(/^[0-9a-f]{8}-/);
+    expect(q.pathOf(files[0]?.token ?? '')).toBe('/a/x.coffer');
+    expect(q.take().files).toEqual([]);
+    expect(() => q.pathOf('00000000-0000-0000-0000-000000000000')).toThrow(CofferError);
+  });
+});
+
+describe('inspectOpenedFile writes nothing and says what is wrong', () => {
+  it('a good file: original size, key held, folder and path inside it, every byte checked', async () => {
+    fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+    const file = protect('sub/plan.txt.coffer', randomBytes(100_000), mine, 16_384);
+    const before = snapshot(dir);
+    const view = await inspectOpenedFile(file, deps());
+    expect(view).toMatchObject({
+      name: 'plan.txt.coffer',
+      originalSize: 100_000,
+      opensOnThisDevice: true,
+      integrity: 'verified',
+      folder: { id: 'f1', relPath: 'sub/plan.txt.coffer', name: path.basename(dir) },
+      keyIds: [
+        {
+          kind: 'device',
+          keyId: formatKeyId(keyIdOf(sodium, { kind: 'device', key: mine })),
+          onThisDevice: true,
+        },
+      ],
+    });
+    expect(view.problem).toBeUndefined();
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('outside every protected folder: no folder, still inspected', async () => {
+    const file = protect('loose.coffer', Buffer.from('hello'), mine);
+    const view = await inspectOpenedFile(
+      file,
+      deps({ folders: () => [{ id: 'f2', path: path.join(dir, 'sub') }] }),
+    );
+    expect(view.folder).toBeNull();
+    expect(view.integrity).toBe('verified');
+    expect(view.originalSize).toBe(5);
+  });
+
+  it('a tampered byte in the content: AUTH_FAILED, in plain words', async () => {
+    const file = protect('tampered.coffer', randomBytes(50_000), mine);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 100] = (bytes[bytes.length - 100] ?? 0) ^ 1;
+    fs.writeFileSync(file, bytes);
+    const before = snapshot(dir);
+    const view = await inspectOpenedFile(file, deps());
+    expect(view.problem?.code).toBe('AUTH_FAILED');
+    expect(view.problem?.message).toBe('This Coffer file is damaged and cannot be opened.');
+    expect(view.problem?.hint).toMatch(/backup/);
+    expect(view.integrity).toBe('not-checked');
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('a file cut short: damaged (checked by content with this key; by its header with any key)', async () => {
+    const file = protect('cut.coffer', randomBytes(50_000), mine, 16_384);
+    fs.truncateSync(file, fs.statSync(file).size - 1000);
+    const view = await inspectOpenedFile(file, deps());
+    expect(view.problem?.code).toMatch(/^(TRUNCATED|AUTH_FAILED)$/);
+    expect(view.problem?.message).toBe('This Coffer file is damaged and cannot be opened.');
+    expect(view.integrity).toBe('not-checked');
+    // Cut inside its header: damaged whoever's key it is for.
+    const theirsCut = protect('cut-theirs.coffer', randomBytes(50_000), theirs);
+    fs.truncateSync(theirsCut, 60);
+    const other = await inspectOpenedFile(theirsCut, deps());
+    expect(other.problem?.code).toBe('TRUNCATED');
+    expect(other.problem?.hint).toMatch(/complete copy/);
+    expect(other.originalSize).toBeNull();
+  });
+
+  it('bytes appended: TRAILING_DATA... or an impossible length, never "verified"', async () => {
+    const file = protect('appended.coffer', randomBytes(1000), mine);
+    fs.appendFileSync(file, Buffer.alloc(17, 1));
+    const view = await inspectOpenedFile(file, deps());
+    expect(view.problem?.code).toMatch(/^(TRUNCATED|TRAILING_DATA|AUTH_FAILED)$/);
+    expect(view.integrity).toBe('not-checked');
+  });
+
+  it('a file for another key: NO_MATCHING_KEY naming that key ID and the helpdesk', async () => {
+    const file = protect('theirs.coffer', randomBytes(10), theirs);
+    const view = await inspectOpenedFile(file, deps());
+    const theirId = formatKeyId(keyIdOf(sodium, { kind: 'device', key: theirs }));
+    expect(view.problem?.code).toBe('NO_MATCHING_KEY');
+    expect(view.problem?.message).toContain(theirId);
+    expect(view.problem?.hint).toMatch(new RegExp(`helpdesk.*${theirId}`));
+    expect(view.keyIds).toEqual([{ kind: 'device', keyId: theirId, onThisDevice: false }]);
+    expect(view.originalSize).toBe(10);
+  });
+
+  it('a device with no key yet: the same NO_MATCHING_KEY, and no key is made', async () => {
+    const file = protect('nokey.coffer', randomBytes(10), mine);
+    const view = await inspectOpenedFile(
+      file,
+      deps({ identities: () => Promise.reject(new CofferError('NO_DEVICE_KEY', 'no device key')) }),
+    );
+    expect(view.problem?.code).toBe('NO_MATCHING_KEY');
+  });
+
+  it('a keychain that fails otherwise is its own problem, not "damaged"', async () => {
+    const file = protect('locked.coffer', randomBytes(10), mine);
+    const view = await inspectOpenedFile(
+      file,
+      deps({
+        identities: () => Promise.reject(new CofferError('KEYCHAIN_LOCKED', 'the keychain is locked')),
+      }),
+    );
+    expect(view.problem?.code).toBe('KEYCHAIN_LOCKED');
+  });
+
+  it('a non-Coffer file renamed .coffer: BAD_MAGIC, "not a Coffer file"', async () => {
+    const file = path.join(dir, 'holiday.jpg.coffer');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(5000)]));
+    const view = await inspectOpenedFile(file, deps());
+    expect(view.problem?.code).toBe('BAD_MAGIC');
+    expect(view.problem?.message).toMatch(/^This is not a Coffer file/);
+    const empty = path.join(dir, 'empty.coffer');
+    fs.writeFileSync(empty, '');
+    expect((await inspectOpenedFile(empty, deps())).problem?.code).toMatch(/^(BAD_MAGIC|TRUNCATED)$/);
+  });
+
+  it('a link named .coffer is refused, whatever it points to; so are folders and FIFOs, without hanging', async () => {
+    const good = protect('target.coffer', randomBytes(10), mine);
+    const link = path.join(dir, 'link.coffer');
+    fs.symlinkSync(good, link);
+    expect((await inspectOpenedFile(link, deps())).problem?.code).toBe('SYMLINK');
+    const folder = path.join(dir, 'folder.coffer');
+    fs.mkdirSync(folder);
+    expect((await inspectOpenedFile(folder, deps())).problem?.code).toBe('NOT_A_FILE');
+    const fifo = path.join(dir, 'pipe.coffer');
+    execFileSync('mkfifo', [fifo]);
+    expect((await inspectOpenedFile(fifo, deps())).problem?.code).toBe('NOT_A_FILE');
+    expect((await inspectOpenedFile(path.join(dir, 'gone.coffer'), deps())).problem?.code).toBe('NOT_FOUND');
+  });
+
+  it('a file above the limit is described but its content not checked here (opening it checks it)', async () => {
+    const file = protect('big.coffer', randomBytes(70_000), mine);
+    const view = await inspectOpenedFile(file, deps({ verifyLimit: 65_536 }));
+    expect(view).toMatchObject({ integrity: 'not-checked', originalSize: 70_000, opensOnThisDevice: true });
+    expect(view.problem).toBeUndefined();
+  });
+
+  it('zeroes the keys it was given', async () => {
+    const file = protect('zero.coffer', randomBytes(10), mine);
+    const given: Identity[] = [{ kind: 'device', key: mine.slice() }];
+    await inspectOpenedFile(file, deps({ identities: () => Promise.resolve(given) }));
+    const first = given[0];
+    expect(first?.kind === 'device' && first.key.every((b) => b === 0)).toBe(true);
+  });
+});

@@ -1,0 +1,327 @@
+/**
+ * `.coffer` files the operating system asks Coffer to open (issue 12 item 6: the file association in
+ * electron-builder.ts). They arrive as command-line arguments on Windows and Linux (the first launch, and
+ * `second-instance` when Coffer already runs: the app holds the single-instance lock) and as `open-file`
+ * events on macOS, which can fire before `ready`. main.ts only forwards them here; this module picks the
+ * files out of an argv, queues them until the window asks for them, and inspects one without writing
+ * anything (no temporary file, no journal, no activity entry): the renderer gets a view and a token, never
+ * a path it could send back.
+ *
+ * No Electron import, so all of it runs in plain Node tests (open-file.test.ts, e2e/app-open-file.e2e.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import { closeSync, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CofferError, isCofferError } from '../../crypto/errors.js';
+import { decryptFrom, inspectFd, type ReadInto } from '../../crypto/file.js';
+import { formatKeyId, keyIdOf, type Identity } from '../../crypto/keys.js';
+import { plaintextLength } from '../../crypto/length.js';
+import type { SodiumBackend } from '../../crypto/sodium.js';
+import { toCofferError } from '../services/fs-errors.js';
+import { READ_NOFOLLOW, sameFile } from '../services/safe-file/open.js';
+import type { ErrorInfo, OpenedFileView } from '../shared/contract.js';
+import { CLI_FLAG } from './cli-flag.js';
+import { toErrorInfo } from './handle.js';
+
+/** The suffix of a protected file (FORMAT.md §9), compared without case: Windows and macOS ignore it. */
+const SUFFIX = '.coffer';
+/** A double-click on 500 selected files must not queue 500 screens: the rest are dropped, and said so. */
+export const MAX_QUEUED = 20;
+/** Files the renderer may still refer to by token (the last ones shown). */
+const MAX_KNOWN = 100;
+const MAX_PATH = 4096;
+/**
+ * Largest file whose content is authenticated in the main process when it is shown (a synchronous
+ * XChaCha20-Poly1305 pass, about 0.1 s here). A larger one is shown with "not checked yet": opening it to
+ * edit authenticates every byte anyway (FORMAT.md §5.3), on the way into the workspace.
+ */
+export const VERIFY_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * The `.coffer` files named in an argv, as absolute paths. `skip` is how many leading entries are the
+ * program itself: 1 for the packaged app, 2 for `electron <app path>` in development. Chromium and
+ * Electron switches (`--flag`, `--flag=value`) are not files; after `--` everything is. A `file://` URL
+ * (a Linux desktop entry's %U) is turned into its path. A `--coffer-cli` run is the command-line tool:
+ * it opens nothing.
+ */
+export function cofferPathsFromArgv(
+  argv: readonly string[],
+  options: { cwd: string; skip: number },
+): string[] {
+  if (argv.includes(CLI_FLAG)) return [];
+  const found: string[] = [];
+  let positional = false;
+  for (const arg of argv.slice(options.skip)) {
+    if (!positional && arg === '--') {
+      positional = true;
+      continue;
+    }
+    if (!positional && arg.startsWith('-')) continue;
+    const file = asPath(arg, options.cwd);
+    if (file !== null && !found.includes(file)) found.push(file);
+    if (found.length >= MAX_QUEUED) break;
+  }
+  return found;
+}
+
+function asPath(arg: string, cwd: string): string | null {
+  if (arg === '' || arg.length > MAX_PATH || arg.includes('\0')) return null;
+  let file = arg;
+  if (/^file:/i.test(arg)) {
+    try {
+      file = fileURLToPath(arg);
+    } catch {
+      return null;
+    }
+  } else if (/^[a-z][a-z0-9+.-]+:\/\//i.test(arg)) {
+    return null; // another URL scheme: never a file to open
+  }
+  if (!file.toLowerCase().endsWith(SUFFIX)) return null;
+  return path.resolve(cwd, file);
+}
+
+export interface OpenedFileDeps {
+  sodium: SodiumBackend;
+  /** What opens files on this device (DeviceKeyService.identities; NO_DEVICE_KEY when there is none). */
+  identities(): Promise<Identity[]>;
+  /** The protected folders, to say which one a file sits in (and offer to open it for editing). */
+  folders(): { id: string; path: string }[];
+  /** Told when files were queued, so main can tell the window (a `file-opened` event). */
+  notify(): void;
+  verifyLimit?: number;
+}
+
+/**
+ * The queue between the OS and the window, and the inspection of one file. Paths stay here: the renderer
+ * takes tokens (takeOpenedFiles), asks for a token's view (inspectOpenedFile) and may show it in the file
+ * manager (showOpenedFile).
+ */
+export class OpenedFiles {
+  private pending: { token: string; path: string }[] = [];
+  private readonly known = new Map<string, string>();
+  private dropped = 0;
+
+  constructor(private readonly deps: OpenedFileDeps) {}
+
+  /** Queues files to show; returns how many were queued (duplicates and files past MAX_QUEUED are not). */
+  add(paths: readonly string[]): number {
+    let added = 0;
+    for (const p of paths) {
+      if (!path.isAbsolute(p) || p.length > MAX_PATH || p.includes('\0')) continue;
+      if (!p.toLowerCase().endsWith(SUFFIX)) continue;
+      if (this.pending.some((q) => q.path === p)) continue;
+      if (this.pending.length >= MAX_QUEUED) {
+        this.dropped += 1;
+        continue;
+      }
+      this.pending.push({ token: randomUUID(), path: p });
+      added += 1;
+    }
+    if (added > 0) this.deps.notify();
+    return added;
+  }
+
+  /** The files waiting to be shown, oldest first; each is then known by its token until MAX_KNOWN newer. */
+  take(): { files: { token: string; name: string }[]; dropped: number } {
+    const taken = this.pending;
+    const dropped = this.dropped;
+    this.pending = [];
+    this.dropped = 0;
+    for (const { token, path: p } of taken) {
+      this.known.set(token, p);
+      if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value ?? '');
+    }
+    return { files: taken.map(({ token, path: p }) => ({ token, name: path.basename(p) })), dropped };
+  }
+
+  /** The path behind a token; NOT_FOUND for a token this app did not hand out. */
+  pathOf(token: string): string {
+    const p = this.known.get(token);
+    if (p === undefined) {
+      throw new CofferError(
+        'NOT_FOUND',
+        'Coffer no longer knows that file.',
+        'Open the file again from your file manager.',
+      );
+    }
+    return p;
+  }
+
+  /** What the screen shows for a token. Never throws for a bad file: the problem is part of the view. */
+  async inspect(token: string): Promise<OpenedFileView> {
+    const file = this.pathOf(token);
+    return { token, ...(await inspectOpenedFile(file, this.deps)) };
+  }
+}
+
+/** Reads at explicit offsets from 0, whatever the descriptor's position: a second pass over the one open. */
+function positionalReader(fd: number): ReadInto {
+  let position = 0;
+  return (buffer, length) => {
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, buffer, done, length - done, position);
+      if (n === 0) break;
+      done += n;
+      position += n;
+    }
+    return done;
+  };
+}
+
+/** The protected folder `file` sits in (its real directory inside the folder's), or null. */
+function folderOf(file: string, folders: { id: string; path: string }[]): OpenedFileView['folder'] {
+  let dir: string;
+  try {
+    dir = realpathSync(path.dirname(file));
+  } catch {
+    return null;
+  }
+  for (const f of folders) {
+    let root: string;
+    try {
+      root = realpathSync(f.path);
+    } catch {
+      continue;
+    }
+    if (dir !== root && !dir.startsWith(root + path.sep)) continue;
+    const relPath = path
+      .relative(root, path.join(dir, path.basename(file)))
+      .split(path.sep)
+      .join('/');
+    return { id: f.id, name: path.basename(root), path: f.path, relPath };
+  }
+  return null;
+}
+
+const DAMAGED = new Set([
+  'HEADER_TOO_LARGE',
+  'MALFORMED_HEADER',
+  'HEADER_AUTH_FAILED',
+  'MALFORMED_METADATA',
+  'AUTH_FAILED',
+  'TRUNCATED',
+  'UNEXPECTED_FINAL',
+  'TRAILING_DATA',
+]);
+
+/** The stable code and hint stay; the message says it for a person (FORMAT.md §7 codes). */
+function plain(info: ErrorInfo): ErrorInfo {
+  if (info.code === 'BAD_MAGIC') {
+    return {
+      code: info.code,
+      message: 'This is not a Coffer file: its name ends in .coffer, but its content is something else.',
+      hint: 'It may have been renamed, or its first bytes were damaged. Open it with the app it was made with, or restore it from a backup.',
+    };
+  }
+  if (DAMAGED.has(info.code)) {
+    return { code: info.code, message: 'This Coffer file is damaged and cannot be opened.', ...hintOf(info) };
+  }
+  return info;
+}
+
+function hintOf(info: ErrorInfo): { hint?: string } {
+  return info.hint === undefined ? {} : { hint: info.hint };
+}
+
+function keyProblem(keyIds: OpenedFileView['keyIds']): ErrorInfo {
+  // The device stanza names the computer the file was protected on; recovery stanzas the organization key.
+  const device = keyIds.filter((k) => k.kind === 'device').map((k) => k.keyId);
+  const named = device.length > 0 ? device : keyIds.map((k) => k.keyId);
+  const list = named.length > 0 ? named.join(', ') : 'none';
+  return {
+    code: 'NO_MATCHING_KEY',
+    message: `This file was protected on another computer, with key ${list}. This computer does not hold that key.`,
+    hint: `Ask your helpdesk to open it: give them the key ID ${named[0] ?? 'shown here'}. Coffer changed nothing.`,
+  };
+}
+
+type Inspection = Omit<OpenedFileView, 'token'>;
+
+/**
+ * Looks at one `.coffer` file and writes nothing: one open that follows no link, one fstat compared with
+ * the lstat before (a file swapped for another between the two is refused), the header (FORMAT.md §3),
+ * the original size from the length (§5.2, crypto/length.ts), the key IDs it was written for, and, when
+ * this device holds one of them and the file is at most `verifyLimit`, every byte authenticated into no
+ * output (crypto/file.ts decryptFrom with no output fd). A file that changed meanwhile is SOURCE_CHANGED.
+ */
+export async function inspectOpenedFile(
+  file: string,
+  deps: Pick<OpenedFileDeps, 'sodium' | 'identities' | 'folders' | 'verifyLimit'>,
+): Promise<Inspection> {
+  const view: Inspection = {
+    name: path.basename(file),
+    folder: folderOf(file, deps.folders()),
+    originalSize: null,
+    keyIds: [],
+    opensOnThisDevice: false,
+    integrity: 'not-checked',
+  };
+  let identities: Identity[] = [];
+  let fd: number | null = null;
+  try {
+    identities = await deps.identities().catch((error: unknown) => {
+      // No device key yet: nothing here opens the file, which is said below. Never made here (no write).
+      if (isCofferError(error, 'NO_DEVICE_KEY')) return [];
+      throw error;
+    });
+    const held = new Set(identities.map((id) => formatKeyId(keyIdOf(deps.sodium, id))));
+    const before = lstatSync(file);
+    if (before.isSymbolicLink()) {
+      throw new CofferError(
+        'SYMLINK',
+        `${view.name}: it is a link to another file`,
+        'Coffer never follows links: open the file it points to.',
+      );
+    }
+    fd = openSync(file, READ_NOFOLLOW);
+    const stats: Stats = fstatSync(fd);
+    if (!stats.isFile()) {
+      throw new CofferError('NOT_A_FILE', `${view.name}: not a regular file`, 'Open a .coffer file.');
+    }
+    if (stats.dev !== before.dev || stats.ino !== before.ino) {
+      throw new CofferError(
+        'SOURCE_CHANGED',
+        `${view.name}: the file was replaced while Coffer opened it`,
+        'Open it again once nothing else is changing it.',
+      );
+    }
+    const header = inspectFd(fd);
+    view.keyIds = header.stanzas.map((s) => ({ ...s, onThisDevice: held.has(s.keyId) }));
+    view.opensOnThisDevice = view.keyIds.some((k) => k.onThisDevice);
+    view.originalSize = plaintextLength(stats.size, header.headerLength, header.chunkSize);
+    if (view.originalSize === null) {
+      // No content length gives exactly this many bytes: cut short (or padded), whatever the key.
+      // (The crypto hint applies: CofferError fills it in for a FORMAT.md §7 code.)
+      throw new CofferError('TRUNCATED', `${view.name}: the file's length does not match its content`);
+    }
+    if (!view.opensOnThisDevice) return { ...view, problem: keyProblem(view.keyIds) };
+    if (stats.size <= (deps.verifyLimit ?? VERIFY_LIMIT)) {
+      decryptFrom(deps.sodium, positionalReader(fd), null, identities, { sizeHint: stats.size });
+      if (!sameFile(stats, fstatSync(fd))) {
+        throw new CofferError(
+          'SOURCE_CHANGED',
+          `${view.name}: the file changed while Coffer checked it`,
+          'Open it again once nothing else is changing it.',
+        );
+      }
+      view.integrity = 'verified';
+    }
+    return view;
+  } catch (error) {
+    let info: ErrorInfo;
+    try {
+      info = toErrorInfo(toCofferError(error, view.name));
+    } catch {
+      info = toErrorInfo(error);
+    }
+    return { ...view, problem: plain(info) };
+  } finally {
+    if (fd !== null) closeSync(fd);
+    for (const id of identities) {
+      if (id.kind === 'device') deps.sodium.zero(id.key);
+      else deps.sodium.zero(id.secretKey);
+    }
+  }
+}
