@@ -27,9 +27,22 @@ export interface Holder {
   readonly name: string;
 }
 
+export interface ProbeOptions {
+  /**
+   * Scan now, never answer from an earlier scan: asked after the removals (held.ts), when the question is
+   * who opened the file since the scan before them.
+   */
+  readonly fresh?: boolean;
+}
+
 export interface OpenFileProbe {
   /** For each query (by index) that another process has open: who. */
-  holders(files: readonly OpenFileQuery[]): Map<number, Holder>;
+  holders(files: readonly OpenFileQuery[], options?: ProbeOptions): Map<number, Holder>;
+  /**
+   * True when it finds holders of a file already removed (by device and inode, not by path): only then
+   * may a removed plaintext's grace period be shortened (held.ts `confirm`).
+   */
+  readonly findsRemoved?: boolean;
 }
 
 function programName(pid: number): string {
@@ -74,6 +87,7 @@ type Use = { pid: number; fd: string } | { pid: number; map: true };
  * descriptor, so one closed since no longer counts.
  */
 export class ProcFdProbe implements OpenFileProbe {
+  readonly findsRemoved = true;
   private snapshot: {
     at: number;
     validMs: number;
@@ -83,10 +97,10 @@ export class ProcFdProbe implements OpenFileProbe {
 
   constructor(private readonly maxAgeMs = 100) {}
 
-  holders(files: readonly OpenFileQuery[]): Map<number, Holder> {
+  holders(files: readonly OpenFileQuery[], options: ProbeOptions = {}): Map<number, Holder> {
     const found = new Map<number, Holder>();
     if (files.length === 0) return found;
-    const { byId, mappedPaths } = this.scan();
+    const { byId, mappedPaths } = this.scan(options.fresh === true);
     files.forEach((f, i) => {
       for (const use of byId.get(idOf(f.dev, f.ino)) ?? []) {
         if ('fd' in use) {
@@ -108,9 +122,9 @@ export class ProcFdProbe implements OpenFileProbe {
     return found;
   }
 
-  private scan(): { byId: Map<string, Use[]>; mappedPaths: Map<string, number> } {
+  private scan(fresh: boolean): { byId: Map<string, Use[]>; mappedPaths: Map<string, number> } {
     const now = Date.now();
-    if (this.snapshot && now - this.snapshot.at <= this.snapshot.validMs) return this.snapshot;
+    if (!fresh && this.snapshot && now - this.snapshot.at <= this.snapshot.validMs) return this.snapshot;
     const byId = new Map<string, Use[]>();
     const mappedPaths = new Map<string, number>();
     const add = (id: string, use: Use): void => {

@@ -20,7 +20,7 @@ import type { Holder, OpenFileProbe } from './busy.js';
 import { verifyFile } from './decrypt.js';
 import { DirSet, rootResolver, type VerifiedDir } from './dir.js';
 import { makeDurable, removeQuietly, renameNoClobber, writebackKicker } from './durable.js';
-import type { HeldPlaintexts } from './held.js';
+import type { HeldPlaintexts, ReadPlaintext } from './held.js';
 import { MAX_NAME_BYTES, PROTECTED_SUFFIX, tempNameFor } from './names.js';
 import { openRegularIn, READ_NOFOLLOW, sameFile, writeTempIn } from './open.js';
 import type { TempJournal } from './temp-journal.js';
@@ -35,6 +35,8 @@ interface PendingWrite {
   /** The temp file's name, in `tgt`. */
   readonly temp: string;
   readonly source: Stats;
+  /** When `source` was opened and stat'ed (ms since the epoch): the grace period counts from it (held.ts). */
+  readonly readAt: number;
   readonly metadata: FileMetadata;
   /** The ciphertext file as written (and read back): only it may stand for the plaintext. */
   readonly written: WrittenFile;
@@ -145,6 +147,9 @@ function encryptIn(
       fail(w.index, w.path, error);
     }
   });
+  // Who opened a removed plaintext since the busy check: they keep it held for the full grace period;
+  // the others' period counts from when they were read (held.ts).
+  ctx.held.confirm(ctx.probe);
   // Barrier 3: the removals. Not a condition of safety (a crash before it leaves both copies, which the
   // next run resolves), so a failure here must not turn protected files into failures.
   if (!options.keep) {
@@ -190,7 +195,7 @@ function removePlaintext(ctx: EncryptContext, w: PendingWrite): void {
       'Try again; the original was kept.',
     );
   }
-  unlinkHeld(ctx, w.src, w.srcName, w.source, () => {
+  unlinkHeld(ctx, w.src, w.srcName, { stats: w.source, since: w.readAt }, () => {
     withdraw(w);
     return changedWhileProtected(w);
   });
@@ -205,9 +210,10 @@ function unlinkHeld(
   ctx: EncryptContext,
   src: VerifiedDir,
   name: string,
-  source: Stats,
+  read: ReadPlaintext,
   changed: () => Error,
 ): void {
+  const source = read.stats;
   let fd: number;
   try {
     fd = openSync(src.at(name), READ_NOFOLLOW);
@@ -231,7 +237,7 @@ function unlinkHeld(
     closeSync(fd);
     throw error;
   }
-  ctx.held.hold(fd, src, name);
+  ctx.held.hold(fd, src, name, read);
 }
 
 /**
@@ -272,7 +278,8 @@ export function removeProtectedPlaintext(
         'Try again; the original was kept.',
       );
     }
-    unlinkHeld(ctx, src, name, before, () => {
+    // No `since`: when `before` was taken is not known here, so the full grace period applies.
+    unlinkHeld(ctx, src, name, { stats: before }, () => {
       return new CofferError(
         'STILL_CHANGING',
         `${path}: changed while it was being protected; the protected file holds the version read, ${path} is kept`,
@@ -348,6 +355,8 @@ function writeVerifiedTemp(
   const srcName = basename(path);
   const tgtName = basename(target);
   const source = openRegularIn(src, srcName);
+  // After the stat (a later start only lengthens the grace period that counts from it).
+  const readAt = Date.now();
   // Large files are authenticated on a second thread while they are written; small ones after.
   const verifier =
     source.stats.size >= ctx.tailVerifyFrom
@@ -412,5 +421,16 @@ function writeVerifiedTemp(
     removeQuietly(tgt.at(temp));
     throw error;
   }
-  return { path, src, srcName, tgt, tgtName, temp, source: source.stats, metadata, written: writtenFile };
+  return {
+    path,
+    src,
+    srcName,
+    tgt,
+    tgtName,
+    temp,
+    source: source.stats,
+    readAt,
+    metadata,
+    written: writtenFile,
+  };
 }

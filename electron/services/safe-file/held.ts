@@ -5,11 +5,26 @@
  * grace period its size, mtime or ctime has moved, and the content is brought back beside the protected
  * file as `name (conflict YYYY-MM-DD HHMMSS).ext`, in the clear, and reported. A write later than the grace
  * period, by a process nobody could see, is the case this cannot cover.
+ *
+ * When the grace period starts (issue 10 speed target: a flat second after every protect of a large,
+ * finished file). What it promises is that a writer who pauses up to `graceMs` between two writes loses
+ * nothing. Coffer watches the plaintext from the moment it is opened and found as it was (`since`):
+ * until its removal by comparing it with what was read (sameFile, and here `read`), after it through the
+ * held descriptor. A write after the deadline `since + graceMs` therefore follows a pause longer than the
+ * grace period, so the period may end there instead of `graceMs` after the removal: a file whose
+ * encryption took longer than the grace period waits for nothing. One writer is not covered by that
+ * argument: a program that opened the file after the busy check, just before the removal, whose first
+ * write comes after it. `confirm` asks the probe again, fresh, after the removals: a plaintext some
+ * program holds keeps the full period after its removal. Only a probe that finds removed files (by device
+ * and inode) can answer that; with any other the full period stays. What remains: a process the probe
+ * cannot see (another user's, hidepid) that opens the file in the instant between the busy check and the
+ * removal and writes after `since + graceMs` (before this change: after the removal + `graceMs`).
  */
 import { closeSync, fstatSync, readFileSync, readSync, type Stats } from 'node:fs';
 import { extname } from 'node:path';
 import { writeFully } from '../../../crypto/file.js';
 import { renameNoClobber } from './durable.js';
+import type { OpenFileProbe } from './busy.js';
 import type { VerifiedDir } from './dir.js';
 import { writeTempIn } from './open.js';
 import type { TempJournal } from './temp-journal.js';
@@ -19,7 +34,17 @@ interface Held {
   readonly dir: VerifiedDir;
   readonly name: string;
   readonly baseline: Stats;
-  readonly deadline: number;
+  /** What was read and encrypted: a write between the last check and the removal differs from it. */
+  readonly read: Stats | null;
+  deadline: number;
+  /** The deadline counted from when the plaintext was opened, until `confirm` applies (or drops) it. */
+  early: number | null;
+}
+
+/** The plaintext as read and when it was opened (`since`, ms since the epoch): see the top of this file. */
+export interface ReadPlaintext {
+  readonly stats: Stats;
+  readonly since?: number;
 }
 
 /** A plaintext written to after it was protected, and where its content went. */
@@ -43,6 +68,14 @@ export function conflictName(name: string, at: Date, attempt = 0): string {
 function changed(a: Stats, b: Stats): boolean {
   return a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ctimeMs !== b.ctimeMs;
 }
+
+/** Against what was read, the ctime is no measure: the move aside and the unlink moved it. */
+function changedSinceRead(now: Stats, read: Stats | null): boolean {
+  return read !== null && (now.size !== read.size || now.mtimeMs !== read.mtimeMs);
+}
+
+/** A shorter deadline saves less than this: not worth a fresh scan of the system. */
+const MIN_SAVING_MS = 100;
 
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -78,8 +111,11 @@ export class HeldPlaintexts {
     private readonly maxHeld = MAX_HELD,
   ) {}
 
-  /** Takes over `fd` (open on the plaintext just unlinked from `dir`). */
-  hold(fd: number, dir: VerifiedDir, name: string): void {
+  /**
+   * Takes over `fd` (open on the plaintext just unlinked from `dir`). With `read`, a change since the
+   * read counts too, and with `read.since` the period may end earlier once `confirm` says so.
+   */
+  hold(fd: number, dir: VerifiedDir, name: string, read?: ReadPlaintext): void {
     if (this.graceMs <= 0) {
       closeSync(fd);
       return;
@@ -92,13 +128,43 @@ export class HeldPlaintexts {
       if (left > 0) sleep(left);
       this.check(false);
     }
+    const now = Date.now();
+    const deadline = now + this.graceMs;
+    const early = read?.since === undefined ? deadline : Math.max(now, read.since + this.graceMs);
     this.held.push({
       fd,
       dir: dir.retain(),
       name,
       baseline: fstatSync(fd),
-      deadline: Date.now() + this.graceMs,
+      read: read?.stats ?? null,
+      deadline,
+      early: deadline - early >= MIN_SAVING_MS ? early : null,
     });
+  }
+
+  /**
+   * Called right after a batch of removals: asks `probe`, fresh, who holds the plaintexts held with an
+   * earlier deadline. Those nobody holds get it; those a program holds keep the full period after their
+   * removal (that program opened the file after the busy check, and may still write). See the top.
+   */
+  confirm(probe: OpenFileProbe): void {
+    const pending = this.held.filter((h) => h.early !== null);
+    if (pending.length === 0) return;
+    if (probe.findsRemoved === true) {
+      const holders = probe.holders(
+        pending.map((h) => {
+          const { dev, ino } = fstatSync(h.fd);
+          return { dev, ino, real: `${h.dir.real}/${h.name}` };
+        }),
+        { fresh: true },
+      );
+      pending.forEach((h, i) => {
+        if (!holders.has(i) && h.early !== null) h.deadline = h.early;
+      });
+    }
+    for (const h of pending) h.early = null;
+    // Deadlines are kept in hold order where hold() relies on it: the earliest first.
+    this.held.sort((a, b) => a.deadline - b.deadline);
   }
 
   /** Checks those whose grace period is over (all of them with `wait`, sleeping until it is). */
@@ -113,7 +179,9 @@ export class HeldPlaintexts {
     this.held = this.held.filter((h) => h.deadline > now);
     for (const h of due) {
       try {
-        if (changed(fstatSync(h.fd), h.baseline)) this.rescued.push(rescue(h, this.journal));
+        const now = fstatSync(h.fd);
+        if (changed(now, h.baseline) || changedSinceRead(now, h.read))
+          this.rescued.push(rescue(h, this.journal));
       } finally {
         closeSync(h.fd);
         h.dir.release();
