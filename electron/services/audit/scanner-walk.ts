@@ -13,7 +13,7 @@ import { GUARD_CODES, realOrSelf, type GuardRails } from '../folders/guard-rails
 import { hasCofferMagic } from '../folders/walk.js';
 import { isWithin } from '../folders/registry.js';
 import { toCofferError } from '../fs-errors.js';
-import { isProtectedName, isTempName, PROTECTED_SUFFIX } from '../safe-file.js';
+import { isProtectedName, isTempName } from '../safe-file.js';
 import type { SkippedFile } from './types.js';
 
 export interface ListedFile {
@@ -216,8 +216,4 @@ export async function listFilesAsync(
   }
 }
 
-/** The name a file's content goes by: a protected file's without `.coffer` (`report.docx.coffer` → docx). */
-export function contentName(path: string): string {
-  const name = nodePath.basename(path);
-  return isProtectedName(name) ? name.slice(0, -PROTECTED_SUFFIX.length) : name;
-}
+export { contentName } from './content-name.js';

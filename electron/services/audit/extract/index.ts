@@ -9,11 +9,9 @@
  *   decodes a big file chunk by chunk with bounded memory; feed its output to detectors' FindingCounter.
  */
 import { TextDecoder } from 'node:util';
-import { containerText } from './containers.js';
 import { decodeText } from './decode.js';
-import { HTML, markupText, TextTooLong, Unreadable, XML } from './markup.js';
+import { TextTooLong, Unreadable } from './errors.js';
 import { pdfText } from './pdf.js';
-import { isRtf, rtfText } from './rtf.js';
 
 export { TextStreamDecoder } from './decode.js';
 
@@ -153,15 +151,21 @@ async function extractKindText(
       // The markup is bounded by maxInputBytes; the text left once tags are stripped, by maxTextChars.
       const decoded = decodeText(bytes, { maxTextChars: limits.maxInputBytes });
       if (!decoded.ok) return decoded;
+      // Parsers load on first use (see errors.ts): a scan of text files never loads them.
+      const { HTML, markupText, XML } = await import('./markup.js');
       const rules = kind === 'xml' ? XML : HTML;
       return { ok: true, text: markupText(decoded.text, rules, limits.maxTextChars, deadline) };
     }
-    case 'rtf':
+    case 'rtf': {
+      const { isRtf, rtfText } = await import('./rtf.js');
       if (!isRtf(bytes)) return { ok: false, reason: 'not an RTF document (it does not start with {\\rtf)' };
       return { ok: true, text: rtfText(new TextDecoder('windows-1252').decode(bytes), limits.maxTextChars) };
+    }
     case 'pdf':
       return pdfText(bytes, limits, deadline);
-    default:
+    default: {
+      const { containerText } = await import('./containers.js');
       return containerText(kind, bytes, limits, deadline);
+    }
   }
 }

@@ -4,6 +4,7 @@
  * (scripts, styles, formulas), and whether attribute values count as text (plain XML data files).
  */
 import { Parser } from 'htmlparser2';
+import { TextTooLong, Unreadable } from './errors.js';
 
 export interface MarkupRules {
   readonly xmlMode: boolean;
@@ -21,10 +22,7 @@ export interface MarkupRules {
   readonly skipWhen?: (name: string, attributes: Readonly<Record<string, string>>) => boolean;
 }
 
-export class TextTooLong extends Error {}
-
-/** A file the extractor gives up on while parsing; the message is the reason shown for the skipped file. */
-export class Unreadable extends Error {}
+export { TextTooLong, Unreadable };
 
 /**
  * Open elements allowed at once. htmlparser2 keeps its open elements with Array.unshift, so each open tag

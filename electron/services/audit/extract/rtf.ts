@@ -6,7 +6,7 @@
  * (RTF 1.9.1 specification, "Conventions of an RTF reader".)
  */
 import { TextDecoder } from 'node:util';
-import { TextTooLong, Unreadable } from './markup.js';
+import { TextTooLong, Unreadable } from './errors.js';
 
 const SKIP_DESTINATIONS = new Set([
   'fonttbl',
