@@ -97,7 +97,11 @@ export function cofferBuildConfig(env: NodeJS.ProcessEnv): Configuration {
       homepage: nonEmpty(env.COFFER_HOMEPAGE) ?? 'https://coffer.invalid/',
       author: { name: 'Coffer', email: nonEmpty(env.COFFER_MAINTAINER_EMAIL) ?? 'it@coffer.invalid' },
     },
-    extraResources: [{ from: 'build/cli', to: 'bin', filter: ['coffer', 'coffer.cmd'] }],
+    // The tray's icons per state (electron/main/tray-state.ts), read by path from resources/tray by main.ts.
+    extraResources: [
+      { from: 'build/cli', to: 'bin', filter: ['coffer', 'coffer.cmd'] },
+      { from: 'build', to: 'tray', filter: ['tray-*.png'] },
+    ],
 
     // Electron fuses, flipped in the binary at package time (electron/main/fuses.test.ts checks them). runAsNode is off:
     // with it on, any process of the user could run code as the signed Coffer binary, which the keychain item

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import {
   BrowserWindow,
   Menu,
+  type NativeImage,
+  Notification,
   Tray,
   app,
   dialog,
@@ -24,9 +26,11 @@ import {
 } from 'electron';
 import { appDataHome } from '../services/app-paths.js';
 import { removeSecrets } from '../services/child-env.js';
+import { COFFER_BUNDLE_ID } from '../services/policy/platform.js';
 import type { CofferEvent } from '../shared/contract.js';
 import { EVENT_CHANNEL, channelOf } from '../shared/contract.js';
 import { AUTO_LOCK_TICK_MS, AutoLock } from './auto-lock.js';
+import { ClearNotifier, type ClearNotice } from './clear-notifier.js';
 import { buildApp, type BuiltApp, type LockReason } from './composition.js';
 import { bindAll, type SenderInfo } from './handle.js';
 import { UtilityProcessLauncher } from './keychain-utility.js';
@@ -43,6 +47,8 @@ import {
   windowChrome,
   type SecureWebPreferences,
 } from './security.js';
+import { coalesce } from './tray-refresh.js';
+import { trayIconFiles, trayView, type TrayState } from './tray-state.js';
 
 // The app reads no secret from its environment (COFFER_PASSPHRASE is the CLI's): nothing it starts inherits one.
 removeSecrets();
@@ -182,30 +188,101 @@ function showWindow(): void {
   window.focus();
 }
 
+/** Where the tray icons are: beside the app when packaged (electron-builder extraResources), build/ in dev. */
+function trayIconDirs(): string[] {
+  return app.isPackaged ? [path.join(process.resourcesPath, 'tray')] : [path.resolve(here, '../../../build')];
+}
+
+const trayIcons = new Map<TrayState, NativeImage>();
+/** The state's icon (nativeImage finds the @2x file itself); an empty image when none is found (dev builds). */
+function trayIcon(state: TrayState): NativeImage {
+  const cached = trayIcons.get(state);
+  if (cached) return cached;
+  let icon = nativeImage.createEmpty();
+  for (const dir of trayIconDirs())
+    for (const file of trayIconFiles(state, process.platform)) {
+      const candidate = nativeImage.createFromPath(path.join(dir, file));
+      if (icon.isEmpty() && !candidate.isEmpty()) icon = candidate;
+    }
+  if (icon.isEmpty()) log(`tray icon for '${state}' not found in ${trayIconDirs().join(', ')}`);
+  trayIcons.set(state, icon);
+  return icon;
+}
+
+/** Shows the window on the Folders screen at one folder (a same-document navigation: the app keeps its state). */
+function showFolder(folderId: string): void {
+  showWindow();
+  const win = window;
+  if (!win) return;
+  const url = `${APP_ENTRY}#/folders/${encodeURIComponent(folderId)}`;
+  const go = (): void => {
+    win.loadURL(url).catch((e: unknown) => {
+      log(`show folder: ${String(e)}`);
+    });
+  };
+  if (win.webContents.isLoading()) win.webContents.once('did-finish-load', go);
+  else go();
+}
+
+/** Held while shown: a notification nothing refers to can be collected, and its click is then lost. */
+let clearNotice: Notification | null = null;
+function notifyClear(notice: ClearNotice): void {
+  // Folder name and count only (clear-notifier.ts): the OS may keep notifications in its history.
+  if (!Notification.isSupported()) return;
+  clearNotice?.close();
+  const shown = new Notification({ title: notice.title, body: notice.body });
+  shown.on('click', () => {
+    showFolder(notice.folderId);
+  });
+  shown.show();
+  clearNotice = shown;
+}
+
 function buildTray(built: BuiltApp): Tray {
-  // A 1x1 transparent fallback keeps the tray working when the packaged icon is missing in dev builds.
-  const iconFile = path.resolve(here, '../../../build/tray.png');
-  const icon = nativeImage.createFromPath(iconFile);
-  const t = new Tray(icon.isEmpty() ? nativeImage.createEmpty() : icon);
+  // Windows shows notifications only for an app whose ID matches its Start-menu shortcut (electron-builder appId).
+  if (process.platform === 'win32') app.setAppUserModelId(COFFER_BUNDLE_ID);
+  const t = new Tray(trayIcon('unavailable'));
+  const notifier = new ClearNotifier({ now: Date.now, notify: notifyClear });
+  // The state, icon and words come from tray-state.ts and the notice from clear-notifier.ts (tested in Node).
   const refresh = async (): Promise<void> => {
     const folders = await built.ports.folders.list().catch((e: unknown) => {
       log(`tray status: ${String(e)}`);
       return null;
     });
-    // The one definition of "in the clear" (clear-state.ts): waiting, in use, conflicts, hard links…
-    const inTheClear = (folders ?? []).reduce((n, f) => n + f.inTheClearFiles, 0);
-    const status =
-      folders === null
-        ? 'Status unavailable: open Coffer'
-        : folders.length === 0
-          ? 'No protected folders'
-          : inTheClear === 0
-            ? 'All files protected'
-            : `${inTheClear} file(s) in the clear`;
-    t.setToolTip(`Coffer — ${status}`);
+    notifier.observe(folders);
+    let stateTampered = false;
+    try {
+      stateTampered = built.ports.state.review().tampered > 0;
+    } catch (e) {
+      log(`tray state files: ${String(e)}`);
+    }
+    const view = trayView({
+      folders,
+      policy: built.ports.policy.view(),
+      stateTampered,
+      runs: built.ports.folders.runs(),
+      stuck: notifier.stuck(),
+    });
+    const icon = trayIcon(view.state);
+    t.setImage(icon);
+    // macOS shows nothing clickable for an empty image: a title keeps the menu reachable without icons.
+    if (process.platform === 'darwin') t.setTitle(icon.isEmpty() ? 'Coffer' : '');
+    t.setToolTip(view.tooltip);
+    const folderId = view.folderId;
     t.setContextMenu(
       Menu.buildFromTemplate([
-        { label: status, enabled: false },
+        { label: view.status, enabled: false },
+        ...view.detail.map((line) => ({ label: line, enabled: false })),
+        ...(folderId === null
+          ? []
+          : [
+              {
+                label: 'Show files in the clear…',
+                click: () => {
+                  showFolder(folderId);
+                },
+              },
+            ]),
         { type: 'separator' },
         {
           label: 'Protect now',
@@ -232,11 +309,14 @@ function buildTray(built: BuiltApp): Tray {
       ]),
     );
   };
-  void refresh();
-  built.onChange(() => void refresh());
-  // Some changes come with no event (a lock file going stale, the status cache's own rescans): never let
-  // the tray keep saying "All files protected" for longer than a minute after it stopped being true.
-  setInterval(() => void refresh(), 60_000).unref();
+  const refreshOnce = coalesce(refresh, (e) => {
+    log(`tray: ${String(e)}`);
+  });
+  void refreshOnce();
+  built.onChange(() => void refreshOnce());
+  // Some changes come with no event (a lock file going stale, the status cache's own rescans), and files that
+  // stay in the clear are told only after a later look: refresh every minute as well.
+  setInterval(() => void refreshOnce(), 60_000).unref();
   return t;
 }
 
