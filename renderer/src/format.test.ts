@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes, formatEta, formatWhen, plural, progressPercent } from './format.js';
 import { groupState, splitPasted } from './recoveryCode.js';
-import { screenFromHash } from './screens.js';
+import { folderFromHash, screenFromHash } from './screens.js';
 import { explain, titleFor } from './explain.js';
 
 describe('format', () => {
@@ -75,6 +75,15 @@ describe('navigation and errors', () => {
     expect(screenFromHash('#/helpdesk')).toBe('helpdesk');
     expect(screenFromHash('')).toBe('overview');
     expect(screenFromHash('#/../../etc')).toBe('overview');
+  });
+
+  it('opens a folder from the tray or its notification at #/folders/<id>', () => {
+    expect(screenFromHash('#/folders/f1a2')).toBe('folders');
+    expect(folderFromHash('#/folders/f1a2')).toBe('f1a2');
+    expect(folderFromHash('#/folders/a%2Fb')).toBe('a/b');
+    expect(folderFromHash('#/folders')).toBeNull();
+    expect(folderFromHash('#/files/f1a2')).toBeNull();
+    expect(folderFromHash('#/folders/%E0%A4%A')).toBeNull(); // malformed escape: no folder, no crash
   });
 
   it('explains codes in plain language', () => {

@@ -23,8 +23,19 @@ export const SCREEN_LABELS: Record<Screen, string> = {
   about: 'About',
 };
 
-/** `#/files` → 'files'; anything unknown is the overview. */
+/** `#/files` → 'files' (`#/folders/<id>` → 'folders'); anything unknown is the overview. */
 export function screenFromHash(hash: string): Screen {
-  const name = hash.replace(/^#\/?/, '');
+  const name = hash.replace(/^#\/?/, '').split('/')[0] ?? '';
   return (SCREENS as readonly string[]).includes(name) ? (name as Screen) : 'overview';
+}
+
+/** `#/folders/<id>`, where the tray and its notification open a folder (main.ts showFolder) → the ID, else null. */
+export function folderFromHash(hash: string): string | null {
+  const encoded = /^#\/folders\/([^/]+)$/.exec(hash)?.[1];
+  if (encoded === undefined) return null;
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return null;
+  }
 }

@@ -1,9 +1,10 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { ErrorInfo } from '@shared/contract.js';
 import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader, RunProgress } from '../components.js';
 import { baseName, formatBytes, formatWhen, plural } from '../format.js';
 import { useLoad, useRuns } from '../hooks.js';
+import { folderFromHash } from '../screens.js';
 import { printable } from '@shared/printable.js';
 
 export function Folders({ browse }: { browse: (folderId: string) => void }) {
@@ -11,6 +12,22 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
   const runs = useRuns(useCallback(() => call('getRuns', {}), []));
   const [error, setError] = useState<ErrorInfo>();
   const onError = setError;
+  // The tray and its "files stay in the clear" notification open #/folders/<id>: that folder's card is shown.
+  const [target, setTarget] = useState(() => folderFromHash(window.location.hash));
+  useEffect(() => {
+    const onHash = () => {
+      setTarget(folderFromHash(window.location.hash));
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => {
+      window.removeEventListener('hashchange', onHash);
+    };
+  }, []);
+  const loaded = folders.data !== undefined;
+  useEffect(() => {
+    if (target !== null && loaded)
+      document.getElementById(`folder-${target}`)?.scrollIntoView({ block: 'start' });
+  }, [target, loaded]);
 
   return (
     <>
@@ -46,7 +63,13 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
           const latest = [...runs.values()].filter((r) => r.folderId === f.id).pop();
           const running = f.runningRunId !== null || latest?.state === 'running';
           return (
-            <li key={f.id} className="card folder" aria-label={f.path}>
+            <li
+              key={f.id}
+              id={`folder-${f.id}`}
+              className="card folder"
+              aria-label={f.path}
+              aria-current={f.id === target ? 'true' : undefined}
+            >
               <div className="folder-head">
                 <div>
                   <h2 className="path" title={printable(f.path)}>
