@@ -12,12 +12,14 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { ROOT, chromiumSkipReason, startHarness, type Harness } from './helpers/app-harness.js';
+import { chromiumSkipReason, startHarness, type Harness } from './helpers/app-harness.js';
+import { screenshotDir } from './helpers/screenshots.js';
 
 const skipReason = chromiumSkipReason();
 if (skipReason) console.warn(`[e2e] Audit screen skipped: ${skipReason}`);
 
-const DOCS_SHOTS = path.join(ROOT, 'docs', 'screenshots');
+/** docs/screenshots/ with `npm run screenshots`, test-results/ otherwise (e2e/helpers/screenshots.ts). */
+const DOCS_SHOTS = screenshotDir();
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 interface AxeResult {

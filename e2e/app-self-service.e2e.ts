@@ -20,19 +20,15 @@ import { defaultBackend } from '../crypto/sodium.js';
 import { deviceKeyUsage } from '../electron/services/keys/key-usage.js';
 import { encodePublicKey } from '../electron/services/keys/public-key-text.js';
 import { sealRecoveryKeyFile } from '../electron/services/keys/recovery-key-file.js';
-import {
-  ROOT,
-  ScriptedDialogs,
-  chromiumSkipReason,
-  startHarness,
-  type Harness,
-} from './helpers/app-harness.js';
+import { ScriptedDialogs, chromiumSkipReason, startHarness, type Harness } from './helpers/app-harness.js';
+import { screenshotDir } from './helpers/screenshots.js';
 import { TestAppHome, codeOf } from './helpers/test-app.js';
 
 const skipReason = chromiumSkipReason();
 if (skipReason) console.warn(`[e2e] self-service restore skipped: ${skipReason}`);
 
-const DOCS_SHOTS = path.join(ROOT, 'docs', 'screenshots');
+/** docs/screenshots/ with `npm run screenshots`, test-results/ otherwise (e2e/helpers/screenshots.ts). */
+const DOCS_SHOTS = screenshotDir();
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PASSPHRASE = 'correct horse battery staple';
 const FILES = new Map<string, Buffer>([
