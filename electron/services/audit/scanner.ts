@@ -21,6 +21,7 @@ import { findFiles } from './find.js';
 import { AuditPool } from './pool.js';
 import type { WorkFile, WorkMode, WorkOutcome } from './scanner-messages.js';
 import { ScanHistory } from './scanner-history.js';
+import { currentScannerVersion, scannerVersion } from './scanner-version.js';
 import { contentName, listFilesAsync, type ListedFile, type Listing } from './scanner-walk.js';
 import type {
   AuditProgress,
@@ -33,7 +34,11 @@ import type {
   SkippedFile,
 } from './types.js';
 
-/** Bump when what a read finds for the same bytes changes (detectors, extractors, this scanner). */
+/**
+ * Bump when what a read finds for the same bytes changes in code outside scanner-version.ts's list (this
+ * file, the walk); a change to the detectors, validators, extractors or the worker's reading changes the
+ * fingerprint by itself (scanner-version.ts).
+ */
 const SCANNER_VERSION = 'scanner-1';
 
 export const DEFAULT_RETENTION_DAYS = 365;
@@ -69,6 +74,8 @@ export interface AuditServiceDeps {
   readonly cacheKey?: () => Promise<Uint8Array>;
   /** Workers (default: one per core). */
   readonly workers?: number;
+  /** The files whose content versions the cache (default: scanner-version.ts's, beside this module). */
+  readonly scannerSources?: readonly string[];
   readonly now?: () => number;
 }
 
@@ -264,7 +271,14 @@ export class AuditService {
         : [...listing.skipped];
 
     const fingerprint = createHash('sha256')
-      .update(JSON.stringify({ SCANNER_VERSION, patterns, limits: DEFAULT_LIMITS }))
+      .update(
+        JSON.stringify({
+          SCANNER_VERSION,
+          code: this.deps.scannerSources ? scannerVersion(this.deps.scannerSources) : currentScannerVersion(),
+          patterns,
+          limits: DEFAULT_LIMITS,
+        }),
+      )
       .digest('hex');
     const cacheFile = nodePath.join(dataAuditDirIn(this.deps.appHome), 'cache.json');
     let cacheKey: Uint8Array | null = null;
