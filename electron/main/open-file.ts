@@ -233,7 +233,7 @@ function keyProblem(keyIds: OpenedFileView['keyIds']): ErrorInfo {
   return {
     code: 'NO_MATCHING_KEY',
     message: `This file was protected on another computer, with key ${list}. This computer does not hold that key.`,
-    hint: `Ask your helpdesk to open it: give them the key ID ${named[0] ?? 'shown here'}. Coffer changed nothing.`,
+    hint: `Ask your helpdesk to open it: give them the key ID ${named[0] ?? 'shown here'}.`,
   };
 }
 

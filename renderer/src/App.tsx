@@ -11,6 +11,7 @@ import { Audit } from './screens/Audit.js';
 import { Files } from './screens/Files.js';
 import { Folders } from './screens/Folders.js';
 import { Helpdesk } from './screens/Helpdesk.js';
+import { OpenedFile, useOpenedFiles } from './screens/OpenedFile.js';
 import { Overview } from './screens/Overview.js';
 import { Recovery } from './screens/Recovery.js';
 import { Settings } from './screens/Settings.js';
@@ -30,6 +31,11 @@ export function App() {
   const policy = useLoad(() => call('getPolicy', {}), ['settings']);
   const helpdeskTools = policy.data?.helpdeskTools === true;
   const screens = SCREENS.filter((s) => s !== 'helpdesk' || helpdeskTools);
+  // `.coffer` files the OS asked Coffer to open: their page comes up when they arrive.
+  const opened = useOpenedFiles(() => {
+    window.location.hash = '#/opened';
+    setScreen('opened');
+  });
 
   useEffect(() => {
     const onHash = () => {
@@ -153,6 +159,7 @@ export function App() {
           {screen === 'activity' ? <Activity /> : null}
           {screen === 'settings' ? <Settings /> : null}
           {screen === 'about' ? <About /> : null}
+          {screen === 'opened' ? <OpenedFile list={opened} /> : null}
         </main>
       </div>
     </ConfirmProvider>

@@ -9,7 +9,9 @@ export const SCREENS = [
   'settings',
   'about',
 ] as const;
-export type Screen = (typeof SCREENS)[number];
+/** Pages not in the sidebar: `opened` shows a `.coffer` file the OS asked Coffer to open (OpenedFile.tsx). */
+export const HIDDEN_SCREENS = ['opened'] as const;
+export type Screen = (typeof SCREENS)[number] | (typeof HIDDEN_SCREENS)[number];
 
 export const SCREEN_LABELS: Record<Screen, string> = {
   overview: 'Overview',
@@ -21,12 +23,15 @@ export const SCREEN_LABELS: Record<Screen, string> = {
   activity: 'Activity',
   settings: 'Settings',
   about: 'About',
+  opened: 'Opened file',
 };
 
 /** `#/files` → 'files' (`#/folders/<id>` → 'folders'); anything unknown is the overview. */
 export function screenFromHash(hash: string): Screen {
   const name = hash.replace(/^#\/?/, '').split('/')[0] ?? '';
-  return (SCREENS as readonly string[]).includes(name) ? (name as Screen) : 'overview';
+  return ([...SCREENS, ...HIDDEN_SCREENS] as readonly string[]).includes(name)
+    ? (name as Screen)
+    : 'overview';
 }
 
 /** `#/folders/<id>`, where the tray and its notification open a folder (main.ts showFolder) → the ID, else null. */
