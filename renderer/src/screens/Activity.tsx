@@ -18,6 +18,7 @@ import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader } from '../components.js';
 import { plural } from '../format.js';
 import { useLoad } from '../hooks.js';
+import { Field, FilterInput } from './activity/FilterField.js';
 import './audit.css';
 
 const PAGE = 50;
@@ -70,6 +71,13 @@ export function Activity() {
   );
   const shown = useMemo(() => (data ?? []).filter((e) => matchesFilter(e, filter)), [data, filter]);
   const filtered = Object.keys(filter).length > 0;
+  // A changed filter shows its first page again.
+  const refilter =
+    <T,>(set: (value: T) => void) =>
+    (value: T) => {
+      set(value);
+      setLimit(PAGE);
+    };
 
   return (
     <>
@@ -92,14 +100,12 @@ export function Activity() {
           e.preventDefault();
         }}
       >
-        <div className="field">
-          <label htmlFor="activity-kind">Kind</label>
+        <Field id="activity-kind" label="Kind">
           <select
             id="activity-kind"
             value={category}
             onChange={(e) => {
-              setCategory(e.target.value as ActivityCategory | '');
-              setLimit(PAGE);
+              refilter(setCategory)(e.target.value as ActivityCategory | '');
             }}
           >
             <option value="">Everything</option>
@@ -109,47 +115,19 @@ export function Activity() {
               </option>
             ))}
           </select>
-        </div>
-        <div className="field">
-          <label htmlFor="activity-from">From</label>
-          <input
-            id="activity-from"
-            type="date"
-            value={from}
-            onChange={(e) => {
-              setFrom(e.target.value);
-              setLimit(PAGE);
-            }}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="activity-to">To</label>
-          <input
-            id="activity-to"
-            type="date"
-            value={to}
-            onChange={(e) => {
-              setTo(e.target.value);
-              setLimit(PAGE);
-            }}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="activity-text">Search</label>
-          <input
-            id="activity-text"
-            type="search"
-            placeholder="File, folder, action…"
-            value={text}
-            onChange={(e) => {
-              setText(e.target.value);
-              setLimit(PAGE);
-            }}
-          />
-        </div>
+        </Field>
+        <FilterInput id="activity-from" label="From" type="date" value={from} onChange={refilter(setFrom)} />
+        <FilterInput id="activity-to" label="To" type="date" value={to} onChange={refilter(setTo)} />
+        <FilterInput
+          id="activity-text"
+          label="Search"
+          type="search"
+          placeholder="File, folder, action…"
+          value={text}
+          onChange={refilter(setText)}
+        />
         <div className="activity-export">
-          <div className="field">
-            <label htmlFor="activity-format">Export as</label>
+          <Field id="activity-format" label="Export as">
             <select
               id="activity-format"
               value={format}
@@ -160,7 +138,7 @@ export function Activity() {
               <option value="csv">CSV (spreadsheet)</option>
               <option value="jsonl">JSON lines</option>
             </select>
-          </div>
+          </Field>
           <ActionButton
             variant="secondary"
             onError={setExportError}
