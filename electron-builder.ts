@@ -103,6 +103,24 @@ export function cofferBuildConfig(env: NodeJS.ProcessEnv): Configuration {
       { from: 'build', to: 'tray', filter: ['tray-*.png'] },
     ],
 
+    // Double-clicking a protected file opens it in Coffer (issue 12 item 6; electron/main/open-file.ts).
+    // macOS: CFBundleDocumentTypes, Coffer the owner of the type; the file arrives as `open-file`. Windows:
+    // NSIS and MSI register the extension for all users (NSIS needs perMachine, set below) and hand the file
+    // over as an argument. Linux deb/rpm: electron-builder adds MimeType= to the .desktop entry (its Exec
+    // ends in %U) and installs a shared-mime-info definition mapping *.coffer to the type
+    // (/usr/share/mime/packages/coffer-app.xml), which after-install.sh's update-mime-database registers.
+    // An AppImage has no desktop integration of its own. No document icon of its own: the app icon is used.
+    fileAssociations: [
+      {
+        ext: 'coffer',
+        name: 'Coffer protected file',
+        description: 'File protected by Coffer',
+        mimeType: 'application/x-coffer',
+        role: 'Viewer', // Coffer shows the file and opens it for editing in the file's own app
+        rank: 'Owner',
+      },
+    ],
+
     // Electron fuses, flipped in the binary at package time (electron/main/fuses.test.ts checks them). runAsNode is off:
     // with it on, any process of the user could run code as the signed Coffer binary, which the keychain item
     // trusts (issue 12). The keychain helper runs as a utilityProcess and the `coffer` command runs the CLI in

@@ -19,6 +19,7 @@ import { build as viteBuild } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Configuration } from 'electron-builder';
 import { APP_ID, cofferBuildConfig, EXECUTABLE, hasNotaryCredentials } from '../electron-builder.js';
+import { TRAY_STATES } from '../electron/main/tray-state.js';
 import { COFFER_BUNDLE_ID } from '../electron/services/policy/platform.js';
 import { POLICY_KEYS } from '../electron/services/policy/schema.js';
 
@@ -73,6 +74,16 @@ describe('electron-builder configuration (offline)', () => {
     expect(targets(config.linux)).toEqual(['AppImage', 'deb', 'rpm']);
     expect(config.nsis).toMatchObject({ perMachine: true, oneClick: false });
     expect(config.msi).toMatchObject({ perMachine: true });
+    // Double-clicking a .coffer file opens it in Coffer (electron/main/open-file.ts): on Windows NSIS registers
+    // the extension only in a per-machine install (perMachine above).
+    expect(config.fileAssociations).toEqual([
+      expect.objectContaining({
+        ext: 'coffer',
+        mimeType: 'application/x-coffer',
+        role: 'Viewer',
+        rank: 'Owner',
+      }),
+    ]);
     expect(config.mac).toMatchObject({ hardenedRuntime: true, entitlements: 'build/entitlements.mac.plist' });
     for (const file of [
       'build/icon.ico',
@@ -195,6 +206,8 @@ describe('Linux package (electron-builder --linux dir, stand-in Electron binary)
   let stage: string;
   let resources: string;
   let files: string[];
+  /** The LinuxPackager of the real build (from afterPack): its Linux integration is checked below. */
+  let linuxPackager: unknown;
 
   beforeAll(async () => {
     // Staged inside the project (test-results/ is git-ignored) so node_modules can be hard-linked: npm,
@@ -257,6 +270,9 @@ describe('Linux package (electron-builder --linux dir, stand-in Electron binary)
       electronDist: fakeElectron,
       electronFuses: null, // fuses are flipped in the real binary; the stand-in has none
       directories: { output: path.join(stage, 'out'), buildResources: 'build' },
+      afterPack: (context) => {
+        linuxPackager = context.packager;
+      },
     };
     await build({ projectDir: stage, targets: Platform.LINUX.createTarget('dir'), config, publish: 'never' });
     resources = path.join(stage, 'out', 'linux-unpacked', 'resources');
@@ -283,6 +299,41 @@ describe('Linux package (electron-builder --linux dir, stand-in Electron binary)
     console.info(
       `app.asar: ${files.length} entries, ${fs.statSync(path.join(resources, 'app.asar')).size} bytes`,
     );
+  });
+
+  it('registers .coffer for the app on Linux: MimeType in its .desktop entry, a shared-mime-info glob', async () => {
+    // electron-builder's own Linux integration (what its deb and rpm targets install), over the real packager.
+    const { LinuxTargetHelper } = require('app-builder-lib/out/targets/LinuxTargetHelper.js') as {
+      LinuxTargetHelper: new (packager: unknown) => {
+        computeDesktopEntry(options: unknown): string | Promise<string>;
+        mimeTypeFiles: Promise<string | null>;
+      };
+    };
+    const helper = new LinuxTargetHelper(linuxPackager);
+    const options = (linuxPackager as { platformSpecificBuildOptions: unknown }).platformSpecificBuildOptions;
+    const entry = await helper.computeDesktopEntry(options);
+    expect(entry).toMatch(/^MimeType=application\/x-coffer;$/m);
+    // %U: the file manager hands the file over (as a path or file:// URL: open-file.ts takes both).
+    expect(entry).toMatch(new RegExp(`^Exec=/opt/Coffer/${EXECUTABLE} %U$`, 'm'));
+    const xmlFile = await helper.mimeTypeFiles;
+    expect(xmlFile).not.toBeNull();
+    const xml = fs.readFileSync(xmlFile ?? '', 'utf8');
+    expect(xml).toContain('<mime-type type="application/x-coffer">');
+    expect(xml).toContain('<glob pattern="*.coffer"/>');
+    // The real shared-mime-info compiler (update-mime-database, run by after-install.sh) takes it.
+    const umd = spawnSync('update-mime-database', ['-v']);
+    if (umd.error) {
+      console.warn(
+        '[deploy] update-mime-database is not installed (apt-get install shared-mime-info): not run',
+      );
+      return;
+    }
+    const mime = path.join(stage, 'mime');
+    fs.mkdirSync(path.join(mime, 'packages'), { recursive: true });
+    fs.copyFileSync(xmlFile ?? '', path.join(mime, 'packages', `${EXECUTABLE}.xml`));
+    const run = spawnSync('update-mime-database', [mime], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(mime, 'globs2'), 'utf8')).toMatch(/:application\/x-coffer:\*\.coffer$/m);
   });
 
   it('holds no tests, sources, source maps or type declarations', () => {
@@ -326,6 +377,12 @@ describe('Linux package (electron-builder --linux dir, stand-in Electron binary)
     for (const f of nodeFiles)
       expect(fs.existsSync(path.join(resources, 'app.asar.unpacked', f)), f).toBe(true);
     expect(files.filter((f) => /\/prebuilds\/(?!linux-)/.test(f))).toEqual([]);
+  });
+
+  it('ships the tray icons where main.ts reads them (resources/tray), for every state at 1x and @2x', () => {
+    for (const state of TRAY_STATES)
+      for (const file of [`tray-${state}.png`, `tray-${state}@2x.png`, `tray-${state}Template.png`])
+        expect(fs.existsSync(path.join(resources, 'tray', file)), file).toBe(true);
   });
 
   it('ships the coffer command and the update config, and the CLI runs from the packaged files', () => {
