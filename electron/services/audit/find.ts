@@ -7,12 +7,12 @@
 import { FindStream, makeFinder } from './detectors/index.js';
 import { extractKind } from './extract/index.js';
 import type { WorkFile } from './scanner-messages.js';
-import { ProgressMeter, type AuditService } from './scanner.js';
-import { contentName } from './scanner-walk.js';
+import { contentName } from './content-name.js';
+import type { AuditService } from './scanner.js';
 import type { AuditRunOptions, FindReport, FoundFile, SkippedFile } from './types.js';
 
 export async function findFiles(
-  service: Pick<AuditService, 'list' | 'read'>,
+  service: Pick<AuditService, 'list' | 'readListed'>,
   terms: readonly string[],
   roots: readonly string[],
   options: AuditRunOptions = {},
@@ -23,7 +23,6 @@ export async function findFiles(
   const listing = await service.list(roots, options);
   const skipped: SkippedFile[] = [...listing.skipped];
   const found: FoundFile[] = [];
-  const byPath = new Map(listing.files.map((f) => [f.path, f]));
   const toRead: WorkFile[] = [];
   for (const file of listing.files) {
     const kind = extractKind(contentName(file.path));
@@ -43,24 +42,12 @@ export async function findFiles(
         inContent: [],
       });
   }
-  const meter = new ProgressMeter(
+  const { cancelled, bytesRead } = await service.readListed(
+    { op: 'find', terms: finder.terms },
     listing.files.length,
-    toRead.reduce((sum, f) => sum + f.size, 0),
-    options.onProgress,
-  );
-  meter.filesDone = listing.files.length - toRead.length;
-  meter.tick(true);
-  let cancelled = options.signal?.aborted ?? false;
-  await service.read({ op: 'find', terms: finder.terms }, toRead, {
-    onBytes: (bytes) => {
-      meter.bytesDone += bytes;
-      meter.tick();
-    },
-    onOutcome: (outcome) => {
-      meter.filesDone++;
-      meter.tick();
-      const file = byPath.get(outcome.path);
-      if (!file) return;
+    toRead,
+    options,
+    (outcome, file) => {
       if (outcome.kind === 'found') {
         if (outcome.inName.length + outcome.inContent.length > 0)
           found.push({
@@ -77,14 +64,9 @@ export async function findFiles(
           reason: outcome.reason,
           protected: file.protected,
         });
-      } else if (outcome.kind === 'cancelled') {
-        cancelled = true;
       }
     },
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  meter.tick(true);
-  cancelled ||= options.signal?.aborted ?? false;
+  );
   found.sort((a, b) => a.path.localeCompare(b.path));
   skipped.sort((a, b) => a.path.localeCompare(b.path));
   return {
@@ -96,7 +78,7 @@ export async function findFiles(
     summary: {
       roots: [...roots],
       filesSearched: listing.files.length,
-      bytesRead: meter.bytesDone,
+      bytesRead,
       durationMs: Math.round(performance.now() - started),
       cancelled,
     },

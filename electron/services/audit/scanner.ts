@@ -102,7 +102,7 @@ function total(counts: FindingCounts): number {
 }
 
 /** Progress with a rate and an ETA over the bytes that need reading (cached files cost nothing). */
-export class ProgressMeter {
+class ProgressMeter {
   private readonly started = performance.now();
   filesDone = 0;
   bytesDone = 0;
@@ -225,6 +225,48 @@ export class AuditService {
     }
   }
 
+  /**
+   * The one read-and-progress loop of scan and find: reads `toRead` in the pool with progress over all
+   * `filesListed` files (the others count as done: cached or not read) and hands each outcome, with its
+   * file, to `onOutcome`; a cancelled file is not handed over but makes the run `cancelled`.
+   */
+  async readListed(
+    mode: WorkMode,
+    filesListed: number,
+    toRead: readonly WorkFile[],
+    options: AuditRunOptions,
+    onOutcome: (outcome: Exclude<WorkOutcome, { kind: 'cancelled' }>, file: WorkFile) => void,
+  ): Promise<{ cancelled: boolean; bytesRead: number }> {
+    const meter = new ProgressMeter(
+      filesListed,
+      toRead.reduce((sum, f) => sum + f.size, 0),
+      options.onProgress,
+    );
+    meter.filesDone = filesListed - toRead.length;
+    meter.tick(true);
+    const byPath = new Map(toRead.map((f) => [f.path, f]));
+    let cancelled = options.signal?.aborted ?? false;
+    await this.read(mode, toRead, {
+      onBytes: (bytes) => {
+        meter.bytesDone += bytes;
+        meter.tick();
+      },
+      onOutcome: (outcome) => {
+        meter.filesDone++;
+        meter.tick();
+        if (outcome.kind === 'cancelled') {
+          cancelled = true;
+          return;
+        }
+        const file = byPath.get(outcome.path);
+        if (file) onOutcome(outcome, file);
+      },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    meter.tick(true);
+    return { cancelled: cancelled || (options.signal?.aborted ?? false), bytesRead: meter.bytesDone };
+  }
+
   /** Lists the roots, reporting the listing phase. */
   async list(roots: readonly string[], options: AuditRunOptions): Promise<Listing> {
     return listFilesAsync(
@@ -295,7 +337,6 @@ export class AuditService {
       : AuditCache.none(fingerprint);
 
     const results = new Map<string, { file: ListedFile; findings: FindingCounts; modifiedMs: number }>();
-    const byPath = new Map(listing.files.map((f) => [f.path, f]));
     const toRead: WorkFile[] = [];
     let fromCache = 0;
     let unsupported = 0;
@@ -323,24 +364,12 @@ export class AuditService {
       }
     }
 
-    const meter = new ProgressMeter(
+    const reading = this.readListed(
+      { op: 'scan', patterns },
       listing.files.length,
-      toRead.reduce((sum, f) => sum + f.size, 0),
-      options.onProgress,
-    );
-    meter.filesDone = listing.files.length - toRead.length;
-    meter.tick(true);
-    let cancelled = options.signal?.aborted ?? false;
-    const reading = this.read({ op: 'scan', patterns }, toRead, {
-      onBytes: (bytes) => {
-        meter.bytesDone += bytes;
-        meter.tick();
-      },
-      onOutcome: (outcome) => {
-        meter.filesDone++;
-        meter.tick();
-        const file = byPath.get(outcome.path);
-        if (!file) return;
+      toRead,
+      options,
+      (outcome, file) => {
         switch (outcome.kind) {
           case 'scanned':
             results.set(file.path, { file, findings: outcome.findings, modifiedMs: outcome.modifiedMs });
@@ -370,24 +399,20 @@ export class AuditService {
             });
             cache.forget(file.path);
             break;
-          case 'cancelled':
-            cancelled = true;
-            break;
           case 'found':
             break;
         }
       },
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    );
+    let read: { cancelled: boolean; bytesRead: number };
     try {
-      await reading;
+      read = await reading;
     } catch (error) {
       cacheKey?.fill(0);
       throw error;
     }
-    meter.tick(true);
-    cancelled ||= options.signal?.aborted ?? false;
-    if (!cancelled) cache.prune(roots, new Set(byPath.keys()), isWithin);
+    const cancelled = read.cancelled;
+    if (!cancelled) cache.prune(roots, new Set(listing.files.map((f) => f.path)), isWithin);
     try {
       if (cacheUsable) cache.save();
     } catch {
@@ -427,7 +452,7 @@ export class AuditService {
       cancelled,
       filesScanned: results.size + count('content'),
       fromCache,
-      bytesRead: meter.bytesDone,
+      bytesRead: read.bytesRead,
       filesWithFindings: files.length,
       unprotectedWithFindings: files.filter((f) => !f.protected).length,
       protectedWithFindings: files.filter((f) => f.protected).length,
