@@ -9,7 +9,7 @@ import { CofferError } from '../../../../crypto/errors.js';
 import { realOrSame, within } from './paths.js';
 import type { ScanSlot } from './scan-slot.js';
 import type { AuditScanner, ScanReportLike } from './scanner-types.js';
-import { total, type AuditState, type KeptFile } from './store.js';
+import { keptFile, total, type AuditState, type KeptFile } from './store.js';
 
 /** A finding checked for an action: the record, and the file's real path and identity now. */
 export interface Checked {
@@ -148,16 +148,8 @@ export class FindingCheck {
     }
     const now = report.files.find((f) => f.path === kept.path);
     if (!now || total(now.findings) === 0) throw changedSinceAudit();
-    const modified = Date.parse(now.modified);
-    const fresh: KeptFile = {
-      ...kept,
-      folder: path.dirname(kept.path),
-      protected: now.protected,
-      findings: { ...now.findings },
-      modified: Number.isFinite(modified) ? modified : 0,
-      stale: now.stale,
-      size: now.size,
-    };
+    // Same path (found by it), so what the scanner says now replaces the whole record.
+    const fresh = keptFile(now);
     this.deps.state.refresh(fresh);
     this.trusted.set(kept.path, realDir);
     return fresh;

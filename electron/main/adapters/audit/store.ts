@@ -26,7 +26,7 @@ const summarySchema = z.object({
   skipped: z.number(),
   byDetector: counts,
 });
-const keptFile = z.object({
+const keptFileSchema = z.object({
   path: z.string(),
   folder: z.string(),
   protected: z.boolean(),
@@ -40,7 +40,7 @@ const stored = z.object({
   last: z
     .object({
       summary: summarySchema,
-      files: z.array(keptFile),
+      files: z.array(keptFileSchema),
       filesNotKept: z.number(),
       /** Findings in the clear whose folder's protect run was started: listed until they are gone. */
       pending: z.array(z.string()).default([]),
@@ -50,7 +50,7 @@ const stored = z.object({
     .nullable(),
 });
 type Stored = z.infer<typeof stored>;
-export type KeptFile = z.infer<typeof keptFile>;
+export type KeptFile = z.infer<typeof keptFileSchema>;
 export type LastScan = NonNullable<Stored['last']>;
 
 const EMPTY: Stored = { version: 2, last: null };
@@ -59,23 +59,26 @@ export function total(findings: Readonly<Record<string, number>>): number {
   return Object.values(findings).reduce((n, c) => n + c, 0);
 }
 
+/** A scanner's finding as kept: its folder is the one the file is in, its time in ms (0 when unreadable). */
+export function keptFile(f: ScanReportLike['files'][number]): KeptFile {
+  const modified = Date.parse(f.modified);
+  return {
+    path: f.path,
+    folder: path.dirname(f.path),
+    protected: f.protected,
+    findings: { ...f.findings },
+    modified: Number.isFinite(modified) ? modified : 0,
+    stale: f.stale,
+    size: f.size,
+  };
+}
+
 /** What is kept of a scan: its findings, most found first, and its skipped files that are a problem. */
 export function keptScan(report: ScanReportLike, summary: AuditSummaryView): LastScan {
-  const files: KeptFile[] = [...report.files]
+  const files = [...report.files]
     .sort((a, b) => total(b.findings) - total(a.findings) || a.path.localeCompare(b.path))
     .slice(0, MAX_KEPT)
-    .map((f) => {
-      const modified = Date.parse(f.modified);
-      return {
-        path: f.path,
-        folder: path.dirname(f.path),
-        protected: f.protected,
-        findings: { ...f.findings },
-        modified: Number.isFinite(modified) ? modified : 0,
-        stale: f.stale,
-        size: f.size,
-      };
-    });
+    .map(keptFile);
   return {
     summary,
     files,
