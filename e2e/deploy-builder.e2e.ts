@@ -20,7 +20,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Configuration } from 'electron-builder';
 import { APP_ID, cofferBuildConfig, EXECUTABLE, hasNotaryCredentials } from '../electron-builder.js';
 import { TRAY_STATES } from '../electron/main/tray-state.js';
-import { TRAY_STATES } from '../electron/main/tray-state.js';
 import { COFFER_BUNDLE_ID } from '../electron/services/policy/platform.js';
 import { POLICY_KEYS } from '../electron/services/policy/schema.js';
 
@@ -378,12 +377,6 @@ describe('Linux package (electron-builder --linux dir, stand-in Electron binary)
     for (const f of nodeFiles)
       expect(fs.existsSync(path.join(resources, 'app.asar.unpacked', f)), f).toBe(true);
     expect(files.filter((f) => /\/prebuilds\/(?!linux-)/.test(f))).toEqual([]);
-  });
-
-  it('ships the tray icons where main.ts reads them (resources/tray), for every state at 1x and @2x', () => {
-    for (const state of TRAY_STATES)
-      for (const file of [`tray-${state}.png`, `tray-${state}@2x.png`, `tray-${state}Template.png`])
-        expect(fs.existsSync(path.join(resources, 'tray', file)), file).toBe(true);
   });
 
   it('ships the tray icons where main.ts reads them (resources/tray), for every state at 1x and @2x', () => {
