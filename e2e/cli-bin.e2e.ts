@@ -58,6 +58,26 @@ describe('bin/coffer.js', () => {
     expect(result.status).toBe(0);
   });
 
+  it('--version is answered without loading the CLI, with the version of the package named coffer above', () => {
+    const dir = tree({ 'dist/cli/main.js': stub('dist', 0) });
+    fs.writeFileSync(
+      path.join(dir, 'package.json'),
+      JSON.stringify({ name: 'coffer', version: '9.8.7', type: 'module' }),
+    );
+    for (const flag of ['--version', '-V']) {
+      const result = runBin(dir, [flag]);
+      expect(result.stdout).toBe('9.8.7\n');
+      expect(result.status).toBe(0);
+    }
+    // Anything more on the line is the CLI's to answer.
+    expect(runBin(dir, ['--version', '--json']).stdout.trim()).toBe('dist ["--version","--json"]');
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const real = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'coffer.js'), '--version'], {
+      encoding: 'utf8',
+    });
+    expect(real.stdout).toBe(`${pkg.version}\n`);
+  });
+
   it('from this checkout, runs the current CLI (the policy command is there)', () => {
     const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'coffer.js'), '--help'], {
       encoding: 'utf8',
