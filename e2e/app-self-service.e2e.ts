@@ -263,7 +263,7 @@ describe.skipIf(skipReason !== null)('restoring a device key in the app', () => 
 
       // The new code is confirmed by typing it back.
       await page.getByRole('button', { name: 'I have written it down' }).click();
-      for (const [i, g] of newCode.entries()) await page.locator(`#group-${i}`).fill(g);
+      await page.getByRole('textbox', { name: 'Recovery code' }).fill(newCode.join(''));
       await page.getByRole('button', { name: 'Confirm code' }).click();
       await page.getByText('Recovery code confirmed').waitFor();
 

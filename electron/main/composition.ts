@@ -148,6 +148,8 @@ const LABELS: Record<string, string> = {
   auditRoots: 'Folders the data audit scans',
   customerDataPatterns: 'Customer data patterns of your organization',
   retentionDays: 'Data kept at most (days)',
+  reportDir: 'Reports for IT saved to',
+  helpdeskContact: 'Helpdesk contact',
 };
 
 function displayValue(value: unknown): string {
@@ -349,6 +351,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
           locked: true,
         })),
         helpdeskTools: policyService.helpdeskTools(),
+        helpdeskContact: policyService.helpdeskContact() ?? null,
       };
     },
     assertHelpdeskTools: () => {

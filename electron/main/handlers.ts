@@ -3,6 +3,7 @@
  * so main registers these on ipcMain and the e2e tests bind the very same functions into real Chromium.
  * Payloads arrive already validated by `handle` (handle.ts).
  */
+import os from 'node:os';
 import { CofferError } from '../../crypto/errors.js';
 import type { AboutInfo, CofferEvent, FileInspection } from '../shared/contract.js';
 import { recordInFolder } from './adapters/device-restore.js';
@@ -66,6 +67,7 @@ export function createHandlers(
         filesProtected: list.reduce((n, f) => n + f.protectedFiles, 0),
         plaintextWaiting: list.reduce((n, f) => n + f.plaintextFiles, 0),
         inTheClear: list.reduce((n, f) => n + f.inTheClearFiles, 0),
+        notRecoverable: list.reduce((n, f) => n + (f.notRecoverableFiles ?? 0), 0),
         lastRun: lastRun ?? null,
         keychain,
         recovery,
@@ -189,6 +191,8 @@ export function createHandlers(
       emit({ type: 'changed', what: 'recovery' });
       return made;
     },
+    getRecoveryKit: () =>
+      Promise.resolve({ device: os.hostname(), helpdeskContact: policy.view().helpdeskContact }),
     async confirmRecoveryCode({ groups }) {
       await recorded('Confirm recovery code', 'this device', () => keys.confirmRecoveryCode(groups));
       emit({ type: 'changed', what: 'recovery' });

@@ -158,6 +158,16 @@ export interface PolicyView {
   settings: ManagedSetting[];
   /** The Helpdesk page is shown only where the policy turns the helpdesk tools on. */
   helpdeskTools: boolean;
+  /** Policy `helpdeskContact`: who employees contact, printed on the recovery kit; null when not set. */
+  helpdeskContact: string | null;
+}
+
+/** What the printed recovery kit says besides the code (issue 12 item 6): this computer and who to call. */
+export interface RecoveryKitInfo {
+  /** This computer's name, as the helpdesk sees it (the host name). */
+  device: string;
+  /** Policy `helpdeskContact`, or null: the kit then says to ask the IT team. */
+  helpdeskContact: string | null;
 }
 
 export interface AppSettings {
@@ -180,6 +190,8 @@ export interface Overview {
   plaintextWaiting: number;
   /** Every file in the clear in protected folders, for any reason; 0 is "all files protected". */
   inTheClear: number;
+  /** Protected files no current organization recovery key opens (FolderView.notRecoverableFiles, summed). */
+  notRecoverable: number;
   lastRun: { at: number; outcome: 'ok' | 'partial' | 'failed' | 'cancelled' } | null;
   keychain: KeychainStatus;
   recovery: RecoveryStatus;
@@ -453,6 +465,8 @@ export const contract = {
    * says what went wrong after the record was written (e.g. a copy beside a folder): the code works anyway.
    */
   makeRecoveryCode: method<typeof empty, IssuedCodeView>(empty),
+  /** What the printed recovery kit shows besides the code: the computer's name and the helpdesk contact. */
+  getRecoveryKit: method<typeof empty, RecoveryKitInfo>(empty),
   confirmRecoveryCode: method<typeof codeGroups, { confirmed: true }>(codeGroups),
   /** Opens a save dialog for the escrow record; null when cancelled. */
   exportEscrow: method<typeof empty, { savedTo: string } | null>(empty),

@@ -4,8 +4,8 @@ import { call, errorInfo } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader } from '../components.js';
 import { formatWhen } from '../format.js';
 import { useLoad } from '../hooks.js';
-import { GROUPS, groupState, splitPasted } from '../recoveryCode.js';
-import { RestoreOutcome, RestoreWithCode } from './RestoreKey.js';
+import { CodeField, codeGroupsOf, RestoreOutcome, RestoreWithCode } from './RestoreKey.js';
+import { RecoveryKit } from './RecoveryKit.js';
 import { TrustedKeys } from './TrustedKeys.js';
 
 type Step =
@@ -72,14 +72,14 @@ export function Recovery() {
         />
       ) : null}
       {codeWarnings.length > 0 ? (
-        <Notice tone="warn" title="The code works, but not every copy of its escrow record was written">
+        <Notice tone="warn" title="The code works, but not every copy of your key record was saved">
           <ul>
             {codeWarnings.map((w) => (
               <li key={w}>{w}</li>
             ))}
           </ul>
           <p>
-            Fix what is named here, then protect the folder again: its copy is written on every protect run.
+            Fix what is named here, then protect the folder again: its copy is saved on every protect run.
           </p>
         </Notice>
       ) : null}
@@ -144,10 +144,10 @@ export function Recovery() {
                 onError={setError}
                 onAction={async () => {
                   const r = await call('exportEscrow', {});
-                  if (r) setNotice(`Escrow record saved to ${r.savedTo}`);
+                  if (r) setNotice(`Key record saved to ${r.savedTo}`);
                 }}
               >
-                Export escrow record…
+                Save a copy of your key record…
               </ActionButton>
             </div>
           </section>
@@ -193,6 +193,9 @@ export function Recovery() {
 }
 
 function ShowCode({ groups, keyId, onDone }: { groups: string[]; keyId: string; onDone: () => void }) {
+  // The kit's date is when the code was shown (it was made a moment before); fixed for this screen.
+  const [shownAt] = useState(() => Date.now());
+  const kit = useLoad(() => call('getRecoveryKit', {}), ['settings']);
   return (
     <section className="card code-card" aria-labelledby="show-h">
       <h2 id="show-h">Your recovery code</h2>
@@ -209,17 +212,25 @@ function ShowCode({ groups, keyId, onDone }: { groups: string[]; keyId: string; 
         ))}
       </p>
       <p>
-        Code ID <code className="key-id">{keyId}</code> — the helpdesk asks for it to find the right record.
+        Code ID <code className="key-id">{keyId}</code> — the helpdesk asks for it to find your key.
       </p>
+      <p className="muted" id="kit-help">
+        The recovery kit is one page with this code, its ID, this computer’s name
+        {kit.data ? ` (${kit.data.device})` : ''}, today’s date and who to contact
+        {kit.data?.helpdeskContact ? ` (${kit.data.helpdeskContact})` : ''}. To keep it as a file, choose
+        “Save as PDF” in the print dialog, and keep that file off this laptop.
+      </p>
+      <RecoveryKit groups={groups} keyId={keyId} madeAt={shownAt} info={kit.data} />
       <div className="actions">
         <button
           type="button"
           className="btn btn-secondary"
+          aria-describedby="kit-help"
           onClick={() => {
             window.print();
           }}
         >
-          Print…
+          Print recovery kit…
         </button>
         <button type="button" className="btn btn-primary" onClick={onDone}>
           I have written it down
@@ -229,6 +240,10 @@ function ShowCode({ groups, keyId, onDone }: { groups: string[]; keyId: string; 
   );
 }
 
+/**
+ * Typing the code back, into the same one field as a restore (dashes added as typed, a mistyped group named
+ * at once): it proves the code was written down right. It was eight separate boxes.
+ */
 function ConfirmCode({
   keyId,
   onConfirmed,
@@ -238,30 +253,22 @@ function ConfirmCode({
   onConfirmed: () => void;
   onBack: () => void;
 }) {
-  const [groups, setGroups] = useState<string[]>(() => Array.from({ length: GROUPS }, () => ''));
+  const [code, setCode] = useState('');
   const [error, setError] = useState<ErrorInfo>();
-  const states = groups.map(groupState);
-  const complete = states.every((s) => s === 'ok');
-  const setGroup = (i: number, value: string) => {
-    const pasted = splitPasted(value);
-    if (pasted) {
-      setGroups(pasted);
-      return;
-    }
-    setGroups((old) => old.map((g, j) => (j === i ? value.replace(/\D/g, '').slice(0, 6) : g)));
-    if (value.replace(/\D/g, '').length === 6 && i < GROUPS - 1)
-      document.getElementById(`group-${i + 1}`)?.focus();
-  };
+  const { complete } = codeGroupsOf(code);
   return (
     <section className="card" aria-labelledby="confirm-h">
       <h2 id="confirm-h">Type your recovery code back</h2>
       <p>
-        This proves it was written down correctly. Code ID <code className="key-id">{keyId}</code>.
+        From your paper or printed kit, not from memory: this proves it was written down correctly. Code ID{' '}
+        <code className="key-id">{keyId}</code>.
       </p>
       <ErrorNotice error={error} />
       <form
         onSubmit={(e) => {
           e.preventDefault();
+          if (!complete) return;
+          const { groups } = codeGroupsOf(code);
           call('confirmRecoveryCode', { groups })
             .then(onConfirmed)
             .catch((err: unknown) => {
@@ -269,30 +276,7 @@ function ConfirmCode({
             });
         }}
       >
-        <div className="code-inputs">
-          {groups.map((g, i) => (
-            <div key={i} className="code-input">
-              <label htmlFor={`group-${i}`}>Group {i + 1}</label>
-              <input
-                id={`group-${i}`}
-                inputMode="numeric"
-                autoComplete="off"
-                spellCheck={false}
-                value={g}
-                aria-invalid={states[i] === 'typo'}
-                aria-describedby={states[i] === 'typo' ? `group-${i}-err` : undefined}
-                onChange={(e) => {
-                  setGroup(i, e.target.value);
-                }}
-              />
-              {states[i] === 'typo' ? (
-                <span id={`group-${i}-err`} className="field-error">
-                  Check this group
-                </span>
-              ) : null}
-            </div>
-          ))}
-        </div>
+        <CodeField value={code} onChange={setCode} label="Recovery code" />
         <div className="actions">
           <button type="button" className="btn btn-ghost" onClick={onBack}>
             Back
