@@ -153,7 +153,7 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
       expect(listed).not.toContain('\u202E');
       expect(listed).toContain('shared\\u{202E}txt.doc');
       await page.getByRole('link', { name: 'Overview' }).click();
-      await page.getByText('1 file in the clear').waitFor();
+      await page.getByText('1 file in the clear', { exact: true }).waitFor();
       expect(await page.getByText('Everything is protected').count()).toBe(0);
       expect(fs.existsSync(linked)).toBe(true);
     } finally {
@@ -216,11 +216,14 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
 
     // A typo is caught per group before anything is sent…
     const wrong = String((Number(groups[0]) + 1) % 1_000_000).padStart(6, '0');
-    await page.getByLabel('Group 1').fill(wrong);
-    await page.getByText('Check this group').waitFor();
+    const field = page.getByRole('textbox', { name: 'Recovery code' });
+    await field.fill([wrong, ...groups.slice(1)].join(''));
+    await page.getByText('Group 1 is mistyped').waitFor();
+    expect(await page.getByRole('button', { name: 'Confirm code' }).isDisabled()).toBe(true);
     await h.screenshot('09-recovery-confirm-typo');
-    // …and the right code confirms.
-    for (const [i, g] of groups.entries()) await page.getByLabel(`Group ${i + 1}`).fill(g);
+    // …and the right code confirms (typed in one field, dashes added as typed).
+    await field.fill(groups.join(''));
+    expect(await field.inputValue()).toBe(groups.join('-'));
     await page.getByRole('button', { name: 'Confirm code' }).click();
     await page.getByText('Recovery code confirmed').waitFor();
     await page.getByText('Confirmed', { exact: true }).waitFor();
@@ -293,9 +296,14 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     await page.getByRole('button', { name: 'Make a new code' }).click();
     await dialog.getByRole('button', { name: 'Make a new code' }).click();
     await page.getByTestId('recovery-code').waitFor();
-    const warning = page.getByRole('status').filter({ hasText: 'not every copy of its escrow record' });
+    const warning = page.getByRole('status').filter({ hasText: 'not every copy of your key record' });
     await warning.getByText(broken, { exact: false }).waitFor();
     await warning.getByText('ESCROW_COPY_FAILED', { exact: false }).waitFor();
+    // Said for people: the reason in words, no "escrow", no errno.
+    const warned = (await warning.textContent()) ?? '';
+    expect(warned).toContain('a folder is in the way');
+    expect(warned.replace('ESCROW_COPY_FAILED', '')).not.toMatch(/escrow/i);
+    expect(warned).not.toMatch(/\bE[A-Z]{3,}:/);
     await h.screenshot('17-recovery-code-warnings');
     // The good folder's copy was replaced with the new record all the same.
     const copy = JSON.parse(fs.readFileSync(path.join(work, 'Customers', '.coffer-escrow.json'), 'utf8')) as {
@@ -304,7 +312,7 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     expect(await page.getByText(String(copy.code?.keyId)).count()).toBeGreaterThan(0);
     const groups = (await page.getByTestId('recovery-code').innerText()).match(/\d{6}/g) ?? [];
     await page.getByRole('button', { name: 'I have written it down' }).click();
-    for (const [i, g] of groups.entries()) await page.getByLabel(`Group ${i + 1}`).fill(g);
+    await page.getByRole('textbox', { name: 'Recovery code' }).fill(groups.join(''));
     await page.getByRole('button', { name: 'Confirm code' }).click();
     await page.getByText('Recovery code confirmed').waitFor();
 

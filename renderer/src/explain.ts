@@ -3,6 +3,7 @@
  * often a hint; this adds a title so lists of per-file errors read well.
  */
 import type { ErrorInfo } from '@shared/contract.js';
+import { plainMessage } from '@shared/plain-words.js';
 
 const TITLES: Record<string, string> = {
   BAD_MAGIC: 'Not a Coffer file',
@@ -32,7 +33,7 @@ const TITLES: Record<string, string> = {
   BAD_PUBLIC_KEY: 'Not a valid recovery key line',
   BAD_KEY_ID: 'Not a key ID',
   NOT_TRUSTED: 'Key not trusted',
-  ESCROW_COPY_LEFT: 'Escrow copy left behind',
+  ESCROW_COPY_LEFT: 'Copy of the key record left behind',
   FORBIDDEN_SENDER: 'Request refused',
   INVALID_REQUEST: 'Request refused',
   EACCES: 'Permission denied',
@@ -46,7 +47,17 @@ export function titleFor(code: string): string {
   return TITLES[code] ?? 'Could not finish';
 }
 
+/**
+ * The title and text an employee reads (issue 12 item 6): errno and developer words said plainly
+ * (plain-words.ts); a refused request says what to do, not which schema field failed. The code is shown
+ * beside it (ErrorNotice), unchanged.
+ */
 export function explain(error: ErrorInfo): { title: string; text: string } {
+  if (error.code === 'INVALID_REQUEST')
+    return {
+      title: titleFor(error.code),
+      text: 'Coffer’s window asked for something the app does not accept, so nothing was done. Close and open Coffer again; if it happens again, tell IT.',
+    };
   const text = error.hint ? `${error.message} ${error.hint}` : error.message;
-  return { title: titleFor(error.code), text };
+  return { title: titleFor(error.code), text: plainMessage(text) };
 }

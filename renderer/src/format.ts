@@ -33,6 +33,16 @@ export function formatWhen(at: number, now: number = Date.now()): string {
   return new Date(at).toLocaleString();
 }
 
+/** A folder run's outcome in words ("(ok)" was shown before). */
+export function runOutcomeText(outcome: 'ok' | 'partial' | 'failed' | 'cancelled'): string {
+  return {
+    ok: 'finished',
+    partial: 'finished, some files need you',
+    failed: 'failed',
+    cancelled: 'stopped',
+  }[outcome];
+}
+
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 }

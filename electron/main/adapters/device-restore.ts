@@ -28,6 +28,7 @@ import type {
 import type { DeviceRestoreView, EscrowRecordView } from '../../shared/contract.js';
 import type { DeviceRestorePort } from '../ports.js';
 import type { RunTracker } from '../runs.js';
+import { plainMessage, plainRestoreWarning } from '../../shared/plain-words.js';
 
 type RecoveryIdentity = Extract<Identity, { kind: 'recovery' }>;
 
@@ -224,11 +225,11 @@ function view(result: RestoreResult): DeviceRestoreView {
           newCode: {
             groups: result.newCode.code.split('-'),
             keyId: result.newCode.keyId,
-            warnings: result.newCode.warnings,
+            warnings: result.newCode.warnings.map(plainMessage),
           },
         }
       : {}),
-    warnings: result.warnings,
+    warnings: result.warnings.map(plainRestoreWarning),
   };
 }
 

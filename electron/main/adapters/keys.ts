@@ -22,6 +22,7 @@ import type {
   RecoveryStatus,
 } from '../../shared/contract.js';
 import type { KeysPort } from '../ports.js';
+import { plainMessage } from '../../shared/plain-words.js';
 
 interface CodeState {
   keyId: string;
@@ -47,7 +48,8 @@ export class KeysAdapter implements KeysPort {
     try {
       return { ok: true, deviceKeyId: await this.deps.deviceKeys.deviceKeyId() };
     } catch (error) {
-      if (isCofferError(error)) return { ok: false, problem: `${error.message}. ${error.hint}`.trim() };
+      if (isCofferError(error))
+        return { ok: false, problem: plainMessage(`${error.message}. ${error.hint}`.trim()) };
       throw error;
     }
   }
@@ -86,7 +88,11 @@ export class KeysAdapter implements KeysPort {
   async makeRecoveryCode(): Promise<IssuedCodeView> {
     const issued = await this.deps.recovery.issueCode();
     this.saveCodeState({ keyId: issued.keyId, madeAt: Date.now(), confirmed: false });
-    return { groups: issued.code.split('-'), keyId: issued.keyId, warnings: issued.warnings };
+    return {
+      groups: issued.code.split('-'),
+      keyId: issued.keyId,
+      warnings: issued.warnings.map(plainMessage),
+    };
   }
 
   async confirmRecoveryCode(groups: string[]): Promise<void> {

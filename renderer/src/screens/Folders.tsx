@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { ErrorInfo } from '@shared/contract.js';
 import { call } from '../api.js';
 import { ActionButton, ErrorNotice, Notice, PageHeader, RunProgress } from '../components.js';
-import { baseName, formatBytes, formatWhen, plural } from '../format.js';
+import { baseName, formatBytes, formatWhen, plural, runOutcomeText } from '../format.js';
 import { useLoad, useRuns } from '../hooks.js';
 import { folderFromHash } from '../screens.js';
 import { printable } from '@shared/printable.js';
@@ -91,7 +91,9 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                         · {plural(f.notRecoverableFiles, 'file')} not recoverable by IT
                       </strong>
                     ) : null}
-                    {f.lastRun ? ` · last run ${formatWhen(f.lastRun.at)} (${f.lastRun.outcome})` : ''}
+                    {f.lastRun
+                      ? ` · last run ${formatWhen(f.lastRun.at)}, ${runOutcomeText(f.lastRun.outcome)}`
+                      : ''}
                     {f.mandatory ? (
                       <span className="badge" title="Set by your organization">
                         Required by your organization

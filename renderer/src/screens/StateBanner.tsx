@@ -4,9 +4,17 @@ import { call, errorInfo } from '../api.js';
 import { ErrorNotice, Notice } from '../components.js';
 import { useConfirm } from '../confirm.js';
 import { useLoad } from '../hooks.js';
+import { plainMessage } from '@shared/plain-words.js';
+
+/** What each state file is, for people (the path is on hover). */
+const KIND_NAMES = {
+  settings: 'Your settings',
+  folders: 'Your list of protected folders',
+  escrow: 'Your key record',
+} as const;
 
 /**
- * Shown on Overview when a signed state file (settings, folder list, escrow record) does not verify: Coffer
+ * Shown on Overview when a signed state file (settings, folder list, key record) does not verify: Coffer
  * does not use it until the user has seen what it holds and confirms it (issue 9 item 1).
  */
 export function StateBanner() {
@@ -47,7 +55,7 @@ export function StateBanner() {
       {tampered.map((f) => (
         <div key={f.file}>
           <p>
-            <span className="path">{f.file}</span>: {f.detail ?? 'does not verify'}
+            <span title={f.file}>{KIND_NAMES[f.kind]}</span>: {plainMessage(f.detail ?? 'it does not verify')}
           </p>
           <ul>
             {f.lines.map((line, i) => (

@@ -42,9 +42,9 @@ export function TrustedKeys({ keys }: { keys: RecoveryStatus['trustedRecoveryKey
                     title: 'Stop trusting this recovery key?',
                     body: (
                       <p>
-                        Files written from now on carry no stanza for{' '}
-                        <code className="key-id">{k.keyId}</code>, so its holder can no longer restore them.
-                        Files already written keep theirs.
+                        Files written from now on can no longer be opened with{' '}
+                        <code className="key-id">{k.keyId}</code>, so its holder cannot restore them. Files
+                        already written still open with it.
                       </p>
                     ),
                     confirmLabel: 'Stop trusting',
@@ -150,7 +150,7 @@ function TrustForm({ onTrusted }: { onTrusted: (notice: string) => void }) {
                   setPreview(undefined);
                   onTrusted(
                     r.added
-                      ? `Recovery key ${r.keyId} is trusted. Files written from now on carry it; make a new recovery code to seal your escrow record to it too.`
+                      ? `Recovery key ${r.keyId} is trusted. Files written from now on carry it; make a new recovery code so that your key record opens with it too.`
                       : `Recovery key ${r.keyId} was already trusted.`,
                   );
                 }}

@@ -1,0 +1,63 @@
+/**
+ * Messages from the services, said for employees before they reach the screen (issue 12 item 6: no
+ * "escrow", no errno, no command to type). The services' words stay as they are for the CLI and the logs;
+ * the stable codes (ESCROW_COPY_FAILED, …) are kept in the text, since the helpdesk searches for them.
+ */
+
+/** What a raw Node error code means, for a person. */
+const ERRNO: Record<string, string> = {
+  EACCES: 'Coffer is not allowed to write there',
+  EPERM: 'Coffer is not allowed to write there',
+  EROFS: 'the drive is read-only',
+  ENOSPC: 'the drive is full',
+  EDQUOT: 'the drive is full (quota)',
+  EISDIR: 'a folder is in the way',
+  ENOTDIR: 'a file is in the way of a folder',
+  ENOENT: 'it is no longer there',
+  EBUSY: 'it is in use by another program',
+  ELOOP: 'a link is in the way',
+  EEXIST: 'something is already there',
+  EIO: 'the drive could not be read or written',
+  ETIMEDOUT: 'the drive did not answer',
+  ENOTCONN: 'the network drive is not connected',
+};
+
+/** `EACCES: permission denied, open '/x/y'` and `EISDIR: illegal operation on a directory, rename 'a' -> 'b'`. */
+const ERRNO_MESSAGE = /\b(E[A-Z]{2,}): [^,()]*?, [a-z]+ '[^']*'(?: -> '[^']*')?/g;
+
+const WORDS: [RegExp, string][] = [
+  [/\bthe new key escrow record\b/gi, 'the new copy of your key record'],
+  [/\b(?:the )?key escrow record\b/gi, 'the key record'],
+  [/\bescrow records?\b/gi, 'key record'],
+  [/\bescrow cop(?:y|ies)\b/gi, 'copy of the key record'],
+  [/\bescrow\b/gi, 'key record'],
+  [/\bre-?wrapped\b/gi, 'moved to the new key'],
+  [/\b(?:recipient )?stanzas?\b/gi, 'key slot'],
+];
+
+/** One message said plainly: errno turned into words, developer terms replaced. */
+export function plainMessage(text: string): string {
+  let out = text.replace(ERRNO_MESSAGE, (_whole, code: string) => ERRNO[code] ?? 'the drive refused it');
+  // A bare "EACCES" left over (e.g. "failed with EACCES").
+  out = out.replace(/\b(E[A-Z]{3,})\b/g, (whole, code: string) => ERRNO[code] ?? whole);
+  for (const [pattern, words] of WORDS)
+    out = out.replace(pattern, (found) =>
+      /^[A-Z]/.test(found) ? words.charAt(0).toUpperCase() + words.slice(1) : words,
+    );
+  return out;
+}
+
+/** A restore's warnings (RecoveryService): the CLI's advice to run a command becomes what to do in the app. */
+export function plainRestoreWarning(text: string): string {
+  const notRewrapped =
+    /^(\d+) item\(s\) were not re-wrapped to the new device key \(they still open here\): run `coffer rewrap` again\.$/.exec(
+      text,
+    );
+  if (notRewrapped)
+    return `${notRewrapped[1] ?? 'Some'} file(s) still use your old key. They open on this computer all the same; protect their folders again, or ask the helpdesk to finish the move to the new key.`;
+  if (text.startsWith('Files were not re-wrapped (they still open here): '))
+    return plainMessage(
+      `Your files still use your old key (they open on this computer all the same): ${text.slice('Files were not re-wrapped (they still open here): '.length)}`,
+    );
+  return plainMessage(text.replace(/`coffer rewrap`/g, 'the move to the new key'));
+}
