@@ -1,29 +1,106 @@
+import type { ErrorInfo, Overview as OverviewData } from '@shared/contract.js';
 import { call } from '../api.js';
 import { ErrorNotice, Notice, PageHeader } from '../components.js';
-import { formatWhen, plural } from '../format.js';
+import { formatWhen, plural, runOutcomeText } from '../format.js';
 import { useLoad, useSettling } from '../hooks.js';
 import type { Screen } from '../screens.js';
 import { StateBanner } from './StateBanner.js';
 import './audit.css';
 
-/** Protection at a glance, with a warning for each thing that needs the user. */
+/** The Overview's one headline: the worst of what is shown below it (never green under a red banner). */
+export interface Headline {
+  tone: 'ok' | 'warn' | 'error';
+  title: string;
+  text: string;
+}
+
+/**
+ * Worst first: the policy cannot be read, settings changed outside Coffer, status unavailable, no key
+ * here (nothing opens); then files in the clear, files or recovery IT cannot restore, anything else that
+ * needs the user. "Everything is protected" only when nothing at all is wrong.
+ */
+export function headlineOf(
+  data: OverviewData | undefined,
+  error: ErrorInfo | undefined,
+  tampered: boolean,
+  needsYou: number,
+): Headline | null {
+  if (data?.policy.status === 'invalid')
+    return {
+      tone: 'error',
+      title: 'Action needed: the organization policy cannot be read',
+      text: 'Coffer refuses new protection and decryption until IT fixes it. Your protected files stay protected.',
+    };
+  if (tampered)
+    return {
+      tone: 'error',
+      title: 'Action needed: check settings changed outside the app',
+      text: 'New files are not protected until you check and confirm them below.',
+    };
+  if (!data)
+    return error
+      ? {
+          tone: 'error',
+          title: 'Protection status unavailable',
+          text: 'Coffer cannot tell now whether your files are protected. The reason is below.',
+        }
+      : null;
+  if (!data.keychain.ok)
+    return {
+      tone: 'error',
+      title: 'Action needed: your key is not available',
+      text: 'Protected files do not open and new files are not protected until the key is back.',
+    };
+  if (data.inTheClear > 0)
+    return {
+      tone: 'warn',
+      title: `Action needed: ${plural(data.inTheClear, 'file')} in the clear`,
+      text: 'Anyone with this laptop can read them. See what needs you below.',
+    };
+  if (data.notRecoverable > 0)
+    return {
+      tone: 'warn',
+      title: `${plural(data.notRecoverable, 'protected file')} IT cannot restore`,
+      text: 'No current organization recovery key opens them. See what needs you below.',
+    };
+  if (needsYou > 0)
+    return {
+      tone: 'warn',
+      title: needsYou === 1 ? 'One thing needs you' : `${needsYou} things need you`,
+      text: 'Your protected files are encrypted; see below what is missing.',
+    };
+  return {
+    tone: 'ok',
+    title: 'Everything is protected',
+    text: 'Every file in your protected folders is encrypted and your recovery is set up.',
+  };
+}
+
+/** Protection at a glance: one headline, then a warning for each thing that needs the user. */
 export function Overview({ go }: { go: (screen: Screen) => void }) {
   const { data, error } = useLoad(
     () => call('getOverview', {}),
     ['folders', 'recovery', 'activity', 'settings'],
   );
+  // The same review StateBanner shows: changed settings make the headline red, whatever else is fine.
+  const review = useLoad(() => call('getStateReview', {}), ['folders', 'recovery']);
+  const tampered = (review.data?.files ?? []).some((f) => f.status === 'tampered');
   // The last data audit (issue 11 item 4); its failure to load only hides the card.
   // Reloaded when folders change too: a protect run moves findings out of "in the clear" as it goes.
   const audit = useLoad(() => call('getAudit', {}), ['audit', 'folders']);
   useSettling(audit.data?.protecting ?? 0, audit.reload);
   const lastAudit = audit.data?.last ?? null;
-  if (!data)
+  if (!data) {
+    const headline = headlineOf(undefined, error, tampered, 0);
     return (
       <>
+        <PageHeader title="Overview" lead="What Coffer protects on this laptop, and what needs you." />
+        {headline ? <HeadlineNotice headline={headline} /> : null}
         <StateBanner />
         <ErrorNotice error={error} />
       </>
     );
+  }
   const { recovery, keychain } = data;
   const warnings: { title: string; text: string; screen: Screen; action: string }[] = [];
   if (!keychain.ok) {
@@ -40,6 +117,14 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
       text: 'Add the folders that hold customer files.',
       screen: 'folders',
       action: 'Add a folder',
+    });
+  }
+  if (data.notRecoverable > 0) {
+    warnings.push({
+      title: `${plural(data.notRecoverable, 'protected file')} IT cannot restore`,
+      text: 'No current organization recovery key opens them: if this laptop or its keychain is lost, they are lost. Protect the folders again so they get the current key.',
+      screen: 'folders',
+      action: 'See folders',
     });
   }
   if (data.inTheClear > 0) {
@@ -80,9 +165,11 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
       action: recovery.personalCode.state === 'none' ? 'Make the code' : 'Confirm the code',
     });
   }
+  const headline = headlineOf(data, error, tampered, warnings.length);
   return (
     <>
       <PageHeader title="Overview" lead="What Coffer protects on this laptop, and what needs you." />
+      {headline ? <HeadlineNotice headline={headline} /> : null}
       <StateBanner />
       <ErrorNotice error={error} />
       {data.policy.status === 'invalid' ? (
@@ -116,7 +203,11 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
         <Stat label="In the clear" value={data.inTheClear} tone={data.inTheClear > 0 ? 'warn' : 'ok'} />
         <Stat
           label="Last run"
-          text={data.lastRun ? `${formatWhen(data.lastRun.at)} · ${data.lastRun.outcome}` : 'never'}
+          text={
+            data.lastRun
+              ? `${formatWhen(data.lastRun.at)} · ${runOutcomeText(data.lastRun.outcome)}`
+              : 'never'
+          }
         />
       </section>
       <section className="cards" aria-label="Keys and audit">
@@ -192,11 +283,7 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
           </ul>
         </div>
       </section>
-      {warnings.length === 0 ? (
-        <Notice tone="ok" title="Everything is protected">
-          <p>Every file in your protected folders is encrypted and your recovery is set up.</p>
-        </Notice>
-      ) : (
+      {warnings.length === 0 ? null : (
         <section aria-label="Needs attention" className="warnings">
           <h2>Needs attention</h2>
           {warnings.map((w) => (
@@ -218,6 +305,24 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
         </section>
       )}
     </>
+  );
+}
+
+/**
+ * The headline, first on the page, as a heading (not a second alert: the banners below are the alerts and
+ * say the details).
+ */
+function HeadlineNotice({ headline }: { headline: Headline }) {
+  return (
+    <section
+      className={`notice notice-${headline.tone} overview-headline`}
+      aria-labelledby="overview-headline-h"
+      data-testid="overview-headline"
+      data-tone={headline.tone}
+    >
+      <h2 id="overview-headline-h">{headline.title}</h2>
+      <p>{headline.text}</p>
+    </section>
   );
 }
 
