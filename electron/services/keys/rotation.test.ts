@@ -18,7 +18,14 @@ import { RotationService, currentRecoveryKeyIds, headerJournalDir, listProtected
 const sodium = await loadBackend('wasm');
 const tmp = (label: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `coffer-rotation-${label}-`));
 
-function setup(options: { recordKey?: Uint8Array } = {}) {
+function setup(
+  options: {
+    recordKey?: Uint8Array;
+    batchFiles?: number;
+    /** Called before each rewrapMany call with the paths of the batch. */
+    onBatch?: (paths: readonly string[]) => void;
+  } = {},
+) {
   const home = tmp('home');
   const folder = tmp('folder');
   const device = generateDeviceKey(sodium);
@@ -41,6 +48,7 @@ function setup(options: { recordKey?: Uint8Array } = {}) {
     recoveryPublicKeys: current,
   });
   const copies: EscrowRecord[] = [];
+  const rewriter = new HeaderRewriter({ sodium, journalDir: headerJournalDir(home) });
   const rotation = new RotationService({
     sodium,
     recipients: () =>
@@ -64,8 +72,15 @@ function setup(options: { recordKey?: Uint8Array } = {}) {
       stale: (r) => copies.length > 0 && copies.at(-1) !== r,
     },
     folders: () => [folder],
-    rewriter: new HeaderRewriter({ sodium, journalDir: headerJournalDir(home) }),
+    rewriter: {
+      recover: (ids) => rewriter.recover(ids),
+      rewrapMany: (paths, ids, recipients) => {
+        options.onBatch?.(paths);
+        return rewriter.rewrapMany(paths, ids, recipients);
+      },
+    },
     stateDir: home,
+    ...(options.batchFiles ? { batchFiles: options.batchFiles } : {}),
   });
   return {
     rotation,
@@ -83,6 +98,36 @@ function setup(options: { recordKey?: Uint8Array } = {}) {
 }
 
 describe('RotationService', () => {
+  it('walks a batch at a time, never listing the whole tree first (issue 10: 1,000,000 files)', async () => {
+    const batches: number[] = [];
+    let added = false;
+    const t = setup({
+      batchFiles: 1,
+      onBatch: (paths) => {
+        batches.push(paths.length);
+        if (added) return;
+        added = true;
+        // While the first batch is re-wrapped, a file lands in each subfolder: the one the walk has not
+        // read yet is found too. A rotation that listed the tree before its first batch finds neither.
+        for (const sub of ['x', 'y']) {
+          fs.copyFileSync(
+            path.join(t.folder, sub, 'a.txt.coffer'),
+            path.join(t.folder, sub, 'late.txt.coffer'),
+          );
+        }
+      },
+    });
+    for (const sub of ['x', 'y']) {
+      fs.mkdirSync(path.join(t.folder, sub));
+      t.write(path.join(sub, 'a.txt'));
+    }
+    t.setKeys([t.r2.publicKey]);
+    const report = await t.rotation.run();
+    expect(batches.every((n) => n === 1)).toBe(true);
+    expect(report).toMatchObject({ filesTotal: 3, failed: [], cancelled: false });
+    expect(report.inPlace + report.copied).toBe(3);
+  });
+
   it('brings the record, the copies and every file to exactly the new set, then clears its marker', async () => {
     const t = setup();
     const files = [t.write('a.txt'), t.write('b.txt')];

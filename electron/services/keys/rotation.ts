@@ -27,7 +27,7 @@ import {
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { LitterFilter } from '../folders/litter.js';
 import type { FileIssue } from '../folders/types.js';
-import { walkFolder } from '../folders/walk.js';
+import { walkItems } from '../folders/walk.js';
 import { toCofferError } from '../fs-errors.js';
 import { resealEscrowRecord, type EscrowRecord } from './escrow.js';
 import type { HeaderRewriter } from '../headers/header-rewriter.js';
@@ -170,7 +170,7 @@ export class RotationService {
     }
     // A run killed among the files, its marker then deleted: files still carrying a retired key's stanza
     // (header key IDs only, FORMAT.md §4: no key is needed, no file is written).
-    const files = listProtected(this.deps.folders(), ROTATION_LITTER).files.map((f) => f.path);
+    const files = protectedPaths(this.deps.folders(), ROTATION_LITTER);
     return recoveryCoverage(files, [...current]).retiredKeyStanzas > 0;
   }
 
@@ -224,10 +224,7 @@ export class RotationService {
    * header key IDs against the current set, without any key. CLI status and the app share this definition.
    */
   coverage(folder: string): RecoveryCoverage {
-    return recoveryCoverage(
-      listProtected([folder], ROTATION_LITTER).files.map((f) => f.path),
-      this.deps.recoveryKeyIds(),
-    );
+    return recoveryCoverage(protectedPaths([folder], ROTATION_LITTER), this.deps.recoveryKeyIds());
   }
 
   private async runLocked(options: RotationOptions): Promise<RotationReport> {
@@ -236,15 +233,20 @@ export class RotationService {
     const wasPending = this.pending();
     this.markPending();
     const failed: FileIssue[] = [];
-    const listing = listProtected(options.paths ?? this.deps.folders(), ROTATION_LITTER);
-    failed.push(...listing.issues);
+    // Streamed a batch at a time (issue 10 scale target: a protect of 1,000,000 files ends with this
+    // rotation over its folder, which held every .coffer path of the tree): memory is one batch.
+    const batchFiles = Math.max(1, this.deps.batchFiles ?? BATCH);
+    const batches = protectedBatches(options.paths ?? this.deps.folders(), ROTATION_LITTER, batchFiles, (i) =>
+      failed.push(i),
+    );
+    const first = batches.next();
     let record: EscrowRecord | null = null;
     try {
       record = this.deps.escrow.currentEscrow();
     } catch (error) {
       failed.push(issue(error, 'escrow record'));
     }
-    if (record === null && listing.files.length === 0) {
+    if (record === null && first.done === true) {
       // Nothing is sealed or wrapped yet (trust before the first protect): no key needed, none created.
       if (failed.length === 0 && (options.paths === undefined || !wasPending)) this.clearPending();
       return {
@@ -268,34 +270,38 @@ export class RotationService {
     const escrow = failed.some((f) => f.path === 'escrow record')
       ? 'failed'
       : await this.resealEscrow(record, recipients, identities, failed);
-    const bytesTotal = listing.files.reduce((n, f) => n + f.size, 0);
+    // Totals grow as the walk goes (the tree is never listed whole); the ETA waits for the last batch.
+    let filesTotal = 0;
+    let bytesTotal = 0;
     const counts = { inPlace: 0, copied: 0, unchanged: 0 };
     let filesDone = 0;
     let bytesDone = 0;
     let cancelled = false;
+    let walked = false;
     const progress = (): void => {
       const seconds = (performance.now() - started) / 1000;
       const rate = seconds > 0 ? bytesDone / seconds : 0;
       options.onProgress?.({
-        filesTotal: listing.files.length,
+        filesTotal,
         filesDone,
         bytesTotal,
         bytesDone,
         bytesPerSecond: rate,
-        etaMs: rate > 0 ? ((bytesTotal - bytesDone) / rate) * 1000 : null,
+        etaMs: walked && rate > 0 ? ((bytesTotal - bytesDone) / rate) * 1000 : null,
       });
     };
     progress();
     // Finish what a crash left half-written first: those files then read as old or new, never torn.
     await this.deps.rewriter.recover(identities);
     // Batches: one journal and one flush per batch (§8.1), with progress and cancel between them.
-    const batchFiles = Math.max(1, this.deps.batchFiles ?? BATCH);
-    for (let at = 0; at < listing.files.length; at += batchFiles) {
+    for (let step = first; step.done !== true; step = batches.next()) {
+      const batch = step.value;
+      filesTotal += batch.length;
+      bytesTotal += batch.reduce((n, f) => n + f.size, 0);
       if (options.signal?.aborted) {
         cancelled = true;
         break;
       }
-      const batch = listing.files.slice(at, at + batchFiles);
       const results = await this.deps.rewriter.rewrapMany(
         batch.map((f) => f.path),
         identities,
@@ -310,6 +316,7 @@ export class RotationService {
       progress();
       await yieldToLoop(); // the app's main process stays responsive
     }
+    walked = true;
     for (const key of [...identities, ...recipients])
       if (key.kind === 'device') this.deps.sodium.zero(key.key); // copies handed to this run
     if (failed.length === 0 && !cancelled && (options.paths === undefined || !wasPending))
@@ -317,7 +324,7 @@ export class RotationService {
     return {
       recoveryKeyIds,
       escrow,
-      filesTotal: listing.files.length,
+      filesTotal,
       bytesTotal,
       ...counts,
       failed,
@@ -405,28 +412,43 @@ export function listProtected(
   paths: readonly string[],
   ignorePatterns: readonly string[],
 ): { files: { path: string; size: number }[]; issues: FileIssue[] } {
-  const litter = new LitterFilter(ignorePatterns);
   const files: { path: string; size: number }[] = [];
   const issues: FileIssue[] = [];
+  for (const file of eachProtected(paths, ignorePatterns, (i) => issues.push(i))) files.push(file);
+  return { files, issues };
+}
+
+/**
+ * listProtected, lazily: one file at a time, what the walk finds as it finds it (walk.ts walkItems), so a
+ * caller that goes through the files once holds none of them (issue 10 scale target). `onIssue` hears
+ * what listProtected returns as `issues`.
+ */
+export function* eachProtected(
+  paths: readonly string[],
+  ignorePatterns: readonly string[],
+  onIssue: (issue: FileIssue) => void = () => undefined,
+): Generator<{ path: string; size: number }, void> {
+  const litter = new LitterFilter(ignorePatterns);
   for (const p of paths) {
     let stats: fs.Stats;
     try {
       stats = fs.lstatSync(p);
     } catch (error) {
       // A registered folder that is gone (an unplugged drive) has nothing to re-wrap now; say so.
-      issues.push(issue(error, p));
+      onIssue(issue(error, p));
       continue;
     }
     if (stats.isDirectory()) {
-      const listing = walkFolder(p, litter);
-      files.push(...listing.protected);
-      // Links, special files and plaintext (open in an editor, hard-linked) carry no header to re-wrap: a
-      // rotation that counted them as failures would stay pending for ever.
-      issues.push(...listing.skipped.filter((s) => !NOT_A_ROTATION_ISSUE.has(s.code)));
+      for (const item of walkItems(p, litter)) {
+        if (item?.kind === 'protected') yield { path: item.path, size: item.size };
+        // Links, special files and plaintext (open in an editor, hard-linked) carry no header to re-wrap:
+        // a rotation that counted them as failures would stay pending for ever.
+        else if (item?.kind === 'skipped' && !NOT_A_ROTATION_ISSUE.has(item.issue.code)) onIssue(item.issue);
+      }
     } else if (stats.isFile()) {
-      files.push({ path: p, size: stats.size });
+      yield { path: p, size: stats.size };
     } else {
-      issues.push({
+      onIssue({
         path: p,
         code: 'NOT_A_FILE',
         message: `${p}: not a file or folder`,
@@ -434,7 +456,31 @@ export function listProtected(
       });
     }
   }
-  return { files, issues };
+}
+
+function* protectedPaths(
+  paths: readonly string[],
+  ignorePatterns: readonly string[],
+): Generator<string, void> {
+  for (const file of eachProtected(paths, ignorePatterns)) yield file.path;
+}
+
+/** eachProtected in batches of up to `size` files. */
+function* protectedBatches(
+  paths: readonly string[],
+  ignorePatterns: readonly string[],
+  size: number,
+  onIssue: (issue: FileIssue) => void,
+): Generator<{ path: string; size: number }[], void> {
+  let batch: { path: string; size: number }[] = [];
+  for (const file of eachProtected(paths, ignorePatterns, onIssue)) {
+    batch.push(file);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /**
@@ -468,7 +514,7 @@ export interface RecoveryCoverage {
  * the current key IDs. No key is needed or touched.
  */
 export function recoveryCoverage(
-  files: readonly string[],
+  files: Iterable<string>,
   currentRecoveryKeyIds: readonly string[],
 ): RecoveryCoverage {
   const current = new Set(currentRecoveryKeyIds);
@@ -476,7 +522,9 @@ export function recoveryCoverage(
   let retiredKeyStanzas = 0;
   let unreadable = 0;
   const examples: string[] = [];
+  let count = 0;
   for (const file of files) {
+    count++;
     let recoveryIds: string[];
     try {
       const fd = fs.openSync(file, fs.constants.O_RDONLY | NOFOLLOW);
@@ -495,5 +543,5 @@ export function recoveryCoverage(
     }
     if (recoveryIds.some((id) => !current.has(id))) retiredKeyStanzas++;
   }
-  return { files: files.length, notRecoverable, retiredKeyStanzas, unreadable, examples };
+  return { files: count, notRecoverable, retiredKeyStanzas, unreadable, examples };
 }
