@@ -48,7 +48,7 @@ import {
   type SecureWebPreferences,
 } from './security.js';
 import { coalesce } from './tray-refresh.js';
-import { trayIconFiles, trayView, type TrayState } from './tray-state.js';
+import { menuLabel, trayIconFiles, trayView, type TrayState } from './tray-state.js';
 
 // The app reads no secret from its environment (COFFER_PASSPHRASE is the CLI's): nothing it starts inherits one.
 removeSecrets();
@@ -271,8 +271,8 @@ function buildTray(built: BuiltApp): Tray {
     const folderId = view.folderId;
     t.setContextMenu(
       Menu.buildFromTemplate([
-        { label: view.status, enabled: false },
-        ...view.detail.map((line) => ({ label: line, enabled: false })),
+        { label: menuLabel(view.status, process.platform), enabled: false },
+        ...view.detail.map((line) => ({ label: menuLabel(line, process.platform), enabled: false })),
         ...(folderId === null
           ? []
           : [

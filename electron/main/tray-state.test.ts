@@ -3,6 +3,7 @@ import type { FileError } from '../shared/contract.js';
 import {
   TOOLTIP_MAX,
   folderName,
+  menuLabel,
   trayIconFiles,
   trayView,
   type TrayFolder,
@@ -162,5 +163,13 @@ describe('trayIconFiles', () => {
     ]);
     expect(trayIconFiles('working', 'win32')).toEqual(['tray-working.png']);
     expect(trayIconFiles('none', 'linux')).toEqual(['tray-none.png']);
+  });
+});
+
+describe('menuLabel', () => {
+  it('keeps an ampersand in a folder name visible in Windows menus', () => {
+    const { status } = trayView({ folders: [folder('f3', '/data/R&D', [issue('a', 'IN_USE')])] });
+    expect(menuLabel(status, 'win32')).toBe('1 file in the clear in R&&D');
+    expect(menuLabel(status, 'darwin')).toBe('1 file in the clear in R&D');
   });
 });

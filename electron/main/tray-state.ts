@@ -176,3 +176,8 @@ export function trayView(input: TrayInput): TrayView {
 export function trayIconFiles(state: TrayState, platform: NodeJS.Platform): string[] {
   return platform === 'darwin' ? [`tray-${state}Template.png`, `tray-${state}.png`] : [`tray-${state}.png`];
 }
+
+/** A menu line as written: Windows reads `&` in a menu label as the shortcut marker ("R&D" shows "RD"). */
+export function menuLabel(text: string, platform: NodeJS.Platform): string {
+  return platform === 'win32' ? text.replaceAll('&', '&&') : text;
+}
