@@ -11,6 +11,7 @@ import { ClearNotifier, STUCK_AFTER_MS, type ClearNotice } from '../electron/mai
 import { trayView } from '../electron/main/tray-state.js';
 import type { FolderView } from '../electron/shared/contract.js';
 import { TEST_ORIGIN, chromiumSkipReason, startHarness, type Harness } from './helpers/app-harness.js';
+import { axeViolations } from './helpers/axe.js';
 
 const skipReason = chromiumSkipReason();
 if (skipReason) console.warn(`[e2e] tray e2e skipped: ${skipReason}`);
@@ -118,6 +119,11 @@ describe.skipIf(skipReason !== null)('tray state and the files-stay-in-the-clear
     const other = page.getByRole('listitem', { name: path.join(h.home, 'Archive') });
     expect(await other.getAttribute('aria-current')).toBeNull();
     await h.screenshot('tray-folder-opened');
+    // The marked card passes the automated accessibility scan, light and dark (the outline is the accent colour).
+    expect(await axeViolations(page)).toEqual([]);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await axeViolations(page)).toEqual([]);
+    await page.emulateMedia({ colorScheme: 'light' });
     expect(h.problems).toEqual([]);
   });
 });
