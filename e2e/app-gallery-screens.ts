@@ -182,6 +182,17 @@ export const GALLERY: GalleryScreen[] = [
     },
   },
   {
+    name: 'recovery-kit-print',
+    caption: 'The recovery kit as printed: code, code ID, device, date, who to contact',
+    show: async (g) => {
+      await g.page.emulateMedia({ media: 'print' });
+      await g.page.getByTestId('recovery-kit').waitFor({ state: 'visible' });
+    },
+    leave: async (g) => {
+      await g.page.emulateMedia({ media: 'screen' });
+    },
+  },
+  {
     name: 'recovery-confirm-typo',
     caption: 'Typing the code back: a mistyped group is named',
     show: async (g) => {
@@ -251,6 +262,43 @@ export const GALLERY: GalleryScreen[] = [
     },
   },
   {
+    name: 'activity-after-protect',
+    caption: 'Activity: what Coffer did, in plain words, with filters and export',
+    show: async (g) => {
+      await g.open('activity', 'Activity');
+      await g.page
+        .getByRole('table', { name: 'Recent activity' })
+        .getByRole('cell', { name: 'Protect finished', exact: true })
+        .first()
+        .waitFor();
+    },
+  },
+  {
+    name: 'opened-file',
+    caption: 'A .coffer file opened from the file manager: what it is, intact, open for editing',
+    show: async (g) => {
+      g.h.app.openedFiles.add([path.join(g.customers, 'notes.txt.coffer')]);
+      await g.page.getByRole('heading', { name: 'Opened file', level: 1 }).waitFor();
+      await g.sees('Intact: every byte was checked');
+    },
+  },
+  {
+    name: 'opened-file-problems',
+    caption: 'Opened files that cannot be opened: damaged, locked with another key, not a Coffer file',
+    show: async (g) => {
+      const damaged = path.join(g.work, 'damaged.txt.coffer');
+      const bytes = fs.readFileSync(path.join(g.customers, 'notes.txt.coffer'));
+      bytes[bytes.length - 20] = (bytes[bytes.length - 20] ?? 0) ^ 0xff;
+      fs.writeFileSync(damaged, bytes);
+      const notCoffer = path.join(g.work, 'photo.jpg.coffer');
+      fs.writeFileSync(notCoffer, Buffer.alloc(4000, 0xd8));
+      g.h.app.openedFiles.add([damaged, path.join(g.lostLaptop, 'ledger.csv.coffer'), notCoffer]);
+      await g.sees('Damaged or tampered file');
+      await g.sees('Locked with another key');
+      await g.sees('Not a Coffer file');
+    },
+  },
+  {
     name: 'overview-settings-changed',
     caption: 'Overview when Coffer’s settings were changed behind its back',
     show: async (g) => {
@@ -274,18 +322,6 @@ export const GALLERY: GalleryScreen[] = [
         .getByRole('alert')
         .filter({ hasText: 'changed outside Coffer' })
         .waitFor({ state: 'detached' });
-    },
-  },
-  {
-    name: 'activity-after-protect',
-    caption: 'Activity: what Coffer did, in plain words, with filters and export',
-    show: async (g) => {
-      await g.open('activity', 'Activity');
-      await g.page
-        .getByRole('table', { name: 'Recent activity' })
-        .getByRole('cell', { name: 'Protect finished', exact: true })
-        .first()
-        .waitFor();
     },
   },
   {

@@ -3,6 +3,7 @@
  * light and dark, in real Chromium over one real composition (real files, a private real keychain, the
  * handler table main registers, the app's CSP). axe finds no WCAG 2.x A/AA violation in any of them, and each
  * is photographed: into test-results/ on a normal run, into docs/screenshots/ with `npm run screenshots`.
+ * The walk must reach every page renderer/src/screens.ts names, so a new page fails here until it has a state.
  *
  * The docs checks below need no browser: every gallery state has its two screenshots in docs/, every image
  * a docs page links exists, every image in docs/ is linked from a page, and docs/SCREENS.md shows the folder
@@ -19,6 +20,7 @@ import { defaultBackend } from '../crypto/sodium.js';
 import { encodePublicKey } from '../electron/services/keys/public-key-text.js';
 import { sealRecoveryKeyFile } from '../electron/services/keys/recovery-key-file.js';
 import { SafeFiles } from '../electron/services/safe-file.js';
+import { HIDDEN_SCREENS, SCREENS, screenFromHash, type Screen } from '../renderer/src/screens.js';
 import { renderScreensPage } from '../scripts/screenshots-page.js';
 import { GALLERY, type GalleryContext } from './app-gallery-screens.js';
 import { ROOT, chromiumSkipReason, startHarness } from './helpers/app-harness.js';
@@ -41,6 +43,8 @@ const THEMES = ['light', 'dark'] as const;
 describe.skipIf(skipReason !== null)('the gallery: every screen in light and dark, axe-clean', () => {
   let g: GalleryContext;
   let shots: string;
+  /** The pages the walk photographed (from the hash route at each state). */
+  const visited = new Set<Screen>();
 
   beforeAll(async () => {
     const sodium = await defaultBackend();
@@ -127,6 +131,7 @@ describe.skipIf(skipReason !== null)('the gallery: every screen in light and dar
     it(`${screen.name}: ${screen.caption}`, async () => {
       await screen.show(g);
       const { page } = g;
+      visited.add(screenFromHash(String(await page.evaluate('window.location.hash'))));
       // No hover styles in the picture: the pointer rests outside the app's controls.
       await page.mouse.move(0, 0);
       const found: string[] = [];
@@ -140,6 +145,10 @@ describe.skipIf(skipReason !== null)('the gallery: every screen in light and dar
       expect(found, screen.name).toEqual([]);
     });
   }
+
+  it('visited every page of the app (a new page needs its entry in e2e/app-gallery-screens.ts)', () => {
+    expect([...SCREENS, ...HIDDEN_SCREENS].filter((s) => !visited.has(s))).toEqual([]);
+  });
 
   it('saw no console error, page error or CSP violation on the way', () => {
     expect(g.h.problems).toEqual([]);
