@@ -27,7 +27,7 @@ export async function findFiles(
   for (const file of listing.files) {
     const kind = extractKind(contentName(file.path));
     if (kind !== undefined) {
-      toRead.push({ ...file, kind });
+      toRead.push(file);
       continue;
     }
     // Not a type the audit reads: its name is all there is to search.

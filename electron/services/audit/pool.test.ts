@@ -11,7 +11,6 @@ import { AuditPool } from './pool.js';
 import type { WorkFile, WorkOutcome } from './scanner-messages.js';
 import { listFiles } from './scanner-walk.js';
 import { guardRailsFor } from '../folders/guard-rails.js';
-import { extractKind } from './extract/index.js';
 
 const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-audit-pool-')));
 afterAll(() => {
@@ -34,7 +33,7 @@ describe('AuditPool', { timeout: 120_000 }, () => {
       protectedFolders: [],
       guard: guardRailsFor(path.join(root, 'app'), process.env),
     });
-    const files: WorkFile[] = listing.files.map((f) => ({ ...f, kind: extractKind(path.basename(f.path)) }));
+    const files: WorkFile[] = listing.files;
     const sodium = await defaultBackend();
     const pool = new AuditPool({
       backend: sodium.name,

@@ -16,7 +16,14 @@ import {
   type Detectors,
   type Finder,
 } from './detectors/index.js';
-import { DEFAULT_LIMITS, TextStreamDecoder, extractText, isStreamable } from './extract/index.js';
+import {
+  DEFAULT_LIMITS,
+  TextStreamDecoder,
+  extractKind,
+  extractText,
+  isStreamable,
+  type ExtractKind,
+} from './extract/index.js';
 import {
   PROGRESS_INTERVAL_MS,
   type AuditWorkerData,
@@ -34,6 +41,11 @@ interface Run {
   readonly cancel: Int32Array;
   readonly detectors: Detectors | null;
   readonly finder: Finder | null;
+}
+
+/** The extractor a file's (inner) name calls for; undefined: only its name is read (find) or nothing (scan). */
+function kindOf(file: WorkFile): ExtractKind | undefined {
+  return extractKind(contentName(file.path));
 }
 
 function reasonOf(error: unknown, path: string): { code: string; reason: string } {
@@ -134,7 +146,7 @@ function main(): void {
     hooks: Omit<ReadHooks, 'onChunk'>,
     onText: (text: string) => boolean,
   ): Promise<{ modifiedMs: number; failure?: string }> => {
-    const kind = file.kind;
+    const kind = kindOf(file);
     if (kind === undefined) return { modifiedMs: file.mtimeMs, failure: 'not a file type the audit reads' };
     // Set exactly for a protected file: the readers below decrypt when it is there.
     const sodium = file.protected ? await loadSodium() : null;
@@ -167,10 +179,12 @@ function main(): void {
     const detectors = current.detectors;
     if (!detectors) throw new Error('a scan batch in a find run');
     const counter = new FindingCounter(detectors);
+    const kind = kindOf(file);
+    const streamed = kind !== undefined && isStreamable(kind);
     // Streamed kinds go through the counter; a document's whole text is counted at once.
     const whole: { counts: Record<string, number> | null } = { counts: null };
     const { modifiedMs, failure } = await withText(file, current, hooks, (text) => {
-      if (file.kind !== undefined && isStreamable(file.kind)) counter.push(text);
+      if (streamed) counter.push(text);
       else whole.counts = countFindings(text, detectors);
       return true;
     });
@@ -188,7 +202,7 @@ function main(): void {
     const inName = new FindStream(finder);
     inName.name(contentName(file.path));
     const inContent = new FindStream(finder);
-    if (file.kind !== undefined) {
+    if (kindOf(file) !== undefined) {
       const { failure } = await withText(file, current, hooks, (text) => {
         inContent.push(text);
         return !inContent.complete;

@@ -360,7 +360,7 @@ export class AuditService {
         });
         fromCache++;
       } else {
-        toRead.push({ ...file, kind });
+        toRead.push(file);
       }
     }
 
