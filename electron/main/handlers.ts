@@ -199,9 +199,9 @@ export function createHandlers(
       return { confirmed: true };
     },
     async exportEscrow() {
-      const destination = await dialog.pickSavePath('Export the key escrow record', 'coffer-escrow.json');
+      const destination = await dialog.pickSavePath('Save a copy of your key record', 'coffer-escrow.json');
       if (destination === null) return null;
-      await recorded('Export escrow record', destination, () => keys.exportEscrow(destination));
+      await recorded('Save a copy of the key record', destination, () => keys.exportEscrow(destination));
       return { savedTo: destination };
     },
 
