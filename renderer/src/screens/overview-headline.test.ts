@@ -1,0 +1,63 @@
+/**
+ * The Overview's one headline (issue 12 item 6): the worst of what the page shows, in this order. A green
+ * "Everything is protected" stood under a red policy banner before; the Chromium e2e (app-recovery-kit)
+ * checks the page, this checks every rank.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Overview } from '@shared/contract.js';
+import { headlineOf } from './Overview.js';
+
+const allGood: Overview = {
+  policy: { status: 'active', origin: '/etc/coffer/policy.json', problems: [] },
+  folders: 1,
+  filesProtected: 10,
+  plaintextWaiting: 0,
+  inTheClear: 0,
+  notRecoverable: 0,
+  lastRun: null,
+  keychain: { ok: true, deviceKeyId: '1111-2222-3333-4444' },
+  recovery: {
+    deviceKeyId: '1111-2222-3333-4444',
+    trustedRecoveryKeys: [{ keyId: 'aaaa-bbbb-cccc-dddd', label: 'IT', source: 'policy' }],
+    personalCode: { state: 'confirmed', keyId: 'eeee-ffff-0000-1111', madeAt: 1 },
+  },
+};
+const invalidPolicy: Overview = {
+  ...allGood,
+  policy: { status: 'invalid', origin: allGood.policy.origin, problems: ['helpdeskContact: x'] },
+};
+
+describe('the Overview headline', () => {
+  it('is green only when nothing is wrong', () => {
+    expect(headlineOf(allGood, undefined, false, 0)?.tone).toBe('ok');
+    expect(headlineOf(allGood, undefined, false, 0)?.title).toBe('Everything is protected');
+  });
+
+  it('takes the worst: policy, changed settings, unavailable status, no key, then files and recovery', () => {
+    const tone = (...args: Parameters<typeof headlineOf>) => {
+      const h = headlineOf(...args);
+      return h ? `${h.tone}: ${h.title}` : null;
+    };
+    // Every file protected, and yet a policy that cannot be read is red (the bug: green under the banner).
+    expect(tone(invalidPolicy, undefined, false, 0)).toBe(
+      'error: Action needed: the organization policy cannot be read',
+    );
+    expect(tone({ ...invalidPolicy, inTheClear: 3 }, undefined, true, 2)).toMatch(/^error: .*policy/);
+    expect(tone(allGood, undefined, true, 0)).toMatch(/^error: .*settings changed outside/);
+    expect(tone(undefined, { code: 'STATE_TAMPERED', message: 'x' }, false, 0)).toBe(
+      'error: Protection status unavailable',
+    );
+    expect(tone(undefined, undefined, false, 0)).toBeNull(); // still loading: no claim either way
+    expect(tone({ ...allGood, keychain: { ok: false, problem: 'locked' } }, undefined, false, 0)).toMatch(
+      /^error: .*key is not available/,
+    );
+    expect(tone({ ...allGood, inTheClear: 2, notRecoverable: 5 }, undefined, false, 3)).toBe(
+      'warn: Action needed: 2 files in the clear',
+    );
+    expect(tone({ ...allGood, notRecoverable: 1 }, undefined, false, 1)).toBe(
+      'warn: 1 protected file IT cannot restore',
+    );
+    expect(tone(allGood, undefined, false, 1)).toBe('warn: One thing needs you');
+    expect(tone(allGood, undefined, false, 2)).toBe('warn: 2 things need you');
+  });
+});
