@@ -2,7 +2,8 @@
  * Issue 10 items 1, 5 and 6 through the app's own handlers (the functions main registers on ipcMain), with
  * the real services, real files, the real OS keychain and a real policy file: the app refuses to protect
  * its own data, keeps mandatory folders (named through a symlink, or inside a protected parent) and watches
- * them, and "Open for editing" opens the name the user sees and never runs a program.
+ * them, and "Open for editing" opens the name the user sees and never runs a program; a protected folder
+ * replaced by a link to a keyring folder while Coffer is closed is not followed at the next start.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -140,4 +141,92 @@ describe.skipIf(NO_KEYRING !== null)('guard rails in the app', () => {
     fs.writeFileSync(late, 'c,d\n');
     await expect.poll(() => fs.existsSync(late + '.coffer'), { timeout: 20_000 }).toBe(true);
   });
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Every file under `dir` with its bytes, following nothing. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rel of (fs.readdirSync(dir, { recursive: true }) as string[]).sort()) {
+    const st = fs.lstatSync(path.join(dir, rel));
+    out[rel] = st.isFile() ? fs.readFileSync(path.join(dir, rel), 'hex') : st.isDirectory() ? 'dir' : 'other';
+  }
+  return out;
+}
+
+/**
+ * A protected folder that is replaced by a symbolic link to a keyring folder while Coffer is closed must
+ * not make the next start encrypt the keyring (real watcher, real worker pool).
+ */
+describe.skipIf(NO_KEYRING !== null)('guard rails in the app: a protected folder turned into a link', () => {
+  let home: string;
+  let t: TestAppHome;
+  let app: BuiltApp | null = null;
+
+  async function start(): Promise<BuiltApp> {
+    t.writePolicy({});
+    app = await t.build({
+      dialog: {
+        pickFolder: () => Promise.resolve(path.join(home, 'Docs')),
+        pickFiles: () => Promise.resolve(null),
+        pickSavePath: () => Promise.resolve(null),
+      },
+      shell: { openPath: () => Promise.resolve(''), showItemInFolder: () => undefined },
+      watchStableMs: 100,
+    });
+    await app.handlers.getOverview({});
+    return app;
+  }
+
+  beforeEach(() => {
+    t = new TestAppHome('app-guard-link');
+    home = t.home;
+    // A visible keyring folder, as XDG_DATA_HOME puts it on some desktops (inside this test's home).
+    t.env.XDG_DATA_HOME = path.join(home, 'data');
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = null;
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('a protected folder replaced by a link to a keyring folder: the next start touches nothing there', async () => {
+    const docs = path.join(home, 'Docs');
+    fs.mkdirSync(docs);
+    fs.writeFileSync(path.join(docs, 'quote.txt'), 'a quote\n');
+    const first = await start();
+    const view = await first.handlers.addFolder({});
+    expect(view?.path).toBe(docs);
+    await first.handlers.protectFolder({ folderId: view?.id ?? '' });
+    await expect
+      .poll(() => fs.existsSync(path.join(docs, 'quote.txt.coffer')), { timeout: 20_000 })
+      .toBe(true);
+    await first.close();
+    app = null;
+
+    // While Coffer is closed: the folder is moved away and its name now leads to the keyring.
+    const keyrings = path.join(home, 'data', 'keyrings');
+    fs.mkdirSync(keyrings, { recursive: true });
+    fs.writeFileSync(path.join(keyrings, 'login.keyring'), 'GnomeKeyring\n\0 the device key lives here');
+    fs.writeFileSync(path.join(keyrings, 'user.keystore'), 'more secrets');
+    fs.renameSync(docs, path.join(home, 'Docs-old'));
+    fs.symlinkSync(keyrings, docs);
+    const before = snapshot(keyrings);
+
+    const again = await start();
+    await sleep(3000);
+    // Protect, pressed on the folder's row (a run in the background): it must not reach the keyring.
+    const id = (await again.handlers.listFolders({}))[0]?.id ?? '';
+    await again.handlers.protectFolder({ folderId: id });
+    // The keyring daemon writes a new file (it saves by writing and renaming).
+    fs.writeFileSync(path.join(keyrings, 'login.keyring.new'), 'GnomeKeyring\n\0 rewritten');
+    fs.renameSync(path.join(keyrings, 'login.keyring.new'), path.join(keyrings, 'login.keyring'));
+    fs.writeFileSync(path.join(keyrings, 'another.keyring'), 'GnomeKeyring\n\0 another');
+    await sleep(4000);
+    const after = snapshot(keyrings);
+    expect(Object.keys(after).filter((n) => n.includes('.coffer'))).toEqual([]);
+    expect(after['user.keystore']).toBe(before['user.keystore']);
+    expect(after['login.keyring']).toBe(Buffer.from('GnomeKeyring\n\0 rewritten').toString('hex'));
+  }, 90_000);
 });

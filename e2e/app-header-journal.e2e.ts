@@ -1,5 +1,5 @@
 /**
- * Review R7 (issue 9 item 6, FORMAT.md §8.1): a header rewrite cut by a crash leaves a journal in app data
+ * The header journal at app start (issue 9 item 6, FORMAT.md §8.1): a header rewrite cut by a crash leaves a journal in app data
  * and, for a moment, a torn header: the file opens with no key until `recover` writes the journalled
  * header. The app must do that at start whatever did the rewrite. A helpdesk rekey (or any rewrite with
  * the key set unchanged) leaves no rotation pending, so a start that only ran `recover` as part of a
@@ -22,7 +22,7 @@ import { opens } from './helpers/opens.js';
 import { TestAppHome } from './helpers/test-app.js';
 import { tearWithJournal } from './helpers/torn-header.js';
 
-if (NO_KEYRING) console.warn(`SKIPPED R7 journal at start: ${NO_KEYRING}`);
+if (NO_KEYRING) console.warn(`SKIPPED header journal at start: ${NO_KEYRING}`);
 
 const sodium = await loadBackend('wasm');
 
@@ -34,7 +34,7 @@ async function until(what: string, check: () => boolean, ms = 30_000): Promise<v
   }
 }
 
-describe.skipIf(NO_KEYRING !== null)('R7: a header rewrite cut by a crash is finished at start', () => {
+describe.skipIf(NO_KEYRING !== null)('a header rewrite cut by a crash is finished at start', () => {
   const t = new TestAppHome('r7');
   const { home, userData } = t;
   let app: BuiltApp | null = null;

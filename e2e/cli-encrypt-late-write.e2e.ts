@@ -1,6 +1,6 @@
 /**
- * R6 review (issue 10 item 2, engineer G's note): `coffer encrypt` waits out the grace period of the
- * plaintexts it removed and reports a late write as a conflict copy (exit 1). A writer that already held
+ * Issue 10 item 2 (engineer G's note): `coffer encrypt` waits out the grace period of the plaintexts it
+ * removed and reports a late write as a conflict copy (exit 1). A writer that already held
  * the file (here: this test, reopening the removed plaintext through the CLI's own held descriptor in
  * /proc, which is what a writer that opened it just before the removal holds) writes after the removal.
  * Before the fix the CLI exited at once: the late write went to an inode nobody kept, and exit 0.

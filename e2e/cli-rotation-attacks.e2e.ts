@@ -1,5 +1,5 @@
 /**
- * Review R4 (issue 9 items 2 and 5): after `untrust R1`, nothing written or re-wrapped after the rotation
+ * Key rotation (issue 9 items 2 and 5): after `untrust R1`, nothing written or re-wrapped after the rotation
  * may open with R1. Attacks through the app's real composition root (buildApp) and the real CLI, against a
  * private real Secret Service:
  *
@@ -24,7 +24,7 @@ import { readRecoveryKeyFile } from '../electron/services/keys/recovery-key-file
 import { Laptop, NO_KEYRING, tempDir } from './cli-harness.js';
 import { TestAppHome } from './helpers/test-app.js';
 
-if (NO_KEYRING) console.warn(`SKIPPED R4 rotation attacks: ${NO_KEYRING}`);
+if (NO_KEYRING) console.warn(`SKIPPED rotation attacks: ${NO_KEYRING}`);
 
 const PASSPHRASE = 'correct horse battery staple';
 const pass = { COFFER_PASSPHRASE: PASSPHRASE };
@@ -76,7 +76,7 @@ async function escrowOpensWith(text: string, key: OrgKey): Promise<boolean> {
   }
 }
 
-describe.skipIf(NO_KEYRING !== null)('R4: retiring a key while files are being written', () => {
+describe.skipIf(NO_KEYRING !== null)('retiring a key while files are being written', () => {
   const helpdesk = new Laptop('r4-helpdesk');
   const t = new TestAppHome('r4');
   const { home, policyFile } = t;
@@ -189,7 +189,7 @@ describe.skipIf(NO_KEYRING !== null)('R4: retiring a key while files are being w
   }, 300_000);
 });
 
-describe.skipIf(NO_KEYRING !== null)('R4: a file still carrying a removed key is shown', () => {
+describe.skipIf(NO_KEYRING !== null)('a file still carrying a removed key is shown', () => {
   it('a .coffer file copied into a protected folder after untrust: status counts it, rewrap retires it', async () => {
     const helpdesk = new Laptop('r4s-helpdesk');
     const a = new Laptop('r4s-A');

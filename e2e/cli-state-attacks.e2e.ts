@@ -1,5 +1,5 @@
 /**
- * Review R2 of issue 9 item 1 (authenticated key state): attacks by someone who can write the app-data
+ * Issue 9 item 1 (authenticated key state): attacks by someone who can write the app-data
  * folder but not the keychain, each through the real `coffer` CLI and a real Secret Service. Each failed on
  * the code before its fix (noted per test); the ones that held are kept as regression tests.
  */
@@ -11,7 +11,7 @@ import { defaultBackend } from '../crypto/sodium.js';
 import { encodePublicKey } from '../electron/services/keys/public-key-text.js';
 import { Laptop, NO_KEYRING, ROOT } from './cli-harness.js';
 
-if (NO_KEYRING) console.warn(`SKIPPED R2 state attacks: ${NO_KEYRING}`);
+if (NO_KEYRING) console.warn(`SKIPPED state-file attacks: ${NO_KEYRING}`);
 
 type Json = Record<string, unknown>;
 interface Failures {
@@ -38,7 +38,7 @@ function body(file: string): Json {
   return JSON.parse((JSON.parse(fs.readFileSync(file, 'utf8')) as { body: string }).body) as Json;
 }
 
-describe.skipIf(NO_KEYRING !== null)('R2: attacks on the signed state files', { timeout: 300_000 }, () => {
+describe.skipIf(NO_KEYRING !== null)('attacks on the signed state files', { timeout: 300_000 }, () => {
   const laptops: Laptop[] = [];
   const lines: string[] = [];
 

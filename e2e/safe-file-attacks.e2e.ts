@@ -1,5 +1,5 @@
 /**
- * R6 review of issue 10 items 2, 3 and 8 (temp files): attacks on the safe-file layer with real files and
+ * Issue 10 items 2, 3 and 8 (temp files): attacks on the safe-file layer with real files and
  * real processes (writers in Python that hold, mmap and hard-link files; FIFOs; a swapped root; a planted
  * journal; a low descriptor limit). Each failed on the code before its fix.
  */
