@@ -9,53 +9,36 @@ import {
   closeSync,
   existsSync,
   linkSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
   renameSync,
-  rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isCofferError } from '../crypto/errors.js';
-import { generateDeviceKey, type Identity, type Recipient } from '../crypto/keys.js';
-import { loadBackend, type SodiumBackend } from '../crypto/sodium.js';
+import { useDeviceKey } from '../e2e/helpers/device-key.js';
 import { SafeFiles } from '../electron/services/safe-file.js';
 import { encryptReplacing } from './replace.js';
 
-let sodium: SodiumBackend;
-let device: Identity & { kind: 'device' };
-let recipients: Recipient[];
-const dirs: string[] = [];
-
-beforeAll(async () => {
-  sodium = await loadBackend('native');
-  device = { kind: 'device', key: generateDeviceKey(sodium) };
-  recipients = [device];
-});
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const key = useDeviceKey();
 
 /** FILE.coffer from an earlier protect, and FILE decrypted and edited since. */
 function edited(files: SafeFiles): { dir: string; path: string; target: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'coffer-replace-'));
-  dirs.push(dir);
+  const dir = key.tempDir('coffer-replace-');
   const path = join(dir, 'report.txt');
   writeFileSync(path, 'first version');
-  files.encryptInPlace(path, { recipients, identities: [device], keep: true });
+  files.encryptInPlace(path, { recipients: key.recipients, identities: [key.device], keep: true });
   writeFileSync(path, randomBytes(5000));
   return { dir, path, target: `${path}.coffer` };
 }
 
 describe('encrypt --replace removes the plaintext as every removal does', () => {
   it('keeps a plaintext another process has open (IN_USE)', async () => {
-    const files = new SafeFiles(sodium, { graceMs: 0 });
+    const files = new SafeFiles(key.sodium, { graceMs: 0 });
     const { path, target } = edited(files);
     const content = readFileSync(path);
     const fd = openSync(path, 'r');
@@ -65,7 +48,7 @@ describe('encrypt --replace removes the plaintext as every removal does', () => 
       await sleep(200);
       let code: string | undefined;
       try {
-        encryptReplacing(files, path, target, { recipients, identities: [device] });
+        encryptReplacing(files, path, target, { recipients: key.recipients, identities: [key.device] });
       } catch (error) {
         code = isCofferError(error) ? error.code : String(error);
       }
@@ -78,12 +61,12 @@ describe('encrypt --replace removes the plaintext as every removal does', () => 
   });
 
   it('holds the removed plaintext for the grace period: a late write becomes a conflict copy', () => {
-    const files = new SafeFiles(sodium, { graceMs: 300 });
+    const files = new SafeFiles(key.sodium, { graceMs: 300 });
     const { dir, path, target } = edited(files);
     // A writer in this process (the busy check looks at other processes) that writes after the removal.
     const writer = openSync(path, 'r+');
     try {
-      encryptReplacing(files, path, target, { recipients, identities: [device] });
+      encryptReplacing(files, path, target, { recipients: key.recipients, identities: [key.device] });
       expect(existsSync(path)).toBe(false);
       writeSync(writer, 'late write', 0);
     } finally {
@@ -114,16 +97,20 @@ describe('encrypt --replace removes the plaintext as every removal does', () => 
         return new Map();
       },
     };
-    const files = new SafeFiles(sodium, { probe, graceMs: 0 });
+    const files = new SafeFiles(key.sodium, { probe, graceMs: 0 });
     const { dir, path, target } = edited(files);
     swap.dir = dir;
     writeFileSync(join(dir, 'other.txt'), randomBytes(5000));
-    files.encryptInPlace(join(dir, 'other.txt'), { recipients, identities: [device], keep: true });
+    files.encryptInPlace(join(dir, 'other.txt'), {
+      recipients: key.recipients,
+      identities: [key.device],
+      keep: true,
+    });
     const content = readFileSync(path);
     swap.armed = true;
     let code: string | undefined;
     try {
-      encryptReplacing(files, path, target, { recipients, identities: [device] });
+      encryptReplacing(files, path, target, { recipients: key.recipients, identities: [key.device] });
     } catch (error) {
       code = isCofferError(error) ? error.code : String(error);
     }

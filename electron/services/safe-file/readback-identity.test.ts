@@ -9,7 +9,6 @@ import {
   closeSync,
   existsSync,
   linkSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -17,35 +16,21 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decryptFd } from '../../../crypto/file.js';
-import { generateDeviceKey, type Identity, type Recipient } from '../../../crypto/keys.js';
-import { loadBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { useDeviceKey } from '../../../e2e/helpers/device-key.js';
 import { SafeFiles } from './index.js';
 import { isTempName } from './names.js';
 
-let sodium: SodiumBackend;
-let device: Identity & { kind: 'device' };
-let recipients: Recipient[];
-const dirs: string[] = [];
-
-beforeAll(async () => {
-  sodium = await loadBackend('native');
-  device = { kind: 'device', key: generateDeviceKey(sodium) };
-  recipients = [device];
-});
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const key = useDeviceKey();
 
 function decrypted(path: string): Buffer {
   const inFd = openSync(path, 'r');
   const out = `${path}.plain`;
   const outFd = openSync(out, 'w');
   try {
-    decryptFd(sodium, inFd, outFd, [device]);
+    decryptFd(key.sodium, inFd, outFd, [key.device]);
   } finally {
     closeSync(inFd);
     closeSync(outFd);
@@ -60,22 +45,25 @@ describe.each([
   ['tail verifier', 0],
 ])('a ciphertext swapped in at the temp name (%s)', (_label, tailVerifyFrom) => {
   it('never lets the plaintext go for a file that is not its own ciphertext', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-readback-'));
-    dirs.push(dir);
-    const files = new SafeFiles(sodium, { tailVerifyFrom, graceMs: 0 });
+    const dir = key.tempDir('coffer-readback-');
+    const files = new SafeFiles(key.sodium, { tailVerifyFrom, graceMs: 0 });
     const size = 3 * 262_144 + 11;
     const a = randomBytes(size);
     writeFileSync(join(dir, 'a.txt'), a);
     writeFileSync(join(dir, 'b.txt'), randomBytes(size));
     // An authentic file under the same key with the same size.
-    files.encryptInPlace(join(dir, 'b.txt'), { recipients, identities: [device], keep: true });
+    files.encryptInPlace(join(dir, 'b.txt'), {
+      recipients: key.recipients,
+      identities: [key.device],
+      keep: true,
+    });
 
     let swapped = false;
     let error: unknown = null;
     try {
       files.encryptInPlace(join(dir, 'a.txt'), {
-        recipients,
-        identities: [device],
+        recipients: key.recipients,
+        identities: [key.device],
         onProgress: (bytes) => {
           if (bytes !== size) return;
           // The last chunk is written: the temp name now leads to b's ciphertext.
@@ -103,8 +91,7 @@ describe.each([
 
 describe('the protected name swapped after the check, before the plaintext goes', () => {
   it('keeps the plaintext when a.txt.coffer no longer holds the file that was checked', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-readback-'));
-    dirs.push(dir);
+    const dir = key.tempDir('coffer-readback-');
     const size = 5000;
     const a = randomBytes(size);
     writeFileSync(join(dir, 'a.txt'), a);
@@ -122,11 +109,15 @@ describe('the protected name swapped after the check, before the plaintext goes'
         return new Map();
       },
     };
-    const files = new SafeFiles(sodium, { probe, graceMs: 0 });
-    files.encryptInPlace(join(dir, 'b.txt'), { recipients, identities: [device], keep: true });
+    const files = new SafeFiles(key.sodium, { probe, graceMs: 0 });
+    files.encryptInPlace(join(dir, 'b.txt'), {
+      recipients: key.recipients,
+      identities: [key.device],
+      keep: true,
+    });
     let error: unknown = null;
     try {
-      files.encryptInPlace(join(dir, 'a.txt'), { recipients, identities: [device] });
+      files.encryptInPlace(join(dir, 'a.txt'), { recipients: key.recipients, identities: [key.device] });
     } catch (e) {
       error = e;
     }
