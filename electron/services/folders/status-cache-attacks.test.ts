@@ -3,77 +3,38 @@
  * still agree with the walk (the CLI's answer) and never claim protected what is not. Real files, the
  * real worker and its real directory watchers; the walk (FolderService.status) is the reference.
  */
-import {
-  linkSync,
-  mkdirSync,
-  mkdtempSync,
-  renameSync,
-  rmSync,
-  unlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { linkSync, mkdirSync, renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
-import { MAGIC } from '../../../crypto/header.js';
-import { FolderService, lockDirIn, type FolderStatus } from './folder-service.js';
-import type { WorkerPool } from './pool.js';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import {
+  COFFER as coffer,
+  cachedStatus,
+  statusWorld,
+  tempBase,
+  untilAgrees,
+  type StatusWorld,
+} from '../../../e2e/helpers/status-cache-world.js';
+import type { FolderStatus } from './folder-service.js';
 import { LOCK_FRESH_MS } from './litter.js';
-import { FolderRegistry } from './registry.js';
-import { StatusCache } from './status-cache.js';
 import type { FileIssue } from './types.js';
 
-const base = mkdtempSync(join(tmpdir(), 'coffer-status-attacks-'));
-afterAll(() => {
-  rmSync(base, { recursive: true, force: true });
-});
-
-const coffer = Buffer.concat([MAGIC, Buffer.alloc(64, 7)]);
-
+const base = tempBase('coffer-status-attacks-');
 let run: string;
-let home: string;
 let data: string;
-let registry: FolderRegistry;
-let service: FolderService;
-let cache: StatusCache;
 let rescans: string[];
+let world: StatusWorld;
 
 beforeEach(() => {
-  run = mkdtempSync(join(base, 'run-'));
-  home = join(run, 'home');
-  data = join(run, 'data');
-  mkdirSync(join(data, 'sub', 'deep'), { recursive: true });
-  writeFileSync(join(data, 'a.txt.coffer'), coffer);
-  writeFileSync(join(data, 'sub', 'b.txt.coffer'), coffer);
-  writeFileSync(join(data, 'sub', 'deep', 'c.txt.coffer'), coffer);
-  registry = FolderRegistry.inHome(home);
-  service = new FolderService({
-    registry,
-    keys: { recipients: () => Promise.resolve([]), identities: () => Promise.resolve([]) },
-    pool: (): WorkerPool => {
-      throw new Error('status never starts a run');
-    },
-    lockDir: lockDirIn(home),
-  });
-  registry.add(data);
   rescans = [];
-  cache = new StatusCache({
-    appHome: home,
-    policyExclusions: () => [],
-    ignorePatterns: () => registry.ignorePatterns(),
-    budgetMs: 2000,
-    onRescan: (_root, reason) => rescans.push(reason),
-  });
+  world = statusWorld(base, (_root, reason) => rescans.push(reason));
+  ({ run, data } = world);
 });
 afterEach(async () => {
-  await cache.close();
+  await world.cache.close();
 });
 
-async function cached(): Promise<FolderStatus> {
-  const [status] = await cache.status(service.list());
-  if (!status) throw new Error('no status');
-  return status;
+function cached(): Promise<FolderStatus> {
+  return cachedStatus(world);
 }
 
 function shape(s: FolderStatus) {
@@ -87,26 +48,11 @@ function shape(s: FolderStatus) {
   };
 }
 
-function walked(): ReturnType<typeof shape> {
-  const [status] = service.status(data);
-  if (!status) throw new Error('no status');
-  return shape(status);
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Asks until the cache agrees with the walk; fails with both when it never does within `ms`. */
-async function agrees(ms = 3000): Promise<FolderStatus> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const status = await cached();
-    if (JSON.stringify(shape(status)) === JSON.stringify(walked())) return status;
-    if (Date.now() > end) {
-      expect(shape(status)).toEqual(walked());
-      return status;
-    }
-    await sleep(50);
-  }
+function agrees(ms = 3000): Promise<FolderStatus> {
+  return untilAgrees(world, shape, ms);
 }
 
 it('a subfolder replaced by another of the same name is watched again: a .coffer overwritten in it is seen', async () => {

@@ -5,76 +5,44 @@
  * replaced, and changes whose events never came (a tree without watchers: only the directory check sees
  * them). The walk (FolderService.status, what the CLI answers) is the reference throughout.
  */
-import {
-  linkSync,
-  mkdirSync,
-  mkdtempSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { linkSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
-import { MAGIC } from '../../../crypto/header.js';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import {
+  COFFER as coffer,
+  cachedStatus,
+  statusWorld,
+  tempBase,
+  untilAgrees,
+  walkedStatus,
+  type StatusWorld,
+} from '../../../e2e/helpers/status-cache-world.js';
 import type { FileIssue } from './types.js';
-import { FolderService, lockDirIn, type FolderStatus } from './folder-service.js';
-import type { WorkerPool } from './pool.js';
+import { FolderService, type FolderStatus } from './folder-service.js';
 import { FolderRegistry } from './registry.js';
 import { StatusCache } from './status-cache.js';
 import { StatusIndex } from './status-index.js';
 
-const base = mkdtempSync(join(tmpdir(), 'coffer-status-cache-'));
-afterAll(() => {
-  rmSync(base, { recursive: true, force: true });
-});
-
-const coffer = Buffer.concat([MAGIC, Buffer.alloc(64, 7)]);
-
+const base = tempBase('coffer-status-cache-');
 let home: string;
 let data: string;
 let registry: FolderRegistry;
 let service: FolderService;
 let cache: StatusCache;
 let rescans: { root: string; reason: string }[];
+let world: StatusWorld;
 
 beforeEach(() => {
-  const run = mkdtempSync(join(base, 'run-'));
-  home = join(run, 'home');
-  data = join(run, 'data');
-  mkdirSync(join(data, 'sub', 'deep'), { recursive: true });
-  writeFileSync(join(data, 'a.txt.coffer'), coffer);
-  writeFileSync(join(data, 'sub', 'b.txt.coffer'), coffer);
-  writeFileSync(join(data, 'sub', 'deep', 'c.txt.coffer'), coffer);
-  registry = FolderRegistry.inHome(home);
-  service = new FolderService({
-    registry,
-    keys: { recipients: () => Promise.resolve([]), identities: () => Promise.resolve([]) },
-    pool: (): WorkerPool => {
-      throw new Error('status never starts a run');
-    },
-    lockDir: lockDirIn(home),
-  });
-  registry.add(data);
   rescans = [];
-  cache = new StatusCache({
-    appHome: home,
-    policyExclusions: () => [],
-    ignorePatterns: () => registry.ignorePatterns(),
-    budgetMs: 2000,
-    onRescan: (root, reason) => rescans.push({ root, reason }),
-  });
+  world = statusWorld(base, (root, reason) => rescans.push({ root, reason }));
+  ({ home, data, registry, service, cache } = world);
 });
 afterEach(async () => {
-  await cache.close();
+  await world.cache.close();
 });
 
-async function cached(): Promise<FolderStatus> {
-  const [status] = await cache.status(service.list());
-  if (!status) throw new Error('no status');
-  return status;
+function cached(): Promise<FolderStatus> {
+  return cachedStatus(world);
 }
 
 /** What the walk says (the CLI's status), in an order-free form to compare with the cache. */
@@ -95,25 +63,14 @@ function shape(s: FolderStatus) {
 }
 
 function walked(): ReturnType<typeof shape> {
-  const [status] = service.status(data);
-  if (!status) throw new Error('no status');
-  return shape(status);
+  return shape(walkedStatus(world));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Asks until the cache agrees with the walk (the watcher's events take a moment to arrive). */
-async function agrees(ms = 5000): Promise<FolderStatus> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const status = await cached();
-    if (JSON.stringify(shape(status)) === JSON.stringify(walked())) return status;
-    if (Date.now() > end) {
-      expect(shape(status)).toEqual(walked());
-      return status;
-    }
-    await sleep(50);
-  }
+function agrees(ms = 5000): Promise<FolderStatus> {
+  return untilAgrees(world, shape, ms);
 }
 
 it('answers what the walk answers, for every kind of entry', async () => {
