@@ -9,10 +9,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { chromiumSkipReason, startHarness, type Harness } from './helpers/app-harness.js';
+import { axeViolations } from './helpers/axe.js';
 import { screenshotDir } from './helpers/screenshots.js';
 
 const skipReason = chromiumSkipReason();
@@ -20,30 +20,6 @@ if (skipReason) console.warn(`[e2e] Audit screen skipped: ${skipReason}`);
 
 /** docs/screenshots/ with `npm run screenshots`, test-results/ otherwise (e2e/helpers/screenshots.ts). */
 const DOCS_SHOTS = screenshotDir();
-const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
-}
-
-/**
- * axe-core's WCAG 2.x A/AA rules over the page as it is. Injected through the DevTools protocol
- * (page.evaluate), not a <script>: the app's CSP refuses inline scripts, as it should.
- */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<unknown> } })
-      .axe;
-    return (await axe.run(
-      { exclude: [] },
-      { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } },
-    )) as AxeResult;
-  });
-  return result.violations.map(
-    (v) => `${v.id} (${v.impact ?? '?'}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-  );
-}
 
 async function inBothThemes(page: Page, check: (theme: 'light' | 'dark') => Promise<void>): Promise<void> {
   for (const theme of ['light', 'dark'] as const) {
