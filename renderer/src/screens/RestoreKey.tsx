@@ -230,7 +230,9 @@ export function RestoreWithCode({
           </button>
         </div>
       )}
-      {run ? <RunProgress progress={run} label="Restoring and re-wrapping your files" /> : null}
+      {run ? (
+        <RunProgress progress={run} label="Restoring your key and moving your files to the new key" />
+      ) : null}
     </section>
   );
 }
@@ -274,8 +276,8 @@ export function RestoreWithKey({
       <h2 id="device-h">Restore a device key</h2>
       <p className="muted">
         For a new laptop or a reset account: the user’s key comes back from its record (read-only), a new key
-        writes from now on, their files are re-wrapped and they get a new recovery code. From a folder backup,
-        the folder is protected again afterwards (HELPDESK.md, procedure E).
+        writes from now on, their files move to the new key and they get a new recovery code. From a folder
+        backup, the folder is protected again afterwards (HELPDESK.md, procedure E).
       </p>
       <ErrorNotice error={error} />
       <div className="actions">
@@ -333,7 +335,9 @@ export function RestoreWithKey({
           </div>
         </>
       ) : null}
-      {run ? <RunProgress progress={run} label="Restoring and re-wrapping files" /> : null}
+      {run ? (
+        <RunProgress progress={run} label="Restoring the key and moving the files to the new key" />
+      ) : null}
     </section>
   );
 }
