@@ -222,7 +222,12 @@ export interface HeaderInfo {
 
 /** What a header says, without any key: which keys (by kind and ID) open the file. */
 export function inspectFd(fd: number): HeaderInfo {
-  const header = parseHeader(readHeaderFd(fd));
+  return inspectHeader(readHeaderFd(fd));
+}
+
+/** inspectFd over header bytes already read (a caller reading asynchronously, electron/main/open-file.ts). */
+export function inspectHeader(bytes: Uint8Array): HeaderInfo {
+  const header = parseHeader(bytes);
   return {
     version: 1,
     chunkSize: header.chunkSize,

@@ -562,7 +562,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const openedFiles = new OpenedFiles({
     sodium,
     identities: () => deviceKeys.identities(),
-    folders: () => registry.list().map((f) => ({ id: f.id, path: f.path })),
+    folders: () => registry.list().map((f) => ({ id: f.id, path: f.path, state: f.state })),
     notify: () => {
       emit({ type: 'file-opened' });
     },

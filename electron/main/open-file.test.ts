@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CofferError } from '../../crypto/errors.js';
-import { encryptFd } from '../../crypto/file.js';
+import { encryptFd, inspectFd } from '../../crypto/file.js';
 import { formatKeyId, generateDeviceKey, keyIdOf, type Identity } from '../../crypto/keys.js';
 import { loadBackend, type SodiumBackend } from '../../crypto/sodium.js';
 import { MAX_QUEUED, OpenedFiles, cofferPathsFromArgv, inspectOpenedFile } from './open-file.js';
@@ -56,10 +56,27 @@ function snapshot(root: string): string[] {
   return out;
 }
 
+/** Resolves once this process holds `file` open (Linux /proc/self/fd): the check is under way. */
+async function whileOpen(file: string): Promise<void> {
+  for (let i = 0; i < 10_000; i += 1) {
+    for (const fd of fs.readdirSync('/proc/self/fd')) {
+      let target: string;
+      try {
+        target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (target === file) return;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`${file} was never opened`);
+}
+
 const deps = (over: Partial<Parameters<typeof inspectOpenedFile>[1]> = {}) => ({
   sodium,
   identities: (): Promise<Identity[]> => Promise.resolve([{ kind: 'device', key: mine.slice() }]),
-  folders: () => [{ id: 'f1', path: dir }],
+  folders: () => [{ id: 'f1', path: dir, state: 'protected' as const }],
   ...over,
 });
 
@@ -116,8 +133,21 @@ describe('cofferPathsFromArgv', () => {
     expect(
       cofferPathsFromArgv(['/opt/coffer-app', '--coffer-cli', 'decrypt', 'a.coffer'], { cwd: '/', skip: 1 }),
     ).toEqual([]);
-    const many = Array.from({ length: 50 }, (_, i) => `/f/${i}.coffer`);
-    expect(cofferPathsFromArgv(['/opt/coffer-app', ...many], { cwd: '/', skip: 1 })).toHaveLength(MAX_QUEUED);
+  });
+
+  it('an argv naming more files than the queue takes passes them all on, so the page says how many were not opened', () => {
+    // A Linux file manager hands every selected file to one launch (%U): the 30 past the limit must be counted.
+    const many = Array.from({ length: 50 }, (_, i) => `file:///f/${i}.coffer`);
+    const q = new OpenedFiles({ ...deps(), notify: () => undefined });
+    q.add(cofferPathsFromArgv(['/opt/coffer-app', ...many], { cwd: '/', skip: 1 }));
+    const { files, dropped } = q.take();
+    expect(files).toHaveLength(MAX_QUEUED);
+    expect(dropped).toBe(50 - MAX_QUEUED);
+    // 10,000 entries (the most an exec(2) argv carries is about that many paths): quick, each file once.
+    const huge = Array.from({ length: 10_000 }, (_, i) => `/g/${i % 5000}.coffer`);
+    const started = performance.now();
+    expect(cofferPathsFromArgv(['/opt/coffer-app', ...huge], { cwd: '/', skip: 1 })).toHaveLength(5000);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });
 
@@ -170,7 +200,7 @@ describe('inspectOpenedFile writes nothing and says what is wrong', () => {
     const file = protect('loose.coffer', Buffer.from('hello'), mine);
     const view = await inspectOpenedFile(
       file,
-      deps({ folders: () => [{ id: 'f2', path: path.join(dir, 'sub') }] }),
+      deps({ folders: () => [{ id: 'f2', path: path.join(dir, 'sub'), state: 'protected' as const }] }),
     );
     expect(view.folder).toBeNull();
     expect(view.integrity).toBe('verified');
@@ -276,6 +306,98 @@ describe('inspectOpenedFile writes nothing and says what is wrong', () => {
     const view = await inspectOpenedFile(file, deps({ verifyLimit: 65_536 }));
     expect(view).toMatchObject({ integrity: 'not-checked', originalSize: 70_000, opensOnThisDevice: true });
     expect(view.problem).toBeUndefined();
+  });
+
+  it('keeps the event loop turning while it reads and checks a file (main serves the window meanwhile)', async () => {
+    // main.ts runs this in the Electron main process: a synchronous 64 MiB pass froze every window and IPC
+    // call for its whole length (longer on a slow or network disk, forever on a hung mount).
+    const file = protect('busy.coffer', randomBytes(4 * 1024 * 1024), mine, 16_384);
+    let ticks = 0;
+    let running = true;
+    const spin = () => {
+      if (!running) return;
+      ticks += 1;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const view = await inspectOpenedFile(file, deps());
+    running = false;
+    expect(view.integrity).toBe('verified');
+    expect(view.problem).toBeUndefined();
+    expect(ticks).toBeGreaterThan(20);
+  });
+
+  it('a file above the limit still has its header and metadata authenticated: a tampered one is damaged', async () => {
+    // Above the limit only the content is left to "opening checks it"; the header's MAC (FORMAT.md §3.1)
+    // and the metadata message cost microseconds, and without them "Opens on this computer" was shown.
+    for (const where of ['header', 'metadata'] as const) {
+      const file = protect(`big-${where}.coffer`, randomBytes(70_000), mine);
+      const fd = fs.openSync(file, 'r');
+      const { headerLength } = inspectFd(fd);
+      fs.closeSync(fd);
+      const bytes = fs.readFileSync(file);
+      const at = where === 'header' ? headerLength - 33 : headerLength + 5; // stream header / metadata
+      bytes[at] = (bytes[at] ?? 0) ^ 1;
+      fs.writeFileSync(file, bytes);
+      const view = await inspectOpenedFile(file, deps({ verifyLimit: 65_536 }));
+      expect(view.problem?.code, where).toBe(where === 'header' ? 'HEADER_AUTH_FAILED' : 'AUTH_FAILED');
+      expect(view.problem?.message).toBe('This Coffer file is damaged and cannot be opened.');
+      expect(view.integrity).toBe('not-checked');
+    }
+  });
+
+  it('a file replaced by another while it is checked is not reported intact', async () => {
+    const file = protect('swapped.coffer', randomBytes(2 * 1024 * 1024), mine, 16_384);
+    const other = protect('swapped-other.coffer', randomBytes(2 * 1024 * 1024), mine, 16_384);
+    const checking = inspectOpenedFile(file, deps());
+    // Once the check has the file open, its name is given to another file.
+    await whileOpen(file);
+    fs.renameSync(other, file);
+    const view = await checking;
+    expect(view.problem?.code).toBe('SOURCE_CHANGED');
+    expect(view.integrity).toBe('not-checked');
+  });
+
+  it('a file appended to while it is checked: changed, not "damaged"', async () => {
+    const file = protect('growing.coffer', randomBytes(8 * 1024 * 1024), mine, 16_384);
+    const checking = inspectOpenedFile(file, deps());
+    await whileOpen(file);
+    // Past the open and its fstat (the size the check goes by), well before the 8 MiB are read.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    fs.appendFileSync(file, randomBytes(1000));
+    const view = await checking;
+    expect(view.problem?.code).toBe('SOURCE_CHANGED');
+  });
+
+  it('a FIFO is refused without being opened: a writer waiting on it goes on waiting', async () => {
+    // Opening a FIFO for reading, even non-blocking, releases a writer blocked in open(2); a device node
+    // may act on open. The lstat already says it is no file: nothing is opened.
+    const fifo = path.join(dir, 'waiting.coffer');
+    execFileSync('mkfifo', [fifo]);
+    const side = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-open-fifo-'));
+    const marker = path.join(side, 'writer-got-in');
+    const writer = spawn('sh', ['-c', 'exec 3>"$1"; : > "$2"', 'sh', fifo, marker], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the writer now blocks in open(2)
+      expect((await inspectOpenedFile(fifo, deps())).problem?.code).toBe('NOT_A_FILE');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(fs.existsSync(marker)).toBe(false);
+    } finally {
+      writer.kill('SIGKILL');
+      fs.rmSync(side, { recursive: true, force: true });
+      fs.rmSync(fifo, { force: true });
+    }
+  });
+
+  it('a folder being unprotected is not called protected, and its file is not offered for editing', async () => {
+    // Unprotect decrypts the folder in place: an edit opened now would be saved back as a .coffer into a
+    // folder that is leaving Coffer.
+    const file = protect('leaving.coffer', randomBytes(10), mine);
+    const view = await inspectOpenedFile(
+      file,
+      deps({ folders: () => [{ id: 'f1', path: dir, state: 'unprotecting' as const }] }),
+    );
+    expect(view.folder).toBeNull();
   });
 
   it('zeroes the keys it was given', async () => {

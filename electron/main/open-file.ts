@@ -10,14 +10,18 @@
  * No Electron import, so all of it runs in plain Node tests (open-file.test.ts, e2e/app-open-file.e2e.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { lstat, open, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CofferError, isCofferError } from '../../crypto/errors.js';
-import { decryptFrom, inspectFd, type ReadInto } from '../../crypto/file.js';
+import { CofferError, cryptoError, isCofferError } from '../../crypto/errors.js';
+import { inspectHeader } from '../../crypto/file.js';
+import { PREFIX_BYTES, parsePrefix } from '../../crypto/header.js';
 import { formatKeyId, keyIdOf, type Identity } from '../../crypto/keys.js';
 import { plaintextLength } from '../../crypto/length.js';
-import type { SodiumBackend } from '../../crypto/sodium.js';
+import { METADATA_BYTES } from '../../crypto/metadata.js';
+import { DecryptSession } from '../../crypto/session.js';
+import { STREAM_ABYTES, type SodiumBackend } from '../../crypto/sodium.js';
 import { toCofferError } from '../services/fs-errors.js';
 import { READ_NOFOLLOW, sameFile } from '../services/safe-file/open.js';
 import type { ErrorInfo, OpenedFileView } from '../shared/contract.js';
@@ -32,10 +36,10 @@ export const MAX_QUEUED = 20;
 const MAX_KNOWN = 100;
 const MAX_PATH = 4096;
 /**
- * Largest file whose content is authenticated in the main process when it is shown: a synchronous
- * XChaCha20-Poly1305 pass, 0.15-0.2 s for 64 MiB measured on the 2-core dev box. A larger one is shown
- * as "not checked here": opening it to edit authenticates every byte anyway (FORMAT.md §5.3), on the way
- * into the workspace.
+ * Largest file whose content is authenticated when it is shown: 0.15-0.2 s of CPU for 64 MiB on the 2-core
+ * dev box, spread over one turn of main's event loop per chunk (the reads are asynchronous). A larger one
+ * has its header and metadata authenticated and its content shown as "not checked here": opening it to
+ * edit authenticates every byte anyway (FORMAT.md §5.3), on the way into the workspace.
  */
 export const VERIFY_LIMIT = 64 * 1024 * 1024;
 
@@ -51,7 +55,8 @@ export function cofferPathsFromArgv(
   options: { cwd: string; skip: number },
 ): string[] {
   if (argv.includes(CLI_FLAG)) return [];
-  const found: string[] = [];
+  // Every file, even past MAX_QUEUED: OpenedFiles.add counts the ones it drops, and the page says so.
+  const found = new Set<string>();
   let positional = false;
   for (const arg of argv.slice(options.skip)) {
     if (!positional && arg === '--') {
@@ -60,10 +65,9 @@ export function cofferPathsFromArgv(
     }
     if (!positional && arg.startsWith('-')) continue;
     const file = asPath(arg, options.cwd);
-    if (file !== null && !found.includes(file)) found.push(file);
-    if (found.length >= MAX_QUEUED) break;
+    if (file !== null) found.add(file);
   }
-  return found;
+  return [...found];
 }
 
 function asPath(arg: string, cwd: string): string | null {
@@ -86,8 +90,11 @@ export interface OpenedFileDeps {
   sodium: SodiumBackend;
   /** What opens files on this device (DeviceKeyService.identities; NO_DEVICE_KEY when there is none). */
   identities(): Promise<Identity[]>;
-  /** The protected folders, to say which one a file sits in (and offer to open it for editing). */
-  folders(): { id: string; path: string }[];
+  /**
+   * The registered folders, to say which one a file sits in (and offer to open it for editing). One being
+   * unprotected (decrypted in place, leaving Coffer) counts as none.
+   */
+  folders(): { id: string; path: string; state: 'protected' | 'unprotecting' }[];
   /** Told when files were queued, so main can tell the window (a `file-opened` event). */
   notify(): void;
   verifyLimit?: number;
@@ -156,37 +163,97 @@ export class OpenedFiles {
   }
 }
 
-/** Reads at explicit offsets from 0, whatever the descriptor's position: a second pass over the one open. */
-function positionalReader(fd: number): ReadInto {
-  let position = 0;
-  return (buffer, length) => {
-    let done = 0;
-    while (done < length) {
-      const n = readSync(fd, buffer, done, length - done, position);
-      if (n === 0) break;
-      done += n;
-      position += n;
+/** Reads up to `length` bytes at `position`; fewer only at the end of the file. */
+async function readAt(
+  handle: FileHandle,
+  buffer: Uint8Array,
+  length: number,
+  position: number,
+): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/** crypto/file.ts readHeader, asynchronously: the prefix's limits (§3) are checked before allocating. */
+async function readHeaderAt(handle: FileHandle): Promise<Uint8Array> {
+  const prefix = new Uint8Array(PREFIX_BYTES);
+  const length = parsePrefix(prefix.subarray(0, await readAt(handle, prefix, PREFIX_BYTES, 0)));
+  const bytes = new Uint8Array(length);
+  bytes.set(prefix);
+  const rest = await readAt(handle, bytes.subarray(PREFIX_BYTES), length - PREFIX_BYTES, PREFIX_BYTES);
+  if (rest !== length - PREFIX_BYTES) throw cryptoError('TRUNCATED', 'the file ends inside its header');
+  return bytes;
+}
+
+/**
+ * crypto/file.ts decryptFrom with no output, one awaited read per message so main's event loop turns
+ * between chunks (decryptFrom is synchronous: meant for a worker). The same rules (FORMAT.md §3.1, §5.3):
+ * header MAC and stanza, then every message authenticated, nothing after the final one. With `content`
+ * false it stops after the metadata message: the header and the metadata are then authentic.
+ */
+async function authenticate(
+  sodium: SodiumBackend,
+  handle: FileHandle,
+  headerBytes: Uint8Array,
+  identities: readonly Identity[],
+  size: number,
+  content: boolean,
+): Promise<void> {
+  const session = new DecryptSession(sodium, headerBytes, identities);
+  const longest = Math.min(session.header.chunkSize, size);
+  const buffer = new Uint8Array(Math.max(longest, METADATA_BYTES) + STREAM_ABYTES);
+  let position = headerBytes.length;
+  for (let length = session.nextLength(); length > 0; length = session.nextLength()) {
+    if (length > buffer.length || (await readAt(handle, buffer, length, position)) !== length) {
+      throw cryptoError('TRUNCATED', 'the file was cut short');
     }
-    return done;
-  };
+    position += length;
+    session.authenticate(buffer.subarray(0, length));
+    if (!content) return; // the metadata message: always the first
+  }
+  if ((await readAt(handle, buffer, 1, position)) !== 0) {
+    throw cryptoError('TRAILING_DATA', 'there are bytes after the final chunk');
+  }
+  if (!session.metadata) throw cryptoError('TRUNCATED', 'the file was cut short');
+}
+
+/** Whether the open file is as it was (`opened`) and still the one at its name (not renamed over). */
+async function unchanged(file: string, handle: FileHandle, opened: Stats): Promise<boolean> {
+  try {
+    const now = await handle.stat();
+    const named = await lstat(file);
+    return sameFile(opened, now) && named.dev === opened.dev && named.ino === opened.ino;
+  } catch {
+    return false;
+  }
 }
 
 /** The protected folder `file` sits in (its real directory inside the folder's), or null. */
-function folderOf(file: string, folders: { id: string; path: string }[]): OpenedFileView['folder'] {
+async function folderOf(
+  file: string,
+  folders: ReturnType<OpenedFileDeps['folders']>,
+): Promise<OpenedFileView['folder']> {
   let dir: string;
   try {
-    dir = realpathSync(path.dirname(file));
+    dir = await realpath(path.dirname(file));
   } catch {
     return null;
   }
   for (const f of folders) {
     let root: string;
     try {
-      root = realpathSync(f.path);
+      root = await realpath(f.path);
     } catch {
       continue;
     }
     if (dir !== root && !dir.startsWith(root + path.sep)) continue;
+    // Inside the folder, but it is being decrypted in place and leaves Coffer: not protected, not for editing.
+    if (f.state !== 'protected') return null;
     const relPath = path
       .relative(root, path.join(dir, path.basename(file)))
       .split(path.sep)
@@ -241,11 +308,13 @@ function keyProblem(keyIds: OpenedFileView['keyIds']): ErrorInfo {
 type Inspection = Omit<OpenedFileView, 'token'>;
 
 /**
- * Looks at one `.coffer` file and writes nothing: one open that follows no link, one fstat compared with
- * the lstat before (a file swapped for another between the two is refused), the header (FORMAT.md §3),
- * the original size from the length (§5.2, crypto/length.ts), the key IDs it was written for, and, when
- * this device holds one of them and the file is at most `verifyLimit`, every byte authenticated into no
- * output (crypto/file.ts decryptFrom with no output fd). A file that changed meanwhile is SOURCE_CHANGED.
+ * Looks at one `.coffer` file and writes nothing, and keeps main's event loop free (every file system
+ * call asynchronous: a slow or hung disk never freezes the window): an lstat that must find a regular file
+ * (a FIFO or device is never opened: opening one acts on it), one open that follows no link, an fstat
+ * compared with the lstat (a file swapped between the two is refused), the header (FORMAT.md §3), the
+ * original size from the length (§5.2, crypto/length.ts), the key IDs it was written for, and, when this
+ * device holds one of them, the header and metadata authenticated, and every byte when the file is at
+ * most `verifyLimit`. A file that changed or was renamed over meanwhile is SOURCE_CHANGED, not damaged.
  */
 export async function inspectOpenedFile(
   file: string,
@@ -253,14 +322,21 @@ export async function inspectOpenedFile(
 ): Promise<Inspection> {
   const view: Inspection = {
     name: path.basename(file),
-    folder: folderOf(file, deps.folders()),
+    folder: await folderOf(file, deps.folders()),
     originalSize: null,
     keyIds: [],
     opensOnThisDevice: false,
     integrity: 'not-checked',
   };
   let identities: Identity[] = [];
-  let fd: number | null = null;
+  let handle: FileHandle | null = null;
+  let opened: Stats | null = null;
+  const changed = (while_: string) =>
+    new CofferError(
+      'SOURCE_CHANGED',
+      `${view.name}: the file changed while Coffer ${while_} it`,
+      'Open it again once nothing else is changing it.',
+    );
   try {
     identities = await deps.identities().catch((error: unknown) => {
       // No device key yet: nothing here opens the file, which is said below. Never made here (no write).
@@ -268,7 +344,7 @@ export async function inspectOpenedFile(
       throw error;
     });
     const held = new Set(identities.map((id) => formatKeyId(keyIdOf(deps.sodium, id))));
-    const before = lstatSync(file);
+    const before = await lstat(file);
     if (before.isSymbolicLink()) {
       throw new CofferError(
         'SYMLINK',
@@ -276,19 +352,18 @@ export async function inspectOpenedFile(
         'Coffer never follows links: open the file it points to.',
       );
     }
-    fd = openSync(file, READ_NOFOLLOW);
-    const stats: Stats = fstatSync(fd);
+    if (!before.isFile()) {
+      throw new CofferError('NOT_A_FILE', `${view.name}: not a regular file`, 'Open a .coffer file.');
+    }
+    handle = await open(file, READ_NOFOLLOW);
+    const stats = await handle.stat();
     if (!stats.isFile()) {
       throw new CofferError('NOT_A_FILE', `${view.name}: not a regular file`, 'Open a .coffer file.');
     }
-    if (stats.dev !== before.dev || stats.ino !== before.ino) {
-      throw new CofferError(
-        'SOURCE_CHANGED',
-        `${view.name}: the file was replaced while Coffer opened it`,
-        'Open it again once nothing else is changing it.',
-      );
-    }
-    const header = inspectFd(fd);
+    if (stats.dev !== before.dev || stats.ino !== before.ino) throw changed('opened');
+    opened = stats;
+    const headerBytes = await readHeaderAt(handle);
+    const header = inspectHeader(headerBytes);
     view.keyIds = header.stanzas.map((s) => ({ ...s, onThisDevice: held.has(s.keyId) }));
     view.opensOnThisDevice = view.keyIds.some((k) => k.onThisDevice);
     view.originalSize = plaintextLength(stats.size, header.headerLength, header.chunkSize);
@@ -298,28 +373,26 @@ export async function inspectOpenedFile(
       throw new CofferError('TRUNCATED', `${view.name}: the file's length does not match its content`);
     }
     if (!view.opensOnThisDevice) return { ...view, problem: keyProblem(view.keyIds) };
-    if (stats.size <= (deps.verifyLimit ?? VERIFY_LIMIT)) {
-      decryptFrom(deps.sodium, positionalReader(fd), null, identities, { sizeHint: stats.size });
-      if (!sameFile(stats, fstatSync(fd))) {
-        throw new CofferError(
-          'SOURCE_CHANGED',
-          `${view.name}: the file changed while Coffer checked it`,
-          'Open it again once nothing else is changing it.',
-        );
-      }
-      view.integrity = 'verified';
-    }
+    const content = stats.size <= (deps.verifyLimit ?? VERIFY_LIMIT);
+    await authenticate(deps.sodium, handle, headerBytes, identities, stats.size, content);
+    if (!(await unchanged(file, handle, stats))) throw changed('checked');
+    if (content) view.integrity = 'verified';
     return view;
-  } catch (error) {
+  } catch (caught) {
+    // Bytes appended or replaced while read look damaged to the check: say what really happened.
+    const error =
+      handle !== null && opened !== null && !(await unchanged(file, handle, opened))
+        ? changed('checked')
+        : caught;
     let info: ErrorInfo;
     try {
       info = toErrorInfo(toCofferError(error, view.name));
     } catch {
       info = toErrorInfo(error);
     }
-    return { ...view, problem: plain(info) };
+    return { ...view, integrity: 'not-checked', problem: plain(info) };
   } finally {
-    if (fd !== null) closeSync(fd);
+    if (handle !== null) await handle.close().catch(() => undefined);
     for (const id of identities) {
       if (id.kind === 'device') deps.sodium.zero(id.key);
       else deps.sodium.zero(id.secretKey);
