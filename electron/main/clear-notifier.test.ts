@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FileError } from '../shared/contract.js';
 import {
   ClearNotifier,
+  NOTICE_GAP_MS,
   QUIET_MS,
   STUCK_AFTER_MS,
   type ClearFolder,
@@ -110,6 +111,36 @@ describe('ClearNotifier', () => {
     expect(at(4, f(901))).toEqual([]);
     const [notice] = at(5, f(900));
     expect(notice?.body).toMatch(/^900 files in Invoices/);
+  });
+
+  it('is not held back for an hour when the clock is set back an hour (NTP, a dead clock battery, a user)', () => {
+    let wall = 1_000_000;
+    const told: ClearNotice[] = [];
+    const notifier = new ClearNotifier({ now: () => wall, notify: (n) => told.push(n) });
+    const stuck = [folder('f1', '/Invoices', [issue('a', 'IN_USE')])];
+    // One refresh a minute, as main.ts does; at the third the wall clock goes back 60 minutes.
+    for (let minute = 0; minute <= 10; minute++) {
+      wall = 1_000_000 + (minute < 3 ? minute : minute - 60) * MIN;
+      notifier.observe(stuck);
+    }
+    // Five minutes of refreshes (one lost to the jump): told, not at minute 65.
+    expect(told).toHaveLength(1);
+    expect(notifier.stuck()).toEqual(new Set(['f1']));
+  });
+
+  it('does not send one notice per folder when many folders get stuck one after another', () => {
+    const { told, at } = setup();
+    // Twelve folders; folder i gets a file that stays from minute i (a keychain outage, a sync client).
+    const world = (minute: number) =>
+      Array.from({ length: 12 }, (_, i) =>
+        folder(`f${i}`, `/Folder ${i}`, minute >= i ? [issue(`kept-${i}.docx`, 'IN_USE')] : []),
+      );
+    for (let m = 0; m <= 30; m++) at(m, world(m));
+    // At most one notice per NOTICE_GAP_MS, the later ones carrying every folder that came due meanwhile.
+    expect(told.length).toBeLessThanOrEqual(Math.ceil((30 * MIN) / NOTICE_GAP_MS));
+    expect(told.length).toBeGreaterThanOrEqual(2);
+    const counted = told.reduce((n, t) => n + Number(/^(\d+) files? in/.exec(t.body)?.[1] ?? 0), 0);
+    expect(counted).toBe(12); // each folder's file told once
   });
 
   it('forgets a folder that was removed', () => {

@@ -6,7 +6,12 @@
  * "stuck" once it has been seen in the clear at two refreshes at least `thresholdMs` apart with no run of its
  * folder going on. Each folder with stuck files gets one notification per episode: nothing more while files
  * stay stuck, a new one only after the folder had no stuck file and some are stuck again, and never two for
- * one folder within `quietMs` (a recurrence then is told when the quiet time is over, if still true).
+ * one folder within `quietMs` (a recurrence then is told when the quiet time is over, if still true). Across
+ * folders, at most one notification per `gapMs`: folders that come due meanwhile wait and are told together
+ * (twelve folders stuck a minute apart are two notices, not twelve).
+ *
+ * Time is what passed between refreshes, never less than nothing: a wall clock set back (NTP, a user, a dead
+ * clock battery) would otherwise hold every notice back by as much. main.ts passes a monotonic clock as well.
  *
  * The notice carries the folder's name and a count, never a file's name or contents. Pure logic: the clock
  * and the notification go through the injected deps (main.ts passes Date.now and Electron's Notification).
@@ -16,6 +21,8 @@ import { folderName, plural } from './tray-state.js';
 
 export const STUCK_AFTER_MS = 5 * 60_000;
 export const QUIET_MS = 30 * 60_000;
+/** The least time between two notices, whatever folders they are about. */
+export const NOTICE_GAP_MS = 10 * 60_000;
 
 export type ClearFolder = Pick<FolderView, 'id' | 'path' | 'inTheClearFiles' | 'inTheClear' | 'runningRunId'>;
 
@@ -31,6 +38,7 @@ export interface ClearNotifierDeps {
   notify(notice: ClearNotice): void;
   thresholdMs?: number;
   quietMs?: number;
+  gapMs?: number;
 }
 
 interface FolderTrack {
@@ -50,10 +58,25 @@ export class ClearNotifier {
   private readonly tracks = new Map<string, FolderTrack>();
   private readonly thresholdMs: number;
   private readonly quietMs: number;
+  private readonly gapMs: number;
+  /** The last reading of deps.now(), and the time this notifier counts (it never goes back). */
+  private lastReading: number | null = null;
+  private elapsed = 0;
+  /** When the last notice, about any folder, was sent. */
+  private lastNoticeAt: number | null = null;
 
   constructor(private readonly deps: ClearNotifierDeps) {
     this.thresholdMs = deps.thresholdMs ?? STUCK_AFTER_MS;
     this.quietMs = deps.quietMs ?? QUIET_MS;
+    this.gapMs = deps.gapMs ?? NOTICE_GAP_MS;
+  }
+
+  /** Time since the first observation: each step is what the clock moved forward, 0 when it went back. */
+  private tick(): number {
+    const reading = this.deps.now();
+    if (this.lastReading !== null) this.elapsed += Math.max(0, reading - this.lastReading);
+    this.lastReading = reading;
+    return this.elapsed;
   }
 
   /**
@@ -62,7 +85,7 @@ export class ClearNotifier {
    */
   observe(folders: readonly ClearFolder[] | null): void {
     if (folders === null) return;
-    const now = this.deps.now();
+    const now = this.tick();
     const listed = new Set(folders.map((f) => f.id));
     for (const id of [...this.tracks.keys()]) if (!listed.has(id)) this.tracks.delete(id);
 
@@ -95,6 +118,9 @@ export class ClearNotifier {
       due.push({ folder, count: track.stuckCount });
     }
     if (due.length === 0) return;
+    // Folders held back by the gap stay due: the first refresh after it tells them all in one notice.
+    if (this.lastNoticeAt !== null && now - this.lastNoticeAt < this.gapMs) return;
+    this.lastNoticeAt = now;
     for (const d of due) {
       const track = this.tracks.get(d.folder.id);
       if (track) {
