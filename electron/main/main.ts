@@ -47,8 +47,8 @@ import {
   windowChrome,
   type SecureWebPreferences,
 } from './security.js';
-import { coalesce } from './tray-refresh.js';
-import { menuLabel, trayIconFiles, trayView, type TrayState } from './tray-state.js';
+import { TrayStatus, coalesce } from './tray-refresh.js';
+import { menuLabel, trayIconFiles, type TrayState } from './tray-state.js';
 
 // The app reads no secret from its environment (COFFER_PASSPHRASE is the CLI's): nothing it starts inherits one.
 removeSecrets();
@@ -242,27 +242,13 @@ function buildTray(built: BuiltApp): Tray {
   // Windows shows notifications only for an app whose ID matches its Start-menu shortcut (electron-builder appId).
   if (process.platform === 'win32') app.setAppUserModelId(COFFER_BUNDLE_ID);
   const t = new Tray(trayIcon('unavailable'));
-  const notifier = new ClearNotifier({ now: Date.now, notify: notifyClear });
-  // The state, icon and words come from tray-state.ts and the notice from clear-notifier.ts (tested in Node).
+  // A monotonic clock: a wall clock set back or forward would hold notices back or fake "stayed 5 minutes".
+  const notifier = new ClearNotifier({ now: () => performance.now(), notify: notifyClear });
+  // What the tray reads and says (tray-refresh.ts, tray-state.ts) and the notice (clear-notifier.ts), tested in
+  // Node over the real composition; whatever cannot be read in time makes the tray say so.
+  const status = new TrayStatus({ sources: built.ports, notifier, log });
   const refresh = async (): Promise<void> => {
-    const folders = await built.ports.folders.list().catch((e: unknown) => {
-      log(`tray status: ${String(e)}`);
-      return null;
-    });
-    notifier.observe(folders);
-    let stateTampered = false;
-    try {
-      stateTampered = built.ports.state.review().tampered > 0;
-    } catch (e) {
-      log(`tray state files: ${String(e)}`);
-    }
-    const view = trayView({
-      folders,
-      policy: built.ports.policy.view(),
-      stateTampered,
-      runs: built.ports.folders.runs(),
-      stuck: notifier.stuck(),
-    });
+    const view = await status.read();
     const icon = trayIcon(view.state);
     t.setImage(icon);
     // macOS shows nothing clickable for an empty image: a title keeps the menu reachable without icons.
@@ -271,8 +257,8 @@ function buildTray(built: BuiltApp): Tray {
     const folderId = view.folderId;
     t.setContextMenu(
       Menu.buildFromTemplate([
-        { label: menuLabel(view.status, process.platform), enabled: false },
-        ...view.detail.map((line) => ({ label: menuLabel(line, process.platform), enabled: false })),
+        { label: menuLabel(view.status), enabled: false },
+        ...view.detail.map((line) => ({ label: menuLabel(line), enabled: false })),
         ...(folderId === null
           ? []
           : [
@@ -287,10 +273,15 @@ function buildTray(built: BuiltApp): Tray {
         {
           label: 'Protect now',
           click: () => {
-            for (const f of folders ?? [])
-              void built.ports.folders.protect(f.id).catch((e: unknown) => {
-                log(`protect: ${String(e)}`);
-              });
+            const protectAll = async (): Promise<void> => {
+              for (const f of await built.ports.folders.list())
+                await built.ports.folders.protect(f.id).catch((e: unknown) => {
+                  log(`protect: ${String(e)}`);
+                });
+            };
+            protectAll().catch((e: unknown) => {
+              log(`protect: ${String(e)}`);
+            });
           },
         },
         { label: 'Lock (close open files)', click: () => void lock('user') },

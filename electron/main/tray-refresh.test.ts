@@ -1,5 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { coalesce } from './tray-refresh.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TestAppHome } from '../../e2e/helpers/test-app.js';
+import { DEVICE_KEY_ACCOUNT } from '../services/keys/device-key.js';
+import { ClearNotifier } from './clear-notifier.js';
+import type { BuiltApp } from './composition.js';
+import { TrayStatus, coalesce, type TraySources } from './tray-refresh.js';
+import type { TrayView } from './tray-state.js';
 
 describe('coalesce', () => {
   it('runs one refresh at a time and one more after a burst of calls', async () => {
@@ -45,5 +52,105 @@ describe('coalesce', () => {
     await refresh();
     expect(n).toBe(2);
     expect(errors.map(String)).toEqual(['Error: list failed']);
+  });
+});
+
+/**
+ * TrayStatus over the app's real composition (real policy file, folder registry, status cache, state files,
+ * keychain in the private Secret Service or one that cannot be reached): what main.ts shows in the tray.
+ */
+describe('TrayStatus', () => {
+  const homes: TestAppHome[] = [];
+  const apps: BuiltApp[] = [];
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    for (const h of homes) fs.rmSync(h.home, { recursive: true, force: true });
+  });
+
+  /** A laptop with one protected folder holding no file yet: every file in it is protected. */
+  async function laptop(name: string, before?: (home: TestAppHome) => Promise<void>) {
+    const home = new TestAppHome(name);
+    homes.push(home);
+    home.writePolicy({});
+    await before?.(home);
+    const app = await home.build();
+    apps.push(app);
+    const dir = path.join(home.home, 'Invoices');
+    fs.mkdirSync(dir);
+    await app.ports.folders.add(dir);
+    const logged: string[] = [];
+    const notifier = new ClearNotifier({ now: () => performance.now(), notify: () => undefined });
+    const status = (sources: TraySources = app.ports, timeoutMs = 20_000) =>
+      new TrayStatus({ sources, notifier, log: (l) => logged.push(l), timeoutMs });
+    return { app, status, logged };
+  }
+
+  /** `read()`, or 'no answer' when it has none within `ms` (the tray would keep its last view meanwhile). */
+  const answer = (read: Promise<TrayView>, ms = 5_000): Promise<TrayView | 'no answer'> =>
+    Promise.race([
+      read,
+      new Promise<'no answer'>((resolve) => {
+        setTimeout(() => {
+          resolve('no answer');
+        }, ms).unref();
+      }),
+    ]);
+
+  it('says "All files protected" for a folder whose every file is', async () => {
+    const { status } = await laptop('tray-ok');
+    expect((await status().read()).status).toBe('All files protected in Invoices');
+  });
+
+  it('never says protected when the device key cannot be read (the Overview is red: new files stay readable)', async () => {
+    // The keychain entry of the device key holds 5 bytes, not a key (KEYCHAIN_ENTRY_DAMAGED): the app
+    // starts, the Overview says "your key is not available", nothing new can be encrypted.
+    const { status } = await laptop('tray-nokey', async (home) => {
+      await home.keyStore().set(DEVICE_KEY_ACCOUNT, new Uint8Array(5));
+    });
+    const view = await status().read();
+    expect(view.state).toBe('attention');
+    expect([view.status, ...view.detail, view.tooltip].join('\n')).not.toMatch(/protected in/);
+    expect(view.status).toMatch(/keychain is not available/);
+  });
+
+  it('says it cannot tell, rather than keep its last view, when the folder list never answers', async () => {
+    // A folder on a network share that stopped answering blocks its lstat calls, and so every status answer.
+    const { app, status } = await laptop('tray-hang');
+    const hung: TraySources = {
+      ...app.ports,
+      folders: { list: () => new Promise<never>(() => undefined), runs: () => app.ports.folders.runs() },
+    };
+    const view = await answer(status(hung, 300).read());
+    expect(view).not.toBe('no answer');
+    expect(view).toMatchObject({ state: 'unavailable', status: 'Status unavailable: open Coffer' });
+  });
+
+  it('says it cannot tell when the state files or the policy cannot be read, never protected', async () => {
+    const { app, status, logged } = await laptop('tray-throws');
+    const broken = (what: 'state' | 'policy'): TraySources => ({
+      ...app.ports,
+      ...(what === 'state'
+        ? {
+            state: {
+              review: () => {
+                throw new Error('EACCES: state.json');
+              },
+            },
+          }
+        : {
+            policy: {
+              view: () => {
+                throw new Error('policy source gone');
+              },
+            },
+          }),
+    });
+    for (const what of ['state', 'policy'] as const) {
+      const view = await status(broken(what))
+        .read()
+        .catch((e: unknown) => `threw ${String(e)}`);
+      expect(view).toMatchObject({ state: 'unavailable' });
+    }
+    expect(logged.join('\n')).toMatch(/EACCES: state\.json/);
   });
 });

@@ -1,3 +1,7 @@
+import type { ClearNotifier } from './clear-notifier.js';
+import type { FoldersPort, KeysPort, PolicyPort, StatePort } from './ports.js';
+import { trayView, type TrayView } from './tray-state.js';
+
 /**
  * One tray refresh at a time. Change events come in bursts (a run's end, a policy change, the minute timer):
  * overlapping refreshes could hand the clear-files notifier an older folder list after a newer one, and so
@@ -24,4 +28,97 @@ export function coalesce(task: () => Promise<void>, onError: (error: unknown) =>
     running ??= loop();
     return running;
   };
+}
+
+/** What the tray reads: the app's ports (main.ts passes BuiltApp.ports). */
+export interface TraySources {
+  folders: Pick<FoldersPort, 'list' | 'runs'>;
+  keys: Pick<KeysPort, 'keychainStatus'>;
+  policy: Pick<PolicyPort, 'view'>;
+  state: Pick<StatePort, 'review'>;
+}
+
+export interface TrayStatusDeps {
+  sources: TraySources;
+  notifier: Pick<ClearNotifier, 'observe' | 'stuck'>;
+  log(line: string): void;
+  /** How long the folder list and the keychain may take before the tray says it cannot tell (default 30 s). */
+  timeoutMs?: number;
+}
+
+export const TRAY_READ_TIMEOUT_MS = 30_000;
+
+const NO_ANSWER = Symbol('no answer');
+
+/** `promise`'s value, or NO_ANSWER once `ms` passed (the promise goes on; its late answer is dropped). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof NO_ANSWER> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof NO_ANSWER>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(NO_ANSWER);
+    }, ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * One look at everything the tray's state depends on, and the view it gives (main.ts draws it). Fails
+ * closed: whatever cannot be read in time makes the tray say so, never keep an older "All files protected".
+ * - The folder list: an error or no answer within `timeoutMs` (a network share that stopped answering blocks
+ *   the status cache's lstat calls, and so every answer) is "Status unavailable".
+ * - The keychain: the Overview's keychainStatus; a device key that cannot be read is "needs you", as there.
+ * - The state files, the policy, the runs: an exception is "Status unavailable", not "not tampered".
+ */
+export class TrayStatus {
+  constructor(private readonly deps: TrayStatusDeps) {}
+
+  async read(): Promise<TrayView> {
+    const { sources, notifier } = this.deps;
+    const [folders, keychainProblem] = await Promise.all([this.folders(), this.keychainProblem()]);
+    notifier.observe(folders);
+    try {
+      return trayView({
+        folders,
+        policy: sources.policy.view(),
+        stateTampered: sources.state.review().tampered > 0,
+        keychainProblem,
+        runs: sources.folders.runs(),
+        stuck: notifier.stuck(),
+      });
+    } catch (e) {
+      this.deps.log(`tray status: ${String(e)}`);
+      return trayView({ folders: null, keychainProblem });
+    }
+  }
+
+  private get timeoutMs(): number {
+    return this.deps.timeoutMs ?? TRAY_READ_TIMEOUT_MS;
+  }
+
+  private async folders(): Promise<Awaited<ReturnType<FoldersPort['list']>> | null> {
+    try {
+      const list = await within(this.deps.sources.folders.list(), this.timeoutMs);
+      if (list !== NO_ANSWER) return list;
+      this.deps.log(`tray status: the folder list did not answer within ${this.timeoutMs} ms`);
+    } catch (e) {
+      this.deps.log(`tray status: ${String(e)}`);
+    }
+    return null;
+  }
+
+  private async keychainProblem(): Promise<string | null> {
+    try {
+      const status = await within(this.deps.sources.keys.keychainStatus(), this.timeoutMs);
+      if (status === NO_ANSWER) return 'The keychain did not answer';
+      return status.ok ? null : (status.problem ?? 'The device key cannot be read');
+    } catch (e) {
+      this.deps.log(`tray keychain: ${String(e)}`);
+      return 'The keychain cannot be read';
+    }
+  }
 }

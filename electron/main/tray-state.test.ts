@@ -167,9 +167,32 @@ describe('trayIconFiles', () => {
 });
 
 describe('menuLabel', () => {
-  it('keeps an ampersand in a folder name visible in Windows menus', () => {
+  it('keeps an ampersand in a folder name visible in menus on every platform', () => {
+    // Windows reads '&' as the shortcut marker, and so does Electron on macOS and Linux (electron/electron
+    // #25028, #9978: 'This & that' shows as 'This  that'; Chromium's dbusmenu turns '&D' into the GTK
+    // mnemonic '_D'). '&&' is the documented escape, the same for all three.
     const { status } = trayView({ folders: [folder('f3', '/data/R&D', [issue('a', 'IN_USE')])] });
-    expect(menuLabel(status, 'win32')).toBe('1 file in the clear in R&&D');
-    expect(menuLabel(status, 'darwin')).toBe('1 file in the clear in R&D');
+    expect(menuLabel(status)).toBe('1 file in the clear in R&&D');
+  });
+});
+
+describe('cut names and lines', () => {
+  it('never splits a character made of two UTF-16 units (a lone surrogate is not text)', () => {
+    const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
+    // 38 letters, then emoji: the 40-character cut falls inside the second emoji's pair.
+    const name = `${'a'.repeat(38)}${'\u{1F4C1}'.repeat(5)}`;
+    const cut = folderName(`/home/ana/${name}`);
+    expect(cut).not.toMatch(lone);
+    expect(cut.endsWith('…')).toBe(true);
+    // The tooltip's own cut, at 127 characters, on a status line made long by a long emoji name.
+    for (let pad = 0; pad < 4; pad++) {
+      const v = trayView({
+        folders: [folder('f1', `/x/${'b'.repeat(pad)}${'\u{1F4C1}'.repeat(30)}`, [issue('a', 'IN_USE')])],
+        runs: [{ kind: 'protect', folderId: 'f2', state: 'running', filesDone: 1, filesTotal: 2 }],
+        stateTampered: true,
+      });
+      for (const line of [v.tooltip, v.status, ...v.detail]) expect(line).not.toMatch(lone);
+      expect(v.tooltip.length).toBeLessThanOrEqual(TOOLTIP_MAX);
+    }
   });
 });

@@ -54,11 +54,23 @@ export const TOOLTIP_MAX = 127;
 const MAX_DETAIL = 3;
 const NAME_MAX = 40;
 
+/**
+ * `text` cut to at most `max` UTF-16 units, with '…' when cut. Never between the two halves of a character
+ * outside the BMP (an emoji in a folder name): a lone surrogate is not text, and becomes U+FFFD or breaks the
+ * OS string (a Windows toast's XML, a D-Bus menu label) depending on who converts it.
+ */
+export function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
 /** The last part of a folder's path (either separator), made printable and kept short for menus. */
 export function folderName(p: string): string {
   const trimmed = p.replace(/[\\/]+$/, '');
-  const name = printable(trimmed.split(/[\\/]/).pop() || p);
-  return name.length > NAME_MAX ? `${name.slice(0, NAME_MAX - 1)}…` : name;
+  return cut(printable(trimmed.split(/[\\/]/).pop() || p), NAME_MAX);
 }
 
 export function plural(n: number, one: string, many = `${one}s`): string {
@@ -102,8 +114,7 @@ function runLine(running: readonly TrayRun[], folders: readonly TrayFolder[]): s
 }
 
 function tooltipOf(status: string): string {
-  const text = `Coffer: ${status}`;
-  return text.length > TOOLTIP_MAX ? `${text.slice(0, TOOLTIP_MAX - 1)}…` : text;
+  return cut(`Coffer: ${status}`, TOOLTIP_MAX);
 }
 
 function view(state: TrayState, lines: readonly string[], folderId: string | null): TrayView {
@@ -177,7 +188,11 @@ export function trayIconFiles(state: TrayState, platform: NodeJS.Platform): stri
   return platform === 'darwin' ? [`tray-${state}Template.png`, `tray-${state}.png`] : [`tray-${state}.png`];
 }
 
-/** A menu line as written: Windows reads `&` in a menu label as the shortcut marker ("R&D" shows "RD"). */
-export function menuLabel(text: string, platform: NodeJS.Platform): string {
-  return platform === 'win32' ? text.replaceAll('&', '&&') : text;
+/**
+ * A menu line as written. Electron reads `&` in a menu label as the shortcut marker on every platform, not
+ * only Windows ("R&D" shows "RD"; on Linux Chromium's dbusmenu makes it the GTK mnemonic `_D`; on macOS it is
+ * dropped: electron/electron#25028, #9978); `&&` is the documented escape.
+ */
+export function menuLabel(text: string): string {
+  return text.replaceAll('&', '&&');
 }
