@@ -25,7 +25,7 @@ describe('policy helpdeskContact', () => {
     ['two lines', 'IT helpdesk\nCall 555 0100', 'one line of plain text'],
     ['a control character', 'IT\u0007 helpdesk', 'one line of plain text'],
     ['a direction override', 'IT \u202Ehelpdesk', 'one line of plain text'],
-    ['a number', 5550100, 'expected string'],
+    ['a number', 5550100, 'must be text'],
   ])('refuses %s with a reason', (_what, value, reason) => {
     const result = parsePolicy({ helpdeskContact: value }, ctx);
     expect(result.ok).toBe(false);
@@ -33,5 +33,27 @@ describe('policy helpdeskContact', () => {
     expect(result.problems).toHaveLength(1);
     expect(result.problems[0]).toMatch(/^helpdeskContact: /);
     expect(result.problems[0]).toContain(reason);
+  });
+});
+
+describe('policy problems in words, not zod wording (issue 12 item 6: shown on the Overview)', () => {
+  it.each([
+    [{ autoLockMinutes: 'soon' }, 'autoLockMinutes: must be a number'],
+    [{ autoLockMinutes: 2.5 }, 'autoLockMinutes: must be a whole number'],
+    [{ autoLockMinutes: 0 }, 'autoLockMinutes: must be at least 1'],
+    [{ retentionDays: 100_000 }, 'retentionDays: must be at most 36500'],
+    [{ exclude: 'node_modules' }, 'exclude: must be a list'],
+    [{ helpdeskContact: 'x'.repeat(201) }, 'helpdeskContact: must be at most 200 characters'],
+    [{ alowUnprotect: false }, '(policy): "alowUnprotect" is not a Coffer setting'],
+    [[], '(policy): must be a set of settings (a JSON object)'],
+  ])('%j', (raw, problem) => {
+    const result = parsePolicy(raw, ctx);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toHaveLength(1);
+    expect(result.problems[0]?.startsWith(problem), result.problems[0]).toBe(true);
+    expect(result.problems[0]).not.toMatch(
+      /Invalid input|Too (small|big)|Unrecognized key|expected \w+, received/,
+    );
   });
 });

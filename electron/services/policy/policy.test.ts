@@ -98,7 +98,7 @@ describe('parsePolicy', () => {
   });
 
   it.each([
-    [{ allowUnprotec: false }, 'Unrecognized key'],
+    [{ allowUnprotec: false }, '"allowUnprotec" is not a Coffer setting'],
     [{ allowUnprotect: 'no' }, 'allowUnprotect'],
     [{ allowUnprotect: 2 }, 'allowUnprotect'],
     [{ recoveryPublicKeys: ['not a key'] }, 'recoveryPublicKeys.0: Not a Coffer recovery public key'],

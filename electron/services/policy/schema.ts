@@ -234,6 +234,39 @@ function listsOf(raw: unknown): { recoveryPublicKeys?: string[]; mandatoryFolder
   };
 }
 
+const KINDS: Record<string, string> = {
+  number: 'a number',
+  int: 'a whole number',
+  string: 'text',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a set of settings (a JSON object)',
+};
+
+/**
+ * zod's default wording ("Invalid input: expected int, received number") said for IT and for the
+ * employee who sees it on the Overview; messages written here on purpose are kept as they are.
+ */
+function problemText(issue: z.core.$ZodIssue): string {
+  if (!/^(Invalid input|Too small|Too big|Unrecognized key)/.test(issue.message)) return issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return `must be ${KINDS[issue.expected] ?? issue.expected}`;
+    case 'unrecognized_keys':
+      return `${issue.keys.map((k) => `"${k}"`).join(', ')} ${issue.keys.length === 1 ? 'is not a Coffer setting' : 'are not Coffer settings'} (check the spelling; docs/DEPLOYMENT.md §5 lists them)`;
+    case 'too_small':
+      return issue.origin === 'number'
+        ? `must be at least ${String(issue.minimum)}`
+        : `must have at least ${String(issue.minimum)} ${issue.origin === 'string' ? 'characters' : 'entries'}`;
+    case 'too_big':
+      return issue.origin === 'number'
+        ? `must be at most ${String(issue.maximum)}`
+        : `must have at most ${String(issue.maximum)} ${issue.origin === 'string' ? 'characters' : 'entries'}`;
+    default:
+      return issue.message;
+  }
+}
+
 /** Validates raw values from any source into a Policy, or lists every problem found (for the UI, CLI and log). */
 export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseResult {
   const result = rawPolicySchema.safeParse(raw);
@@ -241,7 +274,7 @@ export function parsePolicy(raw: unknown, ctx: PolicyParseContext): PolicyParseR
     ? []
     : result.error.issues.map((issue) => {
         const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(policy)';
-        return `${where}: ${issue.message}`;
+        return `${where}: ${problemText(issue)}`;
       });
   // The lists are checked further even when another key has the wrong type, so IT sees every problem at once.
   const lists = result.success ? result.data : listsOf(raw);
