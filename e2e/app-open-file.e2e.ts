@@ -207,6 +207,27 @@ describe.skipIf(skipReason !== null)('a .coffer file opened from the file manage
     expect(h.problems).toEqual([]);
   });
 
+  it('a file opened again after it changed shows its new state once, never the old "Intact" beside it', async () => {
+    const { page } = h;
+    const copy = path.join(downloads, 'again.txt.coffer');
+    fs.copyFileSync(good, copy);
+    expect(h.app.openedFiles.add([copy])).toBe(1);
+    const cards = page.getByRole('region', { name: 'again.txt.coffer' });
+    await cards.getByText('Intact: every byte was checked').waitFor();
+    // The download was broken after all: one content byte differs. The user double-clicks it again.
+    const bytes = fs.readFileSync(copy);
+    const at = bytes.length - 300;
+    bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+    fs.writeFileSync(copy, bytes);
+    expect(h.app.openedFiles.add([copy])).toBe(1);
+    await cards.getByText(/Code: AUTH_FAILED\./).waitFor();
+    expect(await cards.count()).toBe(1);
+    expect(await cards.getByText('Intact: every byte was checked').count()).toBe(0);
+    // Newest first: the file opened again is at the top of the page.
+    const first = page.locator('section.opened-file').first();
+    expect(await first.getAttribute('aria-labelledby')).toBe(await cards.getAttribute('aria-labelledby'));
+  });
+
   it('main takes only its own tokens: a path or an unknown token is refused', async () => {
     const { page } = h;
     const answers = await page.evaluate(async () => {

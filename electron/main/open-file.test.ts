@@ -172,6 +172,18 @@ describe('OpenedFiles queue', () => {
   });
 });
 
+describe('a file opened again', () => {
+  it('keeps its token, so the window updates its one card instead of keeping a stale one beside a new', () => {
+    const q = new OpenedFiles({ ...deps(), notify: () => undefined });
+    q.add(['/a/plan.coffer', '/a/other.coffer']);
+    const first = q.take().files;
+    q.add(['/a/plan.coffer']);
+    const again = q.take().files;
+    expect(again).toEqual([first[0]]);
+    expect(q.pathOf(again[0]?.token ?? '')).toBe('/a/plan.coffer');
+  });
+});
+
 describe('inspectOpenedFile writes nothing and says what is wrong', () => {
   it('a good file: original size, key held, folder and path inside it, every byte checked', async () => {
     fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });

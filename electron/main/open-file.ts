@@ -123,7 +123,9 @@ export class OpenedFiles {
         this.dropped += 1;
         continue;
       }
-      this.pending.push({ token: randomUUID(), path: p });
+      // A file shown before keeps its token: the window updates that card rather than keep its old
+      // verdict ("Intact") beside the new one.
+      this.pending.push({ token: this.tokenOf(p) ?? randomUUID(), path: p });
       added += 1;
     }
     if (added > 0) this.deps.notify();
@@ -137,10 +139,16 @@ export class OpenedFiles {
     this.pending = [];
     this.dropped = 0;
     for (const { token, path: p } of taken) {
+      this.known.delete(token); // the newest shown last, so MAX_KNOWN forgets the oldest
       this.known.set(token, p);
       if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value ?? '');
     }
     return { files: taken.map(({ token, path: p }) => ({ token, name: path.basename(p) })), dropped };
+  }
+
+  private tokenOf(file: string): string | undefined {
+    for (const [token, p] of this.known) if (p === file) return token;
+    return undefined;
   }
 
   /** The path behind a token; NOT_FOUND for a token this app did not hand out. */

@@ -14,10 +14,12 @@ import { titleFor } from '../explain.js';
 import { formatBytes } from '../format.js';
 
 export interface OpenedList {
-  /** Newest first. */
-  files: { token: string; name: string }[];
+  /** Newest first; `shown` counts up each time a file comes, so a file opened again is checked again. */
+  files: { token: string; name: string; shown: number }[];
   dropped: number;
 }
+
+let shownCount = 0;
 
 /**
  * Takes the files main queued (at start, and whenever it says more came) and calls `show` when there are
@@ -31,8 +33,11 @@ export function useOpenedFiles(show: () => void): OpenedList {
       call('takeOpenedFiles', {}).then(
         ({ files, dropped }) => {
           if (!live || (files.length === 0 && dropped === 0)) return;
+          // A file opened again keeps its token (main): its one card moves to the top and checks anew.
+          const again = new Set(files.map((f) => f.token));
+          const fresh = [...files].reverse().map((f) => ({ ...f, shown: (shownCount += 1) }));
           setList((old) => ({
-            files: [...[...files].reverse(), ...old.files],
+            files: [...fresh, ...old.files.filter((f) => !again.has(f.token))],
             dropped: old.dropped + dropped,
           }));
           show();
@@ -69,7 +74,7 @@ export function OpenedFile({ list }: { list: OpenedList }) {
       {list.files.length === 0 ? (
         <p>No file was opened. Double-click a .coffer file in your file manager to see it here.</p>
       ) : (
-        list.files.map((f) => <OpenedCard key={f.token} token={f.token} name={f.name} />)
+        list.files.map((f) => <OpenedCard key={`${f.token}:${f.shown}`} token={f.token} name={f.name} />)
       )}
     </>
   );
