@@ -113,12 +113,26 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       env,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
-    const state = await StateFiles.openOrDefer({
+    // The state key's keychain read runs in the keychain helper process (first call: its start, 0.2-0.4 s);
+    // the start-up checks that need no key (policy read, temp-file leftovers) run here meanwhile instead
+    // of after it. Both still finish before any command touches a file.
+    const opening = StateFiles.openOrDefer({
       sodium,
       keyStore,
       lockDir: lockDirIn(paths.home),
       files: stateFilesIn(paths.home),
     });
+    // COFFER_POLICY_FILE is honoured from a checkout only: a packaged CLI must not let a user swap the policy.
+    const policy = createPolicyService({ sodium, env, allowEnvOverride: !isPackagedRun(import.meta.url) });
+    const policyRead = policy.reload();
+    // Temp files are journaled; at each start the proven leftovers of dead runs go (temp-journal.ts).
+    const tempJournal = new TempJournal(tempJournalDirIn(paths.home));
+    try {
+      tempJournal.cleanLeftovers();
+    } catch {
+      // best effort: the next start tries again, and runs report what they find
+    }
+    const [state] = await Promise.all([opening, policyRead]);
     const settings = new JsonSettingsStore(paths.settingsFile, state.auth);
     const trustedKeys = new TrustedRecoveryKeys(sodium, settings, () => userKeyRule(policy.state));
     const deviceKeys = new DeviceKeyService({
@@ -128,9 +142,6 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       trustedKeys,
       lockDir: lockDirIn(paths.home),
     });
-    // COFFER_POLICY_FILE is honoured from a checkout only: a packaged CLI must not let a user swap the policy.
-    const policy = createPolicyService({ sodium, env, allowEnvOverride: !isPackagedRun(import.meta.url) });
-    await policy.reload();
     const recovery = new RecoveryService({
       sodium,
       deviceKeys,
@@ -141,13 +152,6 @@ export function createContext(env: NodeJS.ProcessEnv, out: Output): CliContext {
       policyRecipients: () => policy.recoveryRecipients(),
     });
     const folders = FolderRegistry.inHome(paths.home, state.auth);
-    // Temp files are journaled; at each start the proven leftovers of dead runs go (temp-journal.ts).
-    const tempJournal = new TempJournal(tempJournalDirIn(paths.home));
-    try {
-      tempJournal.cleanLeftovers();
-    } catch {
-      // best effort: the next start tries again, and runs report what they find
-    }
     await finishHeaderRewrites(sodium, paths.home, deviceKeys, out);
     const escrowCopies = new FolderEscrowCopies({
       records: recovery,
