@@ -99,6 +99,7 @@ function installRevision(revision: string, into: string): string {
       'crypto',
       'electron',
       'package.json',
+      'tsconfig.base.json', // tsconfig.json extends it: without it tsc compiled with its defaults
       'tsconfig.json',
       'tsconfig.build.json',
     ],
