@@ -5,6 +5,7 @@ import {
   NOTICE_GAP_MS,
   QUIET_MS,
   STUCK_AFTER_MS,
+  notificationText,
   type ClearFolder,
   type ClearNotice,
 } from './clear-notifier.js';
@@ -141,6 +142,24 @@ describe('ClearNotifier', () => {
     expect(told.length).toBeGreaterThanOrEqual(2);
     const counted = told.reduce((n, t) => n + Number(/^(\d+) files? in/.exec(t.body)?.[1] ?? 0), 0);
     expect(counted).toBe(12); // each folder's file told once
+  });
+
+  it('sends a folder name as text, never as markup, to a Linux notification server', () => {
+    const { at } = setup();
+    const name = 'R&D <b>x<b> <a href="e">y<a>'; // no '/' in a POSIX name
+    const f = [folder('f1', `/home/ana/${name}`, [issue('a', 'IN_USE')])];
+    at(0, f);
+    const [notice] = at(5, f);
+    if (!notice) throw new Error('no notice');
+    // Electron hands the body to libnotify as is, and the freedesktop spec reads it as markup ('body-markup'):
+    // xfce4-notifyd drops a body with a bare '&', others turn <a> into a link. Escaped, it reads as typed.
+    const linux = notificationText(notice, 'linux');
+    expect(linux.body).toContain('R&amp;D &lt;b&gt;x&lt;b&gt; &lt;a href="e"&gt;y&lt;a&gt;');
+    expect(linux.body).not.toMatch(/<|&(?!amp;|lt;|gt;)/);
+    expect(linux.title).toBe(notice.title);
+    // macOS and Windows show plain text (Windows' toast XML is built by Electron node by node).
+    expect(notificationText(notice, 'darwin').body).toBe(notice.body);
+    expect(notificationText(notice, 'win32').body).toContain(name);
   });
 
   it('forgets a folder that was removed', () => {

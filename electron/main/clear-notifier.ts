@@ -169,3 +169,19 @@ export class ClearNotifier {
     };
   }
 }
+
+/**
+ * The notice as the platform's notification takes it. Linux: Electron hands title and body to libnotify as
+ * they are, and the freedesktop notification spec reads the body as markup where the server says
+ * `body-markup` (GNOME, KDE, xfce, dunst, mako): a folder named `R&D` empties the body on xfce4-notifyd, and
+ * `<a href>` in a name would be a link. Escaped there, it reads as typed. macOS and Windows take plain text.
+ */
+export function notificationText(
+  notice: ClearNotice,
+  platform: NodeJS.Platform,
+): { title: string; body: string } {
+  if (platform === 'darwin' || platform === 'win32') return { title: notice.title, body: notice.body };
+  const text = (s: string): string =>
+    s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  return { title: notice.title, body: text(notice.body) };
+}

@@ -30,7 +30,7 @@ import { COFFER_BUNDLE_ID } from '../services/policy/platform.js';
 import type { CofferEvent } from '../shared/contract.js';
 import { EVENT_CHANNEL, channelOf } from '../shared/contract.js';
 import { AUTO_LOCK_TICK_MS, AutoLock } from './auto-lock.js';
-import { ClearNotifier, type ClearNotice } from './clear-notifier.js';
+import { ClearNotifier, notificationText, type ClearNotice } from './clear-notifier.js';
 import { buildApp, type BuiltApp, type LockReason } from './composition.js';
 import { bindAll, type SenderInfo } from './handle.js';
 import { UtilityProcessLauncher } from './keychain-utility.js';
@@ -230,7 +230,7 @@ function notifyClear(notice: ClearNotice): void {
   // Folder name and count only (clear-notifier.ts): the OS may keep notifications in its history.
   if (!Notification.isSupported()) return;
   clearNotice?.close();
-  const shown = new Notification({ title: notice.title, body: notice.body });
+  const shown = new Notification(notificationText(notice, process.platform));
   shown.on('click', () => {
     showFolder(notice.folderId);
   });

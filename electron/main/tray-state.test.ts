@@ -155,6 +155,19 @@ describe('trayView', () => {
   });
 });
 
+describe('folderName', () => {
+  it('names a POSIX folder by its whole last part: a backslash is a character there, not a separator', () => {
+    // A folder named `Old\Invoices` on Linux or macOS must not be shown as another folder called "Invoices".
+    expect(folderName('/home/ana/Old\\Invoices')).toBe('Old\\Invoices');
+    expect(folderName('/home/ana/Old\\Invoices/')).toBe('Old\\Invoices');
+    // Windows paths keep both separators.
+    expect(folderName('C:\\Users\\ana\\Invoices')).toBe('Invoices');
+    expect(folderName('\\\\server\\share\\Deals\\')).toBe('Deals');
+    expect(folderName('C:/Users/ana/Invoices')).toBe('Invoices');
+    expect(folderName('/')).toBe('/');
+  });
+});
+
 describe('trayIconFiles', () => {
   it('prefers template images on macOS and colour images elsewhere', () => {
     expect(trayIconFiles('attention', 'darwin')).toEqual([

@@ -67,10 +67,14 @@ export function cut(text: string, max: number): string {
   return `${text.slice(0, end)}…`;
 }
 
-/** The last part of a folder's path (either separator), made printable and kept short for menus. */
+/**
+ * The last part of a folder's path, made printable and kept short for menus. A POSIX path (it starts with
+ * `/`) is split at `/` only: a backslash is a character of a name there (`Old\Invoices` is one folder).
+ */
 export function folderName(p: string): string {
-  const trimmed = p.replace(/[\\/]+$/, '');
-  return cut(printable(trimmed.split(/[\\/]/).pop() || p), NAME_MAX);
+  const separators = p.startsWith('/') ? /\/+/ : /[\\/]+/;
+  const parts = p.split(separators).filter((part) => part !== '');
+  return cut(printable(parts.pop() ?? p), NAME_MAX);
 }
 
 export function plural(n: number, one: string, many = `${one}s`): string {
