@@ -345,6 +345,12 @@ describe.skipIf(skipReason !== null)('restoring a device key in the app', () => 
       await card.getByRole('button', { name: 'Restore with the loaded key' }).click();
       await page.getByText('The key is back: your files open again').waitFor({ timeout: 60_000 });
       await page.getByTestId('new-recovery-code').waitFor();
+      // The user's new code can be printed as a kit from here too: it holds the code shown.
+      const shownCode = (await page.getByTestId('new-recovery-code').locator('.code-group').allTextContents())
+        .map((g) => g.trim())
+        .join('-');
+      await page.getByRole('button', { name: 'Print recovery kit…' }).waitFor();
+      expect((await page.getByTestId('kit-code').textContent())?.trim()).toBe(shownCode);
       await page.locator('[data-run-state="done"]').last().waitFor({ timeout: 60_000 });
       await checkBothThemes(page, 'helpdesk-restore-device-done');
 

@@ -5,6 +5,7 @@ import { ActionButton, ErrorNotice, Notice, PageHeader, RunProgress } from '../c
 import { explain } from '../explain.js';
 import { useLoad, useRuns } from '../hooks.js';
 import { RestoreOutcome, RestoreWithKey } from './RestoreKey.js';
+import { PrintKitButton } from './RecoveryKit.js';
 import { printable } from '@shared/printable.js';
 
 /**
@@ -106,6 +107,7 @@ export function Helpdesk() {
             Recovery page.
           </p>
           <div className="actions">
+            <PrintKitButton groups={restored.newCode.groups} keyId={restored.newCode.keyId} />
             <button
               type="button"
               className="btn btn-primary"

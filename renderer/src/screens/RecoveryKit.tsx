@@ -9,8 +9,11 @@
  * symlink, a path from a dialog). The print dialog already offers "Save as PDF" (Chromium, macOS) or a
  * PDF printer (Windows, Linux) with a destination the user picks, and Coffer itself writes nothing.
  */
+import { useState } from 'react';
 import { createPortal } from 'react-dom';
 import type { RecoveryKitInfo } from '@shared/contract.js';
+import { call } from '../api.js';
+import { useLoad } from '../hooks.js';
 import './recovery-kit.css';
 
 /** YYYY-MM-DD in local time: the day the user printed it, unambiguous in every country. */
@@ -21,6 +24,26 @@ export function kitDate(at: number): string {
 }
 
 export const NO_CONTACT = 'Ask your IT team who to contact.';
+
+/** A code's kit and the button that prints it, for a new code shown to the helpdesk (Helpdesk.tsx). */
+export function PrintKitButton({ groups, keyId }: { groups: string[]; keyId: string }) {
+  const [shownAt] = useState(() => Date.now());
+  const kit = useLoad(() => call('getRecoveryKit', {}), ['settings']);
+  return (
+    <>
+      <RecoveryKit groups={groups} keyId={keyId} madeAt={shownAt} info={kit.data} />
+      <button
+        type="button"
+        className="btn btn-secondary"
+        onClick={() => {
+          window.print();
+        }}
+      >
+        Print recovery kit…
+      </button>
+    </>
+  );
+}
 
 /** The kit, put directly under <body> so that the print stylesheet can hide the whole app beside it. */
 export function RecoveryKit({
