@@ -358,6 +358,17 @@ describe('inspectOpenedFile writes nothing and says what is wrong', () => {
     }
   });
 
+  it('a file above the limit cut at a chunk boundary is damaged, not shown with a smaller size', async () => {
+    // 70,000 B in 16 KiB chunks: four full chunks and a last one of 4,464 B. Without the last, the length
+    // still fits a file of 65,536 B (FORMAT.md §5.2); the authenticated metadata says 70,000.
+    const file = protect('big-cut.coffer', randomBytes(70_000), mine, 16_384);
+    fs.truncateSync(file, fs.statSync(file).size - (70_000 - 4 * 16_384) - 17);
+    const view = await inspectOpenedFile(file, deps({ verifyLimit: 65_536 }));
+    expect(view.problem?.code).toBe('TRUNCATED');
+    expect(view.problem?.message).toBe('This Coffer file is damaged and cannot be opened.');
+    expect(view.integrity).toBe('not-checked');
+  });
+
   it('a file replaced by another while it is checked is not reported intact', async () => {
     const file = protect('swapped.coffer', randomBytes(2 * 1024 * 1024), mine, 16_384);
     const other = protect('swapped-other.coffer', randomBytes(2 * 1024 * 1024), mine, 16_384);
@@ -371,12 +382,17 @@ describe('inspectOpenedFile writes nothing and says what is wrong', () => {
   });
 
   it('a file appended to while it is checked: changed, not "damaged"', async () => {
-    const file = protect('growing.coffer', randomBytes(8 * 1024 * 1024), mine, 16_384);
-    const checking = inspectOpenedFile(file, deps());
+    const file = protect('growing.coffer', randomBytes(4 * 1024 * 1024), mine, 16_384);
+    const check = { done: false };
+    const checking = inspectOpenedFile(file, deps()).finally(() => {
+      check.done = true;
+    });
     await whileOpen(file);
-    // Past the open and its fstat (the size the check goes by), well before the 8 MiB are read.
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    fs.appendFileSync(file, randomBytes(1000));
+    // Written to at every turn of the loop until the check ends: most writes land after its fstat.
+    while (!check.done) {
+      fs.appendFileSync(file, randomBytes(1000));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     const view = await checking;
     expect(view.problem?.code).toBe('SOURCE_CHANGED');
   });

@@ -202,7 +202,8 @@ async function readHeaderAt(handle: FileHandle): Promise<Uint8Array> {
  * crypto/file.ts decryptFrom with no output, one awaited read per message so main's event loop turns
  * between chunks (decryptFrom is synchronous: meant for a worker). The same rules (FORMAT.md §3.1, §5.3):
  * header MAC and stanza, then every message authenticated, nothing after the final one. With `content`
- * false it stops after the metadata message: the header and the metadata are then authentic.
+ * false it stops after the metadata message: the header and the metadata are then authentic, and the
+ * metadata's size must be `expectedSize`, the one the file's length gives.
  */
 async function authenticate(
   sodium: SodiumBackend,
@@ -210,6 +211,7 @@ async function authenticate(
   headerBytes: Uint8Array,
   identities: readonly Identity[],
   size: number,
+  expectedSize: number,
   content: boolean,
 ): Promise<void> {
   const session = new DecryptSession(sodium, headerBytes, identities);
@@ -222,7 +224,12 @@ async function authenticate(
     }
     position += length;
     session.authenticate(buffer.subarray(0, length));
-    if (!content) return; // the metadata message: always the first
+    if (!content) {
+      // The metadata message (always the first) says the original's size: a file cut, or padded, at a
+      // chunk boundary still has a length that fits another size (§5.2), which the rest would find.
+      if (session.metadata?.size !== expectedSize) throw cryptoError('TRUNCATED', 'the file was cut short');
+      return;
+    }
   }
   if ((await readAt(handle, buffer, 1, position)) !== 0) {
     throw cryptoError('TRAILING_DATA', 'there are bytes after the final chunk');
@@ -382,7 +389,7 @@ export async function inspectOpenedFile(
     }
     if (!view.opensOnThisDevice) return { ...view, problem: keyProblem(view.keyIds) };
     const content = stats.size <= (deps.verifyLimit ?? VERIFY_LIMIT);
-    await authenticate(deps.sodium, handle, headerBytes, identities, stats.size, content);
+    await authenticate(deps.sodium, handle, headerBytes, identities, stats.size, view.originalSize, content);
     if (!(await unchanged(file, handle, stats))) throw changed('checked');
     if (content) view.integrity = 'verified';
     return view;
