@@ -88,6 +88,14 @@ for (const c of ',;\t"<>|}]') FIELD_DELIMITER[c.charCodeAt(0)] = 1;
  * delimiter it meets: a lastIndexOf per delimiter read the whole carried line once for each delimiter absent
  * from it, which cost as much again as counting a minified JSON file (profiled).
  */
+function afterFirstDelimiter(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128 && FIELD_DELIMITER[c] === 1) return i + 1;
+  }
+  return 0;
+}
+
 function afterLastDelimiter(text: string): number {
   for (let i = text.length - 1; i >= 0; i--) {
     const c = text.charCodeAt(i);
@@ -115,6 +123,7 @@ export class FindingCounter {
   push(text: string): void {
     const last = text.lastIndexOf('\n');
     if (last < 0) {
+      if (this.carry.length + text.length > this.maxCarry && this.cutInPlace(text)) return;
       this.carry += text;
       if (this.carry.length > this.maxCarry) this.cutLongLine();
       return;
@@ -126,6 +135,23 @@ export class FindingCounter {
     countInto(head, 0, head.length, this.detectors, this.totals, this.spent);
     if (last > first) countInto(text, first + 1, last + 1, this.detectors, this.totals, this.spent);
     this.carry = text.slice(last + 1);
+  }
+
+  /**
+   * A piece of one huge line that holds a field delimiter: counted in place up to its last delimiter, the
+   * way a piece with line breaks is (a delimiter bounds a value as a line break does: no value holds one,
+   * and the detectors read nothing past one); only its first field joins the carry. Appending the piece to
+   * the carry made V8 flatten ~256 Ki characters per piece (profiled). False: no delimiter in the piece.
+   */
+  private cutInPlace(text: string): boolean {
+    const cut = afterLastDelimiter(text);
+    if (cut === 0) return false;
+    const first = afterFirstDelimiter(text);
+    const head = this.carry + text.slice(0, first);
+    countInto(head, 0, head.length, this.detectors, this.totals, this.spent);
+    if (cut > first) countInto(text, first, cut, this.detectors, this.totals, this.spent);
+    this.carry = text.slice(cut);
+    return true;
   }
 
   /**
