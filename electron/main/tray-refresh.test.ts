@@ -101,6 +101,28 @@ describe('TrayStatus', () => {
     expect((await status().read()).status).toBe('All files protected in Invoices');
   });
 
+  it('does not call files "being protected" in a folder the watcher does not watch (added, or its run cancelled)', async () => {
+    // auto-protect.ts watches a folder only once protected and not cancelled by the user: nothing protects
+    // these files until the user does, so they need the user now, not in five minutes.
+    const { app, status } = await laptop('tray-unwatched');
+    const [invoices] = await app.ports.folders.list();
+    if (!invoices) throw new Error('no folder');
+    fs.writeFileSync(path.join(invoices.path, 'Acme salaries.xlsx'), 'customer data');
+    const end = Date.now() + 20_000;
+    let view = await status().read();
+    while (!/in the clear/.test(view.status) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+      view = await status().read();
+    }
+    expect(app.watchedFolders()).not.toContain(invoices.path);
+    expect(view).toMatchObject({
+      state: 'attention',
+      status: '1 file in the clear in Invoices',
+      folderId: invoices.id,
+    });
+    expect([view.status, ...view.detail].join('\n')).not.toMatch(/being protected/);
+  });
+
   it('never says protected when the device key cannot be read (the Overview is red: new files stay readable)', async () => {
     // The keychain entry of the device key holds 5 bytes, not a key (KEYCHAIN_ENTRY_DAMAGED): the app
     // starts, the Overview says "your key is not available", nothing new can be encrypted.

@@ -20,7 +20,16 @@ function folder(
   clear: FileError[] = [],
   extra: Partial<TrayFolder> = {},
 ): TrayFolder {
-  return { id, path, inTheClearFiles: clear.length, inTheClear: clear, runningRunId: null, ...extra };
+  return {
+    id,
+    path,
+    inTheClearFiles: clear.length,
+    inTheClear: clear,
+    runningRunId: null,
+    lastRun: { at: 1, outcome: 'ok' },
+    mandatory: false,
+    ...extra,
+  };
 }
 
 const invoices = (clear: FileError[] = [], extra: Partial<TrayFolder> = {}) =>
@@ -64,6 +73,24 @@ describe('trayView', () => {
     expect(v.state).toBe('working');
     expect(v.status).toBe('1 file in the clear in Invoices, being protected');
     expect(v.status).not.toMatch(/protected in/);
+  });
+
+  it('needs the user for waiting files in a folder the watcher does not watch (only added, or run cancelled)', () => {
+    const waiting = [issue('new.docx', 'WAITING')];
+    for (const lastRun of [null, { at: 1, outcome: 'cancelled' as const }]) {
+      const v = trayView({ folders: [invoices(waiting, { lastRun })] });
+      expect(v).toMatchObject({
+        state: 'attention',
+        status: '1 file in the clear in Invoices',
+        folderId: 'f1',
+      });
+      // A mandatory folder is watched whatever its last run.
+      expect(trayView({ folders: [invoices(waiting, { lastRun, mandatory: true })] }).state).toBe('working');
+    }
+    // A failed run leaves the folder watched: new files there are still protected by the watcher.
+    expect(trayView({ folders: [invoices(waiting, { lastRun: { at: 1, outcome: 'failed' } })] }).state).toBe(
+      'working',
+    );
   });
 
   it('turns waiting files into attention once they stayed (the notifier says so)', () => {

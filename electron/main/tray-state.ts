@@ -16,7 +16,10 @@ export const TRAY_STATES: readonly TrayState[] = ['protected', 'working', 'atten
 /** The code clear-state.ts gives a plaintext that no run has reached yet (the watcher protects it by itself). */
 const WAITING = 'WAITING';
 
-export type TrayFolder = Pick<FolderView, 'id' | 'path' | 'inTheClearFiles' | 'inTheClear' | 'runningRunId'>;
+export type TrayFolder = Pick<
+  FolderView,
+  'id' | 'path' | 'inTheClearFiles' | 'inTheClear' | 'runningRunId' | 'lastRun' | 'mandatory'
+>;
 export type TrayRun = Pick<Progress, 'kind' | 'folderId' | 'state' | 'filesDone' | 'filesTotal'>;
 
 export interface TrayInput {
@@ -89,8 +92,20 @@ function where(folders: readonly TrayFolder[]): string {
     : `in ${plural(folders.length, 'folder')}`;
 }
 
+/**
+ * Whether the watcher protects new files in the folder by itself: auto-protect.ts watchedFolders watches a
+ * folder once protected, unless the user cancelled its last run (a mandatory one always). A folder only
+ * added, or whose run was cancelled, keeps its files in the clear until the user acts: not "being protected".
+ * (The watcher also keeps a folder holding a mandatory one; FolderView.mandatory does not say so, and the
+ * tray then errs towards "needs you".)
+ */
+function watched(f: TrayFolder): boolean {
+  return f.mandatory || (f.lastRun !== null && f.lastRun.outcome !== 'cancelled');
+}
+
 /** Every file in the clear is one the watcher will protect by itself once its grace period is over. */
 function onlyWaiting(f: TrayFolder): boolean {
+  if (!watched(f)) return false;
   // The list holds the first files only: with some unlisted, their reasons are unknown, so not "just waiting".
   return f.inTheClear.length >= f.inTheClearFiles && f.inTheClear.every((i) => i.code === WAITING);
 }
