@@ -428,6 +428,31 @@ describe('inspectOpenedFile writes nothing and says what is wrong', () => {
     expect(view.folder).toBeNull();
   });
 
+  it('reads no key for what is not a Coffer file (a renamed photo, a folder, a link)', async () => {
+    let asked = 0;
+    const counting = deps({
+      identities: () => {
+        asked += 1;
+        return Promise.resolve([{ kind: 'device', key: mine.slice() }]);
+      },
+    });
+    const photo = path.join(dir, 'keyless-photo.jpg.coffer');
+    fs.writeFileSync(photo, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(500)]));
+    expect((await inspectOpenedFile(photo, counting)).problem?.code).toBe('BAD_MAGIC');
+    fs.mkdirSync(path.join(dir, 'keyless-folder.coffer'));
+    expect((await inspectOpenedFile(path.join(dir, 'keyless-folder.coffer'), counting)).problem?.code).toBe(
+      'NOT_A_FILE',
+    );
+    const link = path.join(dir, 'keyless-link.coffer');
+    fs.symlinkSync(photo, link);
+    expect((await inspectOpenedFile(link, counting)).problem?.code).toBe('SYMLINK');
+    expect(asked).toBe(0);
+    // A Coffer file does need them: which of its keys this computer holds is part of what is shown.
+    const file = protect('keyed.coffer', randomBytes(10), mine);
+    expect((await inspectOpenedFile(file, counting)).integrity).toBe('verified');
+    expect(asked).toBe(1);
+  });
+
   it('zeroes the keys it was given', async () => {
     const file = protect('zero.coffer', randomBytes(10), mine);
     const given: Identity[] = [{ kind: 'device', key: mine.slice() }];

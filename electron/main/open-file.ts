@@ -353,12 +353,6 @@ export async function inspectOpenedFile(
       'Open it again once nothing else is changing it.',
     );
   try {
-    identities = await deps.identities().catch((error: unknown) => {
-      // No device key yet: nothing here opens the file, which is said below. Never made here (no write).
-      if (isCofferError(error, 'NO_DEVICE_KEY')) return [];
-      throw error;
-    });
-    const held = new Set(identities.map((id) => formatKeyId(keyIdOf(deps.sodium, id))));
     const before = await lstat(file);
     if (before.isSymbolicLink()) {
       throw new CofferError(
@@ -379,6 +373,13 @@ export async function inspectOpenedFile(
     opened = stats;
     const headerBytes = await readHeaderAt(handle);
     const header = inspectHeader(headerBytes);
+    // Keys are read only for what is a Coffer file (not for a renamed photo, a folder or a link).
+    identities = await deps.identities().catch((error: unknown) => {
+      // No device key yet: nothing here opens the file, which is said below. Never made here (no write).
+      if (isCofferError(error, 'NO_DEVICE_KEY')) return [];
+      throw error;
+    });
+    const held = new Set(identities.map((id) => formatKeyId(keyIdOf(deps.sodium, id))));
     view.keyIds = header.stanzas.map((s) => ({ ...s, onThisDevice: held.has(s.keyId) }));
     view.opensOnThisDevice = view.keyIds.some((k) => k.onThisDevice);
     view.originalSize = plaintextLength(stats.size, header.headerLength, header.chunkSize);
