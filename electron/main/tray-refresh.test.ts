@@ -123,6 +123,25 @@ describe('TrayStatus', () => {
     expect([view.status, ...view.detail].join('\n')).not.toMatch(/being protected/);
   });
 
+  it('never says protected for a folder whose path is gone (a drive unplugged, a share offline)', async () => {
+    const { app, status } = await laptop('tray-gone');
+    const [invoices] = await app.ports.folders.list();
+    if (!invoices) throw new Error('no folder');
+    expect((await status().read()).state).toBe('protected');
+    fs.rmSync(invoices.path, { recursive: true });
+    const end = Date.now() + 20_000;
+    let view = await status().read();
+    while (view.state === 'protected' && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+      view = await status().read();
+    }
+    expect(view.state).toBe('attention');
+    expect([view.status, ...view.detail, view.tooltip].join('\n')).not.toMatch(/protected in/);
+    // Known limit: the status layer counts the unreadable folder as one file in the clear (clear-state.ts:
+    // unknown reasons are never protected), so the words say "1 file in the clear", not "cannot be found".
+    expect(view.folderId).toBe(invoices.id);
+  });
+
   it('never says protected when the device key cannot be read (the Overview is red: new files stay readable)', async () => {
     // The keychain entry of the device key holds 5 bytes, not a key (KEYCHAIN_ENTRY_DAMAGED): the app
     // starts, the Overview says "your key is not available", nothing new can be encrypted.
