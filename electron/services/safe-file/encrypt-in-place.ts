@@ -147,9 +147,6 @@ function encryptIn(
       fail(w.index, w.path, error);
     }
   });
-  // Who opened a removed plaintext since the busy check: they keep it held for the full grace period;
-  // the others' period counts from when they were read (held.ts).
-  ctx.held.confirm(ctx.probe);
   // Barrier 3: the removals. Not a condition of safety (a crash before it leaves both copies, which the
   // next run resolves), so a failure here must not turn protected files into failures.
   if (!options.keep) {

@@ -80,22 +80,23 @@ it('a file clearly finished (encrypted for longer than the grace period) costs n
   const dir = folder();
   const file = join(dir, 'finished.bin');
   writeFileSync(file, 'x'.repeat(1 << 16));
-  const files = new SafeFiles(sodium, { graceMs: 400 });
+  const files = new SafeFiles(sodium, { graceMs: 2000 });
   let slept = false;
   files.encryptInPlace(file, {
     ...keys(),
     // The encryption of a large file, as long as the grace period and more.
     onProgress: () => {
-      if (!slept) sleep(600);
+      if (!slept) sleep(2200);
       slept = true;
     },
   });
   const started = performance.now();
   expect(files.settle()).toEqual([]);
-  expect(performance.now() - started, 'settle waited the grace period again').toBeLessThan(200);
+  // What it may take: one fresh scan of /proc (settle's, see held.ts), not the period again.
+  expect(performance.now() - started, 'settle waited the grace period again').toBeLessThan(1000);
   expect(readdirSync(dir)).toEqual(['finished.bin.coffer']);
   expect(decrypted(file + '.coffer')).toBe('x'.repeat(1 << 16));
-});
+}, 20_000);
 
 it('a file just read is watched for at least the grace period from that read, removal or not', () => {
   const dir = folder();

@@ -14,8 +14,9 @@
  * grace period, so the period may end there instead of `graceMs` after the removal: a file whose
  * encryption took longer than the grace period waits for nothing. One writer is not covered by that
  * argument: a program that opened the file after the busy check, just before the removal, whose first
- * write comes after it. `confirm` asks the probe again, fresh, after the removals: a plaintext some
- * program holds keeps the full period after its removal. Only a probe that finds removed files (by device
+ * write comes after it. `settle` asks the probe again, fresh, before it lets any plaintext go early: a
+ * plaintext some program holds then keeps the full period after its removal (one that wrote and closed
+ * it before that scan left its write in the inode, which the check sees). Only a probe that finds removed files (by device
  * and inode) can answer that; with any other the full period stays. What remains: a process the probe
  * cannot see (another user's, hidepid) that opens the file in the instant between the busy check and the
  * removal and writes after `since + graceMs` (before this change: after the removal + `graceMs`).
@@ -38,7 +39,7 @@ interface Held {
   /** What was read and encrypted: a write between the last check and the removal differs from it. */
   readonly read: Stats | null;
   deadline: number;
-  /** The deadline counted from when the plaintext was opened, until `confirm` applies (or drops) it. */
+  /** The deadline counted from when the plaintext was opened, until `shorten` applies (or drops) it. */
   early: number | null;
 }
 
@@ -138,7 +139,7 @@ export class HeldPlaintexts {
 
   /**
    * Takes over `fd` (open on the plaintext just unlinked from `dir`). With `read`, a change since the
-   * read counts too, and with `read.since` the period may end earlier once `confirm` says so.
+   * read counts too, and with `read.since` the period may end earlier once `shorten` says so.
    */
   hold(fd: number, dir: VerifiedDir, name: string, read?: ReadPlaintext): void {
     if (this.graceMs <= 0) {
@@ -168,26 +169,29 @@ export class HeldPlaintexts {
   }
 
   /**
-   * Called right after a batch of removals: asks `probe`, fresh, who holds the plaintexts held with an
-   * earlier deadline. Those nobody holds get it; those a program holds keep the full period after their
-   * removal (that program opened the file after the busy check, and may still write). See the top.
+   * Asks `probe`, fresh, who holds the plaintexts held with an earlier deadline that would save a wait.
+   * Those nobody holds get it; those a program holds keep the full period after their removal (that
+   * program opened the file after the busy check, and may still write). See the top. Done once, when the
+   * run settles: in a folder run the periods of all but the last batches end during the later ones, and
+   * a scan per batch would cost more than it saves.
    */
-  confirm(probe: OpenFileProbe): void {
-    const pending = this.held.filter((h) => h.early !== null);
-    if (pending.length === 0) return;
-    if (probe.findsRemoved === true) {
-      const holders = probe.holders(
-        pending.map((h) => {
-          const { dev, ino } = fstatSync(h.fd);
-          return { dev, ino, real: `${h.dir.real}/${h.name}` };
-        }),
-        { fresh: true },
-      );
-      pending.forEach((h, i) => {
-        if (!holders.has(i) && h.early !== null) h.deadline = h.early;
-      });
-    }
-    for (const h of pending) h.early = null;
+  private shorten(probe: OpenFileProbe): void {
+    const now = Date.now();
+    const pending = this.held.flatMap((h) =>
+      h.early !== null && h.deadline - Math.max(now, h.early) >= MIN_SAVING_MS ? [{ h, early: h.early }] : [],
+    );
+    for (const h of this.held) h.early = null;
+    if (pending.length === 0 || probe.findsRemoved !== true) return;
+    const holders = probe.holders(
+      pending.map(({ h }) => {
+        const { dev, ino } = fstatSync(h.fd);
+        return { dev, ino, real: `${h.dir.real}/${h.name}` };
+      }),
+      { fresh: true },
+    );
+    pending.forEach(({ h, early }, i) => {
+      if (!holders.has(i)) h.deadline = early;
+    });
     // Deadlines are kept in hold order where hold() relies on it: the earliest first.
     this.held.sort((a, b) => a.deadline - b.deadline);
   }
@@ -215,8 +219,12 @@ export class HeldPlaintexts {
     }
   }
 
-  /** Waits out every grace period; returns what had to be rescued since the last call. */
-  settle(): Rescued[] {
+  /**
+   * Waits out every grace period (asking `probe` first which may end early, see the top); returns what
+   * had to be rescued since the last call.
+   */
+  settle(probe?: OpenFileProbe): Rescued[] {
+    if (probe) this.shorten(probe);
     this.check(true);
     const rescued = this.rescued;
     this.rescued = [];

@@ -71,7 +71,7 @@ export class SafeFiles {
    * whose new content was saved as a conflict copy. Call once at the end of a run (or command).
    */
   settle(): Rescued[] {
-    return this.ctx.held.settle();
+    return this.ctx.held.settle(this.ctx.probe);
   }
 
   /**
