@@ -9,6 +9,9 @@ export default defineConfig({
     include: ['{crypto,cli,electron,renderer,scripts,bench}/**/*.test.{ts,tsx}', 'e2e/**/*.e2e.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits for something that becomes true (a watcher restarted, a file protected); its 1-s
+    // default failed such checks on a loaded 2-core runner. It only waits while the condition is false.
+    expect: { poll: { timeout: 15_000 } },
     pool: 'forks',
     allowOnly: false,
     passWithNoTests: false,
