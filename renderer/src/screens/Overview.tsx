@@ -18,12 +18,17 @@ export interface Headline {
  * Worst first: the policy cannot be read, settings changed outside Coffer, status unavailable, no key
  * here (nothing opens); then files in the clear, files or recovery IT cannot restore, anything else that
  * needs the user. "Everything is protected" only when nothing at all is wrong.
+ *
+ * Status unavailable also when `data` is there: useLoad keeps the last answer when a reload fails, so the
+ * counts may be old (the tray says "Status unavailable" then). `reviewError`: the state review could not be
+ * read, so whether settings were changed outside Coffer is unknown, not "no" (the tray: unavailable too).
  */
 export function headlineOf(
   data: OverviewData | undefined,
   error: ErrorInfo | undefined,
   tampered: boolean,
   needsYou: number,
+  reviewError?: ErrorInfo,
 ): Headline | null {
   if (data?.policy.status === 'invalid')
     return {
@@ -37,14 +42,13 @@ export function headlineOf(
       title: 'Action needed: check settings changed outside the app',
       text: 'New files are not protected until you check and confirm them below.',
     };
-  if (!data)
-    return error
-      ? {
-          tone: 'error',
-          title: 'Protection status unavailable',
-          text: 'Coffer cannot tell now whether your files are protected. The reason is below.',
-        }
-      : null;
+  if (error ?? reviewError)
+    return {
+      tone: 'error',
+      title: 'Protection status unavailable',
+      text: 'Coffer cannot tell now whether your files are protected. The reason is below.',
+    };
+  if (!data) return null;
   if (!data.keychain.ok)
     return {
       tone: 'error',
@@ -91,13 +95,13 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
   useSettling(audit.data?.protecting ?? 0, audit.reload);
   const lastAudit = audit.data?.last ?? null;
   if (!data) {
-    const headline = headlineOf(undefined, error, tampered, 0);
+    const headline = headlineOf(undefined, error, tampered, 0, review.error);
     return (
       <>
         <PageHeader title="Overview" lead="What Coffer protects on this laptop, and what needs you." />
         {headline ? <HeadlineNotice headline={headline} /> : null}
         <StateBanner />
-        <ErrorNotice error={error} />
+        <ErrorNotice error={error ?? review.error} />
       </>
     );
   }
@@ -165,13 +169,13 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
       action: recovery.personalCode.state === 'none' ? 'Make the code' : 'Confirm the code',
     });
   }
-  const headline = headlineOf(data, error, tampered, warnings.length);
+  const headline = headlineOf(data, error, tampered, warnings.length, review.error);
   return (
     <>
       <PageHeader title="Overview" lead="What Coffer protects on this laptop, and what needs you." />
       {headline ? <HeadlineNotice headline={headline} /> : null}
       <StateBanner />
-      <ErrorNotice error={error} />
+      <ErrorNotice error={error ?? review.error} />
       {data.policy.status === 'invalid' ? (
         <Notice tone="error" title="Your organization’s policy cannot be read">
           <p>

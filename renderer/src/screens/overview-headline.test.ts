@@ -61,3 +61,27 @@ describe('the Overview headline', () => {
     expect(tone(allGood, undefined, false, 2)).toBe('warn: 2 things need you');
   });
 });
+
+describe('the Overview headline when a load fails (review of issue 12 item 6)', () => {
+  // useLoad keeps the last data when a reload fails: the page then shows the old counts and the error below
+  // them. The tray says "Status unavailable" (tray-refresh.ts) in that case; the headline was green.
+  const failed = { code: 'STATE_TAMPERED', message: 'The folder list does not verify' };
+
+  it('is never green while the status it stands on could not be reloaded', () => {
+    const h = headlineOf(allGood, failed, false, 0);
+    expect(h?.tone).toBe('error');
+    expect(h?.title).toBe('Protection status unavailable');
+  });
+
+  it('is never green when the review of the signed state files could not be read', () => {
+    // Overview passes the review's error as the status error: a review that throws is not "not tampered".
+    const h = headlineOf(allGood, undefined, false, 0, failed);
+    expect(h?.tone).toBe('error');
+    expect(h?.title).toBe('Protection status unavailable');
+  });
+
+  it('still names the worse problem first: an unreadable policy or changed settings', () => {
+    expect(headlineOf(invalidPolicy, failed, false, 0)?.title).toMatch(/policy cannot be read/);
+    expect(headlineOf(allGood, failed, true, 0)?.title).toMatch(/settings changed outside/);
+  });
+});
