@@ -151,6 +151,27 @@ describe('cofferPathsFromArgv', () => {
   });
 });
 
+describe('cofferPathsFromArgv, hostile URLs', () => {
+  it('a file URL that decodes to a NUL, or names another host (an SMB share on Windows), is no file to open', () => {
+    const argv = [
+      '/opt/coffer-app',
+      'file:///home/ann/a%00b.coffer',
+      'file://attacker.example/share/x.coffer',
+    ];
+    expect(cofferPathsFromArgv(argv, { cwd: '/', skip: 1 })).toEqual([]);
+    // %2e%2e is `..`, resolved like any path; localhost is this computer.
+    expect(
+      cofferPathsFromArgv(
+        ['/opt/coffer-app', 'file:///home/ann/%2e%2e/b.coffer', 'file://localhost/c.coffer'],
+        {
+          cwd: '/',
+          skip: 1,
+        },
+      ),
+    ).toEqual(['/home/b.coffer', '/c.coffer']);
+  });
+});
+
 describe('OpenedFiles queue', () => {
   it('queues absolute .coffer paths once, tells main, hands out tokens, and knows only its own tokens', () => {
     let told = 0;

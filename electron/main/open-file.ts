@@ -75,10 +75,13 @@ function asPath(arg: string, cwd: string): string | null {
   let file = arg;
   if (/^file:/i.test(arg)) {
     try {
+      // A host is another computer: on Windows a UNC path, whose open sends the user's credentials to it.
+      if (new URL(arg).host !== '') return null;
       file = fileURLToPath(arg);
     } catch {
       return null;
     }
+    if (file.includes('\0')) return null; // %00
   } else if (/^[a-z][a-z0-9+.-]+:\/\//i.test(arg)) {
     return null; // another URL scheme: never a file to open
   }
