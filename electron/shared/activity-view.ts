@@ -68,6 +68,24 @@ export function categoryOf(action: string): ActivityCategory {
   return BY_ACTION[action] ?? 'other';
 }
 
+/**
+ * Actions recorded under a developer's name, said for people on the screen (issue 12 item 6: no "escrow",
+ * no "re-wrap"). What is recorded, exported and put on the audit trail keeps the recorded name (tests and
+ * IT's tools look for it); only the table and its search box use the label.
+ */
+const LABELS: Record<string, string> = {
+  'Re-wrap to recovery keys': 'Update files for the recovery keys',
+  'Export escrow record': 'Save a copy of the key record',
+};
+
+/** Every action the app or the audit trail records, by its recorded name. */
+export const ACTIONS: readonly string[] = Object.keys(BY_ACTION);
+
+/** An action as the Activity table shows it. */
+export function actionLabel(action: string): string {
+  return LABELS[action] ?? action;
+}
+
 /** Said beside an entry the audit trail does not hold (adapters/activity-view.ts `unverified`). */
 export const UNVERIFIED_TEXT = 'not on the audit trail';
 
@@ -82,7 +100,13 @@ export function matchesFilter(entry: ActivityEntry, filter: ActivityFilter): boo
   if (filter.to !== undefined && entry.at > filter.to) return false;
   const text = filter.text?.trim().toLowerCase();
   if (text) {
-    const haystack = [entry.action, entry.target, entry.detail ?? '', outcomeText(entry.outcome)]
+    const haystack = [
+      entry.action,
+      actionLabel(entry.action),
+      entry.target,
+      entry.detail ?? '',
+      outcomeText(entry.outcome),
+    ]
       .join('\n')
       .toLowerCase();
     if (!haystack.includes(text)) return false;

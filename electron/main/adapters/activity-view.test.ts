@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
 import { AUDIT_KEY_ACCOUNT, AuditLog } from '../../services/audit-log/audit-log.js';
 import { OsKeyStore } from '../../services/keys/key-store.js';
-import { matchesFilter, serializeActivity } from '../../shared/activity-view.js';
+import { ACTIONS, actionLabel, matchesFilter, serializeActivity } from '../../shared/activity-view.js';
 import { ActivityLog } from '../activity.js';
 import { ReadableActivity, plainDetail } from './activity-view.js';
 
@@ -199,6 +199,39 @@ describe('the Activity log in plain language', () => {
     }
     expect(code).toMatch(/^(PERMISSION_DENIED|NOT_FOUND)$/);
     expect(fs.existsSync(locked) ? fs.readdirSync(locked) : []).toEqual([]);
+  });
+
+  it('says no "escrow", "re-wrapped" or "stanza" on the screen (review of issue 12 item 6)', () => {
+    // As composition.ts (rotation), handlers.ts `recorded` (a CofferError's `CODE: message`) and the app
+    // before issue 12 (the old action name) record them.
+    log.record({
+      action: 'Re-wrap to recovery keys',
+      target: 'aaaa-bbbb-cccc-dddd',
+      outcome: 'ok',
+      detail: '3 of 3 files re-wrapped; escrow ok',
+    });
+    log.record({
+      action: 'Confirm recovery code',
+      target: 'this device',
+      outcome: 'error',
+      detail:
+        'STALE_ESCROW: The escrow record is for device key 1111-2222-3333-4444, but this account uses 5555-6666-7777-8888',
+    });
+    log.record({ action: 'Export escrow record', target: '/home/ada/key.json', outcome: 'ok' });
+    const shown = readable
+      .list()
+      .slice(0, 3)
+      .map((e) => [actionLabel(e.action), e.target, e.detail ?? ''].join(' | '));
+    expect(shown).toEqual([
+      'Save a copy of the key record | /home/ada/key.json | ',
+      'Confirm recovery code | this device | The key record is for device key 1111-2222-3333-4444, but this account uses 5555-6666-7777-8888',
+      'Update files for the recovery keys | aaaa-bbbb-cccc-dddd | 3 of 3 files moved to the new key; key record ok',
+    ]);
+    // Every action the table can show, by its label.
+    for (const action of ACTIONS) expect(actionLabel(action)).not.toMatch(/escrow|re-?wrap|stanza/i);
+    // The search box finds an entry by the words it shows.
+    const rotation = readable.list()[2];
+    expect(rotation && matchesFilter(rotation, { text: 'update files' })).toBe(true);
   });
 
   it('plainDetail leaves ordinary text alone', () => {

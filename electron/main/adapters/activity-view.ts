@@ -9,6 +9,7 @@ import path from 'node:path';
 import { securityEventOf } from '../../services/audit-log/activity-events.js';
 import { toCofferError } from '../../services/fs-errors.js';
 import { matchesFilter, serializeActivity } from '../../shared/activity-view.js';
+import { plainMessage } from '../../shared/plain-words.js';
 import type { ActivityEntry, ActivityFilter, TrailCheck } from '../../shared/contract.js';
 import type { ActivityPort } from '../ports.js';
 
@@ -64,7 +65,9 @@ export function plainDetail(detail: string): string {
     const words = WORDS[code];
     return words === undefined ? m : `: ${words}`;
   });
-  return text.replace(/\(\s*errno\s*-?\d+\s*\)/gi, '').trim();
+  text = text.replace(/\(\s*errno\s*-?\d+\s*\)/gi, '').trim();
+  // "escrow", "re-wrapped", "stanza" and leftover errno said for people, as on every other screen.
+  return plainMessage(text);
 }
 
 /** A record of the audit trail as AuditLog.read gives it (electron/services/audit-log/record.ts). */

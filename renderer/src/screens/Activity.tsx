@@ -9,6 +9,7 @@ import type { ActivityCategory, ActivityEntry, ActivityFilter, ErrorInfo } from 
 import {
   CATEGORY_LABELS,
   UNVERIFIED_TEXT,
+  actionLabel,
   categoryOf,
   matchesFilter,
   outcomeText,
@@ -207,7 +208,7 @@ function Row({ entry: a }: { entry: ActivityEntry }) {
         <time dateTime={new Date(a.at).toISOString()}>{new Date(a.at).toLocaleString()}</time>
       </td>
       <td className="activity-what" title={CATEGORY_LABELS[categoryOf(a.action)]}>
-        {a.action}
+        {actionLabel(a.action)}
       </td>
       <td>
         <Target text={a.target} />
