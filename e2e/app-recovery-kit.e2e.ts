@@ -283,16 +283,21 @@ describe.skipIf(skipReason !== null)('one consistent state on the Overview', () 
     await expect.poll(() => headline.getAttribute('data-tone'), { timeout: 15_000 }).toBe('ok');
     await headline.getByRole('heading', { name: 'Everything is protected' }).waitFor();
 
-    // A file left in the clear (a hard link elsewhere: the watcher leaves it, HARD_LINK): amber, not green.
-    const linked = path.join(h.home, 'Customers', 'shared.txt');
-    fs.writeFileSync(linked, 'also readable through another name');
-    fs.linkSync(linked, path.join(h.home, 'shared-elsewhere.txt'));
-    await expect
-      .poll(async () => (await h.app.handlers.getOverview({})).inTheClear, { timeout: 15_000 })
-      .toBe(1);
-    await page.getByRole('link', { name: 'Folders' }).click();
-    await page.getByRole('link', { name: 'Overview' }).click();
-    await expect.poll(() => headline.getAttribute('data-tone')).toBe('warn');
+    // A hard link dropped into the protected folder while the Overview is shown: the watcher leaves it in
+    // the clear (HARD_LINK) and the headline turns amber by itself, with no navigation and no page reload,
+    // well before the page's one-minute backstop (it stayed green until the user went away and back).
+    await page.evaluate(() => {
+      (globalThis as unknown as { __samePage: boolean }).__samePage = true;
+    });
+    const elsewhere = path.join(h.home, 'shared-elsewhere.txt');
+    fs.writeFileSync(elsewhere, 'also readable through another name');
+    fs.linkSync(elsewhere, path.join(h.home, 'Customers', 'shared.txt'));
+    await expect.poll(() => headline.getAttribute('data-tone'), { timeout: 30_000 }).toBe('warn');
+    expect(await page.evaluate(() => (globalThis as unknown as { __samePage?: boolean }).__samePage)).toBe(
+      true,
+    );
+    expect(page.url()).toMatch(/#\/overview$/);
+    expect((await h.app.handlers.getOverview({})).inTheClear).toBe(1);
     expect((await headline.getByRole('heading').textContent())?.trim()).toBe(
       'Action needed: 1 file in the clear',
     );

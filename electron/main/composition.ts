@@ -641,7 +641,12 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       statusCache.touched(outcomes.flatMap((o) => (o.kind === 'done' ? [o.path, o.target] : [o.path])));
       const done = outcomes.filter((o) => o.kind === 'done').length;
       const failed = outcomes.filter((o) => o.kind === 'failed');
-      if (done === 0 && failed.length === 0) return;
+      if (done === 0 && failed.length === 0) {
+        // Files left as they were (a hard link, in use, changed while read) record no activity, yet they may
+        // be in the clear now: the Overview and the tray must look again rather than stay "all protected".
+        if (outcomes.length > 0) emit({ type: 'changed', what: 'folders' });
+        return;
+      }
       activity.record({
         action: 'Auto-protect',
         target: `${done + failed.length} new file(s)`,

@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'react';
 import type { ErrorInfo, Overview as OverviewData } from '@shared/contract.js';
 import { call } from '../api.js';
 import { ErrorNotice, Notice, PageHeader } from '../components.js';
@@ -12,6 +13,8 @@ export interface Headline {
   tone: 'ok' | 'warn' | 'error';
   title: string;
   text: string;
+  /** Settings changed outside Coffer: StateBanner is then the headline, the one notice that says it. */
+  settingsChanged?: true;
 }
 
 /**
@@ -39,8 +42,9 @@ export function headlineOf(
   if (tampered)
     return {
       tone: 'error',
-      title: 'Action needed: check settings changed outside the app',
+      title: 'Action needed: check settings changed outside Coffer',
       text: 'New files are not protected until you check and confirm them below.',
+      settingsChanged: true,
     };
   if (error ?? reviewError)
     return {
@@ -82,10 +86,11 @@ export function headlineOf(
 
 /** Protection at a glance: one headline, then a warning for each thing that needs the user. */
 export function Overview({ go }: { go: (screen: Screen) => void }) {
-  const { data, error } = useLoad(
-    () => call('getOverview', {}),
-    ['folders', 'recovery', 'activity', 'settings'],
-  );
+  const {
+    data,
+    error,
+    reload: reloadOverview,
+  } = useLoad(() => call('getOverview', {}), ['folders', 'recovery', 'activity', 'settings']);
   // The same review StateBanner shows: changed settings make the headline red, whatever else is fine.
   const review = useLoad(() => call('getStateReview', {}), ['folders', 'recovery']);
   const tampered = (review.data?.files ?? []).some((f) => f.status === 'tampered');
@@ -93,15 +98,14 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
   // Reloaded when folders change too: a protect run moves findings out of "in the clear" as it goes.
   const audit = useLoad(() => call('getAudit', {}), ['audit', 'folders']);
   useSettling(audit.data?.protecting ?? 0, audit.reload);
+  useEveryMinute(reloadOverview, review.reload, audit.reload);
   const lastAudit = audit.data?.last ?? null;
   if (!data) {
     const headline = headlineOf(undefined, error, tampered, 0, review.error);
     return (
       <>
         <PageHeader title="Overview" lead="What Coffer protects on this laptop, and what needs you." />
-        {headline ? <HeadlineNotice headline={headline} /> : null}
-        <StateBanner />
-        <ErrorNotice error={error ?? review.error} />
+        <TopNotices headline={headline} error={error ?? review.error} />
       </>
     );
   }
@@ -173,9 +177,7 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
   return (
     <>
       <PageHeader title="Overview" lead="What Coffer protects on this laptop, and what needs you." />
-      {headline ? <HeadlineNotice headline={headline} /> : null}
-      <StateBanner />
-      <ErrorNotice error={error ?? review.error} />
+      <TopNotices headline={headline} error={error ?? review.error} />
       {data.policy.status === 'invalid' ? (
         <Notice tone="error" title="Your organization’s policy cannot be read">
           <p>
@@ -308,6 +310,47 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
           ))}
         </section>
       )}
+    </>
+  );
+}
+
+/**
+ * Looks again every minute, as the tray does: change events cover what Coffer itself does and sees, but not
+ * what no event announces (a file changed through a hard link outside the folder, a lost watcher event).
+ */
+function useEveryMinute(...reloads: (() => void)[]): void {
+  const latest = useRef(reloads);
+  useEffect(() => {
+    latest.current = reloads;
+  });
+  useEffect(() => {
+    const timer = setInterval(() => {
+      for (const reload of latest.current) reload();
+    }, 60_000);
+    return () => {
+      clearInterval(timer);
+    };
+  }, []);
+}
+
+/**
+ * The headline, the settings banner and the error that made the status unavailable. Settings changed
+ * outside Coffer are said once (issue 12 item 6): the banner is the headline, and the reason the overview
+ * could not be read (STATE_TAMPERED, with a file path and a command for the CLI) is not repeated below it.
+ */
+function TopNotices({ headline, error }: { headline: Headline | null; error: ErrorInfo | undefined }) {
+  if (headline?.settingsChanged)
+    return (
+      <>
+        <StateBanner headline={headline} />
+        {error?.code === 'STATE_TAMPERED' ? null : <ErrorNotice error={error} />}
+      </>
+    );
+  return (
+    <>
+      {headline ? <HeadlineNotice headline={headline} /> : null}
+      <StateBanner />
+      <ErrorNotice error={error} />
     </>
   );
 }
