@@ -42,7 +42,11 @@ export interface KeysPort {
 }
 
 export interface FoldersPort {
-  list(): Promise<FolderView[]>;
+  /**
+   * `notRecoverable: false` leaves notRecoverableFiles out: counting it opens every .coffer header on the
+   * main thread (~4 s at 20,000 files), which the tray, listing every minute, does not show.
+   */
+  list(options?: { notRecoverable?: boolean }): Promise<FolderView[]>;
   add(path: string): Promise<FolderView>;
   remove(folderId: string): Promise<void>;
   protect(folderId: string): Promise<{ runId: string }>;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { TestAppHome } from '../../e2e/helpers/test-app.js';
 import { DEVICE_KEY_ACCOUNT } from '../services/keys/device-key.js';
 import { ClearNotifier } from './clear-notifier.js';
@@ -140,6 +140,37 @@ describe('TrayStatus', () => {
     // Known limit: the status layer counts the unreadable folder as one file in the clear (clear-state.ts:
     // unknown reasons are never protected), so the words say "1 file in the clear", not "cannot be found".
     expect(view.folderId).toBe(invoices.id);
+  });
+
+  it('reads no file of the folders on the main thread (the status cache answers from its worker)', async () => {
+    // FolderView.notRecoverableFiles opens every .coffer header synchronously (RotationService.coverage):
+    // measured 4.2 s of main thread per list at 20,001 files, and the tray lists every minute and on every
+    // change. The tray does not show that count, so it must not pay for it.
+    const { app, status } = await laptop('tray-cost');
+    const [invoices] = await app.ports.folders.list();
+    if (!invoices) throw new Error('no folder');
+    fs.writeFileSync(path.join(invoices.path, 'seed.txt'), 'customer data');
+    const { runId } = await app.ports.folders.protect(invoices.id);
+    expect((await app.runs.settled(runId)).state).toBe('done');
+    const seed = fs.readdirSync(invoices.path).find((n) => n.endsWith('.coffer'));
+    if (!seed) throw new Error('not protected');
+    for (let i = 0; i < 300; i++)
+      fs.copyFileSync(path.join(invoices.path, seed), path.join(invoices.path, `copy-${i}.txt.coffer`));
+    const end = Date.now() + 20_000;
+    while ((await status().read()).status !== 'All files protected in Invoices' && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 100));
+    const opened: string[] = [];
+    const realOpen = fs.openSync.bind(fs);
+    const spy = vi.spyOn(fs, 'openSync').mockImplementation((file, ...rest) => {
+      if (String(file).endsWith('.coffer')) opened.push(String(file));
+      return realOpen(file, ...rest);
+    });
+    try {
+      expect((await status().read()).status).toBe('All files protected in Invoices');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(opened).toEqual([]);
   });
 
   it('never says protected when the device key cannot be read (the Overview is red: new files stay readable)', async () => {

@@ -102,7 +102,8 @@ export class TrayStatus {
 
   private async folders(): Promise<Awaited<ReturnType<FoldersPort['list']>> | null> {
     try {
-      const list = await within(this.deps.sources.folders.list(), this.timeoutMs);
+      // Without notRecoverableFiles: the tray does not show it, and it reads every header on this thread.
+      const list = await within(this.deps.sources.folders.list({ notRecoverable: false }), this.timeoutMs);
       if (list !== NO_ANSWER) return list;
       this.deps.log(`tray status: the folder list did not answer within ${this.timeoutMs} ms`);
     } catch (e) {

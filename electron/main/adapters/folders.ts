@@ -90,7 +90,7 @@ export class FoldersAdapter implements FoldersPort {
     return found;
   }
 
-  private view(status: FolderStatus): FolderView {
+  private view(status: FolderStatus, notRecoverable = true): FolderView {
     const id = status.id ?? '';
     return {
       id,
@@ -102,15 +102,20 @@ export class FoldersAdapter implements FoldersPort {
       inTheClearFiles: status.protection.inTheClearFiles,
       inTheClear: status.protection.inTheClear.map((f) => toFileError(f, status.path)),
       excludedFiles: status.protection.excluded,
-      ...(this.deps.notRecoverable ? { notRecoverableFiles: this.deps.notRecoverable(status.path) } : {}),
+      ...(this.deps.notRecoverable && notRecoverable
+        ? { notRecoverableFiles: this.deps.notRecoverable(status.path) }
+        : {}),
       lastRun: status.lastRun ? { at: status.lastRun.at, outcome: status.lastRun.outcome } : null,
       runningRunId: this.deps.runs.running(id),
     };
   }
 
-  /** Every folder's status, without holding the main thread (from the cache, else a walk that yields). */
-  async list(): Promise<FolderView[]> {
-    return (await this.statuses()).map((s) => this.view(s));
+  /**
+   * Every folder's status from the cache (else a walk that yields). notRecoverableFiles still reads every
+   * .coffer header on this thread: `notRecoverable: false` (the tray) leaves it out.
+   */
+  async list(options: { notRecoverable?: boolean } = {}): Promise<FolderView[]> {
+    return (await this.statuses()).map((s) => this.view(s, options.notRecoverable ?? true));
   }
 
   private async statuses(entry?: FolderEntry): Promise<FolderStatus[]> {
