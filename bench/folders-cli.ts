@@ -8,6 +8,7 @@
  * The CLI needs a keychain: outside scripts/with-keyring.sh this runs itself again under it (as cli-one.ts).
  *
  *   tsx bench/folders.ts --scale 100000 [--scale-size 512] [--files 5000] [--runs 1] [--skip-small]
+ *                        [--tree-root /mnt/tmpfs]
  */
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -26,6 +27,12 @@ export interface CliFolderBenchOptions {
   /** Files of the 1–64 KiB tree (0: none). */
   readonly files: number;
   readonly runs?: number;
+  /**
+   * Where the trees are made (default bench/out/folders-cli). A tmpfs mount (not under /dev: the guard
+   * rails refuse it) takes the disk, and every other program's writes that a syncfs waits for, out of
+   * the memory rows; the 1,000,000-file tree needs ~5 GB of it.
+   */
+  readonly treeRoot?: string;
 }
 
 export interface CliFolderRow {
@@ -95,7 +102,7 @@ export function runCliFolderBench(options: CliFolderBenchOptions): CliFolderRow[
       { wall: number[]; run: number[]; rss: number; load: string; ok: boolean }
     >();
     for (let r = 0; r < runs; r++) {
-      const dir = join(root, `tree-${r}`);
+      const dir = join(options.treeRoot ?? root, `tree-${r}`);
       makeTree(dir, count, sizeOf);
       spawnSync('sync'); // untimed: no run pays for the write-back of the tree's creation
       for (const op of ['protect', 'unprotect']) {

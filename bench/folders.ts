@@ -210,6 +210,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       scale: { type: 'string' },
       'scale-size': { type: 'string', default: '512' },
       'skip-small': { type: 'boolean', default: false },
+      /** Where the CLI rows make their trees (a tmpfs mount, say). */
+      'tree-root': { type: 'string' },
       /** Only the CLI rows (no engine rows, no 1 GiB file). */
       'cli-only': { type: 'boolean', default: false },
     },
@@ -229,6 +231,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
         scaleBytes: Number(values['scale-size']),
         files: values['skip-small'] ? 0 : Number(values.files),
         runs: Number(values.runs),
+        ...(values['tree-root'] ? { treeRoot: values['tree-root'] } : {}),
       });
   }
 }
