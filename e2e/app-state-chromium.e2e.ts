@@ -46,6 +46,16 @@ describe.skipIf(skipReason !== null)('the app shows tampered state on Overview',
     const banner = page.getByRole('alert').filter({ hasText: 'changed outside Coffer' });
     await banner.waitFor();
     await banner.getByText(evilId, { exact: false }).waitFor();
+    // One notice, in plain words (issue 12 item 6): no second alert repeating it as "Could not finish",
+    // no temp path, no command to type; the stable code stays, in small print.
+    await expect.poll(() => page.locator('#main [role="alert"]').count()).toBe(1);
+    expect(await page.locator('#main .notice-error').count()).toBe(1);
+    expect(await page.locator('#main [role="alert"][data-testid="overview-headline"]').count()).toBe(1);
+    const main = (await page.locator('#main').textContent()) ?? '';
+    expect(main).not.toContain(h.home);
+    expect(main).not.toMatch(/coffer state|`|Could not finish/);
+    await banner.getByText('Code: STATE_TAMPERED').waitFor();
+    await banner.getByText('Confirm them only if you or IT made this change', { exact: false }).waitFor();
     await h.screenshot('state-tampered-banner');
     await expect(h.app.handlers.makeRecoveryCode({})).rejects.toMatchObject({ code: 'STATE_TAMPERED' });
 

@@ -5,6 +5,7 @@ import { ErrorNotice, Notice } from '../components.js';
 import { useConfirm } from '../confirm.js';
 import { useLoad } from '../hooks.js';
 import { plainMessage } from '@shared/plain-words.js';
+import type { Headline } from './Overview.js';
 
 /** What each state file is, for people (the path is on hover). */
 const KIND_NAMES = {
@@ -15,9 +16,10 @@ const KIND_NAMES = {
 
 /**
  * Shown on Overview when a signed state file (settings, folder list, key record) does not verify: Coffer
- * does not use it until the user has seen what it holds and confirms it (issue 9 item 1).
+ * does not use it until the user has seen what it holds and confirms it (issue 9 item 1). With `headline`
+ * it is the Overview's headline too: one notice says it all, in plain words (issue 12 item 6).
  */
-export function StateBanner() {
+export function StateBanner({ headline }: { headline?: Headline }) {
   const { data, reload } = useLoad(() => call('getStateReview', {}), ['folders', 'recovery']);
   const ask = useConfirm();
   const [busy, setBusy] = useState(false);
@@ -46,11 +48,11 @@ export function StateBanner() {
     }
   };
 
-  return (
-    <Notice tone="error" title="Coffer’s settings were changed outside Coffer">
+  const body = (
+    <>
       <p>
-        Coffer does not use them until you confirm them: files are not encrypted and recovery codes are not
-        made in the meantime. Check what they hold now:
+        Something other than Coffer changed them. Coffer does not use them until you confirm them: new files
+        are not encrypted and recovery codes are not made in the meantime. Check what they hold now:
       </p>
       {tampered.map((f) => (
         <div key={f.file}>
@@ -64,10 +66,31 @@ export function StateBanner() {
           </ul>
         </div>
       ))}
+      <p>Confirm them only if you or IT made this change. Otherwise ask IT to restore them from a backup.</p>
       <ErrorNotice error={error} />
       <button type="button" className="btn btn-secondary" disabled={busy} onClick={() => void confirm()}>
         Confirm these settings…
       </button>
-    </Notice>
+      <p className="muted">Code: STATE_TAMPERED</p>
+    </>
+  );
+  if (!headline)
+    return (
+      <Notice tone="error" title="Coffer’s settings were changed outside Coffer">
+        {body}
+      </Notice>
+    );
+  // The Overview's headline (a heading, first on the page) and its one alert.
+  return (
+    <section
+      className="notice notice-error overview-headline"
+      role="alert"
+      aria-labelledby="overview-headline-h"
+      data-testid="overview-headline"
+      data-tone={headline.tone}
+    >
+      <h2 id="overview-headline-h">{headline.title}</h2>
+      <div className="notice-body">{body}</div>
+    </section>
   );
 }
