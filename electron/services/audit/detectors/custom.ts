@@ -7,8 +7,9 @@
  *    back to its linear-time engine for that match (flag set below, process-wide, before any policy regex
  *    is compiled). A pattern that the linear engine cannot run (back-references, look-around, very large
  *    counted repetition) could not fall back, so it is rejected when the policy is loaded.
- * 2. The text is matched in chunks of at most CHUNK characters (cut at a line break), and a pattern that
- *    spends more than `budgetMs` on one text throws AUDIT_PATTERN_SLOW instead of holding the worker.
+ * 2. The text is matched in windows of CHUNK characters (each read OVERLAP further, so that no match is cut),
+ *    and a pattern that spends more than `budgetMs` on one text throws AUDIT_PATTERN_SLOW instead of
+ *    holding the worker.
  */
 import v8 from 'node:v8';
 import { CofferError } from '../../../../crypto/errors.js';
@@ -23,7 +24,7 @@ export interface CompiledPattern {
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,39}$/i;
 const MAX_SOURCE = 500;
-/** Characters matched in one go: a match never spans chunks, except a match longer than a line. */
+/** Characters whose matches are counted in one go (a window; see OVERLAP for matches across its end). */
 export const CHUNK = 64 * 1024;
 /** Time one pattern may spend on one text (one countFindings call) before it is given up as too slow. */
 export const PATTERN_BUDGET_MS = 5_000;
@@ -78,8 +79,65 @@ export function compilePatterns(
 }
 
 /**
- * Counts the matches of one pattern in `text` (from `start` to `end`), chunk by chunk, within `budgetMs`
- * for the file, of which `spentMs` went on its earlier pieces (FindingCounter).
+ * Longest policy match (characters) counted across the end of a match window or of a streamed piece: each
+ * window is read OVERLAP characters past its end, so a match that starts in it is seen whole. The windows
+ * used to be cut at a line break, or anywhere on a line longer than CHUNK (minified JSON), and the match
+ * that straddled the cut was lost.
+ */
+export const OVERLAP = 4 * 1024;
+
+/**
+ * Counts the non-overlapping matches of `c` that START in text[from, stop), as one /g search over the whole
+ * text would, reading text up to `limit` (>= stop; past `stop` only to finish a match). Window by window
+ * (CHUNK characters, plus OVERLAP), within `budgetMs` for the file of which `spentMs` is already spent.
+ * `next`: where a later search resumes (>= stop: past the end of a match that crossed `stop`). The
+ * character before `from` is given to the regex as context (for \b and ^ with the m flag), never matched.
+ */
+export function countPatternRange(
+  text: string,
+  c: CompiledPattern,
+  from: number,
+  stop: number,
+  limit: number,
+  budgetMs = PATTERN_BUDGET_MS,
+  spentMs = 0,
+): { n: number; next: number } {
+  const re = c.re;
+  const started = performance.now();
+  let n = 0;
+  while (from < stop) {
+    const bound = Math.min(stop, from + CHUNK);
+    const context = from > 0 ? 1 : 0;
+    const base = from - context;
+    const window = text.slice(base, Math.min(limit, bound + OVERLAP));
+    let next = bound;
+    re.lastIndex = context;
+    for (let m = re.exec(window); m !== null; m = re.exec(window)) {
+      const at = base + m.index;
+      if (at >= bound) break; // the next window's (or the next piece's) to count
+      // An empty match ("\b", "a|") is not a finding, and must not stop the loop from moving on.
+      if (m[0].length === 0) {
+        re.lastIndex++;
+        continue;
+      }
+      n++;
+      next = Math.max(bound, at + m[0].length);
+    }
+    from = next;
+    if (spentMs + performance.now() - started > budgetMs) {
+      throw new CofferError(
+        'AUDIT_PATTERN_SLOW',
+        `Policy customerDataPatterns "${c.name}" took over ${budgetMs / 1000} s on one file and was stopped.`,
+        'Simplify the pattern (avoid nested repetition such as (a+)+), then scan again.',
+      );
+    }
+  }
+  return { n, next: from };
+}
+
+/**
+ * Counts the matches of one pattern in `text` (those that start from `start` to `end`), window by window,
+ * within `budgetMs` for the file, of which `spentMs` went on its earlier pieces.
  */
 export function countCustom(
   text: string,
@@ -89,31 +147,5 @@ export function countCustom(
   end = text.length,
   spentMs = 0,
 ): number {
-  const re = c.re;
-  const started = performance.now();
-  let n = 0;
-  let from = start;
-  while (from < end) {
-    let to = Math.min(end, from + CHUNK);
-    if (to < end) {
-      const nl = text.lastIndexOf('\n', to);
-      if (nl > from) to = nl + 1;
-    }
-    const chunk = text.slice(from, to);
-    re.lastIndex = 0;
-    for (let m = re.exec(chunk); m !== null; m = re.exec(chunk)) {
-      // An empty match ("\b", "a|") is not a finding, and must not stop the loop from moving on.
-      if (m[0].length === 0) re.lastIndex++;
-      else n++;
-    }
-    from = to;
-    if (spentMs + performance.now() - started > budgetMs) {
-      throw new CofferError(
-        'AUDIT_PATTERN_SLOW',
-        `Policy customerDataPatterns "${c.name}" took over ${budgetMs / 1000} s on one file and was stopped.`,
-        'Simplify the pattern (avoid nested repetition such as (a+)+), then scan again.',
-      );
-    }
-  }
-  return n;
+  return countPatternRange(text, c, start, end, end, budgetMs, spentMs).n;
 }

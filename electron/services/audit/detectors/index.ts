@@ -11,7 +11,14 @@
  * What each built-in detector counts is written in detectors/README.md.
  */
 import { scanBuiltIns } from './builtin.js';
-import { compilePatterns, countCustom, PATTERN_BUDGET_MS, type CompiledPattern } from './custom.js';
+import {
+  compilePatterns,
+  countCustom,
+  countPatternRange,
+  OVERLAP,
+  PATTERN_BUDGET_MS,
+  type CompiledPattern,
+} from './custom.js';
 
 export { makeFinder, FindStream, type Finder } from './find.js';
 export { RG_PATTERNS } from './rg-patterns.js';
@@ -105,9 +112,12 @@ function afterLastDelimiter(text: string): number {
 }
 
 /**
- * Counts findings over a text given in chunks (e.g. a 1 GB CSV decoded piece by piece). A chunk is scanned up
- * to its last line break; the rest is carried into the next chunk, so a value is never cut in two (values
- * never span a line). A line longer than `maxCarry` characters is cut at a space, at worst anywhere.
+ * Counts findings over a text given in chunks (e.g. a 1 GB CSV decoded piece by piece). The built-ins: a
+ * chunk is scanned up to its last line break; the rest is carried into the next chunk, so a value is never
+ * cut in two (values never span a line). A line longer than `maxCarry` characters is cut at a field
+ * delimiter, else at a space, at worst anywhere. The policy patterns are not cut there (a pattern may hold
+ * a delimiter, e.g. a JSON key and its value): they read the text as it comes, each match counted where it
+ * starts, with OVERLAP characters kept for a match that runs into the next chunk (custom.ts).
  */
 export class FindingCounter {
   private carry = '';
@@ -115,12 +125,53 @@ export class FindingCounter {
   /** Time each policy pattern has taken on this file so far (its budget is per file, not per piece). */
   private readonly spent: number[] = [];
 
+  /** The policy patterns' unread text (at most ~OVERLAP characters between pushes) and where each resumes. */
+  private customText = '';
+  private readonly customFrom: number[];
+
   constructor(
     private readonly detectors: Detectors,
     private readonly maxCarry = 64 * 1024,
-  ) {}
+  ) {
+    this.customFrom = detectors.custom.map(() => 0);
+  }
+
+  private pushCustom(text: string): void {
+    if (this.detectors.custom.length === 0) return;
+    this.customText += text;
+    if (this.customText.length > 2 * OVERLAP) this.countCustom(false);
+  }
+
+  /**
+   * Counts each policy pattern's matches that start before the last OVERLAP characters (all of them when
+   * `final`) and keeps the text from where the furthest-behind pattern resumes (one character before it,
+   * as the regex's context).
+   */
+  private countCustom(final: boolean): void {
+    const text = this.customText;
+    const stop = final ? text.length : text.length - OVERLAP;
+    let keep = text.length;
+    this.detectors.custom.forEach((c, i) => {
+      const from = this.customFrom[i] ?? 0;
+      let next = from;
+      if (from < stop) {
+        const before = this.spent[i] ?? 0;
+        const started = performance.now();
+        const r = countPatternRange(text, c, from, stop, text.length, PATTERN_BUDGET_MS, before);
+        this.spent[i] = before + performance.now() - started;
+        if (r.n > 0) this.totals[c.name] = (this.totals[c.name] ?? 0) + r.n;
+        next = r.next;
+      }
+      this.customFrom[i] = next;
+      keep = Math.min(keep, Math.max(0, next - 1));
+    });
+    if (final) return;
+    this.customText = text.slice(keep);
+    for (let i = 0; i < this.customFrom.length; i++) this.customFrom[i] = (this.customFrom[i] ?? 0) - keep;
+  }
 
   push(text: string): void {
+    this.pushCustom(text);
     const last = text.lastIndexOf('\n');
     if (last < 0) {
       if (this.carry.length + text.length > this.maxCarry && this.cutInPlace(text)) return;
@@ -132,8 +183,8 @@ export class FindingCounter {
     // last, unfinished line carried.
     const first = text.indexOf('\n');
     const head = this.carry + text.slice(0, first + 1);
-    countInto(head, 0, head.length, this.detectors, this.totals, this.spent);
-    if (last > first) countInto(text, first + 1, last + 1, this.detectors, this.totals, this.spent);
+    scanBuiltIns(head, this.totals);
+    if (last > first) scanBuiltIns(text, this.totals, first + 1, last + 1);
     this.carry = text.slice(last + 1);
   }
 
@@ -148,8 +199,8 @@ export class FindingCounter {
     if (cut === 0) return false;
     const first = afterFirstDelimiter(text);
     const head = this.carry + text.slice(0, first);
-    countInto(head, 0, head.length, this.detectors, this.totals, this.spent);
-    if (cut > first) countInto(text, first, cut, this.detectors, this.totals, this.spent);
+    scanBuiltIns(head, this.totals);
+    if (cut > first) scanBuiltIns(text, this.totals, first, cut);
     this.carry = text.slice(cut);
     return true;
   }
@@ -165,15 +216,17 @@ export class FindingCounter {
     if (cut === 0) cut = all.length;
     // Scanned as a string of its own, so the range rule (whole lines) does not apply.
     const head = all.slice(0, cut);
-    countInto(head, 0, head.length, this.detectors, this.totals, this.spent);
+    scanBuiltIns(head, this.totals);
     this.carry = all.slice(cut);
   }
 
   /** Scans what is left and returns the totals. */
   end(): Findings {
     const rest = this.carry;
-    if (rest.length > 0) countInto(rest, 0, rest.length, this.detectors, this.totals, this.spent);
+    if (rest.length > 0) scanBuiltIns(rest, this.totals);
     this.carry = '';
+    this.countCustom(true);
+    this.customText = '';
     return { ...this.totals };
   }
 }

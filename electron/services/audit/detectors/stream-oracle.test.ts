@@ -1,0 +1,72 @@
+/**
+ * Adversarial review (issue 11): counts over a text given in pieces, or over a text longer than one match
+ * window, against an oracle that needs no cutting at all: for a policy pattern, the number of matches of its
+ * regex over the whole text in one go; for the built-ins, countFindings on the whole text in one call.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CHUNK } from './custom.js';
+import { countFindings, FindingCounter, makeDetectors, type Findings } from './index.js';
+
+/** Non-overlapping matches of `regex` over all of `text` (what /g finds in one go). */
+function oracle(text: string, regex: string): number {
+  return text.match(new RegExp(regex, 'g'))?.length ?? 0;
+}
+
+function streamed(text: string, det: ReturnType<typeof makeDetectors>, piece: number, offset = 0): Findings {
+  const counter = new FindingCounter(det);
+  if (offset > 0) counter.push(text.slice(0, offset));
+  for (let at = offset; at < text.length; at += piece) counter.push(text.slice(at, at + piece));
+  return counter.end();
+}
+
+describe('policy patterns on long lines (adversarial review)', () => {
+  it('a match across the 64 Ki match window of a line without line breaks counts once', () => {
+    const det = makeDetectors([{ name: 'customer-id', regex: 'CUST-\\d{6}' }]);
+    // The window was cut at CHUNK when the line had no '\n': the match straddling it was lost.
+    for (const before of [CHUNK - 11, CHUNK - 5, CHUNK - 1, 2 * CHUNK - 7]) {
+      const text = `${'x'.repeat(before)} CUST-000123 ${'y'.repeat(100)}`;
+      expect(countFindings(text, det), `value at ${before}`).toEqual({
+        'customer-id': oracle(text, 'CUST-\\d{6}'),
+      });
+    }
+  });
+
+  it('a pattern that holds field delimiters counts every match of a minified JSON read in 256 Ki pieces', () => {
+    // A JSON key with its value is the natural policy pattern for JSON exports; the counter cut each piece of
+    // a long line at its first and last field delimiter ('"', ',', '}'), which split such a match in two.
+    const regex = '"cid":"\\d{5}"';
+    const det = makeDetectors([{ name: 'cid', regex }]);
+    const rows = Array.from({ length: 40_000 }, (_, i) => ({
+      cid: String(10_000 + i),
+      note: 'n'.repeat(i % 23),
+    }));
+    const text = JSON.stringify(rows);
+    expect(text.length).toBeGreaterThan(4 * 256 * 1024);
+    const want = oracle(text, regex);
+    expect(want).toBe(40_000);
+    for (const offset of [0, 1, 7, 13, 100]) {
+      expect(streamed(text, det, 256 * 1024, offset), `offset ${offset}`).toEqual({ cid: want });
+    }
+  });
+
+  it('gives the regex oracle count wherever pieces of one long line are cut', () => {
+    const regex = '[Kk]unde;\\d{4}';
+    const det = makeDetectors([{ name: 'kunde', regex }]);
+    const text = Array.from({ length: 3_000 }, (_, i) => `Kunde;${1000 + i};x|`).join('');
+    const want = oracle(text, regex);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: text.length }), { maxLength: 16 }), (cuts) => {
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        const counter = new FindingCounter(det, 64);
+        let from = 0;
+        for (const p of [...points, text.length]) {
+          counter.push(text.slice(from, p));
+          from = p;
+        }
+        expect(counter.end()).toEqual({ kunde: want });
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
