@@ -300,9 +300,14 @@ function buildTray(built: BuiltApp): Tray {
       ]),
     );
   };
-  const refreshOnce = coalesce(refresh, (e) => {
-    log(`tray: ${String(e)}`);
-  });
+  // At most one refresh every 2 s: auto-protect announces every batch it protects.
+  const refreshOnce = coalesce(
+    refresh,
+    (e) => {
+      log(`tray: ${String(e)}`);
+    },
+    2_000,
+  );
   void refreshOnce();
   built.onChange(() => void refreshOnce());
   // Some changes come with no event (a lock file going stale, the status cache's own rescans), and files that

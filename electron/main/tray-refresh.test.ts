@@ -41,6 +41,35 @@ describe('coalesce', () => {
     await next;
   });
 
+  it('spaces refreshes during a storm of change events, and still answers the last one', async () => {
+    // Auto-protect emits 'activity' and 'folders' for every batch: a big copy is a change every few ms, and
+    // each refresh makes the status cache sweep every directory of every folder.
+    let runs = 0;
+    let sawLast = false;
+    let last = false;
+    const refresh = coalesce(
+      () => {
+        runs++;
+        sawLast = last;
+        return Promise.resolve();
+      },
+      () => undefined,
+      200,
+    );
+    const calls: Promise<void>[] = [];
+    const start = performance.now();
+    while (performance.now() - start < 1_000) {
+      calls.push(refresh());
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    last = true;
+    calls.push(refresh());
+    await Promise.all(calls);
+    expect(runs).toBeGreaterThanOrEqual(2);
+    expect(runs).toBeLessThanOrEqual(8); // ~1 s / 200 ms, not one per event (~150)
+    expect(sawLast).toBe(true);
+  });
+
   it('keeps refreshing after a failed refresh, and reports the failure', async () => {
     const errors: unknown[] = [];
     let n = 0;
