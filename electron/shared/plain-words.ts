@@ -35,9 +35,40 @@ const WORDS: [RegExp, string][] = [
   [/\b(?:recipient )?stanzas?\b/gi, 'key slot'],
 ];
 
-/** One message said plainly: errno turned into words, developer terms replaced. */
+/**
+ * The CLI's hints name commands to type (`coffer protect`, `find / -samefile FILE`); on a screen they say
+ * what to do in the app. The hints an employee meets most (why a file stayed in the clear, a code to make
+ * again, a key to restore) get their own words; any other command is left to the helpdesk (COMMAND below).
+ */
+const STEPS: [RegExp, string][] = [
+  [
+    /`coffer encrypt --replace FILE` protects it over the old \.coffer;/g,
+    'delete the old .coffer file and protect the folder again;',
+  ],
+  [/\(`find \/ -samefile FILE` lists them\)/g, '(the helpdesk can find them)'],
+  [
+    /Run `coffer protect` on its folder: it removes what Coffer made and lists what it did not\./g,
+    'Protect its folder again: Coffer removes what it made and lists what it did not.',
+  ],
+  [
+    /Run `coffer protect` on its folder \(the app protects new files by itself\)\./g,
+    'Coffer protects it by itself shortly, or protect its folder now.',
+  ],
+  [/Run `coffer recovery code` to make [^.]*\./g, 'Make a new recovery code on the Recovery page.'],
+  [
+    /Restore the device key with `coffer restore-device`/g,
+    'Restore your key on the Recovery page (with your recovery code) or ask the helpdesk',
+  ],
+];
+/** Any command left: the helpdesk runs it. */
+const COMMAND = /`(?:coffer|find) [^`]*`/g;
+
+/** One message said plainly: errno turned into words, developer terms and commands replaced. */
 export function plainMessage(text: string): string {
-  let out = text.replace(ERRNO_MESSAGE, (_whole, code: string) => ERRNO[code] ?? 'the drive refused it');
+  let out = text;
+  for (const [pattern, words] of STEPS) out = out.replace(pattern, words);
+  out = out.replace(COMMAND, 'the helpdesk’s command line');
+  out = out.replace(ERRNO_MESSAGE, (_whole, code: string) => ERRNO[code] ?? 'the drive refused it');
   // A bare "EACCES" left over (e.g. "failed with EACCES").
   out = out.replace(/\b(E[A-Z]{3,})\b/g, (whole, code: string) => ERRNO[code] ?? whole);
   for (const [pattern, words] of WORDS)

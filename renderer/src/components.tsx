@@ -6,6 +6,7 @@ import { useConfirm, type ConfirmOptions } from './confirm.js';
 import { explain, titleFor } from './explain.js';
 import { formatBytes, formatEta, plural, progressPercent } from './format.js';
 import { printable } from '@shared/printable.js';
+import { plainMessage } from '@shared/plain-words.js';
 
 export function PageHeader({ title, lead, actions }: { title: string; lead?: string; actions?: ReactNode }) {
   return (
@@ -107,8 +108,8 @@ export function FileErrors({ errors }: { errors: FileError[] }) {
         {errors.map((e) => (
           <li key={`${e.path}:${e.code}`}>
             <span className="path">{printable(e.path)}</span> — <strong>{titleFor(e.code)}</strong>:{' '}
-            {printable(e.message)}
-            {e.hint ? <span className="muted"> {e.hint}</span> : null}
+            {printable(plainMessage(e.message))}
+            {e.hint ? <span className="muted"> {plainMessage(e.hint)}</span> : null}
           </li>
         ))}
       </ul>

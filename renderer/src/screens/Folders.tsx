@@ -6,6 +6,7 @@ import { baseName, formatBytes, formatWhen, plural, runOutcomeText } from '../fo
 import { useLoad, useRuns } from '../hooks.js';
 import { folderFromHash } from '../screens.js';
 import { printable } from '@shared/printable.js';
+import { plainMessage } from '@shared/plain-words.js';
 
 export function Folders({ browse }: { browse: (folderId: string) => void }) {
   const folders = useLoad(() => call('listFolders', {}), ['folders']);
@@ -107,8 +108,9 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                         .slice(0, 10)
                         .map((c) => (
                           <li key={c.path}>
-                            <span className="path">{printable(c.path)}</span> — {printable(c.message)}
-                            {c.hint ? <span className="muted"> {c.hint}</span> : null}
+                            <span className="path">{printable(c.path)}</span> —{' '}
+                            {printable(plainMessage(c.message))}
+                            {c.hint ? <span className="muted"> {plainMessage(c.hint)}</span> : null}
                           </li>
                         ))}
                     </ul>
