@@ -4,23 +4,7 @@
  * the stable codes (ESCROW_COPY_FAILED, …) are kept in the text, since the helpdesk searches for them.
  */
 
-/** What a raw Node error code means, for a person. */
-const ERRNO: Record<string, string> = {
-  EACCES: 'Coffer is not allowed to write there',
-  EPERM: 'Coffer is not allowed to write there',
-  EROFS: 'the drive is read-only',
-  ENOSPC: 'the drive is full',
-  EDQUOT: 'the drive is full (quota)',
-  EISDIR: 'a folder is in the way',
-  ENOTDIR: 'a file is in the way of a folder',
-  ENOENT: 'it is no longer there',
-  EBUSY: 'it is in use by another program',
-  ELOOP: 'a link is in the way',
-  EEXIST: 'something is already there',
-  EIO: 'the drive could not be read or written',
-  ETIMEDOUT: 'the drive did not answer',
-  ENOTCONN: 'the network drive is not connected',
-};
+import { UNKNOWN_ERRNO_WORDS, codeInWords } from './code-words.js';
 
 /** `EACCES: permission denied, open '/x/y'` and `EISDIR: illegal operation on a directory, rename 'a' -> 'b'`. */
 const ERRNO_MESSAGE = /\b(E[A-Z]{2,}): [^,()]*?, [a-z]+ '[^']*'(?: -> '[^']*')?/g;
@@ -68,9 +52,9 @@ export function plainMessage(text: string): string {
   let out = text;
   for (const [pattern, words] of STEPS) out = out.replace(pattern, words);
   out = out.replace(COMMAND, 'the helpdesk’s command line');
-  out = out.replace(ERRNO_MESSAGE, (_whole, code: string) => ERRNO[code] ?? 'the drive refused it');
+  out = out.replace(ERRNO_MESSAGE, (_whole, code: string) => codeInWords(code) ?? UNKNOWN_ERRNO_WORDS);
   // A bare "EACCES" left over (e.g. "failed with EACCES").
-  out = out.replace(/\b(E[A-Z]{3,})\b/g, (whole, code: string) => ERRNO[code] ?? whole);
+  out = out.replace(/\b(E[A-Z]{3,})\b/g, (whole, code: string) => codeInWords(code) ?? whole);
   for (const [pattern, words] of WORDS)
     out = out.replace(pattern, (found) =>
       /^[A-Z]/.test(found) ? words.charAt(0).toUpperCase() + words.slice(1) : words,

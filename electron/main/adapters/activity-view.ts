@@ -9,44 +9,10 @@ import path from 'node:path';
 import { securityEventOf } from '../../services/audit-log/activity-events.js';
 import { toCofferError } from '../../services/fs-errors.js';
 import { matchesFilter, serializeActivity } from '../../shared/activity-view.js';
+import { UNKNOWN_ERRNO_WORDS, codeInWords } from '../../shared/code-words.js';
 import { plainMessage } from '../../shared/plain-words.js';
 import type { ActivityEntry, ActivityFilter, TrailCheck } from '../../shared/contract.js';
 import type { ActivityPort } from '../ports.js';
-
-/** Node's errno names and Coffer's codes, as a person would say them. */
-const WORDS: Record<string, string> = {
-  ENOENT: 'not found',
-  EACCES: 'permission denied',
-  EPERM: 'not permitted',
-  EBUSY: 'in use by another app',
-  ENOSPC: 'the disk is full',
-  EDQUOT: 'the disk quota is used up',
-  EROFS: 'the disk is read-only',
-  EEXIST: 'already exists',
-  EISDIR: 'is a folder',
-  ENOTDIR: 'not a folder',
-  ELOOP: 'is a link',
-  EIO: 'the disk reported an error',
-  EXDEV: 'on another disk',
-  EMFILE: 'too many open files',
-  ENAMETOOLONG: 'name too long',
-  NOT_FOUND: 'not found',
-  PERMISSION_DENIED: 'permission denied',
-  FILE_LOCKED: 'in use by another app',
-  DISK_FULL: 'the disk is full',
-  SOURCE_CHANGED: 'changed while Coffer read it',
-  AUTH_FAILED: 'damaged or tampered with',
-  HEADER_AUTH_FAILED: 'altered',
-  NO_MATCHING_KEY: 'locked with another key',
-  HARD_LINK: 'has another name (hard link)',
-  IN_USE: 'in use by another app',
-  CONFLICT: 'a conflict copy',
-  SYMLINK: 'is a link',
-  STATE_TAMPERED: 'settings changed outside Coffer',
-  POLICY_FORBIDS: 'not allowed by your organization',
-  POLICY_INVALID: 'your organization’s policy cannot be read',
-  CANCELLED: 'cancelled',
-};
 
 /** `.name.coffer.tmp-0123456789ab` and friends (safe-file's temp names, FORMAT.md §9). */
 const TEMP_NAME = /(?:[^\s'"]*[/\\])?[^\s'"/\\]*\.(?:coffer\.)?tmp-[0-9a-f]{6,}[^\s'"/\\]*/g;
@@ -56,13 +22,13 @@ export function plainDetail(detail: string): string {
   // `ENOENT: no such file or directory, open '/x'` → `not found: /x`
   text = text.replace(
     /\b(E[A-Z]{2,})(?::[^,;]*)?,\s*[a-z]+\s+'([^']*)'(?:\s*->\s*'[^']*')?/g,
-    (_m, code: string, file: string) => `${WORDS[code] ?? 'could not be read'}: ${file}`,
+    (_m, code: string, file: string) => `${codeInWords(code) ?? UNKNOWN_ERRNO_WORDS}: ${file}`,
   );
   // `CODE: message` at the start (handlers.ts `recorded`): the message says it.
   text = text.replace(/^[A-Z][A-Z0-9_]{2,}: /, '');
   // `path: CODE` in a run's problem list.
   text = text.replace(/: ([A-Z][A-Z0-9_]{2,})\b/g, (m, code: string) => {
-    const words = WORDS[code];
+    const words = codeInWords(code);
     return words === undefined ? m : `: ${words}`;
   });
   text = text.replace(/\(\s*errno\s*-?\d+\s*\)/gi, '').trim();
