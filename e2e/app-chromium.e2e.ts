@@ -443,6 +443,19 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
     const table = page.getByRole('table', { name: 'Files and the keys that open them' });
     await table.waitFor();
     expect(await table.getByText(orgKeyId).count()).toBe(2);
+    // For a helpdesk person (issue 12 item 6): names in the folder chosen (full path on hover), whose key
+    // each slot is ("device"/"recovery" are the format's words), no temp path on the page.
+    const ledger = table.getByRole('cell', { name: 'ledger.csv.coffer', exact: true });
+    expect([
+      path.join(lost, 'ledger.csv.coffer'),
+      path.join(fs.realpathSync(lost), 'ledger.csv.coffer'),
+    ]).toContain(await ledger.getAttribute('title'));
+    expect(await table.getByText('Organization recovery key').count()).toBe(2);
+    expect(await table.getByText('Key of the user’s laptop').count()).toBe(2);
+    const listed = (await table.textContent()) ?? '';
+    expect(listed).not.toContain(work);
+    expect(await table.getByText('device', { exact: true }).count()).toBe(0);
+    expect(await table.getByText('recovery', { exact: true }).count()).toBe(0);
     await h.screenshot('11-helpdesk-inspected');
 
     h.dialogs.answer(restored);

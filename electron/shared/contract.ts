@@ -229,7 +229,8 @@ export interface Progress {
 export interface FileInspection {
   path: string;
   name: string;
-  stanzas: { kind: 'device' | 'recovery' | 'unknown'; keyId: KeyIdText }[];
+  /** `thisDevice`: a device key slot for this laptop's own key (the helpdesk's table says so). */
+  stanzas: { kind: 'device' | 'recovery' | 'unknown'; keyId: KeyIdText; thisDevice?: boolean }[];
   /** True when the loaded organization key (helpdesk) or this device's key opens it. */
   opensWithLoadedKey: boolean;
   opensOnThisDevice: boolean;

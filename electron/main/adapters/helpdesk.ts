@@ -85,7 +85,11 @@ export class HelpdeskAdapter implements HelpdeskPort {
         const fd = fs.openSync(file, 'r');
         try {
           const info = inspectFd(fd);
-          const stanzas = info.stanzas.map((s) => ({ kind: s.kind, keyId: s.keyId }));
+          const stanzas = info.stanzas.map((s) =>
+            s.kind === 'device' && s.keyId === deviceKeyId
+              ? { kind: s.kind, keyId: s.keyId, thisDevice: true }
+              : { kind: s.kind, keyId: s.keyId },
+          );
           return {
             ...base,
             stanzas,

@@ -7,6 +7,8 @@ import { useLoad, useRuns } from '../hooks.js';
 import { RestoreOutcome, RestoreWithKey } from './RestoreKey.js';
 import { PrintKitButton } from './RecoveryKit.js';
 import { printable } from '@shared/printable.js';
+import { baseName } from '../format.js';
+import { keyLabel, namesInFolder } from './helpdesk-files.js';
 
 /**
  * Helpdesk restore: load the organization recovery key file with its passphrase (the loaded key's ID is
@@ -26,6 +28,7 @@ export function Helpdesk() {
   const run = runId ? runs.get(runId) : undefined;
   const restorable = files?.filter((f) => f.opensWithLoadedKey) ?? [];
   const protectRun = restored?.protectRunId ? runs.get(restored.protectRunId) : undefined;
+  const shown = namesInFolder(files?.map((f) => f.path) ?? []);
 
   return (
     <>
@@ -152,42 +155,52 @@ export function Helpdesk() {
           files.length === 0 ? (
             <Notice tone="info" title="No Coffer files found there" />
           ) : (
-            <table className="table" aria-label="Files and the keys that open them">
-              <thead>
-                <tr>
-                  <th scope="col">File</th>
-                  <th scope="col">Opens with key IDs</th>
-                  <th scope="col">With the loaded key</th>
-                </tr>
-              </thead>
-              <tbody>
-                {files.map((f) => (
-                  <tr key={f.path}>
-                    <td className="path">{printable(f.path)}</td>
-                    <td>
-                      {f.stanzas.map((s) => (
-                        <div key={`${s.kind}:${s.keyId}`}>
-                          <code className={`key-id ${s.keyId === keyId ? 'match' : ''}`}>{s.keyId}</code>{' '}
-                          <span className="muted">{s.kind}</span>
-                        </div>
-                      ))}
-                      {f.error ? (
-                        <span className="error-text">
-                          {explain(f.error).title}: {printable(f.error.message)}
-                        </span>
-                      ) : null}
-                    </td>
-                    <td>
-                      {f.opensWithLoadedKey ? (
-                        <span className="pill pill-ok">Yes</span>
-                      ) : (
-                        <span className="pill pill-warn">No</span>
-                      )}
-                    </td>
+            <>
+              <p className="muted">
+                In the folder{' '}
+                <span className="path" title={printable(shown.folder)}>
+                  {printable(baseName(shown.folder))}
+                </span>
+              </p>
+              <table className="table" aria-label="Files and the keys that open them">
+                <thead>
+                  <tr>
+                    <th scope="col">File</th>
+                    <th scope="col">Keys that open it</th>
+                    <th scope="col">With the loaded key</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {files.map((f, i) => (
+                    <tr key={f.path}>
+                      <td className="path" title={printable(f.path)}>
+                        {printable(shown.names[i] ?? f.path)}
+                      </td>
+                      <td>
+                        {f.stanzas.map((s) => (
+                          <div key={`${s.kind}:${s.keyId}`}>
+                            {keyLabel(s)}{' '}
+                            <code className={`key-id ${s.keyId === keyId ? 'match' : ''}`}>{s.keyId}</code>
+                          </div>
+                        ))}
+                        {f.error ? (
+                          <span className="error-text">
+                            {explain(f.error).title}: {printable(f.error.message)}
+                          </span>
+                        ) : null}
+                      </td>
+                      <td>
+                        {f.opensWithLoadedKey ? (
+                          <span className="pill pill-ok">Yes</span>
+                        ) : (
+                          <span className="pill pill-warn">No</span>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
           )
         ) : null}
       </section>
