@@ -86,9 +86,32 @@ export function addFindings(into: Findings, more: Readonly<Findings>): Findings 
   return into;
 }
 
-/** Char codes of , ; TAB " < > | } ] (FindingCounter.cutLongLine). */
+/**
+ * Char codes of , ; TAB " < > | } ] and CR (FindingCounter.cutLongLine): no value holds one. CR: a text
+ * with CR line ends (classic Mac) has no '\n' at all and is one long line to the counter.
+ */
 const FIELD_DELIMITER = new Uint8Array(128);
-for (const c of ',;\t"<>|}]') FIELD_DELIMITER[c.charCodeAt(0)] = 1;
+for (const c of ',;\t"<>|}]\r') FIELD_DELIMITER[c.charCodeAt(0)] = 1;
+
+/**
+ * Char codes that may end a part of a value that goes on after a space (builtin.ts: digit groups, an IBAN's
+ * or a NINO's groups, "(0)", "+44"): digits, upper-case letters and ( ) + - . /. A space after any other
+ * character (a lower-case word, an e-mail, non-ASCII) ends every value, so the text may be cut there.
+ */
+const MAY_GO_ON = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) MAY_GO_ON[c] = 1;
+for (let c = 65; c <= 90; c++) MAY_GO_ON[c] = 1;
+for (const c of '()+-./ ') MAY_GO_ON[c.charCodeAt(0)] = 1;
+
+/** Index just after the last space that no value crosses (see MAY_GO_ON); 0: none. */
+function afterLastSafeSpace(text: string): number {
+  for (let i = text.length - 1; i > 0; i--) {
+    if (text.charCodeAt(i) !== 32) continue;
+    const before = text.charCodeAt(i - 1);
+    if (before >= 128 || MAY_GO_ON[before] !== 1) return i + 1;
+  }
+  return 0;
+}
 
 /**
  * Index just after the last field delimiter of `text` (0: none). One backward pass that stops at the first
@@ -207,11 +230,14 @@ export class FindingCounter {
 
   /**
    * One huge line (minified JSON, a log): scanned up to its last field delimiter, which no value contains;
-   * a space only as a last resort (it may split a grouped card or IBAN), and anywhere at worst.
+   * else up to its last space that no value crosses (afterLastSafeSpace: prose, text with CR line ends
+   * before CR was a delimiter); any space only as a last resort (it may split a grouped card or IBAN), and
+   * anywhere at worst.
    */
   private cutLongLine(): void {
     const all = this.carry;
     let cut = afterLastDelimiter(all);
+    if (cut === 0) cut = afterLastSafeSpace(all);
     if (cut === 0) cut = all.lastIndexOf(' ') + 1;
     if (cut === 0) cut = all.length;
     // Scanned as a string of its own, so the range rule (whole lines) does not apply.

@@ -70,3 +70,45 @@ describe('policy patterns on long lines (adversarial review)', () => {
     );
   });
 });
+
+describe('built-ins on long lines without field delimiters (adversarial review)', () => {
+  const det = makeDetectors();
+  // Values grouped by spaces (an IBAN, a phone, a card) in prose: the counter cut a line longer than its
+  // carry at the last space, splitting the value there; old Mac text (CR line ends) is one such line.
+  const words = [
+    'the',
+    'client',
+    'paid',
+    'from',
+    'GB82 WEST 1234 5698 7654 32',
+    '+44 20 7946 0958',
+    '4111 1111 1111 1111',
+    'AB 12 34 56 C',
+    'é',
+    'Ref',
+    'ACME',
+    '2024',
+  ];
+  function prose(n: number, seed: number, end: string): string {
+    let s = seed;
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      s = (s * 1103515245 + 12345) & 0x7fffffff;
+      out.push(words[s % words.length] ?? '');
+      if (s % 17 === 0) out.push(end);
+    }
+    return out.join(' ');
+  }
+
+  it.each([
+    ['spaces only', ''],
+    ['CR line ends', '\r'],
+  ])('%s: the counts of one call, read in 256 Ki pieces', (_label, end) => {
+    const text = prose(200_000, 5, end);
+    expect(text.includes(',')).toBe(false);
+    const whole = countFindings(text, det);
+    expect(whole.iban).toBeGreaterThan(1000);
+    for (const offset of [0, 3, 11])
+      expect(streamed(text, det, 256 * 1024, offset), `offset ${offset}`).toEqual(whole);
+  });
+});
