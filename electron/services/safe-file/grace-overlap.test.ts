@@ -213,24 +213,3 @@ it('a program that opens the file after the busy check and writes after the remo
   expect(readFileSync(rescued[0]?.copy ?? '', 'utf8')).toBe('first,late');
   expect(decrypted(file + '.coffer')).toBe('first,');
 }, 20_000);
-
-it('a large removed plaintext is released off the command’s path, and no process holds it a few seconds later', async () => {
-  const dir = folder();
-  const file = join(dir, 'large.bin');
-  writeFileSync(file, Buffer.alloc(64 * 1024 * 1024, 7));
-  const { dev, ino } = statSync(file);
-  const files = new SafeFiles(sodium, { graceMs: 1000 });
-  files.encryptInPlace(file, {
-    ...keys(),
-    onProgress: () => {
-      sleep(1); // long enough in all: the period (counted from the read) is over at the end
-    },
-  });
-  expect(files.settle()).toEqual([]);
-  const probe = defaultProbe();
-  const end = Date.now() + 5000;
-  while (probe.holders([{ dev, ino, real: file }], { fresh: true }).size > 0 && Date.now() < end)
-    await new Promise((r) => setTimeout(r, 100));
-  expect(probe.holders([{ dev, ino, real: file }], { fresh: true }).size, 'still held').toBe(0);
-  expect(readdirSync(dir)).toEqual(['large.bin.coffer']);
-}, 30_000);

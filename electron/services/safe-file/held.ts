@@ -21,7 +21,6 @@
  * cannot see (another user's, hidepid) that opens the file in the instant between the busy check and the
  * removal and writes after `since + graceMs` (before this change: after the removal + `graceMs`).
  */
-import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, readFileSync, readSync, type Stats } from 'node:fs';
 import { extname } from 'node:path';
 import { writeFully } from '../../../crypto/file.js';
@@ -78,30 +77,6 @@ function changedSinceRead(now: Stats, read: Stats | null): boolean {
 
 /** A shorter deadline saves less than this: not worth a fresh scan of the system. */
 const MIN_SAVING_MS = 100;
-
-/** Plaintexts at least this large are released by a short-lived child (releaseLater). */
-const RELEASE_LATER_FROM = 64 * 1024 * 1024;
-
-/**
- * The last close of a removed plaintext frees its blocks and drops its cached pages, in the closing
- * process: ~0.3 s per 512 MiB here, a fifth of protecting it (issue 10 speed target). For a large one,
- * a detached `sleep 1` inherits the descriptor (at fork, before spawn returns), so this process's close is
- * not the last; the kernel frees the file when that child exits, after the command has answered. The file
- * is already unlinked and its check done: the child only delays the reclaim of its space by a second.
- * Returns false (the caller closes as usual) where that is not possible.
- */
-function releaseLater(fd: number, size: number): boolean {
-  if (size < RELEASE_LATER_FROM || process.platform === 'win32') return false;
-  try {
-    const child = spawn('sleep', ['1'], { detached: true, stdio: ['ignore', 'ignore', 'ignore', fd] });
-    if (child.pid === undefined) return false;
-    child.on('error', () => undefined);
-    child.unref();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -211,7 +186,6 @@ export class HeldPlaintexts {
         const now = fstatSync(h.fd);
         if (changed(now, h.baseline) || changedSinceRead(now, h.read))
           this.rescued.push(rescue(h, this.journal));
-        else releaseLater(h.fd, now.size);
       } finally {
         closeSync(h.fd);
         h.dir.release();
