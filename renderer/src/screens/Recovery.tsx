@@ -140,6 +140,21 @@ export function Recovery() {
               >
                 {data.personalCode.state === 'none' ? 'Make a recovery code' : 'Make a new code'}
               </ActionButton>
+              {/* A code not typed back at once (Back, the page left, Coffer closed) is confirmed from the
+                  paper later: the Overview's "Confirm the code" leads here, and a new code would void it. */}
+              {data.personalCode.state === 'unconfirmed' && data.personalCode.keyId ? (
+                <button
+                  type="button"
+                  className="btn btn-secondary"
+                  onClick={() => {
+                    setError(undefined);
+                    setNotice(undefined);
+                    setStep({ at: 'confirm', keyId: data.personalCode.keyId ?? '' });
+                  }}
+                >
+                  Type my code back…
+                </button>
+              ) : null}
               <ActionButton
                 onError={setError}
                 onAction={async () => {
