@@ -97,13 +97,14 @@ function atBorders(text: string, insert: string, shift: number, borders: number)
   return out.toString('utf8');
 }
 
-function protect(file: string, content: Buffer): string {
+function protect(file: string, content: Buffer, chunkSize?: number): string {
   fs.writeFileSync(file, content);
   const input = fs.openSync(file, 'r');
   const output = fs.openSync(`${file}.coffer`, 'wx');
   encryptFd(sodium, input, output, {
     recipients: [{ kind: 'device', key: deviceKey }],
     name: path.basename(file),
+    ...(chunkSize === undefined ? {} : { chunkSize }),
   });
   fs.closeSync(input);
   fs.closeSync(output);
@@ -130,9 +131,15 @@ describe('full scan vs whole-text oracle (adversarial review)', { timeout: 300_0
     const root = temp('corpus');
     /** path -> the text the oracle counts */
     const expected = new Map<string, string>();
-    const put = (name: string, text: string, bytes: Buffer = Buffer.from(text), encrypt = false): void => {
+    const put = (
+      name: string,
+      text: string,
+      bytes: Buffer = Buffer.from(text),
+      encrypt = false,
+      chunkSize?: number,
+    ): void => {
       const file = path.join(root, name);
-      expected.set(encrypt ? protect(file, bytes) : file, text);
+      expected.set(encrypt ? protect(file, bytes, chunkSize) : file, text);
       if (!encrypt) fs.writeFileSync(file, bytes);
     };
 
@@ -168,6 +175,7 @@ describe('full scan vs whole-text oracle (adversarial review)', { timeout: 300_0
     );
     // Protected: decrypted piece by piece (another chunk size), same oracle.
     put('protected.csv', base, Buffer.from(base), true);
+    put('protected-64k.csv', base, Buffer.from(base), true, 64 * 1024);
     put('protected.json', json.slice(0, 3 * P), Buffer.from(json.slice(0, 3 * P)), true);
 
     const audit = service(temp('app'), { customerDataPatterns: patterns });
@@ -194,3 +202,29 @@ describe('full scan vs whole-text oracle (adversarial review)', { timeout: 300_0
 function sorted(f: Findings): Findings {
   return Object.fromEntries(Object.entries(f).sort(([a], [b]) => a.localeCompare(b)));
 }
+
+describe(
+  'the text-or-binary decision does not depend on how a file is read (adversarial review)',
+  { timeout: 120_000 },
+  () => {
+    it('a NUL byte past the first 64 KiB: read in the clear (256 KiB pieces) as protected (64 KiB) and whole', async () => {
+      // sniffEncoding looked for a NUL in all of the first piece it was given: 256 KiB for a file in the clear,
+      // 64 KiB for a protected one, so the same CSV was "binary data" in the clear and read once protected.
+      const root = temp('nul');
+      const text = rows(2 * P, 9, ',', '\n');
+      const bytes = Buffer.from(text);
+      bytes[100_000] = 0;
+      const decoded = bytes.toString('utf8');
+      fs.writeFileSync(path.join(root, 'clear.csv'), bytes);
+      const sealed = protect(path.join(root, 'sealed.csv'), bytes, 64 * 1024);
+      const audit = service(temp('app'), {});
+      const report = await audit.scan([root]);
+      await audit.close();
+      const want = countFindings(decoded, makeDetectors());
+      expect(want.email).toBeGreaterThan(100);
+      expect(report.skipped).toEqual([]);
+      expect(report.files.find((f) => f.path === sealed)?.findings).toEqual(want);
+      expect(report.files.find((f) => f.path === path.join(root, 'clear.csv'))?.findings).toEqual(want);
+    });
+  },
+);

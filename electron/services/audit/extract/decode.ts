@@ -16,8 +16,12 @@ export function sniffEncoding(sample: Uint8Array): { encoding: Encoding; skip: n
   if (sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf) return { encoding: 'utf-8', skip: 3 };
   if (sample[0] === 0xff && sample[1] === 0xfe) return { encoding: 'utf-16le', skip: 2 };
   if (sample[0] === 0xfe && sample[1] === 0xff) return { encoding: 'utf-16be', skip: 2 };
-  if (sample.indexOf(0) >= 0) {
-    const utf16 = utf16WithoutBom(sample.subarray(0, SAMPLE));
+  // The first SAMPLE bytes only, however many the caller holds: a stream decoder is given its first piece
+  // (256 KiB in the clear, a protected file's chunk), and a NUL past SAMPLE made the same file binary or not
+  // depending on how it was read.
+  const head = sample.subarray(0, SAMPLE);
+  if (head.indexOf(0) >= 0) {
+    const utf16 = utf16WithoutBom(head);
     return utf16 === undefined ? { reason: BINARY } : { encoding: utf16, skip: 0 };
   }
   // Streaming decode: a multi-byte character cut by the sample's end is held back, not counted as bad.
