@@ -147,9 +147,14 @@ describe.skipIf(skipReason !== null)('the app in Chromium over the real services
       await card.getByText('1 file in the clear').waitFor({ timeout: 15_000 });
       await card
         .getByRole('list', { name: /^In the clear in / })
-        .getByText(/other hard link/)
+        .getByText(/also has another name on this computer \(a hard link\)/)
         .waitFor();
       const listed = await card.getByRole('list', { name: /^In the clear in / }).textContent();
+      // Plain words for an employee (issue 12 item 6): named in its folder, what to do in the app or the file
+      // manager; no full path, no command to type (the helpdesk's: docs/HELPDESK.md).
+      expect(listed).not.toContain(work);
+      expect(listed).not.toMatch(/samefile|find \/|`/);
+      expect(listed).toMatch(/delete it in your file manager.*Protect now/);
       expect(listed).not.toContain('\u202E');
       expect(listed).toContain('shared\\u{202E}txt.doc');
       await page.getByRole('link', { name: 'Overview' }).click();

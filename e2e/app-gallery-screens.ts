@@ -250,7 +250,7 @@ export const GALLERY: GalleryScreen[] = [
       fs.writeFileSync(file, 'Widget 12.50\n');
       fs.linkSync(file, path.join(g.work, 'price-list-copy.txt'));
       await g.open('folders', 'Folders');
-      await g.sees(/other hard link/);
+      await g.sees(/also has another name/);
     },
   },
   {

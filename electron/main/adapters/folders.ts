@@ -17,6 +17,7 @@ import { runVerdict } from '../../services/folders/clear-state.js';
 import type { StatusCache } from '../../services/folders/status-cache.js';
 import type { FileIssue, RunReport } from '../../services/folders/types.js';
 import type { EditWorkspace } from '../../services/folders/workspace.js';
+import { fileErrorForPeople } from './file-issue-words.js';
 import { ESCROW_COPY_NAME } from '../../services/keys/folder-escrow.js';
 import { PROTECTED_SUFFIX, isProtectedName, isTempName } from '../../services/safe-file.js';
 import type { EditSession, FileEntry, FileError, FolderView, Progress } from '../../shared/contract.js';
@@ -66,11 +67,9 @@ function outside(): CofferError {
   );
 }
 
+/** Paths relative to the folder, and no full path or CLI command in the words (file-issue-words.ts). */
 function toFileError(issue: FileIssue, root: string): FileError {
-  const rel = path.relative(root, issue.path) || path.basename(issue.path);
-  return issue.hint
-    ? { path: rel, code: issue.code, message: issue.message, hint: issue.hint }
-    : { path: rel, code: issue.code, message: issue.message };
+  return fileErrorForPeople(issue, root);
 }
 
 /**
