@@ -68,3 +68,45 @@ describe('scan cache version', () => {
     }
   }, 60_000);
 });
+
+describe('scan cache version and the extractor libraries (adversarial review)', () => {
+  it('an upgraded PDF, zip or markup library re-reads every file', async () => {
+    // The libraries decide what a read finds as much as the sources do (a PDF whose text the old PDF.js
+    // missed); only the sources were hashed, so an upgrade kept the old "no text" outcomes in the cache.
+    const code = temp('code-lib');
+    const sources = scannerSourceFiles().map((f, i) => {
+      const copy = path.join(code, String(i), path.basename(f));
+      fs.mkdirSync(path.dirname(copy), { recursive: true });
+      fs.copyFileSync(f, copy);
+      return copy;
+    });
+    const pdfjs = sources.find((f) => {
+      if (path.basename(f) !== 'package.json') return false;
+      return (JSON.parse(fs.readFileSync(f, 'utf8')) as { name?: string }).name === 'unpdf';
+    });
+    expect(pdfjs, 'unpdf/package.json among the scanner version sources').toBeDefined();
+    const appHome = temp('app-lib');
+    const root = temp('root-lib');
+    fs.writeFileSync(path.join(root, 'a.csv'), 'ann@example.com\n');
+    const audit = new AuditService({
+      backend: 'wasm',
+      appHome,
+      homedir: temp('home-lib'),
+      policy: () => ({}),
+      protectedFolders: () => [],
+      identities: () => Promise.resolve([]),
+      guard: guardRailsFor(appHome, process.env),
+      workers: 1,
+      scannerSources: sources,
+    });
+    try {
+      expect((await audit.scan([root])).summary.fromCache).toBe(0);
+      expect((await audit.scan([root])).summary.fromCache).toBe(1);
+      const pkg = JSON.parse(fs.readFileSync(pdfjs ?? '', 'utf8')) as Record<string, unknown>;
+      fs.writeFileSync(pdfjs ?? '', JSON.stringify({ ...pkg, version: '999.0.0' }));
+      expect((await audit.scan([root])).summary.fromCache).toBe(0);
+    } finally {
+      await audit.close();
+    }
+  }, 60_000);
+});
