@@ -88,8 +88,8 @@ export function Activity() {
         <Notice tone="error" title="The audit trail was changed outside Coffer">
           <p>{printable(trail.data.problem ?? '')}</p>
           <p>
-            Someone edited, removed or reordered security events on this laptop. Tell IT; `coffer audit
-            verify` shows the same.
+            Someone edited, removed or reordered security events on this laptop. Tell IT: they can check the
+            record on this laptop too.
           </p>
         </Notice>
       ) : null}

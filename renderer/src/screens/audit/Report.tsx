@@ -88,8 +88,8 @@ export function Report({
         )}
         {view.filesNotListed > 0 ? (
           <p className="muted">
-            {plural(view.filesNotListed, 'more file')} with customer data not listed here; the CLI’s `coffer
-            audit scan --json` lists them all.
+            {plural(view.filesNotListed, 'more file')} with customer data not listed here; IT can list them
+            all.
           </p>
         ) : null}
       </section>
