@@ -11,39 +11,18 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { encryptFd } from '../crypto/file.js';
 import { formatKeyId, generateDeviceKey, keyIdOf } from '../crypto/keys.js';
 import { defaultBackend } from '../crypto/sodium.js';
 import { chromiumSkipReason, startHarness, type Harness } from './helpers/app-harness.js';
+import { axeViolations } from './helpers/axe.js';
 
 const skipReason = chromiumSkipReason();
 if (skipReason) console.warn(`[e2e] opened-file screen skipped: ${skipReason}`);
 
-const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PLAN = crypto.randomBytes(123_456);
-
-interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
-}
-
-/** axe-core's WCAG 2.x A/AA rules, injected through the DevTools protocol (the CSP refuses inline scripts). */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<unknown> } })
-      .axe;
-    return (await axe.run(
-      { exclude: [] },
-      { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } },
-    )) as AxeResult;
-  });
-  return result.violations.map(
-    (v) => `${v.id} (${v.impact ?? '?'}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-  );
-}
 
 async function noViolationsInEitherTheme(page: Page, what: string): Promise<void> {
   for (const theme of ['light', 'dark'] as const) {

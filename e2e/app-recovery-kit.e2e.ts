@@ -13,18 +13,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { defaultBackend } from '../crypto/sodium.js';
 import { encodePublicKey } from '../electron/services/keys/public-key-text.js';
 import { chromiumSkipReason, startHarness, type Harness } from './helpers/app-harness.js';
+import { axeViolations } from './helpers/axe.js';
 
 const skipReason = chromiumSkipReason();
 if (skipReason) console.warn(`[e2e] recovery kit skipped: ${skipReason}`);
 
 const CONTACT = 'IT helpdesk, +1 555 0100, help@example.com';
-const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** The little of the DOM these checks read (the e2e project has no DOM types; the code runs in the page). */
 interface PageElement {
@@ -40,29 +39,11 @@ interface PageDocument {
   getElementById(id: string): PageElement | null;
 }
 
-interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
-}
-
-/** axe-core's WCAG 2.x A/AA rules, in light and dark (injected through DevTools: the CSP refuses inline scripts). */
+/** axe-core's WCAG 2.x A/AA rules (e2e/helpers/axe.ts), in light and dark. */
 async function expectNoAxeViolations(page: Page, name: string): Promise<void> {
   for (const theme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: theme });
-    await page.evaluate(AXE);
-    const result = await page.evaluate(async () => {
-      const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<unknown> } })
-        .axe;
-      return (await axe.run(
-        { exclude: [] },
-        { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } },
-      )) as AxeResult;
-    });
-    expect(
-      result.violations.map(
-        (v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-      ),
-      `${name} (${theme})`,
-    ).toEqual([]);
+    expect(await axeViolations(page), `${name} (${theme})`).toEqual([]);
   }
   await page.emulateMedia({ colorScheme: 'light' });
 }

@@ -12,7 +12,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { formatKeyId, recoveryKeyId } from '../crypto/keys.js';
@@ -21,6 +20,7 @@ import { deviceKeyUsage } from '../electron/services/keys/key-usage.js';
 import { encodePublicKey } from '../electron/services/keys/public-key-text.js';
 import { sealRecoveryKeyFile } from '../electron/services/keys/recovery-key-file.js';
 import { ScriptedDialogs, chromiumSkipReason, startHarness, type Harness } from './helpers/app-harness.js';
+import { axeViolations } from './helpers/axe.js';
 import { screenshotDir } from './helpers/screenshots.js';
 import { TestAppHome, codeOf } from './helpers/test-app.js';
 
@@ -29,33 +29,12 @@ if (skipReason) console.warn(`[e2e] self-service restore skipped: ${skipReason}`
 
 /** docs/screenshots/ with `npm run screenshots`, test-results/ otherwise (e2e/helpers/screenshots.ts). */
 const DOCS_SHOTS = screenshotDir();
-const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PASSPHRASE = 'correct horse battery staple';
 const FILES = new Map<string, Buffer>([
   ['notes.txt', Buffer.from('Customer: ACME\nPhone: 555-0100\n')],
   ['contracts/acme.pdf', crypto.randomBytes(200_000)],
   ['empty.txt', Buffer.alloc(0)],
 ]);
-
-interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
-}
-
-/** axe-core's WCAG 2.x A/AA rules, injected through the DevTools protocol (the CSP refuses inline scripts). */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<unknown> } })
-      .axe;
-    return (await axe.run(
-      { exclude: [] },
-      { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } },
-    )) as AxeResult;
-  });
-  return result.violations.map(
-    (v) => `${v.id} (${v.impact ?? '?'}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-  );
-}
 
 /** axe in light and dark, with a screenshot of each into docs/screenshots/. */
 async function checkBothThemes(page: Page, name: string): Promise<void> {
