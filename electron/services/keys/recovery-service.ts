@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { CofferError, isCofferError } from '../../../crypto/errors.js';
 import { formatKeyId, recoveryKeyId, type Identity, type Recipient } from '../../../crypto/keys.js';
+import { toCofferError } from '../fs-errors.js';
 import type { SettingsStore } from '../settings.js';
 import { stateStorage, type StateAuth } from '../state/state-file.js';
 import type { DeviceKeyList, DeviceKeyService } from './device-key.js';
@@ -236,7 +237,8 @@ export class RecoveryService {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new CofferError('FILE_EXISTS', `${out} already exists`, 'Choose another --out path.');
       }
-      throw error;
+      // A place it may not write, a folder gone, a full disk: a stable code and the path, not INTERNAL.
+      throw toCofferError(error, out);
     }
     return record;
   }
