@@ -8,7 +8,7 @@ import { RestoreOutcome, RestoreWithKey } from './RestoreKey.js';
 import { PrintKitButton } from './RecoveryKit.js';
 import { printable } from '@shared/printable.js';
 import { baseName } from '../format.js';
-import { keyLabel, namesInFolder } from './helpdesk-files.js';
+import { keyLabel, namesInFolder, problemText } from './helpdesk-files.js';
 
 /**
  * Helpdesk restore: load the organization recovery key file with its passphrase (the loaded key's ID is
@@ -185,7 +185,8 @@ export function Helpdesk() {
                         ))}
                         {f.error ? (
                           <span className="error-text">
-                            {explain(f.error).title}: {printable(f.error.message)}
+                            {explain(f.error).title}:{' '}
+                            {printable(problemText(f.error, f.path, shown.names[i] ?? f.path))}
                           </span>
                         ) : null}
                       </td>

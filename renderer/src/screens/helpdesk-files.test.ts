@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyLabel, namesInFolder } from './helpdesk-files.js';
+import { keyLabel, namesInFolder, problemText } from './helpdesk-files.js';
 
 describe('namesInFolder', () => {
   it('names files relative to the folder they share', () => {
@@ -51,5 +51,21 @@ describe('keyLabel', () => {
     expect(keyLabel({ kind: 'device', keyId, thisDevice: true })).toBe('This laptop’s key');
     expect(keyLabel({ kind: 'device', keyId })).toBe('Key of the user’s laptop');
     expect(keyLabel({ kind: 'unknown', keyId })).toBe('A key of another kind');
+  });
+});
+
+describe('problemText', () => {
+  it('names the file in its folder and says errno for people', () => {
+    const full = '/tmp/coffer-e2e-x/lost-laptop/ledger.csv.coffer';
+    expect(
+      problemText(
+        { code: 'EACCES', message: `EACCES: permission denied, open '${full}'` },
+        full,
+        'ledger.csv.coffer',
+      ),
+    ).not.toMatch(/EACCES|\/tmp\//);
+    expect(
+      problemText({ code: 'BAD_MAGIC', message: `${full}: not a Coffer file` }, full, 'ledger.csv.coffer'),
+    ).toBe('ledger.csv.coffer: not a Coffer file');
   });
 });

@@ -3,7 +3,8 @@
  * in the folder chosen (the full path on hover, not a column of `/tmp/...` paths), and each key slot by
  * whose key it is, not by the format's words ("device", "recovery", FORMAT.md §4).
  */
-import type { FileInspection } from '@shared/contract.js';
+import type { ErrorInfo, FileInspection } from '@shared/contract.js';
+import { plainMessage } from '@shared/plain-words.js';
 
 type Slot = FileInspection['stanzas'][number];
 
@@ -41,4 +42,9 @@ export function namesInFolder(paths: readonly string[]): { folder: string; names
     folder: (split[0] ?? []).slice(0, shared).join(sep) || sep,
     names: split.map((segments) => segments.slice(shared).join(sep)),
   };
+}
+
+/** Why a file cannot be inspected, plainly and by its name in the folder (its full path is on hover). */
+export function problemText(error: ErrorInfo, fullPath: string, name: string): string {
+  return plainMessage(error.message.split(fullPath).join(name));
 }
