@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import { MAGIC } from '../../../crypto/header.js';
 import { toCofferError } from '../fs-errors.js';
 import { isProtectedName, isTempName, NOFOLLOW, PROTECTED_SUFFIX } from '../safe-file.js';
+import { VerifiedDir } from '../safe-file/dir.js';
 import type { TreeGuard } from './guard-rails.js';
 import type { LitterFilter } from './litter.js';
 import type { FileIssue } from './types.js';
@@ -117,10 +118,22 @@ export function* walkItems(
   guard?: TreeGuard,
 ): Generator<WalkItem | undefined, void> {
   const pending = [root];
+  // The root's real path, once: every folder below must still lie inside it when it is read.
+  let inside: string | null = null;
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
     let entries: Dirent[];
     try {
-      entries = readdirSync(dir, { withFileTypes: true });
+      // A folder seen by its parent's readdir may be a link to anywhere by the time it is read (a swap
+      // mid-walk, issue 10 item 3): it is opened without following a link and read through that very
+      // descriptor, and its real path must be inside the root's (safe-file/dir.ts). A readdir by path
+      // followed the link, and a rotation then re-wrapped the Coffer files it found outside the folder.
+      const opened = VerifiedDir.open(dir, inside);
+      try {
+        entries = readdirSync(opened.at('.'), { withFileTypes: true });
+        inside ??= opened.real;
+      } finally {
+        opened.release();
+      }
     } catch (error) {
       const e = toCofferError(error, dir);
       yield { kind: 'skipped', issue: { path: dir, code: e.code, message: e.message, hint: e.hint } };

@@ -84,6 +84,7 @@ function setup(
   });
   return {
     rotation,
+    home,
     folder,
     write,
     r1,
@@ -126,6 +127,59 @@ describe('RotationService', () => {
     expect(batches.every((n) => n === 1)).toBe(true);
     expect(report).toMatchObject({ filesTotal: 3, failed: [], cancelled: false });
     expect(report.inPlace + report.copied).toBe(3);
+  });
+
+  it('a folder swapped for a link mid-walk: nothing outside the folder is re-wrapped, and the run is not complete', async () => {
+    const outside = tmp('outside');
+    let swapped = false;
+    const t = setup({
+      batchFiles: 1,
+      onBatch: () => {
+        if (swapped) return;
+        swapped = true;
+        // During the first batch, `sub` (listed as a folder, not read yet) becomes a link out of the folder.
+        fs.renameSync(path.join(t.folder, 'sub'), path.join(outside, 'moved-sub'));
+        fs.symlinkSync(outside, path.join(t.folder, 'sub'));
+      },
+    });
+    t.write('a.txt');
+    fs.mkdirSync(path.join(t.folder, 'sub'));
+    t.write(path.join('sub', 'b.txt'));
+    // A Coffer file of the same device outside the folder, sealed to the old set.
+    fs.renameSync(t.write('theirs.txt'), path.join(outside, 'theirs.txt.coffer'));
+    const before = fs.readFileSync(path.join(outside, 'theirs.txt.coffer'));
+    t.setKeys([t.r2.publicKey]);
+    const report = await t.rotation.run();
+    expect(swapped).toBe(true);
+    expect(fs.readFileSync(path.join(outside, 'theirs.txt.coffer')).equals(before)).toBe(true);
+    expect(report.failed.map((f) => f.code)).toContain('OUTSIDE_FOLDER');
+    expect(t.rotation.pending()).toBe(true);
+  });
+
+  it('coverage and needsRun: a subfolder the walk cannot read is not counted as recoverable', async () => {
+    const t = setup();
+    t.write('a.txt');
+    // A subfolder no walk can read, even as root: its path is longer than PATH_MAX (ENAMETOOLONG), as
+    // a folder without read permission is for a user. Built by renames, each path short.
+    const build = tmp('deep');
+    fs.mkdirSync(path.join(build, 'd0'));
+    fs.renameSync(t.write('deep.txt'), path.join(build, 'd0', 'deep.txt.coffer'));
+    const long = 'n'.repeat(200);
+    for (let i = 1; i <= 25; i++) {
+      fs.mkdirSync(path.join(build, `d${i}`));
+      fs.renameSync(path.join(build, `d${i - 1}`), path.join(build, `d${i}`, long));
+    }
+    fs.renameSync(path.join(build, 'd25'), path.join(t.folder, 'deep'));
+    t.setKeys([t.r2.publicKey]);
+    const report = await t.rotation.run();
+    expect(report.failed.map((f) => f.code)).toContain('NAME_TOO_LONG');
+    expect(t.rotation.pending()).toBe(true);
+    // The marker deleted (see needsRun): the unread folder may hold files sealed to the retired key.
+    fs.rmSync(path.join(t.home, 'rotation-pending.json'));
+    const coverage = t.rotation.coverage(t.folder);
+    expect(coverage.files).toBe(1);
+    expect(coverage.notRecoverable + coverage.unreadable).toBeGreaterThan(0);
+    expect(t.rotation.needsRun()).toBe(true);
   });
 
   it('brings the record, the copies and every file to exactly the new set, then clears its marker', async () => {

@@ -170,8 +170,12 @@ export class RotationService {
     }
     // A run killed among the files, its marker then deleted: files still carrying a retired key's stanza
     // (header key IDs only, FORMAT.md §4: no key is needed, no file is written).
-    const files = protectedPaths(this.deps.folders(), ROTATION_LITTER);
-    return recoveryCoverage(files, [...current]).retiredKeyStanzas > 0;
+    // A subfolder the walk cannot read may hide such files: a run then says why (and stays pending).
+    let unwalked = false;
+    const files = protectedPaths(this.deps.folders(), ROTATION_LITTER, () => {
+      unwalked = true;
+    });
+    return recoveryCoverage(files, [...current]).retiredKeyStanzas > 0 || unwalked;
   }
 
   /**
@@ -224,7 +228,7 @@ export class RotationService {
    * header key IDs against the current set, without any key. CLI status and the app share this definition.
    */
   coverage(folder: string): RecoveryCoverage {
-    return recoveryCoverage(protectedPaths([folder], ROTATION_LITTER), this.deps.recoveryKeyIds());
+    return folderCoverage(folder, this.deps.recoveryKeyIds());
   }
 
   private async runLocked(options: RotationOptions): Promise<RotationReport> {
@@ -461,8 +465,9 @@ export function* eachProtected(
 function* protectedPaths(
   paths: readonly string[],
   ignorePatterns: readonly string[],
+  onIssue?: (issue: FileIssue) => void,
 ): Generator<string, void> {
-  for (const file of eachProtected(paths, ignorePatterns)) yield file.path;
+  for (const file of eachProtected(paths, ignorePatterns, onIssue)) yield file.path;
 }
 
 /** eachProtected in batches of up to `size` files. */
@@ -516,6 +521,7 @@ export interface RecoveryCoverage {
 export function recoveryCoverage(
   files: Iterable<string>,
   currentRecoveryKeyIds: readonly string[],
+  readRecoveryIds: (file: string) => string[] = headerRecoveryIds,
 ): RecoveryCoverage {
   const current = new Set(currentRecoveryKeyIds);
   let notRecoverable = 0;
@@ -527,12 +533,7 @@ export function recoveryCoverage(
     count++;
     let recoveryIds: string[];
     try {
-      const fd = fs.openSync(file, fs.constants.O_RDONLY | NOFOLLOW);
-      try {
-        recoveryIds = inspectFd(fd).stanzas.flatMap((s) => (s.kind === 'recovery' ? [s.keyId] : []));
-      } finally {
-        fs.closeSync(fd);
-      }
+      recoveryIds = readRecoveryIds(file);
     } catch {
       unreadable++;
       recoveryIds = [];
@@ -544,4 +545,40 @@ export function recoveryCoverage(
     if (recoveryIds.some((id) => !current.has(id))) retiredKeyStanzas++;
   }
   return { files: count, notRecoverable, retiredKeyStanzas, unreadable, examples };
+}
+
+/** The recovery stanzas' key IDs in a `.coffer` header (FORMAT.md §4), read without following a link. */
+export function headerRecoveryIds(file: string): string[] {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | NOFOLLOW);
+  try {
+    return inspectFd(fd).stanzas.flatMap((s) => (s.kind === 'recovery' ? [s.keyId] : []));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * recoveryCoverage of every protected file under `folder` (the walk rotation uses), for RotationService
+ * and the app's coverage worker (coverage-worker.ts), which passes a reader that remembers headers.
+ */
+export function folderCoverage(
+  folder: string,
+  currentRecoveryKeyIds: readonly string[],
+  readRecoveryIds?: (file: string) => string[],
+): RecoveryCoverage {
+  // A subfolder the walk could not read (no permission, a link swapped in) may hold files no current key
+  // opens: each counts as one unreadable, not recoverable entry, never as "all recoverable".
+  const unwalked: string[] = [];
+  const found = recoveryCoverage(
+    protectedPaths([folder], ROTATION_LITTER, (i) => unwalked.push(i.path)),
+    currentRecoveryKeyIds,
+    readRecoveryIds,
+  );
+  if (unwalked.length === 0) return found;
+  return {
+    ...found,
+    notRecoverable: found.notRecoverable + unwalked.length,
+    unreadable: found.unreadable + unwalked.length,
+    examples: [...found.examples, ...unwalked].slice(0, 20),
+  };
 }
