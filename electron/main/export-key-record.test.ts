@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ScriptedDialogs } from '../../e2e/helpers/app-harness.js';
 import { TestAppHome } from '../../e2e/helpers/test-app.js';
+import { plainMessage } from '../shared/plain-words.js';
 import { toErrorInfo } from './handle.js';
 import type { BuiltApp } from './composition.js';
 
@@ -56,12 +57,28 @@ describe.skipIf(NO_KEYRING !== null)(
         expect(info?.message, to).toContain(to);
         expect(fs.existsSync(to), to).toBe(false);
       }
+      // A file already there (the save dialog asked "Replace?" and the user said yes): refused, kept, and
+      // the hint says what to do in the app, not the CLI's "--out".
+      const there = path.join(home.home, 'coffer-key-record.json');
+      fs.writeFileSync(there, 'the user’s own file');
+      dialog.answer(there);
+      const exists = await Promise.resolve()
+        .then(() => app.handlers.exportEscrow({}))
+        .then(
+          () => null,
+          (error: unknown) => toErrorInfo(error),
+        );
+      expect(exists?.code).toBe('FILE_EXISTS');
+      expect(fs.readFileSync(there, 'utf8')).toBe('the user’s own file');
+      expect(plainMessage(`${exists?.message ?? ''} ${exists?.hint ?? ''}`)).not.toMatch(/--[a-z]/);
+
       const failed = app.ports.activity
         .list()
         .filter((e) => e.action === 'Save a copy of the key record')
         .map((e) => `${e.outcome}: ${e.detail ?? ''}`);
-      expect(failed).toHaveLength(2);
-      for (const line of failed) expect(line).toMatch(/^error: .*(permission denied|no such file)/);
+      expect(failed).toHaveLength(3);
+      for (const line of failed)
+        expect(line).toMatch(/^error: .*(permission denied|no such file|already exists)/);
     });
   },
 );

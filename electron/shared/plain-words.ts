@@ -39,6 +39,9 @@ const STEPS: [RegExp, string][] = [
     'Coffer protects it by itself shortly, or protect its folder now.',
   ],
   [/Run `coffer recovery code` to make [^.]*\./g, 'Make a new recovery code on the Recovery page.'],
+  // The CLI's flags (a save dialog already asked where): FILE_EXISTS, fs-errors.ts EEXIST.
+  [/Choose another --out path[^.]*\./g, 'Choose another name or folder.'],
+  [/Move the existing file away, or use --force\./g, 'Move the existing file away, or choose another name.'],
   [
     /Restore the device key with `coffer restore-device`/g,
     'Restore your key on the Recovery page (with your recovery code) or ask the helpdesk',
