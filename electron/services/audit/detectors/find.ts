@@ -26,6 +26,11 @@ export function makeFinder(terms: readonly string[]): Finder {
   };
 }
 
+/** Text that NFC may change (all of ASCII, Latin-1 and the spacing modifiers are NFC already). */
+const MAY_NEED_NFC = /[\u0300-\uffff]/;
+/** Raw characters kept per character of the longest term (a base letter with its marks, decomposed). */
+const RAW_PER_NFC_CHAR = 4;
+
 /** Searches a text given in chunks; a term cut by a chunk border is still found. */
 export class FindStream {
   private tail = '';
@@ -43,10 +48,15 @@ export class FindStream {
     this.search(name.normalize('NFC'));
   }
 
+  /**
+   * Content is searched in NFC, as the terms are: a name written decomposed (u + U+0308, as macOS and PDF
+   * text layers write it) was never found. The raw tail kept for the next piece is a few times the longest
+   * term, so that a term cut by the border is found also when its letters and marks are apart in the text.
+   */
   push(text: string): void {
     const all = this.tail + text;
-    this.search(all);
-    this.tail = all.slice(Math.max(0, all.length - (this.finder.longest - 1)));
+    this.search(MAY_NEED_NFC.test(all) ? all.normalize('NFC') : all);
+    this.tail = all.slice(Math.max(0, all.length - RAW_PER_NFC_CHAR * this.finder.longest));
   }
 
   /** The terms found so far, in the order given. */

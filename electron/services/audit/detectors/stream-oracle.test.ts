@@ -6,7 +6,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CHUNK } from './custom.js';
-import { countFindings, FindingCounter, makeDetectors, type Findings } from './index.js';
+import {
+  countFindings,
+  FindingCounter,
+  FindStream,
+  makeDetectors,
+  makeFinder,
+  type Findings,
+} from './index.js';
 
 /** Non-overlapping matches of `regex` over all of `text` (what /g finds in one go). */
 function oracle(text: string, regex: string): number {
@@ -110,5 +117,20 @@ describe('built-ins on long lines without field delimiters (adversarial review)'
     expect(whole.iban).toBeGreaterThan(1000);
     for (const offset of [0, 3, 11])
       expect(streamed(text, det, 256 * 1024, offset), `offset ${offset}`).toEqual(whole);
+  });
+});
+
+describe('audit find on decomposed text (adversarial review)', () => {
+  // The terms are NFC; the content was searched as it is. A name typed as "Müller" (NFC) was not found in a
+  // text that writes it decomposed (u + U+0308: macOS, PDF text layers), also when a piece border falls
+  // between the letter and its mark. An erasure request missed the file.
+  it.each([0, 1, 2, 3, 4])('finds an NFC term in NFD content cut at %i', (cut) => {
+    const finder = makeFinder(['Müller', 'josé@example.com']);
+    const text = 'Kunde: Mu\u0308ller, jose\u0301@example.com\n';
+    const at = text.indexOf('\u0308') - 2 + cut;
+    const stream = new FindStream(finder);
+    stream.push(text.slice(0, at));
+    stream.push(text.slice(at));
+    expect(stream.matched()).toEqual(['Müller', 'josé@example.com']);
   });
 });
