@@ -109,6 +109,14 @@ describe.skipIf(NO_KEYRING !== null)('the app: helpdesk rekey and rotation', () 
     const done = await app.runs.settled(started.runId);
     expect(done.errors).toEqual([]);
     expect(done.filesDone).toBe(2);
+    // The Helpdesk table names this laptop's own slot as such ("This laptop’s key"), from main's answer.
+    dialogs.answer(files);
+    const rekeyed = await app.handlers.helpdeskPick({ what: 'files' });
+    expect(rekeyed?.map((f) => f.stanzas.filter((s) => s.thisDevice === true).map((s) => s.keyId))).toEqual([
+      [keychain.deviceKeyId],
+      [keychain.deviceKeyId],
+    ]);
+    expect(picked?.flatMap((f) => f.stanzas.filter((s) => s.thisDevice === true))).toEqual([]);
 
     for (const file of files) {
       expect(stanzas(file).filter((s) => s.kind === 'device')).toEqual([
