@@ -52,9 +52,25 @@ export function RecordSummary({ record }: { record: EscrowRecordView }) {
   );
 }
 
-/** Digits only, at most 48, shown in groups of six joined by dashes. */
+/**
+ * A decimal digit of any script as 0-9: an input method in full-width mode types １２３, an Arabic or
+ * Persian keyboard ١٢٣ / ۱۲۳. Unicode encodes each script's ten digits in one run from its zero, so a
+ * digit's value is its distance from the start of its run (runs that touch, as in U+1D7CE…, count by 10).
+ */
+function asciiDigits(text: string): string {
+  return text.replace(/\p{Nd}/gu, (digit) => {
+    const at = digit.codePointAt(0) ?? 0;
+    let start = at;
+    while (start > 0 && /\p{Nd}/u.test(String.fromCodePoint(start - 1))) start--;
+    return String((at - start) % 10);
+  });
+}
+
+/** Digits only (of any script, as 0-9), at most 48, shown in groups of six joined by dashes. */
 export function formatCodeInput(text: string): string {
-  const digits = text.replace(/\D/g, '').slice(0, GROUPS * 6);
+  const digits = asciiDigits(text)
+    .replace(/\D/g, '')
+    .slice(0, GROUPS * 6);
   return (digits.match(/\d{1,6}/g) ?? []).join('-');
 }
 
