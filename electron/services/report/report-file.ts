@@ -11,6 +11,7 @@ import { CofferError, isCofferError } from '../../../crypto/errors.js';
 import { canonicalJson } from './canonical.js';
 import { parseStrictJson } from './strict-json.js';
 import { reportFileName, reportFilePrefix } from './publisher.js';
+import { decodeStrictBase64 } from '../strict-base64.js';
 import {
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
@@ -159,8 +160,7 @@ export type Verdict =
 const base64 = (length: number) =>
   z
     .string()
-    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64')
-    .refine((s) => Buffer.from(s, 'base64').length === length, `must be ${length} bytes`);
+    .refine((s) => decodeStrictBase64(s, length) !== null, `must be ${length} bytes in canonical base64`);
 
 const envelopeSchema = z.object({
   format: z.literal(REPORT_FORMAT),

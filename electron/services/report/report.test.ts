@@ -16,6 +16,7 @@ import { ReportPublisher, reportFileName } from './publisher.js';
 import { checkReportText, signReport, type ReportBody, type ReportFile } from './report-file.js';
 import { ReportSchedule } from './schedule.js';
 import { reportKeyId, signWithSeed, verifySignature } from './signing-key.js';
+import { nonCanonicalBase64 } from '../../../e2e/helpers/base64.js';
 
 const dirs: string[] = [];
 function tmp(label: string): string {
@@ -108,6 +109,21 @@ describe('report signing (REPORT.md §3, §5)', () => {
       ok: false,
       code: 'REPORT_SIGNATURE_INVALID',
     });
+  });
+});
+
+describe('strict reading of the signer fields', () => {
+  it('a signature or public key in a second base64 spelling of the same bytes is malformed', async () => {
+    const file = await sign(body('manual'));
+    for (const changed of [
+      { ...file, signature: nonCanonicalBase64(file.signature) },
+      { ...file, signer: { ...file.signer, publicKey: nonCanonicalBase64(file.signer.publicKey) } },
+    ]) {
+      expect(checkReportText('f', JSON.stringify(changed))).toMatchObject({
+        ok: false,
+        code: 'REPORT_MALFORMED',
+      });
+    }
   });
 });
 

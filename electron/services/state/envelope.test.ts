@@ -8,6 +8,7 @@ import { MemoryKeyStore } from '../keys/key-store.js';
 import { sealEnvelope, verifyEnvelope, STATE_KINDS } from './envelope.js';
 import { StateAuth, StateFile } from './state-file.js';
 import { STATE_KEY_ACCOUNT, StateFiles, stateFilesIn } from './state-files.js';
+import { nonCanonicalBase64 } from '../../../e2e/helpers/base64.js';
 
 let sodium: SodiumBackend;
 const dirs: string[] = [];
@@ -60,6 +61,17 @@ describe('state envelope', () => {
       }
     }
     expect(accepted).toBe(0);
+  });
+
+  it('a MAC in a second base64 spelling of the same bytes is refused (a flipped unused bit is a change)', () => {
+    const key = sodium.randomBytes(32);
+    const env = JSON.parse(sealEnvelope(sodium, key, 'folders', 3, BODY)) as { mac: string };
+    const respelled = JSON.stringify({ ...env, mac: nonCanonicalBase64(env.mac) });
+    expect(Buffer.from(nonCanonicalBase64(env.mac), 'base64')).toEqual(Buffer.from(env.mac, 'base64'));
+    expect(verifyEnvelope(sodium, key, 'folders', respelled)).toMatchObject({
+      ok: false,
+      problem: 'bad-mac',
+    });
   });
 
   it('a changed generation, body or kind field with the old MAC fails', () => {

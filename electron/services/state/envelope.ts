@@ -10,6 +10,7 @@
  */
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { CofferError } from '../../../crypto/errors.js';
+import { decodeStrictBase64 } from '../strict-base64.js';
 
 export const STATE_FORMAT = 'coffer-state-1';
 export const STATE_KEY_BYTES = 32;
@@ -142,7 +143,7 @@ export function verifyEnvelope(
     };
   }
   const expected = stateMac(sodium, key, e.kind, e.generation, e.body);
-  const given = /^[A-Za-z0-9+/]{43}=$/.test(e.mac) ? new Uint8Array(Buffer.from(e.mac, 'base64')) : null;
+  const given = decodeStrictBase64(e.mac, expected.length);
   if (given === null || !sodium.equal(expected, given)) {
     return {
       ok: false,
