@@ -27,6 +27,11 @@ function quickVersion() {
 
 const version = quickVersion();
 if (version !== null) {
+  // A reader gone before the write (`coffer --version | true`) ends quietly, as in the CLI (cli/output.ts),
+  // not with an unhandled EPIPE and its stack trace.
+  process.stdout.on('error', (error) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   process.stdout.write(`${version}\n`);
 } else {
   const source = fileURLToPath(new URL('../cli/main.ts', import.meta.url));

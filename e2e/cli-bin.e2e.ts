@@ -78,6 +78,18 @@ describe('bin/coffer.js', () => {
     expect(real.stdout).toBe(`${pkg.version}\n`);
   });
 
+  it('--version into a pipe whose reader is gone ends quietly, as the CLI does (issue 10 item 8)', () => {
+    // `true` exits at once; the launcher starts after it, so its one write meets a broken pipe (EPIPE).
+    const launcher = path.join(ROOT, 'bin', 'coffer.js');
+    const result = spawnSync(
+      'sh',
+      ['-c', '(sleep 0.3; "$0" "$1" --version; echo "exit=$?" >&2) | true', process.execPath, launcher],
+      { encoding: 'utf8' },
+    );
+    expect(result.stderr).not.toMatch(/EPIPE|Unhandled|at /);
+    expect(result.stderr.trim()).toBe('exit=0');
+  });
+
   it('from this checkout, runs the current CLI (the policy command is there)', () => {
     const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'coffer.js'), '--help'], {
       encoding: 'utf8',
