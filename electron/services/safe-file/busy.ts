@@ -33,6 +33,12 @@ export interface ProbeOptions {
    * who opened the file since the scan before them.
    */
   readonly fresh?: boolean;
+  /**
+   * The earliest moment (ms since the epoch) Coffer opened one of the files asked about: an earlier scan
+   * cannot have seen a program that opened it between that scan and this moment and holds it still (a
+   * reused scan can be seconds old on a loaded machine), so only a scan started after it answers.
+   */
+  readonly openedAt?: number;
 }
 
 export interface OpenFileProbe {
@@ -82,14 +88,17 @@ type Use = { pid: number; fd: string } | { pid: number; map: true };
  * file mapped shared and writable (`rw-s` in /proc/<pid>/maps: databases, mmap writers) counts too, with
  * no descriptor left open. The scan is reused for up to `maxAgeMs`, or 20 times as long as the scan took
  * when that is longer (a loaded machine, thousands of descriptors), so a run of thousands of small files
- * spends at most about 5% of its time scanning. A program that opens a file after the scan is the case
- * the held descriptor (held.ts) covers. A descriptor match is confirmed at query time by a stat of that
+ * spends at most about 5% of its time scanning; but never for a file Coffer opened after the scan began
+ * (`openedAt`): a program that opened it in between, and holds it, would be missed. A program that opens
+ * a file after the scan is the case the held descriptor (held.ts) covers. A descriptor match is confirmed at query time by a stat of that
  * descriptor, so one closed since no longer counts.
  */
 export class ProcFdProbe implements OpenFileProbe {
   readonly findsRemoved = true;
   private snapshot: {
     at: number;
+    /** When the scan began: a program that opened a file before it and holds it still is in it. */
+    startedAt: number;
     validMs: number;
     byId: Map<string, Use[]>;
     mappedPaths: Map<string, number>;
@@ -100,7 +109,7 @@ export class ProcFdProbe implements OpenFileProbe {
   holders(files: readonly OpenFileQuery[], options: ProbeOptions = {}): Map<number, Holder> {
     const found = new Map<number, Holder>();
     if (files.length === 0) return found;
-    const { byId, mappedPaths } = this.scan(options.fresh === true);
+    const { byId, mappedPaths } = this.scan(options.fresh === true, options.openedAt);
     files.forEach((f, i) => {
       for (const use of byId.get(idOf(f.dev, f.ino)) ?? []) {
         if ('fd' in use) {
@@ -122,9 +131,19 @@ export class ProcFdProbe implements OpenFileProbe {
     return found;
   }
 
-  private scan(fresh: boolean): { byId: Map<string, Use[]>; mappedPaths: Map<string, number> } {
+  private scan(
+    fresh: boolean,
+    openedAt = -Infinity,
+  ): { byId: Map<string, Use[]>; mappedPaths: Map<string, number> } {
     const now = Date.now();
-    if (!fresh && this.snapshot && now - this.snapshot.at <= this.snapshot.validMs) return this.snapshot;
+    if (
+      !fresh &&
+      this.snapshot &&
+      now - this.snapshot.at <= this.snapshot.validMs &&
+      // Strictly after: a scan begun in the same millisecond may have begun before the open.
+      this.snapshot.startedAt > openedAt
+    )
+      return this.snapshot;
     const byId = new Map<string, Use[]>();
     const mappedPaths = new Map<string, number>();
     const add = (id: string, use: Use): void => {
@@ -171,7 +190,13 @@ export class ProcFdProbe implements OpenFileProbe {
       }
     }
     const at = Date.now();
-    this.snapshot = { at, validMs: Math.max(this.maxAgeMs, 20 * (at - now)), byId, mappedPaths };
+    this.snapshot = {
+      at,
+      startedAt: now,
+      validMs: Math.max(this.maxAgeMs, 20 * (at - now)),
+      byId,
+      mappedPaths,
+    };
     return this.snapshot;
   }
 }

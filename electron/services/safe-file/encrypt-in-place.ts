@@ -124,6 +124,8 @@ function encryptIn(
     ? new Map<number, Holder>()
     : ctx.probe.holders(
         renamed.map((w) => ({ dev: w.source.dev, ino: w.source.ino, real: `${w.src.real}/${w.srcName}` })),
+        // A scan from before these files were read (an earlier batch's) missed whoever opened them since.
+        { openedAt: Math.min(...renamed.map((w) => w.readAt)) },
       );
   renamed.forEach((w, i) => {
     try {

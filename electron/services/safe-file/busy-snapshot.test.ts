@@ -1,0 +1,70 @@
+/**
+ * Issue 10 item 2 (review of the busy check's reused scan, busy.ts): one /proc scan answers for later
+ * batches for up to `maxAgeMs`, or 20 times as long as the scan took (seconds on a loaded machine, where a
+ * scan takes 0.3-0.6 s). A program that opened a file after that scan but before Coffer even read it, and
+ * holds it open, was not seen: the file was encrypted and its plaintext removed under the program, whose
+ * later writes went to an unlinked inode. A scan may answer only for files read after it started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { generateDeviceKey, type Identity } from '../../../crypto/keys.js';
+import { loadBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { ProcFdProbe } from './busy.js';
+import { SafeFiles } from './index.js';
+
+let sodium: SodiumBackend;
+let device: Identity & { kind: 'device' };
+let root: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  sodium = await loadBackend('native');
+  device = { kind: 'device', key: generateDeviceKey(sodium) };
+  root = mkdtempSync(join(tmpdir(), 'coffer-busy-snapshot-'));
+});
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** A real process that opens `path` read-write and holds it, idle; resolves once it has it open. */
+function holdOpen(path: string): Promise<ChildProcess> {
+  const child = spawn('sh', ['-c', 'exec 3<>"$1"; echo ready; exec sleep 60', 'sh', path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.once('data', () => {
+      resolve(child);
+    });
+  });
+}
+
+it('a program that opened a file after an earlier batch’s scan, and holds it, keeps it (IN_USE)', async () => {
+  const dir = mkdtempSync(join(root, 'f-'));
+  const first = join(dir, 'first.txt');
+  const second = join(dir, 'second.txt');
+  writeFileSync(first, 'first');
+  writeFileSync(second, 'second');
+  // The reuse window of a loaded machine (20 x a 0.25 s scan), so the test does not race the 100 ms floor.
+  const files = new SafeFiles(sodium, { probe: new ProcFdProbe(5000), graceMs: 200 });
+  const keys = { recipients: [device], identities: [device] };
+  files.encryptInPlace(first, keys); // the scan of this batch's busy check
+  await holdOpen(second);
+  let code: string | undefined;
+  try {
+    files.encryptInPlace(second, keys);
+  } catch (error) {
+    code = (error as { code?: string }).code;
+  }
+  files.settle();
+  expect(existsSync(second), 'the plaintext was removed while a program held it open').toBe(true);
+  expect(code).toBe('IN_USE');
+  expect(readdirSync(dir).sort()).toEqual(['first.txt.coffer', 'second.txt']);
+}, 20_000);
