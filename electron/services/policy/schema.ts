@@ -210,7 +210,13 @@ const rawPolicySchema = z.strictObject({
     .trim()
     .min(1, 'must not be empty (omit the key instead)')
     .max(MAX_HELPDESK_CONTACT, `must be at most ${MAX_HELPDESK_CONTACT} characters`)
-    .refine((text) => !/\p{Cc}|\p{Cf}|\p{Zl}|\p{Zp}/u.test(text), 'must be one line of plain text')
+    // Format characters (direction overrides, invisible marks) are refused, except the zero-width
+    // (non-)joiner that Persian, Indic scripts and emoji sequences spell with; half a character (a lone
+    // surrogate) and private-use characters are not text anyone can read.
+    .refine(
+      (text) => !/[\p{Cc}\p{Cs}\p{Co}\p{Zl}\p{Zp}]|(?![\u200c\u200d])\p{Cf}/u.test(text),
+      'must be one line of plain text',
+    )
     .optional(),
 });
 
