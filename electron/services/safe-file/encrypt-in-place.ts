@@ -194,9 +194,9 @@ function removePlaintext(ctx: EncryptContext, w: PendingWrite): void {
       'Try again; the original was kept.',
     );
   }
-  unlinkHeld(ctx, w.src, w.srcName, { stats: w.source, since: w.readAt }, () => {
+  unlinkHeld(ctx, w.path, w.src, w.srcName, { stats: w.source, since: w.readAt }, (why) => {
     withdraw(w);
-    return changedWhileProtected(w);
+    return why ?? changedWhileProtected(w);
   });
 }
 
@@ -207,10 +207,11 @@ function removePlaintext(ctx: EncryptContext, w: PendingWrite): void {
  */
 function unlinkHeld(
   ctx: EncryptContext,
+  path: string,
   src: VerifiedDir,
   name: string,
   read: ReadPlaintext,
-  changed: () => Error,
+  changed: (why?: CofferError) => Error,
 ): void {
   const source = read.stats;
   let fd: number;
@@ -221,7 +222,11 @@ function unlinkHeld(
     throw error;
   }
   try {
-    if (!sameFile(fstatSync(fd), source)) throw changed();
+    const now = fstatSync(fd);
+    if (!sameFile(now, source)) throw changed();
+    // Another name made since the walk looked (a streamed run reads a chunk long after walking it) would
+    // keep this content in the clear: never claimed protected (issue 10 item 4).
+    if (now.nlink > 1) throw changed(hardLinked(path, now.nlink));
     const aside = tempNameFor(name);
     ctx.journal?.record(`${src.real}/${aside}`, fd);
     src.recheck();
@@ -236,7 +241,19 @@ function unlinkHeld(
     closeSync(fd);
     throw error;
   }
+  // A name made in the instant between the check and the unlink: the ciphertext stays, but this is no
+  // success (that name keeps the content in the clear).
+  const { nlink } = fstatSync(fd);
   ctx.held.hold(fd, src, name, read);
+  if (nlink > 0) throw hardLinked(path, nlink + 1);
+}
+
+function hardLinked(path: string, nlink: number): CofferError {
+  return new CofferError(
+    'HARD_LINK',
+    `${path}: ${nlink - 1} other hard link(s) share its content, which they would keep in the clear`,
+    'Remove the other names (`find / -samefile FILE` lists them) or replace this one with a copy of itself, then protect again.',
+  );
 }
 
 /**
@@ -278,7 +295,8 @@ export function removeProtectedPlaintext(
       );
     }
     // No `since`: when `before` was taken is not known here, so the full grace period applies.
-    unlinkHeld(ctx, src, name, { stats: before }, () => {
+    unlinkHeld(ctx, path, src, name, { stats: before }, (why) => {
+      if (why) return why;
       return new CofferError(
         'STILL_CHANGING',
         `${path}: changed while it was being protected; the protected file holds the version read, ${path} is kept`,
