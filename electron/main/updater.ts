@@ -95,7 +95,7 @@ export class Updater {
       this.deps.log.info(`update check at ${url}: latest ${result?.updateInfo.version ?? 'unknown'}`);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      this.status = { state: 'error', url, message };
+      this.status = { state: 'error', url, message: updateProblem(message) };
       this.deps.log.error(`update check at ${url} failed: ${message}`);
     }
     return this.status;
@@ -144,7 +144,7 @@ export class Updater {
         this.deps.log.info(`update ${info.version} downloaded and verified; it installs when Coffer quits`);
       });
       engine.on('error', (error) => {
-        this.status = { state: 'error', url: this.currentUrl(), message: error.message };
+        this.status = { state: 'error', url: this.currentUrl(), message: updateProblem(error.message) };
         this.deps.log.error(`updater: ${error.message}`);
       });
       return engine;
@@ -157,6 +157,28 @@ export class Updater {
   private currentUrl(): string {
     return this.decision.enabled ? this.decision.url : '';
   }
+}
+
+/**
+ * A failed check said for the Settings page (issue 12 item 6: no errno, no HTTP dump): electron-updater's
+ * messages are Node's or Chromium's network errors, or an HttpError with the request and its headers over
+ * several lines. The log keeps the raw text for IT.
+ */
+export function updateProblem(raw: string): string {
+  if (/ENOTFOUND|EAI_AGAIN|ERR_NAME_NOT_RESOLVED/.test(raw))
+    return 'the update server could not be found (no network, or the address set by your organization is wrong).';
+  if (/CERT|certificate/i.test(raw))
+    return 'the update server’s certificate is not trusted, so nothing was downloaded.';
+  if (/\b404\b/.test(raw))
+    return 'there is no Coffer update information at the address set by your organization.';
+  if (/checksum|signature|sha512/i.test(raw)) return 'the download did not verify, so it was not installed.';
+  if (
+    /ECONN|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION|ERR_TIMED_OUT|socket hang up/.test(
+      raw,
+    )
+  )
+    return 'the update server did not answer (no network, or it is down).';
+  return 'the update server answered something Coffer does not understand; IT finds the details in Coffer’s log.';
 }
 
 function readIfExists(file: string): string | null {
