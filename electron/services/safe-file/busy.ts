@@ -34,7 +34,7 @@ export interface ProbeOptions {
    */
   readonly fresh?: boolean;
   /**
-   * The earliest moment (ms since the epoch) Coffer opened one of the files asked about: an earlier scan
+   * The earliest moment (`performance.now()`) Coffer opened one of the files asked about: an earlier scan
    * cannot have seen a program that opened it between that scan and this moment and holds it still (a
    * reused scan can be seconds old on a loaded machine), so only a scan started after it answers.
    */
@@ -135,7 +135,7 @@ export class ProcFdProbe implements OpenFileProbe {
     fresh: boolean,
     openedAt = -Infinity,
   ): { byId: Map<string, Use[]>; mappedPaths: Map<string, number> } {
-    const now = Date.now();
+    const now = performance.now();
     if (
       !fresh &&
       this.snapshot &&
@@ -189,7 +189,7 @@ export class ProcFdProbe implements OpenFileProbe {
         if (path.startsWith('/')) mappedPaths.set(path, Number(pid));
       }
     }
-    const at = Date.now();
+    const at = performance.now();
     this.snapshot = {
       at,
       startedAt: now,

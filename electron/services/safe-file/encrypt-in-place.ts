@@ -35,7 +35,7 @@ interface PendingWrite {
   /** The temp file's name, in `tgt`. */
   readonly temp: string;
   readonly source: Stats;
-  /** When `source` was opened and stat'ed (ms since the epoch): the grace period counts from it (held.ts). */
+  /** When `source` was opened and stat'ed (`performance.now()`): the grace period counts from it (held.ts). */
   readonly readAt: number;
   readonly metadata: FileMetadata;
   /** The ciphertext file as written (and read back): only it may stand for the plaintext. */
@@ -373,7 +373,7 @@ function writeVerifiedTemp(
   const tgtName = basename(target);
   const source = openRegularIn(src, srcName);
   // After the stat (a later start only lengthens the grace period that counts from it).
-  const readAt = Date.now();
+  const readAt = performance.now();
   // Large files are authenticated on a second thread while they are written; small ones after.
   const verifier =
     source.stats.size >= ctx.tailVerifyFrom

@@ -42,7 +42,11 @@ interface Held {
   early: number | null;
 }
 
-/** The plaintext as read and when it was opened (`since`, ms since the epoch): see the top of this file. */
+/**
+ * The plaintext as read and when it was opened (`since`, `performance.now()`: the monotonic clock, as all
+ * deadlines here; a wall-clock step between the read and the removal, NTP or a resume, must not count as
+ * time a writer paused): see the top of this file.
+ */
 export interface ReadPlaintext {
   readonly stats: Stats;
   readonly since?: number;
@@ -125,11 +129,11 @@ export class HeldPlaintexts {
     const oldest = this.held[0];
     if (this.held.length >= this.maxHeld && oldest) {
       // Deadlines are in hold order: waiting for the first frees at least one.
-      const left = oldest.deadline - Date.now();
+      const left = oldest.deadline - performance.now();
       if (left > 0) sleep(left);
       this.check(false);
     }
-    const now = Date.now();
+    const now = performance.now();
     const deadline = now + this.graceMs;
     const early = read?.since === undefined ? deadline : Math.max(now, read.since + this.graceMs);
     this.held.push({
@@ -151,7 +155,7 @@ export class HeldPlaintexts {
    * a scan per batch would cost more than it saves.
    */
   private shorten(probe: OpenFileProbe): void {
-    const now = Date.now();
+    const now = performance.now();
     const pending = this.held.flatMap((h) =>
       h.early !== null && h.deadline - Math.max(now, h.early) >= MIN_SAVING_MS ? [{ h, early: h.early }] : [],
     );
@@ -175,10 +179,10 @@ export class HeldPlaintexts {
   check(wait: boolean): void {
     if (wait && this.held.length > 0) {
       const last = Math.max(...this.held.map((h) => h.deadline));
-      const left = last - Date.now();
+      const left = last - performance.now();
       if (left > 0) sleep(left);
     }
-    const now = Date.now();
+    const now = performance.now();
     const due = this.held.filter((h) => h.deadline <= now);
     this.held = this.held.filter((h) => h.deadline > now);
     for (const h of due) {
