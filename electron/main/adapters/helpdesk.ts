@@ -16,6 +16,7 @@ import type { RekeyService } from '../../services/keys/rekey.js';
 import { PROTECTED_SUFFIX, type SafeFiles } from '../../services/safe-file.js';
 import type { FileInspection, Progress } from '../../shared/contract.js';
 import { toErrorInfo } from '../handle.js';
+import { plainMessage } from '../../shared/plain-words.js';
 import type { HelpdeskPort } from '../ports.js';
 import type { RunTracker } from '../runs.js';
 
@@ -102,12 +103,18 @@ export class HelpdeskAdapter implements HelpdeskPort {
           fs.closeSync(fd);
         }
       } catch (error) {
+        // Shown in the helpdesk's list as it is: said in words ("stanza" is the format's term), code kept.
+        const info = toErrorInfo(error);
         return {
           ...base,
           stanzas: [],
           opensWithLoadedKey: false,
           opensOnThisDevice: false,
-          error: toErrorInfo(error),
+          error: {
+            ...info,
+            message: plainMessage(info.message),
+            ...(info.hint === undefined ? {} : { hint: plainMessage(info.hint) }),
+          },
         };
       }
     });
