@@ -6,7 +6,7 @@
  * later writes went to an unlinked inode. A scan may answer only for files read after it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -67,4 +67,31 @@ it('a program that opened a file after an earlier batch’s scan, and holds it, 
   expect(existsSync(second), 'the plaintext was removed while a program held it open').toBe(true);
   expect(code).toBe('IN_USE');
   expect(readdirSync(dir).sort()).toEqual(['first.txt.coffer', 'second.txt']);
+}, 20_000);
+
+it('encrypt --replace: a program that opened the file after the previous file’s scan keeps it (IN_USE)', async () => {
+  const dir = mkdtempSync(join(root, 'f-'));
+  const files = new SafeFiles(sodium, { probe: new ProcFdProbe(5000), graceMs: 200 });
+  const keys = { recipients: [device], identities: [device] };
+  const replace = (path: string): void => {
+    const before = lstatSync(path);
+    const { target, written } = files.encryptInPlace(path, { ...keys, keep: true });
+    if (!written) throw new Error('encryptInPlace named no written file');
+    files.removeProtectedPlaintext(path, before, { path: target, written });
+  };
+  const first = join(dir, 'first.txt');
+  const second = join(dir, 'second.txt');
+  writeFileSync(first, 'first');
+  writeFileSync(second, 'second');
+  replace(first); // its removal scans /proc
+  await holdOpen(second);
+  let code: string | undefined;
+  try {
+    replace(second);
+  } catch (error) {
+    code = (error as { code?: string }).code;
+  }
+  files.settle();
+  expect(existsSync(second), 'the plaintext was removed while a program held it open').toBe(true);
+  expect(code).toBe('IN_USE');
 }, 20_000);

@@ -273,8 +273,9 @@ export function removeProtectedPlaintext(
   try {
     const src = dirs.get(dirname(path));
     const name = basename(path);
+    // Fresh: an earlier file's scan (seconds old on a loaded machine) missed whoever opened this one since.
     const [holder] = ctx.probe
-      .holders([{ dev: before.dev, ino: before.ino, real: `${src.real}/${name}` }])
+      .holders([{ dev: before.dev, ino: before.ino, real: `${src.real}/${name}` }], { fresh: true })
       .values();
     if (holder) {
       throw new CofferError(
@@ -325,8 +326,9 @@ export function removeDuplicate(
       throw new Error('removeDuplicate: both copies must be in one folder');
     if (!isDuplicate(dir.at(name), dir.at(basename(other)))) return false;
     const stats = lstatSync(dir.at(name));
+    // Fresh, as above: the removal below keeps no descriptor to catch a later write.
     const [holder] = ctx.probe
-      .holders([{ dev: stats.dev, ino: stats.ino, real: `${dir.real}/${name}` }])
+      .holders([{ dev: stats.dev, ino: stats.ino, real: `${dir.real}/${name}` }], { fresh: true })
       .values();
     if (holder) {
       throw new CofferError(
