@@ -26,6 +26,7 @@ import {
   listProtected,
 } from '../services/keys/rotation.js';
 import { deviceKeyUsage } from '../services/keys/key-usage.js';
+import { CoverageCounter } from '../services/keys/coverage-counter.js';
 import { HeaderRewriter } from '../services/headers/header-rewriter.js';
 import { policySourceFor } from '../services/policy/platform.js';
 import { PolicyService } from '../services/policy/policy-service.js';
@@ -426,6 +427,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       options.log(`status cache: scanning ${root} (${reason})`);
     },
   });
+  const coverageCounter = new CoverageCounter();
   const folders = new FoldersAdapter({
     service: folderService,
     runs,
@@ -433,7 +435,8 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     policy: policyService,
     ignorePatterns: () => registry.ignorePatterns(),
     escrow: escrowCopies,
-    notRecoverable: (folder) => rotation.coverage(folder).notRecoverable,
+    // Counted in a worker that remembers headers (coverage-counter.ts), never on this thread.
+    notRecoverable: (folder) => coverageCounter.notRecoverable(folder, recoveryKeyIds()),
     statusCache,
   });
   const editWorkspace = new EditWorkspace({
@@ -799,6 +802,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       updater.stop();
       await autoProtect.close();
       await statusCache.close();
+      await coverageCounter.close();
       for (const p of runs.list()) if (p.state === 'running') runs.cancel(p.runId);
       await Promise.all(
         runs

@@ -42,8 +42,11 @@ export interface FoldersAdapterDeps {
   ignorePatterns: () => readonly string[];
   /** The escrow copies beside folders (FolderEscrowCopies): an unprotected folder's copy goes, as in the CLI. */
   escrow?: FolderEscrowRemover;
-  /** Files no current organization recovery key opens (RotationService.coverage), as `coffer status`. */
-  notRecoverable?: (folder: string) => number;
+  /**
+   * Files no current organization recovery key opens (RotationService.coverage), as `coffer status`. The
+   * app counts in a worker (CoverageCounter): it opens every .coffer header, never on the main thread.
+   */
+  notRecoverable?: (folder: string) => Promise<number>;
   /**
    * The folders' status from memory, kept current by watching them (status-cache.ts): nothing is walked
    * on the main thread. Without it (or if it fails), status walks, giving the event loop back as it goes.
@@ -89,7 +92,7 @@ export class FoldersAdapter implements FoldersPort {
     return found;
   }
 
-  private view(status: FolderStatus, notRecoverable = true): FolderView {
+  private view(status: FolderStatus, notRecoverable?: number): FolderView {
     const id = status.id ?? '';
     return {
       id,
@@ -101,20 +104,34 @@ export class FoldersAdapter implements FoldersPort {
       inTheClearFiles: status.protection.inTheClearFiles,
       inTheClear: status.protection.inTheClear.map((f) => toFileError(f, status.path)),
       excludedFiles: status.protection.excluded,
-      ...(this.deps.notRecoverable && notRecoverable
-        ? { notRecoverableFiles: this.deps.notRecoverable(status.path) }
-        : {}),
+      ...(notRecoverable === undefined ? {} : { notRecoverableFiles: notRecoverable }),
       lastRun: status.lastRun ? { at: status.lastRun.at, outcome: status.lastRun.outcome } : null,
       runningRunId: this.deps.runs.running(id),
     };
   }
 
   /**
-   * Every folder's status from the cache (else a walk that yields). notRecoverableFiles still reads every
-   * .coffer header on this thread: `notRecoverable: false` (the tray) leaves it out.
+   * Every folder's status from the cache (else a walk that yields), with notRecoverableFiles counted off
+   * this thread; `notRecoverable: false` (the tray) leaves it out. A count that failed is left out too
+   * (absent is "not counted", never 0).
    */
   async list(options: { notRecoverable?: boolean } = {}): Promise<FolderView[]> {
-    return (await this.statuses()).map((s) => this.view(s, options.notRecoverable ?? true));
+    const statuses = await this.statuses();
+    const counts = await Promise.all(
+      statuses.map((s) =>
+        options.notRecoverable === false ? Promise.resolve(undefined) : this.notRecoverable(s.path),
+      ),
+    );
+    return statuses.map((s, i) => this.view(s, counts[i]));
+  }
+
+  private async notRecoverable(folder: string): Promise<number | undefined> {
+    if (!this.deps.notRecoverable) return undefined;
+    try {
+      return await this.deps.notRecoverable(folder);
+    } catch {
+      return undefined;
+    }
   }
 
   private async statuses(entry?: FolderEntry): Promise<FolderStatus[]> {
@@ -143,7 +160,7 @@ export class FoldersAdapter implements FoldersPort {
     }
     const [status] = await this.statuses(entry);
     if (!status) throw notFound();
-    return this.view(status);
+    return this.view(status, await this.notRecoverable(status.path));
   }
 
   async remove(folderId: string): Promise<void> {
