@@ -43,8 +43,8 @@ export interface KeysPort {
 
 export interface FoldersPort {
   /**
-   * `notRecoverable: false` leaves notRecoverableFiles out: counting it opens every .coffer header on the
-   * main thread (~4 s at 20,000 files), which the tray, listing every minute, does not show.
+   * `notRecoverable: false` leaves notRecoverableFiles out: counting it opens every .coffer header (in a
+   * worker that remembers them, CoverageCounter), which the tray, listing every minute, does not show.
    */
   list(options?: { notRecoverable?: boolean }): Promise<FolderView[]>;
   add(path: string): Promise<FolderView>;

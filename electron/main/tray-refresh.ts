@@ -114,7 +114,7 @@ export class TrayStatus {
 
   private async folders(): Promise<Awaited<ReturnType<FoldersPort['list']>> | null> {
     try {
-      // Without notRecoverableFiles: the tray does not show it, and it reads every header on this thread.
+      // Without notRecoverableFiles: the tray does not show it, and counting it reads every header.
       const list = await within(this.deps.sources.folders.list({ notRecoverable: false }), this.timeoutMs);
       if (list !== NO_ANSWER) return list;
       this.deps.log(`tray status: the folder list did not answer within ${this.timeoutMs} ms`);
