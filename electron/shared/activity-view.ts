@@ -151,7 +151,7 @@ export function serializeActivity(entries: readonly ActivityEntry[], format: 'js
     [
       new Date(e.at).toISOString(),
       categoryOf(e.action),
-      e.action,
+      actionLabel(e.action),
       e.target,
       e.unverified ? `${outcomeText(e.outcome)} (${UNVERIFIED_TEXT})` : outcomeText(e.outcome),
       e.detail ?? '',

@@ -232,6 +232,12 @@ describe('the Activity log in plain language', () => {
     // The search box finds an entry by the words it shows.
     const rotation = readable.list()[2];
     expect(rotation && matchesFilter(rotation, { text: 'update files' })).toBe(true);
+    // The CSV export holds the rows as the table shows them (JSON lines keep the recorded name for tools).
+    const csv = path.join(dir, 'keys.csv');
+    readable.exportTo(csv, 'csv', { category: 'keys' });
+    const exported = fs.readFileSync(csv, 'utf8');
+    expect(exported).toContain(',keys,Update files for the recovery keys,');
+    expect(exported).not.toMatch(/escrow|re-?wrap/i);
   });
 
   it('plainDetail leaves ordinary text alone', () => {
