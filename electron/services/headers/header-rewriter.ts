@@ -14,7 +14,9 @@ import {
   fsyncSync,
   lstatSync,
   openSync,
+  readlinkSync,
   readSync,
+  realpathSync,
   renameSync,
   writeSync,
   type BigIntStats,
@@ -41,6 +43,7 @@ import { STREAM_ABYTES, type SodiumBackend } from '../../../crypto/sodium.js';
 import { errnoOf, toCofferError } from '../fs-errors.js';
 import { fsyncDir, makeDurable, removeQuietly } from '../safe-file/durable.js';
 import { isProtectedName, tempPathFor } from '../safe-file/names.js';
+import { isInside, rootResolver } from '../safe-file/dir.js';
 import { NOFOLLOW } from '../safe-file/open.js';
 import {
   journalIdentity,
@@ -142,6 +145,24 @@ interface Batch {
   readonly recipients: readonly Recipient[];
   readonly recipientIds: readonly Uint8Array[];
   readonly wanted: string;
+  /** The protected folder (or file) a file must lie in (safe-file/dir.ts rootResolver); null: anywhere. */
+  readonly rootFor: ((dir: string) => string | null) | null;
+}
+
+/**
+ * Where the file open on `fd` really is: the kernel's own answer for that descriptor on Linux, so a folder
+ * swapped for a link after the path was listed cannot send the rewrite elsewhere; elsewhere its real path
+ * now (a window of microseconds remains there, docs/SECURITY.md).
+ */
+function realPathOf(fd: number, path: string): string {
+  if (process.platform === 'linux') {
+    try {
+      return readlinkSync(`/proc/${process.pid}/fd/${fd}`);
+    } catch {
+      // no /proc: fall through
+    }
+  }
+  return realpathSync.native(path);
 }
 
 /** §3: the header at the start of `fd`, in one read for the usual sizes. */
@@ -208,6 +229,11 @@ export class HeaderRewriter {
     paths: readonly string[],
     identities: readonly Identity[],
     recipients: readonly Recipient[],
+    /**
+     * The protected folders the paths were listed in: a file opened elsewhere (a folder on its path was
+     * swapped for a link since, issue 10 item 3) is refused as OUTSIDE_FOLDER and not written.
+     */
+    options: { readonly roots?: readonly string[] } = {},
   ): Promise<BatchResult[]> {
     if (recipients.length === 0) throw new CofferError('INVALID_ARGUMENT', 'a file needs a recipient', '');
     const recipientIds = recipients.map((r) => keyIdOf(this.sodium, r));
@@ -217,6 +243,7 @@ export class HeaderRewriter {
       recipients,
       recipientIds,
       wanted: recipientSet(recipients, recipientIds),
+      rootFor: options.roots ? rootResolver(options.roots) : null,
     };
     const results = new Map<string, BatchResult>();
     const unique = [...new Set(paths)];
@@ -291,6 +318,14 @@ export class HeaderRewriter {
       writable = false;
     }
     try {
+      const root = batch.rootFor?.(path) ?? null; // a root may be the file itself (a run over files)
+      // Checked on the descriptor: in-place writes go through it; a copy is renamed only over this inode.
+      if (root !== null && !isInside(realPathOf(fd, path), root))
+        throw new CofferError(
+          'OUTSIDE_FOLDER',
+          `${path}: no longer inside ${root} (a folder was moved or replaced by a link)`,
+          'Nothing outside the protected folder was touched; check what changes this folder, then run again.',
+        );
       const stats = fstatSync(fd, { bigint: true });
       if (!stats.isFile()) throw notCoffer(path, 'not a regular file');
       const oldHeader = readHeaderAt(fd);

@@ -74,9 +74,9 @@ function setup(
     folders: () => [folder],
     rewriter: {
       recover: (ids) => rewriter.recover(ids),
-      rewrapMany: (paths, ids, recipients) => {
+      rewrapMany: (paths, ids, recipients, rewrapOptions) => {
         options.onBatch?.(paths);
-        return rewriter.rewrapMany(paths, ids, recipients);
+        return rewriter.rewrapMany(paths, ids, recipients, rewrapOptions);
       },
     },
     stateDir: home,
@@ -125,8 +125,9 @@ describe('RotationService', () => {
     t.setKeys([t.r2.publicKey]);
     const report = await t.rotation.run();
     expect(batches.every((n) => n === 1)).toBe(true);
-    expect(report).toMatchObject({ filesTotal: 3, failed: [], cancelled: false });
-    expect(report.inPlace + report.copied).toBe(3);
+    // The copy in the folder already read is found by the check after the walk (runLocked's sweeps).
+    expect(report).toMatchObject({ filesTotal: 4, failed: [], cancelled: false });
+    expect(report.inPlace + report.copied).toBe(4);
   });
 
   it('a folder swapped for a link mid-walk: nothing outside the folder is re-wrapped, and the run is not complete', async () => {
@@ -154,6 +155,57 @@ describe('RotationService', () => {
     expect(fs.readFileSync(path.join(outside, 'theirs.txt.coffer')).equals(before)).toBe(true);
     expect(report.failed.map((f) => f.code)).toContain('OUTSIDE_FOLDER');
     expect(t.rotation.pending()).toBe(true);
+  });
+
+  it('a folder swapped for a link after the walk listed it: its batch touches nothing outside', async () => {
+    const outside = tmp('outside');
+    let swapped = false;
+    const t = setup({
+      onBatch: () => {
+        if (swapped) return;
+        swapped = true;
+        // The walk has read `sub`; before its files are re-wrapped, `sub` becomes a link to a folder
+        // outside holding a Coffer file of the same name.
+        fs.renameSync(path.join(t.folder, 'sub'), path.join(t.folder, 'sub-moved'));
+        fs.symlinkSync(outside, path.join(t.folder, 'sub'));
+      },
+    });
+    fs.mkdirSync(path.join(t.folder, 'sub'));
+    t.write(path.join('sub', 'b.txt'));
+    fs.renameSync(t.write('theirs.txt'), path.join(outside, 'b.txt.coffer'));
+    const before = fs.readFileSync(path.join(outside, 'b.txt.coffer'));
+    t.setKeys([t.r2.publicKey]);
+    const report = await t.rotation.run();
+    expect(swapped).toBe(true);
+    expect(fs.readFileSync(path.join(outside, 'b.txt.coffer')).equals(before)).toBe(true);
+    expect(report.failed.map((f) => f.code)).toContain('OUTSIDE_FOLDER');
+    expect(t.rotation.pending()).toBe(true);
+  });
+
+  it('a file moved mid-walk from a folder not read yet into one already read is re-wrapped too', async () => {
+    let moved = false;
+    const t = setup({
+      batchFiles: 1,
+      onBatch: () => {
+        if (moved) return;
+        moved = true;
+        // The folder itself was read (its file is this batch); `sub` was not: its file moves up.
+        fs.renameSync(path.join(t.folder, 'sub', 'b.txt.coffer'), path.join(t.folder, 'moved.txt.coffer'));
+      },
+    });
+    t.write('a.txt');
+    fs.mkdirSync(path.join(t.folder, 'sub'));
+    t.write(path.join('sub', 'b.txt'));
+    t.setKeys([t.r2.publicKey]);
+    const report = await t.rotation.run();
+    expect(moved).toBe(true);
+    // Either way honest: every file now under the new set, or the run says it is not done.
+    if (report.failed.length === 0) expect(t.rotation.pending()).toBe(false);
+    expect(t.rotation.coverage(t.folder)).toMatchObject({
+      files: 2,
+      retiredKeyStanzas: 0,
+      notRecoverable: 0,
+    });
   });
 
   it('coverage and needsRun: a subfolder the walk cannot read is not counted as recoverable', async () => {

@@ -115,6 +115,8 @@ export interface RotationReport {
 }
 
 const MARKER = 'rotation-pending.json';
+/** Checks after the walk for files moved past it (runLocked); a tree still changing after them is not done. */
+const SWEEPS = 3;
 
 /**
  * The header rewriter's journal folder in app data, made if missing: one place for the app and the CLI, so
@@ -240,9 +242,8 @@ export class RotationService {
     // Streamed a batch at a time (issue 10 scale target: a protect of 1,000,000 files ends with this
     // rotation over its folder, which held every .coffer path of the tree): memory is one batch.
     const batchFiles = Math.max(1, this.deps.batchFiles ?? BATCH);
-    const batches = protectedBatches(options.paths ?? this.deps.folders(), ROTATION_LITTER, batchFiles, (i) =>
-      failed.push(i),
-    );
+    const roots = options.paths ?? this.deps.folders();
+    const batches = protectedBatches(roots, ROTATION_LITTER, batchFiles, (i) => failed.push(i));
     const first = batches.next();
     let record: EscrowRecord | null = null;
     try {
@@ -298,32 +299,62 @@ export class RotationService {
     // Finish what a crash left half-written first: those files then read as old or new, never torn.
     await this.deps.rewriter.recover(identities);
     // Batches: one journal and one flush per batch (§8.1), with progress and cancel between them.
-    for (let step = first; step.done !== true; step = batches.next()) {
-      const batch = step.value;
-      filesTotal += batch.length;
-      bytesTotal += batch.reduce((n, f) => n + f.size, 0);
-      if (options.signal?.aborted) {
-        cancelled = true;
-        break;
+    const pass = async (source: Iterator<{ path: string; size: number }[], void>, step = source.next()) => {
+      let seen = 0;
+      for (; step.done !== true; step = source.next()) {
+        const batch = step.value;
+        seen += batch.length;
+        filesTotal += batch.length;
+        bytesTotal += batch.reduce((n, f) => n + f.size, 0);
+        if (options.signal?.aborted) {
+          cancelled = true;
+          break;
+        }
+        // The folders walked: a file reached through a link swapped in since is not written (issue 10 §3).
+        const results = await this.deps.rewriter.rewrapMany(
+          batch.map((f) => f.path),
+          identities,
+          recipients,
+          { roots },
+        );
+        for (const result of results) {
+          if ('error' in result) failed.push(issue(result.error, result.path));
+          else counts[result.outcome === 'in-place' ? 'inPlace' : result.outcome]++;
+        }
+        filesDone += batch.length;
+        bytesDone += batch.reduce((n, f) => n + f.size, 0);
+        progress();
+        await yieldToLoop(); // the app's main process stays responsive
       }
-      const results = await this.deps.rewriter.rewrapMany(
-        batch.map((f) => f.path),
-        identities,
-        recipients,
-      );
-      for (const result of results) {
-        if ('error' in result) failed.push(issue(result.error, result.path));
-        else counts[result.outcome === 'in-place' ? 'inPlace' : result.outcome]++;
+      return seen;
+    };
+    await pass(batches, first);
+    const wasCancelled = (): boolean => cancelled; // set inside pass()
+    // The tree is walked while it is re-wrapped, not listed first: a file moved meanwhile from a folder not
+    // read yet into one already read was never seen, and the run would be called done with it still under
+    // the retired key. Before that, a check by header key IDs only (FORMAT.md §4, no key, no write) finds
+    // what still differs from the new set and re-wraps it; a tree that keeps changing is not done. Only
+    // after a pass that re-wrapped something: a tree already on the new set (the rotation that ends every
+    // protect) had no file to move under the retired key; that check costs a walk and a header read each
+    // (~0.35-0.6 s for 5,000 files here).
+    const wanted = new Set(recoveryKeyIds);
+    const rewrapped = counts.inPlace + counts.copied > 0;
+    for (let sweep = 1; rewrapped && failed.length === 0 && !wasCancelled(); sweep++) {
+      const stale = protectedBatches(roots, ROTATION_LITTER, batchFiles, (i) => failed.push(i), wanted);
+      if ((await pass(stale)) === 0) break;
+      if (sweep === SWEEPS) {
+        failed.push({
+          path: roots.join(', '),
+          code: 'STILL_CHANGING',
+          message: `${roots.join(', ')}: files kept moving while the keys were changed`,
+          hint: 'Run `coffer rewrap` again once the folder is quiet.',
+        });
       }
-      filesDone += batch.length;
-      bytesDone += batch.reduce((n, f) => n + f.size, 0);
-      progress();
-      await yieldToLoop(); // the app's main process stays responsive
     }
     walked = true;
     for (const key of [...identities, ...recipients])
       if (key.kind === 'device') this.deps.sodium.zero(key.key); // copies handed to this run
-    if (failed.length === 0 && !cancelled && (options.paths === undefined || !wasPending))
+    if (failed.length === 0 && !wasCancelled() && (options.paths === undefined || !wasPending))
       this.clearPending();
     return {
       recoveryKeyIds,
@@ -470,15 +501,20 @@ function* protectedPaths(
   for (const file of eachProtected(paths, ignorePatterns, onIssue)) yield file.path;
 }
 
-/** eachProtected in batches of up to `size` files. */
+/**
+ * eachProtected in batches of up to `size` files; with `staleFor`, only files whose header's recovery key
+ * IDs are not exactly that set (or cannot be read: the re-wrap says why).
+ */
 function* protectedBatches(
   paths: readonly string[],
   ignorePatterns: readonly string[],
   size: number,
   onIssue: (issue: FileIssue) => void,
+  staleFor?: ReadonlySet<string>,
 ): Generator<{ path: string; size: number }[], void> {
   let batch: { path: string; size: number }[] = [];
   for (const file of eachProtected(paths, ignorePatterns, onIssue)) {
+    if (staleFor && !isStale(file.path, staleFor)) continue;
     batch.push(file);
     if (batch.length >= size) {
       yield batch;
@@ -545,6 +581,16 @@ export function recoveryCoverage(
     if (recoveryIds.some((id) => !current.has(id))) retiredKeyStanzas++;
   }
   return { files: count, notRecoverable, retiredKeyStanzas, unreadable, examples };
+}
+
+function isStale(file: string, wanted: ReadonlySet<string>): boolean {
+  let ids: string[];
+  try {
+    ids = headerRecoveryIds(file);
+  } catch {
+    return true;
+  }
+  return new Set(ids).size !== wanted.size || ids.some((id) => !wanted.has(id));
 }
 
 /** The recovery stanzas' key IDs in a `.coffer` header (FORMAT.md §4), read without following a link. */
