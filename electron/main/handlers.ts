@@ -67,7 +67,9 @@ export function createHandlers(
         filesProtected: list.reduce((n, f) => n + f.protectedFiles, 0),
         plaintextWaiting: list.reduce((n, f) => n + f.plaintextFiles, 0),
         inTheClear: list.reduce((n, f) => n + f.inTheClearFiles, 0),
-        notRecoverable: list.reduce((n, f) => n + (f.notRecoverableFiles ?? 0), 0),
+        notRecoverable: list.some((f) => f.notRecoverableFiles === undefined)
+          ? null
+          : list.reduce((n, f) => n + (f.notRecoverableFiles ?? 0), 0),
         lastRun: lastRun ?? null,
         keychain,
         recovery,

@@ -190,8 +190,11 @@ export interface Overview {
   plaintextWaiting: number;
   /** Every file in the clear in protected folders, for any reason; 0 is "all files protected". */
   inTheClear: number;
-  /** Protected files no current organization recovery key opens (FolderView.notRecoverableFiles, summed). */
-  notRecoverable: number;
+  /**
+   * Protected files no current organization recovery key opens (FolderView.notRecoverableFiles, summed);
+   * null when a folder's count could not be made (never shown as 0: "all recoverable").
+   */
+  notRecoverable: number | null;
   lastRun: { at: number; outcome: 'ok' | 'partial' | 'failed' | 'cancelled' } | null;
   keychain: KeychainStatus;
   recovery: RecoveryStatus;

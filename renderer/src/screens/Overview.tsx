@@ -65,6 +65,12 @@ export function headlineOf(
       title: `Action needed: ${plural(data.inTheClear, 'file')} in the clear`,
       text: 'Anyone with this laptop can read them. See what needs you below.',
     };
+  if (data.notRecoverable === null)
+    return {
+      tone: 'warn',
+      title: 'Coffer could not check whether IT can restore your files',
+      text: 'Your protected files are encrypted; the check of their recovery keys failed. See below.',
+    };
   if (data.notRecoverable > 0)
     return {
       tone: 'warn',
@@ -127,7 +133,14 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
       action: 'Add a folder',
     });
   }
-  if (data.notRecoverable > 0) {
+  if (data.notRecoverable === null) {
+    warnings.push({
+      title: 'Recovery check failed',
+      text: 'Coffer could not count which protected files IT can restore. Open Folders to try again; if this stays, tell IT.',
+      screen: 'folders',
+      action: 'See folders',
+    });
+  } else if (data.notRecoverable > 0) {
     warnings.push({
       title: `${plural(data.notRecoverable, 'protected file')} IT cannot restore`,
       text: 'No current organization recovery key opens them: if this laptop or its keychain is lost, they are lost. Protect the folders again so they get the current key.',

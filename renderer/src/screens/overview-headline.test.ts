@@ -57,6 +57,10 @@ describe('the Overview headline', () => {
     expect(tone({ ...allGood, notRecoverable: 1 }, undefined, false, 1)).toBe(
       'warn: 1 protected file IT cannot restore',
     );
+    // A count that could not be made is not "all recoverable" (the folder list leaves it out on failure).
+    expect(tone({ ...allGood, notRecoverable: null }, undefined, false, 1)).toBe(
+      'warn: Coffer could not check whether IT can restore your files',
+    );
     expect(tone(allGood, undefined, false, 1)).toBe('warn: One thing needs you');
     expect(tone(allGood, undefined, false, 2)).toBe('warn: 2 things need you');
   });
