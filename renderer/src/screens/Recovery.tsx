@@ -240,6 +240,8 @@ function ShowCode({ groups, keyId, onDone }: { groups: string[]; keyId: string; 
         <button
           type="button"
           className="btn btn-secondary"
+          // Printed before the kit's details arrive, it would say "This computer" and no contact.
+          disabled={kit.data === undefined && kit.error === undefined}
           aria-describedby="kit-help"
           onClick={() => {
             window.print();

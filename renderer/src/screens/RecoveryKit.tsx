@@ -35,6 +35,8 @@ export function PrintKitButton({ groups, keyId }: { groups: string[]; keyId: str
       <button
         type="button"
         className="btn btn-secondary"
+        // Printed before the kit's details arrive, it would say "This computer" and no contact.
+        disabled={kit.data === undefined && kit.error === undefined}
         onClick={() => {
           window.print();
         }}
