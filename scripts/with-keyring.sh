@@ -20,16 +20,42 @@ trap 'rm -rf "$scratch"' EXIT
 export XDG_DATA_HOME="$scratch/data" XDG_RUNTIME_DIR="$scratch/run" HOME_KEYRING_SCRATCH="$scratch"
 mkdir -p "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
-printf 'coffer-test' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-
+unlock() { printf 'coffer-test' | gnome-keyring-daemon --unlock --components=secrets "$@" >/dev/null; }
+bus() { dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus "$@" 2>/dev/null || true; }
 # The daemon claims its bus name some time after --unlock returns; the first keychain call must wait for it.
-for _ in $(seq 1 100); do
-  if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; then
-    export COFFER_KEYRING_READY=1
-    exec "$@"
-  fi
-  sleep 0.1
-done
-echo "with-keyring: org.freedesktop.secrets never appeared on the session bus" >&2
-exit 1
+on_bus() {
+  for _ in $(seq 1 100); do
+    bus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q 'boolean true' && return 0
+    sleep 0.1
+  done
+  return 1
+}
+daemon_pid() { bus org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets | awk '/uint32/ {print $2}'; }
+
+unlock
+if ! on_bus; then
+  echo "with-keyring: org.freedesktop.secrets never appeared on the session bus" >&2
+  exit 1
+fi
+export COFFER_KEYRING_READY=1
+
+# gnome-keyring-daemon sometimes aborts under many concurrent clients (a GLib trap; dmesg shows
+# "traps: gnome-keyring-d ... in libglib"). The bus then starts another one by activation, without this
+# XDG_DATA_HOME and with no unlocked login keyring, and every later keychain test failed ("no result
+# found"): one crash cost a CI run 64 tests. The watchdog starts ours again and unlocks it, and says so.
+daemon=$(daemon_pid)
+(
+  while sleep 0.5; do
+    if [ -n "$daemon" ] && ! kill -0 "$daemon" 2>/dev/null; then
+      echo "with-keyring: gnome-keyring-daemon (pid $daemon) died; starting it again" >&2
+      unlock --replace || true
+      on_bus || true
+      daemon=$(daemon_pid)
+    fi
+  done
+) &
+watchdog=$!
+status=0
+"$@" || status=$?
+kill "$watchdog" 2>/dev/null || true
+exit "$status"
