@@ -6,27 +6,24 @@
  * later writes went to an unlinked inode. A scan may answer only for files read after it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { generateDeviceKey, type Identity } from '../../../crypto/keys.js';
-import { loadBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { afterEach, beforeAll, expect, it } from 'vitest';
+import type { Identity } from '../../../crypto/keys.js';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { ProcFdProbe } from './busy.js';
 import { SafeFiles } from './index.js';
+import { useDeviceKey } from '../../../e2e/helpers/device-key.js';
 
 let sodium: SodiumBackend;
 let device: Identity & { kind: 'device' };
 let root: string;
 const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  sodium = await loadBackend('native');
-  device = { kind: 'device', key: generateDeviceKey(sodium) };
-  root = mkdtempSync(join(tmpdir(), 'coffer-busy-snapshot-'));
-});
-afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
+const key = useDeviceKey();
+beforeAll(() => {
+  ({ sodium, device } = key);
+  root = key.tempDir('coffer-busy-snapshot-');
 });
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');

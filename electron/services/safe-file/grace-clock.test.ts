@@ -7,26 +7,23 @@
  * other program on this shared machine); the files, the probe and the writer (a thread of this process,
  * which the /proc scan never counts, as it cannot see another user's program) are real.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import { generateDeviceKey, type Identity } from '../../../crypto/keys.js';
-import { loadBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { afterEach, beforeAll, expect, it, vi } from 'vitest';
+import type { Identity } from '../../../crypto/keys.js';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { SafeFiles } from './index.js';
+import { useDeviceKey } from '../../../e2e/helpers/device-key.js';
 
 let sodium: SodiumBackend;
 let device: Identity & { kind: 'device' };
 let root: string;
 
-beforeAll(async () => {
-  sodium = await loadBackend('native');
-  device = { kind: 'device', key: generateDeviceKey(sodium) };
-  root = mkdtempSync(join(tmpdir(), 'coffer-grace-clock-'));
-});
-afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
+const key = useDeviceKey();
+beforeAll(() => {
+  ({ sodium, device } = key);
+  root = key.tempDir('coffer-grace-clock-');
 });
 afterEach(() => {
   vi.restoreAllMocks();

@@ -19,14 +19,14 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, beforeAll, expect, it } from 'vitest';
 import { decryptFd } from '../../../crypto/file.js';
-import { generateDeviceKey, type Identity } from '../../../crypto/keys.js';
-import { loadBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import type { Identity } from '../../../crypto/keys.js';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { defaultProbe, type OpenFileProbe } from './busy.js';
 import { SafeFiles } from './index.js';
+import { useDeviceKey } from '../../../e2e/helpers/device-key.js';
 import { TempJournal } from './temp-journal.js';
 
 let sodium: SodiumBackend;
@@ -34,13 +34,10 @@ let device: Identity & { kind: 'device' };
 let root: string;
 const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  sodium = await loadBackend('native');
-  device = { kind: 'device', key: generateDeviceKey(sodium) };
-  root = mkdtempSync(join(tmpdir(), 'coffer-grace-'));
-});
-afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
+const key = useDeviceKey();
+beforeAll(() => {
+  ({ sodium, device } = key);
+  root = key.tempDir('coffer-grace-');
 });
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');

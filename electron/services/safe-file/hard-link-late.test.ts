@@ -5,25 +5,22 @@
  * kept the content in the clear while the run counted the file protected. The removal itself (SafeFiles)
  * now refuses a plaintext that has another name: HARD_LINK, plaintext kept, no ciphertext left beside it.
  */
-import { existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateDeviceKey, type Identity } from '../../../crypto/keys.js';
-import { loadBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { beforeAll, expect, it } from 'vitest';
+import type { Identity } from '../../../crypto/keys.js';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { SafeFiles } from './index.js';
+import { useDeviceKey } from '../../../e2e/helpers/device-key.js';
 
 let sodium: SodiumBackend;
 let device: Identity & { kind: 'device' };
 let root: string;
 
-beforeAll(async () => {
-  sodium = await loadBackend('native');
-  device = { kind: 'device', key: generateDeviceKey(sodium) };
-  root = mkdtempSync(join(tmpdir(), 'coffer-hard-link-'));
-});
-afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
+const key = useDeviceKey();
+beforeAll(() => {
+  ({ sodium, device } = key);
+  root = key.tempDir('coffer-hard-link-');
 });
 
 it('a plaintext given another name after the walk is kept and reported HARD_LINK, not protected', () => {
