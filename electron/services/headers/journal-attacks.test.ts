@@ -5,111 +5,15 @@
  * write, at any byte, must still be finished. Real files, real journals, the real rewriter.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  linkSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { linkSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decryptFd, encryptFd, inspectFd, readHeaderFd } from '../../../crypto/file.js';
-import {
-  formatKeyId,
-  generateDeviceKey,
-  generateRecoveryKeyPair,
-  keyIdOf,
-  type Identity,
-  type Recipient,
-} from '../../../crypto/keys.js';
-import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
-import { HeaderRewriter } from './header-rewriter.js';
+import { describe, expect, it } from 'vitest';
+import { type Recipient } from '../../../crypto/keys.js';
+import { useRewriterWorld } from '../../../e2e/helpers/rewriter-world.js';
 import { writeJournal, type JournalEntry } from './journal.js';
 
-let sodium: SodiumBackend;
-const root = mkdtempSync(join(tmpdir(), 'coffer-journal-attacks-'));
-afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
-});
-
-let device: Identity & Recipient & { kind: 'device' };
-let orgA: { publicKey: Uint8Array; secretKey: Uint8Array };
-let orgB: { publicKey: Uint8Array; secretKey: Uint8Array };
-const rec = (k: { publicKey: Uint8Array }): Recipient => ({ kind: 'recovery', publicKey: k.publicKey });
-
-beforeAll(async () => {
-  sodium = await defaultBackend();
-  device = { kind: 'device', key: generateDeviceKey(sodium) };
-  orgA = generateRecoveryKeyPair(sodium);
-  orgB = generateRecoveryKeyPair(sodium);
-});
-
-let n = 0;
-function fresh(): { dir: string; journalDir: string; rewriter: HeaderRewriter } {
-  const dir = join(root, `case-${n++}`);
-  const journalDir = join(dir, 'journal');
-  mkdirSync(journalDir, { recursive: true });
-  return { dir, journalDir, rewriter: new HeaderRewriter({ sodium, journalDir }) };
-}
-
-function protectedFile(dir: string, name: string, recipients: Recipient[]): { path: string; plain: Buffer } {
-  const plain = randomBytes(5000);
-  const source = join(dir, `${name}.plain`);
-  writeFileSync(source, plain);
-  const path = join(dir, `${name}.coffer`);
-  const inFd = openSync(source, 'r');
-  const outFd = openSync(path, 'w');
-  encryptFd(sodium, inFd, outFd, { recipients, name });
-  closeSync(inFd);
-  closeSync(outFd);
-  return { path, plain };
-}
-
-function headerOf(path: string): Uint8Array {
-  const fd = openSync(path, 'r');
-  try {
-    return readHeaderFd(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function keysOf(path: string): string[] {
-  const fd = openSync(path, 'r');
-  try {
-    return inspectFd(fd)
-      .stanzas.map((s) => `${s.kind}:${s.keyId}`)
-      .sort();
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const idOf = (r: Recipient) => `${r.kind}:${formatKeyId(keyIdOf(sodium, r))}`;
-
-function opensTo(path: string, identities: Identity[], plain: Buffer): boolean {
-  const inFd = openSync(path, 'r');
-  const out = `${path}.check`;
-  const outFd = openSync(out, 'w');
-  try {
-    decryptFd(sodium, inFd, outFd, identities);
-    return readFileSync(out).equals(plain);
-  } catch {
-    return false;
-  } finally {
-    closeSync(inFd);
-    closeSync(outFd);
-    rmSync(out, { force: true });
-  }
-}
+const world = useRewriterWorld('coffer-journal-attacks-');
+const { rec, fresh, protectedFile, opensTo, keysOf, idOf, headerOf } = world;
 
 /** The entry the rewriter journals for `path` going from `oldHeader` to `newHeader` (§8.1). */
 function entryFor(path: string, oldHeader: Uint8Array, newHeader: Uint8Array): JournalEntry {
@@ -135,9 +39,11 @@ async function genuineJournalFor(
   const side = fresh();
   const copy = join(side.dir, 'copy.coffer');
   writeFileSync(copy, readFileSync(path));
-  await side.rewriter.rewrap(copy, [device], recipients);
+  await side.rewriter.rewrap(copy, [world.device], recipients);
   const newHeader = headerOf(copy);
-  const journal = writeJournal(sodium, side.journalDir, device, [entryFor(path, headerOf(path), newHeader)]);
+  const journal = writeJournal(world.sodium, side.journalDir, world.device, [
+    entryFor(path, headerOf(path), newHeader),
+  ]);
   return { text: readFileSync(journal, 'utf8'), newHeader };
 }
 
@@ -152,84 +58,92 @@ const plant = (
 describe('recover against replayed journals', () => {
   it('a journal of an earlier rewrite, replayed after a later one, writes nothing (held)', async () => {
     const { dir, journalDir, rewriter } = fresh();
-    const { path, plain } = protectedFile(dir, 'replay', [device, rec(orgA)]);
+    const { path, plain } = protectedFile(dir, 'replay', [world.device, rec(world.orgA)]);
     // Rotation 1 adds B (journalled; the attacker keeps a copy), rotation 2 retires A.
-    const first = await genuineJournalFor(path, [device, rec(orgA), rec(orgB)]);
-    expect((await rewriter.rewrap(path, [device], [device, rec(orgA), rec(orgB)])).outcome).toBe('in-place');
-    expect((await rewriter.rewrap(path, [device], [device, rec(orgB)])).outcome).toBe('in-place');
+    const first = await genuineJournalFor(path, [world.device, rec(world.orgA), rec(world.orgB)]);
+    expect(
+      (await rewriter.rewrap(path, [world.device], [world.device, rec(world.orgA), rec(world.orgB)])).outcome,
+    ).toBe('in-place');
+    expect((await rewriter.rewrap(path, [world.device], [world.device, rec(world.orgB)])).outcome).toBe(
+      'in-place',
+    );
     const now = readFileSync(path);
     plant(journalDir, first.text);
 
-    const report = await rewriter.recover([device]);
+    const report = await rewriter.recover([world.device]);
 
     expect(report.completed).toEqual([]);
     expect(report.refused).toHaveLength(1);
     expect(readFileSync(path).equals(now)).toBe(true);
-    expect(opensTo(path, [{ kind: 'recovery', ...orgA }], plain)).toBe(false);
+    expect(opensTo(path, [{ kind: 'recovery', ...world.orgA }], plain)).toBe(false);
   });
 
   it('a replayed journal over a file torn by a crash (its own journal deleted) does not bring back a retired key or drop a current one', async () => {
     const { dir, journalDir, rewriter } = fresh();
     // The file is written before any org key; rotation 1 adds A (journal kept by the attacker).
-    const { path, plain } = protectedFile(dir, 'torn-replay', [device]);
-    const first = await genuineJournalFor(path, [device, rec(orgA)]);
-    expect((await rewriter.rewrap(path, [device], [device, rec(orgA)])).outcome).toBe('in-place');
+    const { path, plain } = protectedFile(dir, 'torn-replay', [world.device]);
+    const first = await genuineJournalFor(path, [world.device, rec(world.orgA)]);
+    expect((await rewriter.rewrap(path, [world.device], [world.device, rec(world.orgA)])).outcome).toBe(
+      'in-place',
+    );
     // Rotation 2 (A retired, B deployed) is cut by a crash half-way through the header write ...
-    const second = await genuineJournalFor(path, [device, rec(orgB)]);
+    const second = await genuineJournalFor(path, [world.device, rec(world.orgB)]);
     const torn = readFileSync(path);
     torn.set(second.newHeader.subarray(0, 200), 0);
     writeFileSync(path, torn);
     // ... and, before the next start, the attacker swaps rotation 2's journal for rotation 1's.
     plant(journalDir, first.text);
 
-    const report = await rewriter.recover([device]);
+    const report = await rewriter.recover([world.device]);
 
     expect(report.completed).toEqual([]);
     expect(readFileSync(path).equals(torn)).toBe(true); // left for the genuine journal, never rolled back
-    expect(opensTo(path, [{ kind: 'recovery', ...orgA }], plain)).toBe(false);
+    expect(opensTo(path, [{ kind: 'recovery', ...world.orgA }], plain)).toBe(false);
     // With rotation 2's own journal back, recovery finishes it.
     plant(journalDir, second.text);
-    const again = await rewriter.recover([device]);
+    const again = await rewriter.recover([world.device]);
     expect(again.completed).toEqual([path]);
-    expect(keysOf(path)).toEqual([idOf(device), idOf(rec(orgB))].sort());
-    expect(opensTo(path, [{ kind: 'recovery', ...orgB }], plain)).toBe(true);
-    expect(opensTo(path, [{ kind: 'recovery', ...orgA }], plain)).toBe(false);
+    expect(keysOf(path)).toEqual([idOf(world.device), idOf(rec(world.orgB))].sort());
+    expect(opensTo(path, [{ kind: 'recovery', ...world.orgB }], plain)).toBe(true);
+    expect(opensTo(path, [{ kind: 'recovery', ...world.orgA }], plain)).toBe(false);
   });
 
   it('an entry for a file since replaced by another .coffer with the same inode number writes nothing (held)', async () => {
     const { dir, journalDir, rewriter } = fresh();
-    const { path } = protectedFile(dir, 'reused', [device, rec(orgA)]);
-    const first = await genuineJournalFor(path, [device, rec(orgB)]);
+    const { path } = protectedFile(dir, 'reused', [world.device, rec(world.orgA)]);
+    const first = await genuineJournalFor(path, [world.device, rec(world.orgB)]);
     const oldIno = statSync(path).ino;
     unlinkSync(path);
     // A new protected file at the same path, with the same size; ext4 usually hands out the inode just
     // freed. The journal names device, inode and size, so only the header check stands between them.
-    const other = protectedFile(dir, 'reused', [device, rec(orgA)]);
+    const other = protectedFile(dir, 'reused', [world.device, rec(world.orgA)]);
     const reused = statSync(path).ino === oldIno;
     const text = reused
       ? first.text
       : readFileSync(
-          writeJournal(sodium, fresh().journalDir, device, [entryFor(path, headerOf(path), first.newHeader)]),
+          writeJournal(world.sodium, fresh().journalDir, world.device, [
+            entryFor(path, headerOf(path), first.newHeader),
+          ]),
           'utf8',
         );
     if (!reused) console.log('inode not reused by the file system: the entry is made to name the new file');
     const before = readFileSync(path);
     plant(journalDir, text);
 
-    const report = await rewriter.recover([device]);
+    const report = await rewriter.recover([world.device]);
 
     expect(report.completed).toEqual([]);
     expect(readFileSync(path).equals(before)).toBe(true);
-    expect(opensTo(path, [device], other.plain)).toBe(true);
+    expect(opensTo(path, [world.device], other.plain)).toBe(true);
   });
 });
 
 describe('recover after a torn header write', () => {
   it('finishes a write torn at every byte, new bytes first or last', async () => {
     const { dir, journalDir, rewriter } = fresh();
-    const { path, plain } = protectedFile(dir, 'every-byte', [device, rec(orgA)]);
+    const { path, plain } = protectedFile(dir, 'every-byte', [world.device, rec(world.orgA)]);
     const original = readFileSync(path);
-    const { text, newHeader } = await genuineJournalFor(path, [device, rec(orgB)]);
+    const { text, newHeader } = await genuineJournalFor(path, [world.device, rec(world.orgB)]);
     const failures: string[] = [];
     for (let k = 0; k <= newHeader.length; k++) {
       for (const newFirst of [true, false]) {
@@ -238,7 +152,7 @@ describe('recover after a torn header write', () => {
         else torn.set(newHeader.subarray(k), k);
         writeFileSync(path, torn);
         plant(journalDir, text, 'rewrap-000000000000000000000000.journal');
-        const report = await rewriter.recover([device]);
+        const report = await rewriter.recover([world.device]);
         const ok =
           report.refused.length === 0 &&
           readdirSync(journalDir).length === 0 &&
@@ -247,22 +161,24 @@ describe('recover after a torn header write', () => {
       }
     }
     expect(failures.slice(0, 3)).toEqual([]);
-    expect(opensTo(path, [{ kind: 'recovery', ...orgB }], plain)).toBe(true);
+    expect(opensTo(path, [{ kind: 'recovery', ...world.orgB }], plain)).toBe(true);
   });
 });
 
 describe('hard links', () => {
   it('an in-place rewrite re-wraps every link of the file (one inode, one header): the retired key opens none', async () => {
     const { dir, rewriter } = fresh();
-    const { path, plain } = protectedFile(dir, 'linked', [device, rec(orgA)]);
+    const { path, plain } = protectedFile(dir, 'linked', [world.device, rec(world.orgA)]);
     const other = join(dir, 'elsewhere.coffer');
     linkSync(path, other);
-    expect((await rewriter.rewrap(path, [device], [device, rec(orgB)])).outcome).toBe('in-place');
+    expect((await rewriter.rewrap(path, [world.device], [world.device, rec(world.orgB)])).outcome).toBe(
+      'in-place',
+    );
     expect(statSync(other).nlink).toBe(2);
     for (const p of [path, other]) {
-      expect(keysOf(p)).toEqual([idOf(device), idOf(rec(orgB))].sort());
-      expect(opensTo(p, [{ kind: 'recovery', ...orgA }], plain)).toBe(false);
-      expect(opensTo(p, [device], plain)).toBe(true);
+      expect(keysOf(p)).toEqual([idOf(world.device), idOf(rec(world.orgB))].sort());
+      expect(opensTo(p, [{ kind: 'recovery', ...world.orgA }], plain)).toBe(false);
+      expect(opensTo(p, [world.device], plain)).toBe(true);
     }
   });
 });
@@ -272,13 +188,13 @@ describe('recover while a batch of the same rewriter runs', () => {
     const { dir, journalDir, rewriter } = fresh();
     const paths = Array.from(
       { length: 600 },
-      (_, i) => protectedFile(dir, `f${i}`, [device, rec(orgA)]).path,
+      (_, i) => protectedFile(dir, `f${i}`, [world.device, rec(world.orgA)]).path,
     );
     // rewrapMany returns to the caller after its first chunk of 512: written, journalled, flush deferred.
-    const running = rewriter.rewrapMany(paths, [device], [device, rec(orgB)]);
+    const running = rewriter.rewrapMany(paths, [world.device], [world.device, rec(world.orgB)]);
     const journals = readdirSync(journalDir);
     expect(journals).toHaveLength(1);
-    const report = await rewriter.recover([device]);
+    const report = await rewriter.recover([world.device]);
     expect(report).toEqual({ completed: [], alreadyDone: [], refused: [] });
     expect(readdirSync(journalDir)).toEqual(journals);
     expect(rewriter.pending()).toBe(false);
