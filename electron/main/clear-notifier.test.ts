@@ -1,13 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { FileError } from '../shared/contract.js';
 import {
   ClearNotifier,
   NOTICE_GAP_MS,
   QUIET_MS,
   STUCK_AFTER_MS,
+  fileIdentities,
   notificationText,
   type ClearFolder,
   type ClearNotice,
+  type FileIdentities,
 } from './clear-notifier.js';
 
 const MIN = 60_000;
@@ -170,6 +175,75 @@ describe('ClearNotifier', () => {
     expect(at(6, [])).toEqual([]);
     expect(notifier.stuck().size).toBe(0);
     at(7, [folder('f1', '/Invoices', [issue('a')])]); // added back: a new start, not stuck yet
+    expect(notifier.stuck().size).toBe(0);
+  });
+});
+
+/**
+ * A stuck file renamed keeps its clock (issue 10 item 4, honest state): the notifier knew files by path only,
+ * so a file renamed between two refreshes (by the user, a sync client, an app's "save as") was a new file and
+ * its 5 minutes started again: renamed every 4 minutes, it stayed in the clear for ever with no word. Files are
+ * known by their identity on disk too (device, inode, birth time: fileIdentity), which a rename keeps and a
+ * new file (even one given a freed inode number) does not. Real files in a real folder.
+ */
+describe('ClearNotifier and renamed files', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-clear-rename-'));
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** What TrayStatus hands the notifier: the folder as listed, and each listed file's identity on disk. */
+  async function seen(sub: string): Promise<{ folders: ClearFolder[]; ids: FileIdentities }> {
+    const root = path.join(dir, sub);
+    const names = fs.readdirSync(root).sort();
+    const folders = [
+      folder(
+        'f1',
+        root,
+        names.map((n) => issue(n, 'HARD_LINK')),
+      ),
+    ];
+    return { folders, ids: await fileIdentities(folders) };
+  }
+
+  it('keeps the clock of a stuck file that is renamed every few minutes, and tells at 5 minutes', async () => {
+    fs.mkdirSync(path.join(dir, 'Invoices'));
+    let name = path.join(dir, 'Invoices', 'salaries.xlsx');
+    fs.writeFileSync(name, 'customer data');
+    let now = 0;
+    const told: ClearNotice[] = [];
+    const notifier = new ClearNotifier({ now: () => now, notify: (n) => told.push(n) });
+    for (let minute = 0; minute <= 6; minute++) {
+      now = minute * MIN;
+      if (minute > 0 && minute % 2 === 0) {
+        const next = path.join(dir, 'Invoices', `salaries-${minute}.xlsx`);
+        fs.renameSync(name, next);
+        name = next;
+      }
+      const { folders, ids } = await seen('Invoices');
+      notifier.observe(folders, ids);
+      if (minute < 5) expect(told, `minute ${minute}`).toEqual([]);
+    }
+    expect(told).toHaveLength(1);
+    expect(told[0]?.body).toMatch(/^1 file in Invoices has stayed in the clear for 5 minutes/);
+    expect(notifier.stuck()).toEqual(new Set(['f1']));
+  });
+
+  it('still says nothing of new files that each leave within their grace period (a scanner, a download)', async () => {
+    fs.mkdirSync(path.join(dir, 'Scans'));
+    let now = 0;
+    const told: ClearNotice[] = [];
+    const notifier = new ClearNotifier({ now: () => now, notify: (n) => told.push(n) });
+    for (let minute = 0; minute <= 12; minute++) {
+      now = minute * MIN;
+      // The previous scan was protected (its plaintext removed) and a new one written: ext4 may hand the new
+      // file the inode number just freed, so the inode alone would make it the same file.
+      for (const old of fs.readdirSync(path.join(dir, 'Scans'))) fs.rmSync(path.join(dir, 'Scans', old));
+      fs.writeFileSync(path.join(dir, 'Scans', `scan-${minute}.pdf`), `scan ${minute}`);
+      const { folders, ids } = await seen('Scans');
+      notifier.observe(folders, ids);
+    }
+    expect(told).toEqual([]);
     expect(notifier.stuck().size).toBe(0);
   });
 });

@@ -4,7 +4,8 @@
  * A file being written is in the clear on purpose for its grace period (the watcher protects it once it is
  * unchanged), and a protect run has files in the clear until it reaches them: neither is news. A file is
  * "stuck" once it has been seen in the clear at two refreshes at least `thresholdMs` apart with no run of its
- * folder going on. Each folder with stuck files gets one notification per episode: nothing more while files
+ * folder going on. A file is known by its path and by its identity on disk (FileIdentities): renamed, it is
+ * still the same file and keeps its clock (issue 10 item 4: renamed every 4 minutes, it was never told). Each folder with stuck files gets one notification per episode: nothing more while files
  * stay stuck, a new one only after the folder had no stuck file and some are stuck again, and never two for
  * one folder within `quietMs` (a recurrence then is told when the quiet time is over, if still true). Across
  * folders, at most one notification per `gapMs`: folders that come due meanwhile wait and are told together
@@ -16,6 +17,8 @@
  * The notice carries the folder's name and a count, never a file's name or contents. Pure logic: the clock
  * and the notification go through the injected deps (main.ts passes Date.now and Electron's Notification).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { FolderView } from '../shared/contract.js';
 import { folderName, plural } from './tray-state.js';
 
@@ -25,6 +28,40 @@ export const QUIET_MS = 30 * 60_000;
 export const NOTICE_GAP_MS = 10 * 60_000;
 
 export type ClearFolder = Pick<FolderView, 'id' | 'path' | 'inTheClearFiles' | 'inTheClear' | 'runningRunId'>;
+
+/**
+ * Each listed file's identity on disk, by `identityKey(folderId, path)`: device, inode and birth time (where
+ * the file system keeps one, else the change time), which a rename keeps and a new file does not, even one
+ * that gets a freed inode number. A file gone since it was listed has none (known by its path only).
+ */
+export type FileIdentities = ReadonlyMap<string, string>;
+
+export function identityKey(folderId: string, file: string): string {
+  return `${folderId}\0${file}`;
+}
+
+/**
+ * The identities of the files the folder list names (at most CLEAR_LIST_LIMIT a folder), read with lstat off
+ * the main thread (libuv's pool): a folder that stopped answering delays this answer, never the window.
+ */
+export async function fileIdentities(folders: readonly ClearFolder[] | null): Promise<FileIdentities> {
+  const ids = new Map<string, string>();
+  if (folders === null) return ids;
+  await Promise.all(
+    folders.flatMap((folder) =>
+      folder.inTheClear.map(async (issue) => {
+        try {
+          const s = await fs.promises.lstat(path.resolve(folder.path, issue.path), { bigint: true });
+          const born = s.birthtimeNs > 0n ? s.birthtimeNs : s.ctimeNs;
+          ids.set(identityKey(folder.id, issue.path), `${s.dev}:${s.ino}:${born}`);
+        } catch {
+          // Gone or unreadable: known by its path only.
+        }
+      }),
+    ),
+  );
+  return ids;
+}
 
 export interface ClearNotice {
   /** The folder a click opens (the first one, when the notice is about several). */
@@ -44,6 +81,8 @@ export interface ClearNotifierDeps {
 interface FolderTrack {
   /** Listed files in the clear, by path, with when each was first seen there (continuously since). */
   files: Map<string, number>;
+  /** The same times by identity on disk (FileIdentities): a file renamed since keeps its time. */
+  ids: Map<string, number>;
   /** Since when the folder has had files in the clear continuously (covers files past the list's limit). */
   since: number | null;
   /** Files stuck at the last observation (0 = none). */
@@ -83,7 +122,7 @@ export class ClearNotifier {
    * One refresh of the folder list. null (the list could not be read) tells nothing: what was seen before
    * stays as it was, and nothing is notified.
    */
-  observe(folders: readonly ClearFolder[] | null): void {
+  observe(folders: readonly ClearFolder[] | null, ids: FileIdentities = new Map()): void {
     if (folders === null) return;
     const now = this.tick();
     const listed = new Set(folders.map((f) => f.id));
@@ -98,9 +137,20 @@ export class ClearNotifier {
       }
       track.since ??= now;
       const since = track.since;
+      // A file is the one seen before if its path or its identity on disk is (renamed: same identity; saved
+      // over by an editor's rename: same path); the earlier of the two times counts.
       const seen = new Map<string, number>();
-      for (const issue of folder.inTheClear) seen.set(issue.path, track.files.get(issue.path) ?? now);
+      const seenIds = new Map<string, number>();
+      for (const issue of folder.inTheClear) {
+        const id = ids.get(identityKey(folder.id, issue.path));
+        const byPath = track.files.get(issue.path) ?? now;
+        const byId = id === undefined ? now : (track.ids.get(id) ?? now);
+        const at = Math.min(byPath, byId);
+        seen.set(issue.path, at);
+        if (id !== undefined) seenIds.set(id, Math.min(at, seenIds.get(id) ?? at));
+      }
       track.files = seen;
+      track.ids = seenIds;
       // The list holds the first files only: the others are judged by the folder's continuous episode.
       const unlisted = folder.inTheClearFiles - folder.inTheClear.length;
       const old = (at: number): boolean => now - at >= this.thresholdMs;
@@ -139,7 +189,7 @@ export class ClearNotifier {
   private track(id: string): FolderTrack {
     let track = this.tracks.get(id);
     if (!track) {
-      track = { files: new Map(), since: null, stuckCount: 0, told: false, lastToldAt: null };
+      track = { files: new Map(), ids: new Map(), since: null, stuckCount: 0, told: false, lastToldAt: null };
       this.tracks.set(id, track);
     }
     return track;
@@ -147,6 +197,7 @@ export class ClearNotifier {
 
   private resolve(track: FolderTrack): void {
     track.files.clear();
+    track.ids.clear();
     track.since = null;
     track.stuckCount = 0;
     track.told = false;

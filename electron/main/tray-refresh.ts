@@ -1,4 +1,4 @@
-import type { ClearNotifier } from './clear-notifier.js';
+import { fileIdentities, type ClearNotifier, type FileIdentities } from './clear-notifier.js';
 import type { FoldersPort, KeysPort, PolicyPort, StatePort } from './ports.js';
 import { trayView, type TrayView } from './tray-state.js';
 
@@ -92,7 +92,7 @@ export class TrayStatus {
   async read(): Promise<TrayView> {
     const { sources, notifier } = this.deps;
     const [folders, keychainProblem] = await Promise.all([this.folders(), this.keychainProblem()]);
-    notifier.observe(folders);
+    notifier.observe(folders, await this.identities(folders));
     try {
       return trayView({
         folders,
@@ -122,6 +122,15 @@ export class TrayStatus {
       this.deps.log(`tray status: ${String(e)}`);
     }
     return null;
+  }
+
+  /**
+   * The listed files' identities on disk, so a stuck file renamed keeps its clock (clear-notifier.ts). A
+   * folder that stopped answering gives none in time: its files are then known by path, as before.
+   */
+  private async identities(folders: Parameters<ClearNotifier['observe']>[0]): Promise<FileIdentities> {
+    const ids = await within(fileIdentities(folders), this.timeoutMs);
+    return ids === NO_ANSWER ? new Map() : ids;
   }
 
   private async keychainProblem(): Promise<string | null> {
