@@ -6,6 +6,7 @@ import { loadBackend } from '../../../crypto/sodium.js';
 import { isCofferError } from '../../../crypto/errors.js';
 import { decryptFd, encryptFd } from '../../../crypto/file.js';
 import { deviceKeyId, formatKeyId, generateDeviceKey, type Identity } from '../../../crypto/keys.js';
+import { FailingKeyStore } from '../../../e2e/helpers/failing-key-store.js';
 import { JsonSettingsStore } from '../settings.js';
 import { DEVICE_KEY_ACCOUNT, DeviceKeyService, readOnlyAccount } from './device-key.js';
 import { MemoryKeyStore, type KeyStore } from './key-store.js';
@@ -252,34 +253,6 @@ describe('DeviceKeyService', () => {
     expect(await codeOf(setup(forgetful).make().getOrCreateDeviceKey())).toBe('KEYCHAIN_UNAVAILABLE');
   });
 });
-
-/**
- * A keychain that fails on its Nth call: `before` (nothing happens) or `after` (the call took effect, then
- * the answer was lost). A fake on purpose: no real keychain can be made to fail at an exact step.
- */
-class FailingKeyStore implements KeyStore {
-  calls = 0;
-  constructor(
-    private readonly inner: KeyStore,
-    private readonly failAt: number,
-    private readonly mode: 'before' | 'after',
-  ) {}
-  private async step<T>(run: () => Promise<T>): Promise<T> {
-    this.calls++;
-    if (this.calls !== this.failAt) return run();
-    if (this.mode === 'after') await run();
-    throw new Error(`keychain failed at call ${this.failAt}`);
-  }
-  get(account: string) {
-    return this.step(() => this.inner.get(account));
-  }
-  set(account: string, secret: Uint8Array) {
-    return this.step(() => this.inner.set(account, secret));
-  }
-  delete(account: string) {
-    return this.step(() => this.inner.delete(account));
-  }
-}
 
 describe('a keychain failing between the steps of a rotation leaves every key that opens files', () => {
   for (const mode of ['before', 'after'] as const) {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { loadBackend } from '../../../crypto/sodium.js';
 import { decryptFd, encryptFd } from '../../../crypto/file.js';
 import { deviceKeyId, formatKeyId, generateDeviceKey, type Identity } from '../../../crypto/keys.js';
+import { FailingKeyStore } from '../../../e2e/helpers/failing-key-store.js';
 import { JsonSettingsStore } from '../settings.js';
 import { DeviceKeyService } from './device-key.js';
 import { createEscrowRecord, serializeEscrowRecord } from './escrow.js';
@@ -20,31 +21,6 @@ import { TrustedRecoveryKeys } from './trusted-keys.js';
 
 const sodium = await loadBackend('wasm');
 const idOf = (key: Uint8Array): string => formatKeyId(deviceKeyId(sodium, key));
-
-/** Fails the Nth call, before it takes effect or after (the answer lost). */
-class FailingKeyStore implements KeyStore {
-  calls = 0;
-  constructor(
-    private readonly inner: KeyStore,
-    private readonly failAt: number,
-    private readonly mode: 'before' | 'after',
-  ) {}
-  private async step<T>(run: () => Promise<T>): Promise<T> {
-    this.calls++;
-    if (this.calls !== this.failAt) return run();
-    if (this.mode === 'after') await run();
-    throw new Error(`keychain failed at call ${this.failAt}`);
-  }
-  get(account: string) {
-    return this.step(() => this.inner.get(account));
-  }
-  set(account: string, secret: Uint8Array) {
-    return this.step(() => this.inner.set(account, secret));
-  }
-  delete(account: string) {
-    return this.step(() => this.inner.delete(account));
-  }
-}
 
 function world() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-restore-'));
