@@ -119,7 +119,26 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
     .option('--passphrase-file <file>', 'read the key file passphrase from this file')
     .argument('<path...>', '.coffer files or folders holding them')
     .action(async (paths: string[], options: { key: string; passphraseFile?: string }) => {
-      const { files, missing } = collectProtectedFiles(paths);
+      // Each file's root is the folder (or file) named, as a real path taken now: the rewriter refuses a
+      // file found elsewhere when it writes (a subfolder swapped for a link meanwhile; issue 10 item 3).
+      const rootByPath = new Map<string, string>();
+      const files: { path: string }[] = [];
+      const missing: string[] = [];
+      for (const given of paths) {
+        let real: string;
+        try {
+          real = fs.realpathSync.native(given);
+        } catch {
+          missing.push(given);
+          continue;
+        }
+        const found = collectProtectedFiles([real]);
+        missing.push(...found.missing);
+        for (const file of found.files) {
+          rootByPath.set(file.path, real);
+          files.push(file);
+        }
+      }
       const identity = await openKeyFile(ctx, options.key, options.passphraseFile);
       const { sodium, deviceKeys } = await ctx.services();
       try {
@@ -138,6 +157,7 @@ export const registerHelpdeskCommands: CommandGroup = (program, ctx) => {
           files.map((f) => f.path),
           identity,
           {
+            rootOf: (p) => rootByPath.get(p) ?? p,
             onResult: (r) => {
               if ('error' in r) {
                 const failure = toFailure(r.error, r.path);

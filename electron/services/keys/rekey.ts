@@ -11,7 +11,7 @@ import { CofferError } from '../../../crypto/errors.js';
 import { inspectFd } from '../../../crypto/file.js';
 import { formatKeyId, keyIdOf, type Identity, type Recipient } from '../../../crypto/keys.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
-import type { HeaderRewriter, RewrapOutcome } from '../headers/header-rewriter.js';
+import type { BatchResult, HeaderRewriter, RewrapOutcome } from '../headers/header-rewriter.js';
 
 type RecoveryIdentity = Extract<Identity, { kind: 'recovery' }>;
 
@@ -37,6 +37,13 @@ export interface RekeyOptions {
   /** Each file's result as soon as it is known (progress in the app, a line in the CLI). */
   readonly onResult?: (result: RekeyResult) => void;
   readonly signal?: AbortSignal;
+  /**
+   * The folder (or file) a path was listed in, a real path taken when it was listed: a file reached
+   * elsewhere (a folder on its path swapped for a link since) is refused as OUTSIDE_FOLDER and not written
+   * (issue 10 item 3; HeaderRewriter.rewrapMany `roots`). Default: each path is its own root (its folder
+   * resolved when its batch starts).
+   */
+  readonly rootOf?: (path: string) => string;
 }
 
 /** Files per rewrapMany call: one journal and one flush for many small files, progress between batches. */
@@ -68,16 +75,18 @@ export class RekeyService {
       );
     }
     const results: RekeyResult[] = [];
+    const rootOf = options.rootOf ?? ((path: string) => path);
+    // Per call, only the roots of its own files: the containment check looks each file's root up in them.
+    const rewrapMany = (files: readonly string[]): Promise<BatchResult[]> =>
+      this.deps.rewriter.rewrapMany(files, [identity], recipients, {
+        roots: [...new Set(files.map(rootOf))],
+      });
     try {
       // A rekey that a crash interrupted was journalled under this key (§8.1): finish it first.
       await this.deps.rewriter.recover([identity]);
       for (let at = 0; at < paths.length; at += BATCH) {
         if (options.signal?.aborted) break;
-        const batch = await this.deps.rewriter.rewrapMany(
-          paths.slice(at, at + BATCH),
-          [identity],
-          recipients,
-        );
+        const batch = await rewrapMany(paths.slice(at, at + BATCH));
         for (const done of batch) {
           const result: RekeyResult = 'error' in done ? done : { ...done, ...sizes(done.path) };
           results.push(result);
@@ -97,12 +106,13 @@ export class RekeyService {
         wipe(recipients);
         recipients = now;
         const written = results.flatMap((r) => ('error' in r ? [] : [r.path]));
-        for (const again of await this.deps.rewriter.rewrapMany(written, [identity], recipients))
-          if ('error' in again) {
-            const at = results.findIndex((r) => r.path === again.path);
-            if (at >= 0) results[at] = again;
-            options.onResult?.(again);
-          }
+        for (let at = 0; at < written.length; at += BATCH)
+          for (const again of await rewrapMany(written.slice(at, at + BATCH)))
+            if ('error' in again) {
+              const found = results.findIndex((r) => r.path === again.path);
+              if (found >= 0) results[found] = again;
+              options.onResult?.(again);
+            }
       }
     } finally {
       wipe(recipients); // a copy handed to this call
