@@ -55,4 +55,49 @@ describe('AuditPool', { timeout: 120_000 }, () => {
     for (let i = 0; i < 6; i++)
       expect(byName.get(`ok-${i}.txt`)).toMatchObject({ kind: 'scanned', findings: { email: 1 } });
   });
+
+  it('a read that never returns ends as a skipped file (READ_STALLED) after the stall limit; the run goes on', async () => {
+    const dir = path.join(root, 'share');
+    fs.mkdirSync(dir);
+    for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(dir, `ok-${i}.txt`), `user${i}@example.com\n`);
+    fs.writeFileSync(path.join(dir, 'stuck.txt'), 'ann@example.com\n');
+    const listing = listFiles({
+      roots: [dir],
+      protectedFolders: [],
+      guard: guardRailsFor(path.join(root, 'app'), process.env),
+    });
+    const sodium = await defaultBackend();
+    const pool = new AuditPool({
+      backend: sodium.name,
+      size: 2,
+      batchFiles: 64,
+      batchBytes: 1 << 30,
+      stallMs: 1_000,
+      // The real scanner worker, whose reads of "stuck" files block forever (testdata/stuck-read-worker.ts).
+      worker: { callerUrl: import.meta.url, name: 'testdata/stuck-read-worker' },
+    });
+    const started = performance.now();
+    let outcomes: WorkOutcome[] | 'hung';
+    try {
+      outcomes = await Promise.race([
+        pool.run({ mode: { op: 'scan', patterns: [] }, files: listing.files, identities: [] }),
+        new Promise<'hung'>((resolve) =>
+          setTimeout(() => {
+            resolve('hung');
+          }, 30_000).unref(),
+        ),
+      ]);
+    } finally {
+      void pool.close();
+    }
+    expect(outcomes).not.toBe('hung');
+    if (outcomes === 'hung') return;
+    const byName = new Map(outcomes.map((o) => [path.basename(o.path), o]));
+    expect(outcomes).toHaveLength(7);
+    expect(byName.get('stuck.txt')).toMatchObject({ kind: 'error', code: 'READ_STALLED' });
+    for (let i = 0; i < 6; i++)
+      expect(byName.get(`ok-${i}.txt`)).toMatchObject({ kind: 'scanned', findings: { email: 1 } });
+    // The stall limit and a new worker's start, not the 30 s above.
+    expect(performance.now() - started).toBeLessThan(20_000);
+  });
 });

@@ -11,13 +11,16 @@ import type { Identity } from '../../../crypto/keys.js';
 import type { BackendName } from '../../../crypto/sodium.js';
 import { planBatches } from '../batches.js';
 import { startWorker } from '../worker-start.js';
-import type {
-  AuditWorkerData,
-  FromAuditWorker,
-  ToAuditWorker,
-  WorkFile,
-  WorkMode,
-  WorkOutcome,
+import {
+  HEARTBEAT_BYTES,
+  HEARTBEAT_COUNT,
+  HEARTBEAT_FILE,
+  type AuditWorkerData,
+  type FromAuditWorker,
+  type ToAuditWorker,
+  type WorkFile,
+  type WorkMode,
+  type WorkOutcome,
 } from './scanner-messages.js';
 
 export interface AuditPoolOptions {
@@ -29,6 +32,14 @@ export interface AuditPoolOptions {
   readonly batchBytes?: number;
   /** Default WORKER_LIMITS. */
   readonly resourceLimits?: ResourceLimits;
+  /**
+   * A worker that shows no progress (no file begun, no piece read) for this long while it holds a batch is
+   * stuck (an extractor in a loop, a read from a hung share that never returns): its file is skipped
+   * (READ_STALLED) and a new worker goes on with the rest. Default STALL_MS.
+   */
+  readonly stallMs?: number;
+  /** The worker's entry module (startWorker): default this folder's scanner-worker. Tests wrap it. */
+  readonly worker?: { readonly callerUrl: string; readonly name: string };
 }
 
 /**
@@ -54,8 +65,23 @@ export interface AuditPoolRun {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Longest time a worker may hold a batch without progress before it counts as stuck: twice the extractors'
+ * own time limit (DEFAULT_LIMITS.timeoutMs, 30 s), which ends a slow document with a better reason first.
+ */
+const STALL_MS = 60_000;
+
 interface Slot {
   readonly worker: Worker;
+  /**
+   * Shared with the worker (scanner-messages.ts HEARTBEAT_*): a counter it bumps at each file it begins and
+   * each piece it reads, and the index in its batch of the file it is on. Shared memory, because a stuck
+   * worker sends no message.
+   */
+  readonly heartbeat: Int32Array;
+  /** The counter's value when last looked at, and when it last moved (or the slot got work). */
+  lastBeat: number;
+  lastMoved: number;
   /** Resolves once the worker has loaded; rejects if it never does. */
   readonly ready: Promise<void>;
   started: boolean;
@@ -78,6 +104,16 @@ interface ActiveRun {
   readonly failed: (error: Error) => void;
 }
 
+/** Outcome of the file a stuck reader was on: skipped, its worker replaced, the scan goes on. */
+function readerStalled(file: WorkFile, stallMs: number): WorkOutcome {
+  return {
+    path: file.path,
+    kind: 'error',
+    code: 'READ_STALLED',
+    reason: `reading it made no progress for ${Math.round(stallMs / 1000)} s (a disk or share that does not answer, or a file that keeps the reader busy); it was not scanned`,
+  };
+}
+
 /** Outcome of the file a reader died on (out of memory in an extractor, a crash): skipped, the scan goes on. */
 function readerDied(file: WorkFile, reason: string): WorkOutcome {
   return {
@@ -98,8 +134,11 @@ export class AuditPool {
   private readonly ended = new Map<number, (slot: Slot) => void>();
   private readonly batchFiles: number;
   private readonly batchBytes: number;
+  private readonly stallMs: number;
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AuditPoolOptions) {
+    this.stallMs = options.stallMs ?? STALL_MS;
     const size = Math.max(1, options.size ?? availableParallelism());
     this.batchFiles = options.batchFiles ?? 64;
     this.batchBytes = options.batchBytes ?? 8 * 1024 * 1024;
@@ -118,14 +157,16 @@ export class AuditPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.watchdog);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
   private spawn(): Slot {
+    const heartbeat = new Int32Array(new SharedArrayBuffer(HEARTBEAT_BYTES));
     const worker = startWorker(
-      import.meta.url,
-      'scanner-worker',
-      { backend: this.options.backend } satisfies AuditWorkerData,
+      this.options.worker?.callerUrl ?? import.meta.url,
+      this.options.worker?.name ?? 'scanner-worker',
+      { backend: this.options.backend, heartbeat: heartbeat.buffer } satisfies AuditWorkerData,
       this.options.resourceLimits ?? WORKER_LIMITS,
     );
     let markReady = (): void => undefined;
@@ -135,7 +176,16 @@ export class AuditPool {
       markFailed = reject;
     });
     ready.catch(() => undefined); // surfaced by runNow
-    const slot: Slot = { worker, ready, started: false, dead: false, inFlight: new Set() };
+    const slot: Slot = {
+      worker,
+      heartbeat,
+      lastBeat: 0,
+      lastMoved: 0,
+      ready,
+      started: false,
+      dead: false,
+      inFlight: new Set(),
+    };
     worker.on('message', (message: FromAuditWorker) => {
       switch (message.type) {
         case 'ready':
@@ -179,7 +229,7 @@ export class AuditPool {
    * down: a new worker takes its place, and the files of its batches are tried again one by one, so that
    * only the file it dies on is reported (READER_FAILED). One that never started fails the run.
    */
-  private died(slot: Slot, reason: string): void {
+  private died(slot: Slot, reason: string, stalled = false): void {
     if (slot.dead || this.closed) return;
     slot.dead = true;
     if (!slot.started) {
@@ -198,7 +248,17 @@ export class AuditPool {
       const files = run.sent.get(batchId) ?? [];
       run.sent.delete(batchId);
       run.pending--;
-      if (!reading || files.length > 1) {
+      if (reading && stalled) {
+        // The worker said which file it was on: that one is skipped, the rest of its batch read again.
+        const at = Atomics.load(slot.heartbeat, HEARTBEAT_FILE);
+        const stuck = files[at];
+        if (stuck) this.deliver(run, readerStalled(stuck, this.stallMs));
+        const rest = files.filter((_, i) => i !== at);
+        if (rest.length > 0) {
+          run.queue.unshift(rest);
+          run.pending++;
+        }
+      } else if (!reading || files.length > 1) {
         const again = reading ? files.map((f) => [f]) : [files];
         run.queue.unshift(...again);
         run.pending += again.length;
@@ -219,6 +279,25 @@ export class AuditPool {
         this.fail(error instanceof Error ? error : new Error(String(error)));
       },
     );
+  }
+
+  /**
+   * The per-file watchdog: a worker that holds a batch and has not moved its heartbeat for stallMs is stuck.
+   * It is terminated without waiting (a thread blocked in a read may never end) and replaced (died()).
+   */
+  private watch(): void {
+    const now = performance.now();
+    for (const slot of [...this.slots]) {
+      if (slot.dead || slot.inFlight.size === 0) continue;
+      const beat = Atomics.load(slot.heartbeat, HEARTBEAT_COUNT);
+      if (beat !== slot.lastBeat) {
+        slot.lastBeat = beat;
+        slot.lastMoved = now;
+      } else if (now - slot.lastMoved > this.stallMs) {
+        this.died(slot, 'stalled', true);
+        slot.worker.terminate().catch(() => undefined);
+      }
+    }
   }
 
   private deliver(run: ActiveRun, outcome: WorkOutcome): void {
@@ -249,6 +328,10 @@ export class AuditPool {
   private dispatch(slot: Slot, run: ActiveRun): void {
     while (!slot.dead && slot.inFlight.size < 2 && run.queue.length > 0) {
       const files = run.queue.shift() ?? [];
+      if (slot.inFlight.size === 0) {
+        slot.lastBeat = Atomics.load(slot.heartbeat, HEARTBEAT_COUNT);
+        slot.lastMoved = performance.now();
+      }
       const batchId = run.runId * 1_000_000 + run.nextBatchId++;
       slot.inFlight.add(batchId);
       run.sent.set(batchId, files);
@@ -284,12 +367,20 @@ export class AuditPool {
           failed: reject,
         };
         this.active = run;
+        this.watchdog = setInterval(
+          () => {
+            this.watch();
+          },
+          Math.max(50, Math.min(1_000, this.stallMs / 4)),
+        );
+        this.watchdog.unref();
         for (const slot of this.slots) this.startRunIn(slot, run);
         if (run.pending === 0) resolve();
         for (const slot of this.slots) this.dispatch(slot, run);
       });
     } finally {
       request.signal?.removeEventListener('abort', onAbort);
+      clearInterval(this.watchdog);
       this.active = null;
       await this.endRun(runId);
     }

@@ -64,6 +64,14 @@ export type FromAuditWorker =
 
 export interface AuditWorkerData {
   readonly backend: BackendName;
+  /** Int32Array of HEARTBEAT_BYTES: the pool's per-file watchdog reads it (pool.ts watch()). */
+  readonly heartbeat: SharedArrayBuffer;
 }
+
+export const HEARTBEAT_BYTES = 8;
+/** Bumped by the worker at each file it begins and each piece of a file it reads. */
+export const HEARTBEAT_COUNT = 0;
+/** Index, in the batch being read, of the file the worker is on. */
+export const HEARTBEAT_FILE = 1;
 
 export const PROGRESS_INTERVAL_MS = 100;

@@ -25,6 +25,8 @@ import {
   type ExtractKind,
 } from './extract/index.js';
 import {
+  HEARTBEAT_COUNT,
+  HEARTBEAT_FILE,
   PROGRESS_INTERVAL_MS,
   type AuditWorkerData,
   type FromAuditWorker,
@@ -92,7 +94,8 @@ function main(): void {
   const post = (message: FromAuditWorker): void => {
     port.postMessage(message);
   };
-  const { backend } = workerData as AuditWorkerData;
+  const { backend, heartbeat: beatMemory } = workerData as AuditWorkerData;
+  const heartbeat = new Int32Array(beatMemory);
   // Loaded for the first protected file: a scan of files in the clear never needs it, and loading it was a
   // fifth of a worker's start-up (measured).
   let loaded: SodiumBackend | null = null;
@@ -221,6 +224,7 @@ function main(): void {
     let pendingBytes = 0;
     let lastSent = Date.now();
     const onBytes = (bytes: number): void => {
+      Atomics.add(heartbeat, HEARTBEAT_COUNT, 1);
       pendingBytes += bytes;
       const now = Date.now();
       if (now - lastSent >= PROGRESS_INTERVAL_MS) {
@@ -229,7 +233,9 @@ function main(): void {
         lastSent = now;
       }
     };
-    for (const file of message.files) {
+    for (const [index, file] of message.files.entries()) {
+      Atomics.store(heartbeat, HEARTBEAT_FILE, index);
+      Atomics.add(heartbeat, HEARTBEAT_COUNT, 1);
       const cancelled = (): boolean => current === null || Atomics.load(current.cancel, 0) !== 0;
       if (!current || current.id !== message.runId || cancelled()) {
         outcomes.push({ path: file.path, kind: 'cancelled' });
