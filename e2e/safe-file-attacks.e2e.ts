@@ -9,42 +9,30 @@ import {
   existsSync,
   linkSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { generateDeviceKey } from '../crypto/keys.js';
-import { defaultBackend, type SodiumBackend } from '../crypto/sodium.js';
+import { afterEach, beforeAll, expect, it } from 'vitest';
+import type { SodiumBackend } from '../crypto/sodium.js';
+import { useDeviceKey } from './helpers/device-key.js';
 import { SafeFiles, TempJournal } from '../electron/services/safe-file.js';
 
 let sodium: SodiumBackend;
 let key: Uint8Array;
-const base = mkdtempSync(join(tmpdir(), 'coffer-r6-'));
 const children: ChildProcess[] = [];
-let n = 0;
-const fresh = (): string => {
-  const dir = join(base, `t${n++}`);
-  mkdirSync(dir);
-  return dir;
-};
-
-beforeAll(async () => {
-  sodium = await defaultBackend();
-  key = generateDeviceKey(sodium);
+const deviceKey = useDeviceKey();
+const fresh = (): string => deviceKey.tempDir('coffer-r6-');
+beforeAll(() => {
+  ({ sodium } = deviceKey);
+  key = deviceKey.device.key;
 });
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
-afterAll(() => {
-  rmSync(base, { recursive: true, force: true });
 });
 
 interface ChildResult {
@@ -73,7 +61,7 @@ function protectInChild(
 }
 
 function decrypted(path: string): string {
-  const out = mkdtempSync(join(base, 'out-'));
+  const out = deviceKey.tempDir('coffer-r6-out-');
   const { target } = new SafeFiles(sodium).decryptTo(path, {
     identities: [{ kind: 'device', key }],
     outDir: out,

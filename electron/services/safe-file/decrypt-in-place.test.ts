@@ -8,26 +8,23 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateDeviceKey } from '../../../crypto/keys.js';
-import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { beforeAll, expect, it } from 'vitest';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
+import { useDeviceKey } from '../../../e2e/helpers/device-key.js';
 import { restoredMode } from '../restore-rules.js';
 import { SafeFiles, TempJournal } from '../safe-file.js';
 
 let sodium: SodiumBackend;
 let key: Uint8Array;
-const base = mkdtempSync(join(tmpdir(), 'coffer-decrypt-many-'));
+let base: string;
 let n = 0;
 const fresh = (): string => {
   const dir = join(base, `t${n++}`);
@@ -35,12 +32,11 @@ const fresh = (): string => {
   return dir;
 };
 
-beforeAll(async () => {
-  sodium = await defaultBackend();
-  key = generateDeviceKey(sodium);
-});
-afterAll(() => {
-  rmSync(base, { recursive: true, force: true });
+const deviceKey = useDeviceKey();
+beforeAll(() => {
+  ({ sodium } = deviceKey);
+  key = deviceKey.device.key;
+  base = deviceKey.tempDir('coffer-decrypt-many-');
 });
 
 const device = () => ({ kind: 'device' as const, key });
