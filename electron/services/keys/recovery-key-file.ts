@@ -3,7 +3,6 @@
  * Argon2id (FORMAT.md §11.1). It lives with the helpdesk, never on laptops.
  */
 import fs from 'node:fs';
-import sodium from 'libsodium-wrappers-sumo';
 import { CofferError } from '../../../crypto/errors.js';
 import type { Identity } from '../../../crypto/keys.js';
 
@@ -18,6 +17,18 @@ export const KEY_FILE_BYTES = AD_BYTES + NONCE_BYTES + KEY_BYTES + 16; // 137
 const MAX_OPSLIMIT = 16;
 const MIN_MEMLIMIT = 8192;
 const MAX_MEMLIMIT = 1 << 30;
+
+type Wasm = (typeof import('libsodium-wrappers-sumo'))['default'];
+
+/**
+ * libsodium's WASM build (Argon2id), loaded on first use: the CLI imports this module for its key-file
+ * commands, and loading the WASM at import cost every `coffer` run ~0.14 s of CPU before its first step.
+ */
+async function wasm(): Promise<Wasm> {
+  const { default: sodium } = await import('libsodium-wrappers-sumo');
+  await sodium.ready;
+  return sodium;
+}
 
 export interface KdfLimits {
   opslimit: number;
@@ -34,7 +45,7 @@ export async function keyFileLimits(
   env: Readonly<Record<string, string | undefined>>,
   { allowTestKdf }: { allowTestKdf: boolean },
 ): Promise<KdfLimits> {
-  await sodium.ready;
+  const sodium = await wasm();
   if (allowTestKdf && env.COFFER_TEST_INSECURE_KDF === '1') {
     return { opslimit: sodium.crypto_pwhash_OPSLIMIT_MIN, memlimit: sodium.crypto_pwhash_MEMLIMIT_MIN };
   }
@@ -52,7 +63,7 @@ function badFile(why: string): CofferError {
   );
 }
 
-function deriveKey(passphrase: string, salt: Uint8Array, limits: KdfLimits): Uint8Array {
+function deriveKey(sodium: Wasm, passphrase: string, salt: Uint8Array, limits: KdfLimits): Uint8Array {
   return sodium.crypto_pwhash(
     KEY_BYTES,
     passphrase,
@@ -68,7 +79,7 @@ export async function sealRecoveryKeyFile(
   passphrase: string,
   limits: KdfLimits,
 ): Promise<Uint8Array> {
-  await sodium.ready;
+  const sodium = await wasm();
   const out = new Uint8Array(KEY_FILE_BYTES);
   const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
@@ -80,7 +91,7 @@ export async function sealRecoveryKeyFile(
   out.set(keyPair.publicKey, 33);
   const nonce = sodium.randombytes_buf(NONCE_BYTES);
   out.set(nonce, AD_BYTES);
-  const wrapKey = deriveKey(passphrase, salt, limits);
+  const wrapKey = deriveKey(sodium, passphrase, salt, limits);
   try {
     const sealed = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
       keyPair.secretKey,
@@ -117,7 +128,7 @@ export async function openRecoveryKeyFile(
   bytes: Uint8Array,
   passphrase: string,
 ): Promise<Extract<Identity, { kind: 'recovery' }>> {
-  await sodium.ready;
+  const sodium = await wasm();
   checkHead(bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const limits = { opslimit: view.getUint32(9, true), memlimit: view.getUint32(13, true) };
@@ -127,7 +138,7 @@ export async function openRecoveryKeyFile(
   const salt = bytes.slice(17, 33);
   const publicKey = bytes.slice(33, 65);
   const nonce = bytes.slice(AD_BYTES, AD_BYTES + NONCE_BYTES);
-  const wrapKey = deriveKey(passphrase, salt, limits);
+  const wrapKey = deriveKey(sodium, passphrase, salt, limits);
   let secretKey: Uint8Array;
   try {
     secretKey = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
