@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Laptop, NO_KEYRING, ROOT, sha256, tempDir } from './cli-harness.js';
+import { watchChild } from './helpers/watched-child.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED CLI folder scenarios: ${NO_KEYRING}`);
 
@@ -131,33 +132,21 @@ describe.skipIf(NO_KEYRING !== null)('coffer protect | status | watch | unprotec
     dirs.push(dir);
     fs.writeFileSync(path.join(dir, 'first.txt'), 'there before\n');
     const child = laptop.spawn(['watch', dir, '--stable-ms', '200']);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => {
-      child.on('close', (code) => {
-        resolve(code);
-      });
-    });
-    const until = async (test: () => boolean, what: string): Promise<void> => {
-      const deadline = Date.now() + 20_000;
-      while (!test()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${stdout}\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const watched = watchChild(child);
     try {
-      await until(() => stderr.includes('Watching'), 'the watcher to start');
+      await watched.until(() => watched.stderr.includes('Watching'), 'the watcher to start');
       expect(fs.existsSync(path.join(dir, 'first.txt.coffer'))).toBe(true);
       const created = path.join(dir, 'created.txt');
       fs.writeFileSync(created, 'written while watched\n');
       const hash = sha256(created);
-      await until(() => stdout.includes(`protected ${created}`), 'the new file to be protected');
+      await watched.until(
+        () => watched.stdout.includes(`protected ${created}`),
+        'the new file to be protected',
+      );
       expect(fs.existsSync(created)).toBe(false);
       expect(fs.existsSync(created + '.coffer')).toBe(true);
       child.kill('SIGINT');
-      expect(await exited).toBe(0);
+      expect(await watched.exited).toBe(0);
       const decrypt = await laptop.run(['decrypt', created + '.coffer']);
       expect(decrypt.code, decrypt.stderr).toBe(0);
       expect(sha256(created)).toBe(hash);

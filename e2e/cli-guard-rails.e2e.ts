@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Laptop, NO_KEYRING, sha256, tempDir } from './cli-harness.js';
+import { watchChild } from './helpers/watched-child.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED CLI guard-rail scenarios: ${NO_KEYRING}`);
 
@@ -197,24 +198,9 @@ describe.skipIf(NO_KEYRING !== null)('guard rails: what Coffer never protects', 
 
     // The watcher: a new excluded file stays as it is, a new document is protected.
     const child = user.spawn(['watch', dir, '--stable-ms', '150']);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => {
-      child.on('close', (code) => {
-        resolve(code);
-      });
-    });
-    const until = async (test: () => boolean, what: string): Promise<void> => {
-      const deadline = Date.now() + 20_000;
-      while (!test()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${stdout}\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const watched = watchChild(child);
     try {
-      await until(() => stderr.includes('Watching'), 'the watcher to start');
+      await watched.until(() => watched.stderr.includes('Watching'), 'the watcher to start');
       const pst = path.join(dir, 'new.pst');
       const built = path.join(dir, 'build', 'new.bin');
       fs.writeFileSync(pst, 'more mail');
@@ -222,14 +208,14 @@ describe.skipIf(NO_KEYRING !== null)('guard rails: what Coffer never protects', 
       // Written after the excluded ones: once it is protected, the watcher has seen them all.
       const doc = path.join(dir, 'memo.txt');
       fs.writeFileSync(doc, 'a memo\n');
-      await until(() => fs.existsSync(doc + '.coffer'), 'the new document to be protected');
+      await watched.until(() => fs.existsSync(doc + '.coffer'), 'the new document to be protected');
       await new Promise((r) => setTimeout(r, 800));
       expect(fs.readFileSync(pst, 'utf8')).toBe('more mail');
       expect(fs.readFileSync(built, 'utf8')).toBe('more output');
       expect(fs.existsSync(pst + '.coffer')).toBe(false);
       expect(fs.existsSync(built + '.coffer')).toBe(false);
       child.kill('SIGINT');
-      expect(await exited).toBe(0);
+      expect(await watched.exited).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
