@@ -86,11 +86,29 @@ class Scan {
     readonly n: number,
   ) {}
 
+  /** Start of the last token begun by runUntil(). */
+  lastStart = 0;
+
   run(): void {
-    const s = this.s;
     const n = this.n;
     let i = this.from;
-    while (i < n) {
+    while (i < n) i = this.step(i);
+  }
+
+  /** Like run(), but begins no token at or after `stop`; returns where it stopped (the end of the last token). */
+  runUntil(stop: number): number {
+    let i = this.from;
+    while (i < stop) {
+      this.lastStart = i;
+      i = this.step(i);
+    }
+    return i;
+  }
+
+  /** Reads the token (or the one character) at `i`; returns where the scan goes on. */
+  private step(i: number): number {
+    const s = this.s;
+    {
       const c = s.charCodeAt(i);
       const k = c < 128 ? (CLASS[c] ?? OTHER) : OTHER;
       if (k === LOWER) {
@@ -109,6 +127,7 @@ class Scan {
         i++;
       }
     }
+    return i;
   }
 
   private skipWord(i: number): number {
@@ -569,4 +588,42 @@ export function scanBuiltIns(text: string, out: Findings, from = 0, to = text.le
   const scan = new Scan(text, from, to);
   scan.run();
   scan.write(out);
+}
+
+/**
+ * How far past the position a token's reading returns a scan may have looked (an IBAN tried over 42
+ * characters before "GB82" is skipped as a word; endsAt's two characters).
+ */
+export const LOOKAHEAD = 64;
+/** How far before a scan's start it may look back (an e-mail's local part: 64 characters and one more). */
+export const LOOKBEHIND = 66;
+
+/**
+ * Counts the tokens of `text` that begin in [from, stop) and returns where the next scan must begin: the end
+ * of the last of them. A token whose reading came within LOOKAHEAD of the text's end may go on in text not
+ * read yet: it is left for the next scan (the return is its start), unless `force` (a token of ~all the
+ * text: read as if it ended there). The next scan is exactly the rest of one scan of the whole text when it
+ * keeps LOOKBEHIND characters before that point as context (FindingCounter: a long run with no place that
+ * ends every value).
+ */
+export function scanBuiltInsUntil(
+  text: string,
+  out: Findings,
+  from: number,
+  stop: number,
+  force: boolean,
+): number {
+  const scan = new Scan(text, from, text.length);
+  const end = scan.runUntil(stop);
+  if (end + LOOKAHEAD <= text.length || force || scan.lastStart === from) {
+    if (end + LOOKAHEAD <= text.length || force) {
+      scan.write(out);
+      return end;
+    }
+    return from;
+  }
+  const again = new Scan(text, from, text.length);
+  const start = again.runUntil(scan.lastStart);
+  again.write(out);
+  return start;
 }

@@ -10,7 +10,7 @@
  *
  * What each built-in detector counts is written in detectors/README.md.
  */
-import { scanBuiltIns } from './builtin.js';
+import { LOOKBEHIND, scanBuiltIns, scanBuiltInsUntil } from './builtin.js';
 import {
   compilePatterns,
   countCustom,
@@ -103,9 +103,9 @@ for (let c = 48; c <= 57; c++) MAY_GO_ON[c] = 1;
 for (let c = 65; c <= 90; c++) MAY_GO_ON[c] = 1;
 for (const c of '()+-./ ') MAY_GO_ON[c.charCodeAt(0)] = 1;
 
-/** Index just after the last space that no value crosses (see MAY_GO_ON); 0: none. */
-function afterLastSafeSpace(text: string): number {
-  for (let i = text.length - 1; i > 0; i--) {
+/** Index just after the last space after `min` that no value crosses (see MAY_GO_ON); 0: none. */
+function afterLastSafeSpace(text: string, min: number): number {
+  for (let i = text.length - 1; i > min; i--) {
     if (text.charCodeAt(i) !== 32) continue;
     const before = text.charCodeAt(i - 1);
     if (before >= 128 || MAY_GO_ON[before] !== 1) return i + 1;
@@ -126,8 +126,8 @@ function afterFirstDelimiter(text: string): number {
   return 0;
 }
 
-function afterLastDelimiter(text: string): number {
-  for (let i = text.length - 1; i >= 0; i--) {
+function afterLastDelimiter(text: string, min = 0): number {
+  for (let i = text.length - 1; i >= min; i--) {
     const c = text.charCodeAt(i);
     if (c < 128 && FIELD_DELIMITER[c] === 1) return i + 1;
   }
@@ -144,6 +144,11 @@ function afterLastDelimiter(text: string): number {
  */
 export class FindingCounter {
   private carry = '';
+  /**
+   * Where the built-ins' next scan of the carry begins: what comes before was counted already and is kept
+   * only as context (cutLongLine: a long run with no place that ends every value).
+   */
+  private carryStart = 0;
   private readonly totals: Findings = {};
   /** Time each policy pattern has taken on this file so far (its budget is per file, not per piece). */
   private readonly spent: number[] = [];
@@ -206,9 +211,10 @@ export class FindingCounter {
     // last, unfinished line carried.
     const first = text.indexOf('\n');
     const head = this.carry + text.slice(0, first + 1);
-    scanBuiltIns(head, this.totals);
+    scanBuiltIns(head, this.totals, this.carryStart);
     if (last > first) scanBuiltIns(text, this.totals, first + 1, last + 1);
     this.carry = text.slice(last + 1);
+    this.carryStart = 0;
   }
 
   /**
@@ -222,35 +228,48 @@ export class FindingCounter {
     if (cut === 0) return false;
     const first = afterFirstDelimiter(text);
     const head = this.carry + text.slice(0, first);
-    scanBuiltIns(head, this.totals);
+    scanBuiltIns(head, this.totals, this.carryStart);
     if (cut > first) scanBuiltIns(text, this.totals, first, cut);
     this.carry = text.slice(cut);
+    this.carryStart = 0;
     return true;
   }
 
   /**
    * One huge line (minified JSON, a log): scanned up to its last field delimiter, which no value contains;
    * else up to its last space that no value crosses (afterLastSafeSpace: prose, text with CR line ends
-   * before CR was a delimiter); any space only as a last resort (it may split a grouped card or IBAN), and
-   * anywhere at worst.
+   * before CR was a delimiter). A run with neither (values and codes split by spaces, or by '#'; a cut at
+   * any space split a grouped card or IBAN, one anywhere any value) is scanned up to the end of its last
+   * token that surely ends in it (scanBuiltInsUntil), and the rest carried with LOOKBEHIND characters of
+   * context before it: the counts are those of one scan of the whole line.
    */
   private cutLongLine(): void {
     const all = this.carry;
-    let cut = afterLastDelimiter(all);
-    if (cut === 0) cut = afterLastSafeSpace(all);
-    if (cut === 0) cut = all.lastIndexOf(' ') + 1;
-    if (cut === 0) cut = all.length;
-    // Scanned as a string of its own, so the range rule (whole lines) does not apply.
-    const head = all.slice(0, cut);
-    scanBuiltIns(head, this.totals);
-    this.carry = all.slice(cut);
+    const from = this.carryStart;
+    let cut = afterLastDelimiter(all, from);
+    if (cut === 0) cut = afterLastSafeSpace(all, from);
+    if (cut > 0) {
+      // Scanned as a string of its own, so the range rule (whole lines) does not apply.
+      scanBuiltIns(all.slice(0, cut), this.totals, from);
+      this.carry = all.slice(cut);
+      this.carryStart = 0;
+      return;
+    }
+    // Half the carry's bound is left unread, so that the last token read surely ends before the text does;
+    // a token of more than ~3 bounds (a run of letters or digits) is read as if it ended there.
+    const stop = all.length - Math.min(4096, this.maxCarry >> 1);
+    const next = scanBuiltInsUntil(all, this.totals, from, stop, all.length > 4 * this.maxCarry);
+    const keep = Math.max(0, next - LOOKBEHIND);
+    this.carry = all.slice(keep);
+    this.carryStart = next - keep;
   }
 
   /** Scans what is left and returns the totals. */
   end(): Findings {
     const rest = this.carry;
-    if (rest.length > 0) scanBuiltIns(rest, this.totals);
+    if (rest.length > this.carryStart) scanBuiltIns(rest, this.totals, this.carryStart);
     this.carry = '';
+    this.carryStart = 0;
     this.countCustom(true);
     this.customText = '';
     return { ...this.totals };

@@ -120,6 +120,81 @@ describe('built-ins on long lines without field delimiters (adversarial review)'
   });
 });
 
+describe('built-ins on long runs with no delimiter and no safe space', () => {
+  // Past 64 Ki characters with no field delimiter and no space that ends every value, the counter cut the
+  // line at any space, else anywhere: a value across that cut was missed or counted as a shorter value.
+  const det = makeDetectors();
+  function run(words: readonly string[], join: string, n: number, seed: number): string {
+    let s = seed;
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      s = (s * 1103515245 + 12345) & 0x7fffffff;
+      out.push(words[s % words.length] ?? '');
+    }
+    return out.join(join);
+  }
+
+  it.each([
+    [
+      'values and codes split by spaces',
+      [
+        'GB82 WEST 1234 5698 7654 32',
+        '+44 20 7946 0958',
+        '4111 1111 1111 1111',
+        'AB 12 34 56 C',
+        'REF',
+        '2024',
+        '123-45-6789',
+        '(415) 555-2671',
+      ],
+      ' ',
+    ],
+    [
+      'values split by # (no space at all)',
+      [
+        'GB82WEST12345698765432',
+        '+442079460958',
+        '4111111111111111',
+        'AB123456C',
+        '123-45-6789',
+        'ann@example.com',
+        'X',
+      ],
+      '#',
+    ],
+  ])('%s: the counts of one call, whatever the pieces', (_label, words, join) => {
+    const text = run(words, join, 40_000, 7);
+    expect(/[,;\t"<>|}\]\r\n]/.test(text)).toBe(false);
+    const whole = countFindings(text, det);
+    expect(Object.values(whole).reduce((a, b) => a + b, 0)).toBeGreaterThan(10_000);
+    for (const piece of [256 * 1024, 65_521, 4_099])
+      for (const offset of [0, 3, 11, 29])
+        expect(streamed(text, det, piece, offset), `piece ${piece} offset ${offset}`).toEqual(whole);
+  });
+
+  it('gives the counts of one call wherever the pieces of such a run are cut (small carry)', () => {
+    const text = run(
+      ['4111 1111 1111 1111', '+44 20 7946 0958', 'GB82 WEST 1234 5698 7654 32', 'Z'],
+      ' ',
+      600,
+      3,
+    );
+    const whole = countFindings(text, det);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: text.length }), { maxLength: 24 }), (cuts) => {
+        const counter = new FindingCounter(det, 256);
+        let from = 0;
+        for (const p of [...[...new Set(cuts)].sort((a, b) => a - b), text.length]) {
+          counter.push(text.slice(from, p));
+          from = p;
+        }
+        expect(counter.end()).toEqual(whole);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
 describe('audit find on decomposed text (adversarial review)', () => {
   // The terms are NFC; the content was searched as it is. A name typed as "Müller" (NFC) was not found in a
   // text that writes it decomposed (u + U+0308: macOS, PDF text layers), also when a piece border falls
