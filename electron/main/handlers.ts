@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { CofferError } from '../../crypto/errors.js';
 import type { AboutInfo, CofferEvent, FileInspection } from '../shared/contract.js';
+import { clearCount, splitClear } from '../shared/clear-split.js';
 import { recordInFolder } from './adapters/device-restore.js';
 import type { HandlerTable } from './handle.js';
 import type { Ports } from './ports.js';
@@ -16,6 +17,8 @@ export interface AppActions {
   lock(reason: 'user'): Promise<number>;
   /** Versions and policy source for the About panel (about.ts). */
   about(): Promise<AboutInfo>;
+  /** Folders whose files stayed in the clear past the tray's threshold (ClearNotifier.stuck()). */
+  stuckFolders?: () => ReadonlySet<string>;
 }
 
 export function createHandlers(
@@ -61,12 +64,18 @@ export function createHandlers(
         .filter((r) => r !== null)
         .sort((a, b) => b.at - a.at)[0];
       const { status, origin, problems } = policy.view();
+      // The tray's split (clear-split.ts): the Overview says "being protected" for the same files it does.
+      const split = splitClear(list, folders.runs(), app.stuckFolders?.());
       return {
         policy: { status, origin, problems },
         folders: list.length,
         filesProtected: list.reduce((n, f) => n + f.protectedFiles, 0),
         plaintextWaiting: list.reduce((n, f) => n + f.plaintextFiles, 0),
-        inTheClear: list.reduce((n, f) => n + f.inTheClearFiles, 0),
+        // A folder Coffer cannot see has no count of its own (the status layer's unreadable root): it is
+        // said as unavailable instead, never as files in the clear or protected.
+        inTheClear: clearCount(list.filter((f) => f.unavailable === undefined)),
+        beingProtected: clearCount(split.beingProtected),
+        unavailable: split.unavailable.map((f) => ({ path: f.path, reason: f.unavailable ?? 'missing' })),
         notRecoverable: list.some((f) => f.notRecoverableFiles === undefined)
           ? null
           : list.reduce((n, f) => n + (f.notRecoverableFiles ?? 0), 0),

@@ -155,6 +155,25 @@ describe('trayView', () => {
     expect(trayView({ folders: [], policy: { status: 'active', problems: [] } }).state).toBe('none');
   });
 
+  it('never says protected for a folder Coffer cannot see: gone, or its drive not mounted (issue 10 item 4)', () => {
+    // The status layer reads an empty mount point as a folder with nothing in the clear: 0 is not "protected".
+    const unmounted = trayView({
+      folders: [invoices(), folder('f3', '/mnt/Drive', [], { unavailable: 'not-mounted' })],
+    });
+    expect(unmounted).toMatchObject({
+      state: 'attention',
+      status: 'Drive is not available: its drive is not connected',
+      folderId: 'f3',
+    });
+    expect([unmounted.status, ...unmounted.detail, unmounted.tooltip].join('\n')).not.toMatch(/protected in/);
+    // A gone folder's unreadable root is not "1 file in the clear": it is said as it is.
+    const gone = trayView({
+      folders: [folder('f3', '/media/ana/USB', [issue('.', 'UNREADABLE')], { unavailable: 'missing' })],
+    });
+    expect(gone.status).toBe('USB cannot be found');
+    expect(gone.detail).toEqual([]);
+  });
+
   it('is unavailable, never protected, when the folder list fails', () => {
     const v = trayView({ folders: null });
     expect(v).toMatchObject({

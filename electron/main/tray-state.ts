@@ -8,17 +8,16 @@
  * user, the same rule as the Overview's "Everything is protected" for the files part.
  */
 import type { FolderView, PolicyView, Progress } from '../shared/contract.js';
-import { printable } from '../shared/printable.js';
+import { clearCount, cut, folderName, splitClear, unavailableTitle } from '../shared/clear-split.js';
+
+export { cut, folderName };
 
 export type TrayState = 'protected' | 'working' | 'attention' | 'unavailable' | 'none';
 export const TRAY_STATES: readonly TrayState[] = ['protected', 'working', 'attention', 'unavailable', 'none'];
 
-/** The code clear-state.ts gives a plaintext that no run has reached yet (the watcher protects it by itself). */
-const WAITING = 'WAITING';
-
 export type TrayFolder = Pick<
   FolderView,
-  'id' | 'path' | 'inTheClearFiles' | 'inTheClear' | 'runningRunId' | 'lastRun' | 'mandatory'
+  'id' | 'path' | 'inTheClearFiles' | 'inTheClear' | 'runningRunId' | 'lastRun' | 'mandatory' | 'unavailable'
 >;
 export type TrayRun = Pick<Progress, 'kind' | 'folderId' | 'state' | 'filesDone' | 'filesTotal'>;
 
@@ -55,30 +54,6 @@ export interface TrayView {
 
 export const TOOLTIP_MAX = 127;
 const MAX_DETAIL = 3;
-const NAME_MAX = 40;
-
-/**
- * `text` cut to at most `max` UTF-16 units, with '…' when cut. Never between the two halves of a character
- * outside the BMP (an emoji in a folder name): a lone surrogate is not text, and becomes U+FFFD or breaks the
- * OS string (a Windows toast's XML, a D-Bus menu label) depending on who converts it.
- */
-export function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = max - 1;
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}…`;
-}
-
-/**
- * The last part of a folder's path, made printable and kept short for menus. A POSIX path (it starts with
- * `/`) is split at `/` only: a backslash is a character of a name there (`Old\Invoices` is one folder).
- */
-export function folderName(p: string): string {
-  const separators = p.startsWith('/') ? /\/+/ : /[\\/]+/;
-  const parts = p.split(separators).filter((part) => part !== '');
-  return cut(printable(parts.pop() ?? p), NAME_MAX);
-}
 
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
@@ -90,24 +65,6 @@ function where(folders: readonly TrayFolder[]): string {
   return folders.length === 1 && only
     ? `in ${folderName(only.path)}`
     : `in ${plural(folders.length, 'folder')}`;
-}
-
-/**
- * Whether the watcher protects new files in the folder by itself: auto-protect.ts watchedFolders watches a
- * folder once protected, unless the user cancelled its last run (a mandatory one always). A folder only
- * added, or whose run was cancelled, keeps its files in the clear until the user acts: not "being protected".
- * (The watcher also keeps a folder holding a mandatory one; FolderView.mandatory does not say so, and the
- * tray then errs towards "needs you".)
- */
-function watched(f: TrayFolder): boolean {
-  return f.mandatory || (f.lastRun !== null && f.lastRun.outcome !== 'cancelled');
-}
-
-/** Every file in the clear is one the watcher will protect by itself once its grace period is over. */
-function onlyWaiting(f: TrayFolder): boolean {
-  if (!watched(f)) return false;
-  // The list holds the first files only: with some unlisted, their reasons are unknown, so not "just waiting".
-  return f.inTheClear.length >= f.inTheClearFiles && f.inTheClear.every((i) => i.code === WAITING);
 }
 
 const RUN_VERB: Record<TrayRun['kind'], string> = {
@@ -130,6 +87,12 @@ function runLine(running: readonly TrayRun[], folders: readonly TrayFolder[]): s
   return first.filesTotal > 0
     ? `${subject}: ${first.filesDone.toLocaleString('en-US')} of ${plural(first.filesTotal, 'file')}`
     : subject;
+}
+
+/** A folder Coffer cannot see, in words: gone, or its drive not mounted. */
+export function unavailableLine(f: Pick<TrayFolder, 'path' | 'unavailable'>): string {
+  const title = unavailableTitle(f.path, f.unavailable ?? 'missing');
+  return f.unavailable === 'not-mounted' ? `${title}: its drive is not connected` : title;
 }
 
 function tooltipOf(status: string): string {
@@ -166,33 +129,27 @@ export function trayView(input: TrayInput): TrayView {
   if (folders === null) return view('unavailable', ['Status unavailable: open Coffer', ...attention], null);
 
   const running = (input.runs ?? []).filter((r) => r.state === 'running');
-  const busy = new Set([
-    ...running.flatMap((r) => (r.folderId === null ? [] : [r.folderId])),
-    ...folders.flatMap((f) => (f.runningRunId === null ? [] : [f.id])),
-  ]);
-  const inClear = folders.filter((f) => f.inTheClearFiles > 0);
-  // In the clear and needing the user: a reason other than "waiting" (in use, conflict, hard link…), or files
-  // that stayed past the threshold. Waiting files in a folder a run is working on are that run's work.
-  const needYou = inClear.filter(
-    (f) => input.stuck?.has(f.id) === true || (!onlyWaiting(f) && !busy.has(f.id)),
-  );
-  const clearCount = (list: readonly TrayFolder[]): number => list.reduce((n, f) => n + f.inTheClearFiles, 0);
-
+  // The same split as the Overview's (clear-split.ts): what needs the user, what Coffer is protecting.
+  const { unavailable, needYou, beingProtected } = splitClear(folders, running, input.stuck);
+  // A folder Coffer cannot see says nothing of its files: never "protected", first of what needs the user.
+  for (const f of unavailable.slice().reverse()) attention.unshift(unavailableLine(f));
   if (needYou.length > 0) {
     attention.unshift(`${plural(clearCount(needYou), 'file')} in the clear ${where(needYou)}`);
   }
   if (attention.length > 0) {
-    const others = inClear.filter((f) => !needYou.includes(f));
+    const others = beingProtected;
     if (others.length > 0)
       attention.push(`${plural(clearCount(others), 'file')} in the clear ${where(others)}, being protected`);
     if (running.length > 0) attention.push(runLine(running, folders));
-    return view('attention', attention, needYou[0]?.id ?? null);
+    return view('attention', attention, needYou[0]?.id ?? unavailable[0]?.id ?? null);
   }
-  if (running.length > 0 || inClear.length > 0) {
+  if (running.length > 0 || beingProtected.length > 0) {
     const lines: string[] = [];
     if (running.length > 0) lines.push(runLine(running, folders));
-    if (inClear.length > 0)
-      lines.push(`${plural(clearCount(inClear), 'file')} in the clear ${where(inClear)}, being protected`);
+    if (beingProtected.length > 0)
+      lines.push(
+        `${plural(clearCount(beingProtected), 'file')} in the clear ${where(beingProtected)}, being protected`,
+      );
     return view('working', lines, null);
   }
   if (folders.length === 0) return view('none', ['No protected folders: add one in Coffer'], null);

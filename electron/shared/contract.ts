@@ -135,6 +135,12 @@ export interface FolderView {
   notRecoverableFiles?: number;
   lastRun: { at: number; outcome: 'ok' | 'partial' | 'failed' | 'cancelled' } | null;
   runningRunId: string | null;
+  /**
+   * Coffer cannot see the folder (electron/main/folder-presence.ts): `missing` (its path is gone: a drive
+   * unplugged, a folder moved) or `not-mounted` (an empty mount point: its drive is not mounted). Its counts
+   * then say nothing about its files: never "protected". Absent when the folder is there.
+   */
+  unavailable?: 'missing' | 'not-mounted';
 }
 
 /** The machine policy as the UI shows it: whether it applies, where it comes from, what is wrong with it. */
@@ -190,6 +196,13 @@ export interface Overview {
   plaintextWaiting: number;
   /** Every file in the clear in protected folders, for any reason; 0 is "all files protected". */
   inTheClear: number;
+  /**
+   * Of `inTheClear`, the files Coffer is protecting by itself (waiting for their quiet period, or a run is
+   * reaching them): the tray's "being protected", by the same rule (clear-split.ts). Absent: 0.
+   */
+  beingProtected?: number;
+  /** Folders Coffer cannot see (FolderView.unavailable): their files are neither protected nor counted. */
+  unavailable?: { path: string; reason: NonNullable<FolderView['unavailable']> }[];
   /**
    * Protected files no current organization recovery key opens (FolderView.notRecoverableFiles, summed);
    * null when a folder's count could not be made (never shown as 0: "all recoverable").

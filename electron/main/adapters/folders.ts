@@ -21,6 +21,7 @@ import { fileErrorForPeople } from './file-issue-words.js';
 import { ESCROW_COPY_NAME } from '../../services/keys/folder-escrow.js';
 import { PROTECTED_SUFFIX, isProtectedName, isTempName } from '../../services/safe-file.js';
 import type { EditSession, FileEntry, FileError, FolderView, Progress } from '../../shared/contract.js';
+import { FolderPresence } from '../folder-presence.js';
 import type { FoldersPort, WorkspacePort } from '../ports.js';
 import type { RunHandle, RunTracker } from '../runs.js';
 
@@ -52,6 +53,8 @@ export interface FoldersAdapterDeps {
    * on the main thread. Without it (or if it fails), status walks, giving the event loop back as it goes.
    */
   statusCache?: Pick<StatusCache, 'status' | 'touched'>;
+  /** Whether each folder is there at all (gone, or its drive not mounted): FolderView.unavailable. */
+  presence?: Pick<FolderPresence, 'check'>;
 }
 
 export interface FolderEscrowRemover {
@@ -84,7 +87,11 @@ export function reportErrors(report: RunReport): FileError[] {
 }
 
 export class FoldersAdapter implements FoldersPort {
-  constructor(private readonly deps: FoldersAdapterDeps) {}
+  private readonly presence: Pick<FolderPresence, 'check'>;
+
+  constructor(private readonly deps: FoldersAdapterDeps) {
+    this.presence = deps.presence ?? new FolderPresence();
+  }
 
   private entry(folderId: string): FolderEntry {
     const found = this.deps.service.list().find((e) => e.id === folderId);
@@ -92,7 +99,11 @@ export class FoldersAdapter implements FoldersPort {
     return found;
   }
 
-  private view(status: FolderStatus, notRecoverable?: number): FolderView {
+  private view(
+    status: FolderStatus,
+    notRecoverable?: number,
+    unavailable?: FolderView['unavailable'] | null,
+  ): FolderView {
     const id = status.id ?? '';
     return {
       id,
@@ -107,6 +118,7 @@ export class FoldersAdapter implements FoldersPort {
       ...(notRecoverable === undefined ? {} : { notRecoverableFiles: notRecoverable }),
       lastRun: status.lastRun ? { at: status.lastRun.at, outcome: status.lastRun.outcome } : null,
       runningRunId: this.deps.runs.running(id),
+      ...(unavailable ? { unavailable } : {}),
     };
   }
 
@@ -117,12 +129,16 @@ export class FoldersAdapter implements FoldersPort {
    */
   async list(options: { notRecoverable?: boolean } = {}): Promise<FolderView[]> {
     const statuses = await this.statuses();
-    const counts = await Promise.all(
-      statuses.map((s) =>
-        options.notRecoverable === false ? Promise.resolve(undefined) : this.notRecoverable(s.path),
+    const [counts, absent] = await Promise.all([
+      Promise.all(
+        statuses.map((s) =>
+          options.notRecoverable === false ? Promise.resolve(undefined) : this.notRecoverable(s.path),
+        ),
       ),
-    );
-    return statuses.map((s, i) => this.view(s, counts[i]));
+      // A folder that is not there (a drive unplugged or not mounted) is never "all protected".
+      Promise.all(statuses.map((s) => this.presence.check(s.path))),
+    ]);
+    return statuses.map((s, i) => this.view(s, counts[i], absent[i]));
   }
 
   private async notRecoverable(folder: string): Promise<number | undefined> {

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'react';
+import { unavailableTitle } from '@shared/clear-split.js';
 import type { ErrorInfo, Overview as OverviewData } from '@shared/contract.js';
 import { call } from '../api.js';
 import { ErrorNotice, Notice, PageHeader } from '../components.js';
@@ -59,11 +60,32 @@ export function headlineOf(
       title: 'Action needed: your key is not available',
       text: 'Protected files do not open and new files are not protected until the key is back.',
     };
-  if (data.inTheClear > 0)
+  const [gone, ...moreGone] = data.unavailable ?? [];
+  if (gone)
     return {
       tone: 'warn',
-      title: `Action needed: ${plural(data.inTheClear, 'file')} in the clear`,
-      text: 'Anyone with this laptop can read them. See what needs you below.',
+      title:
+        moreGone.length === 0
+          ? unavailableTitle(gone.path, gone.reason)
+          : `${moreGone.length + 1} protected folders are not available`,
+      text: 'Coffer cannot see their files, so it cannot say they are protected. See below.',
+    };
+  // The tray's split (clear-split.ts): files that need the user, and files Coffer is protecting by itself
+  // (waiting for their quiet period). Both are readable: neither is green.
+  const { needYou, beingProtected } = clearParts(data);
+  if (needYou > 0)
+    return {
+      tone: 'warn',
+      title: `Action needed: ${plural(needYou, 'file')} in the clear`,
+      text:
+        'Anyone with this laptop can read them. See what needs you below.' +
+        (beingProtected > 0 ? ` ${plural(beingProtected, 'more file')} in the clear, being protected.` : ''),
+    };
+  if (beingProtected > 0)
+    return {
+      tone: 'warn',
+      title: `${plural(beingProtected, 'file')} in the clear, being protected`,
+      text: 'Coffer encrypts new files once they stay unchanged for a moment. Until then anyone with this laptop can read them.',
     };
   if (data.notRecoverable === null)
     return {
@@ -88,6 +110,15 @@ export function headlineOf(
     title: 'Everything is protected',
     text: 'Every file in your protected folders is encrypted and your recovery is set up.',
   };
+}
+
+/** Of the files in the clear, those that need the user and those Coffer is protecting (the tray's words). */
+export function clearParts(data: Pick<OverviewData, 'inTheClear' | 'beingProtected'>): {
+  needYou: number;
+  beingProtected: number;
+} {
+  const beingProtected = Math.min(data.beingProtected ?? 0, data.inTheClear);
+  return { needYou: data.inTheClear - beingProtected, beingProtected };
 }
 
 /** Protection at a glance: one headline, then a warning for each thing that needs the user. */
@@ -148,15 +179,32 @@ export function Overview({ go }: { go: (screen: Screen) => void }) {
       action: 'See folders',
     });
   }
-  if (data.inTheClear > 0) {
+  for (const f of data.unavailable ?? []) {
     warnings.push({
-      title: `${plural(data.inTheClear, 'file')} in the clear`,
+      title: unavailableTitle(f.path, f.reason),
       text:
-        data.inTheClear > data.plaintextWaiting
-          ? 'They are readable by anyone with the laptop: some wait to be protected, others need you (in use, conflicts, hard links). Folders lists each with its reason.'
-          : 'They are readable by anyone with the laptop until you protect them.',
+        f.reason === 'not-mounted'
+          ? 'Its drive is not connected: the folder is empty here. Connect the drive; its files are not counted as protected meanwhile.'
+          : 'The folder is gone from where Coffer protects it (a drive unplugged, or it was moved). Connect the drive, or add the folder again where it is now.',
+      screen: 'folders',
+      action: 'See folders',
+    });
+  }
+  const clear = clearParts(data);
+  if (clear.needYou > 0) {
+    warnings.push({
+      title: `${plural(clear.needYou, 'file')} in the clear`,
+      text: 'They are readable by anyone with the laptop and need you: in use, a conflict, a hard link, not watched, or they stayed in the clear. Folders lists each with its reason.',
       screen: 'folders',
       action: 'Protect now',
+    });
+  }
+  if (clear.beingProtected > 0) {
+    warnings.push({
+      title: `${plural(clear.beingProtected, 'file')} in the clear, being protected`,
+      text: 'New files are readable by anyone with the laptop until they stay unchanged for a moment; then Coffer encrypts them by itself.',
+      screen: 'folders',
+      action: 'See folders',
     });
   }
   if (lastAudit && lastAudit.unprotectedWithData > 0) {

@@ -89,3 +89,36 @@ describe('the Overview headline when a load fails (review of issue 12 item 6)', 
     expect(headlineOf(allGood, failed, true, 0)?.title).toMatch(/settings changed outside/);
   });
 });
+
+describe('the Overview headline and the tray say the same (issue 10 item 4)', () => {
+  // The tray called files waiting for their quiet period "in the clear, being protected" (working), the
+  // Overview "Action needed: in the clear". Both read the same split now (electron/shared/clear-split.ts,
+  // getOverview's beingProtected); waiting files are still in the clear, so never green.
+  it('says "being protected" for files only waiting, as the tray does, and never green', () => {
+    const h = headlineOf(
+      { ...allGood, inTheClear: 2, plaintextWaiting: 2, beingProtected: 2 },
+      undefined,
+      false,
+      1,
+    );
+    expect(h).toMatchObject({ tone: 'warn', title: '2 files in the clear, being protected' });
+  });
+
+  it('asks for action only for the files that need the user, and counts the others as being protected', () => {
+    const h = headlineOf({ ...allGood, inTheClear: 5, beingProtected: 3 }, undefined, false, 2);
+    expect(h?.title).toBe('Action needed: 2 files in the clear');
+    expect(h?.text).toMatch(/3 more files in the clear, being protected/);
+  });
+
+  it('is not green for a protected folder Coffer cannot see (gone, or its drive not mounted)', () => {
+    const notMounted = { ...allGood, unavailable: [{ path: '/mnt/Drive', reason: 'not-mounted' as const }] };
+    expect(headlineOf(notMounted, undefined, false, 1)).toMatchObject({
+      tone: 'warn',
+      title: 'Drive is not available',
+    });
+    const gone = { ...allGood, unavailable: [{ path: '/media/ana/USB', reason: 'missing' as const }] };
+    expect(headlineOf(gone, undefined, false, 1)?.title).toBe('USB cannot be found');
+    const two = { ...allGood, unavailable: [...notMounted.unavailable, ...gone.unavailable] };
+    expect(headlineOf(two, undefined, false, 2)?.title).toBe('2 protected folders are not available');
+  });
+});
