@@ -131,6 +131,11 @@ export interface BuiltApp {
   audit: AuditService;
   /** `.coffer` files the OS asked the app to open (argv, second-instance, macOS open-file): main adds them. */
   openedFiles: OpenedFiles;
+  /**
+   * Where the Overview learns which folders' files stayed in the clear past the tray's threshold (main.ts
+   * passes its ClearNotifier.stuck), so it calls them what the tray does (electron/shared/clear-split.ts).
+   */
+  setStuckSource(source: () => ReadonlySet<string>): void;
   close(): Promise<void>;
 }
 
@@ -774,10 +779,12 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     return wiped;
   };
 
+  let stuckSource: () => ReadonlySet<string> = () => new Set();
   return {
     ports,
     handlers: createHandlers(ports, emit, {
       lock,
+      stuckFolders: () => stuckSource(),
       about: async () =>
         aboutInfo({
           app: appVersion(),
@@ -798,6 +805,9 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     watchedFolders: () => autoProtect.folders(),
     audit: auditService,
     openedFiles,
+    setStuckSource(source) {
+      stuckSource = source;
+    },
     async close() {
       updater.stop();
       await autoProtect.close();

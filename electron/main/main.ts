@@ -244,6 +244,8 @@ function buildTray(built: BuiltApp): Tray {
   const t = new Tray(trayIcon('unavailable'));
   // A monotonic clock: a wall clock set back or forward would hold notices back or fake "stayed 5 minutes".
   const notifier = new ClearNotifier({ now: () => performance.now(), notify: notifyClear });
+  // The Overview calls the same folders "stuck" as the tray (clear-split.ts).
+  built.setStuckSource(() => notifier.stuck());
   // What the tray reads and says (tray-refresh.ts, tray-state.ts) and the notice (clear-notifier.ts), tested in
   // Node over the real composition; whatever cannot be read in time makes the tray say so.
   const status = new TrayStatus({ sources: built.ports, notifier, log });
