@@ -7,13 +7,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { generateDeviceKey, type Identity, type Recipient } from '../crypto/keys.js';
-import { defaultBackend, type SodiumBackend } from '../crypto/sodium.js';
+import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import type { SodiumBackend } from '../crypto/sodium.js';
 import { FolderService, lockDirIn } from '../electron/services/folders/folder-service.js';
-import { WorkerPool } from '../electron/services/folders/pool.js';
+import type { WorkerPool } from '../electron/services/folders/pool.js';
 import { FolderRegistry } from '../electron/services/folders/registry.js';
 import { FolderWatcher } from '../electron/services/folders/watcher.js';
+import { useFolderKeys } from './helpers/folder-keys.js';
 import { SafeFiles, type OpenFileProbe } from '../electron/services/safe-file.js';
 
 let sodium: SodiumBackend;
@@ -24,18 +24,10 @@ let data: string;
 let service: FolderService;
 const children: ChildProcess[] = [];
 
-const keys = {
-  recipients: (): Promise<Recipient[]> => Promise.resolve([{ kind: 'device', key: new Uint8Array(key) }]),
-  identities: (): Promise<Identity[]> => Promise.resolve([{ kind: 'device', key: new Uint8Array(key) }]),
-};
-
-beforeAll(async () => {
-  sodium = await defaultBackend();
-  key = generateDeviceKey(sodium);
-  pool = new WorkerPool({ backend: 'wasm', size: 2 });
-});
-afterAll(async () => {
-  await pool.close();
+const folderKeys = useFolderKeys();
+const { keys } = folderKeys;
+beforeAll(() => {
+  ({ sodium, key, pool } = folderKeys);
 });
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'coffer-busy-'));

@@ -12,12 +12,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { generateDeviceKey, type Identity, type Recipient } from '../../../crypto/keys.js';
-import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Identity, Recipient } from '../../../crypto/keys.js';
+import type { SodiumBackend } from '../../../crypto/sodium.js';
+import { useFolderKeys } from '../../../e2e/helpers/folder-keys.js';
 import { SafeFiles } from '../safe-file.js';
 import { FolderService, lockDirIn } from './folder-service.js';
-import { WorkerPool } from './pool.js';
+import type { WorkerPool } from './pool.js';
 import { FolderRegistry } from './registry.js';
 import type { RunProgress } from './types.js';
 
@@ -28,18 +29,10 @@ let root: string;
 let home: string;
 let service: FolderService;
 
-const keys = {
-  recipients: (): Promise<Recipient[]> => Promise.resolve([{ kind: 'device', key: new Uint8Array(key) }]),
-  identities: (): Promise<Identity[]> => Promise.resolve([{ kind: 'device', key: new Uint8Array(key) }]),
-};
-
-beforeAll(async () => {
-  sodium = await defaultBackend();
-  key = generateDeviceKey(sodium);
-  pool = new WorkerPool({ backend: 'wasm', size: 2 });
-});
-afterAll(async () => {
-  await pool.close();
+const folderKeys = useFolderKeys();
+const { keys } = folderKeys;
+beforeAll(() => {
+  ({ sodium, key, pool } = folderKeys);
 });
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'coffer-folders-'));
