@@ -9,6 +9,11 @@
  * this session is refused (NO_RECORD_PICKED). Everything that can be checked is checked before the run
  * starts (typo, wrong code, used code, unreadable record), so those errors leave nothing written. The code
  * itself is zeroed after use and never logged or sent back.
+ *
+ * The new code a restore makes waits here, as bytes, for the window to fetch it (result): zeroed once fetched,
+ * and zeroed and dropped `keepResultMs` after the run ended if nobody fetched it (a window closed during the
+ * re-wrap kept it in main's memory for the life of the app). RecoveryService.issueCode hands it over as a
+ * string (the CLI prints it), which cannot be zeroed: it is turned into bytes at once and dropped.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,7 +22,11 @@ import { formatKeyId, recoveryKeyId, type Identity } from '../../../crypto/keys.
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { ESCROW_COPY_NAME } from '../../services/keys/folder-escrow.js';
 import type { DeviceKeyUsage } from '../../services/keys/key-usage.js';
-import { parseRecoveryCode, recoveryCodeKeyId } from '../../services/keys/recovery-code.js';
+import {
+  formatRecoveryCode,
+  parseRecoveryCode,
+  recoveryCodeKeyId,
+} from '../../services/keys/recovery-code.js';
 import type {
   RecoveryService,
   RestoreRef,
@@ -56,11 +65,27 @@ interface Picked {
   folder: string | null;
 }
 
-type Outcome = { ok: true; value: DeviceRestoreView; folder: string | null } | { ok: false; error: unknown };
+/** The new code of a restore, held until fetched: its bytes (zeroed after) and what is shown beside it. */
+interface HeldCode {
+  code: Uint8Array;
+  keyId: string;
+  warnings: string[];
+}
+
+type Outcome =
+  | { ok: true; value: Omit<DeviceRestoreView, 'newCode'>; newCode: HeldCode | null; folder: string | null }
+  | { ok: false; error: unknown };
+
+/** How long a result nobody fetched is kept (the window fetches it as soon as the run ends). */
+export const RESULT_KEEP_MS = 2 * 60_000;
 
 export class DeviceRestoreAdapter implements DeviceRestorePort {
   private picked: Picked | null = null;
-  private readonly outcomes = new Map<string, Outcome>();
+  private readonly outcomes = new Map<string, { outcome: Outcome; timer: NodeJS.Timeout }>();
+  /** Runs whose result was dropped unfetched: said as such (RESULT_EXPIRED), not as an unknown run. */
+  private readonly expired = new Set<string>();
+  /** How long an unfetched result is kept after its run ended. */
+  keepResultMs = RESULT_KEEP_MS;
 
   constructor(private readonly deps: DeviceRestoreDeps) {}
 
@@ -148,13 +173,47 @@ export class DeviceRestoreAdapter implements DeviceRestorePort {
       throw new CofferError('NOT_FOUND', 'That restore is not known here.', 'Start the restore again.');
     }
     await this.deps.runs.settled(runId);
-    const outcome = this.outcomes.get(runId);
-    this.outcomes.delete(runId);
-    if (!outcome) {
+    const held = this.outcomes.get(runId);
+    if (!held) {
+      if (this.expired.has(runId)) {
+        throw new CofferError(
+          'RESULT_EXPIRED',
+          'The key was restored, but its result was not shown in time and is gone.',
+          'Make a new recovery code on the Recovery page: the one made during the restore was not shown.',
+        );
+      }
       throw new CofferError('NOT_FOUND', 'That restore is not known here.', 'Start the restore again.');
     }
+    this.outcomes.delete(runId);
+    clearTimeout(held.timer);
+    const { outcome } = held;
     if (!outcome.ok) throw plain(outcome.error, 'file');
-    return { view: outcome.value, folder: outcome.folder };
+    const code = outcome.newCode;
+    if (!code) return { view: outcome.value, folder: outcome.folder };
+    try {
+      // The one string of the code: made now, for the window, which shows it once.
+      const groups = formatRecoveryCode(code.code).split('-');
+      return {
+        view: { ...outcome.value, newCode: { groups, keyId: code.keyId, warnings: code.warnings } },
+        folder: outcome.folder,
+      };
+    } finally {
+      this.deps.sodium.zero(code.code);
+    }
+  }
+
+  /** Keeps a run's outcome until fetched or `keepResultMs`, then zeroes what it holds and drops it. */
+  private hold(runId: string, outcome: Outcome): void {
+    const timer = setTimeout(() => {
+      const held = this.outcomes.get(runId);
+      if (held?.outcome !== outcome) return;
+      this.outcomes.delete(runId);
+      this.expired.add(runId);
+      if (outcome.ok && outcome.newCode) this.deps.sodium.zero(outcome.newCode.code);
+    }, this.keepResultMs);
+    // Nothing to wait for at quit: the process's memory goes with it.
+    timer.unref();
+    this.outcomes.set(runId, { outcome, timer });
   }
 
   private requirePicked(): Picked {
@@ -194,10 +253,10 @@ export class DeviceRestoreAdapter implements DeviceRestorePort {
               },
             }),
         });
-        this.outcomes.set(run.runId, { ok: true, value: view(result), folder: picked.folder });
+        this.hold(run.runId, { ok: true, ...view(result), folder: picked.folder });
         this.picked = null;
       } catch (error) {
-        this.outcomes.set(run.runId, { ok: false, error });
+        this.hold(run.runId, { ok: false, error });
         throw plain(error, picked.source);
       } finally {
         if (secret.kind === 'code') secret.code.fill(0);
@@ -207,8 +266,12 @@ export class DeviceRestoreAdapter implements DeviceRestorePort {
   }
 }
 
-function view(result: RestoreResult): DeviceRestoreView {
-  return {
+/** What the window is shown, with the new code as bytes (the result's string is dropped with `result`). */
+function view(result: RestoreResult): {
+  value: Omit<DeviceRestoreView, 'newCode'>;
+  newCode: HeldCode | null;
+} {
+  const value = {
     restoredKeyId: result.restoredKeyId,
     deviceKeyId: result.deviceKeyId,
     replacedKeyId: result.replacedKeyId,
@@ -220,16 +283,14 @@ function view(result: RestoreResult): DeviceRestoreView {
             rewrapped: result.rewrap.inPlace + result.rewrap.copied,
             failed: result.rewrap.failed.length,
           },
-    ...(result.newCode
-      ? {
-          newCode: {
-            groups: result.newCode.code.split('-'),
-            keyId: result.newCode.keyId,
-            warnings: result.newCode.warnings.map(plainMessage),
-          },
-        }
-      : {}),
     warnings: result.warnings.map(plainRestoreWarning),
+  };
+  const made = result.newCode;
+  return {
+    value,
+    newCode: made
+      ? { code: parseRecoveryCode(made.code), keyId: made.keyId, warnings: made.warnings.map(plainMessage) }
+      : null,
   };
 }
 
