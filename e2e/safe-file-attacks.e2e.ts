@@ -3,7 +3,7 @@
  * real processes (writers in Python that hold, mmap and hard-link files; FIFOs; a swapped root; a planted
  * journal; a low descriptor limit). Each failed on the code before its fix.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   chownSync,
   existsSync,
@@ -17,22 +17,20 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { SodiumBackend } from '../crypto/sodium.js';
+import { killedAfterEach } from './helpers/children.js';
 import { useDeviceKey } from './helpers/device-key.js';
 import { SafeFiles, TempJournal } from '../electron/services/safe-file.js';
 
 let sodium: SodiumBackend;
 let key: Uint8Array;
-const children: ChildProcess[] = [];
+const children = killedAfterEach();
 const deviceKey = useDeviceKey();
 const fresh = (): string => deviceKey.tempDir('coffer-r6-');
 beforeAll(() => {
   ({ sodium } = deviceKey);
   key = deviceKey.device.key;
-});
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
 interface ChildResult {

@@ -8,25 +8,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { Identity } from '../../../crypto/keys.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { ProcFdProbe } from './busy.js';
 import { SafeFiles } from './index.js';
+import { killedAfterEach } from '../../../e2e/helpers/children.js';
 import { useDeviceKey } from '../../../e2e/helpers/device-key.js';
 
 let sodium: SodiumBackend;
 let device: Identity & { kind: 'device' };
 let root: string;
-const children: ChildProcess[] = [];
+const children = killedAfterEach();
 
 const key = useDeviceKey();
 beforeAll(() => {
   ({ sodium, device } = key);
   root = key.tempDir('coffer-busy-snapshot-');
-});
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
 /** A real process that opens `path` read-write and holds it, idle; resolves once it has it open. */

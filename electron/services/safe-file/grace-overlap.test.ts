@@ -5,7 +5,7 @@
  * catch: a write during the encryption, a write between the last check and the removal, and a program
  * that opens the file after the busy check and writes after the removal (the windows it could open).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
@@ -20,27 +20,25 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { decryptFd } from '../../../crypto/file.js';
 import type { Identity } from '../../../crypto/keys.js';
 import type { SodiumBackend } from '../../../crypto/sodium.js';
 import { defaultProbe, type OpenFileProbe } from './busy.js';
 import { SafeFiles } from './index.js';
+import { killedAfterEach } from '../../../e2e/helpers/children.js';
 import { useDeviceKey } from '../../../e2e/helpers/device-key.js';
 import { TempJournal } from './temp-journal.js';
 
 let sodium: SodiumBackend;
 let device: Identity & { kind: 'device' };
 let root: string;
-const children: ChildProcess[] = [];
+const children = killedAfterEach();
 
 const key = useDeviceKey();
 beforeAll(() => {
   ({ sodium, device } = key);
   root = key.tempDir('coffer-grace-');
-});
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
 const sleep = (ms: number): void => {
