@@ -482,3 +482,55 @@ describe('inspectOpenedFile writes nothing and says what is wrong', () => {
     expect(first?.kind === 'device' && first.key.every((b) => b === 0)).toBe(true);
   });
 });
+
+/** Bytes this process has read through read(2) and friends so far (Linux /proc/self/io, every thread). */
+function bytesRead(): number {
+  const line = fs
+    .readFileSync('/proc/self/io', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('rchar:'));
+  return Number(line?.split(/\s+/)[1] ?? NaN);
+}
+
+describe('OpenedFiles on a revisit (issue 10 item 4 review)', () => {
+  // The opened-.coffer page asks for every card's view on each visit: up to MAX_QUEUED files of up to
+  // VERIFY_LIMIT (64 MiB) each were read and authenticated again every time, ~1.3 GiB for one page view.
+  // A file whose content was checked and has not changed since (same device, inode, size, mtime and ctime,
+  // to the nanosecond) keeps its verdict; any write changes ctime, so a changed file is read again.
+  it('does not read an unchanged file again, and re-checks one that changed (even with its mtime put back)', async () => {
+    const size = 8 * 1024 * 1024;
+    const file = protect('revisit.pdf.coffer', randomBytes(size), mine);
+    const q = new OpenedFiles({ ...deps(), notify: () => undefined });
+    q.add([file]);
+    const [card] = q.take().files;
+    if (!card) throw new Error('not queued');
+    const visit = async () => {
+      const before = bytesRead();
+      const view = await q.inspect(card.token);
+      return { view, read: bytesRead() - before };
+    };
+    const first = await visit();
+    expect(first.view).toMatchObject({ integrity: 'verified', opensOnThisDevice: true, originalSize: size });
+    expect(first.read).toBeGreaterThan(size);
+    const again = await visit();
+    expect(again.view).toEqual(first.view);
+    expect(again.read).toBeLessThan(256 * 1024); // the header, not the content
+    // One byte of the content changed in place, and the mtime put back as it was (a tool that keeps it).
+    const { atime, mtime } = fs.statSync(file);
+    const fd = fs.openSync(file, 'r+');
+    try {
+      const at = fs.fstatSync(fd).size - 100;
+      const one = Buffer.alloc(1);
+      fs.readSync(fd, one, 0, 1, at);
+      one[0] = (one[0] ?? 0) ^ 0xff;
+      fs.writeSync(fd, one, 0, 1, at);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.utimesSync(file, atime, mtime);
+    const changed = await visit();
+    expect(changed.read).toBeGreaterThan(size / 2);
+    expect(changed.view.integrity).toBe('not-checked');
+    expect(changed.view.problem?.code).toBe('AUTH_FAILED');
+  });
+});

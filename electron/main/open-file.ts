@@ -112,6 +112,8 @@ export class OpenedFiles {
   private pending: { token: string; path: string }[] = [];
   private readonly known = new Map<string, string>();
   private dropped = 0;
+  /** Verdicts kept across visits of the page (CheckedFiles). */
+  private readonly checked = new CheckedFiles();
 
   constructor(private readonly deps: OpenedFileDeps) {}
 
@@ -170,8 +172,38 @@ export class OpenedFiles {
   /** What the screen shows for a token. Never throws for a bad file: the problem is part of the view. */
   async inspect(token: string): Promise<OpenedFileView> {
     const file = this.pathOf(token);
-    return { token, ...(await inspectOpenedFile(file, this.deps)) };
+    return { token, ...(await inspectOpenedFile(file, { ...this.deps, checked: this.checked })) };
   }
+}
+
+/**
+ * Files whose every byte was authenticated, by their state on disk (device, inode, size, mtime and ctime in
+ * nanoseconds), so a revisit of the page does not read them again: it asks for every card's view, and up to
+ * MAX_QUEUED files of up to VERIFY_LIMIT each were read again on each visit (issue 10 item 4 review). Any
+ * write changes the ctime (a tool that puts the mtime back cannot put it back), a replaced file has another
+ * inode, so a changed file is checked again. Kept for MAX_KNOWN files, the newest.
+ */
+export class CheckedFiles {
+  private readonly verified = new Map<string, { stamp: string; keyIds: readonly string[] }>();
+
+  /** Whether `file` in this state was verified with a key this device still holds. */
+  has(file: string, stamp: string, held: ReadonlySet<string>): boolean {
+    const entry = this.verified.get(file);
+    return entry !== undefined && entry.stamp === stamp && entry.keyIds.some((k) => held.has(k));
+  }
+
+  /** `keyIds`: the keys of this device the file names, one of which opened it. */
+  add(file: string, stamp: string, keyIds: readonly string[]): void {
+    this.verified.delete(file);
+    this.verified.set(file, { stamp, keyIds });
+    if (this.verified.size > MAX_KNOWN) this.verified.delete(this.verified.keys().next().value ?? '');
+  }
+}
+
+/** The open file's state, to the nanosecond: what CheckedFiles compares. */
+async function stampOf(handle: FileHandle): Promise<string> {
+  const s = await handle.stat({ bigint: true });
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
 /** Reads up to `length` bytes at `position`; fewer only at the end of the file. */
@@ -336,7 +368,9 @@ type Inspection = Omit<OpenedFileView, 'token'>;
  */
 export async function inspectOpenedFile(
   file: string,
-  deps: Pick<OpenedFileDeps, 'sodium' | 'identities' | 'folders' | 'verifyLimit'>,
+  deps: Pick<OpenedFileDeps, 'sodium' | 'identities' | 'folders' | 'verifyLimit'> & {
+    checked?: CheckedFiles;
+  },
 ): Promise<Inspection> {
   const view: Inspection = {
     name: path.basename(file),
@@ -374,6 +408,8 @@ export async function inspectOpenedFile(
     }
     if (stats.dev !== before.dev || stats.ino !== before.ino) throw changed('opened');
     opened = stats;
+    // Taken after the stat that unchanged() compares with: a change in between is SOURCE_CHANGED below.
+    const stamp = await stampOf(handle);
     const headerBytes = await readHeaderAt(handle);
     const header = inspectHeader(headerBytes);
     // Keys are read only for what is a Coffer file (not for a renamed photo, a folder or a link).
@@ -392,10 +428,16 @@ export async function inspectOpenedFile(
       throw new CofferError('TRUNCATED', `${view.name}: the file's length does not match its content`);
     }
     if (!view.opensOnThisDevice) return { ...view, problem: keyProblem(view.keyIds) };
+    // Checked before in this very state, with a key still held: nothing to read again.
+    if (deps.checked?.has(file, stamp, held) === true) return { ...view, integrity: 'verified' };
     const content = stats.size <= (deps.verifyLimit ?? VERIFY_LIMIT);
     await authenticate(deps.sodium, handle, headerBytes, identities, stats.size, view.originalSize, content);
     if (!(await unchanged(file, handle, stats))) throw changed('checked');
-    if (content) view.integrity = 'verified';
+    if (content) {
+      view.integrity = 'verified';
+      const mine = view.keyIds.filter((k) => k.onThisDevice).map((k) => k.keyId);
+      deps.checked?.add(file, stamp, mine);
+    }
     return view;
   } catch (caught) {
     // Bytes appended or replaced while read look damaged to the check: say what really happened.
