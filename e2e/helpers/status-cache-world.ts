@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import { MAGIC } from '../../crypto/header.js';
 import {
   FolderService,
@@ -67,6 +67,43 @@ export function statusWorld(base: string, onRescan: (root: string, reason: strin
     onRescan,
   });
   return { run, home, data, registry, service, cache };
+}
+
+/** A fresh world per test and the rescans its cache reported, in order. */
+export interface StatusWorldPerTest {
+  /** The test file's temp base (each world is a run- folder in it). */
+  readonly base: string;
+  readonly world: StatusWorld;
+  readonly rescans: { root: string; reason: string }[];
+}
+
+/**
+ * Call at the top of a test file: a temp base removed after its tests, and before each test a fresh
+ * world (statusWorld) whose cache is closed after it.
+ */
+export function useStatusWorld(prefix: string): StatusWorldPerTest {
+  const base = tempBase(prefix);
+  let current: { world: StatusWorld; rescans: { root: string; reason: string }[] } | undefined;
+  beforeEach(() => {
+    const rescans: { root: string; reason: string }[] = [];
+    current = { world: statusWorld(base, (root, reason) => rescans.push({ root, reason })), rescans };
+  });
+  afterEach(async () => {
+    await current?.world.cache.close();
+  });
+  const get = () => {
+    if (!current) throw new Error('useStatusWorld: the world is made in beforeEach; use it inside a test');
+    return current;
+  };
+  return {
+    base,
+    get world() {
+      return get().world;
+    },
+    get rescans() {
+      return get().rescans;
+    },
+  };
 }
 
 /** The cache's answer for the folder. */

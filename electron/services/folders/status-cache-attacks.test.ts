@@ -5,12 +5,11 @@
  */
 import { linkSync, mkdirSync, renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import {
   COFFER as coffer,
   cachedStatus,
-  statusWorld,
-  tempBase,
+  useStatusWorld,
   untilAgrees,
   type StatusWorld,
 } from '../../../e2e/helpers/status-cache-world.js';
@@ -18,19 +17,16 @@ import type { FolderStatus } from './folder-service.js';
 import { LOCK_FRESH_MS } from './litter.js';
 import type { FileIssue } from './types.js';
 
-const base = tempBase('coffer-status-attacks-');
+const perTest = useStatusWorld('coffer-status-attacks-');
 let run: string;
 let data: string;
-let rescans: string[];
 let world: StatusWorld;
+/** The reasons of the rescans the cache reported, in order. */
+const rescans = (): string[] => perTest.rescans.map((r) => r.reason);
 
 beforeEach(() => {
-  rescans = [];
-  world = statusWorld(base, (_root, reason) => rescans.push(reason));
+  ({ world } = perTest);
   ({ run, data } = world);
-});
-afterEach(async () => {
-  await world.cache.close();
 });
 
 function cached(): Promise<FolderStatus> {
@@ -77,7 +73,7 @@ it('a subfolder replaced by another of the same name is watched again: a .coffer
     `BAD_MAGIC ${join(data, 'sub', 'deep', 'new.txt.coffer')}`,
     `BAD_MAGIC ${join(data, 'sub', 'new.txt.coffer')}`,
   ]);
-  expect(rescans).toEqual(['first status']);
+  expect(rescans()).toEqual(['first status']);
 });
 
 it('a .coffer written over through a hard link outside the folder is seen (no event, no directory time moves)', async () => {
@@ -94,7 +90,7 @@ it('a .coffer written over through a hard link outside the folder is seen (no ev
   expect(status.protection.inTheClear).toEqual([
     expect.objectContaining({ path: join(data, 'sub', 'deep', 'c.txt.coffer'), code: 'BAD_MAGIC' }),
   ]);
-  expect(rescans).toEqual(['first status']);
+  expect(rescans()).toEqual(['first status']);
 });
 
 it("an editor's lock file that goes stale while nothing changes is counted as the walk counts it", async () => {

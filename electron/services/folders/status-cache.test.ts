@@ -7,12 +7,11 @@
  */
 import { linkSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import {
   COFFER as coffer,
   cachedStatus,
-  statusWorld,
-  tempBase,
+  useStatusWorld,
   untilAgrees,
   walkedStatus,
   type StatusWorld,
@@ -23,7 +22,7 @@ import { FolderRegistry } from './registry.js';
 import { StatusCache } from './status-cache.js';
 import { StatusIndex } from './status-index.js';
 
-const base = tempBase('coffer-status-cache-');
+const perTest = useStatusWorld('coffer-status-cache-');
 let home: string;
 let data: string;
 let registry: FolderRegistry;
@@ -33,12 +32,8 @@ let rescans: { root: string; reason: string }[];
 let world: StatusWorld;
 
 beforeEach(() => {
-  rescans = [];
-  world = statusWorld(base, (root, reason) => rescans.push({ root, reason }));
+  ({ world, rescans } = perTest);
   ({ home, data, registry, service, cache } = world);
-});
-afterEach(async () => {
-  await world.cache.close();
 });
 
 function cached(): Promise<FolderStatus> {
@@ -81,7 +76,7 @@ it('answers what the walk answers, for every kind of entry', async () => {
   writeFileSync(join(data, 'sub', 'Report.docx'), 'open in Word');
   writeFileSync(join(data, 'sub', '~$Report.docx'), 'owner'); // a live lock: litter, the document IN_USE
   writeFileSync(join(data, 'sub', 'linked.txt'), 'two names');
-  linkSync(join(data, 'sub', 'linked.txt'), join(base, `other-name-${Date.now()}.txt`)); // HARD_LINK
+  linkSync(join(data, 'sub', 'linked.txt'), join(perTest.base, `other-name-${Date.now()}.txt`)); // HARD_LINK
   symlinkSync('/etc/hostname', join(data, 'link')); // SYMLINK: not data
   const status = await cached();
   expect(shape(status)).toEqual(walked());
