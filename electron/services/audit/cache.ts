@@ -10,9 +10,11 @@
  * the body: an edited cache (an entry set to "no findings") does not verify and costs a re-read of every
  * file, never a wrong count. Without a key (tests, tools without a keychain) it is plain JSON.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../state/atomic-write.js';
+import { fsyncDir } from '../state/atomic-write.js';
 import { readOwnFile } from './safe-read.js';
 import type { ListedFile } from './scanner-walk.js';
 import type { FindingCounts } from './types.js';
@@ -98,6 +100,8 @@ function entriesOf(raw: unknown): Map<string, Entry> | null {
 export class AuditCache {
   private entries = new Map<string, Entry>();
   private dirty = false;
+  /** Paths looked up with a hit or stored since load: prune() keeps these (no copy of the listing needed). */
+  private readonly seen = new Set<string>();
 
   private constructor(
     private readonly file: string,
@@ -155,12 +159,15 @@ export class AuditCache {
       entry.ctimeMs === file.ctimeMs &&
       entry.ino === file.ino &&
       entry.dev === file.dev;
-    return same ? entry.outcome : undefined;
+    if (!same) return undefined;
+    this.seen.add(file.path);
+    return entry.outcome;
   }
 
   store(file: ListedFile, outcome: CachedOutcome): void {
     const { size, mtimeMs, ctimeMs, ino, dev } = file;
     this.entries.set(file.path, { size, mtimeMs, ctimeMs, ino, dev, outcome });
+    this.seen.add(file.path);
     this.dirty = true;
   }
 
@@ -169,35 +176,72 @@ export class AuditCache {
   }
 
   /**
-   * Drops the entries under `roots` that the last listing did not find (deleted or moved files), so the
-   * cache does not keep names of files long gone.
+   * Drops the entries under `roots` that this scan neither took (lookup) nor stored: files the listing did
+   * not find (deleted or moved), or found changed and could not read. The cache does not keep names of files
+   * long gone. Call it after a complete scan only.
    */
-  prune(
-    roots: readonly string[],
-    listed: ReadonlySet<string>,
-    within: (p: string, root: string) => boolean,
-  ): void {
+  prune(roots: readonly string[], within: (p: string, root: string) => boolean): void {
     for (const path of this.entries.keys()) {
-      if (!listed.has(path) && roots.some((r) => within(path, r))) {
+      if (!this.seen.has(path) && roots.some((r) => within(path, r))) {
         this.entries.delete(path);
         this.dirty = true;
       }
     }
   }
 
-  /** Writes the cache atomically (0600) when something changed. */
+  /**
+   * Writes the cache atomically (0600) when something changed, entry by entry: the same JSON as one
+   * JSON.stringify of the document, without its copy as an object, its string (~21 MB at 100,000 files),
+   * the signed text and the bytes all held at once (issue 11: memory whatever the file count). The header's
+   * MAC is known at the end; its line has a fixed length (a 32-byte MAC in base64), so it is written over
+   * its place then.
+   */
   save(): void {
     if (!this.dirty) return;
-    const doc = {
-      format: CACHE_FORMAT,
-      fingerprint: this.fingerprint,
-      entries: Object.fromEntries(this.entries),
-    };
-    const body = JSON.stringify(doc);
-    const text = this.key
-      ? `${JSON.stringify({ format: SIGNED_FORMAT, mac: cacheMac(this.key, body).toString('base64') })}\n${body}`
-      : body;
-    writeFileAtomic(this.file, text);
+    const dir = path.dirname(this.file);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const temp = path.join(dir, `.${path.basename(this.file)}.tmp-${randomBytes(6).toString('hex')}`);
+    const fd = fs.openSync(temp, 'wx', 0o600);
+    try {
+      const hmac = this.key ? createHmac('sha256', this.key).update(MAC_CONTEXT) : null;
+      const header = (mac: string): string => `${JSON.stringify({ format: SIGNED_FORMAT, mac })}\n`;
+      const headerBytes = hmac ? Buffer.byteLength(header('A'.repeat(44))) : 0;
+      let at = headerBytes;
+      let pending = '';
+      const flush = (): void => {
+        hmac?.update(pending);
+        const bytes = Buffer.from(pending);
+        fs.writeSync(fd, bytes, 0, bytes.length, at);
+        at += bytes.length;
+        pending = '';
+      };
+      pending = `{"format":${JSON.stringify(CACHE_FORMAT)},"fingerprint":${JSON.stringify(this.fingerprint)},"entries":{`;
+      let first = true;
+      for (const [file, entry] of this.entries) {
+        pending += `${first ? '' : ','}${JSON.stringify(file)}:${JSON.stringify(entry)}`;
+        first = false;
+        if (pending.length >= 1 << 20) flush();
+      }
+      pending += '}}';
+      flush();
+      if (hmac) {
+        const line = Buffer.from(header(hmac.digest().toString('base64')));
+        if (line.length !== headerBytes) throw new Error('audit cache: header length changed');
+        fs.writeSync(fd, line, 0, line.length, 0);
+      }
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fs.renameSync(temp, this.file);
+    } catch (error) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // closed already
+      }
+      fs.rmSync(temp, { force: true });
+      throw error;
+    }
+    fsyncDir(dir);
     this.dirty = false;
   }
 }

@@ -60,7 +60,11 @@ export interface AuditPoolRun {
   /** Needed only when some files are protected; zeroed by the workers at the end of the run. */
   readonly identities: readonly Identity[];
   readonly onBytes?: (bytes: number) => void;
-  readonly onOutcome?: (outcome: WorkOutcome) => void;
+  /**
+   * Each outcome with the file it is about, as it comes. When given, run() keeps no outcome and resolves to
+   * an empty list: a list of every outcome grew with the file count (issue 11: memory whatever the files).
+   */
+  readonly onOutcome?: (outcome: WorkOutcome, file: WorkFile) => void;
   /** Aborting stops the files in flight between pieces; the rest come back as `cancelled`. */
   readonly signal?: AbortSignal;
 }
@@ -252,7 +256,7 @@ export class AuditPool {
         // The worker said which file it was on: that one is skipped, the rest of its batch read again.
         const at = Atomics.load(slot.heartbeat, HEARTBEAT_FILE);
         const stuck = files[at];
-        if (stuck) this.deliver(run, readerStalled(stuck, this.stallMs));
+        if (stuck) this.deliver(run, readerStalled(stuck, this.stallMs), stuck);
         const rest = files.filter((_, i) => i !== at);
         if (rest.length > 0) {
           run.queue.unshift(rest);
@@ -263,7 +267,7 @@ export class AuditPool {
         run.queue.unshift(...again);
         run.pending += again.length;
       } else {
-        for (const file of files) this.deliver(run, readerDied(file, reason));
+        for (const file of files) this.deliver(run, readerDied(file, reason), file);
       }
       reading = false;
     }
@@ -300,16 +304,27 @@ export class AuditPool {
     }
   }
 
-  private deliver(run: ActiveRun, outcome: WorkOutcome): void {
-    run.outcomes.push(outcome);
-    run.request.onOutcome?.(outcome);
+  private deliver(run: ActiveRun, outcome: WorkOutcome, file: WorkFile): void {
+    const onOutcome = run.request.onOutcome;
+    if (onOutcome) onOutcome(outcome, file);
+    else run.outcomes.push(outcome);
   }
 
   private batchDone(slot: Slot, batchId: number, outcomes: readonly WorkOutcome[]): void {
     slot.inFlight.delete(batchId);
     const run = this.active;
-    if (!run?.sent.delete(batchId)) return;
-    for (const outcome of outcomes) this.deliver(run, outcome);
+    const files = run?.sent.get(batchId);
+    if (!run || !files) return;
+    run.sent.delete(batchId);
+    // One outcome per file of the batch, in the batch's order (scanner-worker.ts runBatch).
+    if (outcomes.length !== files.length) {
+      this.fail(new Error(`audit worker: ${outcomes.length} outcomes for a batch of ${files.length} files`));
+      return;
+    }
+    outcomes.forEach((outcome, i) => {
+      const file = files[i];
+      if (file) this.deliver(run, outcome, file);
+    });
     if (--run.pending === 0) run.done();
     else this.dispatch(slot, run);
   }

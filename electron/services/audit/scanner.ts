@@ -134,6 +134,66 @@ class ProgressMeter {
   }
 }
 
+interface ScanResult {
+  readonly file: ListedFile;
+  readonly findings: FindingCounts;
+  readonly modifiedMs: number;
+}
+
+interface ScanPlan {
+  readonly skipped: SkippedFile[];
+  /** Only files with findings: a result per file grew with the file count. */
+  readonly results: ScanResult[];
+  readonly toRead: WorkFile[];
+  readonly fromCache: number;
+  readonly filesRead: number;
+  readonly unsupported: number;
+  readonly listed: number;
+}
+
+/**
+ * Sorts a listing into what the cache answers and what must be read. `policyRoots`: a default root that
+ * does not exist (no Downloads folder) is no failure of a policy scan.
+ */
+function planScan(listing: Listing, cache: AuditCache, policyRoots: readonly string[] | null): ScanPlan {
+  const skipped: SkippedFile[] = policyRoots
+    ? listing.skipped.map((s) =>
+        s.code === 'NOT_FOUND' && policyRoots.includes(s.path) ? { ...s, kind: 'rule' } : s,
+      )
+    : [...listing.skipped];
+  const results: ScanResult[] = [];
+  const toRead: WorkFile[] = [];
+  let fromCache = 0;
+  let filesRead = 0;
+  let unsupported = 0;
+  for (const file of listing.files) {
+    const kind = extractKind(contentName(file.path));
+    if (kind === undefined) {
+      unsupported++;
+      continue;
+    }
+    const cached = cache.lookup(file);
+    if (cached?.kind === 'scanned') {
+      filesRead++;
+      if (total(cached.findings) > 0)
+        results.push({ file, findings: cached.findings, modifiedMs: cached.modifiedMs });
+      fromCache++;
+    } else if (cached?.kind === 'content') {
+      skipped.push({
+        path: file.path,
+        kind: 'content',
+        code: cached.code,
+        reason: cached.reason,
+        protected: file.protected,
+      });
+      fromCache++;
+    } else {
+      toRead.push(file);
+    }
+  }
+  return { skipped, results, toRead, fromCache, filesRead, unsupported, listed: listing.files.length };
+}
+
 export class AuditService {
   private pool: AuditPool | null = null;
   private readonly history: ScanHistory;
@@ -180,7 +240,11 @@ export class AuditService {
   async read(
     mode: WorkMode,
     files: readonly WorkFile[],
-    options: { onBytes: (bytes: number) => void; onOutcome: (o: WorkOutcome) => void; signal?: AbortSignal },
+    options: {
+      onBytes: (bytes: number) => void;
+      onOutcome: (o: WorkOutcome, file: WorkFile) => void;
+      signal?: AbortSignal;
+    },
   ): Promise<void> {
     if (files.length === 0) return;
     let identities: Identity[] = [];
@@ -198,7 +262,8 @@ export class AuditService {
     }
     const readable = keyError ? files.filter((f) => !f.protected) : files;
     if (keyError)
-      for (const f of files) if (f.protected) options.onOutcome({ path: f.path, kind: 'error', ...keyError });
+      for (const f of files)
+        if (f.protected) options.onOutcome({ path: f.path, kind: 'error', ...keyError }, f);
     this.pool ??= new AuditPool({
       backend: this.deps.backend,
       ...(this.deps.workers === undefined ? {} : { size: this.deps.workers }),
@@ -244,22 +309,20 @@ export class AuditService {
     );
     meter.filesDone = filesListed - toRead.length;
     meter.tick(true);
-    const byPath = new Map(toRead.map((f) => [f.path, f]));
     let cancelled = options.signal?.aborted ?? false;
     await this.read(mode, toRead, {
       onBytes: (bytes) => {
         meter.bytesDone += bytes;
         meter.tick();
       },
-      onOutcome: (outcome) => {
+      onOutcome: (outcome, file) => {
         meter.filesDone++;
         meter.tick();
         if (outcome.kind === 'cancelled') {
           cancelled = true;
           return;
         }
-        const file = byPath.get(outcome.path);
-        if (file) onOutcome(outcome, file);
+        onOutcome(outcome, file);
       },
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -303,15 +366,6 @@ export class AuditService {
     const patterns = policy.customerDataPatterns ?? [];
     const retentionDays = policy.retentionDays ?? DEFAULT_RETENTION_DAYS;
     const roots = scope === 'policy' ? this.policyRoots() : (paths ?? []).map((p) => nodePath.resolve(p));
-    const listing = await this.list(roots, options);
-    const skipped: SkippedFile[] =
-      scope === 'policy'
-        ? // A default root that does not exist (no Downloads folder) is no failure of the scan.
-          listing.skipped.map((s) =>
-            s.code === 'NOT_FOUND' && roots.includes(s.path) ? { ...s, kind: 'rule' } : s,
-          )
-        : [...listing.skipped];
-
     const fingerprint = createHash('sha256')
       .update(
         JSON.stringify({
@@ -336,74 +390,54 @@ export class AuditService {
       ? AuditCache.load(cacheFile, fingerprint, cacheKey)
       : AuditCache.none(fingerprint);
 
-    const results = new Map<string, { file: ListedFile; findings: FindingCounts; modifiedMs: number }>();
-    const toRead: WorkFile[] = [];
-    let fromCache = 0;
-    let unsupported = 0;
-    for (const file of listing.files) {
-      const kind = extractKind(contentName(file.path));
-      if (kind === undefined) {
-        unsupported++;
-        continue;
-      }
-      const cached = cache.lookup(file);
-      if (cached?.kind === 'scanned') {
-        results.set(file.path, { file, findings: cached.findings, modifiedMs: cached.modifiedMs });
-        fromCache++;
-      } else if (cached?.kind === 'content') {
-        skipped.push({
-          path: file.path,
-          kind: 'content',
-          code: cached.code,
-          reason: cached.reason,
-          protected: file.protected,
-        });
-        fromCache++;
-      } else {
-        toRead.push(file);
-      }
+    // The listing is not kept past planScan(): only the files to read and those with findings are (issue 11:
+    // memory whatever the file count; the listing was ~270 bytes a file).
+    let plan: ScanPlan;
+    try {
+      plan = planScan(await this.list(roots, options), cache, scope === 'policy' ? roots : null);
+    } catch (error) {
+      cacheKey?.fill(0);
+      throw error;
     }
+    const { skipped, results, toRead, fromCache, unsupported, listed } = plan;
+    let filesRead = plan.filesRead;
 
-    const reading = this.readListed(
-      { op: 'scan', patterns },
-      listing.files.length,
-      toRead,
-      options,
-      (outcome, file) => {
-        switch (outcome.kind) {
-          case 'scanned':
-            results.set(file.path, { file, findings: outcome.findings, modifiedMs: outcome.modifiedMs });
-            cache.store(file, {
-              kind: 'scanned',
-              findings: outcome.findings,
-              modifiedMs: outcome.modifiedMs,
-            });
-            break;
-          case 'content':
-            skipped.push({
-              path: file.path,
-              kind: 'content',
-              code: outcome.code,
-              reason: outcome.reason,
-              protected: file.protected,
-            });
-            cache.store(file, { kind: 'content', code: outcome.code, reason: outcome.reason });
-            break;
-          case 'error':
-            skipped.push({
-              path: file.path,
-              kind: 'error',
-              code: outcome.code,
-              reason: outcome.reason,
-              protected: file.protected,
-            });
-            cache.forget(file.path);
-            break;
-          case 'found':
-            break;
-        }
-      },
-    );
+    const reading = this.readListed({ op: 'scan', patterns }, listed, toRead, options, (outcome, file) => {
+      switch (outcome.kind) {
+        case 'scanned':
+          filesRead++;
+          if (total(outcome.findings) > 0)
+            results.push({ file, findings: outcome.findings, modifiedMs: outcome.modifiedMs });
+          cache.store(file, {
+            kind: 'scanned',
+            findings: outcome.findings,
+            modifiedMs: outcome.modifiedMs,
+          });
+          break;
+        case 'content':
+          skipped.push({
+            path: file.path,
+            kind: 'content',
+            code: outcome.code,
+            reason: outcome.reason,
+            protected: file.protected,
+          });
+          cache.store(file, { kind: 'content', code: outcome.code, reason: outcome.reason });
+          break;
+        case 'error':
+          skipped.push({
+            path: file.path,
+            kind: 'error',
+            code: outcome.code,
+            reason: outcome.reason,
+            protected: file.protected,
+          });
+          cache.forget(file.path);
+          break;
+        case 'found':
+          break;
+      }
+    });
     let read: { cancelled: boolean; bytesRead: number };
     try {
       read = await reading;
@@ -412,7 +446,7 @@ export class AuditService {
       throw error;
     }
     const cancelled = read.cancelled;
-    if (!cancelled) cache.prune(roots, new Set(listing.files.map((f) => f.path)), isWithin);
+    if (!cancelled) cache.prune(roots, isWithin);
     try {
       if (cacheUsable) cache.save();
     } catch {
@@ -422,8 +456,7 @@ export class AuditService {
     }
 
     const staleBefore = now() - retentionDays * DAY_MS;
-    const files: ScannedFile[] = [...results.values()]
-      .filter((r) => total(r.findings) > 0)
+    const files: ScannedFile[] = results
       .map((r) => ({
         path: r.file.path,
         protected: r.file.protected,
@@ -450,7 +483,7 @@ export class AuditService {
       finishedAt: new Date(now()).toISOString(),
       durationMs: Math.round(performance.now() - started),
       cancelled,
-      filesScanned: results.size + count('content'),
+      filesScanned: filesRead + count('content'),
       fromCache,
       bytesRead: read.bytesRead,
       filesWithFindings: files.length,
