@@ -247,3 +247,14 @@ describe('ClearNotifier and renamed files', () => {
     expect(notifier.stuck().size).toBe(0);
   });
 });
+
+describe('ClearNotifier and folders Coffer cannot see', () => {
+  it('never says files "stayed in the clear" in a folder that is gone (the tray says it cannot be found)', () => {
+    const { told, notifier, at } = setup();
+    // The status layer counts a gone folder's unreadable root as one file in the clear.
+    const gone = [folder('f1', '/media/ana/USB', [issue('.', 'UNREADABLE')], { unavailable: 'missing' })];
+    for (let m = 0; m <= 20; m++) at(m, gone);
+    expect(told).toEqual([]);
+    expect(notifier.stuck().size).toBe(0);
+  });
+});

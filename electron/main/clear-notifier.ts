@@ -27,7 +27,11 @@ export const QUIET_MS = 30 * 60_000;
 /** The least time between two notices, whatever folders they are about. */
 export const NOTICE_GAP_MS = 10 * 60_000;
 
-export type ClearFolder = Pick<FolderView, 'id' | 'path' | 'inTheClearFiles' | 'inTheClear' | 'runningRunId'>;
+export type ClearFolder = Pick<
+  FolderView,
+  'id' | 'path' | 'inTheClearFiles' | 'inTheClear' | 'runningRunId'
+> &
+  Partial<Pick<FolderView, 'unavailable'>>;
 
 /**
  * Each listed file's identity on disk, by `identityKey(folderId, path)`: device, inode and birth time (where
@@ -131,7 +135,9 @@ export class ClearNotifier {
     const due: { folder: ClearFolder; count: number }[] = [];
     for (const folder of folders) {
       const track = this.track(folder.id);
-      if (folder.inTheClearFiles === 0) {
+      // A folder Coffer cannot see has no files to speak of (its count is the status layer's unreadable
+      // root): the tray says it is not available; "files stayed in the clear" would not be true.
+      if (folder.inTheClearFiles === 0 || folder.unavailable !== undefined) {
         this.resolve(track);
         continue;
       }
