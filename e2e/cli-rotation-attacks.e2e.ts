@@ -15,7 +15,6 @@ import path from 'node:path';
 import { randomFillSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCofferError } from '../crypto/errors.js';
-import { inspectFd } from '../crypto/file.js';
 import { loadBackend } from '../crypto/sodium.js';
 import type { BuiltApp } from '../electron/main/composition.js';
 import { openEscrowWithRecoveryKey, parseEscrowRecord } from '../electron/services/keys/escrow.js';
@@ -23,6 +22,7 @@ import { ESCROW_COPY_NAME } from '../electron/services/keys/folder-escrow.js';
 import { readRecoveryKeyFile } from '../electron/services/keys/recovery-key-file.js';
 import { Laptop, NO_KEYRING, tempDir } from './cli-harness.js';
 import { TestAppHome } from './helpers/test-app.js';
+import { recoveryIds } from './helpers/recovery-ids.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED rotation attacks: ${NO_KEYRING}`);
 
@@ -34,17 +34,6 @@ interface OrgKey {
   file: string;
   line: string;
   keyId: string;
-}
-
-function recoveryIds(file: string): string[] {
-  const fd = fs.openSync(file, 'r');
-  try {
-    return inspectFd(fd)
-      .stanzas.flatMap((s) => (s.kind === 'recovery' ? [s.keyId] : []))
-      .sort();
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 const protectedIn = (dir: string): string[] =>

@@ -8,27 +8,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspectFd } from '../../../crypto/file.js';
 import { generateDeviceKey, type Recipient } from '../../../crypto/keys.js';
 import { loadBackend } from '../../../crypto/sodium.js';
 import { HeaderRewriter } from '../headers/header-rewriter.js';
 import { SafeFiles } from '../safe-file.js';
 import { RekeyService } from './rekey.js';
 import { currentRecoveryKeyIds } from './rotation.js';
+import { recoveryIds } from '../../../e2e/helpers/recovery-ids.js';
 
 const sodium = await loadBackend('wasm');
 const tmp = (label: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `coffer-rekey-${label}-`));
-
-function recoveryIds(file: string): string[] {
-  const fd = fs.openSync(file, 'r');
-  try {
-    return inspectFd(fd)
-      .stanzas.flatMap((s) => (s.kind === 'recovery' ? [s.keyId] : []))
-      .sort();
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 const idOf = (publicKey: Uint8Array): string => currentRecoveryKeyIds(sodium, [publicKey], [])[0] ?? '';
 
