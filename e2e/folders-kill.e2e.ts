@@ -4,7 +4,7 @@
  * `.coffer` that decrypts to it — and that a re-run finishes. Runs alternate protect and unprotect over
  * the same files, so later trials also start from the leftovers of the previous kill.
  */
-import { spawn } from 'node:child_process';
+import { runKilledAfterReady } from './helpers/kill-child.js';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -34,40 +34,21 @@ afterAll(() => {
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
-function runChild(
+async function runChild(
   op: string,
   folder: string,
   home: string,
   keyHex: string,
   killAfterMs: number | null,
 ): Promise<{ out: string; runMs: number }> {
-  return new Promise((resolve, reject) => {
-    let readyAt = 0;
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, 'folders-child.ts'), op, folder, home],
-      {
-        env: { ...process.env, COFFER_TEST_DEVICE_KEY: keyHex },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (!readyAt && out.startsWith('ready\n')) readyAt = Date.now();
-      if (killAfterMs !== null && out.startsWith('ready\n') && !child.killed) {
-        setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-        killAfterMs = null;
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL' || code === 0) resolve({ out, runMs: Date.now() - readyAt });
-      else reject(new Error(`child exited ${code}: ${err}`));
-    });
-  });
+  const end = await runKilledAfterReady(
+    join(import.meta.dirname, 'folders-child.ts'),
+    [op, folder, home],
+    { ...process.env, COFFER_TEST_DEVICE_KEY: keyHex },
+    killAfterMs,
+  );
+  if (end.signal === 'SIGKILL' || end.code === 0) return { out: end.out, runMs: end.exitedAt - end.readyAt };
+  throw new Error(`child exited ${end.code}: ${end.err}`);
 }
 
 it(`survives kill -9 at random moments (${TRIALS} trials)`, async () => {

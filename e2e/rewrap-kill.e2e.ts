@@ -4,7 +4,7 @@
  * recovery key set, never anything else; `recover` must then finish what the journal holds, refuse nothing,
  * and leave the journal empty.
  */
-import { spawn } from 'node:child_process';
+import { runKilledAfterReady } from './helpers/kill-child.js';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -33,35 +33,20 @@ afterAll(() => {
 
 const sha = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
-function runChild(
+async function runChild(
   folder: string,
   journalDir: string,
   env: Record<string, string>,
   killAfterMs: number,
 ): Promise<{ rounds: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, 'rewrap-child.ts'), folder, journalDir],
-      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    let armed = false;
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (!armed && out.startsWith('ready\n')) {
-        armed = true;
-        setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (_code, signal) => {
-      if (signal === 'SIGKILL') resolve({ rounds: (out.match(/^round /gm) ?? []).length });
-      else reject(new Error(`child ended without being killed: ${err}`));
-    });
-  });
+  const end = await runKilledAfterReady(
+    join(import.meta.dirname, 'rewrap-child.ts'),
+    [folder, journalDir],
+    { ...process.env, ...env },
+    killAfterMs,
+  );
+  if (end.signal === 'SIGKILL') return { rounds: (end.out.match(/^round /gm) ?? []).length };
+  throw new Error(`child ended without being killed: ${end.err}`);
 }
 
 it(`re-wraps headers in place through kill -9 at random moments (${TRIALS} trials)`, async () => {
