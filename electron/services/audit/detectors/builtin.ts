@@ -28,6 +28,28 @@ const DASH = 45;
 const DOT = 46;
 const SLASH = 47;
 
+/**
+ * What the main loop does at each UTF-16 code unit, one table lookup for all 65,536 (no range test, no chain of
+ * comparisons on the hot path: most characters are letters of words to skip and spaces): ACT_SKIP moves on,
+ * the others start a word or a candidate. Word characters are those of CLASS.
+ */
+const ACT_SKIP = 0;
+const ACT_LOWER = 1;
+const ACT_DIGIT = 2;
+const ACT_UPPER = 3;
+const ACT_OTHER = 4; // '@', '+', '(': looked at more closely
+const ACTION = new Uint8Array(65536);
+for (let c = 0; c < 128; c++) {
+  const k = CLASS[c] ?? OTHER;
+  ACTION[c] = k === LOWER ? ACT_LOWER : k === DIGIT ? ACT_DIGIT : k === UPPER ? ACT_UPPER : ACT_SKIP;
+}
+ACTION[64] = ACT_OTHER;
+ACTION[43] = ACT_OTHER;
+ACTION[40] = ACT_OTHER;
+/** 1 for a word character (CLASS not OTHER), over all 65,536 code units. */
+const WORD = new Uint8Array(65536);
+for (let c = 0; c < 128; c++) WORD[c] = (CLASS[c] ?? OTHER) === OTHER ? 0 : 1;
+
 function cls(c: number): number {
   return c < 128 ? (CLASS[c] ?? OTHER) : OTHER;
 }
@@ -90,9 +112,18 @@ class Scan {
   lastStart = 0;
 
   run(): void {
+    const s = this.s;
     const n = this.n;
     let i = this.from;
-    while (i < n) i = this.step(i);
+    while (i < n) {
+      // Characters that start nothing (spaces, punctuation, non-ASCII) in a tight loop.
+      let a = ACTION[s.charCodeAt(i)] ?? ACT_SKIP;
+      while (a === ACT_SKIP) {
+        if (++i >= n) return;
+        a = ACTION[s.charCodeAt(i)] ?? ACT_SKIP;
+      }
+      i = a === ACT_LOWER ? this.skipWord(i + 1) : this.step(i);
+    }
   }
 
   /** Like run(), but begins no token at or after `stop`; returns where it stopped (the end of the last token). */
@@ -133,7 +164,7 @@ class Scan {
   private skipWord(i: number): number {
     const s = this.s;
     const n = this.n;
-    while (i < n && isWord(s.charCodeAt(i))) i++;
+    while (i < n && WORD[s.charCodeAt(i)] === 1) i++;
     return i;
   }
 
