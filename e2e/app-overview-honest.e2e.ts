@@ -100,6 +100,11 @@ describe.skipIf(skipReason !== null)('the Overview and the tray say the same', (
       folderId: driveId,
     });
     expect(await axeViolations(page)).toEqual([]);
+    // The Folders page, where the tray's "Show…" leads: the folder's line says so, not "all files protected".
+    await page.getByRole('link', { name: 'Folders' }).click();
+    const card = page.getByRole('listitem', { name: drive });
+    await card.getByText(/not available: its drive is not connected/).waitFor({ timeout: 15_000 });
+    expect(await card.getByText(/all files protected/).count()).toBe(0);
     expect(h.problems).toEqual([]);
   });
 });

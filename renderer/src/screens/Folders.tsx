@@ -78,7 +78,16 @@ export function Folders({ browse }: { browse: (folderId: string) => void }) {
                   </h2>
                   <p className="muted">
                     {plural(f.protectedFiles, 'file')} protected ({formatBytes(f.protectedBytes)})
-                    {f.inTheClearFiles > 0 ? (
+                    {f.unavailable ? (
+                      // Coffer cannot see its files (FolderView.unavailable): never "all files protected".
+                      <strong className="warn-text">
+                        {' '}
+                        ·{' '}
+                        {f.unavailable === 'not-mounted'
+                          ? 'not available: its drive is not connected'
+                          : 'cannot be found'}
+                      </strong>
+                    ) : f.inTheClearFiles > 0 ? (
                       <strong className="warn-text">
                         {' '}
                         · {plural(f.inTheClearFiles, 'file')} in the clear
