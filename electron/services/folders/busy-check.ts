@@ -7,8 +7,7 @@
  */
 import { lstatSync, readdirSync, realpathSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../worker-start.js';
+import { WorkerClient } from '../worker-client.js';
 import type { OpenFileProbe } from '../safe-file.js';
 import type { FromBusyWorker, ToBusyWorker } from './busy-check-worker.js';
 import { isOpenInEditor } from './litter.js';
@@ -74,59 +73,31 @@ export class InThreadBusyCheck implements BusyCheck {
 
 /** The platform's probe (safe-file/busy.ts defaultProbe) in a worker thread, started at the first question. */
 export class WorkerBusyCheck implements BusyCheck {
-  private worker: Worker | null = null;
-  private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: (b: Busy) => void; reject: (e: Error) => void }>();
+  private readonly worker: WorkerClient<ToBusyWorker, FromBusyWorker, Busy>;
 
   /** Starts the worker now, so that the first batch does not wait for it (it keeps no process alive). */
   constructor(warm = true) {
-    if (warm) this.start();
+    this.worker = new WorkerClient(
+      {
+        callerUrl: import.meta.url,
+        entry: 'busy-check-worker',
+        client: 'busy check',
+        workerName: 'busy check worker',
+        answer: (message) =>
+          message.type === 'busy'
+            ? { editing: new Set(message.editing), held: new Set(message.held) }
+            : new Error(`busy check: ${message.message}`),
+      },
+      warm,
+    );
   }
 
   check(paths: readonly string[]): Promise<Busy> {
     if (paths.length === 0) return Promise.resolve({ editing: new Set(), held: new Set() });
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      const worker = this.start();
-      worker.ref();
-      worker.postMessage({ type: 'check', id, paths: [...paths] } satisfies ToBusyWorker);
-    });
+    return this.worker.ask((id) => ({ type: 'check', id, paths: [...paths] }));
   }
 
-  async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = null;
-    this.fail(new Error('busy check closed'));
-    await worker?.terminate();
-  }
-
-  private start(): Worker {
-    if (this.worker) return this.worker;
-    const worker = startWorker(import.meta.url, 'busy-check-worker', {});
-    worker.unref();
-    worker.on('message', (message: FromBusyWorker) => {
-      const waiter = this.waiting.get(message.id);
-      this.waiting.delete(message.id);
-      if (this.waiting.size === 0) worker.unref();
-      if (message.type === 'busy')
-        waiter?.resolve({ editing: new Set(message.editing), held: new Set(message.held) });
-      else waiter?.reject(new Error(`busy check: ${message.message}`));
-    });
-    const lost = (error: Error): void => {
-      if (this.worker === worker) this.worker = null;
-      this.fail(error);
-    };
-    worker.on('error', lost);
-    worker.on('exit', (code) => {
-      lost(new Error(`busy check worker exited (code ${code})`));
-    });
-    this.worker = worker;
-    return worker;
-  }
-
-  private fail(error: Error): void {
-    for (const waiter of this.waiting.values()) waiter.reject(error);
-    this.waiting.clear();
+  close(): Promise<void> {
+    return this.worker.close();
   }
 }

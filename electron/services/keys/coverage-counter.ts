@@ -5,20 +5,13 @@
  * IDs by file identity, so a reload with nothing changed opens no file. Questions asked again while one is
  * being answered share its answer.
  */
-import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../worker-start.js';
+import { WorkerClient } from '../worker-client.js';
 import type { FromCoverageWorker, ToCoverageWorker } from './coverage-worker.js';
 
+type Counted = { notRecoverable: number; files: number; headersRead: number };
+
 export class CoverageCounter {
-  private worker: Worker | null = null;
-  private nextId = 0;
-  private readonly waiting = new Map<
-    number,
-    {
-      resolve: (c: { notRecoverable: number; files: number; headersRead: number }) => void;
-      reject: (e: Error) => void;
-    }
-  >();
+  private readonly worker: WorkerClient<ToCoverageWorker, FromCoverageWorker, Counted>;
   private readonly inFlight = new Map<string, Promise<number>>();
 
   /**
@@ -31,7 +24,17 @@ export class CoverageCounter {
       warm?: boolean;
     } = {},
   ) {
-    if (options.warm ?? true) this.start();
+    this.worker = new WorkerClient<ToCoverageWorker, FromCoverageWorker, Counted>(
+      {
+        callerUrl: import.meta.url,
+        entry: 'coverage-worker',
+        client: 'coverage counter',
+        workerName: 'coverage worker',
+        answer: (message) =>
+          message.type === 'counted' ? message : new Error(`coverage count: ${message.message}`),
+      },
+      options.warm ?? true,
+    );
   }
 
   /** Files under `folder` that none of `recoveryKeyIds` opens (unreadable headers included). */
@@ -40,15 +43,8 @@ export class CoverageCounter {
     const key = JSON.stringify([folder, ids]);
     const already = this.inFlight.get(key);
     if (already) return already;
-    const id = this.nextId++;
-    const answer = new Promise<{ notRecoverable: number; files: number; headersRead: number }>(
-      (resolve, reject) => {
-        this.waiting.set(id, { resolve, reject });
-        const worker = this.start();
-        worker.ref();
-        worker.postMessage({ type: 'count', id, folder, recoveryKeyIds: ids } satisfies ToCoverageWorker);
-      },
-    )
+    const answer = this.worker
+      .ask((id) => ({ type: 'count', id, folder, recoveryKeyIds: ids }))
       .then((counted) => {
         this.options.onCounted?.({ folder, files: counted.files, headersRead: counted.headersRead });
         return counted.notRecoverable;
@@ -58,40 +54,7 @@ export class CoverageCounter {
     return answer;
   }
 
-  async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = null;
-    this.fail(new Error('coverage counter closed'));
-    await worker?.terminate();
-  }
-
-  private start(): Worker {
-    if (this.worker) return this.worker;
-    const worker = startWorker(import.meta.url, 'coverage-worker', {});
-    worker.unref();
-    worker.on('message', (message: FromCoverageWorker) => {
-      const waiter = this.waiting.get(message.id);
-      this.waiting.delete(message.id);
-      if (this.waiting.size === 0) worker.unref();
-      if (message.type === 'counted') waiter?.resolve(message);
-      else waiter?.reject(new Error(`coverage count: ${message.message}`));
-    });
-    const lost = (error: Error): void => {
-      // A worker already replaced or closed has no question of the current one to fail.
-      if (this.worker !== worker) return;
-      this.worker = null;
-      this.fail(error);
-    };
-    worker.on('error', lost);
-    worker.on('exit', (code) => {
-      lost(new Error(`coverage worker exited (code ${code})`));
-    });
-    this.worker = worker;
-    return worker;
-  }
-
-  private fail(error: Error): void {
-    for (const waiter of this.waiting.values()) waiter.reject(error);
-    this.waiting.clear();
+  close(): Promise<void> {
+    return this.worker.close();
   }
 }
