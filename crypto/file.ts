@@ -3,7 +3,7 @@
  * one reused buffer per direction is what reaches native libsodium speed (awaiting a FileHandle per chunk
  * halves it); callers keep their event loop free by running this in a worker thread.
  */
-import { fstatSync, readSync, writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { CofferError, cryptoError } from './errors.js';
 import { formatKeyId, type Identity, type Recipient } from './keys.js';
 import {
@@ -20,6 +20,7 @@ import {
   type StanzaKind,
 } from './header.js';
 import { METADATA_BYTES, type FileMetadata } from './metadata.js';
+import { readFully } from './read-fully.js';
 import { DecryptSession, EncryptSession } from './session.js';
 import { STREAM_ABYTES, type SodiumBackend } from './sodium.js';
 
@@ -46,16 +47,6 @@ let scratchBuffer = new Uint8Array(0);
 function scratch(length: number): Uint8Array {
   if (scratchBuffer.length < length) scratchBuffer = new Uint8Array(length);
   return scratchBuffer.subarray(0, length);
-}
-
-function readFully(fd: number, buffer: Uint8Array, length: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buffer, done, length - done, null);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }
 
 function writeFully(fd: number, bytes: Uint8Array): void {

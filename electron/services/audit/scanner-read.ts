@@ -5,9 +5,10 @@
  * decides what to keep. A file that is not the one listed (replaced, grown, rewritten) or that changes while
  * read throws FILE_CHANGED: the audit reports it instead of counting a mix of two versions.
  */
-import { closeSync, fstatSync, readSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, type Stats } from 'node:fs';
 import { CofferError, cryptoError } from '../../../crypto/errors.js';
 import { readHeaderFd } from '../../../crypto/file.js';
+import { readFully } from '../../../crypto/read-fully.js';
 import type { Identity } from '../../../crypto/keys.js';
 import type { FileMetadata } from '../../../crypto/metadata.js';
 import { DecryptSession } from '../../../crypto/session.js';
@@ -76,16 +77,6 @@ function openListed(file: ListedFile): number {
     throw changedError(file.path);
   }
   return opened.fd;
-}
-
-function readFully(fd: number, buffer: Uint8Array, length: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buffer, done, length - done, null);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }
 
 /** After the last piece: the file must still be the one listed, and end where it did. */
