@@ -6,8 +6,10 @@
  * keychain, a real recovery code and escrow record, the real restore run.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { codeOf, TestAppHome } from '../../../e2e/helpers/test-app.js';
+import { parseRecoveryCode } from '../../services/keys/recovery-code.js';
 import type { BuiltApp } from '../composition.js';
 import { DeviceRestoreAdapter } from './device-restore.js';
 
@@ -62,6 +64,44 @@ describe('DeviceRestoreAdapter keeps the new recovery code only briefly', () => 
     expect(codesZeroed()).toBe(before + 1);
     const late = restore.result(runId);
     expect(await codeOf(late)).toBe('RESULT_EXPIRED');
+  });
+
+  it('zeroes the code it restored with before the re-wrap of the folders, not after it', async () => {
+    // The re-wrap of every protected file comes after the key is restored and takes minutes on a large
+    // tree; the used code still opens older key records (a folder backup's copy), so it must not wait there.
+    const home = new TestAppHome('restore-wipe-early');
+    homes.push(home);
+    home.writePolicy({});
+    const app = await home.build();
+    apps.push(app);
+    const folder = path.join(home.home, 'Customers');
+    fs.mkdirSync(folder);
+    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(folder, `f${i}.txt`), `customer ${i}`);
+    const added = await app.ports.folders.add(folder);
+    const protect = await app.ports.folders.protect(added.id);
+    expect((await app.runs.settled(protect.runId)).state).toBe('done');
+    const issued = await app.ports.keys.makeRecoveryCode();
+    const used = parseRecoveryCode(issued.groups.join('-'));
+    let runId = '';
+    /** The restore run's progress when the used code was zeroed (null: never through libsodium). */
+    let whenZeroed: { filesTotal: number; filesDone: number } | null = null;
+    const realZero = app.sodium.zero.bind(app.sodium);
+    vi.spyOn(app.sodium, 'zero').mockImplementation((buffer: Uint8Array) => {
+      if (buffer.length === used.length && Buffer.from(buffer).equals(Buffer.from(used))) {
+        const run = app.runs.list().find((r) => r.runId === runId);
+        whenZeroed = { filesTotal: run?.filesTotal ?? -1, filesDone: run?.filesDone ?? -1 };
+      }
+      realZero(buffer);
+    });
+    const restore = app.ports.deviceRestore;
+    restore.pick(null);
+    ({ runId } = await restore.startWithCode(issued.groups));
+    const settled = await app.runs.settled(runId);
+    expect(settled.state).toBe('done');
+    // Zeroed before the re-wrap counted a single file (it went through all 20 after).
+    expect(whenZeroed).toEqual({ filesTotal: 0, filesDone: 0 });
+    const { view } = await restore.result(runId);
+    expect(view.rewrap?.filesTotal).toBeGreaterThanOrEqual(20);
   });
 
   it('zeroes the held code once the result is fetched, and hands it over once', async () => {

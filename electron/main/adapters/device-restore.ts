@@ -241,17 +241,25 @@ export class DeviceRestoreAdapter implements DeviceRestorePort {
   }
 
   private run(picked: Picked, secret: RestoreSecret): string {
-    const { recovery, runs, rewrap } = this.deps;
+    const { recovery, runs, rewrap, sodium } = this.deps;
+    const wipe = (): void => {
+      sodium.zero(secret.kind === 'code' ? secret.code : secret.identity.secretKey);
+    };
     return runs.start('rekey', null, async (run) => {
       try {
         const result = await recovery.restoreDevice(picked.file, secret, {
-          rewrapRegistered: () =>
-            rewrap({
+          // The re-wrap comes after the key is restored and the new code made: the secret is not needed any
+          // more, and a re-wrap of many files takes minutes. (A used code still opens older key records,
+          // such as a folder backup's copy: it stays secret.)
+          rewrapRegistered: () => {
+            wipe();
+            return rewrap({
               signal: run.signal,
               onProgress: ({ filesTotal, filesDone, bytesTotal, bytesDone }) => {
                 run.update({ filesTotal, filesDone, bytesTotal, bytesDone });
               },
-            }),
+            });
+          },
         });
         this.hold(run.runId, { ok: true, ...view(result), folder: picked.folder });
         this.picked = null;
@@ -259,8 +267,7 @@ export class DeviceRestoreAdapter implements DeviceRestorePort {
         this.hold(run.runId, { ok: false, error });
         throw plain(error, picked.source);
       } finally {
-        if (secret.kind === 'code') secret.code.fill(0);
-        else secret.identity.secretKey.fill(0);
+        wipe();
       }
     });
   }
