@@ -34,7 +34,16 @@ interface PendingPlain {
   readonly temp: string;
   readonly source: Stats;
   readonly metadata: FileMetadata;
+  /** The temp's descriptor, kept to apply the stored mode after the rename (null: over HELD_FDS). */
+  fd: number | null;
 }
+
+/**
+ * Temps of one batch kept open from their write to their rename, so the stored mode is applied through the
+ * descriptor instead of an open and a close of the new name (issue 10 unprotect target). Bounded: with two
+ * workers this stays far under macOS's default limit of 256 descriptors; the rest reopen as before.
+ */
+const HELD_FDS = 64;
 
 /**
  * `items[i].path` (a `.coffer`) → `items[i].target` (in the same folder). Returns one result per item, in
@@ -66,11 +75,44 @@ function decryptIn(
     results[index] = { ok: false, error: toCofferError(error, path) };
   };
   const written: PendingPlain[] = [];
+  try {
+    return stepsOf(sodium, journal, dirs, items, options, { results, fail, written });
+  } finally {
+    for (const w of written) closeHeld(w);
+  }
+}
+
+function closeHeld(w: PendingPlain): void {
+  if (w.fd === null) return;
+  closeSync(w.fd);
+  w.fd = null;
+}
+
+/** The steps of decryptIn; every temp descriptor it keeps is in `written`, which the caller closes. */
+function stepsOf(
+  sodium: SodiumBackend,
+  journal: TempJournal | null,
+  dirs: DirSet,
+  items: readonly { path: string; target: string }[],
+  options: DecryptManyOptions,
+  {
+    results,
+    fail,
+    written,
+  }: {
+    results: BatchResult[];
+    fail: (index: number, path: string, error: unknown) => void;
+    written: PendingPlain[];
+  },
+): BatchResult[] {
+  let held = 0;
   items.forEach(({ path, target }, index) => {
     try {
       if (dirname(target) !== dirname(path))
         throw new Error('decryptManyInPlace: a plaintext goes beside its .coffer');
-      written.push({ index, ...writePlainTemp(sodium, journal, dirs, path, target, options) });
+      const w = writePlainTemp(sodium, journal, dirs, path, target, options, held < HELD_FDS);
+      if (w.fd !== null) held++;
+      written.push({ index, ...w });
     } catch (error) {
       fail(index, path, error);
     }
@@ -90,18 +132,26 @@ function decryptIn(
     try {
       w.dir.recheck();
       renameNoClobber(w.dir.at(w.temp), w.dir.at(w.plainName));
+      journal?.gone(`${w.dir.real}/${w.temp}`);
     } catch (error) {
       removeQuietly(w.dir.at(w.temp));
       fail(w.index, w.path, error);
       return false;
     }
     try {
-      // The temp stayed 0600; the stored mode applies now that the file has its name.
-      const fd = openSync(w.dir.at(w.plainName), READ_NOFOLLOW);
-      try {
-        fchmodSync(fd, restoredMode(w.metadata.mode)); // umask applied; never setuid/setgid/sticky
-      } finally {
-        closeSync(fd);
+      // The temp stayed 0600; the stored mode applies now that the file has its name, through the temp's
+      // own descriptor where it was kept (the same inode, whatever the name holds now).
+      const mode = restoredMode(w.metadata.mode); // umask applied; never setuid/setgid/sticky
+      if (w.fd !== null) {
+        fchmodSync(w.fd, mode);
+        closeHeld(w);
+      } else {
+        const fd = openSync(w.dir.at(w.plainName), READ_NOFOLLOW);
+        try {
+          fchmodSync(fd, mode);
+        } finally {
+          closeSync(fd);
+        }
       }
       return true;
     } catch (error) {
@@ -149,6 +199,7 @@ function writePlainTemp(
   path: string,
   target: string,
   options: DecryptManyOptions,
+  keepOpen: boolean,
 ): Omit<PendingPlain, 'index'> {
   const dir = dirs.get(dirname(path));
   const srcName = basename(path);
@@ -156,7 +207,11 @@ function writePlainTemp(
   const progress = options.progressFor?.(path) ?? {};
   const source = openRegularIn(dir, srcName);
   try {
-    const { result: metadata, temp } = writeTempIn(
+    const {
+      result: metadata,
+      temp,
+      fd,
+    } = writeTempIn(
       dir,
       plainName,
       null,
@@ -166,9 +221,9 @@ function writePlainTemp(
         futimesSync(fd, new Date(), new Date(meta.mtimeMs));
         return meta;
       },
-      { durable: false },
+      { durable: false, keepOpen },
     );
-    return { path, dir, srcName, plainName, temp, source: source.stats, metadata };
+    return { path, dir, srcName, plainName, temp, source: source.stats, metadata, fd };
   } finally {
     closeSync(source.fd);
   }

@@ -6,7 +6,6 @@
 import {
   closeSync,
   fchmodSync,
-  fstatSync,
   futimesSync,
   lstatSync,
   openSync,
@@ -110,22 +109,22 @@ export function removeSourceIfSame(
       `${src.display(name)}: replaced while it was being decrypted; both copies were kept`,
       'Compare the two copies and keep the one you want.',
     );
-  const fd = openSync(src.at(name), READ_NOFOLLOW);
-  try {
-    if (!sameFile(fstatSync(fd), read)) throw changed();
-    const aside = tempNameFor(name);
-    journal?.record(`${src.real}/${aside}`, fd);
-    src.recheck();
-    renameSync(src.at(name), src.at(aside));
-    const moved = lstatSync(src.at(aside));
-    if (moved.dev !== read.dev || moved.ino !== read.ino) {
-      renameNoClobber(src.at(aside), src.at(name));
-      throw changed();
-    }
-    unlinkSync(src.at(aside));
-  } finally {
-    closeSync(fd);
+  // By name, without opening it (issue 10 unprotect target: an open, two fstats and a close per file): the
+  // name must hold the very file that was read, unchanged, and still that inode once moved aside (the
+  // rename moves its ctime, so the inode is what is compared there).
+  const now = lstatSync(src.at(name));
+  if (!sameFile(now, read)) throw changed();
+  const aside = tempNameFor(name);
+  journal?.recordIds(`${src.real}/${aside}`, now);
+  src.recheck();
+  renameSync(src.at(name), src.at(aside));
+  const moved = lstatSync(src.at(aside));
+  if (moved.dev !== read.dev || moved.ino !== read.ino) {
+    renameNoClobber(src.at(aside), src.at(name));
+    throw changed();
   }
+  unlinkSync(src.at(aside));
+  journal?.gone(`${src.real}/${aside}`);
 }
 
 /** The output folder, named as such when it is missing (not the input). */

@@ -70,8 +70,8 @@ export function writeTempIn<T>(
   mode: number | null,
   journal: TempJournal | null,
   fill: (fd: number, tempPath: string) => T,
-  { durable }: { durable: boolean } = { durable: true },
-): { result: T; temp: string } {
+  { durable, keepOpen = false }: { durable: boolean; keepOpen?: boolean } = { durable: true },
+): { result: T; temp: string; fd: number | null } {
   const temp = tempNameFor(targetName);
   const at = dir.at(temp);
   journal?.intend(`${dir.real}/${temp}`);
@@ -81,8 +81,10 @@ export function writeTempIn<T>(
     const result = fill(fd, at);
     if (mode !== null) fchmodSync(fd, mode);
     if (durable) fsyncSync(fd);
+    // keepOpen: the caller closes it (decrypt-in-place.ts applies the mode through it after the rename).
+    if (keepOpen) return { result, temp, fd };
     closeSync(fd);
-    return { result, temp };
+    return { result, temp, fd: null };
   } catch (error) {
     closeSync(fd);
     removeQuietly(at);

@@ -51,6 +51,9 @@ export interface TempCleanup {
   readonly kept: string[];
 }
 
+/** The line of a temp known to be gone (see `gone`). */
+const GONE = '';
+
 export class TempJournal {
   private fd: number | null = null;
   private readonly own: string;
@@ -74,8 +77,21 @@ export class TempJournal {
 
   /** Records a temp file just created (`fd` open on it, `real` its real path). */
   record(real: string, fd: number): void {
-    const { dev, ino } = fstatSync(fd);
+    this.recordIds(real, fstatSync(fd));
+  }
+
+  /** Records a temp file by the device and inode it has (from a stat the caller already made). */
+  recordIds(real: string, { dev, ino }: { readonly dev: number; readonly ino: number }): void {
     this.write(real, `${dev} ${ino} ${real}\n`);
+  }
+
+  /**
+   * The temp at `real` is certainly gone (the caller just renamed or removed it): the next compact drops its
+   * line without looking (a stat per temp, two per unprotected file, issue 10 unprotect target).
+   */
+  gone(real: string): void {
+    // Kept as a marker, not deleted: compact must still truncate the journal when every line is gone.
+    if (this.lines.has(real)) this.lines.set(real, GONE);
   }
 
   /**
@@ -88,7 +104,7 @@ export class TempJournal {
    */
   compact(): void {
     if (this.fd === null || this.lines.size === 0) return;
-    const live = [...this.lines].filter(([path]) => stillThere(path));
+    const live = [...this.lines].filter(([path, line]) => line !== GONE && stillThere(path));
     ftruncateSync(this.fd, 0); // opened for appending: the next write goes to the new end
     this.lines = new Map();
     for (const [path, line] of live) this.write(path, line);
