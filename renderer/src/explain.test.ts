@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explain } from './explain.js';
+import { explain, titleFor } from './explain.js';
 
 /** Errors as the services raise them (their words are for the CLI: a path, a command to type). */
 const CLI_WORDED = [
@@ -73,5 +73,16 @@ describe('explain: plain words for employees (issue 12 item 6)', () => {
       title: 'Wrong passphrase',
       text: 'The passphrase does not open this key file. Type it again.',
     });
+  });
+});
+
+describe('titleFor: errno titles from the shared table (electron/shared/fs-error-table.ts)', () => {
+  it('titles the errnos the app titled before, and no other', () => {
+    expect(titleFor('EACCES')).toBe('Permission denied');
+    expect(titleFor('EPERM')).toBe('Permission denied');
+    expect(titleFor('EBUSY')).toBe('File in use');
+    expect(titleFor('ENOSPC')).toBe('Disk full');
+    expect(titleFor('ENOENT')).toBe('Could not finish');
+    expect(titleFor('NO_MATCHING_KEY')).toBe('Locked with another key');
   });
 });

@@ -3,6 +3,7 @@
  * often a hint; this adds a title so lists of per-file errors read well.
  */
 import type { ErrorInfo } from '@shared/contract.js';
+import { fsErrorWords } from '@shared/fs-error-table.js';
 import { plainMessage } from '@shared/plain-words.js';
 
 const TITLES: Record<string, string> = {
@@ -41,10 +42,6 @@ const TITLES: Record<string, string> = {
   REGISTRY_CORRUPT: 'List of folders cannot be read',
   KEYCHAIN_ENTRY_DAMAGED: 'Key in the keychain damaged',
   STALE_ESCROW: 'Recovery code out of date',
-  EACCES: 'Permission denied',
-  EPERM: 'Permission denied',
-  EBUSY: 'File in use',
-  ENOSPC: 'Disk full',
   INTERNAL: 'Unexpected problem',
 };
 
@@ -88,8 +85,9 @@ const IN_THE_APP: Record<string, { text?: (message: string) => string; hint?: st
   AUDIT_KEY_MISSING: { hint: 'Tell IT: they must look at the audit log before a new one can start.' },
 };
 
+/** The title for a Coffer code, or for a raw errno (its words: electron/shared/fs-error-table.ts). */
 export function titleFor(code: string): string {
-  return TITLES[code] ?? 'Could not finish';
+  return TITLES[code] ?? fsErrorWords(code)?.title ?? 'Could not finish';
 }
 
 /**
