@@ -88,3 +88,34 @@ describe('FolderPresence', () => {
     }
   });
 });
+
+describe('FolderPresence on a folder that does not answer', () => {
+  it('asks one pending check per folder, however many lists ask meanwhile (libuv has 4 pool threads)', async () => {
+    // A folder whose mount tables hang stands in for a share that stopped answering.
+    const empty = path.join(dir, 'hung');
+    fs.mkdirSync(empty);
+    let asked = 0;
+    let release: () => void = () => undefined;
+    const presence = new FolderPresence({
+      mountTables: () => {
+        asked++;
+        return new Promise((resolve) => {
+          release = () => {
+            resolve({ configured: [], mounted: new Set() });
+          };
+        });
+      },
+    });
+    const answers = Array.from({ length: 10 }, () => presence.check(empty));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(asked).toBe(1);
+    release();
+    expect(await Promise.all(answers)).toEqual(Array.from({ length: 10 }, () => null));
+    // Done: the next list looks again.
+    const next = presence.check(empty);
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    expect(await next).toBeNull();
+    expect(asked).toBe(2);
+  });
+});

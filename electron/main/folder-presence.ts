@@ -72,8 +72,24 @@ export class FolderPresence {
 
   constructor(private readonly deps: FolderPresenceDeps = {}) {}
 
+  /**
+   * Checks under way, by folder: a folder on a share that stopped answering holds one of libuv's few pool
+   * threads per stat, so every later list asks the same pending check instead of taking another thread.
+   */
+  private readonly pending = new Map<string, Promise<Absence | null>>();
+
   /** Why the folder cannot be seen, or null when it is there. Never throws; reads off the main thread. */
-  async check(folder: string): Promise<Absence | null> {
+  check(folder: string): Promise<Absence | null> {
+    const running = this.pending.get(folder);
+    if (running) return running;
+    const answer = this.look(folder).finally(() => {
+      this.pending.delete(folder);
+    });
+    this.pending.set(folder, answer);
+    return answer;
+  }
+
+  private async look(folder: string): Promise<Absence | null> {
     let dev: bigint;
     try {
       const stats = await fs.promises.stat(folder, { bigint: true });
