@@ -53,64 +53,67 @@ function employeePolicy(g: GalleryContext): unknown {
   return { recoveryPublicKeys: [g.org.line], allowUserRecoveryKeys: true };
 }
 
+/** A state that is a screen as it opens: `open` its route and heading, then wait until it `sees` a text. */
+function pageShowing(entry: {
+  name: string;
+  caption: string;
+  open: [string, string];
+  sees: string;
+}): GalleryScreen {
+  return {
+    name: entry.name,
+    caption: entry.caption,
+    show: async (g) => {
+      await g.open(...entry.open);
+      await g.sees(entry.sees);
+    },
+  };
+}
+
 export const GALLERY: GalleryScreen[] = [
   // First run: no policy file, no folder, no code.
-  {
+  pageShowing({
     name: 'overview-first-run',
     caption: 'Overview on first run: no folder, no recovery key, no code',
-    show: async (g) => {
-      await g.open('overview', 'Overview');
-      await g.sees('No folder is protected yet');
-    },
-  },
-  {
+    open: ['overview', 'Overview'],
+    sees: 'No folder is protected yet',
+  }),
+  pageShowing({
     name: 'folders-empty',
     caption: 'Folders with none added yet',
-    show: async (g) => {
-      await g.open('folders', 'Folders');
-      await g.sees('No protected folders yet');
-    },
-  },
-  {
+    open: ['folders', 'Folders'],
+    sees: 'No protected folders yet',
+  }),
+  pageShowing({
     name: 'files-empty',
     caption: 'Files with no protected folder',
-    show: async (g) => {
-      await g.open('files', 'Files');
-      await g.sees('No protected folders yet');
-    },
-  },
-  {
+    open: ['files', 'Files'],
+    sees: 'No protected folders yet',
+  }),
+  pageShowing({
     name: 'audit-empty',
     caption: 'Data audit before the first audit',
-    show: async (g) => {
-      await g.open('audit', 'Data audit');
-      await g.sees('No audit yet');
-    },
-  },
-  {
+    open: ['audit', 'Data audit'],
+    sees: 'No audit yet',
+  }),
+  pageShowing({
     name: 'recovery-no-code',
     caption: 'Recovery with no recovery code and no organization key',
-    show: async (g) => {
-      await g.open('recovery', 'Recovery');
-      await g.sees('You have no recovery code');
-    },
-  },
-  {
+    open: ['recovery', 'Recovery'],
+    sees: 'You have no recovery code',
+  }),
+  pageShowing({
     name: 'helpdesk-off',
     caption: 'Helpdesk page on an employee laptop: the policy does not turn the tools on',
-    show: async (g) => {
-      await g.open('helpdesk', 'Helpdesk');
-      await g.sees('The helpdesk tools are not turned on');
-    },
-  },
-  {
+    open: ['helpdesk', 'Helpdesk'],
+    sees: 'The helpdesk tools are not turned on',
+  }),
+  pageShowing({
     name: 'settings',
     caption: 'Settings: auto-lock, updates, organization policy',
-    show: async (g) => {
-      await g.open('settings', 'Settings');
-      await g.sees('Close open files when away');
-    },
-  },
+    open: ['settings', 'Settings'],
+    sees: 'Close open files when away',
+  }),
   {
     name: 'about',
     caption: 'About: the versions this computer runs',
@@ -232,14 +235,12 @@ export const GALLERY: GalleryScreen[] = [
       await g.page.getByRole('heading', { name: 'Restore my key with my recovery code' }).waitFor();
     },
   },
-  {
+  pageShowing({
     name: 'overview-protected',
     caption: 'Overview when everything is protected and recovery is set up',
-    show: async (g) => {
-      await g.open('overview', 'Overview');
-      await g.sees('Everything is protected');
-    },
-  },
+    open: ['overview', 'Overview'],
+    sees: 'Everything is protected',
+  }),
   {
     name: 'folders-in-the-clear',
     caption: 'Folders naming the file in the clear and why',
@@ -253,14 +254,12 @@ export const GALLERY: GalleryScreen[] = [
       await g.sees(/also has another name/);
     },
   },
-  {
+  pageShowing({
     name: 'overview-in-the-clear',
     caption: 'Overview with a file left in the clear',
-    show: async (g) => {
-      await g.open('overview', 'Overview');
-      await g.sees('1 file in the clear');
-    },
-  },
+    open: ['overview', 'Overview'],
+    sees: '1 file in the clear',
+  }),
   {
     name: 'activity-after-protect',
     caption: 'Activity: what Coffer did, in plain words, with filters and export',
@@ -333,14 +332,12 @@ export const GALLERY: GalleryScreen[] = [
       await g.page.getByRole('alert').filter({ hasText: 'policy cannot be read' }).waitFor();
     },
   },
-  {
+  pageShowing({
     name: 'settings-policy-problem',
     caption: 'Settings when the organization policy cannot be used',
-    show: async (g) => {
-      await g.open('settings', 'Settings');
-      await g.sees('The organization policy cannot be used');
-    },
-  },
+    open: ['settings', 'Settings'],
+    sees: 'The organization policy cannot be used',
+  }),
 
   // A helpdesk computer: the policy turns the tools on.
   {
