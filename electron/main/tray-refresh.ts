@@ -129,9 +129,19 @@ export class TrayStatus {
    * folder that stopped answering gives none in time: its files are then known by path, as before.
    */
   private async identities(folders: Parameters<ClearNotifier['observe']>[0]): Promise<FileIdentities> {
-    const ids = await within(fileIdentities(folders), this.timeoutMs);
+    // One read at a time: lstat calls on a share that stopped answering hold libuv's pool threads, and a
+    // new read per refresh would queue hundreds more behind them (every async file call of main with them).
+    if (this.reading) return new Map();
+    const reading = fileIdentities(folders).finally(() => {
+      this.reading = null;
+    });
+    this.reading = reading;
+    const ids = await within(reading, this.timeoutMs);
     return ids === NO_ANSWER ? new Map() : ids;
   }
+
+  /** The identities read under way, if any. */
+  private reading: Promise<FileIdentities> | null = null;
 
   private async keychainProblem(): Promise<string | null> {
     try {
