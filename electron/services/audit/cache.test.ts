@@ -13,18 +13,12 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const entry = (findings: Record<string, number>) => ({
-  size: 10,
-  mtimeMs: 1,
-  ctimeMs: 1,
-  ino: 7,
-  dev: 1,
-  outcome: { kind: 'scanned', findings, modifiedMs: 1 },
-});
+/** A row of the cache file (cache.ts Row): size, mtime, ctime, inode, device, counts, modified. */
+const entry = (findings: Record<string, number>) => [10, 1, 1, 7, 1, findings, 1];
 
 function load(entries: unknown): AuditCache {
   const file = path.join(dir, 'cache.json');
-  fs.writeFileSync(file, JSON.stringify({ format: 'coffer-audit-cache-1', fingerprint: 'fp', entries }), {
+  fs.writeFileSync(file, JSON.stringify({ format: 'coffer-audit-cache-2', fingerprint: 'fp', entries }), {
     mode: 0o600,
   });
   return AuditCache.load(file, 'fp');
@@ -44,7 +38,9 @@ describe('AuditCache.load', () => {
 
   it.each([
     ['a negative count', { '/a.csv': entry({ email: 2 }), '/b.csv': entry({ email: -1 }) }],
-    ['an entry without its outcome', { '/a.csv': { size: 1, mtimeMs: 1, ctimeMs: 1, ino: 1, dev: 1 } }],
+    ['an entry without its outcome', { '/a.csv': [1, 1, 1, 1, 1] }],
+    ['counts with a string for the modified time', { '/a.csv': [1, 1, 1, 1, 1, {}, 'x'] }],
+    ['an entry of the first format', { '/a.csv': { size: 1, mtimeMs: 1, ctimeMs: 1, ino: 1, dev: 1 } }],
     ['entries as a list', [entry({ email: 1 })]],
     ['entries as a string', 'x'],
   ])('ignores the whole cache for %s', (_, entries) => {

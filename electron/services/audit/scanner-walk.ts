@@ -29,8 +29,11 @@ export interface ListedFile {
 }
 
 export interface Listing {
+  /** Empty when the files were handed to an `onFile` (listFilesAsync). */
   readonly files: ListedFile[];
   readonly skipped: SkippedFile[];
+  /** Files listed, kept or handed over. */
+  readonly listed: number;
 }
 
 export interface WalkRequest {
@@ -86,15 +89,25 @@ function skip(path: string, kind: SkippedFile['kind'], code: string, reason: str
  * The walk as steps (a yield after each folder read and every STEP_ENTRIES entries), so the app's main
  * thread can run it in slices (listFilesAsync) and stop it when the scan is cancelled.
  */
-function* walkSteps(request: WalkRequest, signal?: AbortSignal): Generator<number, Listing> {
+function* walkSteps(
+  request: WalkRequest,
+  signal?: AbortSignal,
+  onFile?: (file: ListedFile) => void,
+): Generator<number, Listing> {
   const files: ListedFile[] = [];
+  let listed = 0;
   const skipped: SkippedFile[] = [];
   const seen = new Set<string>();
   const inProtected = (path: string): boolean => request.protectedFolders.some((f) => isWithin(path, f));
 
-  const addFile = (path: string, stats: Stats, name: string): void => {
+  // A file is listed twice only when named as a root and also in a folder walked: only those are remembered
+  // (folders are, by 'dir:'). A set of every path kept the whole listing's names alive during the walk.
+  const addFile = (path: string, stats: Stats, name: string, isRoot: boolean): void => {
     if (seen.has(path)) return;
-    seen.add(path);
+    if (isRoot) {
+      if (seen.has(`dir:${nodePath.dirname(path)}`)) return;
+      seen.add(path);
+    }
     if (isTempName(name)) {
       skipped.push(skip(path, 'rule', 'TEMP_FILE', 'a temporary file of an unfinished Coffer write'));
       return;
@@ -106,12 +119,15 @@ function* walkSteps(request: WalkRequest, signal?: AbortSignal): Generator<numbe
     if (stats.nlink > 1) seen.add(`${stats.dev}:${stats.ino}`);
     // A name proves nothing: only a file that starts with Coffer's magic (FORMAT.md §3) is ciphertext.
     const isProtected = isProtectedName(name) && hasCofferMagic(path);
-    files.push({
+    const file: ListedFile = {
       path,
       ...fileIdentity(stats),
       protected: isProtected,
       inProtectedFolder: inProtected(path),
-    });
+    };
+    listed++;
+    if (onFile) onFile(file);
+    else files.push(file);
   };
 
   for (const given of request.roots) {
@@ -134,7 +150,7 @@ function* walkSteps(request: WalkRequest, signal?: AbortSignal): Generator<numbe
       continue;
     }
     if (stats.isFile()) {
-      addFile(root, stats, nodePath.basename(root));
+      addFile(root, stats, nodePath.basename(root), true);
       continue;
     }
     if (!stats.isDirectory()) {
@@ -148,7 +164,7 @@ function* walkSteps(request: WalkRequest, signal?: AbortSignal): Generator<numbe
     for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
       if (seen.has(`dir:${dir}`)) continue;
       seen.add(`dir:${dir}`);
-      if (signal?.aborted) return { files, skipped };
+      if (signal?.aborted) return { files, skipped, listed };
       let entries: Dirent[];
       try {
         entries = readdirSync(dir, { withFileTypes: true });
@@ -157,10 +173,10 @@ function* walkSteps(request: WalkRequest, signal?: AbortSignal): Generator<numbe
         skipped.push(skip(dir, 'error', e.code, e.message));
         continue;
       }
-      yield files.length;
+      yield listed;
       let handled = 0;
       for (const entry of entries) {
-        if (++handled % STEP_ENTRIES === 0) yield files.length;
+        if (++handled % STEP_ENTRIES === 0) yield listed;
         const path = nodePath.join(dir, entry.name);
         if (entry.isSymbolicLink()) {
           skipped.push(skip(path, 'rule', 'SYMLINK', 'a symbolic link, not followed'));
@@ -178,14 +194,14 @@ function* walkSteps(request: WalkRequest, signal?: AbortSignal): Generator<numbe
             if (e.code !== 'NOT_FOUND') skipped.push(skip(path, 'error', e.code, e.message));
             continue;
           }
-          if (fileStats.isFile()) addFile(path, fileStats, entry.name);
+          if (fileStats.isFile()) addFile(path, fileStats, entry.name, false);
         } else {
           skipped.push(skip(path, 'rule', 'SPECIAL_FILE', 'not a regular file (a pipe, socket or device)'));
         }
       }
     }
   }
-  return { files, skipped };
+  return { files, skipped, listed };
 }
 
 export function listFiles(request: WalkRequest): Listing {
@@ -196,14 +212,19 @@ export function listFiles(request: WalkRequest): Listing {
   }
 }
 
-/** listFiles giving the event loop back every `sliceMs` (the app's main thread must never freeze). */
+/**
+ * listFiles giving the event loop back every `sliceMs` (the app's main thread must never freeze). With
+ * `onFile`, each file is handed over as it is found and not kept (`files` stays empty): a caller that needs
+ * only some of them holds no listing of all (issue 11: memory whatever the file count).
+ */
 export async function listFilesAsync(
   request: WalkRequest,
   signal?: AbortSignal,
   onStep?: (filesSoFar: number) => void,
   sliceMs = 8,
+  onFile?: (file: ListedFile) => void,
 ): Promise<Listing> {
-  const steps = walkSteps(request, signal);
+  const steps = walkSteps(request, signal, onFile);
   let sliceStart = performance.now();
   for (;;) {
     const step = steps.next();

@@ -15,7 +15,7 @@ import { recordFailureEvents, type SecurityEvents } from '../audit-log/security-
 import type { GuardRails } from '../folders/guard-rails.js';
 import { isWithin } from '../folders/registry.js';
 import type { CustomerDataPattern } from '../policy/schema.js';
-import { AuditCache } from './cache.js';
+import { AuditCache, NO_FINDINGS } from './cache.js';
 import { DEFAULT_LIMITS, extractKind } from './extract/index.js';
 import { findFiles } from './find.js';
 import { AuditPool } from './pool.js';
@@ -140,58 +140,46 @@ interface ScanResult {
   readonly modifiedMs: number;
 }
 
-interface ScanPlan {
-  readonly skipped: SkippedFile[];
-  /** Only files with findings: a result per file grew with the file count. */
-  readonly results: ScanResult[];
-  readonly toRead: WorkFile[];
-  readonly fromCache: number;
-  readonly filesRead: number;
-  readonly unsupported: number;
-  readonly listed: number;
-}
-
 /**
- * Sorts a listing into what the cache answers and what must be read. `policyRoots`: a default root that
- * does not exist (no Downloads folder) is no failure of a policy scan.
+ * Sorts the listed files, one by one as the walk finds them, into what the cache answers and what must be
+ * read; keeps only the files to read and those with findings (issue 11: memory whatever the file count).
  */
-function planScan(listing: Listing, cache: AuditCache, policyRoots: readonly string[] | null): ScanPlan {
-  const skipped: SkippedFile[] = policyRoots
-    ? listing.skipped.map((s) =>
-        s.code === 'NOT_FOUND' && policyRoots.includes(s.path) ? { ...s, kind: 'rule' } : s,
-      )
-    : [...listing.skipped];
-  const results: ScanResult[] = [];
-  const toRead: WorkFile[] = [];
-  let fromCache = 0;
-  let filesRead = 0;
-  let unsupported = 0;
-  for (const file of listing.files) {
+class ScanPlanner {
+  readonly results: ScanResult[] = [];
+  readonly toRead: WorkFile[] = [];
+  fromCache = 0;
+  filesRead = 0;
+  unsupported = 0;
+  /** Content skips the cache answered (no text in the file). */
+  readonly cachedSkips: SkippedFile[] = [];
+
+  constructor(private readonly cache: AuditCache) {}
+
+  add(file: ListedFile): void {
     const kind = extractKind(contentName(file.path));
     if (kind === undefined) {
-      unsupported++;
-      continue;
+      this.unsupported++;
+      return;
     }
-    const cached = cache.lookup(file);
+    const cached = this.cache.lookup(file);
     if (cached?.kind === 'scanned') {
-      filesRead++;
+      this.filesRead++;
       if (total(cached.findings) > 0)
-        results.push({ file, findings: cached.findings, modifiedMs: cached.modifiedMs });
-      fromCache++;
+        this.results.push({ file, findings: cached.findings, modifiedMs: cached.modifiedMs });
+      this.fromCache++;
     } else if (cached?.kind === 'content') {
-      skipped.push({
+      this.cachedSkips.push({
         path: file.path,
         kind: 'content',
         code: cached.code,
         reason: cached.reason,
         protected: file.protected,
       });
-      fromCache++;
+      this.fromCache++;
     } else {
-      toRead.push(file);
+      this.toRead.push(file);
     }
   }
-  return { skipped, results, toRead, fromCache, filesRead, unsupported, listed: listing.files.length };
 }
 
 export class AuditService {
@@ -331,7 +319,11 @@ export class AuditService {
   }
 
   /** Lists the roots, reporting the listing phase. */
-  async list(roots: readonly string[], options: AuditRunOptions): Promise<Listing> {
+  async list(
+    roots: readonly string[],
+    options: AuditRunOptions,
+    onFile?: (file: ListedFile) => void,
+  ): Promise<Listing> {
     return listFilesAsync(
       {
         roots,
@@ -350,6 +342,8 @@ export class AuditService {
           etaMs: null,
         });
       },
+      undefined,
+      onFile,
     );
   }
 
@@ -392,14 +386,26 @@ export class AuditService {
 
     // The listing is not kept past planScan(): only the files to read and those with findings are (issue 11:
     // memory whatever the file count; the listing was ~270 bytes a file).
-    let plan: ScanPlan;
+    const plan = new ScanPlanner(cache);
+    let listing: Listing;
     try {
-      plan = planScan(await this.list(roots, options), cache, scope === 'policy' ? roots : null);
+      listing = await this.list(roots, options, (file) => {
+        plan.add(file);
+      });
     } catch (error) {
       cacheKey?.fill(0);
       throw error;
     }
-    const { skipped, results, toRead, fromCache, unsupported, listed } = plan;
+    const skipped: SkippedFile[] =
+      scope === 'policy'
+        ? // A default root that does not exist (no Downloads folder) is no failure of the scan.
+          listing.skipped.map((s) =>
+            s.code === 'NOT_FOUND' && roots.includes(s.path) ? { ...s, kind: 'rule' } : s,
+          )
+        : [...listing.skipped];
+    skipped.push(...plan.cachedSkips);
+    const { results, toRead, fromCache, unsupported } = plan;
+    const listed = listing.listed;
     let filesRead = plan.filesRead;
 
     const reading = this.readListed({ op: 'scan', patterns }, listed, toRead, options, (outcome, file) => {
@@ -410,7 +416,8 @@ export class AuditService {
             results.push({ file, findings: outcome.findings, modifiedMs: outcome.modifiedMs });
           cache.store(file, {
             kind: 'scanned',
-            findings: outcome.findings,
+            // Most files hold nothing: one shared empty count for all of them in the cache.
+            findings: total(outcome.findings) > 0 ? outcome.findings : NO_FINDINGS,
             modifiedMs: outcome.modifiedMs,
           });
           break;
