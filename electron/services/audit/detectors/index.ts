@@ -138,7 +138,8 @@ function afterLastDelimiter(text: string, min = 0): number {
  * Counts findings over a text given in chunks (e.g. a 1 GB CSV decoded piece by piece). The built-ins: a
  * chunk is scanned up to its last line break; the rest is carried into the next chunk, so a value is never
  * cut in two (values never span a line). A line longer than `maxCarry` characters is cut at a field
- * delimiter, else at a space, at worst anywhere. The policy patterns are not cut there (a pattern may hold
+ * delimiter, else at a space no value crosses, else between two tokens with context kept (cutLongLine):
+ * the counts are those of one scan of the whole line. The policy patterns are not cut there (a pattern may hold
  * a delimiter, e.g. a JSON key and its value): they read the text as it comes, each match counted where it
  * starts, with OVERLAP characters kept for a match that runs into the next chunk (custom.ts).
  */
