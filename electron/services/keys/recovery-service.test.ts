@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBackend } from '../../../crypto/sodium.js';
-import { decryptFd, encryptFd } from '../../../crypto/file.js';
+import { encryptFd } from '../../../crypto/file.js';
 import { deviceKeyId, formatKeyId, generateDeviceKey, type Identity } from '../../../crypto/keys.js';
 import { FailingKeyStore } from '../../../e2e/helpers/failing-key-store.js';
+import { opens as opensWith } from '../../../e2e/helpers/opens.js';
 import { JsonSettingsStore } from '../settings.js';
 import { DeviceKeyService } from './device-key.js';
 import { createEscrowRecord, serializeEscrowRecord } from './escrow.js';
@@ -59,17 +60,7 @@ function world() {
     }
     return out;
   };
-  const opens = (file: string, identities: Identity[]): boolean => {
-    const fd = fs.openSync(file, 'r');
-    try {
-      decryptFd(sodium, fd, null, identities);
-      return true;
-    } catch {
-      return false;
-    } finally {
-      fs.closeSync(fd);
-    }
-  };
+  const opens = (file: string, identities: Identity[]): boolean => opensWith(sodium, file, identities);
   return { dir, inner, settings, services, encryptFor, opens };
 }
 
