@@ -14,6 +14,7 @@ import {
   unlinkSync,
 } from 'node:fs';
 import type { Socket } from 'node:net';
+import { childEnv } from '../child-env.js';
 import { errnoOf } from '../fs-errors.js';
 
 export function fsyncDir(dir: string): void {
@@ -119,6 +120,7 @@ export function writebackKicker(path: string): WritebackKicker {
     if (!SYNC_BINARY || !SHELL) return;
     if (!syncer) {
       syncer = spawn(SHELL, ['-c', 'while read -r _; do "$0" -f "$1"; done', SYNC_BINARY, path], {
+        env: childEnv(), // the second line against a secret in the environment (child-env.ts)
         stdio: ['pipe', 'ignore', 'ignore'],
       });
       syncer.on('error', () => undefined).unref();
