@@ -5,7 +5,16 @@
  * make on a file (which keys its header names, whether a key set opens it to the same bytes).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
@@ -21,6 +30,7 @@ import {
 import { EncryptSession } from '../../crypto/session.js';
 import { defaultBackend, type SodiumBackend } from '../../crypto/sodium.js';
 import { HeaderRewriter } from '../../electron/services/headers/header-rewriter.js';
+import type { JournalEntry } from '../../electron/services/headers/journal.js';
 
 type KeyPair = { publicKey: Uint8Array; secretKey: Uint8Array };
 
@@ -48,6 +58,19 @@ export interface RewriterWorld {
   idOf: (r: Recipient) => string;
   /** The header bytes of the file at `path`. */
   headerOf: (path: string) => Uint8Array;
+}
+
+/** The entry the rewriter journals for `path` going from `oldHeader` to `newHeader` (FORMAT.md §8.1). */
+export function entryFor(path: string, oldHeader: Uint8Array, newHeader: Uint8Array): JournalEntry {
+  const s = statSync(path, { bigint: true });
+  return {
+    path,
+    dev: s.dev.toString(),
+    ino: s.ino.toString(),
+    size: Number(s.size),
+    oldHeader,
+    newHeader,
+  };
 }
 
 /** Call at the top of a test file: the keys are made before its tests (beforeAll), the folders go after. */

@@ -10,7 +10,7 @@ import { readHeaderFd } from '../../../crypto/file.js';
 import { parseHeader } from '../../../crypto/header.js';
 import { type Identity, type Recipient } from '../../../crypto/keys.js';
 import { DecryptSession } from '../../../crypto/session.js';
-import { useRewriterWorld } from '../../../e2e/helpers/rewriter-world.js';
+import { entryFor, useRewriterWorld } from '../../../e2e/helpers/rewriter-world.js';
 import { HeaderRewriter } from './header-rewriter.js';
 import { journalIdentity, writeJournal } from './journal.js';
 
@@ -229,18 +229,6 @@ describe('HeaderRewriter.recover', () => {
     rmSync(copy);
     return header;
   }
-
-  const entryFor = (path: string, oldHeader: Uint8Array, newHeader: Uint8Array) => {
-    const s = statSync(path, { bigint: true });
-    return {
-      path,
-      dev: s.dev.toString(),
-      ino: s.ino.toString(),
-      size: Number(s.size),
-      oldHeader,
-      newHeader,
-    };
-  };
 
   it('finishes a rewrite torn by a crash', async () => {
     const { journalDir, rewriter, path, plain, oldHeader, file } = interrupted(true);

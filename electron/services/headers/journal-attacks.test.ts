@@ -9,24 +9,11 @@ import { linkSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSyn
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Recipient } from '../../../crypto/keys.js';
-import { useRewriterWorld } from '../../../e2e/helpers/rewriter-world.js';
-import { writeJournal, type JournalEntry } from './journal.js';
+import { entryFor, useRewriterWorld } from '../../../e2e/helpers/rewriter-world.js';
+import { writeJournal } from './journal.js';
 
 const world = useRewriterWorld('coffer-journal-attacks-');
 const { rec, fresh, protectedFile, opensTo, keysOf, idOf, headerOf } = world;
-
-/** The entry the rewriter journals for `path` going from `oldHeader` to `newHeader` (§8.1). */
-function entryFor(path: string, oldHeader: Uint8Array, newHeader: Uint8Array): JournalEntry {
-  const s = statSync(path, { bigint: true });
-  return {
-    path,
-    dev: s.dev.toString(),
-    ino: s.ino.toString(),
-    size: Number(s.size),
-    oldHeader,
-    newHeader,
-  };
-}
 
 /**
  * A genuine journal as the rewriter writes it before going from the file's header to one for
