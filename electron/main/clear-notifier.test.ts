@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -256,5 +257,113 @@ describe('ClearNotifier and folders Coffer cannot see', () => {
     for (let m = 0; m <= 20; m++) at(m, gone);
     expect(told).toEqual([]);
     expect(notifier.stuck().size).toBe(0);
+  });
+});
+
+/**
+ * Review of the rename clock (7de1d9a): ways the 5 minutes still started again for a file that never left the
+ * clear. Real files; the notifier's clock only is faked.
+ */
+describe('ClearNotifier: a stuck file cannot restart its clock', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-clear-restart-'));
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Every protected folder under `root` as the tray lists it (every file in the clear), with identities. */
+  async function seenIn(root: string, subs: readonly string[]) {
+    const folders = subs.map((sub) =>
+      folder(
+        sub,
+        path.join(root, sub),
+        fs
+          .readdirSync(path.join(root, sub))
+          .sort()
+          .map((n) => issue(n, 'HARD_LINK')),
+      ),
+    );
+    return { folders, ids: await fileIdentities(folders) };
+  }
+
+  it('keeps the clock of a file moved between two protected folders every few minutes', async () => {
+    // The identities were kept per folder: the same inode listed in another folder was a new file.
+    for (const sub of ['Invoices', 'Archive']) fs.mkdirSync(path.join(dir, sub));
+    let at = path.join(dir, 'Invoices', 'salaries.xlsx');
+    fs.writeFileSync(at, 'customer data');
+    let now = 0;
+    const told: ClearNotice[] = [];
+    const notifier = new ClearNotifier({ now: () => now, notify: (n) => told.push(n) });
+    for (let minute = 0; minute <= 6; minute++) {
+      now = minute * MIN;
+      if (minute > 0 && minute % 2 === 0) {
+        const next = path.join(dir, minute % 4 === 0 ? 'Invoices' : 'Archive', 'salaries.xlsx');
+        fs.renameSync(at, next);
+        at = next;
+      }
+      const { folders, ids } = await seenIn(dir, ['Invoices', 'Archive']);
+      notifier.observe(folders, ids);
+    }
+    expect(told).toHaveLength(1);
+    expect(told[0]?.body).toMatch(/^1 file in Invoices has stayed in the clear for 5 minutes/);
+    expect(notifier.stuck()).toEqual(new Set(['Archive'])); // where it is at minute 6: still stuck
+  });
+
+  it('keeps the clock of a renamed file when one refresh could not read identities', async () => {
+    // TrayStatus hands no identities while an earlier read is still pending or timed out (a slow share): the
+    // notifier then forgot every identity, and the next rename started the file's 5 minutes again.
+    const root = path.join(dir, 'slow');
+    fs.mkdirSync(path.join(root, 'Share'), { recursive: true });
+    let at = path.join(root, 'Share', 'plan.docx');
+    fs.writeFileSync(at, 'customer data');
+    let now = 0;
+    const told: ClearNotice[] = [];
+    const notifier = new ClearNotifier({ now: () => now, notify: (n) => told.push(n) });
+    for (let minute = 0; minute <= 6; minute++) {
+      now = minute * MIN;
+      if (minute === 3 || minute === 5) {
+        const next = path.join(root, 'Share', `plan-${minute}.docx`);
+        fs.renameSync(at, next);
+        at = next;
+      }
+      const { folders, ids } = await seenIn(root, ['Share']);
+      notifier.observe(folders, minute === 2 || minute === 4 ? new Map() : ids);
+    }
+    expect(told).toHaveLength(1);
+    expect(notifier.stuck()).toEqual(new Set(['Share']));
+  });
+
+  it('keeps the clock of a renamed file on a file system that keeps no birth time (ramfs; NFS)', async (context) => {
+    // Without a birth time the identity took the change time, which a rename moves: every rename was a new file.
+    if (process.getuid?.() !== 0) {
+      console.warn('skipped: not root: mounting a ramfs needs root');
+      context.skip();
+    }
+    const root = path.join(dir, 'ramfs');
+    fs.mkdirSync(root);
+    execFileSync('mount', ['-t', 'ramfs', 'ramfs', root], { stdio: 'pipe' });
+    try {
+      fs.mkdirSync(path.join(root, 'Home'));
+      let at = path.join(root, 'Home', 'salaries.xlsx');
+      fs.writeFileSync(at, 'customer data');
+      expect(fs.lstatSync(at, { bigint: true }).birthtimeNs).toBe(0n); // no birth time there
+      let now = 0;
+      const told: ClearNotice[] = [];
+      const notifier = new ClearNotifier({ now: () => now, notify: (n) => told.push(n) });
+      for (let minute = 0; minute <= 6; minute++) {
+        now = minute * MIN;
+        if (minute > 0 && minute % 2 === 0) {
+          await new Promise((r) => setTimeout(r, 20)); // a rename at another time than the write
+          const next = path.join(root, 'Home', `salaries-${minute}.xlsx`);
+          fs.renameSync(at, next);
+          at = next;
+        }
+        const { folders, ids } = await seenIn(root, ['Home']);
+        notifier.observe(folders, ids);
+      }
+      expect(told).toHaveLength(1);
+      expect(notifier.stuck()).toEqual(new Set(['Home']));
+    } finally {
+      execFileSync('umount', [root]);
+    }
   });
 });

@@ -56,8 +56,11 @@ export async function fileIdentities(folders: readonly ClearFolder[] | null): Pr
       folder.inTheClear.map(async (issue) => {
         try {
           const s = await fs.promises.lstat(path.resolve(folder.path, issue.path), { bigint: true });
-          const born = s.birthtimeNs > 0n ? s.birthtimeNs : s.ctimeNs;
-          ids.set(identityKey(folder.id, issue.path), `${s.dev}:${s.ino}:${born}`);
+          // Without a birth time (ramfs, ext2/3 small inodes, NFS), device and inode alone: the change time
+          // moves at every rename, so every rename was a new file. An inode number freed and given to a new
+          // file there can only make a file look stuck earlier (told, never hidden).
+          const born = s.birthtimeNs > 0n ? `:${s.birthtimeNs}` : '';
+          ids.set(identityKey(folder.id, issue.path), `${s.dev}:${s.ino}${born}`);
         } catch {
           // Gone or unreadable: known by its path only.
         }
@@ -85,8 +88,8 @@ export interface ClearNotifierDeps {
 interface FolderTrack {
   /** Listed files in the clear, by path, with when each was first seen there (continuously since). */
   files: Map<string, number>;
-  /** The same times by identity on disk (FileIdentities): a file renamed since keeps its time. */
-  ids: Map<string, number>;
+  /** Each listed path's identity on disk when last read: kept for a refresh that could not read it. */
+  idOf: Map<string, string>;
   /** Since when the folder has had files in the clear continuously (covers files past the list's limit). */
   since: number | null;
   /** Files stuck at the last observation (0 = none). */
@@ -107,6 +110,11 @@ export class ClearNotifier {
   private elapsed = 0;
   /** When the last notice, about any folder, was sent. */
   private lastNoticeAt: number | null = null;
+  /**
+   * First-seen times by identity on disk (FileIdentities), across every folder: a file renamed since, or
+   * moved to another protected folder, keeps its time.
+   */
+  private ids = new Map<string, number>();
 
   constructor(private readonly deps: ClearNotifierDeps) {
     this.thresholdMs = deps.thresholdMs ?? STUCK_AFTER_MS;
@@ -133,6 +141,7 @@ export class ClearNotifier {
     for (const id of [...this.tracks.keys()]) if (!listed.has(id)) this.tracks.delete(id);
 
     const due: { folder: ClearFolder; count: number }[] = [];
+    const seenIds = new Map<string, number>();
     for (const folder of folders) {
       const track = this.track(folder.id);
       // A folder Coffer cannot see has no files to speak of (its count is the status layer's unreadable
@@ -146,17 +155,22 @@ export class ClearNotifier {
       // A file is the one seen before if its path or its identity on disk is (renamed: same identity; saved
       // over by an editor's rename: same path); the earlier of the two times counts.
       const seen = new Map<string, number>();
-      const seenIds = new Map<string, number>();
+      const idOf = new Map<string, string>();
       for (const issue of folder.inTheClear) {
-        const id = ids.get(identityKey(folder.id, issue.path));
+        // Not read this time (an earlier read still pending, a slow share): the identity last read at this
+        // path, so a rename after this refresh is still known.
+        const id = ids.get(identityKey(folder.id, issue.path)) ?? track.idOf.get(issue.path);
         const byPath = track.files.get(issue.path) ?? now;
-        const byId = id === undefined ? now : (track.ids.get(id) ?? now);
+        const byId = id === undefined ? now : (this.ids.get(id) ?? now);
         const at = Math.min(byPath, byId);
         seen.set(issue.path, at);
-        if (id !== undefined) seenIds.set(id, Math.min(at, seenIds.get(id) ?? at));
+        if (id !== undefined) {
+          idOf.set(issue.path, id);
+          seenIds.set(id, Math.min(at, seenIds.get(id) ?? at));
+        }
       }
       track.files = seen;
-      track.ids = seenIds;
+      track.idOf = idOf;
       // The list holds the first files only: the others are judged by the folder's continuous episode.
       const unlisted = folder.inTheClearFiles - folder.inTheClear.length;
       const old = (at: number): boolean => now - at >= this.thresholdMs;
@@ -173,6 +187,7 @@ export class ClearNotifier {
       if (track.lastToldAt !== null && now - track.lastToldAt < this.quietMs) continue;
       due.push({ folder, count: track.stuckCount });
     }
+    this.ids = seenIds;
     if (due.length === 0) return;
     // Folders held back by the gap stay due: the first refresh after it tells them all in one notice.
     if (this.lastNoticeAt !== null && now - this.lastNoticeAt < this.gapMs) return;
@@ -195,7 +210,14 @@ export class ClearNotifier {
   private track(id: string): FolderTrack {
     let track = this.tracks.get(id);
     if (!track) {
-      track = { files: new Map(), ids: new Map(), since: null, stuckCount: 0, told: false, lastToldAt: null };
+      track = {
+        files: new Map(),
+        idOf: new Map(),
+        since: null,
+        stuckCount: 0,
+        told: false,
+        lastToldAt: null,
+      };
       this.tracks.set(id, track);
     }
     return track;
@@ -203,7 +225,7 @@ export class ClearNotifier {
 
   private resolve(track: FolderTrack): void {
     track.files.clear();
-    track.ids.clear();
+    track.idOf.clear();
     track.since = null;
     track.stuckCount = 0;
     track.told = false;
