@@ -4,33 +4,20 @@
  * `.coffer` that decrypts to it — and that a re-run finishes. Runs alternate protect and unprotect over
  * the same files, so later trials also start from the leftovers of the previous kill.
  */
-import { runKilledAfterReady } from './helpers/kill-child.js';
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { generateDeviceKey } from '../crypto/keys.js';
 import { loadBackend } from '../crypto/sodium.js';
 import { readHeaderFd } from '../crypto/file.js';
 import { DecryptSession } from '../crypto/session.js';
+import { runKilledAfterReady } from './helpers/kill-child.js';
+import { tempBase } from './helpers/temp-base.js';
 
 const TRIALS = Number(process.env.COFFER_KILL_TRIALS ?? 60);
 const LANES = 3; // independent folders killed in parallel, to fit many trials in the time
-const root = mkdtempSync(join(tmpdir(), 'coffer-kill-'));
-afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+const root = tempBase('coffer-kill-');
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 

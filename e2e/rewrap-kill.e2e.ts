@@ -4,32 +4,20 @@
  * recovery key set, never anything else; `recover` must then finish what the journal holds, refuse nothing,
  * and leave the journal empty.
  */
-import { runKilledAfterReady } from './helpers/kill-child.js';
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { encryptFd, inspectFd, readHeaderFd } from '../crypto/file.js';
 import { formatKeyId, generateDeviceKey, keyIdOf, type Identity, type Recipient } from '../crypto/keys.js';
 import { DecryptSession, EncryptSession } from '../crypto/session.js';
 import { loadBackend } from '../crypto/sodium.js';
 import { HeaderRewriter } from '../electron/services/headers/header-rewriter.js';
+import { runKilledAfterReady } from './helpers/kill-child.js';
+import { tempBase } from './helpers/temp-base.js';
 
 const TRIALS = Number(process.env.COFFER_KILL_TRIALS ?? 30);
-const root = mkdtempSync(join(tmpdir(), 'coffer-rewrap-kill-'));
-afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+const root = tempBase('coffer-rewrap-kill-');
 
 const sha = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 

@@ -4,10 +4,9 @@
  * (FolderService.status, the CLI's answer) and the cache over it (real worker, real directory watchers),
  * and the wait until the two agree.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { MAGIC } from '../../crypto/header.js';
 import {
   FolderService,
@@ -17,18 +16,12 @@ import {
 import type { WorkerPool } from '../../electron/services/folders/pool.js';
 import { FolderRegistry } from '../../electron/services/folders/registry.js';
 import { StatusCache } from '../../electron/services/folders/status-cache.js';
+import { tempBase } from './temp-base.js';
 
 /** Bytes that pass for a .coffer file to the status (its magic), not a real ciphertext. */
 export const COFFER = Buffer.concat([MAGIC, Buffer.alloc(64, 7)]);
 
-/** A temp folder for the test file's runs, removed after its tests. */
-export function tempBase(prefix: string): string {
-  const base = mkdtempSync(join(tmpdir(), prefix));
-  afterAll(() => {
-    rmSync(base, { recursive: true, force: true });
-  });
-  return base;
-}
+export { tempBase } from './temp-base.js';
 
 export interface StatusWorld {
   /** This test's folder under the base; `home` (app data) and `data` (the protected folder) are in it. */
