@@ -5,13 +5,12 @@
  * the same files, so later trials also start from the leftovers of the previous kill.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { generateDeviceKey } from '../crypto/keys.js';
 import { loadBackend } from '../crypto/sodium.js';
-import { readHeaderFd } from '../crypto/file.js';
-import { DecryptSession } from '../crypto/session.js';
+import { decryptedSha as decryptedShaOf } from './helpers/decrypted-sha.js';
 import { runKilledAfterReady } from './helpers/kill-child.js';
 import { tempBase } from './helpers/temp-base.js';
 
@@ -43,22 +42,8 @@ it(`survives kill -9 at random moments (${TRIALS} trials)`, async () => {
   const key = generateDeviceKey(sodium);
   const keyHex = Buffer.from(key).toString('hex');
   // Authenticates the whole file (FORMAT.md §5.3) and hashes the plaintext, in memory: no fsyncs.
-  const decryptedSha = (path: string): string => {
-    const fd = openSync(path, 'r');
-    try {
-      const session = new DecryptSession(sodium, readHeaderFd(fd), [{ kind: 'device', key }]);
-      const hash = createHash('sha256');
-      const buffer = Buffer.alloc(session.header.chunkSize + 2048);
-      for (let n = session.nextLength(); n > 0; n = session.nextLength()) {
-        expect(readSync(fd, buffer, 0, n, null)).toBe(n);
-        hash.update(session.pull(buffer.subarray(0, n)));
-      }
-      expect(readSync(fd, buffer, 0, 1, null)).toBe(0);
-      return hash.digest('hex');
-    } finally {
-      closeSync(fd);
-    }
-  };
+  const decryptedSha = (path: string): string => decryptedShaOf(sodium, path, [{ kind: 'device', key }]);
+
   let killedMidRun = 0;
 
   const lane = async (laneNo: number, trials: number): Promise<void> => {
