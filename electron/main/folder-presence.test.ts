@@ -5,6 +5,7 @@
  * another file system earlier in this run. The real mount and unmount is in tray-refresh.test.ts and
  * e2e/app-overview-honest.e2e.ts (root only).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,26 +67,116 @@ describe('FolderPresence', () => {
   });
 
   it('says not mounted for a folder seen holding files on one file system, empty now on another', async (context) => {
-    // /dev/shm is another file system than the temp folder here; without one, there is nothing to compare.
-    const other = fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/coffer-presence-') : null;
-    if (other === null || fs.statSync(other).dev === fs.statSync(dir).dev) {
-      console.warn('skipped: no second file system (/dev/shm) to move the folder between');
-      if (other) fs.rmSync(other, { recursive: true, force: true });
+    // A real tmpfs mounted on the folder, then unmounted: the same path, empty, on the disk beneath. (A
+    // symlink to /dev/shm stood in for the mount before; a path that leads elsewhere is now 'missing'.)
+    if (process.getuid?.() !== 0) {
+      console.warn('skipped: not root: mounting a tmpfs needs root');
       context.skip();
       return;
     }
-    const link = path.join(dir, 'Projects');
+    const point = path.join(dir, 'Projects');
+    fs.mkdirSync(point);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', point]);
+    let mounted = true;
     try {
-      fs.writeFileSync(path.join(other, 'plan.txt'), 'x');
-      fs.symlinkSync(other, link); // the folder as its path reads it: on /dev/shm
+      fs.writeFileSync(path.join(point, 'plan.txt'), 'x');
+      // No mount table: the file system seen before is what tells.
       const presence = new FolderPresence({ mountTables: tables('', '') });
-      expect(await presence.check(link)).toBeNull();
-      fs.rmSync(link);
-      fs.mkdirSync(link); // the same path, empty, on the disk beneath
-      expect(await presence.check(link)).toBe('not-mounted');
+      expect(await presence.check(point)).toBeNull();
+      execFileSync('umount', [point]);
+      mounted = false;
+      expect(await presence.check(point)).toBe('not-mounted');
     } finally {
-      fs.rmSync(other, { recursive: true, force: true });
+      if (mounted) execFileSync('umount', [point]);
     }
+  });
+});
+
+/** Review of d97c5e7: folders that read "there" while what they hold is not what the user sees. */
+describe('FolderPresence: a folder whose files are not what its path shows', () => {
+  it('says missing for a folder, or a folder above it, swapped for a symlink (to an empty folder or another)', async () => {
+    // The status layer reads through the link: 0 files in the clear, "All files protected" about a folder that
+    // was not there, and the files written to it go to the link's target.
+    const presence = new FolderPresence({ mountTables: tables('', '') });
+    const parent = path.join(dir, 'swap');
+    const folder = path.join(parent, 'Invoices');
+    fs.mkdirSync(folder, { recursive: true });
+    fs.writeFileSync(path.join(folder, 'a.txt'), 'x');
+    expect(await presence.check(folder)).toBeNull();
+    const empty = path.join(dir, 'elsewhere-empty');
+    fs.mkdirSync(empty);
+    fs.renameSync(folder, path.join(parent, 'Invoices.moved'));
+    fs.symlinkSync(empty, folder);
+    expect(await presence.check(folder)).toBe('missing');
+    // A folder above swapped: the last component is a real folder, its path leads elsewhere.
+    fs.rmSync(folder);
+    fs.renameSync(path.join(parent, 'Invoices.moved'), folder);
+    expect(await presence.check(folder)).toBeNull();
+    const other = path.join(dir, 'elsewhere-parent');
+    fs.mkdirSync(path.join(other, 'Invoices'), { recursive: true });
+    fs.renameSync(parent, `${parent}.moved`);
+    fs.symlinkSync(other, parent);
+    expect(await presence.check(folder)).toBe('missing');
+  });
+
+  it('says not mounted when a drive mounted in a subfolder (or on the folder) went away', async (context) => {
+    // A drive on Invoices/Archive, unmounted: Archive is an empty folder, the rest all protected, and the
+    // tray said "All files protected" without the drive's files. Real tmpfs mounts, real mountinfo.
+    if (process.getuid?.() !== 0) {
+      console.warn('skipped: not root: mounting a tmpfs needs root');
+      context.skip();
+      return;
+    }
+    const folder = path.join(dir, 'WithDrive');
+    const archive = path.join(folder, 'Archive');
+    fs.mkdirSync(archive, { recursive: true });
+    fs.writeFileSync(path.join(folder, 'a.txt'), 'x');
+    const presence = new FolderPresence();
+    const mounts: string[] = [];
+    const mount = (at: string): void => {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', at]);
+      mounts.push(at);
+    };
+    const umount = (at: string): void => {
+      execFileSync('umount', [at]);
+      mounts.splice(mounts.lastIndexOf(at), 1);
+    };
+    try {
+      mount(archive);
+      fs.writeFileSync(path.join(archive, 'old.xlsx'), 'x');
+      expect(await presence.check(folder)).toBeNull();
+      umount(archive);
+      expect(await presence.check(folder)).toBe('not-mounted');
+      mount(archive); // plugged in again
+      expect(await presence.check(folder)).toBeNull();
+      umount(archive);
+      fs.rmdirSync(archive); // its mount point removed: nothing of the folder is there any more
+      expect(await presence.check(folder)).toBeNull();
+      // On the folder itself, with files left on the disk beneath: not the drive's files.
+      mount(folder);
+      fs.writeFileSync(path.join(folder, 'on-drive.txt'), 'x');
+      expect(await presence.check(folder)).toBeNull();
+      umount(folder);
+      expect(fs.readdirSync(folder)).toEqual(['a.txt']);
+      expect(await presence.check(folder)).toBe('not-mounted');
+    } finally {
+      for (const at of mounts.reverse()) execFileSync('umount', [at]);
+    }
+  });
+
+  it('says not mounted for an fstab mount point under the folder with nothing mounted and nothing in it', async () => {
+    const folder = path.join(dir, 'WithFstab');
+    const point = path.join(folder, 'Backup');
+    fs.mkdirSync(point, { recursive: true });
+    fs.writeFileSync(path.join(folder, 'a.txt'), 'x');
+    const fstab = `UUID=abcd ${point} ext4 noauto,user 0 2\n`;
+    const root = '22 1 8:1 / / rw - ext4 /dev/vda rw\n';
+    expect(await new FolderPresence({ mountTables: tables(fstab, root) }).check(folder)).toBe('not-mounted');
+    const mounted = `${root}40 22 8:17 / ${point} rw - ext4 /dev/vdb1 rw\n`;
+    expect(await new FolderPresence({ mountTables: tables(fstab, mounted) }).check(folder)).toBeNull();
+    // Holding files (the drive is not a drive there, or files were put beneath): counted as they are.
+    fs.writeFileSync(path.join(point, 'notes.txt'), 'x');
+    expect(await new FolderPresence({ mountTables: tables(fstab, root) }).check(folder)).toBeNull();
   });
 });
 

@@ -10,11 +10,27 @@
  *   one (its drive was unmounted under it);
  * - Linux: the folder is, or lies under, a mount point /etc/fstab configures (not `/`) and nothing is mounted
  *   there now (/proc/self/mountinfo).
+ * - Linux: a mount point at or under the folder that was mounted when the folder was looked at earlier in this
+ *   run, and is not now (a drive mounted on `Invoices/Archive`, unmounted: its files are not seen, and the
+ *   folder's other files were still all protected), or an fstab mount point under the folder with nothing
+ *   mounted on it and nothing in it.
+ * A folder whose path now leads somewhere else (the folder, or a folder above it, swapped for a symlink: the
+ * status read the link's target and said "All files protected" about a folder that was not there) is
+ * `missing`: the registry keeps real paths (registry.ts canonicalFolder).
  * Known limit: a drive mounted by hand (no fstab line) and unmounted before the app started looks like an
- * empty folder; nothing on the disk beneath says a drive belongs there.
+ * empty folder; nothing on the disk beneath says a drive belongs there. An empty folder bind-mounted over the
+ * folder (root only) is the same file system and looks like an emptied folder.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
+
+/**
+ * Node's JS realpath (lstat and readlink, off the main thread), as the registry's realpathSync: the same path
+ * for a folder nothing was swapped in, on every system (the native one turns a Windows mapped drive into its
+ * UNC path).
+ */
+const realpathJs = promisify(fs.realpath);
 
 export type Absence = NonNullable<import('../shared/contract.js').FolderView['unavailable']>;
 
@@ -69,6 +85,8 @@ export interface FolderPresenceDeps {
 export class FolderPresence {
   /** Each folder's file system (st_dev) when last seen holding something. */
   private readonly devices = new Map<string, bigint>();
+  /** Mount points at or under each folder seen mounted in this run (Linux). */
+  private readonly mountsSeen = new Map<string, Set<string>>();
 
   constructor(private readonly deps: FolderPresenceDeps = {}) {}
 
@@ -95,11 +113,17 @@ export class FolderPresence {
       const stats = await fs.promises.stat(folder, { bigint: true });
       if (!stats.isDirectory()) return 'missing';
       dev = stats.dev;
+      // The folder or one above it swapped for a symlink: what the path shows is another folder.
+      if ((await realpathJs(folder)) !== path.resolve(folder)) return 'missing';
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? '';
       if (GONE.has(code)) return 'missing';
       return DEVICE_GONE.has(code) ? 'not-mounted' : null;
     }
+    // Read once per look: a list asks every folder every minute.
+    let read: Promise<MountTables> | undefined;
+    const tables = (): Promise<MountTables> => (read ??= this.tables());
+    if (await this.mountGone(folder, tables)) return 'not-mounted';
     let empty: boolean;
     try {
       const dir = await fs.promises.opendir(folder);
@@ -118,18 +142,75 @@ export class FolderPresence {
     }
     const before = this.devices.get(folder);
     if (before !== undefined && before !== dev) return 'not-mounted';
-    return (await this.configuredButNotMounted(folder)) ? 'not-mounted' : null;
+    return (await this.configuredButNotMounted(folder, tables)) ? 'not-mounted' : null;
   }
 
-  private async configuredButNotMounted(folder: string): Promise<boolean> {
-    const tables = this.deps.mountTables
-      ? await this.deps.mountTables()
-      : process.platform === 'linux'
-        ? await linuxMountTables()
-        : { configured: [], mounted: new Set<string>() };
+  private tables(): Promise<MountTables> {
+    if (this.deps.mountTables) return this.deps.mountTables();
+    return process.platform === 'linux'
+      ? linuxMountTables()
+      : Promise.resolve({ configured: [], mounted: new Set<string>() });
+  }
+
+  private async configuredButNotMounted(
+    folder: string,
+    mountTables: () => Promise<MountTables>,
+  ): Promise<boolean> {
+    const tables = await mountTables();
     const target = path.resolve(folder);
     return tables.configured.some(
       (point) => (target === point || target.startsWith(`${point}${path.sep}`)) && !tables.mounted.has(point),
     );
+  }
+
+  /**
+   * Whether a drive mounted at or under the folder went away: a mount point seen mounted in this run and not
+   * mounted now, or one fstab puts under the folder that is not mounted and empty. Its files are part of the
+   * folder, and not seen. A mount point whose directory is gone since holds nothing of the folder any more.
+   */
+  private async mountGone(folder: string, mountTables: () => Promise<MountTables>): Promise<boolean> {
+    const tables = await mountTables();
+    const target = path.resolve(folder);
+    const within = (p: string): boolean => p === target || p.startsWith(`${target}${path.sep}`);
+    let seen = this.mountsSeen.get(folder);
+    for (const point of tables.mounted) {
+      if (!within(point)) continue;
+      seen ??= new Set();
+      seen.add(point);
+    }
+    if (seen) {
+      this.mountsSeen.set(folder, seen);
+      for (const point of [...seen]) {
+        if (tables.mounted.has(point)) continue;
+        if (point === target || (await isDirectory(point))) return true;
+        seen.delete(point);
+      }
+    }
+    const below = tables.configured.filter(
+      (p) => p !== target && within(p) && !tables.mounted.has(p) && !seen?.has(p),
+    );
+    for (const point of below) if ((await isDirectory(point)) && (await isEmpty(point))) return true;
+    return false;
+  }
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await fs.promises.lstat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function isEmpty(p: string): Promise<boolean> {
+  try {
+    const dir = await fs.promises.opendir(p);
+    try {
+      return (await dir.read()) === null;
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    return false;
   }
 }

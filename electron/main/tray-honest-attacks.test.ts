@@ -1,0 +1,102 @@
+/**
+ * "All files protected" only when it is true (issue 10 item 4), attacked through the folder itself: the tray
+ * (TrayStatus) and the Overview (getOverview) over the app's real composition (real registry, status cache,
+ * watcher, private keychain) after the protected folder is swapped for a symlink, or a drive mounted in one of
+ * its subfolders goes away. Both said "All files protected" before (review of d97c5e7).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TestAppHome } from '../../e2e/helpers/test-app.js';
+import { ClearNotifier } from './clear-notifier.js';
+import type { BuiltApp } from './composition.js';
+import { TrayStatus } from './tray-refresh.js';
+import type { TrayView } from './tray-state.js';
+
+describe('tray and Overview when the protected folder is not what its path shows', () => {
+  const homes: TestAppHome[] = [];
+  const apps: BuiltApp[] = [];
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    for (const h of homes) fs.rmSync(h.home, { recursive: true, force: true });
+  });
+
+  /** A protected folder "Invoices" holding one protected file; `before` runs before its protect run. */
+  async function laptop(name: string, before?: (dir: string) => void) {
+    const home = new TestAppHome(name);
+    homes.push(home);
+    home.writePolicy({});
+    const app = await home.build();
+    apps.push(app);
+    const dir = path.join(home.home, 'Invoices');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'salaries.xlsx'), 'customer data');
+    before?.(dir);
+    const added = await app.ports.folders.add(dir);
+    const { runId } = await app.ports.folders.protect(added.id);
+    expect((await app.runs.settled(runId)).state).toBe('done');
+    const notifier = new ClearNotifier({ now: () => performance.now(), notify: () => undefined });
+    const tray = new TrayStatus({ sources: app.ports, notifier, log: () => undefined, timeoutMs: 20_000 });
+    /** The tray's view once `done` holds, or after 10 s (the watcher and the status cache settle). */
+    const until = async (done: (v: TrayView) => boolean): Promise<TrayView> => {
+      const end = Date.now() + 10_000;
+      let v = await tray.read();
+      while (!done(v) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 100));
+        v = await tray.read();
+      }
+      return v;
+    };
+    expect((await until((v) => v.state === 'protected')).status).toBe('All files protected in Invoices');
+    return { app, home, dir, id: added.id, until };
+  }
+
+  const said = (v: TrayView): string => [v.status, ...v.detail, v.tooltip].join('\n');
+
+  it('never says protected for a folder swapped for a symlink to an empty folder', async () => {
+    const { app, home, dir, id, until } = await laptop('tray-attack-symlink');
+    const empty = path.join(home.home, 'Elsewhere');
+    fs.mkdirSync(empty);
+    fs.renameSync(dir, path.join(home.home, 'Invoices.moved'));
+    fs.symlinkSync(empty, dir);
+    const view = await until((v) => v.state !== 'protected');
+    expect(view).toMatchObject({ state: 'attention', status: 'Invoices cannot be found', folderId: id });
+    expect(said(view)).not.toMatch(/protected in/);
+    const overview = await app.handlers.getOverview({});
+    expect(overview.unavailable).toEqual([{ path: dir, reason: 'missing' }]);
+  });
+
+  it('never says protected when a drive mounted in a subfolder is unmounted', async (context) => {
+    if (process.getuid?.() !== 0) {
+      console.warn('skipped: not root: mounting a tmpfs needs root');
+      context.skip();
+      return;
+    }
+    // Set inside the laptop's setup (a closure): an object, so the finally sees what it did.
+    const drive = { archive: '', mounted: false };
+    try {
+      const { app, dir, id, until } = await laptop('tray-attack-submount', (folder) => {
+        drive.archive = path.join(folder, 'Archive');
+        fs.mkdirSync(drive.archive);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', drive.archive]);
+        drive.mounted = true;
+        fs.writeFileSync(path.join(drive.archive, 'old-salaries.xlsx'), 'customer data');
+      });
+      expect(fs.readdirSync(drive.archive)).toEqual(['old-salaries.xlsx.coffer']);
+      execFileSync('umount', [drive.archive]);
+      drive.mounted = false;
+      const view = await until((v) => v.state !== 'protected');
+      expect(view).toMatchObject({
+        state: 'attention',
+        status: 'Invoices is not available: its drive is not connected',
+        folderId: id,
+      });
+      expect(said(view)).not.toMatch(/protected in/);
+      const overview = await app.handlers.getOverview({});
+      expect(overview.unavailable).toEqual([{ path: dir, reason: 'not-mounted' }]);
+    } finally {
+      if (drive.mounted) execFileSync('umount', [drive.archive]);
+    }
+  });
+});
