@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FS_ERRORS } from '@shared/fs-error-table.js';
 import { explain, titleFor } from './explain.js';
 
 /** Errors as the services raise them (their words are for the CLI: a path, a command to type). */
@@ -77,12 +78,32 @@ describe('explain: plain words for employees (issue 12 item 6)', () => {
 });
 
 describe('titleFor: errno titles from the shared table (electron/shared/fs-error-table.ts)', () => {
-  it('titles the errnos the app titled before, and no other', () => {
+  it('titles raw errnos and the codes main turns them into alike', () => {
     expect(titleFor('EACCES')).toBe('Permission denied');
     expect(titleFor('EPERM')).toBe('Permission denied');
     expect(titleFor('EBUSY')).toBe('File in use');
     expect(titleFor('ENOSPC')).toBe('Disk full');
-    expect(titleFor('ENOENT')).toBe('Could not finish');
     expect(titleFor('NO_MATCHING_KEY')).toBe('Locked with another key');
+    for (const [errno, words] of Object.entries(FS_ERRORS)) {
+      expect(titleFor(errno), errno).toBe(titleFor(words.code));
+      expect(titleFor(words.code), words.code).not.toBe('Could not finish');
+    }
+  });
+
+  // A folder run lists each file it left alone with one of these (folders/run-tally.ts); the Folders page
+  // shows `path — title: text`, so a generic "Could not finish" would hide why a file stays in the clear.
+  it.each([
+    'CONFLICT',
+    'CONFLICT_COPY',
+    'VANISHED',
+    'NAME_TOO_LONG',
+    'NOT_A_FILE',
+    'SYMLINK',
+    'STILL_CHANGING',
+    'IN_USE',
+    'OUTSIDE_FOLDER',
+    'HARD_LINK',
+  ])('%s, a reason a folder run gives, has a title of its own', (code) => {
+    expect(titleFor(code)).not.toBe('Could not finish');
   });
 });

@@ -3,7 +3,7 @@
  * often a hint; this adds a title so lists of per-file errors read well.
  */
 import type { ErrorInfo } from '@shared/contract.js';
-import { fsErrorWords } from '@shared/fs-error-table.js';
+import { fsErrorTitle } from '@shared/fs-error-table.js';
 import { plainMessage } from '@shared/plain-words.js';
 
 const TITLES: Record<string, string> = {
@@ -43,6 +43,14 @@ const TITLES: Record<string, string> = {
   KEYCHAIN_ENTRY_DAMAGED: 'Key in the keychain damaged',
   STALE_ESCROW: 'Recovery code out of date',
   INTERNAL: 'Unexpected problem',
+  // Why a folder run left a file as it was (folders/run-tally.ts).
+  CONFLICT: 'Two versions of the file',
+  CONFLICT_COPY: 'Copy kept beside the file',
+  VANISHED: 'File moved or deleted',
+  STILL_CHANGING: 'Still being written',
+  IN_USE: 'Open in another program',
+  OUTSIDE_FOLDER: 'Folder moved during the run',
+  HARD_LINK: 'File has other names',
 };
 
 /**
@@ -87,7 +95,7 @@ const IN_THE_APP: Record<string, { text?: (message: string) => string; hint?: st
 
 /** The title for a Coffer code, or for a raw errno (its words: electron/shared/fs-error-table.ts). */
 export function titleFor(code: string): string {
-  return TITLES[code] ?? fsErrorWords(code)?.title ?? 'Could not finish';
+  return TITLES[code] ?? fsErrorTitle(code) ?? 'Could not finish';
 }
 
 /**
