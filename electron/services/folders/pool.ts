@@ -200,9 +200,11 @@ export class WorkerPool {
         ...(request.tempJournalDir ? { tempJournalDir: request.tempJournalDir } : {}),
       } satisfies ToWorker);
     }
-    // Batches planned from the chunks handed over so far and not sent yet (at most about two chunks).
-    let batches: BatchFile[][] = [];
-    let nextBatch = 0;
+    // Batches planned from the chunks handed over so far and not sent yet (at most about two chunks). A
+    // batch leaves it when sent: kept until the queue ran empty at the very moment of a send, which a
+    // pull arriving first almost always prevented, every batch of the run stayed here (~120 bytes a
+    // file: 86 MiB of the main heap at 600,000 files, issue 10 scale target).
+    const batches: BatchFile[][] = [];
     let sent = 0;
     let inFlight = 0;
     let exhausted = false;
@@ -256,12 +258,8 @@ export class WorkerPool {
           if (ended) return;
           // Two batches per worker: the next one is already queued when the current one ends.
           for (const slot of this.slots)
-            while (slot.inFlight < 2 && nextBatch < batches.length) send(slot, batches[nextBatch++] ?? []);
-          if (nextBatch === batches.length && nextBatch > 0) {
-            batches = [];
-            nextBatch = 0;
-          }
-          const queued = batches.length - nextBatch;
+            while (slot.inFlight < 2 && batches.length > 0) send(slot, batches.shift() ?? []);
+          const queued = batches.length;
           if (!exhausted && !pulling && queued < this.slots.length * 2) {
             pulling = true;
             Promise.resolve()
@@ -274,7 +272,7 @@ export class WorkerPool {
               }, reject);
             return;
           }
-          if (exhausted && !pulling && inFlight === 0 && nextBatch === batches.length) resolve();
+          if (exhausted && !pulling && inFlight === 0 && batches.length === 0) resolve();
         };
         pump();
       });
