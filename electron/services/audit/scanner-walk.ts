@@ -2,7 +2,8 @@
  * Lists the files a data audit reads under its roots. Read-only, and the guard rails of DESIGN.md apply:
  * symlinks are never followed, Coffer's app data, the workspace and keyrings are never entered, dot-folders
  * are skipped (configuration, not documents). Each root and file is listed once even when roots overlap
- * (a protected folder inside Documents). Every file carries the identity the cache and the worker check
+ * (a protected folder inside Documents) or are spelled through a symlinked parent (walked under their real
+ * paths). Every file carries the identity the cache and the worker check
  * (size, mtime, ctime, inode): a file that changes between this listing and its read is reported, not
  * silently scanned as something else.
  */
@@ -131,30 +132,35 @@ function* walkSteps(
   };
 
   for (const given of request.roots) {
-    const root = nodePath.resolve(given);
+    const named = nodePath.resolve(given);
     let stats: Stats;
     try {
-      stats = lstatSync(root);
+      stats = lstatSync(named);
     } catch (error) {
-      const e = toCofferError(error, root);
-      skipped.push(skip(root, 'error', e.code, e.message));
+      const e = toCofferError(error, named);
+      skipped.push(skip(named, 'error', e.code, e.message));
       continue;
     }
     if (stats.isSymbolicLink()) {
-      skipped.push(skip(root, 'rule', 'SYMLINK', 'a symbolic link, not followed'));
+      skipped.push(skip(named, 'rule', 'SYMLINK', 'a symbolic link, not followed'));
       continue;
     }
-    const forbidden = forbiddenRoot(request.guard, root);
+    const forbidden = forbiddenRoot(request.guard, named);
     if (forbidden) {
-      skipped.push(skip(root, 'rule', forbidden.code, forbidden.message));
+      skipped.push(skip(named, 'rule', forbidden.code, forbidden.message));
       continue;
     }
+    // Walked under its real path: a root spelled through a symlinked parent (/home -> /data/home, macOS
+    // /var -> /private/var) is the same folder as a protected folder (registered by its real path) or another
+    // root spelled the other way. Under two spellings each file was listed and counted twice, and the
+    // protected folder inside it not recognized (inProtectedFolder). The root itself is no link (above).
+    const root = realOrSelf(named);
     if (stats.isFile()) {
       addFile(root, stats, nodePath.basename(root), true);
       continue;
     }
     if (!stats.isDirectory()) {
-      skipped.push(skip(root, 'rule', 'SPECIAL_FILE', 'not a regular file or folder'));
+      skipped.push(skip(named, 'rule', 'SPECIAL_FILE', 'not a regular file or folder'));
       continue;
     }
     // A root the user names is scanned even when hidden; never one the machine or Coffer needs in the clear

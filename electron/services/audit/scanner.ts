@@ -12,7 +12,7 @@ import nodePath from 'node:path';
 import type { Identity } from '../../../crypto/keys.js';
 import type { BackendName } from '../../../crypto/sodium.js';
 import { recordFailureEvents, type SecurityEvents } from '../audit-log/security-events.js';
-import type { GuardRails } from '../folders/guard-rails.js';
+import { realOrSelf, type GuardRails } from '../folders/guard-rails.js';
 import { isWithin } from '../folders/registry.js';
 import type { CustomerDataPattern } from '../policy/schema.js';
 import { AuditCache, NO_FINDINGS } from './cache.js';
@@ -453,7 +453,9 @@ export class AuditService {
       throw error;
     }
     const cancelled = read.cancelled;
-    if (!cancelled) cache.prune(roots, isWithin);
+    // The walk lists files under the roots' real paths (scanner-walk.ts): so are the cache's entries.
+    const realRoots = roots.map((r) => realOrSelf(r));
+    if (!cancelled) cache.prune(realRoots, isWithin);
     try {
       if (cacheUsable) cache.save();
     } catch {

@@ -1,0 +1,91 @@
+/**
+ * Adversarial review of the data audit's scan (issue 11: exact counts; "never a crash or a hang"): the same
+ * files reached through two spellings of one folder, and the pool's watchdog when the main thread was busy.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encryptFd } from '../../../crypto/file.js';
+import { generateDeviceKey, type Identity } from '../../../crypto/keys.js';
+import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { guardRailsFor } from '../folders/guard-rails.js';
+import { AuditService, type AuditPolicy } from './scanner.js';
+
+let sodium: SodiumBackend;
+let deviceKey: Uint8Array;
+const dirs: string[] = [];
+
+function temp(label: string): string {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `coffer-audit-review-${label}-`)));
+  dirs.push(dir);
+  return dir;
+}
+
+function service(appHome: string, policy: AuditPolicy = {}, folders: string[] = []): AuditService {
+  return new AuditService({
+    backend: sodium.name,
+    appHome,
+    homedir: temp('home'),
+    policy: () => policy,
+    protectedFolders: () => folders,
+    identities: () => Promise.resolve([{ kind: 'device', key: deviceKey.slice() } satisfies Identity]),
+    guard: guardRailsFor(appHome, process.env),
+    workers: 2,
+  });
+}
+
+function protect(file: string, content: string): string {
+  fs.writeFileSync(file, content);
+  const input = fs.openSync(file, 'r');
+  const output = fs.openSync(`${file}.coffer`, 'wx');
+  encryptFd(sodium, input, output, {
+    recipients: [{ kind: 'device', key: deviceKey }],
+    name: path.basename(file),
+  });
+  fs.closeSync(input);
+  fs.closeSync(output);
+  fs.rmSync(file);
+  return `${file}.coffer`;
+}
+
+beforeAll(async () => {
+  sodium = await defaultBackend();
+  deviceKey = generateDeviceKey(sodium);
+});
+
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('one folder under two spellings (a symlinked parent: /home -> /data/home, macOS /var)', () => {
+  it('counts each file once and marks the protected folder, whichever spelling each root uses', async () => {
+    const base = temp('alias');
+    const real = path.join(base, 'data', 'home');
+    const docs = path.join(real, 'Documents');
+    const clients = path.join(docs, 'clients');
+    fs.mkdirSync(clients, { recursive: true });
+    fs.writeFileSync(path.join(docs, 'export.csv'), 'name,email\nAnn,ann@example.com\n');
+    protect(path.join(clients, 'list.txt'), 'bob@example.com\n');
+    // The home as the user and the policy spell it: through a symlinked parent.
+    fs.symlinkSync(path.join(base, 'data'), path.join(base, 'link'));
+    const aliasDocs = path.join(base, 'link', 'home', 'Documents');
+    // Policy root spelled through the link; the protected folder registered by its real path (registry).
+    const audit = service(temp('app'), { auditRoots: [aliasDocs] }, [clients]);
+    try {
+      const report = await audit.scan(undefined);
+      expect(report.summary.findings).toEqual({ email: 2 });
+      expect(report.files).toHaveLength(2);
+      const list = report.files.find((f) => f.path.endsWith('list.txt.coffer'));
+      expect(list).toMatchObject({ protected: true, inProtectedFolder: true });
+      const csv = report.files.find((f) => f.path.endsWith('export.csv'));
+      expect(csv).toMatchObject({ protected: false, inProtectedFolder: false });
+      // Both spellings named as paths: still once each.
+      const both = await audit.scan([docs, aliasDocs]);
+      expect(both.summary.findings).toEqual({ email: 2 });
+      expect(both.files).toHaveLength(2);
+    } finally {
+      await audit.close();
+    }
+  });
+});
