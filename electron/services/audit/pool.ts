@@ -140,9 +140,13 @@ export class AuditPool {
   private readonly batchBytes: number;
   private readonly stallMs: number;
   private watchdog: NodeJS.Timeout | undefined;
+  /** How often the watchdog looks, and when it last did (watch()). */
+  private readonly watchEvery: number;
+  private lastWatch = 0;
 
   constructor(private readonly options: AuditPoolOptions) {
     this.stallMs = options.stallMs ?? STALL_MS;
+    this.watchEvery = Math.max(50, Math.min(1_000, this.stallMs / 4));
     const size = Math.max(1, options.size ?? availableParallelism());
     this.batchFiles = options.batchFiles ?? 64;
     this.batchBytes = options.batchBytes ?? 8 * 1024 * 1024;
@@ -291,7 +295,13 @@ export class AuditPool {
    */
   private watch(): void {
     const now = performance.now();
+    // Time the watchdog did not look is not held against a worker: the process was stopped (Ctrl-Z, a frozen
+    // VM) or the main thread busy, and a worker computing when it stopped (an extractor between two signs of
+    // progress) was reported stalled on resume, its file unread (pool-review.test.ts).
+    const missed = Math.max(0, now - this.lastWatch - 2 * this.watchEvery);
+    this.lastWatch = now;
     for (const slot of [...this.slots]) {
+      slot.lastMoved += missed;
       if (slot.dead || slot.inFlight.size === 0) continue;
       const beat = Atomics.load(slot.heartbeat, HEARTBEAT_COUNT);
       if (beat !== slot.lastBeat) {
@@ -382,12 +392,10 @@ export class AuditPool {
           failed: reject,
         };
         this.active = run;
-        this.watchdog = setInterval(
-          () => {
-            this.watch();
-          },
-          Math.max(50, Math.min(1_000, this.stallMs / 4)),
-        );
+        this.lastWatch = performance.now();
+        this.watchdog = setInterval(() => {
+          this.watch();
+        }, this.watchEvery);
         this.watchdog.unref();
         for (const slot of this.slots) this.startRunIn(slot, run);
         if (run.pending === 0) resolve();
