@@ -7,6 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { defaultBackend } from '../../../crypto/sodium.js';
+import { guardRailsFor } from '../folders/guard-rails.js';
+import { AuditPool } from './pool.js';
+import { listFiles } from './scanner-walk.js';
 
 const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-audit-pool-review-')));
 afterAll(() => {
@@ -73,5 +77,48 @@ describe('audit pool watchdog (adversarial review)', { timeout: 120_000 }, () =>
     const outcomes = JSON.parse(last) as [string, string, string | null][];
     expect(outcomes).toHaveLength(1);
     for (const [name, kind, code] of outcomes) expect([name, kind, code]).toEqual([name, 'scanned', null]);
+  });
+});
+
+describe('audit pool: several readers stuck (adversarial review)', { timeout: 120_000 }, () => {
+  it('two workers stuck at once, a stuck file in the last batch and a batch of stuck files: each file once, no hang', async () => {
+    const dir = path.join(root, 'stuck-many');
+    fs.mkdirSync(dir);
+    for (let i = 0; i < 9; i++) fs.writeFileSync(path.join(dir, `ok-${i}.txt`), `user${i}@example.com\n`);
+    for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(dir, `stuck-${i}.txt`), 'ann@example.com\n');
+    const listing = listFiles({
+      roots: [dir],
+      protectedFolders: [],
+      guard: guardRailsFor(path.join(root, 'app'), process.env),
+    });
+    const sodium = await defaultBackend();
+    for (const batchFiles of [1, 64]) {
+      const pool = new AuditPool({
+        backend: sodium.name,
+        size: 2,
+        batchFiles,
+        batchBytes: 1 << 30,
+        stallMs: 500,
+        worker: { callerUrl: new URL('pool.ts', import.meta.url).href, name: 'testdata/stuck-read-worker' },
+      });
+      const seen: string[] = [];
+      try {
+        await pool.run({
+          mode: { op: 'scan', patterns: [] },
+          files: listing.files,
+          identities: [],
+          onOutcome: (o) => {
+            seen.push(`${path.basename(o.path)} ${o.kind} ${'code' in o ? o.code : ''}`);
+          },
+        });
+      } finally {
+        void pool.close();
+      }
+      seen.sort();
+      expect(seen, `batches of ${batchFiles}`).toEqual([
+        ...Array.from({ length: 9 }, (_, i) => `ok-${i}.txt scanned `),
+        ...Array.from({ length: 3 }, (_, i) => `stuck-${i}.txt error READ_STALLED`),
+      ]);
+    }
   });
 });
