@@ -332,6 +332,23 @@ describe('ClearNotifier: a stuck file cannot restart its clock', () => {
     expect(notifier.stuck()).toEqual(new Set(['Share']));
   });
 
+  it('keeps the clock of files in the clear across a moment their folder could not be seen', () => {
+    // A folder unavailable at one refresh (a subfolder's drive unmounted, the folder moved away and back, a
+    // share's hiccup) forgot its files: a user who does that every few minutes is never told.
+    const { told, notifier, at } = setup();
+    const clear = [folder('f1', '/home/ana/Invoices', [issue('salaries.xlsx', 'HARD_LINK')])];
+    const unseen = [
+      folder('f1', '/home/ana/Invoices', [], { inTheClearFiles: 0, unavailable: 'not-mounted' }),
+    ];
+    for (const m of [0, 1, 2, 3]) expect(at(m, clear)).toEqual([]);
+    expect(at(3.5, unseen)).toEqual([]);
+    expect(notifier.stuck().size).toBe(0); // not seen: not said
+    expect(at(4, clear)).toEqual([]);
+    expect(at(5, clear)).toHaveLength(1);
+    expect(notifier.stuck()).toEqual(new Set(['f1']));
+    expect(told).toHaveLength(1);
+  });
+
   it('keeps the clock of a renamed file on a file system that keeps no birth time (ramfs; NFS)', async (context) => {
     // Without a birth time the identity took the change time, which a rename moves: every rename was a new file.
     if (process.getuid?.() !== 0) {

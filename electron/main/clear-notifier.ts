@@ -145,8 +145,18 @@ export class ClearNotifier {
     for (const folder of folders) {
       const track = this.track(folder.id);
       // A folder Coffer cannot see has no files to speak of (its count is the status layer's unreadable
-      // root): the tray says it is not available; "files stayed in the clear" would not be true.
-      if (folder.inTheClearFiles === 0 || folder.unavailable !== undefined) {
+      // root): the tray says it is not available; "files stayed in the clear" would not be true. What was
+      // seen before it went away is kept, not resolved: a folder made unavailable for a moment (a drive in
+      // a subfolder unmounted, the folder moved away and back) would otherwise restart every file's clock.
+      if (folder.unavailable !== undefined) {
+        track.stuckCount = 0;
+        for (const [file, id] of track.idOf) {
+          const at = track.files.get(file);
+          if (at !== undefined) seenIds.set(id, Math.min(at, seenIds.get(id) ?? at));
+        }
+        continue;
+      }
+      if (folder.inTheClearFiles === 0) {
         this.resolve(track);
         continue;
       }
