@@ -87,5 +87,15 @@ describe('one folder under two spellings (a symlinked parent: /home -> /data/hom
     } finally {
       await audit.close();
     }
+    // The protected folder given through the link (a registry written before it kept real paths).
+    const other = service(temp('app'), { auditRoots: [docs] }, [path.join(aliasDocs, 'clients')]);
+    try {
+      const report = await other.scan(undefined);
+      expect(report.summary.findings).toEqual({ email: 2 });
+      const list = report.files.find((f) => f.path.endsWith('list.txt.coffer'));
+      expect(list).toMatchObject({ protected: true, inProtectedFolder: true });
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -99,7 +99,9 @@ function* walkSteps(
   let listed = 0;
   const skipped: SkippedFile[] = [];
   const seen = new Set<string>();
-  const inProtected = (path: string): boolean => request.protectedFolders.some((f) => isWithin(path, f));
+  // Real paths, as the walk lists files under (the registry keeps them so; a folder given otherwise matches too).
+  const protectedFolders = request.protectedFolders.map((f) => realOrSelf(f));
+  const inProtected = (path: string): boolean => protectedFolders.some((f) => isWithin(path, f));
 
   // A file is listed twice only when named as a root and also in a folder walked: only those are remembered
   // (folders are, by 'dir:'). A set of every path kept the whole listing's names alive during the walk.
