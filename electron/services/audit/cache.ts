@@ -281,22 +281,40 @@ export class AuditCache {
       const header = (mac: string): string => `${JSON.stringify({ format: SIGNED_FORMAT, mac })}\n`;
       const headerBytes = hmac ? Buffer.byteLength(header('A'.repeat(44))) : 0;
       let at = headerBytes;
-      let pending = '';
+      // Each entry's text goes into one reused buffer as soon as it is made, not into a string of 1 MiB of
+      // entries: that string held every piece until it was written, so the pieces outlived the young
+      // generation and were copied into the old one, garbage there until a full collection (the end of a
+      // scan of 300,000 files peaked ~25 MiB higher, 90 with a small young generation).
+      const chunk = Buffer.allocUnsafe(1 << 20);
+      let used = 0;
       const flush = (): void => {
-        hmac?.update(pending);
-        const bytes = Buffer.from(pending);
-        fs.writeSync(fd, bytes, 0, bytes.length, at);
-        at += bytes.length;
-        pending = '';
+        const bytes = chunk.subarray(0, used);
+        hmac?.update(bytes);
+        fs.writeSync(fd, bytes, 0, used, at);
+        at += used;
+        used = 0;
       };
-      pending = `{"format":${JSON.stringify(CACHE_FORMAT)},"fingerprint":${JSON.stringify(this.fingerprint)},"entries":{`;
+      const put = (text: string): void => {
+        // UTF-8 takes at most 3 bytes per UTF-16 unit.
+        if (used + text.length * 3 > chunk.length) flush();
+        if (text.length * 3 > chunk.length) {
+          const bytes = Buffer.from(text);
+          hmac?.update(bytes);
+          fs.writeSync(fd, bytes, 0, bytes.length, at);
+          at += bytes.length;
+        } else {
+          used += chunk.write(text, used);
+        }
+      };
+      put(
+        `{"format":${JSON.stringify(CACHE_FORMAT)},"fingerprint":${JSON.stringify(this.fingerprint)},"entries":{`,
+      );
       let first = true;
       for (const [file, entry] of this.entries) {
-        pending += `${first ? '' : ','}${JSON.stringify(file)}:${entryJson(entry)}`;
+        put(`${first ? '' : ','}${JSON.stringify(file)}:${entryJson(entry)}`);
         first = false;
-        if (pending.length >= 1 << 20) flush();
       }
-      pending += '}}';
+      put('}}');
       flush();
       if (hmac) {
         const line = Buffer.from(header(hmac.digest().toString('base64')));
