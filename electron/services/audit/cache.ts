@@ -174,6 +174,34 @@ function entriesOf(raw: unknown): Map<string, Entry> | null {
   return entries;
 }
 
+/** A save takes seconds at most: a temporary copy older than this was left by a scan that was killed. */
+const OLD_TEMP_MS = 60 * 60 * 1000;
+
+/**
+ * Removes the temporary copies that saves killed mid-write (SIGKILL, power loss) left: nothing else ever
+ * did, and each was a copy of the cache (~12 MB at 100,000 files, with their names). A fresh one may be
+ * another process's save under way (the app's and the CLI's scans): kept.
+ */
+function removeOldTemps(dir: string, prefix: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  const before = Date.now() - OLD_TEMP_MS;
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const temp = path.join(dir, name);
+    try {
+      const stats = fs.lstatSync(temp);
+      if (stats.isFile() && stats.mtimeMs < before) fs.rmSync(temp, { force: true });
+    } catch {
+      // Gone meanwhile, or not ours to remove: the save goes on.
+    }
+  }
+}
+
 export class AuditCache {
   private entries = new Map<string, Entry>();
   private dirty = false;
@@ -274,7 +302,9 @@ export class AuditCache {
     if (!this.dirty) return;
     const dir = path.dirname(this.file);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const temp = path.join(dir, `.${path.basename(this.file)}.tmp-${randomBytes(6).toString('hex')}`);
+    const prefix = `.${path.basename(this.file)}.tmp-`;
+    removeOldTemps(dir, prefix);
+    const temp = path.join(dir, `${prefix}${randomBytes(6).toString('hex')}`);
     const fd = fs.openSync(temp, 'wx', 0o600);
     try {
       const hmac = this.key ? createHmac('sha256', this.key).update(MAC_CONTEXT) : null;
