@@ -7,7 +7,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
 import {
   BrowserWindow,
   Menu,
@@ -28,6 +27,7 @@ import {
 import { appDataHome } from '../services/app-paths.js';
 import { removeSecrets } from '../services/child-env.js';
 import { COFFER_BUNDLE_ID } from '../services/policy/platform.js';
+import { keepYoungGenerationSmall } from '../services/young-generation.js';
 import type { CofferEvent } from '../shared/contract.js';
 import { EVENT_CHANNEL, channelOf } from '../shared/contract.js';
 import { AUTO_LOCK_TICK_MS, AutoLock } from './auto-lock.js';
@@ -58,7 +58,7 @@ removeSecrets();
 // start size instead of growing to 32 MiB for the app's lifetime (issue 10 memory target; as bin/coffer.js,
 // where it is measured). `js-flags` switches reach the main process only from the command line it was started
 // with, and --max-semi-space-size only before the heap is made; the growth factor is read at each growth.
-v8.setFlagsFromString('--semi-space-growth-factor=1');
+keepYoungGenerationSmall(); // and again after each worker start (young-generation.ts)
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/electron/main → dist/renderer and dist/preload (see vite.config.ts and vite.preload.config.ts). */

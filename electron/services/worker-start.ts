@@ -4,6 +4,7 @@
  * apply `--import tsx` hooks to a worker's entry file reliably.
  */
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { afterWorkerStart } from './young-generation.js';
 
 export function startWorker(
   callerUrl: string,
@@ -14,8 +15,16 @@ export function startWorker(
   const fromSources = callerUrl.endsWith('.ts');
   const entry = new URL(`./${name}.${fromSources ? 'ts' : 'js'}`, callerUrl);
   const limits = resourceLimits ? { resourceLimits } : {};
-  if (!fromSources) return new Worker(entry, { workerData, ...limits });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData, ...limits });
+  let worker: Worker;
+  if (fromSources) {
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
+    worker = new Worker(bootstrap, { eval: true, workerData, ...limits });
+  } else {
+    worker = new Worker(entry, { workerData, ...limits });
+  }
+  // The worker's heap, configured on its own thread before 'online', reset the process's young-generation
+  // setting (young-generation.ts).
+  worker.once('online', afterWorkerStart);
+  return worker;
 }
