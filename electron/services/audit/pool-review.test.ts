@@ -122,3 +122,60 @@ describe('audit pool: several readers stuck (adversarial review)', { timeout: 12
     }
   });
 });
+
+describe('audit pool: cancel while a reader is stuck (adversarial review)', { timeout: 120_000 }, () => {
+  it('ends within seconds, not after the stall limit; the stuck file is cancelled, not reported unread', async () => {
+    const dir = path.join(root, 'stuck-cancel');
+    fs.mkdirSync(dir);
+    for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, `ok-${i}.txt`), `user${i}@example.com\n`);
+    fs.writeFileSync(path.join(dir, 'stuck.txt'), 'ann@example.com\n');
+    const listing = listFiles({
+      roots: [dir],
+      protectedFolders: [],
+      guard: guardRailsFor(path.join(root, 'app'), process.env),
+    });
+    const sodium = await defaultBackend();
+    const pool = new AuditPool({
+      backend: sodium.name,
+      size: 2,
+      batchFiles: 1,
+      // The default-like limit: a hung share is given a minute before its file is skipped.
+      stallMs: 60_000,
+      worker: { callerUrl: new URL('pool.ts', import.meta.url).href, name: 'testdata/stuck-read-worker' },
+    });
+    const abort = new AbortController();
+    const seen: string[] = [];
+    let cancelledAt: number;
+    try {
+      const run = pool.run({
+        mode: { op: 'scan', patterns: [] },
+        files: listing.files,
+        identities: [],
+        signal: abort.signal,
+        onOutcome: (o) => {
+          seen.push(`${path.basename(o.path)} ${o.kind}`);
+        },
+      });
+      // The others are read; the stuck one holds its worker. Then the user cancels.
+      while (seen.length < 4) await new Promise((resolve) => setTimeout(resolve, 20));
+      cancelledAt = performance.now();
+      abort.abort();
+      const ended = await Promise.race([
+        run.then(() => 'ended'),
+        new Promise<string>((resolve) =>
+          setTimeout(() => {
+            resolve('still running');
+          }, 20_000).unref(),
+        ),
+      ]);
+      expect(ended).toBe('ended');
+    } finally {
+      void pool.close();
+    }
+    expect(performance.now() - cancelledAt).toBeLessThan(10_000);
+    expect(seen.sort()).toEqual([
+      ...Array.from({ length: 4 }, (_, i) => `ok-${i}.txt scanned`),
+      'stuck.txt cancelled',
+    ]);
+  });
+});

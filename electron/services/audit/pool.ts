@@ -74,6 +74,11 @@ export interface AuditPoolRun {
  * own time limit (DEFAULT_LIMITS.timeoutMs, 30 s), which ends a slow document with a better reason first.
  */
 const STALL_MS = 60_000;
+/**
+ * Once the run is cancelled, a worker that shows no progress for this long is ended: a healthy one answers
+ * a cancel between two pieces; one stuck in a read never does, and the cancel waited the whole stall limit.
+ */
+const CANCEL_GRACE_MS = 2_000;
 
 interface Slot {
   readonly worker: Worker;
@@ -260,7 +265,14 @@ export class AuditPool {
         // The worker said which file it was on: that one is skipped, the rest of its batch read again.
         const at = Atomics.load(slot.heartbeat, HEARTBEAT_FILE);
         const stuck = files[at];
-        if (stuck) this.deliver(run, readerStalled(stuck, this.stallMs), stuck);
+        // After a cancel, the file a stuck reader held is cancelled like the others, not reported unread.
+        const cancelled = Atomics.load(new Int32Array(run.cancel), 0) !== 0;
+        if (stuck)
+          this.deliver(
+            run,
+            cancelled ? { path: stuck.path, kind: 'cancelled' } : readerStalled(stuck, this.stallMs),
+            stuck,
+          );
         const rest = files.filter((_, i) => i !== at);
         if (rest.length > 0) {
           run.queue.unshift(rest);
@@ -300,6 +312,9 @@ export class AuditPool {
     // progress) was reported stalled on resume, its file unread (pool-review.test.ts).
     const missed = Math.max(0, now - this.lastWatch - 2 * this.watchEvery);
     this.lastWatch = now;
+    const run = this.active;
+    const cancelled = run !== null && Atomics.load(new Int32Array(run.cancel), 0) !== 0;
+    const limit = cancelled ? Math.min(this.stallMs, CANCEL_GRACE_MS) : this.stallMs;
     for (const slot of [...this.slots]) {
       slot.lastMoved += missed;
       if (slot.dead || slot.inFlight.size === 0) continue;
@@ -307,7 +322,7 @@ export class AuditPool {
       if (beat !== slot.lastBeat) {
         slot.lastBeat = beat;
         slot.lastMoved = now;
-      } else if (now - slot.lastMoved > this.stallMs) {
+      } else if (now - slot.lastMoved > limit) {
         this.died(slot, 'stalled', true);
         slot.worker.terminate().catch(() => undefined);
       }
