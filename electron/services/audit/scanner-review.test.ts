@@ -2,6 +2,7 @@
  * Adversarial review of the data audit's scan (issue 11: exact counts; "never a crash or a hang"): the same
  * files reached through two spellings of one folder, and the pool's watchdog when the main thread was busy.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,6 +97,70 @@ describe('one folder under two spellings (a symlinked parent: /home -> /data/hom
       expect(list).toMatchObject({ protected: true, inProtectedFolder: true });
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe("a file rewritten within its timestamps' grain (HFS+, FAT, ext3, shares: 1-2 s)", () => {
+  /** A real file system with 1 s timestamps (ext4 with 128-byte inodes) on a loop device; null: why not. */
+  function mountCoarse(): { mnt: string; unmount: () => void } | string {
+    if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'needs root on Linux (loop mount)';
+    const base = temp('coarse');
+    const image = path.join(base, 'fs.img');
+    const mnt = path.join(base, 'mnt');
+    fs.mkdirSync(mnt);
+    try {
+      fs.writeFileSync(image, '');
+      fs.truncateSync(image, 8 << 20);
+      execFileSync('mke2fs', ['-q', '-t', 'ext4', '-I', '128', '-F', image], { stdio: 'ignore' });
+      execFileSync('mount', ['-o', 'loop', image, mnt], { stdio: 'ignore', timeout: 20_000 });
+    } catch (error) {
+      return `cannot make a loop mount here: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    return {
+      mnt,
+      unmount: () => {
+        execFileSync('umount', [mnt], { stdio: 'ignore' });
+      },
+    };
+  }
+
+  it('is read again, not taken from the cache with the counts of its old content', async (context) => {
+    const coarse = mountCoarse();
+    if (typeof coarse === 'string') {
+      console.warn(`skipped racy-cache check: ${coarse}`);
+      context.skip();
+      return;
+    }
+    const audit = service(temp('app'));
+    try {
+      const dir = path.join(coarse.mnt, 'docs');
+      fs.mkdirSync(dir);
+      const file = path.join(dir, 'export.txt');
+      await audit.scan([dir]); // the workers start
+      let settled = false;
+      for (let attempt = 0; attempt < 5 && !settled; attempt++) {
+        // Just after a second begins: written, scanned (read, cached), rewritten, all in that second.
+        await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
+        fs.writeFileSync(file, 'ann@example.com\n');
+        const before = fs.statSync(file);
+        const first = await audit.scan([dir]);
+        expect(first.summary.findings).toEqual({ email: 1 });
+        fs.writeFileSync(file, 'no address here\n'); // same size
+        const after = fs.statSync(file);
+        settled =
+          after.size === before.size &&
+          after.mtimeMs === before.mtimeMs &&
+          after.ctimeMs === before.ctimeMs &&
+          after.ino === before.ino;
+      }
+      expect(settled, 'the rewrite fell in the same second as the read').toBe(true);
+      const second = await audit.scan([dir]);
+      expect(second.summary.findings).toEqual({});
+      expect(second.files).toEqual([]);
+    } finally {
+      await audit.close();
+      coarse.unmount();
     }
   });
 });

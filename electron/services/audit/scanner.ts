@@ -97,6 +97,19 @@ function countList(counts: FindingCounts): string[] {
   return Object.entries(counts).map(([name, n]) => `${name}=${n}`);
 }
 
+/**
+ * A file read within its timestamps' grain of its last change may change again, same size, without its mtime
+ * or ctime moving (git's "racily clean" files): FAT keeps 2 s, HFS+, ext3 and many shares 1 s. Its cache entry
+ * would then give the old content's counts for good. Whole seconds on both stamps mark such a file system:
+ * its file is cached only once both are RACY_MS older than the read began (scanner-review.test.ts).
+ */
+const RACY_MS = 2_000;
+
+function cacheable(file: ListedFile, readFromMs: number): boolean {
+  const coarse = file.mtimeMs % 1000 === 0 && file.ctimeMs % 1000 === 0;
+  return !coarse || Math.max(file.mtimeMs, file.ctimeMs) < readFromMs - RACY_MS;
+}
+
 function total(counts: FindingCounts): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
@@ -354,6 +367,8 @@ export class AuditService {
   async scan(paths: readonly string[] | undefined, options: AuditRunOptions = {}): Promise<ScanReport> {
     const now = this.deps.now ?? Date.now;
     const startedMs = now();
+    // The real clock, as the files' stamps are (deps.now may be a test's).
+    const readFromMs = Date.now();
     const started = performance.now();
     const scope = paths === undefined || paths.length === 0 ? 'policy' : 'paths';
     const policy = this.deps.policy();
@@ -414,12 +429,13 @@ export class AuditService {
           filesRead++;
           if (total(outcome.findings) > 0)
             results.push({ file, findings: outcome.findings, modifiedMs: outcome.modifiedMs });
-          cache.store(file, {
-            kind: 'scanned',
-            // Most files hold nothing: one shared empty count for all of them in the cache.
-            findings: total(outcome.findings) > 0 ? outcome.findings : NO_FINDINGS,
-            modifiedMs: outcome.modifiedMs,
-          });
+          if (cacheable(file, readFromMs))
+            cache.store(file, {
+              kind: 'scanned',
+              // Most files hold nothing: one shared empty count for all of them in the cache.
+              findings: total(outcome.findings) > 0 ? outcome.findings : NO_FINDINGS,
+              modifiedMs: outcome.modifiedMs,
+            });
           break;
         case 'content':
           skipped.push({
@@ -429,7 +445,8 @@ export class AuditService {
             reason: outcome.reason,
             protected: file.protected,
           });
-          cache.store(file, { kind: 'content', code: outcome.code, reason: outcome.reason });
+          if (cacheable(file, readFromMs))
+            cache.store(file, { kind: 'content', code: outcome.code, reason: outcome.reason });
           break;
         case 'error':
           skipped.push({
