@@ -59,6 +59,29 @@ function programName(pid: number): string {
   }
 }
 
+/**
+ * Coffer's own child between its fork and its exec (`sync -f` per batch, durable.ts; any spawn): a copy of
+ * this process, with a copy of every descriptor it holds, plaintexts included. Its copies close at the exec
+ * (Node opens with O_CLOEXEC), and it writes nothing meanwhile: not a holder. Seen in a scan it read
+ * "node, process N" (one file in 20,000 of a protect run ended IN_USE). Known by all three: its parent is
+ * this process, its program is still this one, and this process has the same file at the same descriptor.
+ */
+function ownForkCopy(pid: number, fd: string, file: { dev: number; ino: number }): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // `pid (comm) state ppid ...`; comm may hold spaces and parentheses: split after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid !== process.pid) return false;
+    const exe = statSync(`/proc/${pid}/exe`);
+    const ownExe = statSync('/proc/self/exe');
+    if (exe.dev !== ownExe.dev || exe.ino !== ownExe.ino) return false;
+    const mine = statSync(`/proc/self/fd/${fd}`);
+    return mine.dev === file.dev && mine.ino === file.ino;
+  } catch {
+    return false; // gone, or not ours to look at: the confirming stat decides
+  }
+}
+
 /** A file's identity as the scan keys it. */
 const idOf = (dev: number, ino: number): string => `${dev}:${ino}`;
 
@@ -113,6 +136,8 @@ export class ProcFdProbe implements OpenFileProbe {
     files.forEach((f, i) => {
       for (const use of byId.get(idOf(f.dev, f.ino)) ?? []) {
         if ('fd' in use) {
+          // Before the stat that confirms it: a copy that execs meanwhile has its descriptor closed by then.
+          if (ownForkCopy(use.pid, use.fd, f)) continue;
           let stats;
           try {
             stats = statSync(`/proc/${use.pid}/fd/${use.fd}`);
