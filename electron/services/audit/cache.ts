@@ -13,9 +13,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
+import { NOFOLLOW, NONBLOCK } from '../safe-file/open.js';
 import { fsyncDir } from '../state/atomic-write.js';
-import { readOwnFile } from './safe-read.js';
 import type { ListedFile } from './scanner-walk.js';
 import type { FindingCounts } from './types.js';
 
@@ -25,29 +26,7 @@ const MAX_CACHE_BYTES = 1024 * 1024 * 1024;
 const SIGNED_FORMAT = 'coffer-audit-cache-signed-1';
 const MAC_CONTEXT = 'coffer audit cache mac v1\0';
 
-function cacheMac(key: Uint8Array, body: string): Buffer {
-  return createHmac('sha256', key).update(MAC_CONTEXT).update(body).digest();
-}
-
 const headerSchema = z.object({ format: z.literal(SIGNED_FORMAT), mac: z.string() });
-
-/** The body of a signed cache when its MAC verifies under `key`; null otherwise. */
-function verifiedBody(text: string, key: Uint8Array): string | null {
-  const nl = text.indexOf('\n');
-  if (nl < 0) return null;
-  let header: z.infer<typeof headerSchema>;
-  try {
-    const parsed = headerSchema.safeParse(JSON.parse(text.slice(0, nl)));
-    if (!parsed.success) return null;
-    header = parsed.data;
-  } catch {
-    return null;
-  }
-  const body = text.slice(nl + 1);
-  const given = Buffer.from(header.mac, 'base64');
-  const expected = cacheMac(key, body);
-  return given.length === expected.length && timingSafeEqual(given, expected) ? body : null;
-}
 
 /** What reading a file gave; only outcomes that depend on the content alone are cached. */
 export type CachedOutcome =
@@ -150,28 +129,140 @@ function entryJson(entry: Entry): string {
   );
 }
 
-/** The document; its entries are checked one by one (entriesOf), not copied whole by the schema. */
-const fileSchema = z.object({
-  format: z.literal(CACHE_FORMAT),
-  fingerprint: z.string(),
-  entries: z.unknown(),
-});
+/** End of the JSON string that starts at `from` (a quote), past its closing quote; -1 when not all there. */
+function stringEnd(text: string, from: number): number {
+  for (let i = from + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c) i++;
+    else if (c === 0x22) return i + 1;
+  }
+  return -1;
+}
+
+/** End of the JSON array or object that starts at `from`, past its close; -1 when not all there. */
+function valueEnd(text: string, from: number): number {
+  let depth = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const end = stringEnd(text, i);
+      if (end < 0) return -1;
+      i = end - 1;
+    } else if (c === 0x5b || c === 0x7b) depth++;
+    else if (c === 0x5d || c === 0x7d) {
+      if (--depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+const CHUNK_BYTES = 1 << 20;
 
 /**
- * The entries of a parsed cache as a Map, or null when one of them is not an entry. Each is checked and
- * kept as parsed: a schema copy of the whole document doubled the cache's memory while loading (at
- * 100,000 files the cache is ~24 MB of JSON).
+ * The entries of the cache at `file` as a Map, read and checked entry by entry in chunks of 1 MiB, with the
+ * MAC (when `key`) computed over the same bytes; null when the file is absent, not a regular file of at most
+ * MAX_CACHE_BYTES, not exactly the document save() writes for this fingerprint (any other format or
+ * fingerprint), holds an entry that is not a row, or does not verify. Not the whole text, its bytes, its
+ * parsed document and the Map at once: at 300,000 files that was ~100 MiB at the start of a second scan
+ * (issue 11: memory whatever the file count). A FIFO or a link planted as the cache neither blocks nor is
+ * followed (as safe-read.ts).
  */
-function entriesOf(raw: unknown): Map<string, Entry> | null {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
-  const record = raw as Readonly<Record<string, unknown>>;
-  const entries = new Map<string, Entry>();
-  for (const path of Object.keys(record)) {
-    const row = asRow(record[path]);
-    if (!row) return null;
-    entries.set(path, row);
+function readEntries(file: string, fingerprint: string, key: Uint8Array | null): Map<string, Entry> | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | NOFOLLOW | NONBLOCK);
+  } catch {
+    return null; // absent, a link (ELOOP), unreadable
   }
-  return entries;
+  try {
+    const stats = fs.fstatSync(fd);
+    if (!stats.isFile() || stats.size > MAX_CACHE_BYTES) return null;
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    const decoder = new StringDecoder('utf8');
+    const hmac = key ? createHmac('sha256', key).update(MAC_CONTEXT) : null;
+    let header: Buffer | null = key ? Buffer.alloc(0) : null; // bytes of the header line until its newline
+    const prefix = `{"format":${JSON.stringify(CACHE_FORMAT)},"fingerprint":${JSON.stringify(fingerprint)},"entries":{`;
+    const entries = new Map<string, Entry>();
+    let text = '';
+    // A union, not 'prefix' narrowed: take() moves it.
+    let state = 'prefix' as 'prefix' | 'entry' | 'next' | 'end';
+    let total = 0;
+    let given: Buffer | null = null;
+    /** Takes what `text` holds complete; false when it is not the document save() writes. */
+    const take = (): boolean => {
+      let at = 0;
+      for (;;) {
+        if (state === 'prefix') {
+          if (text.length <= prefix.length) break; // and the character after it
+          if (!text.startsWith(prefix)) return false;
+          at = prefix.length;
+          state = text[at] === '}' ? 'next' : 'entry';
+        } else if (state === 'entry') {
+          if (at >= text.length) break;
+          if (text[at] !== '"') return false;
+          const keyEnd = stringEnd(text, at);
+          if (keyEnd < 0 || keyEnd + 1 >= text.length) break;
+          if (text[keyEnd] !== ':' || text[keyEnd + 1] !== '[') return false;
+          const end = valueEnd(text, keyEnd + 1);
+          if (end < 0) break;
+          const row = asRow(JSON.parse(text.slice(keyEnd + 1, end)));
+          if (!row) return false;
+          entries.set(JSON.parse(text.slice(at, keyEnd)) as string, row);
+          at = end;
+          state = 'next';
+        } else if (state === 'next') {
+          if (at >= text.length) break;
+          if (text[at] === ',') {
+            at++;
+            state = 'entry';
+          } else if (text[at] === '}') {
+            if (at + 1 >= text.length) break;
+            if (text[at + 1] !== '}') return false;
+            at += 2;
+            state = 'end';
+          } else return false;
+        } else {
+          if (at < text.length) return false; // nothing after the document
+          break;
+        }
+      }
+      text = text.slice(at);
+      return true;
+    };
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > stats.size) return null; // grew while read: not one of ours as it was written
+      let body = chunk.subarray(0, n);
+      if (header) {
+        const nl = body.indexOf(0x0a);
+        header = Buffer.concat([header, nl < 0 ? body : body.subarray(0, nl)]);
+        if (header.length > 1024) return null;
+        if (nl < 0) continue;
+        const parsed = headerSchema.safeParse(JSON.parse(header.toString('utf8')));
+        if (!parsed.success) return null;
+        given = Buffer.from(parsed.data.mac, 'base64');
+        header = null;
+        body = body.subarray(nl + 1);
+      }
+      hmac?.update(body);
+      text += decoder.write(body);
+      if (!take()) return null;
+    }
+    text += decoder.end();
+    if (key && (header !== null || given === null)) return null; // no header line
+    if (!take() || state !== 'end') return null;
+    if (hmac && given) {
+      const expected = hmac.digest();
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    }
+    return entries;
+  } catch {
+    return null; // not JSON where a key or row was expected, a read error
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** A save takes seconds at most: a temporary copy older than this was left by a scan that was killed. */
@@ -225,25 +316,11 @@ export class AuditCache {
    */
   static load(file: string, fingerprint: string, key: Uint8Array | null = null): AuditCache {
     const cache = new AuditCache(file, fingerprint, key);
-    const text = readOwnFile(file, MAX_CACHE_BYTES);
-    if (text === null) {
-      cache.dirty = true; // absent, or not a file this wrote (a FIFO, a link): replaced at the next save
-      return cache;
-    }
-    const body = key ? verifiedBody(text, key) : text;
-    if (body === null) {
-      cache.dirty = true; // edited, or written without the key: rewritten, signed, at the next save
-      return cache;
-    }
-    try {
-      const parsed = fileSchema.safeParse(JSON.parse(body));
-      const entries =
-        parsed.success && parsed.data.fingerprint === fingerprint ? entriesOf(parsed.data.entries) : null;
-      if (entries) cache.entries = entries;
-      else cache.dirty = true;
-    } catch {
-      cache.dirty = true; // not JSON: rewritten at the next save
-    }
+    const entries = readEntries(file, fingerprint, key);
+    // Absent, edited, written without the key, for other detectors, not a file this wrote (a FIFO, a link):
+    // replaced, signed, at the next save.
+    if (entries) cache.entries = entries;
+    else cache.dirty = true;
     return cache;
   }
 
