@@ -148,7 +148,11 @@ export class ClearNotifier {
       // root): the tray says it is not available; "files stayed in the clear" would not be true. What was
       // seen before it went away is kept, not resolved: a folder made unavailable for a moment (a drive in
       // a subfolder unmounted, the folder moved away and back) would otherwise restart every file's clock.
-      if (folder.unavailable !== undefined) {
+      // (A folder whose drive is not mounted, with files in the clear it can see, is judged as any other.)
+      if (
+        folder.unavailable === 'missing' ||
+        (folder.unavailable !== undefined && folder.inTheClearFiles === 0)
+      ) {
         track.stuckCount = 0;
         for (const [file, id] of track.idOf) {
           const at = track.files.get(file);

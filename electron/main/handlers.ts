@@ -71,9 +71,9 @@ export function createHandlers(
         folders: list.length,
         filesProtected: list.reduce((n, f) => n + f.protectedFiles, 0),
         plaintextWaiting: list.reduce((n, f) => n + f.plaintextFiles, 0),
-        // A folder Coffer cannot see has no count of its own (the status layer's unreadable root): it is
-        // said as unavailable instead, never as files in the clear or protected.
-        inTheClear: clearCount(list.filter((f) => f.unavailable === undefined)),
+        // A gone folder has no count of its own (the status layer's unreadable root): it is said as
+        // unavailable instead. One whose drive is not mounted still counts the files it can see (clear-split).
+        inTheClear: clearCount(list.filter((f) => f.unavailable !== 'missing')),
         beingProtected: clearCount(split.beingProtected),
         unavailable: split.unavailable.map((f) => ({ path: f.path, reason: f.unavailable ?? 'missing' })),
         notRecoverable: list.some((f) => f.notRecoverableFiles === undefined)

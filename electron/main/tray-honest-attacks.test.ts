@@ -99,6 +99,45 @@ describe('tray and Overview when the protected folder is not what its path shows
       if (drive.mounted) execFileSync('umount', [drive.archive]);
     }
   });
+
+  it('still counts the files in the clear of the rest of a folder whose subfolder drive is unmounted', async (context) => {
+    // The folder is readable; only its drive's files are unseen. Its other files in the clear (here two names
+    // of one content: hard links, which need the user) were hidden behind "not available" and not counted.
+    if (process.getuid?.() !== 0) {
+      console.warn('skipped: not root: mounting a tmpfs needs root');
+      context.skip();
+      return;
+    }
+    const drive = { archive: '', mounted: false };
+    try {
+      const { app, dir, id, until } = await laptop('tray-attack-submount-rest', (folder) => {
+        drive.archive = path.join(folder, 'Archive');
+        fs.mkdirSync(drive.archive);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', drive.archive]);
+        drive.mounted = true;
+        fs.writeFileSync(path.join(drive.archive, 'old-salaries.xlsx'), 'customer data');
+      });
+      fs.writeFileSync(path.join(dir, 'report.docx'), 'customer data');
+      fs.linkSync(path.join(dir, 'report.docx'), path.join(dir, 'report-copy.docx'));
+      expect((await until((v) => /2 files in the clear/.test(v.status))).status).toBe(
+        '2 files in the clear in Invoices',
+      );
+      execFileSync('umount', [drive.archive]);
+      drive.mounted = false;
+      const view = await until((v) => /not available/.test(said(v)));
+      expect(view).toMatchObject({ state: 'attention', folderId: id });
+      const lines = [view.status, ...view.detail];
+      expect(lines).toContain('Invoices is not available: its drive is not connected');
+      expect(lines).toContain('2 files in the clear in Invoices');
+      const overview = await app.handlers.getOverview({});
+      expect(overview).toMatchObject({
+        inTheClear: 2,
+        unavailable: [{ path: dir, reason: 'not-mounted' }],
+      });
+    } finally {
+      if (drive.mounted) execFileSync('umount', [drive.archive]);
+    }
+  });
 });
 
 /**

@@ -58,7 +58,9 @@ export function splitClear<F extends SplitFolder>(
     ...folders.flatMap((f) => (f.runningRunId === null ? [] : [f.id])),
   ]);
   const unavailable = folders.filter((f) => f.unavailable !== undefined);
-  const inClear = folders.filter((f) => f.unavailable === undefined && f.inTheClearFiles > 0);
+  // A folder whose drive is not mounted (at it or in a subfolder) is readable: its files in the clear are
+  // real and counted as well (FoldersAdapter leaves out its root's read error, and all of a gone folder's).
+  const inClear = folders.filter((f) => f.unavailable !== 'missing' && f.inTheClearFiles > 0);
   // Waiting files in a folder a run is working on are that run's work.
   const needYou = inClear.filter((f) => stuck.has(f.id) || (!onlyWaiting(f) && !busy.has(f.id)));
   const beingProtected = inClear.filter((f) => !needYou.includes(f));

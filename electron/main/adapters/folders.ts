@@ -105,6 +105,15 @@ export class FoldersAdapter implements FoldersPort {
     unavailable?: FolderView['unavailable'] | null,
   ): FolderView {
     const id = status.id ?? '';
+    // A folder that is gone: its count is the status layer's unreadable root (swapped for a symlink: another
+    // folder's files), none of it the folder's. One whose drive is not mounted (at it or in a subfolder) is
+    // readable, and what it shows in the clear is (the rest of the folder, the disk beneath), but for its
+    // own root's read error (EIO), which is no file.
+    const shown = status.protection.inTheClear;
+    const issues =
+      unavailable === 'missing' ? [] : unavailable ? shown.filter((f) => f.path !== status.path) : shown;
+    const inTheClearFiles =
+      unavailable === 'missing' ? 0 : status.protection.inTheClearFiles - (shown.length - issues.length);
     return {
       id,
       path: status.path,
@@ -112,8 +121,8 @@ export class FoldersAdapter implements FoldersPort {
       protectedFiles: status.protectedFiles,
       plaintextFiles: status.plaintextFiles,
       protectedBytes: status.protectedBytes,
-      inTheClearFiles: status.protection.inTheClearFiles,
-      inTheClear: status.protection.inTheClear.map((f) => toFileError(f, status.path)),
+      inTheClearFiles,
+      inTheClear: issues.map((f) => toFileError(f, status.path)),
       excludedFiles: status.protection.excluded,
       ...(notRecoverable === undefined ? {} : { notRecoverableFiles: notRecoverable }),
       lastRun: status.lastRun ? { at: status.lastRun.at, outcome: status.lastRun.outcome } : null,
