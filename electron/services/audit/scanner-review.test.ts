@@ -164,3 +164,43 @@ describe("a file rewritten within its timestamps' grain (HFS+, FAT, ext3, shares
     }
   });
 });
+
+describe('one folder reached through a bind mount', () => {
+  it('counts each file once when a root and another root (or a folder in it) are the same folder', async (context) => {
+    if (process.platform !== 'linux' || process.getuid?.() !== 0) {
+      console.warn('skipped bind-mount check: needs root on Linux (mount --bind)');
+      context.skip();
+      return;
+    }
+    const base = temp('bind');
+    const docs = path.join(base, 'home', 'Documents');
+    fs.mkdirSync(path.join(docs, 'clients'), { recursive: true });
+    fs.writeFileSync(path.join(docs, 'export.csv'), 'name,email\nAnn,ann@example.com\n');
+    fs.writeFileSync(path.join(docs, 'clients', 'list.txt'), 'bob@example.com\n');
+    // The same Documents at another place (a data disk bound into home, a container's volume).
+    const bound = path.join(base, 'data', 'docs');
+    fs.mkdirSync(bound, { recursive: true });
+    try {
+      execFileSync('mount', ['--bind', docs, bound], { stdio: 'ignore', timeout: 20_000 });
+    } catch (error) {
+      console.warn(`skipped bind-mount check: ${error instanceof Error ? error.message : String(error)}`);
+      context.skip();
+      return;
+    }
+    const audit = service(temp('app'));
+    try {
+      for (const roots of [
+        [docs, bound],
+        [path.join(base, 'data'), docs],
+        [bound, path.join(docs, 'clients')],
+      ]) {
+        const report = await audit.scan(roots);
+        expect(report.summary.findings, roots.join(' + ')).toEqual({ email: 2 });
+        expect(report.files, roots.join(' + ')).toHaveLength(2);
+      }
+    } finally {
+      await audit.close();
+      execFileSync('umount', [bound], { stdio: 'ignore' });
+    }
+  });
+});

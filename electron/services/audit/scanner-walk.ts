@@ -103,13 +103,25 @@ function* walkSteps(
   const protectedFolders = request.protectedFolders.map((f) => realOrSelf(f));
   const inProtected = (path: string): boolean => protectedFolders.some((f) => isWithin(path, f));
 
-  // A file is listed twice only when named as a root and also in a folder walked: only those are remembered
-  // (folders are, by 'dir:'). A set of every path kept the whole listing's names alive during the walk.
+  // Folders and files named as roots are remembered by device and inode, not by path: one folder may have
+  // two paths (a bind mount: a data disk bound into home, a container's volume) and was walked, its files
+  // counted, under each. A file is listed twice only when named as a root and also met in a folder walked:
+  // only those files are remembered (a set of every path kept the whole listing's names alive).
+  const folders = new Set<string>();
+  const rootFiles = new Set<string>();
+  const idOf = (stats: Stats): string => `${stats.dev}:${stats.ino}`;
+  const walked = (dir: string): boolean => {
+    try {
+      return folders.has(idOf(lstatSync(dir)));
+    } catch {
+      return false;
+    }
+  };
   const addFile = (path: string, stats: Stats, name: string, isRoot: boolean): void => {
-    if (seen.has(path)) return;
+    if (rootFiles.size > 0 && rootFiles.has(idOf(stats))) return;
     if (isRoot) {
-      if (seen.has(`dir:${nodePath.dirname(path)}`)) return;
-      seen.add(path);
+      if (walked(nodePath.dirname(path))) return;
+      rootFiles.add(idOf(stats));
     }
     if (isTempName(name)) {
       skipped.push(skip(path, 'rule', 'TEMP_FILE', 'a temporary file of an unfinished Coffer write'));
@@ -170,8 +182,16 @@ function* walkSteps(
     const guard = request.guard.forTree(root);
     const pending = [root];
     for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
-      if (seen.has(`dir:${dir}`)) continue;
-      seen.add(`dir:${dir}`);
+      let dirStats: Stats | null = null;
+      try {
+        dirStats = dir === root ? stats : lstatSync(dir);
+      } catch {
+        // Gone or unreadable: readdir below says which.
+      }
+      if (dirStats) {
+        if (folders.has(idOf(dirStats))) continue;
+        folders.add(idOf(dirStats));
+      }
       if (signal?.aborted) return { files, skipped, listed };
       let entries: Dirent[];
       try {
