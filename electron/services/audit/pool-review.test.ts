@@ -156,8 +156,10 @@ describe('audit pool: cancel while a reader is stuck (adversarial review)', { ti
           seen.push(`${path.basename(o.path)} ${o.kind}`);
         },
       });
-      // The others are read; the stuck one holds its worker. Then the user cancels.
-      while (seen.length < 4) await new Promise((resolve) => setTimeout(resolve, 20));
+      // The other worker reads what it can (a file queued behind the stuck one waits); then the user cancels.
+      const waitFrom = performance.now();
+      while (seen.length < 4 && performance.now() - waitFrom < 3_000)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       cancelledAt = performance.now();
       abort.abort();
       const ended = await Promise.race([
@@ -173,9 +175,11 @@ describe('audit pool: cancel while a reader is stuck (adversarial review)', { ti
       void pool.close();
     }
     expect(performance.now() - cancelledAt).toBeLessThan(10_000);
-    expect(seen.sort()).toEqual([
-      ...Array.from({ length: 4 }, (_, i) => `ok-${i}.txt scanned`),
-      'stuck.txt cancelled',
-    ]);
+    // Each file once: the stuck one cancelled, the others read or cancelled; none reported unread.
+    seen.sort();
+    expect(seen).toHaveLength(5);
+    expect(seen.at(-1)).toBe('stuck.txt cancelled');
+    for (const [i, line] of seen.slice(0, 4).entries())
+      expect([`ok-${i}.txt scanned`, `ok-${i}.txt cancelled`]).toContain(line);
   });
 });
