@@ -79,3 +79,22 @@ describe('audit cache written by a scan that was killed (adversarial review)', {
     });
   });
 });
+
+describe('a cache planted with one endless entry (adversarial review)', () => {
+  it('is refused at once, not read in time that grows with the square of its size', () => {
+    // A key that never ends: the reader waited for its end, scanning all it had again at each 1 MiB read.
+    const file = path.join(dir, 'planted.json');
+    const fd = fs.openSync(file, 'w', 0o600);
+    // A header line of the signed format (its MAC is checked only once the body is read), then the body.
+    fs.writeSync(fd, `${JSON.stringify({ format: 'coffer-audit-cache-signed-1', mac: 'A'.repeat(44) })}\n`);
+    fs.writeSync(fd, '{"format":"coffer-audit-cache-2","fingerprint":"fp","entries":{"');
+    const block = Buffer.alloc(1 << 20, 'a');
+    for (let i = 0; i < 64; i++) fs.writeSync(fd, block);
+    fs.closeSync(fd);
+    const started = performance.now();
+    const cache = AuditCache.load(file, 'fp', new Uint8Array(32).fill(7));
+    expect(cache.size).toBe(0);
+    // 64 MiB took ~9 s (128 MiB ~38 s, 1 GiB hours); reading it through is well under a second.
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+});

@@ -157,6 +157,12 @@ function valueEnd(text: string, from: number): number {
 }
 
 const CHUNK_BYTES = 1 << 20;
+/**
+ * No entry save() writes is this long (a path of 4 KiB escaped, counts, a reason): a longer one waited for
+ * is a planted file. Waiting for its end scanned all it had again at each chunk, a time that grew with the
+ * square of the file (a 1 GiB cache with one key that never ends: hours, and its text in memory).
+ */
+const MAX_ENTRY_CHARS = 1 << 20;
 
 /**
  * The entries of the cache at `file` as a Map, read and checked entry by entry in chunks of 1 MiB, with the
@@ -201,10 +207,16 @@ function readEntries(file: string, fingerprint: string, key: Uint8Array | null):
           if (at >= text.length) break;
           if (text[at] !== '"') return false;
           const keyEnd = stringEnd(text, at);
-          if (keyEnd < 0 || keyEnd + 1 >= text.length) break;
+          if (keyEnd < 0 || keyEnd + 1 >= text.length) {
+            if (text.length - at > MAX_ENTRY_CHARS) return false;
+            break;
+          }
           if (text[keyEnd] !== ':' || text[keyEnd + 1] !== '[') return false;
           const end = valueEnd(text, keyEnd + 1);
-          if (end < 0) break;
+          if (end < 0) {
+            if (text.length - at > MAX_ENTRY_CHARS) return false;
+            break;
+          }
           const row = asRow(JSON.parse(text.slice(keyEnd + 1, end)));
           if (!row) return false;
           entries.set(JSON.parse(text.slice(at, keyEnd)) as string, row);
