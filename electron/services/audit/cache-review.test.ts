@@ -98,3 +98,35 @@ describe('a cache planted with one endless entry (adversarial review)', () => {
     expect(performance.now() - started).toBeLessThan(3_000);
   });
 });
+
+describe('a forged cache of many rows (adversarial review)', () => {
+  it('is refused by its MAC before its rows are taken in: no memory for rows that do not verify', () => {
+    // Rows that look right under a header with a made-up MAC: the reader built a Map of every row (1.9
+    // million here) and checked the MAC only at the end: ~400 MB of heap for 100 MiB, 1.7 GB for 400 MiB.
+    const file = path.join(dir, 'forged.json');
+    const fd = fs.openSync(file, 'w', 0o600);
+    fs.writeSync(fd, `${JSON.stringify({ format: 'coffer-audit-cache-signed-1', mac: 'A'.repeat(44) })}\n`);
+    fs.writeSync(fd, '{"format":"coffer-audit-cache-2","fingerprint":"fp","entries":{');
+    let rows = 0;
+    let written = 0;
+    while (written < 64 << 20) {
+      const piece: string[] = [];
+      for (let k = 0; k < 10_000; k++, rows++)
+        piece.push(`${rows > 0 ? ',' : ''}"/home/u/Documents/f${rows}.csv":[10,1,1,${rows},1,{},1]`);
+      const text = piece.join('');
+      fs.writeSync(fd, text);
+      written += text.length;
+    }
+    fs.writeSync(fd, '}}');
+    fs.closeSync(fd);
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const before = process.memoryUsage().heapUsed;
+    const cache = AuditCache.load(file, 'fp', new Uint8Array(32).fill(7));
+    // The heap right after the load: what it kept alive and all it made since the last collection.
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(cache.size).toBe(0);
+    expect(rows).toBeGreaterThan(1_000_000);
+    expect(grown / 1024 / 1024).toBeLessThan(64);
+  });
+});
