@@ -18,6 +18,9 @@ import type { CommandGroup } from './types.js';
 import { recordFolderRun } from './audit.js';
 import { rewrapAfterProtect, rotationFor } from './rewrap.js';
 import { SettlingWorkerPool } from '../../electron/services/keys/settling-pool.js';
+import { seenClear, unavailableLine } from '../../electron/shared/clear-split.js';
+import type { Absence } from '../../electron/main/folder-presence.js';
+import { CliPresence } from '../presence.js';
 
 /** The folder service of a run (also `coffer report`'s source of folder counts). */
 export async function folderService(
@@ -167,6 +170,8 @@ async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): P
     if (op === 'unprotect') await forgetEscrowCopy(ctx, report.folder, wasProtected);
     // Files there written before the last recovery key change get the current set (issue 9 item 2).
     if (op === 'protect') report = await rewrapAfterProtect(ctx, report);
+    // The drives mounted in it now, so a later `coffer status` tells one unmounted since (cli/presence.ts).
+    if (op === 'protect') await rememberMounts(ctx, report.folder);
     await recordFolderRun(ctx, report);
     printReport(ctx, report);
   } finally {
@@ -174,6 +179,13 @@ async function run(ctx: CliContext, op: 'protect' | 'unprotect', dir: string): P
     process.removeListener('SIGINT', onSigint);
     await close();
   }
+}
+
+async function rememberMounts(ctx: CliContext, folder: string): Promise<void> {
+  const { folders, paths } = await ctx.services();
+  const presence = new CliPresence(paths.home);
+  await presence.check(folder);
+  presence.save(folders.list().map((f) => f.path));
 }
 
 /**
@@ -214,11 +226,18 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
     .argument('[dir]', 'one folder (default: every protected folder)')
     .action(async (dir: string | undefined) => {
       const { service, close } = await folderService(ctx);
-      const { policy, folders } = await ctx.services();
+      const { policy, folders, paths } = await ctx.services();
       const rotation = await rotationFor(ctx);
       try {
-        const statuses = service.status(dir).map((s) => ({
-          ...s,
+        const found = service.status(dir);
+        // A folder gone, swapped for a symlink or whose drive is not mounted: what the app's tray says.
+        const presence = new CliPresence(paths.home);
+        const absent = await Promise.all(
+          found.map((s) => (s.registered ? presence.check(s.path) : Promise.resolve(null))),
+        );
+        presence.save(folders.list().map((f) => f.path));
+        const statuses = found.map((s, i) => ({
+          ...seenStatus(s, absent[i] ?? null),
           escrowCopy: fs.existsSync(escrowCopyPath(s.path)),
           mandatory: policy.isMandatoryFolder(s.path),
           // Header key IDs against the current recovery keys: files the organization's key cannot open.
@@ -228,6 +247,7 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
           ctx.out.info(
             `${s.path}${s.registered ? '' : ' (not protected)'}${s.mandatory ? ' (required by policy)' : ''}`,
           );
+          if (s.unavailable) ctx.out.info(`  ${unavailableLine(s)}`);
           ctx.out.info(`  protected: ${s.protectedFiles} files, ${mib(s.protectedBytes)} MiB`);
           printInTheClear(ctx, s.protection);
           if (s.leftovers) ctx.out.info(`  leftovers: ${s.leftovers} temp files of an interrupted run`);
@@ -273,8 +293,20 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
           ctx.out.failure(f);
         });
         const inTheClear = statuses.reduce((n, s) => n + s.protection.inTheClearFiles, 0);
-        const ok = failures.length === 0 && inTheClear === 0 && mandatoryNotProtected.length === 0;
-        if (statuses.length > 0)
+        // Neither protected nor in the clear: their files are not seen (never "All files protected").
+        const unavailable = statuses.flatMap((s) =>
+          s.unavailable ? [{ path: s.path, reason: s.unavailable }] : [],
+        );
+        const ok =
+          failures.length === 0 &&
+          inTheClear === 0 &&
+          unavailable.length === 0 &&
+          mandatoryNotProtected.length === 0;
+        if (unavailable.length > 0)
+          ctx.out.info(
+            `Not all files protected: ${unavailable.length === 1 ? '1 folder' : `${unavailable.length} folders`} Coffer cannot see.${inTheClear ? ` ${files(inTheClear)} in the clear.` : ''}`,
+          );
+        else if (statuses.length > 0)
           ctx.out.info(
             inTheClear === 0
               ? `All files protected in ${statuses.length === 1 ? 'this folder' : `${statuses.length} folders`}.`
@@ -291,6 +323,7 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
           rotationPending,
           folders: statuses,
           inTheClearFiles: inTheClear,
+          ...(unavailable.length ? { unavailable } : {}),
           mandatoryNotProtected,
           ...(failures.length ? { failures } : {}),
         });
@@ -400,6 +433,19 @@ function printInTheClear(ctx: CliContext, state: ProtectionState): void {
   }
   if (state.excluded)
     ctx.out.info(`  excluded:  ${state.excluded} (OS litter, open documents' lock files, exclusions)`);
+}
+
+/**
+ * A folder's status as far as Coffer can see it (FolderPresence, as the app's FolderView): one it cannot see
+ * is never all protected, and only what is the folder's own is counted in the clear (clear-split seenClear).
+ */
+function seenStatus<S extends { path: string; protection: ProtectionState }>(
+  s: S,
+  unavailable: Absence | null,
+): S & { unavailable?: Absence } {
+  if (!unavailable) return s;
+  const clear = seenClear(s.path, s.protection, unavailable);
+  return { ...s, unavailable, protection: { ...s.protection, ...clear, allProtected: false } };
 }
 
 /** The registry keeps real paths; a folder that does not exist yet is compared as written. */

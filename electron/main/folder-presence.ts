@@ -80,6 +80,11 @@ export async function linuxMountTables(
 export interface FolderPresenceDeps {
   /** Default: linuxMountTables on Linux, none elsewhere. */
   mountTables?: () => Promise<MountTables>;
+  /**
+   * Mount points at or under each folder seen mounted by an earlier process (`seenMounts()` of it). The CLI
+   * is one look per run: without them a drive unmounted between two `coffer` commands was never seen.
+   */
+  mountsSeen?: ReadonlyMap<string, readonly string[]>;
 }
 
 export class FolderPresence {
@@ -88,7 +93,14 @@ export class FolderPresence {
   /** Mount points at or under each folder seen mounted in this run (Linux). */
   private readonly mountsSeen = new Map<string, Set<string>>();
 
-  constructor(private readonly deps: FolderPresenceDeps = {}) {}
+  constructor(private readonly deps: FolderPresenceDeps = {}) {
+    for (const [folder, points] of deps.mountsSeen ?? []) this.mountsSeen.set(folder, new Set(points));
+  }
+
+  /** Mount points at or under each folder seen mounted (this run or remembered), to hand to the next run. */
+  seenMounts(): Map<string, string[]> {
+    return new Map([...this.mountsSeen].map(([folder, points]) => [folder, [...points]]));
+  }
 
   /**
    * Checks under way, by folder: a folder on a share that stopped answering holds one of libuv's few pool

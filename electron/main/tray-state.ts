@@ -8,7 +8,7 @@
  * user, the same rule as the Overview's "Everything is protected" for the files part.
  */
 import type { FolderView, PolicyView, Progress } from '../shared/contract.js';
-import { clearCount, cut, folderName, splitClear, unavailableTitle } from '../shared/clear-split.js';
+import { clearCount, cut, folderName, splitClear, unavailableLine } from '../shared/clear-split.js';
 
 export { cut, folderName };
 
@@ -89,11 +89,8 @@ function runLine(running: readonly TrayRun[], folders: readonly TrayFolder[]): s
     : subject;
 }
 
-/** A folder Coffer cannot see, in words: gone, or its drive not mounted. */
-export function unavailableLine(f: Pick<TrayFolder, 'path' | 'unavailable'>): string {
-  const title = unavailableTitle(f.path, f.unavailable ?? 'missing');
-  return f.unavailable === 'not-mounted' ? `${title}: its drive is not connected` : title;
-}
+/** A folder Coffer cannot see, in words (clear-split.ts: `coffer status` says the same). */
+export { unavailableLine };
 
 function tooltipOf(status: string): string {
   return cut(`Coffer: ${status}`, TOOLTIP_MAX);

@@ -100,3 +100,27 @@ export function folderName(p: string): string {
 export function unavailableTitle(p: string, reason: NonNullable<FolderView['unavailable']>): string {
   return reason === 'not-mounted' ? `${folderName(p)} is not available` : `${folderName(p)} cannot be found`;
 }
+
+/** A folder Coffer cannot see, in a line: gone, or its drive not mounted (the tray's and `coffer status`'s). */
+export function unavailableLine(f: { path: string; unavailable?: FolderView['unavailable'] }): string {
+  const title = unavailableTitle(f.path, f.unavailable ?? 'missing');
+  return f.unavailable === 'not-mounted' ? `${title}: its drive is not connected` : title;
+}
+
+/**
+ * What of a folder's status count is the folder's own, by why it cannot be seen (the app's FolderView and
+ * `coffer status` alike). A folder that is gone: its count is the status layer's unreadable root (swapped for
+ * a symlink: another folder's files), none of it the folder's. One whose drive is not mounted (at it or in a
+ * subfolder) is readable, and what it shows in the clear is (the rest of the folder, the disk beneath), but
+ * for its own root's read error (EIO), which is no file.
+ */
+export function seenClear<I extends { path: string }>(
+  folder: string,
+  protection: { inTheClearFiles: number; inTheClear: readonly I[] },
+  unavailable: FolderView['unavailable'] | null | undefined,
+): { inTheClearFiles: number; inTheClear: I[] } {
+  const shown = protection.inTheClear;
+  if (unavailable === 'missing') return { inTheClearFiles: 0, inTheClear: [] };
+  const issues = unavailable ? shown.filter((f) => f.path !== folder) : [...shown];
+  return { inTheClearFiles: protection.inTheClearFiles - (shown.length - issues.length), inTheClear: issues };
+}

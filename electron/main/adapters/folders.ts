@@ -21,6 +21,7 @@ import { fileErrorForPeople } from './file-issue-words.js';
 import { ESCROW_COPY_NAME } from '../../services/keys/folder-escrow.js';
 import { PROTECTED_SUFFIX, isProtectedName, isTempName } from '../../services/safe-file.js';
 import type { EditSession, FileEntry, FileError, FolderView, Progress } from '../../shared/contract.js';
+import { seenClear } from '../../shared/clear-split.js';
 import { FolderPresence } from '../folder-presence.js';
 import type { FoldersPort, WorkspacePort } from '../ports.js';
 import type { RunHandle, RunTracker } from '../runs.js';
@@ -105,15 +106,8 @@ export class FoldersAdapter implements FoldersPort {
     unavailable?: FolderView['unavailable'] | null,
   ): FolderView {
     const id = status.id ?? '';
-    // A folder that is gone: its count is the status layer's unreadable root (swapped for a symlink: another
-    // folder's files), none of it the folder's. One whose drive is not mounted (at it or in a subfolder) is
-    // readable, and what it shows in the clear is (the rest of the folder, the disk beneath), but for its
-    // own root's read error (EIO), which is no file.
-    const shown = status.protection.inTheClear;
-    const issues =
-      unavailable === 'missing' ? [] : unavailable ? shown.filter((f) => f.path !== status.path) : shown;
-    const inTheClearFiles =
-      unavailable === 'missing' ? 0 : status.protection.inTheClearFiles - (shown.length - issues.length);
+    // What of the count is the folder's own (a gone folder: none; not mounted: all but its root's EIO).
+    const { inTheClearFiles, inTheClear: issues } = seenClear(status.path, status.protection, unavailable);
     return {
       id,
       path: status.path,

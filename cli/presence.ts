@@ -1,0 +1,77 @@
+/**
+ * Whether each protected folder is there at all, for `coffer status` and `protect` (issue 10 item 4: the CLI
+ * and the app must not disagree). The same FolderPresence the tray and the Overview ask
+ * (electron/main/folder-presence.ts, no Electron in it): a folder gone or swapped for a symlink is 'missing',
+ * one whose drive (at it or in a subfolder) is not mounted is 'not-mounted'.
+ *
+ * The app looks every minute and remembers the mount points it saw under each folder; a `coffer` command looks
+ * once. So the mount points seen are kept in app data (mounts-seen.json) from one command to the next: a drive
+ * mounted in `Invoices/Archive` at `coffer protect` and unmounted before `coffer status` is told. Known limits:
+ * a drive mounted and unmounted between two commands that never saw it looks like an empty folder; two
+ * commands looking at the same folder and saving at once may lose one's new mount point; a file there
+ * that is not this shape is read as nothing seen (never as "all there").
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { FolderPresence, type Absence } from '../electron/main/folder-presence.js';
+import { writeFileAtomic } from '../electron/services/state/atomic-write.js';
+
+const FILE = 'mounts-seen.json';
+
+interface Stored {
+  version: 1;
+  /** Folder (real path) → mount points at or under it seen mounted. */
+  folders: Record<string, string[]>;
+}
+
+function load(file: string): Map<string, string[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return new Map();
+  }
+  const seen = new Map<string, string[]>();
+  if (typeof parsed !== 'object' || parsed === null || (parsed as Partial<Stored>).version !== 1) return seen;
+  const folders: unknown = (parsed as { folders?: unknown }).folders;
+  if (typeof folders !== 'object' || folders === null) return seen;
+  for (const [folder, points] of Object.entries(folders)) {
+    if (!path.isAbsolute(folder) || !Array.isArray(points)) continue;
+    const kept = points.filter((p): p is string => typeof p === 'string' && path.isAbsolute(p));
+    if (kept.length) seen.set(folder, kept);
+  }
+  return seen;
+}
+
+export class CliPresence {
+  private readonly file: string;
+  private readonly presence: FolderPresence;
+
+  constructor(appHome: string) {
+    this.file = path.join(appHome, FILE);
+    this.presence = new FolderPresence({ mountsSeen: load(this.file) });
+  }
+
+  /** Why the folder cannot be seen, or null when it is there (never throws). */
+  check(folder: string): Promise<Absence | null> {
+    return this.presence.check(folder);
+  }
+
+  /**
+   * Keeps the mount points seen under the protected folders for the next command; the folders this one did
+   * not look at keep what another command saved meanwhile. Best effort: a write that fails leaves the last file (the next look sees anew).
+   */
+  save(protectedFolders: readonly string[]): void {
+    const keep = new Set(protectedFolders);
+    const merged = load(this.file);
+    for (const [folder, points] of this.presence.seenMounts()) merged.set(folder, points);
+    const folders: Record<string, string[]> = {};
+    for (const [folder, points] of merged) if (keep.has(folder) && points.length) folders[folder] = points;
+    const stored: Stored = { version: 1, folders };
+    try {
+      writeFileAtomic(this.file, `${JSON.stringify(stored, null, 2)}\n`);
+    } catch {
+      // App data not writable: this command's answer stands; the next one looks without the memory.
+    }
+  }
+}
