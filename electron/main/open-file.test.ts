@@ -534,3 +534,24 @@ describe('OpenedFiles on a revisit (issue 10 item 4 review)', () => {
     expect(changed.view.problem?.code).toBe('AUTH_FAILED');
   });
 });
+
+describe('OpenedFiles on Windows: no verdict kept (ctime is settable there)', () => {
+  // The revisit cache trusts that any write changes the ctime. On Windows ChangeTime is set by anyone who
+  // can write the file (SetFileInformationByHandle, FileBasicInfo): an in-place edit with every time put back
+  // keeps dev, ino, size, mtime and ctime, and would be served "verified" from the cache. There every visit
+  // reads the content again.
+  it('reads the whole content again on every visit when the platform is win32', async () => {
+    const size = 4 * 1024 * 1024;
+    const file = protect('windows.pdf.coffer', randomBytes(size), mine);
+    const q = new OpenedFiles({ ...deps(), notify: () => undefined, platform: 'win32' });
+    q.add([file]);
+    const [card] = q.take().files;
+    if (!card) throw new Error('not queued');
+    for (let visit = 0; visit < 3; visit++) {
+      const before = bytesRead();
+      const view = await q.inspect(card.token);
+      expect(view).toMatchObject({ integrity: 'verified', opensOnThisDevice: true, originalSize: size });
+      expect(bytesRead() - before).toBeGreaterThan(size);
+    }
+  });
+});

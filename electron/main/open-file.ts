@@ -101,6 +101,8 @@ export interface OpenedFileDeps {
   /** Told when files were queued, so main can tell the window (a `file-opened` event). */
   notify(): void;
   verifyLimit?: number;
+  /** Default process.platform; on win32 no verdict is kept (CheckedFiles). */
+  platform?: NodeJS.Platform;
 }
 
 /**
@@ -113,9 +115,11 @@ export class OpenedFiles {
   private readonly known = new Map<string, string>();
   private dropped = 0;
   /** Verdicts kept across visits of the page (CheckedFiles). */
-  private readonly checked = new CheckedFiles();
+  private readonly checked: CheckedFiles;
 
-  constructor(private readonly deps: OpenedFileDeps) {}
+  constructor(private readonly deps: OpenedFileDeps) {
+    this.checked = new CheckedFiles(deps.platform);
+  }
 
   /** Queues files to show; returns how many were queued (duplicates and files past MAX_QUEUED are not). */
   add(paths: readonly string[]): number {
@@ -182,18 +186,29 @@ export class OpenedFiles {
  * MAX_QUEUED files of up to VERIFY_LIMIT each were read again on each visit (issue 10 item 4 review). Any
  * write changes the ctime (a tool that puts the mtime back cannot put it back), a replaced file has another
  * inode, so a changed file is checked again. Kept for MAX_KNOWN files, the newest.
+ * Not on Windows: its ctime (ChangeTime) is set by anyone who may write the file (SetFileInformationByHandle
+ * FileBasicInfo, as mtime), so an edit in place with every time put back kept the stamp and would be served
+ * "verified". There every visit reads the content again.
  */
 export class CheckedFiles {
   private readonly verified = new Map<string, { stamp: string; keyIds: readonly string[] }>();
+  /** False where the stamp does not prove the bytes unchanged (win32). */
+  private readonly keeps: boolean;
+
+  constructor(platform: NodeJS.Platform = process.platform) {
+    this.keeps = platform !== 'win32';
+  }
 
   /** Whether `file` in this state was verified with a key this device still holds. */
   has(file: string, stamp: string, held: ReadonlySet<string>): boolean {
+    if (!this.keeps) return false;
     const entry = this.verified.get(file);
     return entry !== undefined && entry.stamp === stamp && entry.keyIds.some((k) => held.has(k));
   }
 
   /** `keyIds`: the keys of this device the file names, one of which opened it. */
   add(file: string, stamp: string, keyIds: readonly string[]): void {
+    if (!this.keeps) return;
     this.verified.delete(file);
     this.verified.set(file, { stamp, keyIds });
     if (this.verified.size > MAX_KNOWN) this.verified.delete(this.verified.keys().next().value ?? '');
