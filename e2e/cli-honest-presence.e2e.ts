@@ -16,7 +16,12 @@ if (NO_KEYRING) console.warn(`SKIPPED CLI folder presence: ${NO_KEYRING}`);
 interface StatusDoc {
   ok: boolean;
   inTheClearFiles: number;
-  folders: { path: string; unavailable?: string; protection: { inTheClearFiles: number } }[];
+  folders: {
+    path: string;
+    unavailable?: string;
+    protectedFiles: number;
+    protection: { inTheClearFiles: number };
+  }[];
   unavailable?: { path: string; reason: string }[];
 }
 
@@ -106,21 +111,25 @@ describe.skipIf(NO_KEYRING !== null)('coffer status of a folder it cannot see', 
     execFileSync('umount', [archive]);
   });
 
-  it('the folder swapped for a symlink to an empty folder: cannot be found, not protected, exit 1', async () => {
+  it('the folder swapped for a symlink to another folder: cannot be found, not protected, exit 1', async () => {
     const dir = invoices('presence-symlink');
     fs.writeFileSync(path.join(dir, 'march.pdf'), 'invoice\n');
     const protect = await laptop.run(['protect', dir]);
     expect(protect.code, protect.stderr).toBe(0);
-    const empty = path.join(path.dirname(dir), 'empty');
-    fs.mkdirSync(empty);
-    fs.renameSync(dir, path.join(path.dirname(dir), 'Invoices.moved'));
-    fs.symlinkSync(empty, dir);
+    // Another folder, with one protected file of its own: none of it is the folder's.
+    const other = path.join(path.dirname(dir), 'other');
+    fs.mkdirSync(other);
+    const moved = path.join(path.dirname(dir), 'Invoices.moved');
+    fs.renameSync(dir, moved);
+    fs.copyFileSync(path.join(moved, 'march.pdf.coffer'), path.join(other, 'april.pdf.coffer'));
+    fs.symlinkSync(other, dir);
 
     const { doc, code, text } = await status();
     expect(code).toBe(1);
     expect(doc.ok).toBe(false);
     const swapped = doc.folders.find((f) => f.path === dir);
     expect(swapped?.unavailable).toBe('missing');
+    expect(swapped).toMatchObject({ protectedFiles: 0, protection: { inTheClearFiles: 0 } });
     expect(doc.unavailable).toContainEqual({ path: dir, reason: 'missing' });
     expect(text).toContain('Invoices cannot be found');
     expect(text).not.toContain('All files protected');
