@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AuditCache } from './cache.js';
+import { AuditCache, type CachedOutcome } from './cache.js';
 
 const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-audit-cache-')));
 afterAll(() => {
@@ -70,7 +70,7 @@ describe('AuditCache read in chunks', () => {
     protected: false,
     inProtectedFolder: false,
   });
-  const outcome = (i: number) =>
+  const outcome = (i: number): CachedOutcome =>
     i % 5 === 0
       ? ({ kind: 'content', code: 'NO_TEXT', reason: `no "text" in ${i} ✓` } as const)
       : ({ kind: 'scanned', findings: i % 2 ? { email: i, 'org "x"': 1 } : {}, modifiedMs: i } as const);
