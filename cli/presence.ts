@@ -58,6 +58,23 @@ export class CliPresence {
   }
 
   /**
+   * Why `folder`, at or inside the protected folder `registered`, cannot be seen. The mount points are kept
+   * by protected folder: a subfolder asked alone (`coffer status DIR/sub`) was looked at with none of them
+   * and said "All files protected" over a drive unmounted in it. The protected folder gone (or swapped for
+   * a symlink) takes its subfolders with it; otherwise the subfolder is looked at with the mount points
+   * seen at, above (inside the protected folder) or under it, so a sibling's drive is not its own.
+   */
+  async checkWithin(folder: string, registered: string): Promise<Absence | null> {
+    const whole = await this.presence.check(registered);
+    if (folder === registered || whole === 'missing') return whole;
+    const under = (p: string, dir: string): boolean => p === dir || p.startsWith(`${dir}${path.sep}`);
+    const points = (this.presence.seenMounts().get(registered) ?? []).filter(
+      (p) => under(p, folder) || (under(folder, p) && under(p, registered)),
+    );
+    return new FolderPresence({ mountsSeen: new Map([[folder, points]]) }).check(folder);
+  }
+
+  /**
    * Keeps the mount points seen under the protected folders for the next command; the folders this one did
    * not look at keep what another command saved meanwhile. Best effort: a write that fails leaves the last file (the next look sees anew).
    */

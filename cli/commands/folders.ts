@@ -229,11 +229,22 @@ export const registerFolderCommands: CommandGroup = (program, ctx) => {
       const { policy, folders, paths } = await ctx.services();
       const rotation = await rotationFor(ctx);
       try {
-        const found = service.status(dir);
         // A folder gone, swapped for a symlink or whose drive is not mounted: what the app's tray says.
         const presence = new CliPresence(paths.home);
+        // Asked by name, the path as typed first: a protected folder (or one above) swapped for a symlink
+        // resolves into another folder, and that folder's status (a protected one: "All files protected")
+        // answered for the one that is gone.
+        const typed = dir === undefined ? undefined : folders.covering(path.resolve(dir));
+        const gone = typed !== undefined && (await presence.check(typed.path)) === 'missing';
+        const found = gone ? service.status().filter((s) => s.id === typed.id) : service.status(dir);
+        const entries = new Map(folders.list().map((f) => [f.id, f.path]));
         const absent = await Promise.all(
-          found.map((s) => (s.registered ? presence.check(s.path) : Promise.resolve(null))),
+          found.map((s) => {
+            const registered = s.id === null ? undefined : entries.get(s.id);
+            return registered === undefined
+              ? Promise.resolve(null)
+              : presence.checkWithin(s.path, registered);
+          }),
         );
         presence.save(folders.list().map((f) => f.path));
         const statuses = found.map((s, i) => ({
