@@ -111,4 +111,40 @@ describe.skipIf(NO_KEYRING !== null)('coffer status of a folder it cannot see (r
     expect(json.doc.unavailable).toEqual([{ path: invoices, reason: 'missing' }]);
     fs.unlinkSync(invoices);
   });
+
+  it('coffer report does not count a folder it cannot see as protected', async () => {
+    const root = parent('review-report');
+    const invoices = path.join(root, 'Invoices');
+    fs.mkdirSync(invoices);
+    fs.writeFileSync(path.join(invoices, 'march.pdf'), 'invoice\n');
+    expect((await laptop.run(['protect', invoices])).code).toBe(0);
+    const empty = path.join(root, 'empty');
+    fs.mkdirSync(empty);
+    fs.renameSync(invoices, path.join(root, 'Invoices.moved'));
+    fs.symlinkSync(empty, invoices);
+
+    const out = path.join(root, 'report.json');
+    const made = await laptop.run(['report', '--out', out]);
+    expect(made.code, made.stderr).toBe(0);
+    const body = (
+      JSON.parse(fs.readFileSync(out, 'utf8')) as {
+        report: {
+          folders: { path: string; unavailable?: string; protected: number; inTheClear: number }[];
+          totals: { unavailable?: number };
+        };
+      }
+    ).report;
+    expect(body.folders.find((f) => f.path === invoices)).toMatchObject({
+      unavailable: 'missing',
+      protected: 0,
+      inTheClear: 0,
+    });
+    // The folders of the tests above that are still gone on this laptop count too.
+    expect(body.totals.unavailable).toBe(body.folders.filter((f) => f.unavailable).length);
+    expect(body.totals.unavailable).toBeGreaterThanOrEqual(1);
+    // The signed report with the new field still verifies.
+    const verify = await laptop.run(['report', 'verify', out]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    fs.unlinkSync(invoices);
+  });
 });

@@ -23,6 +23,7 @@ import { CofferError } from '../../crypto/errors.js';
 import type { CliContext } from '../context.js';
 import { EXIT_FAILED, UsageError, localTime, printable } from '../output.js';
 import { folderService } from './folders.js';
+import { CliPresence } from '../presence.js';
 import { rotationFor } from './rewrap.js';
 import type { CommandGroup } from './types.js';
 
@@ -33,6 +34,7 @@ async function makeReport(ctx: CliContext, reason: ReportReason): Promise<Report
   const s = await ctx.services();
   const rotation = await rotationFor(ctx);
   const { service, close } = await folderService(ctx);
+  const presence = new CliPresence(s.paths.home);
   try {
     const body = await collectReport(
       {
@@ -48,6 +50,8 @@ async function makeReport(ctx: CliContext, reason: ReportReason): Promise<Report
         coverage: (folder) => rotation.coverage(folder),
         isProtected: (folder) => s.folders.covering(folder) !== undefined,
         lastScan: () => lastAttestedScan(s.auditLog, s.audit.requiredRoots()),
+        // A folder gone or whose drive is not mounted is not reported as protected (as `coffer status`).
+        presence: (folder) => presence.check(folder),
         auditTrail: async () => {
           const v = await s.auditLog.verify();
           return { records: v.records, verified: v.ok };

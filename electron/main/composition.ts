@@ -53,6 +53,7 @@ import { HelpdeskAdapter } from './adapters/helpdesk.js';
 import { KeysAdapter } from './adapters/keys.js';
 import { StateAdapter } from './adapters/state.js';
 import { FoldersAdapter, WorkspaceAdapter } from './adapters/folders.js';
+import { FolderPresence } from './folder-presence.js';
 import { StatusCache } from '../services/folders/status-cache.js';
 import { AutoProtect } from './auto-protect.js';
 import { AuditService } from '../services/audit/scanner.js';
@@ -433,7 +434,10 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     },
   });
   const coverageCounter = new CoverageCounter();
+  // One look at the folders for the Overview, the tray and the reports: they name the same folders unavailable.
+  const presence = new FolderPresence();
   const folders = new FoldersAdapter({
+    presence,
     service: folderService,
     runs,
     keys: keyProvider,
@@ -544,6 +548,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
               return { records: v.records, verified: v.ok };
             },
             lastScan: () => lastAttestedScan(auditLog, auditService.requiredRoots()),
+            presence: (folder) => presence.check(folder),
           },
           reportKey,
           reason,

@@ -14,6 +14,7 @@ import type { PolicyService } from '../policy/policy-service.js';
 import type { ScanSummary } from '../audit/types.js';
 import type { Json } from './canonical.js';
 import { withoutUrlSecrets } from './redact.js';
+import { seenClear } from '../../shared/clear-split.js';
 import type { ReportBody } from './report-file.js';
 
 export type ReportReason = ReportBody['reason'];
@@ -66,8 +67,17 @@ export interface ReportSources {
    * editable scan history; `note`: why it cannot be told (a trail that does not verify).
    */
   readonly lastScan?: () => Promise<AuditFacts | { readonly note: string } | undefined>;
+  /**
+   * Why a protected folder cannot be seen (the app's FolderPresence: gone or swapped for a symlink, its drive
+   * not mounted), or null. Without it such a folder was reported like any other: its unreadable root as a
+   * file in the clear, or the rest of it as all protected.
+   */
+  readonly presence?: (folder: string) => Promise<Unavailable | null>;
   readonly now?: () => Date;
 }
+
+/** A folder Coffer cannot see (FolderView['unavailable'], electron/main/folder-presence.ts). */
+export type Unavailable = 'missing' | 'not-mounted';
 
 function policyRecipients(policy: ReportSources['policy']): Recipient[] {
   try {
@@ -122,14 +132,29 @@ function excludedByReason(status: FolderStatus): Record<string, number> {
   return reasons;
 }
 
-function folderFacts(sources: ReportSources, status: FolderStatus): ReportBody['folders'][number] {
+function folderFacts(
+  sources: ReportSources,
+  status: FolderStatus,
+  unavailable: Unavailable | null,
+): ReportBody['folders'][number] {
   const coverage = sources.coverage(status.path);
+  // Only what is the folder's own (clear-split seenClear, as the app and `coffer status` count): a gone
+  // folder's count is its unreadable root, a not-mounted one's own root read error is no file.
+  const own =
+    unavailable === 'missing' ? [] : status.skipped.filter((i) => !unavailable || i.path !== status.path);
+  const seen: FolderStatus = {
+    ...status,
+    skipped: own,
+    plaintextFiles: unavailable === 'missing' ? 0 : status.plaintextFiles,
+  };
+  const clear = seenClear(status.path, status.protection, unavailable);
   return {
     path: status.path,
     mandatory: sources.policy.isMandatoryFolder(status.path),
+    ...(unavailable ? { unavailable } : {}),
     protected: status.protection.protectedFiles,
-    inTheClear: status.protection.inTheClearFiles,
-    inTheClearByReason: byReason(status),
+    inTheClear: clear.inTheClearFiles,
+    inTheClearByReason: byReason(seen),
     excluded: status.protection.excluded,
     excludedByReason: excludedByReason(status),
     notRecoverableByIt: coverage.notRecoverable,
@@ -173,7 +198,12 @@ export async function collectReport(sources: ReportSources, reason: ReportReason
   const recipients = policyRecipients(sources.policy);
   const trusted = sources.trustedKeys.publicKeys();
   const fromPolicy = currentRecoveryKeyIds(sodium, [], recipients);
-  const folders = (await sources.folders()).filter((s) => s.registered).map((s) => folderFacts(sources, s));
+  const registered = (await sources.folders()).filter((s) => s.registered);
+  const absent = await Promise.all(
+    registered.map((s) => sources.presence?.(s.path) ?? Promise.resolve(null)),
+  );
+  const folders = registered.map((s, i) => folderFacts(sources, s, absent[i] ?? null));
+  const unavailable = folders.filter((f) => f.unavailable !== undefined).length;
   const scan = await sources.lastScan?.();
   let auditTrail: ReportBody['auditTrail'];
   try {
@@ -202,6 +232,7 @@ export async function collectReport(sources: ReportSources, reason: ReportReason
       inTheClear: folders.reduce((n, f) => n + f.inTheClear, 0),
       excluded: folders.reduce((n, f) => n + f.excluded, 0),
       notRecoverableByIt: folders.reduce((n, f) => n + f.notRecoverableByIt, 0),
+      ...(unavailable ? { unavailable } : {}),
     },
     audit:
       scan === undefined

@@ -49,6 +49,8 @@ export const reportBodySchema = z.object({
     z.object({
       path: z.string(),
       mandatory: z.boolean(),
+      // Optional (§6): a folder Coffer cannot see (gone, swapped for a symlink, its drive not mounted).
+      unavailable: z.enum(['missing', 'not-mounted']).optional(),
       protected: count,
       inTheClear: count,
       inTheClearByReason: counts,
@@ -69,6 +71,7 @@ export const reportBodySchema = z.object({
     inTheClear: count,
     excluded: count.optional(),
     notRecoverableByIt: count,
+    unavailable: count.optional(),
   }),
   audit: z.union([
     z.object({ state: z.literal('none'), note: z.string() }),
