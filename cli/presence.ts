@@ -11,45 +11,17 @@
  * commands looking at the same folder and saving at once may lose one's new mount point; a file there
  * that is not this shape is read as nothing seen (never as "all there").
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { FolderPresence, type Absence } from '../electron/main/folder-presence.js';
-import { writeFileAtomic } from '../electron/services/state/atomic-write.js';
-
-const FILE = 'mounts-seen.json';
-
-interface Stored {
-  version: 1;
-  /** Folder (real path) → mount points at or under it seen mounted. */
-  folders: Record<string, string[]>;
-}
-
-function load(file: string): Map<string, string[]> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return new Map();
-  }
-  const seen = new Map<string, string[]>();
-  if (typeof parsed !== 'object' || parsed === null || (parsed as Partial<Stored>).version !== 1) return seen;
-  const folders: unknown = (parsed as { folders?: unknown }).folders;
-  if (typeof folders !== 'object' || folders === null) return seen;
-  for (const [folder, points] of Object.entries(folders)) {
-    if (!path.isAbsolute(folder) || !Array.isArray(points)) continue;
-    const kept = points.filter((p): p is string => typeof p === 'string' && path.isAbsolute(p));
-    if (kept.length) seen.set(folder, kept);
-  }
-  return seen;
-}
+import { MountsSeenFile } from '../electron/main/mounts-seen.js';
 
 export class CliPresence {
-  private readonly file: string;
+  private readonly home: string;
   private readonly presence: FolderPresence;
 
   constructor(appHome: string) {
-    this.file = path.join(appHome, FILE);
-    this.presence = new FolderPresence({ mountsSeen: load(this.file) });
+    this.home = appHome;
+    this.presence = new FolderPresence({ mountsSeen: MountsSeenFile.inHome(appHome, () => []).load() });
   }
 
   /** Why the folder cannot be seen, or null when it is there (never throws). */
@@ -79,16 +51,6 @@ export class CliPresence {
    * not look at keep what another command saved meanwhile. Best effort: a write that fails leaves the last file (the next look sees anew).
    */
   save(protectedFolders: readonly string[]): void {
-    const keep = new Set(protectedFolders);
-    const merged = load(this.file);
-    for (const [folder, points] of this.presence.seenMounts()) merged.set(folder, points);
-    const folders: Record<string, string[]> = {};
-    for (const [folder, points] of merged) if (keep.has(folder) && points.length) folders[folder] = points;
-    const stored: Stored = { version: 1, folders };
-    try {
-      writeFileAtomic(this.file, `${JSON.stringify(stored, null, 2)}\n`);
-    } catch {
-      // App data not writable: this command's answer stands; the next one looks without the memory.
-    }
+    MountsSeenFile.inHome(this.home, () => protectedFolders).save(this.presence.seenMounts());
   }
 }

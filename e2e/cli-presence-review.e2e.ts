@@ -112,6 +112,31 @@ describe.skipIf(NO_KEYRING !== null)('coffer status of a folder it cannot see (r
     fs.unlinkSync(invoices);
   });
 
+  it('status does not hang or fail on a FIFO, a device or a huge file planted as mounts-seen.json', async () => {
+    const dir = path.join(parent('review-planted'), 'Invoices');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'march.pdf'), 'invoice\n');
+    expect((await laptop.run(['protect', dir])).code).toBe(0);
+    const file = path.join(laptop.home, 'mounts-seen.json');
+    const plant = (what: 'fifo' | 'zero' | 'huge'): void => {
+      fs.rmSync(file, { force: true });
+      if (what === 'fifo') execFileSync('mkfifo', [file]);
+      else if (what === 'zero') fs.symlinkSync('/dev/zero', file);
+      else fs.writeFileSync(file, `{"version":1,"folders":{"/x":[${'"/x/y",'.repeat(400_000)}"/x/z"]}}`);
+    };
+    for (const what of ['fifo', 'zero', 'huge'] as const) {
+      plant(what);
+      const started = Date.now();
+      const status = await laptop.run(['status', dir]);
+      expect(status.code, `${what}: ${status.stderr}`).toBe(0);
+      expect(status.stdout).toContain('All files protected');
+      expect(Date.now() - started, what).toBeLessThan(15_000);
+      // Replaced by a regular file, never written through the link.
+      if (what !== 'huge') expect(fs.lstatSync(file).isFile(), what).toBe(true);
+    }
+    fs.rmSync(file, { force: true });
+  }, 90_000);
+
   it('coffer report does not count a folder it cannot see as protected', async () => {
     const root = parent('review-report');
     const invoices = path.join(root, 'Invoices');

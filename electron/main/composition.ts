@@ -54,6 +54,7 @@ import { KeysAdapter } from './adapters/keys.js';
 import { StateAdapter } from './adapters/state.js';
 import { FoldersAdapter, WorkspaceAdapter } from './adapters/folders.js';
 import { FolderPresence } from './folder-presence.js';
+import { MountsSeenFile } from './mounts-seen.js';
 import { StatusCache } from '../services/folders/status-cache.js';
 import { AutoProtect } from './auto-protect.js';
 import { AuditService } from '../services/audit/scanner.js';
@@ -435,7 +436,10 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   });
   const coverageCounter = new CoverageCounter();
   // One look at the folders for the Overview, the tray and the reports: they name the same folders unavailable.
-  const presence = new FolderPresence();
+  const presence = new FolderPresence({
+    // Shared with every `coffer` command (mounts-seen.ts): a drive one of them saw, the other tells too.
+    memory: MountsSeenFile.inHome(options.userData, () => registry.list().map((f) => f.path)),
+  });
   const folders = new FoldersAdapter({
     presence,
     service: folderService,

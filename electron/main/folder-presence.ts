@@ -85,6 +85,15 @@ export interface FolderPresenceDeps {
    * is one look per run: without them a drive unmounted between two `coffer` commands was never seen.
    */
   mountsSeen?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Where the mount points seen are kept for other processes (mounts-seen.ts, app data): read at each look
+   * and written when they changed, so the app and `coffer status` tell the same drives (the app kept them in
+   * memory and said "all there" about a drive only the CLI had seen, and the other way round).
+   */
+  memory?: {
+    load(): ReadonlyMap<string, readonly string[]>;
+    save(seen: ReadonlyMap<string, readonly string[]>): void;
+  };
 }
 
 export class FolderPresence {
@@ -184,20 +193,26 @@ export class FolderPresence {
     const tables = await mountTables();
     const target = path.resolve(folder);
     const within = (p: string): boolean => p === target || p.startsWith(`${target}${path.sep}`);
+    const stored = this.deps.memory?.load().get(folder) ?? [];
     let seen = this.mountsSeen.get(folder);
-    for (const point of tables.mounted) {
-      if (!within(point)) continue;
+    for (const point of [...stored, ...tables.mounted]) {
+      if (!within(point) && !stored.includes(point)) continue;
       seen ??= new Set();
       seen.add(point);
     }
+    let gone = false;
     if (seen) {
       this.mountsSeen.set(folder, seen);
       for (const point of [...seen]) {
         if (tables.mounted.has(point)) continue;
-        if (point === target || (await isDirectory(point))) return true;
-        seen.delete(point);
+        if (point === target || (await isDirectory(point))) gone = true;
+        else seen.delete(point);
       }
+      const now = [...seen];
+      if (now.length !== stored.length || now.some((p) => !stored.includes(p)))
+        this.deps.memory?.save(new Map([[folder, now]]));
     }
+    if (gone) return true;
     const below = tables.configured.filter(
       (p) => p !== target && within(p) && !tables.mounted.has(p) && !seen?.has(p),
     );
