@@ -112,6 +112,41 @@ describe.skipIf(NO_KEYRING !== null)('coffer status of a folder it cannot see (r
     fs.unlinkSync(invoices);
   });
 
+  it('no false alarm: an empty folder, one on a tmpfs or a bind mount, one under a symlinked parent stay green', async (context) => {
+    const cannot = cannotMount();
+    if (cannot) {
+      console.warn(`skipped: ${cannot}`);
+      context.skip();
+      return;
+    }
+    const root = parent('review-green');
+    const empty = path.join(root, 'Empty');
+    const onTmpfs = path.join(root, 'OnTmpfs');
+    const source = path.join(root, 'source');
+    const bound = path.join(root, 'Bound');
+    const real = path.join(root, 'data', 'home');
+    for (const d of [empty, onTmpfs, source, bound, path.join(real, 'Docs')])
+      fs.mkdirSync(d, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', onTmpfs]);
+    mounts.push(onTmpfs);
+    execFileSync('mount', ['--bind', source, bound]);
+    mounts.push(bound);
+    for (const d of [onTmpfs, bound, path.join(real, 'Docs')]) fs.writeFileSync(path.join(d, 'a.txt'), 'a\n');
+    // /home -> /data/home, as some laptops are set up: the folder protected and asked by the link's path.
+    const link = path.join(root, 'home');
+    fs.symlinkSync(real, link);
+    const viaLink = path.join(link, 'Docs');
+    for (const d of [empty, onTmpfs, bound, viaLink]) {
+      const r = await laptop.run(['protect', d]);
+      expect(r.code, `${d}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
+    for (const d of [empty, onTmpfs, bound, viaLink, path.join(real, 'Docs')]) {
+      const json = await laptop.json<StatusDoc>(['status', d]);
+      expect(json.result.code, d).toBe(0);
+      expect(json.doc.unavailable, d).toBeUndefined();
+    }
+  }, 120_000);
+
   it('status does not hang or fail on a FIFO, a device or a huge file planted as mounts-seen.json', async () => {
     const dir = path.join(parent('review-planted'), 'Invoices');
     fs.mkdirSync(dir);
