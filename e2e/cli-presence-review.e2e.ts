@@ -205,6 +205,8 @@ describe.skipIf(NO_KEYRING !== null)('coffer status of a folder it cannot see (r
     // The signed report with the new field still verifies.
     const verify = await laptop.run(['report', 'verify', out]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    // What IT reads says so too, not only the JSON.
+    expect(verify.stdout).toContain(`${body.totals.unavailable} folder(s) Coffer cannot see`);
     fs.unlinkSync(invoices);
   });
 });

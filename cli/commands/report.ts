@@ -155,7 +155,7 @@ function printVerdict(ctx: CliContext, verdict: Verdict): void {
     `  device key ${r.device.deviceKeyId ?? 'none'} (${r.device.deviceKeyState}); recovery keys ${r.recoveryKeys.current.join(', ') || 'none'}`,
   );
   out.info(
-    `  ${r.totals.folders} protected folder(s): ${r.totals.protected} files protected, ${r.totals.inTheClear} in the clear, ${r.totals.excluded ?? '?'} left out by rule (plain on disk: hidden, excluded, unprotected subfolders), ${r.totals.notRecoverableByIt} not recoverable by IT`,
+    `  ${r.totals.folders} protected folder(s): ${r.totals.protected} files protected, ${r.totals.inTheClear} in the clear, ${r.totals.excluded ?? '?'} left out by rule (plain on disk: hidden, excluded, unprotected subfolders), ${r.totals.notRecoverableByIt} not recoverable by IT${r.totals.unavailable ? `, ${r.totals.unavailable} folder(s) Coffer cannot see (gone, or a drive not connected): not all protected` : ''}`,
   );
   out.info(
     r.audit.state === 'none'
