@@ -78,14 +78,14 @@ export function headlineOf(
       tone: 'warn',
       title: `Action needed: ${plural(needYou, 'file')} in the clear`,
       text:
-        'Anyone with this laptop can read them. See what needs you below.' +
+        `Anyone with this laptop can read ${needYou === 1 ? 'it' : 'them'}. See what needs you below.` +
         (beingProtected > 0 ? ` ${plural(beingProtected, 'more file')} in the clear, being protected.` : ''),
     };
   if (beingProtected > 0)
     return {
       tone: 'warn',
       title: `${plural(beingProtected, 'file')} in the clear, being protected`,
-      text: 'Coffer encrypts new files once they stay unchanged for a moment. Until then anyone with this laptop can read them.',
+      text: `Coffer encrypts new files once they stay unchanged for a moment. Until then anyone with this laptop can read ${beingProtected === 1 ? 'it' : 'them'}.`,
     };
   if (data.notRecoverable === null)
     return {
