@@ -4,60 +4,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptFd } from '../../../crypto/file.js';
-import { generateDeviceKey, type Identity } from '../../../crypto/keys.js';
-import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
-import { guardRailsFor } from '../folders/guard-rails.js';
-import { AuditService, type AuditPolicy } from './scanner.js';
+import { describe, expect, it } from 'vitest';
+import { useAuditWorld } from '../../../e2e/helpers/audit-world.js';
 
-let sodium: SodiumBackend;
-let deviceKey: Uint8Array;
-const dirs: string[] = [];
-
-function temp(label: string): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `coffer-audit-review-${label}-`)));
-  dirs.push(dir);
-  return dir;
-}
-
-function service(appHome: string, policy: AuditPolicy = {}, folders: string[] = []): AuditService {
-  return new AuditService({
-    backend: sodium.name,
-    appHome,
-    homedir: temp('home'),
-    policy: () => policy,
-    protectedFolders: () => folders,
-    identities: () => Promise.resolve([{ kind: 'device', key: deviceKey.slice() } satisfies Identity]),
-    guard: guardRailsFor(appHome, process.env),
-    workers: 2,
-  });
-}
-
-function protect(file: string, content: string): string {
-  fs.writeFileSync(file, content);
-  const input = fs.openSync(file, 'r');
-  const output = fs.openSync(`${file}.coffer`, 'wx');
-  encryptFd(sodium, input, output, {
-    recipients: [{ kind: 'device', key: deviceKey }],
-    name: path.basename(file),
-  });
-  fs.closeSync(input);
-  fs.closeSync(output);
-  fs.rmSync(file);
-  return `${file}.coffer`;
-}
-
-beforeAll(async () => {
-  sodium = await defaultBackend();
-  deviceKey = generateDeviceKey(sodium);
-});
-
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
+const world = useAuditWorld('coffer-audit-review');
+const { temp, service, protect } = world;
 
 describe('one folder under two spellings (a symlinked parent: /home -> /data/home, macOS /var)', () => {
   it('counts each file once and marks the protected folder, whichever spelling each root uses', async () => {

@@ -4,64 +4,18 @@
  * that skip a huge file without reading it, and which scans become `lastScan()`.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptFd } from '../../../crypto/file.js';
-import { generateDeviceKey, type Identity } from '../../../crypto/keys.js';
-import { defaultBackend, type SodiumBackend } from '../../../crypto/sodium.js';
+import { describe, expect, it } from 'vitest';
 import { guardRailsFor } from '../folders/guard-rails.js';
 import { parsePolicy } from '../policy/schema.js';
 import { DEFAULT_LIMITS } from './extract/index.js';
-import { AuditService, type AuditPolicy } from './scanner.js';
+import { AuditService } from './scanner.js';
 import type { AuditProgress } from './types.js';
+import { useAuditWorld } from '../../../e2e/helpers/audit-world.js';
 
-let sodium: SodiumBackend;
-let deviceKey: Uint8Array;
-const dirs: string[] = [];
-
-function temp(label: string): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `coffer-audit-${label}-`)));
-  dirs.push(dir);
-  return dir;
-}
-
-function service(appHome: string, policy: AuditPolicy = {}, folders: string[] = []): AuditService {
-  return new AuditService({
-    backend: sodium.name,
-    appHome,
-    homedir: temp('home'),
-    policy: () => policy,
-    protectedFolders: () => folders,
-    identities: () => Promise.resolve([{ kind: 'device', key: deviceKey.slice() } satisfies Identity]),
-    guard: guardRailsFor(appHome, process.env),
-    workers: 2,
-  });
-}
-
-function protect(file: string, content: string): string {
-  fs.writeFileSync(file, content);
-  const input = fs.openSync(file, 'r');
-  const output = fs.openSync(`${file}.coffer`, 'wx');
-  encryptFd(sodium, input, output, {
-    recipients: [{ kind: 'device', key: deviceKey }],
-    name: path.basename(file),
-  });
-  fs.closeSync(input);
-  fs.closeSync(output);
-  fs.rmSync(file);
-  return `${file}.coffer`;
-}
-
-beforeAll(async () => {
-  sodium = await defaultBackend();
-  deviceKey = generateDeviceKey(sodium);
-});
-
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
+const world = useAuditWorld('coffer-audit');
+const { temp, service, protect } = world;
 
 describe('policy keys of the data audit', () => {
   const ctx = { parseRecoveryPublicKey: () => new Uint8Array(32), homeDir: '/home/ada' };
@@ -164,7 +118,7 @@ describe('AuditService', { timeout: 120_000 }, () => {
       fs.writeFileSync(path.join(root, `f${i}.txt`), `u${i}@example.com\n`.repeat(2000));
     const appHome = temp('app');
     const audit = new AuditService({
-      backend: sodium.name,
+      backend: world.sodium.name,
       appHome,
       homedir: temp('home'),
       policy: () => ({ auditRoots: [root] }),
