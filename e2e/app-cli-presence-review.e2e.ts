@@ -11,25 +11,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltApp } from '../electron/main/composition.js';
-import { Laptop, NO_KEYRING, tempDir } from './cli-harness.js';
+import { Laptop, NO_KEYRING } from './cli-harness.js';
 import { TestAppHome } from './helpers/test-app.js';
+import { cannotMountTmpfs } from './helpers/tmpfs.js';
 
-function cannotMount(): string | null {
-  if (NO_KEYRING) return NO_KEYRING;
-  if (process.getuid?.() !== 0) return 'not root: mounting a tmpfs needs root';
-  const probe = fs.realpathSync(tempDir('mount-probe'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'pipe' });
-    execFileSync('umount', [probe]);
-    return null;
-  } catch (error) {
-    return `mount -t tmpfs is not permitted here: ${(error as Error).message.split('\n')[0] ?? ''}`;
-  } finally {
-    fs.rmSync(probe, { recursive: true, force: true });
-  }
-}
-
-const cannot = cannotMount();
+const cannot = NO_KEYRING ?? cannotMountTmpfs();
 if (cannot) console.warn(`SKIPPED app and CLI folder presence: ${cannot}`);
 
 describe.skipIf(cannot !== null)(

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Laptop, NO_KEYRING, tempDir } from './cli-harness.js';
+import { cannotMountTmpfs } from './helpers/tmpfs.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED CLI folder presence: ${NO_KEYRING}`);
 
@@ -47,19 +48,6 @@ describe.skipIf(NO_KEYRING !== null)('coffer status of a folder it cannot see', 
     fs.mkdirSync(dir);
     return dir;
   };
-  const mountable = (): string | null => {
-    if (process.getuid?.() !== 0) return 'not root: mounting a tmpfs needs root';
-    const probe = fs.realpathSync(tempDir('mount-probe'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'pipe' });
-      execFileSync('umount', [probe]);
-      return null;
-    } catch (error) {
-      return `mount -t tmpfs is not permitted here: ${(error as Error).message.split('\n')[0] ?? ''}`;
-    } finally {
-      fs.rmSync(probe, { recursive: true, force: true });
-    }
-  };
 
   /** `coffer status [dir]` as JSON and as text: both must say the same. */
   async function status(dir?: string): Promise<{ doc: StatusDoc; code: number | null; text: string }> {
@@ -71,7 +59,7 @@ describe.skipIf(NO_KEYRING !== null)('coffer status of a folder it cannot see', 
   }
 
   it('a drive mounted in a subfolder, unmounted after protect: not available, not protected, exit 1', async (context) => {
-    const cannot = mountable();
+    const cannot = cannotMountTmpfs();
     if (cannot) {
       console.warn(`skipped: ${cannot}`);
       context.skip();

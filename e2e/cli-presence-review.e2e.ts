@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Laptop, NO_KEYRING, tempDir } from './cli-harness.js';
+import { cannotMountTmpfs } from './helpers/tmpfs.js';
 
 if (NO_KEYRING) console.warn(`SKIPPED CLI folder presence review: ${NO_KEYRING}`);
 
@@ -17,20 +18,6 @@ interface StatusDoc {
   ok: boolean;
   folders: { path: string; unavailable?: string }[];
   unavailable?: { path: string; reason: string }[];
-}
-
-function cannotMount(): string | null {
-  if (process.getuid?.() !== 0) return 'not root: mounting a tmpfs needs root';
-  const probe = fs.realpathSync(tempDir('mount-probe'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'pipe' });
-    execFileSync('umount', [probe]);
-    return null;
-  } catch (error) {
-    return `mount -t tmpfs is not permitted here: ${(error as Error).message.split('\n')[0] ?? ''}`;
-  } finally {
-    fs.rmSync(probe, { recursive: true, force: true });
-  }
 }
 
 describe.skipIf(NO_KEYRING !== null)('coffer status of a folder it cannot see (review)', () => {
@@ -54,7 +41,7 @@ describe.skipIf(NO_KEYRING !== null)('coffer status of a folder it cannot see (r
   };
 
   it('status of a subfolder whose drive (mounted in it) is gone is not "All files protected"', async (context) => {
-    const cannot = cannotMount();
+    const cannot = cannotMountTmpfs();
     if (cannot) {
       console.warn(`skipped: ${cannot}`);
       context.skip();
@@ -113,7 +100,7 @@ describe.skipIf(NO_KEYRING !== null)('coffer status of a folder it cannot see (r
   });
 
   it('no false alarm: an empty folder, one on a tmpfs or a bind mount, one under a symlinked parent stay green', async (context) => {
-    const cannot = cannotMount();
+    const cannot = cannotMountTmpfs();
     if (cannot) {
       console.warn(`skipped: ${cannot}`);
       context.skip();
